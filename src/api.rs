@@ -1,0 +1,221 @@
+//! The wire contract between the plugin (browser) and the backend endpoint.
+//! Both sides use these types, so a field renamed on one side cannot silently
+//! break the other. Plain data: no I/O here.
+//!
+//! The create-recording request stays compatible with the flex-project-template
+//! serverless function: form-encoded `callSid` and `Token` alone start a
+//! recording; the other fields let the backend link it for Flex Insights in the
+//! same round trip.
+
+use crate::insights::{MediaEntry, RecordedLeg};
+use serde::{Deserialize, Serialize};
+
+pub const CREATE_RECORDING_PATH: &str = "/features/dual-channel-recording/flex/create-recording";
+pub const LINK_CALL_PATH: &str = "/features/dual-channel-recording/flex/link-call";
+
+/// Where the media entry goes; absent means "just record" (template behaviour).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TargetKind {
+    /// `conversations.media`
+    Conversation,
+    /// `reservation_attributes.{reservationSid}.media`
+    Reservation,
+}
+
+impl TargetKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TargetKind::Conversation => "conversation",
+            TargetKind::Reservation => "reservation",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateRecordingRequest {
+    pub call_sid: String,
+    #[serde(rename = "Token")]
+    pub token: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_sid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reservation_sid: Option<String>,
+    /// Which leg `callSid` is; decides the channel labels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leg: Option<RecordedLeg>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<TargetKind>,
+    /// When the reservation was accepted, ms since the epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accepted_at: Option<i64>,
+    /// Conference of the task, written to `conference.sid` when missing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conference_sid: Option<String>,
+    /// The customer's call, written to `call_sid` when missing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_call_sid: Option<String>,
+}
+
+/// Records the conference (and customer call) on a task when no recording
+/// will: an outbound call hung up before the called party answered.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LinkCallRequest {
+    #[serde(rename = "Token")]
+    pub token: String,
+    pub task_sid: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conference_sid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_call_sid: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateRecordingResponse {
+    pub success: bool,
+    pub call_sid: String,
+    pub recording_sid: String,
+    pub recording_url: String,
+    /// This backend had already started an in-progress dual recording on the call.
+    pub already_recording: bool,
+    /// The entry linked for Insights, when a target was asked for.
+    #[serde(default)]
+    pub media: Option<MediaEntry>,
+    /// Whether the task attributes now list the entry.
+    #[serde(default)]
+    pub media_written: bool,
+    /// Why the media could not be written, when it could not; the recording stands.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LinkCallResponse {
+    pub success: bool,
+    pub changed: bool,
+}
+
+/// Every error the backend returns. `code` is Twilio's error code when the
+/// error came from Twilio, otherwise the HTTP status.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorBody {
+    pub success: bool,
+    pub message: String,
+    pub code: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub more_info: Option<String>,
+}
+
+/// Twilio's "call is not in progress" error: retrying cannot help.
+pub const TWILIO_CALL_NOT_IN_PROGRESS: i64 = 21220;
+
+fn push_pair(out: &mut String, key: &str, value: &str) {
+    if !out.is_empty() {
+        out.push('&');
+    }
+    form_escape(out, key);
+    out.push('=');
+    form_escape(out, value);
+}
+
+/// `application/x-www-form-urlencoded` escaping (WHATWG), so the browser side
+/// needs no JS helper and the exact bytes are testable natively.
+fn form_escape(out: &mut String, s: &str) {
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'*' | b'-' | b'.' | b'_' => {
+                out.push(b as char)
+            }
+            b' ' => out.push('+'),
+            _ => {
+                const HEX: &[u8; 16] = b"0123456789ABCDEF";
+                out.push('%');
+                out.push(HEX[(b >> 4) as usize] as char);
+                out.push(HEX[(b & 15) as usize] as char);
+            }
+        }
+    }
+}
+
+impl CreateRecordingRequest {
+    pub fn to_form(&self) -> String {
+        let mut s = String::new();
+        push_pair(&mut s, "callSid", &self.call_sid);
+        push_pair(&mut s, "Token", &self.token);
+        let opt = [
+            ("taskSid", self.task_sid.clone()),
+            ("reservationSid", self.reservation_sid.clone()),
+            ("leg", self.leg.map(|l| l.as_str().to_string())),
+            ("target", self.target.map(|t| t.as_str().to_string())),
+            ("acceptedAt", self.accepted_at.map(|t| t.to_string())),
+            ("conferenceSid", self.conference_sid.clone()),
+            ("customerCallSid", self.customer_call_sid.clone()),
+        ];
+        for (k, v) in opt {
+            if let Some(v) = v {
+                push_pair(&mut s, k, &v);
+            }
+        }
+        s
+    }
+}
+
+impl LinkCallRequest {
+    pub fn to_form(&self) -> String {
+        let mut s = String::new();
+        push_pair(&mut s, "Token", &self.token);
+        push_pair(&mut s, "taskSid", &self.task_sid);
+        if let Some(cf) = &self.conference_sid {
+            push_pair(&mut s, "conferenceSid", cf);
+        }
+        if let Some(ca) = &self.customer_call_sid {
+            push_pair(&mut s, "customerCallSid", ca);
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_encoding_escapes_tokens() {
+        let r = CreateRecordingRequest {
+            call_sid: "CA1".into(),
+            token: "a b+c/=é".into(),
+            target: Some(TargetKind::Reservation),
+            leg: Some(RecordedLeg::Worker),
+            accepted_at: Some(-5),
+            ..Default::default()
+        };
+        assert_eq!(
+            r.to_form(),
+            "callSid=CA1&Token=a+b%2Bc%2F%3D%C3%A9&leg=worker&target=reservation&acceptedAt=-5"
+        );
+    }
+
+    #[test]
+    fn template_shaped_body_parses() {
+        let r: CreateRecordingRequest =
+            serde_json::from_str(r#"{"callSid":"CA1","Token":"t","extra":1}"#).unwrap();
+        assert_eq!(r.call_sid, "CA1");
+        assert_eq!(r.target, None);
+    }
+
+    #[test]
+    fn link_form() {
+        let r = LinkCallRequest {
+            token: "t".into(),
+            task_sid: "WT1".into(),
+            conference_sid: Some("CF1".into()),
+            customer_call_sid: None,
+        };
+        assert_eq!(r.to_form(), "Token=t&taskSid=WT1&conferenceSid=CF1");
+    }
+}
