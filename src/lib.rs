@@ -4,8 +4,19 @@
 //! Rust with no I/O and no JS types, tested natively. See ARCHITECTURE.md.
 
 pub mod api;
+pub mod attributes;
+pub mod backend_client;
+pub mod config;
+pub mod exclusion;
 pub mod insights;
+pub mod leg;
+pub mod session;
 pub mod sid;
+pub mod snapshot;
+pub mod strings;
 
 #[cfg(target_arch = "wasm32")]
 mod wasm;
+
+#[cfg(test)]
+mod session_tests;

@@ -1,0 +1,502 @@
+//! The feature configuration, read once at start from Flex's `custom_data`
+//! (`ui_attributes`): `features.dual_channel_recording` and where the backend is.
+//!
+//! Fail safe: any invalid part makes the whole feature inert (it records
+//! nothing) and every problem is reported with its path, so an administrator
+//! can fix them all at once. Unknown keys are tolerated; missing lists are empty.
+
+use crate::attributes::number_text;
+use serde_json::Value;
+
+pub const FEATURE_KEY: &str = "dual_channel_recording";
+/// How long a task waits for its leg to appear before we give up (the template's 60 s).
+pub const DEFAULT_MAX_WAIT_SECONDS: u64 = 60;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Channel {
+    /// Record the customer's leg: one recording for the whole call.
+    Customer,
+    /// Record this worker's leg: one recording per leg the worker is on.
+    Worker,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AttributeRule {
+    pub key: String,
+    /// The value as text: strings as themselves, numbers and booleans as JSON text.
+    pub value: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    pub channel: Channel,
+    pub exclude_queues: Vec<String>,
+    pub exclude_attributes: Vec<AttributeRule>,
+    pub max_wait_ms: u64,
+    /// Base URL of the backend, no trailing slash.
+    pub backend_url: String,
+}
+
+/// The outcome of reading the configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Setup {
+    /// The feature is absent or `enabled` is false: do nothing, show nothing.
+    Disabled,
+    Enabled(Config),
+    /// Misconfigured: record nothing, show the notification, log each problem.
+    Invalid(Vec<ConfigError>),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    /// Where, as an administrator would find it: `exclude_attributes[2].key`.
+    pub path: String,
+    pub problem: String,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path, self.problem)
+    }
+}
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Comparable text of a rule value or `None` when it cannot be compared.
+pub fn value_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Number(n) => Some(number_text(&n.to_string())),
+        _ => None,
+    }
+}
+
+/// Reads the whole `custom_data` object.
+pub fn parse(custom_data: &Value) -> Setup {
+    let feature = custom_data.get("features").and_then(|f| f.get(FEATURE_KEY));
+    let Some(feature) = feature else {
+        return Setup::Disabled;
+    };
+    let mut errors = Vec::new();
+    let mut err = |path: String, problem: String| errors.push(ConfigError { path, problem });
+    let Some(obj) = feature.as_object() else {
+        err(
+            format!("features.{FEATURE_KEY}"),
+            format!("must be an object, found {}", type_name(feature)),
+        );
+        return Setup::Invalid(errors);
+    };
+    match obj.get("enabled") {
+        None | Some(Value::Bool(false)) | Some(Value::Null) => return Setup::Disabled,
+        Some(Value::Bool(true)) => {}
+        Some(other) => {
+            err(
+                "enabled".into(),
+                format!("must be true or false, found {}", type_name(other)),
+            );
+        }
+    }
+
+    let channel = match obj.get("channel") {
+        Some(Value::String(s)) if s == "customer" => Some(Channel::Customer),
+        Some(Value::String(s)) if s == "worker" => Some(Channel::Worker),
+        Some(Value::String(s)) => {
+            err(
+                "channel".into(),
+                format!("must be \"customer\" or \"worker\", found \"{s}\""),
+            );
+            None
+        }
+        None => {
+            err(
+                "channel".into(),
+                "missing: set \"customer\" or \"worker\"".into(),
+            );
+            None
+        }
+        Some(other) => {
+            err(
+                "channel".into(),
+                format!(
+                    "must be \"customer\" or \"worker\", found {}",
+                    type_name(other)
+                ),
+            );
+            None
+        }
+    };
+
+    let mut exclude_queues = Vec::new();
+    match obj.get("exclude_queues") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(items)) => {
+            for (i, item) in items.iter().enumerate() {
+                match item {
+                    Value::String(s) if !s.is_empty() => exclude_queues.push(s.clone()),
+                    Value::String(_) => {
+                        err(format!("exclude_queues[{i}]"), "empty queue name".into())
+                    }
+                    other => err(
+                        format!("exclude_queues[{i}]"),
+                        format!(
+                            "must be a queue name or WQ SID (a string), found {}",
+                            type_name(other)
+                        ),
+                    ),
+                }
+            }
+        }
+        Some(other) => err(
+            "exclude_queues".into(),
+            format!("must be an array, found {}", type_name(other)),
+        ),
+    }
+
+    let mut exclude_attributes = Vec::new();
+    match obj.get("exclude_attributes") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(items)) => {
+            for (i, item) in items.iter().enumerate() {
+                let Some(rule) = item.as_object() else {
+                    err(
+                        format!("exclude_attributes[{i}]"),
+                        format!(
+                            "must be an object {{\"key\", \"value\"}}, found {}",
+                            type_name(item)
+                        ),
+                    );
+                    continue;
+                };
+                let key = match rule.get("key") {
+                    Some(Value::String(k)) if !k.is_empty() => Some(k.clone()),
+                    Some(Value::String(_)) => {
+                        err(format!("exclude_attributes[{i}].key"), "empty".into());
+                        None
+                    }
+                    None => {
+                        err(format!("exclude_attributes[{i}].key"), "missing".into());
+                        None
+                    }
+                    Some(other) => {
+                        err(
+                            format!("exclude_attributes[{i}].key"),
+                            format!("must be a string, found {}", type_name(other)),
+                        );
+                        None
+                    }
+                };
+                let value = match rule.get("value") {
+                    None => {
+                        err(format!("exclude_attributes[{i}].value"), "missing".into());
+                        None
+                    }
+                    Some(v) => {
+                        let text = value_text(v);
+                        if text.is_none() {
+                            err(
+                                format!("exclude_attributes[{i}].value"),
+                                format!(
+                                    "must be a string, number or boolean, found {}",
+                                    type_name(v)
+                                ),
+                            );
+                        }
+                        text
+                    }
+                };
+                if let (Some(key), Some(value)) = (key, value) {
+                    exclude_attributes.push(AttributeRule { key, value });
+                }
+            }
+        }
+        Some(other) => err(
+            "exclude_attributes".into(),
+            format!("must be an array, found {}", type_name(other)),
+        ),
+    }
+
+    let max_wait_ms = match obj.get("max_wait_seconds") {
+        None | Some(Value::Null) => DEFAULT_MAX_WAIT_SECONDS * 1000,
+        Some(Value::Number(n)) => match n.as_f64() {
+            Some(s) if s > 0.0 && s <= 3600.0 => (s * 1000.0) as u64,
+            _ => {
+                err(
+                    "max_wait_seconds".into(),
+                    format!("must be between 0 and 3600, found {n}"),
+                );
+                0
+            }
+        },
+        Some(other) => {
+            err(
+                "max_wait_seconds".into(),
+                format!("must be a number of seconds, found {}", type_name(other)),
+            );
+            0
+        }
+    };
+
+    let backend_url = backend_url(custom_data, &mut err);
+
+    match (channel, backend_url) {
+        (Some(channel), Some(backend_url)) if errors.is_empty() => Setup::Enabled(Config {
+            channel,
+            exclude_queues,
+            exclude_attributes,
+            max_wait_ms,
+            backend_url,
+        }),
+        _ => Setup::Invalid(errors),
+    }
+}
+
+/// `serverless_functions_protocol://serverless_functions_domain[:serverless_functions_port]`,
+/// the flex-project-template convention for where its functions live.
+fn backend_url(custom_data: &Value, err: &mut impl FnMut(String, String)) -> Option<String> {
+    let domain = match custom_data.get("serverless_functions_domain") {
+        Some(Value::String(d)) if valid_host(d) => Some(d.clone()),
+        Some(Value::String(d)) if d.is_empty() => {
+            err(
+                "serverless_functions_domain".into(),
+                "missing: set the backend's host name".into(),
+            );
+            None
+        }
+        Some(Value::String(d)) => {
+            err(
+                "serverless_functions_domain".into(),
+                format!("\"{d}\" is not a host name (write it without scheme or path)"),
+            );
+            None
+        }
+        None | Some(Value::Null) => {
+            err(
+                "serverless_functions_domain".into(),
+                "missing: set the backend's host name".into(),
+            );
+            None
+        }
+        Some(other) => {
+            err(
+                "serverless_functions_domain".into(),
+                format!("must be a string, found {}", type_name(other)),
+            );
+            None
+        }
+    };
+    let protocol = match custom_data.get("serverless_functions_protocol") {
+        None | Some(Value::Null) => Some("https".to_string()),
+        Some(Value::String(p)) if p == "https" || p == "http" => Some(p.clone()),
+        Some(Value::String(p)) if p == "https:" || p == "http:" => {
+            Some(p.trim_end_matches(':').to_string())
+        }
+        Some(other) => {
+            err(
+                "serverless_functions_protocol".into(),
+                format!("must be \"https\" or \"http\", found {other}"),
+            );
+            None
+        }
+    };
+    let port = match custom_data.get("serverless_functions_port") {
+        None | Some(Value::Null) => Some(None),
+        Some(Value::String(p)) if p.is_empty() => Some(None),
+        Some(Value::String(p)) => match p.parse::<u16>() {
+            Ok(n) if n > 0 => Some(Some(n)),
+            _ => {
+                err(
+                    "serverless_functions_port".into(),
+                    format!("\"{p}\" is not a port number"),
+                );
+                None
+            }
+        },
+        Some(Value::Number(n)) => match n.as_u64() {
+            Some(p) if (1..=65535).contains(&p) => Some(Some(p as u16)),
+            _ => {
+                err(
+                    "serverless_functions_port".into(),
+                    format!("{n} is not a port number"),
+                );
+                None
+            }
+        },
+        Some(other) => {
+            err(
+                "serverless_functions_port".into(),
+                format!("must be a port number, found {}", type_name(other)),
+            );
+            None
+        }
+    };
+    let (domain, protocol, port) = (domain?, protocol?, port?);
+    Some(match port {
+        Some(p) => format!("{protocol}://{domain}:{p}"),
+        None => format!("{protocol}://{domain}"),
+    })
+}
+
+fn valid_host(d: &str) -> bool {
+    !d.is_empty()
+        && d.bytes().all(|c| {
+            c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-' | b':' | b'[' | b']' | b'_')
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn with(feature: Value) -> Value {
+        json!({"features": {"dual_channel_recording": feature}, "serverless_functions_domain": "example.twil.io"})
+    }
+
+    fn errors(setup: Setup) -> Vec<String> {
+        match setup {
+            Setup::Invalid(e) => e.iter().map(|e| e.to_string()).collect(),
+            other => panic!("expected errors, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn valid_configuration() {
+        let s = parse(&with(json!({
+            "enabled": true, "channel": "worker", "exclude_queues": ["Billing", "WQ00000000000000000000000000000003"],
+            "exclude_attributes": [{"key": "a.b", "value": "x"}, {"key": "n", "value": 1.0}, {"key": "t", "value": true}],
+            "unknown_key": {"tolerated": true}
+        })));
+        let Setup::Enabled(c) = s else {
+            panic!("{s:?}")
+        };
+        assert_eq!(c.channel, Channel::Worker);
+        assert_eq!(c.exclude_queues.len(), 2);
+        assert_eq!(
+            c.exclude_attributes,
+            vec![
+                AttributeRule {
+                    key: "a.b".into(),
+                    value: "x".into()
+                },
+                AttributeRule {
+                    key: "n".into(),
+                    value: "1".into()
+                },
+                AttributeRule {
+                    key: "t".into(),
+                    value: "true".into()
+                },
+            ]
+        );
+        assert_eq!(c.max_wait_ms, 60_000);
+        assert_eq!(c.backend_url, "https://example.twil.io");
+    }
+
+    #[test]
+    fn missing_lists_are_empty_and_disabled_is_silent() {
+        let Setup::Enabled(c) = parse(&with(json!({"enabled": true, "channel": "customer"})))
+        else {
+            panic!()
+        };
+        assert!(c.exclude_queues.is_empty() && c.exclude_attributes.is_empty());
+        assert_eq!(
+            parse(&with(json!({"enabled": false, "channel": "nonsense"}))),
+            Setup::Disabled
+        );
+        assert_eq!(parse(&json!({})), Setup::Disabled);
+        assert_eq!(parse(&json!({"features": {}})), Setup::Disabled);
+        assert_eq!(
+            parse(&with(json!({"channel": "customer"}))),
+            Setup::Disabled
+        );
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_its_path() {
+        let cases: Vec<(Value, Vec<&str>)> = vec![
+            (json!({"enabled": true, "channel": "agent"}), vec![r#"channel: must be "customer" or "worker", found "agent""#]),
+            (json!({"enabled": true}), vec![r#"channel: missing: set "customer" or "worker""#]),
+            (json!({"enabled": "yes", "channel": "customer"}), vec!["enabled: must be true or false, found a string"]),
+            (json!({"enabled": true, "channel": "customer", "exclude_queues": "Billing"}), vec!["exclude_queues: must be an array, found a string"]),
+            (json!({"enabled": true, "channel": "customer", "exclude_queues": ["a", 3]}), vec!["exclude_queues[1]: must be a queue name or WQ SID (a string), found a number"]),
+            (json!({"enabled": true, "channel": "customer", "exclude_attributes": {"key": "a"}}), vec!["exclude_attributes: must be an array, found an object"]),
+            (
+                json!({"enabled": true, "channel": "customer", "exclude_attributes": [{"key": "a", "value": 1}, {"value": 1}, {"key": 5, "value": "x"}, {"key": "k"}, {"key": "k", "value": null}, {"key": "k", "value": [1]}, "x"]}),
+                vec![
+                    "exclude_attributes[1].key: missing",
+                    "exclude_attributes[2].key: must be a string, found a number",
+                    "exclude_attributes[3].value: missing",
+                    "exclude_attributes[4].value: must be a string, number or boolean, found null",
+                    "exclude_attributes[5].value: must be a string, number or boolean, found an array",
+                    r#"exclude_attributes[6]: must be an object {"key", "value"}, found a string"#,
+                ],
+            ),
+            (json!({"enabled": true, "channel": "customer", "max_wait_seconds": -1}), vec!["max_wait_seconds: must be between 0 and 3600, found -1"]),
+            (json!("on"), vec!["features.dual_channel_recording: must be an object, found a string"]),
+        ];
+        for (feature, want) in cases {
+            assert_eq!(errors(parse(&with(feature.clone()))), want, "{feature}");
+        }
+    }
+
+    #[test]
+    fn backend_location() {
+        let base = |extra: Value| {
+            let mut cd = json!({"features": {"dual_channel_recording": {"enabled": true, "channel": "customer"}}});
+            for (k, v) in extra.as_object().unwrap() {
+                cd[k] = v.clone();
+            }
+            parse(&cd)
+        };
+        let url = |s: Setup| match s {
+            Setup::Enabled(c) => c.backend_url,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            url(base(
+                json!({"serverless_functions_domain": "127.0.0.1:8787", "serverless_functions_protocol": "http"})
+            )),
+            "http://127.0.0.1:8787"
+        );
+        assert_eq!(
+            url(base(
+                json!({"serverless_functions_domain": "localhost", "serverless_functions_port": "3000", "serverless_functions_protocol": "http:"})
+            )),
+            "http://localhost:3000"
+        );
+        assert_eq!(
+            url(base(
+                json!({"serverless_functions_domain": "x.io", "serverless_functions_port": 8443})
+            )),
+            "https://x.io:8443"
+        );
+        assert_eq!(
+            errors(base(json!({}))),
+            vec!["serverless_functions_domain: missing: set the backend's host name"]
+        );
+        assert_eq!(
+            errors(base(
+                json!({"serverless_functions_domain": "https://x.io/path"})
+            )),
+            vec![
+                r#"serverless_functions_domain: "https://x.io/path" is not a host name (write it without scheme or path)"#
+            ]
+        );
+        assert_eq!(
+            errors(base(
+                json!({"serverless_functions_domain": "x.io", "serverless_functions_port": 0})
+            )),
+            vec!["serverless_functions_port: 0 is not a port number"]
+        );
+    }
+}

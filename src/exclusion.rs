@@ -1,0 +1,160 @@
+//! Which tasks are never recorded: excluded queues and attribute rules.
+
+use crate::attributes::{lookup, Found, ScanError};
+use crate::config::{AttributeRule, Config};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Exclusion {
+    /// `exclude_queues` lists the task's queue, by name or by SID.
+    Queue(String),
+    /// An `exclude_attributes` rule matched.
+    Attribute { key: String, value: String },
+}
+
+impl std::fmt::Display for Exclusion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Exclusion::Queue(q) => write!(f, "queue {q} is in exclude_queues"),
+            Exclusion::Attribute { key, value } => {
+                write!(f, "attribute {key} matches excluded value \"{value}\"")
+            }
+        }
+    }
+}
+
+/// Whether one rule matches: the value at the dotted key equals the rule's
+/// value as text, or is an array containing it. Null or missing never matches.
+pub fn rule_matches(attributes_json: &str, rule: &AttributeRule) -> Result<bool, ScanError> {
+    Ok(match lookup(attributes_json, &rule.key)? {
+        Found::Scalar(text) => text == rule.value,
+        Found::Array { scalars, .. } => scalars.contains(&rule.value),
+        Found::Missing | Found::Null | Found::Object => false,
+    })
+}
+
+/// The first reason the task must not be recorded, if any.
+pub fn exclusion(
+    config: &Config,
+    queue_name: Option<&str>,
+    queue_sid: Option<&str>,
+    attributes_json: &str,
+) -> Result<Option<Exclusion>, ScanError> {
+    for q in &config.exclude_queues {
+        if Some(q.as_str()) == queue_name || Some(q.as_str()) == queue_sid {
+            return Ok(Some(Exclusion::Queue(q.clone())));
+        }
+    }
+    for rule in &config.exclude_attributes {
+        if rule_matches(attributes_json, rule)? {
+            return Ok(Some(Exclusion::Attribute {
+                key: rule.key.clone(),
+                value: rule.value.clone(),
+            }));
+        }
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Channel;
+
+    fn rule(key: &str, value: &str) -> AttributeRule {
+        AttributeRule {
+            key: key.into(),
+            value: value.into(),
+        }
+    }
+
+    fn config(queues: &[&str], rules: Vec<AttributeRule>) -> Config {
+        Config {
+            channel: Channel::Customer,
+            exclude_queues: queues.iter().map(|q| q.to_string()).collect(),
+            exclude_attributes: rules,
+            max_wait_ms: 60_000,
+            backend_url: "http://x".into(),
+        }
+    }
+
+    #[test]
+    fn attribute_rules_compare_as_text() {
+        let attrs = r#"{"direction": "inbound", "vip": true, "tier": 1, "score": 1.0, "none": null,
+            "customer": {"preferences": {"privacy": ["anonymous", "no-recording", 3, false]}},
+            "nested": {"list": [["no-recording"]]}, "obj": {"a": 1}}"#;
+        let cases = [
+            ("direction", "inbound", true),
+            ("direction", "outbound", false),
+            ("vip", "true", true),
+            ("vip", "false", false),
+            ("tier", "1", true),
+            ("score", "1", true),
+            ("tier", "1.0", false),
+            ("none", "null", false),
+            ("missing", "x", false),
+            ("customer.preferences.privacy", "no-recording", true),
+            ("customer.preferences.privacy", "3", true),
+            ("customer.preferences.privacy", "false", true),
+            ("customer.preferences.privacy", "recording", false),
+            ("nested.list", "no-recording", false),
+            ("obj", "{\"a\":1}", false),
+            ("customer.preferences.privacy.1", "no-recording", true),
+        ];
+        for (key, value, want) in cases {
+            assert_eq!(
+                rule_matches(attrs, &rule(key, value)).unwrap(),
+                want,
+                "{key} = {value}"
+            );
+        }
+    }
+
+    #[test]
+    fn queues_by_name_or_sid() {
+        let c = config(&["Billing", "WQ00000000000000000000000000000009"], vec![]);
+        let cases = [
+            (
+                Some("Billing"),
+                Some("WQ00000000000000000000000000000003"),
+                Some(Exclusion::Queue("Billing".into())),
+            ),
+            (
+                Some("Support"),
+                Some("WQ00000000000000000000000000000009"),
+                Some(Exclusion::Queue(
+                    "WQ00000000000000000000000000000009".into(),
+                )),
+            ),
+            (
+                Some("billing"),
+                Some("WQ00000000000000000000000000000001"),
+                None,
+            ),
+            (None, None, None),
+        ];
+        for (name, sid, want) in cases {
+            assert_eq!(exclusion(&c, name, sid, "{}").unwrap(), want, "{name:?}");
+        }
+    }
+
+    #[test]
+    fn first_matching_rule_is_reported() {
+        let c = config(&[], vec![rule("a", "1"), rule("b", "x")]);
+        assert_eq!(
+            exclusion(&c, None, None, r#"{"b": ["x"]}"#).unwrap(),
+            Some(Exclusion::Attribute {
+                key: "b".into(),
+                value: "x".into()
+            })
+        );
+        assert!(exclusion(&c, None, None, "{not json").is_err());
+        assert_eq!(
+            Exclusion::Attribute {
+                key: "b".into(),
+                value: "x".into()
+            }
+            .to_string(),
+            "attribute b matches excluded value \"x\""
+        );
+    }
+}

@@ -1,0 +1,955 @@
+//! The plugin's state machine: Flex events in, commands out.
+//!
+//! `Core::handle` is pure: it never performs I/O, never reads a clock and never
+//! panics; the shell executes the commands it returns (HTTP to the backend,
+//! timers, logs, the notification) and feeds the results back as events.
+//!
+//! Per accepted task the core keeps a session: waiting for a recordable leg,
+//! then one entry per leg it starts. On the customer channel a task gets one
+//! recording. On the worker channel every new live leg of this worker (Join
+//! Call, back and forth) gets its own. A session ends when its task completes,
+//! is canceled or its reservation disappears; its timers end with it.
+
+use crate::api::{
+    CreateRecordingRequest, LinkCallRequest, TargetKind, CREATE_RECORDING_PATH, LINK_CALL_PATH,
+};
+use crate::backend_client::{create_outcome, link_outcome, Answer, Jitter, Outcome, RETRY};
+use crate::config::{self, Channel, Config, Setup};
+use crate::exclusion::exclusion;
+use crate::leg::{self, already_recorded, call_kind, carried_here, recordable_leg, CallKind, Leg};
+use crate::sid::{is_sid, SidKind};
+use crate::snapshot::{ConferenceSnapshot, TaskSnapshot};
+use crate::strings;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, VecDeque};
+
+/// How long an instance that does not carry the call leaves the carrying one
+/// to act first. The backend makes the outcome one recording either way; this
+/// only spares it redundant requests.
+pub const DEFER_MS: u64 = 300;
+/// Finished tasks remembered for `status()`.
+const FINISHED_KEPT: usize = 200;
+
+/// Events from Flex, as the shim sends them (JSON).
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum FlexEvent {
+    TaskAccepted {
+        task: TaskSnapshot,
+    },
+    #[serde(rename_all = "camelCase")]
+    Conference {
+        task_sid: String,
+        conference: Option<ConferenceSnapshot>,
+    },
+    #[serde(rename_all = "camelCase")]
+    ActiveCall {
+        call_sid: Option<String>,
+    },
+    #[serde(rename_all = "camelCase")]
+    Hangup {
+        task_sid: String,
+    },
+    #[serde(rename_all = "camelCase")]
+    Complete {
+        task_sid: String,
+    },
+    #[serde(rename_all = "camelCase")]
+    Ended {
+        task_sid: String,
+        #[serde(default)]
+        reason: String,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event {
+    Flex(FlexEvent),
+    /// The backend (or the network) answered request `request`.
+    Answer {
+        request: u64,
+        answer: Answer,
+    },
+    Timer {
+        id: u64,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outgoing {
+    Create(CreateRecordingRequest),
+    Link(LinkCallRequest),
+}
+
+/// Requests carry no token: the shell adds Flex's current one when it sends,
+/// since Flex refreshes it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    Log {
+        level: Level,
+        message: String,
+    },
+    Notify {
+        id: &'static str,
+        text: &'static str,
+    },
+    /// The tasks whose conference changes the shim must forward, in full.
+    Follow {
+        task_sids: Vec<String>,
+    },
+    Send {
+        request: u64,
+        url: String,
+        body: Outgoing,
+    },
+    SetTimer {
+        id: u64,
+        ms: u64,
+    },
+    CancelTimer {
+        id: u64,
+    },
+    RecordingStarted {
+        task_sid: String,
+        call_sid: String,
+        recording_sid: String,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Status {
+    pub state: &'static str,
+    pub recordings: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum LegState {
+    Deferred {
+        timer: u64,
+    },
+    Starting {
+        request: u64,
+    },
+    Recording {
+        recording_sid: String,
+    },
+    Failed,
+    /// A deferred leg that stopped being live before its turn came.
+    Superseded,
+}
+
+#[derive(Clone, Debug)]
+struct LegRecord {
+    leg: Leg,
+    state: LegState,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    Waiting,
+    Active,
+    /// Gave up waiting for a leg; kept until the task ends so that an outbound
+    /// call hung up unanswered still gets its conference linked.
+    GaveUp,
+}
+
+#[derive(Clone, Debug)]
+struct Session {
+    task_sid: String,
+    reservation_sid: Option<String>,
+    accepted_at: Option<i64>,
+    kind: CallKind,
+    conference: Option<ConferenceSnapshot>,
+    legs: Vec<LegRecord>,
+    phase: Phase,
+    wait_timer: Option<u64>,
+    /// `conference.sid` is on the task, or a request that writes it was sent.
+    linked: bool,
+}
+
+#[derive(Clone, Debug)]
+enum TimerPurpose {
+    Wait { task_sid: String },
+    Defer { task_sid: String, call_sid: String },
+    Retry { request: u64 },
+}
+
+#[derive(Clone, Debug)]
+struct Pending {
+    task_sid: String,
+    body: Outgoing,
+    attempt: u32,
+    /// False while a retry timer runs.
+    in_flight: bool,
+    /// The task ended: let this attempt finish, but do not retry a recording.
+    orphaned: bool,
+}
+
+pub struct Core {
+    config: Option<Config>,
+    worker_sid: String,
+    active_call: Option<String>,
+    sessions: BTreeMap<String, Session>,
+    finished: VecDeque<(String, Status)>,
+    requests: BTreeMap<u64, Pending>,
+    timers: BTreeMap<u64, TimerPurpose>,
+    next_id: u64,
+    jitter: Jitter,
+    followed: Vec<String>,
+}
+
+struct Out(Vec<Command>);
+
+impl Out {
+    fn log(&mut self, level: Level, message: String) {
+        self.0.push(Command::Log { level, message });
+    }
+}
+
+impl Core {
+    /// `custom_data` is Flex's `manager.configuration.custom_data` as JSON text.
+    pub fn new(
+        custom_data_json: &str,
+        worker_sid: &str,
+        locale: &str,
+        seed: u64,
+    ) -> (Core, Vec<Command>) {
+        let mut out = Out(Vec::new());
+        let setup = match serde_json::from_str::<serde_json::Value>(custom_data_json) {
+            Ok(v) => config::parse(&v),
+            Err(e) => Setup::Invalid(vec![config::ConfigError {
+                path: "custom_data".into(),
+                problem: format!("not readable as JSON ({e})"),
+            }]),
+        };
+        let config = match setup {
+            Setup::Disabled => {
+                out.log(
+                    Level::Debug,
+                    "disabled in the Flex configuration; not recording".into(),
+                );
+                None
+            }
+            Setup::Invalid(errors) => {
+                for e in &errors {
+                    out.log(Level::Error, format!("misconfigured: {e}"));
+                }
+                out.log(
+                    Level::Error,
+                    format!(
+                        "not recording any call until custom_data.features.{} is fixed",
+                        config::FEATURE_KEY
+                    ),
+                );
+                out.0.push(Command::Notify {
+                    id: strings::BROKEN_NOTIFICATION_ID,
+                    text: strings::broken_notification(locale),
+                });
+                None
+            }
+            Setup::Enabled(c) => {
+                out.log(
+                    Level::Info,
+                    format!(
+                        "recording the {} channel through {}",
+                        match c.channel {
+                            Channel::Customer => "customer",
+                            Channel::Worker => "worker",
+                        },
+                        c.backend_url
+                    ),
+                );
+                Some(c)
+            }
+        };
+        let core = Core {
+            config,
+            worker_sid: worker_sid.to_string(),
+            active_call: None,
+            sessions: BTreeMap::new(),
+            finished: VecDeque::new(),
+            requests: BTreeMap::new(),
+            timers: BTreeMap::new(),
+            next_id: 1,
+            jitter: Jitter::new(seed),
+            followed: Vec::new(),
+        };
+        (core, out.0)
+    }
+
+    /// Whether the feature is on and correctly configured.
+    pub fn is_enabled(&self) -> bool {
+        self.config.is_some()
+    }
+
+    /// No backend request, retry or deferred start is pending.
+    pub fn idle(&self) -> bool {
+        self.requests.is_empty()
+            && !self
+                .timers
+                .values()
+                .any(|t| matches!(t, TimerPurpose::Defer { .. } | TimerPurpose::Retry { .. }))
+    }
+
+    pub fn followed(&self) -> &[String] {
+        &self.followed
+    }
+
+    pub fn status(&self, task_sid: &str) -> Status {
+        if let Some(s) = self.sessions.get(task_sid) {
+            return session_status(s);
+        }
+        self.finished
+            .iter()
+            .rev()
+            .find(|(t, _)| t == task_sid)
+            .map(|(_, s)| s.clone())
+            .unwrap_or(Status {
+                state: "unknown",
+                recordings: Vec::new(),
+                reason: None,
+            })
+    }
+
+    pub fn handle(&mut self, event: Event) -> Vec<Command> {
+        let mut out = Out(Vec::new());
+        if self.config.is_some() {
+            match event {
+                Event::Flex(e) => self.on_flex(e, &mut out),
+                Event::Answer { request, answer } => self.on_answer(request, answer, &mut out),
+                Event::Timer { id } => self.on_timer(id, &mut out),
+            }
+            self.sync_follow(&mut out);
+        }
+        out.0
+    }
+
+    fn id(&mut self) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        id
+    }
+
+    fn set_timer(&mut self, ms: u64, purpose: TimerPurpose, out: &mut Out) -> u64 {
+        let id = self.id();
+        self.timers.insert(id, purpose);
+        out.0.push(Command::SetTimer { id, ms });
+        id
+    }
+
+    fn cancel_timer(&mut self, id: u64, out: &mut Out) {
+        if self.timers.remove(&id).is_some() {
+            out.0.push(Command::CancelTimer { id });
+        }
+    }
+
+    fn on_flex(&mut self, event: FlexEvent, out: &mut Out) {
+        match event {
+            FlexEvent::TaskAccepted { task } => self.on_accepted(task, out),
+            FlexEvent::Conference {
+                task_sid,
+                conference,
+            } => {
+                if let Some(s) = self.sessions.get_mut(&task_sid) {
+                    s.conference = conference;
+                    self.evaluate(&task_sid, out);
+                }
+            }
+            FlexEvent::ActiveCall { call_sid } => {
+                self.active_call = call_sid.filter(|c| is_sid(SidKind::Call, c));
+                let tasks: Vec<String> = self.sessions.keys().cloned().collect();
+                for t in tasks {
+                    self.evaluate(&t, out);
+                }
+            }
+            FlexEvent::Hangup { task_sid } | FlexEvent::Complete { task_sid } => {
+                self.link_if_needed(&task_sid, out)
+            }
+            FlexEvent::Ended { task_sid, reason } => self.end(&task_sid, &reason, out),
+        }
+    }
+
+    fn finish(&mut self, task_sid: &str, status: Status) {
+        if self.finished.len() >= FINISHED_KEPT {
+            self.finished.pop_front();
+        }
+        self.finished.push_back((task_sid.to_string(), status));
+    }
+
+    fn on_accepted(&mut self, task: TaskSnapshot, out: &mut Out) {
+        let Some(config) = &self.config else { return };
+        let t = task.task_sid.clone();
+        if !is_sid(SidKind::Task, &t) {
+            out.log(
+                Level::Warn,
+                format!("ignoring an accepted task without a valid task SID ({t:?})"),
+            );
+            return;
+        }
+        if self.sessions.contains_key(&t) {
+            return;
+        }
+        if task.channel.as_deref() != Some("voice") {
+            return;
+        }
+        let attrs = task.attributes.as_str();
+        match exclusion(
+            config,
+            task.queue_name.as_deref(),
+            task.queue_sid.as_deref(),
+            attrs,
+        ) {
+            Ok(None) => {}
+            Ok(Some(why)) => {
+                out.log(Level::Info, format!("not recording {t}: {why}"));
+                self.finish(
+                    &t,
+                    Status {
+                        state: "excluded",
+                        recordings: vec![],
+                        reason: Some(why.to_string()),
+                    },
+                );
+                return;
+            }
+            Err(e) => {
+                out.log(
+                    Level::Error,
+                    format!("not recording {t}: the exclusion rules cannot be checked because {e}"),
+                );
+                self.finish(
+                    &t,
+                    Status {
+                        state: "excluded",
+                        recordings: vec![],
+                        reason: Some(e.to_string()),
+                    },
+                );
+                return;
+            }
+        }
+        let kind = call_kind(attrs);
+        if kind == CallKind::InternalInbound {
+            out.log(
+                Level::Debug,
+                format!("not recording {t}: the caller's side records agent-to-agent calls"),
+            );
+            self.finish(
+                &t,
+                Status {
+                    state: "excluded",
+                    recordings: vec![],
+                    reason: Some("inbound leg of an internal call".into()),
+                },
+            );
+            return;
+        }
+        if config.channel == Channel::Customer && already_recorded(attrs) {
+            out.log(Level::Info, format!("not recording {t}: conversations.media shows it is recorded already (transfer)"));
+            self.finish(
+                &t,
+                Status {
+                    state: "excluded",
+                    recordings: vec![],
+                    reason: Some("already recorded before a transfer".into()),
+                },
+            );
+            return;
+        }
+        let max_wait = config.max_wait_ms;
+        let session = Session {
+            task_sid: t.clone(),
+            reservation_sid: Some(task.sid).filter(|s| is_sid(SidKind::Reservation, s)),
+            accepted_at: task
+                .date_updated
+                .filter(|d| d.is_finite())
+                .map(|d| d as i64),
+            kind,
+            conference: None,
+            legs: Vec::new(),
+            phase: Phase::Waiting,
+            wait_timer: None,
+            linked: leg::sid_attribute(attrs, "conference.sid", SidKind::Conference).is_some(),
+        };
+        self.sessions.insert(t.clone(), session);
+        let timer = self.set_timer(
+            max_wait,
+            TimerPurpose::Wait {
+                task_sid: t.clone(),
+            },
+            out,
+        );
+        if let Some(s) = self.sessions.get_mut(&t) {
+            s.wait_timer = Some(timer);
+        }
+        self.evaluate(&t, out);
+    }
+
+    /// Looks at one session against the current Flex state and starts what is due.
+    fn evaluate(&mut self, task_sid: &str, out: &mut Out) {
+        let Some(config) = &self.config else { return };
+        let channel = config.channel;
+        let Some(s) = self.sessions.get(task_sid) else {
+            return;
+        };
+        if s.phase == Phase::GaveUp {
+            return;
+        }
+        let active = self.active_call.as_deref();
+        let Some(leg) = recordable_leg(
+            channel,
+            s.kind,
+            s.conference.as_ref(),
+            active,
+            &self.worker_sid,
+        ) else {
+            return;
+        };
+        let carried = carried_here(&leg, s.conference.as_ref(), active, &self.worker_sid);
+        let one_per_task = channel == Channel::Customer || s.kind == CallKind::InternalOutbound;
+        let existing = s.legs.iter().position(|r| r.leg.call_sid == leg.call_sid);
+        if let Some(i) = existing {
+            if let LegState::Deferred { timer } = s.legs[i].state {
+                if carried {
+                    self.cancel_timer(timer, out);
+                    self.start(task_sid, i, out);
+                }
+            }
+            return;
+        }
+        if one_per_task
+            && s.legs
+                .iter()
+                .any(|r| r.state != LegState::Failed && r.state != LegState::Superseded)
+        {
+            return;
+        }
+        // A new live leg: legs still waiting their turn are no longer live.
+        let wait_timer = s.wait_timer;
+        let stale: Vec<u64> = s
+            .legs
+            .iter()
+            .filter_map(|r| match r.state {
+                LegState::Deferred { timer } => Some(timer),
+                _ => None,
+            })
+            .collect();
+        for timer in stale {
+            self.cancel_timer(timer, out);
+        }
+        if let Some(timer) = wait_timer {
+            self.cancel_timer(timer, out);
+        }
+        let defer = if carried {
+            None
+        } else {
+            Some(self.set_timer(
+                DEFER_MS,
+                TimerPurpose::Defer {
+                    task_sid: task_sid.to_string(),
+                    call_sid: leg.call_sid.clone(),
+                },
+                out,
+            ))
+        };
+        let Some(s) = self.sessions.get_mut(task_sid) else {
+            return;
+        };
+        s.wait_timer = None;
+        s.phase = Phase::Active;
+        for r in &mut s.legs {
+            if matches!(r.state, LegState::Deferred { .. }) {
+                r.state = LegState::Superseded;
+            }
+        }
+        s.legs.push(LegRecord {
+            leg,
+            state: LegState::Deferred {
+                timer: defer.unwrap_or(0),
+            },
+        });
+        let i = s.legs.len() - 1;
+        if defer.is_none() {
+            self.start(task_sid, i, out);
+        }
+    }
+
+    /// Sends the create-recording request for leg `i` of a session.
+    fn start(&mut self, task_sid: &str, i: usize, out: &mut Out) {
+        let Some(config) = &self.config else { return };
+        let url = format!("{}{}", config.backend_url, CREATE_RECORDING_PATH);
+        let channel = config.channel;
+        let request = self.id();
+        let Some(s) = self.sessions.get_mut(task_sid) else {
+            return;
+        };
+        let Some(record) = s.legs.get_mut(i) else {
+            return;
+        };
+        let target = match channel {
+            Channel::Customer => Some(TargetKind::Conversation),
+            Channel::Worker if s.reservation_sid.is_some() => Some(TargetKind::Reservation),
+            Channel::Worker => {
+                out.log(
+                    Level::Warn,
+                    format!("{task_sid} has no reservation SID: its recording cannot be linked to the worker's segment"),
+                );
+                None
+            }
+        };
+        let outbound = s.kind == CallKind::Outbound;
+        let conference_sid = s
+            .conference
+            .as_ref()
+            .and_then(|c| c.conference_sid.clone())
+            .filter(|c| is_sid(SidKind::Conference, c));
+        let customer = s
+            .conference
+            .as_ref()
+            .and_then(leg::customer_leg)
+            .map(str::to_string);
+        let body = CreateRecordingRequest {
+            call_sid: record.leg.call_sid.clone(),
+            token: String::new(),
+            task_sid: Some(task_sid.to_string()),
+            reservation_sid: s.reservation_sid.clone(),
+            leg: Some(record.leg.kind),
+            target,
+            accepted_at: s.accepted_at,
+            conference_sid: if outbound {
+                conference_sid.clone()
+            } else {
+                None
+            },
+            customer_call_sid: if outbound { customer } else { None },
+        };
+        if outbound && conference_sid.is_some() {
+            s.linked = true;
+        }
+        record.state = LegState::Starting { request };
+        out.log(
+            Level::Debug,
+            format!("starting the recording of {} for {task_sid}", body.call_sid),
+        );
+        let body = Outgoing::Create(body);
+        self.requests.insert(
+            request,
+            Pending {
+                task_sid: task_sid.to_string(),
+                body: body.clone(),
+                attempt: 1,
+                in_flight: true,
+                orphaned: false,
+            },
+        );
+        out.0.push(Command::Send { request, url, body });
+    }
+
+    fn link_if_needed(&mut self, task_sid: &str, out: &mut Out) {
+        let Some(config) = &self.config else { return };
+        let url = format!("{}{}", config.backend_url, LINK_CALL_PATH);
+        let Some(s) = self.sessions.get_mut(task_sid) else {
+            return;
+        };
+        if s.kind != CallKind::Outbound || s.linked {
+            return;
+        }
+        let conference_sid = s
+            .conference
+            .as_ref()
+            .and_then(|c| c.conference_sid.clone())
+            .filter(|c| is_sid(SidKind::Conference, c));
+        let Some(conference_sid) = conference_sid else {
+            out.log(
+                Level::Debug,
+                format!("{task_sid} ended before Flex knew its conference; nothing to link"),
+            );
+            return;
+        };
+        s.linked = true;
+        let body = Outgoing::Link(LinkCallRequest {
+            token: String::new(),
+            task_sid: task_sid.to_string(),
+            conference_sid: Some(conference_sid),
+            customer_call_sid: s
+                .conference
+                .as_ref()
+                .and_then(leg::customer_leg)
+                .map(str::to_string),
+        });
+        let request = self.id();
+        self.requests.insert(
+            request,
+            Pending {
+                task_sid: task_sid.to_string(),
+                body: body.clone(),
+                attempt: 1,
+                in_flight: true,
+                orphaned: false,
+            },
+        );
+        out.0.push(Command::Send { request, url, body });
+    }
+
+    fn end(&mut self, task_sid: &str, reason: &str, out: &mut Out) {
+        let Some(s) = self.sessions.remove(task_sid) else {
+            return;
+        };
+        let status = session_status(&s);
+        let mut timers: Vec<u64> = s.wait_timer.into_iter().collect();
+        for r in &s.legs {
+            if let LegState::Deferred { timer } = r.state {
+                timers.push(timer);
+            }
+        }
+        for (id, purpose) in &self.timers {
+            if let TimerPurpose::Retry { request } = purpose {
+                if self.requests.get(request).is_some_and(|p| {
+                    p.task_sid == task_sid && matches!(p.body, Outgoing::Create(_))
+                }) {
+                    timers.push(*id);
+                }
+            }
+        }
+        for timer in timers {
+            if let Some(TimerPurpose::Retry { request }) = self.timers.get(&timer) {
+                self.requests.remove(&request.clone());
+            }
+            self.cancel_timer(timer, out);
+        }
+        for p in self.requests.values_mut() {
+            if p.task_sid == task_sid && matches!(p.body, Outgoing::Create(_)) {
+                p.orphaned = true;
+            }
+        }
+        let reason = if reason.is_empty() { "ended" } else { reason };
+        out.log(
+            Level::Debug,
+            format!("{task_sid} {reason}; no longer following it"),
+        );
+        self.finish(
+            task_sid,
+            Status {
+                state: "done",
+                ..status
+            },
+        );
+    }
+
+    fn on_timer(&mut self, id: u64, out: &mut Out) {
+        let Some(purpose) = self.timers.remove(&id) else {
+            return;
+        };
+        match purpose {
+            TimerPurpose::Wait { task_sid } => {
+                let max_wait = self.config.as_ref().map_or(0, |c| c.max_wait_ms);
+                if let Some(s) = self.sessions.get_mut(&task_sid) {
+                    if s.phase == Phase::Waiting {
+                        s.phase = Phase::GaveUp;
+                        s.wait_timer = None;
+                        out.log(
+                            Level::Warn,
+                            format!("not recording {task_sid}: no recordable call leg appeared within {} s", max_wait / 1000),
+                        );
+                    }
+                }
+            }
+            TimerPurpose::Defer { task_sid, call_sid } => {
+                let i = self.sessions.get(&task_sid).and_then(|s| {
+                    s.legs.iter().position(|r| {
+                        r.leg.call_sid == call_sid && r.state == LegState::Deferred { timer: id }
+                    })
+                });
+                if let Some(i) = i {
+                    self.start(&task_sid, i, out);
+                }
+            }
+            TimerPurpose::Retry { request } => {
+                if let Some(p) = self.requests.get_mut(&request) {
+                    p.attempt += 1;
+                    p.in_flight = true;
+                    let body = p.body.clone();
+                    if let Some(config) = &self.config {
+                        let path = match body {
+                            Outgoing::Create(_) => CREATE_RECORDING_PATH,
+                            Outgoing::Link(_) => LINK_CALL_PATH,
+                        };
+                        out.0.push(Command::Send {
+                            request,
+                            url: format!("{}{path}", config.backend_url),
+                            body,
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    fn leg_mut(&mut self, task_sid: &str, request: u64) -> Option<&mut LegRecord> {
+        self.sessions
+            .get_mut(task_sid)?
+            .legs
+            .iter_mut()
+            .find(|r| r.state == LegState::Starting { request })
+    }
+
+    fn on_answer(&mut self, request: u64, answer: Answer, out: &mut Out) {
+        let Some(p) = self.requests.get_mut(&request) else {
+            return;
+        };
+        p.in_flight = false;
+        let (task_sid, attempt, orphaned) = (p.task_sid.clone(), p.attempt, p.orphaned);
+        let (what, retry_why) = match &p.body {
+            Outgoing::Create(body) => {
+                let call_sid = body.call_sid.clone();
+                match create_outcome(&answer) {
+                    Outcome::Done(resp) => {
+                        self.requests.remove(&request);
+                        if let Some(r) = self.leg_mut(&task_sid, request) {
+                            r.state = LegState::Recording {
+                                recording_sid: resp.recording_sid.clone(),
+                            };
+                        }
+                        out.log(
+                            Level::Info,
+                            format!(
+                                "{} {} on {} for {task_sid}",
+                                if resp.already_recording {
+                                    "already recording"
+                                } else {
+                                    "recording"
+                                },
+                                resp.recording_sid,
+                                resp.call_sid
+                            ),
+                        );
+                        if let Some(w) = resp.warning {
+                            out.log(
+                                Level::Warn,
+                                format!("{task_sid}: the recording runs but {w}"),
+                            );
+                        }
+                        out.0.push(Command::RecordingStarted {
+                            task_sid,
+                            call_sid: resp.call_sid,
+                            recording_sid: resp.recording_sid,
+                        });
+                        return;
+                    }
+                    Outcome::Fail(why) => {
+                        self.requests.remove(&request);
+                        if let Some(r) = self.leg_mut(&task_sid, request) {
+                            r.state = LegState::Failed;
+                        }
+                        out.log(
+                            Level::Error,
+                            format!("could not record {call_sid} for {task_sid}: {why}"),
+                        );
+                        return;
+                    }
+                    Outcome::Retry(why) => (format!("recording {call_sid} for {task_sid}"), why),
+                }
+            }
+            Outgoing::Link(_) => match link_outcome(&answer) {
+                Outcome::Done(_) => {
+                    self.requests.remove(&request);
+                    out.log(Level::Debug, format!("linked the conference of {task_sid}"));
+                    return;
+                }
+                Outcome::Fail(why) => {
+                    self.requests.remove(&request);
+                    out.log(
+                        Level::Error,
+                        format!("could not add the conference to {task_sid}: {why}"),
+                    );
+                    return;
+                }
+                Outcome::Retry(why) => (format!("linking the conference of {task_sid}"), why),
+            },
+        };
+        if orphaned || !RETRY.may_retry(attempt) {
+            self.requests.remove(&request);
+            if let Some(r) = self.leg_mut(&task_sid, request) {
+                r.state = LegState::Failed;
+            }
+            if !orphaned {
+                out.log(
+                    Level::Error,
+                    format!("gave up {what} after {attempt} attempts: {retry_why}"),
+                );
+            }
+            return;
+        }
+        let delay = RETRY.delay_ms(attempt, self.jitter.unit());
+        out.log(
+            Level::Warn,
+            format!("{what}: attempt {attempt} failed, {retry_why}; retrying in {delay} ms"),
+        );
+        self.set_timer(delay, TimerPurpose::Retry { request }, out);
+    }
+
+    fn sync_follow(&mut self, out: &mut Out) {
+        let channel = self.config.as_ref().map(|c| c.channel);
+        let followed: Vec<String> = self
+            .sessions
+            .values()
+            .filter(|s| match s.phase {
+                Phase::Waiting => true,
+                Phase::GaveUp => false,
+                Phase::Active => {
+                    channel == Some(Channel::Worker)
+                        || s.legs
+                            .iter()
+                            .any(|r| matches!(r.state, LegState::Deferred { .. }))
+                }
+            })
+            .map(|s| s.task_sid.clone())
+            .collect();
+        if followed != self.followed {
+            self.followed = followed.clone();
+            out.0.push(Command::Follow {
+                task_sids: followed,
+            });
+        }
+    }
+}
+
+fn session_status(s: &Session) -> Status {
+    let recordings: Vec<String> = s
+        .legs
+        .iter()
+        .filter_map(|r| match &r.state {
+            LegState::Recording { recording_sid } => Some(recording_sid.clone()),
+            _ => None,
+        })
+        .collect();
+    let starting = s.legs.iter().any(|r| {
+        matches!(
+            r.state,
+            LegState::Deferred { .. } | LegState::Starting { .. }
+        )
+    });
+    let state = match s.phase {
+        Phase::Waiting => "waiting",
+        Phase::GaveUp => "done",
+        Phase::Active if starting => "starting",
+        Phase::Active if !recordings.is_empty() => "recording",
+        Phase::Active => "failed",
+    };
+    Status {
+        state,
+        recordings,
+        reason: None,
+    }
+}

@@ -1,0 +1,895 @@
+//! Table and timeline tests of the state machine, natively.
+
+use crate::api::TargetKind;
+use crate::backend_client::{Answer, Jitter};
+use crate::insights::RecordedLeg;
+use crate::session::{Command, Core, Event, FlexEvent, Level, Outgoing};
+use crate::snapshot::{ConferenceSnapshot, Participant, TaskSnapshot};
+use serde_json::json;
+
+const ME: &str = "WK00000000000000000000000000000001";
+const T1: &str = "WT00000000000000000000000000000001";
+const T2: &str = "WT00000000000000000000000000000002";
+const R1: &str = "WR00000000000000000000000000000001";
+const R2: &str = "WR00000000000000000000000000000002";
+const CF: &str = "CF00000000000000000000000000000001";
+const C1: &str = "CA000000000000000000000000000000c1";
+const A1: &str = "CA000000000000000000000000000000a1";
+const A2: &str = "CA000000000000000000000000000000a2";
+const A3: &str = "CA000000000000000000000000000000a3";
+const B1: &str = "CA000000000000000000000000000000b1";
+
+fn custom_data(feature: serde_json::Value) -> String {
+    json!({
+        "features": {"dual_channel_recording": feature},
+        "serverless_functions_domain": "127.0.0.1:8787",
+        "serverless_functions_protocol": "http"
+    })
+    .to_string()
+}
+
+fn core_with(feature: serde_json::Value) -> (Core, Vec<Command>) {
+    Core::new(&custom_data(feature), ME, "en-US", 42)
+}
+
+fn core(channel: &str) -> Core {
+    core_with(
+        json!({"enabled": true, "channel": channel, "exclude_queues": ["Billing"],
+        "exclude_attributes": [{"key": "customer.privacy", "value": "no-recording"}]}),
+    )
+    .0
+}
+
+fn task(sid: &str, wr: &str, attrs: serde_json::Value) -> FlexEvent {
+    FlexEvent::TaskAccepted {
+        task: TaskSnapshot {
+            task_sid: sid.into(),
+            sid: wr.into(),
+            queue_name: Some("Sales".into()),
+            queue_sid: Some("WQ00000000000000000000000000000001".into()),
+            channel: Some("voice".into()),
+            attributes: attrs.to_string(),
+            date_updated: Some(1_700_000_000_000.0),
+        },
+    }
+}
+
+fn p(kind: &str, status: &str, call: Option<&str>, worker: Option<&str>) -> Participant {
+    Participant {
+        participant_type: Some(kind.into()),
+        status: Some(status.into()),
+        call_sid: call.map(Into::into),
+        worker_sid: worker.map(Into::into),
+        reservation_sid: None,
+        is_current_worker: worker.map(|w| w == ME),
+    }
+}
+
+fn conf(task_sid: &str, participants: Vec<Participant>) -> FlexEvent {
+    FlexEvent::Conference {
+        task_sid: task_sid.into(),
+        conference: Some(ConferenceSnapshot {
+            conference_sid: Some(CF.into()),
+            participants,
+        }),
+    }
+}
+
+fn full(worker_leg: &str) -> Vec<Participant> {
+    vec![
+        p("customer", "joined", Some(C1), None),
+        p("worker", "joined", Some(worker_leg), Some(ME)),
+    ]
+}
+
+fn active(call: Option<&str>) -> FlexEvent {
+    FlexEvent::ActiveCall {
+        call_sid: call.map(Into::into),
+    }
+}
+
+fn flex(c: &mut Core, e: FlexEvent) -> Vec<Command> {
+    c.handle(Event::Flex(e))
+}
+
+fn sends(cmds: &[Command]) -> Vec<(u64, Outgoing)> {
+    cmds.iter()
+        .filter_map(|c| match c {
+            Command::Send { request, body, .. } => Some((*request, body.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn created_call(o: &Outgoing) -> &str {
+    match o {
+        Outgoing::Create(r) => &r.call_sid,
+        Outgoing::Link(_) => panic!("expected a create request"),
+    }
+}
+
+fn timers(cmds: &[Command]) -> Vec<(u64, u64)> {
+    cmds.iter()
+        .filter_map(|c| match c {
+            Command::SetTimer { id, ms } => Some((*id, *ms)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn ok(call: &str, re: &str, already: bool) -> Answer {
+    Answer::Http {
+        status: 201,
+        body: json!({"success": true, "callSid": call, "recordingSid": re, "recordingUrl": "u",
+            "alreadyRecording": already, "media": null, "mediaWritten": true})
+        .to_string(),
+    }
+}
+
+fn logs(cmds: &[Command], level: Level) -> Vec<String> {
+    cmds.iter()
+        .filter_map(|c| match c {
+            Command::Log { level: l, message } if *l == level => Some(message.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn inbound_customer_channel_carried_here_starts_at_once() {
+    let mut c = core("customer");
+    let out = flex(&mut c, active(Some(A1)));
+    assert!(sends(&out).is_empty());
+    let out = flex(
+        &mut c,
+        task(T1, R1, json!({"call_sid": C1, "direction": "inbound"})),
+    );
+    assert_eq!(timers(&out), vec![(1, 60_000)], "the wait limit");
+    assert!(out.contains(&Command::Follow {
+        task_sids: vec![T1.into()]
+    }));
+    assert_eq!(c.status(T1).state, "waiting");
+    let out = flex(&mut c, conf(T1, full(A1)));
+    let s = sends(&out);
+    assert_eq!(s.len(), 1);
+    let Outgoing::Create(req) = &s[0].1 else {
+        panic!()
+    };
+    assert_eq!(req.call_sid, C1);
+    assert_eq!(req.leg, Some(RecordedLeg::Customer));
+    assert_eq!(req.target, Some(TargetKind::Conversation));
+    assert_eq!(req.task_sid.as_deref(), Some(T1));
+    assert_eq!(req.reservation_sid.as_deref(), Some(R1));
+    assert_eq!(req.accepted_at, Some(1_700_000_000_000));
+    assert_eq!(
+        req.conference_sid, None,
+        "inbound tasks carry their conference already"
+    );
+    assert!(req.token.is_empty(), "the shell adds the token");
+    assert!(
+        out.contains(&Command::CancelTimer { id: 1 }),
+        "no longer waiting"
+    );
+    assert!(
+        out.contains(&Command::Follow { task_sids: vec![] }),
+        "customer leg chosen: nothing left to follow"
+    );
+    assert!(!c.idle());
+    assert_eq!(c.status(T1).state, "starting");
+    let out = c.handle(Event::Answer {
+        request: s[0].0,
+        answer: ok(C1, "RE1", false),
+    });
+    assert!(out.contains(&Command::RecordingStarted {
+        task_sid: T1.into(),
+        call_sid: C1.into(),
+        recording_sid: "RE1".into()
+    }));
+    assert_eq!(c.status(T1).state, "recording");
+    assert_eq!(c.status(T1).recordings, vec!["RE1".to_string()]);
+    assert!(c.idle());
+    // Later conference changes change nothing.
+    assert!(sends(&flex(&mut c, conf(T1, full(A2)))).is_empty());
+}
+
+#[test]
+fn instance_without_the_call_defers_then_acts() {
+    let mut c = core("customer");
+    flex(&mut c, task(T1, R1, json!({"direction": "inbound"})));
+    let out = flex(&mut c, conf(T1, full(A1)));
+    assert!(sends(&out).is_empty());
+    let t = timers(&out);
+    assert_eq!(t.len(), 1);
+    assert_eq!(t[0].1, crate::session::DEFER_MS);
+    assert!(!c.idle(), "a deferred start is work in flight");
+    let out = c.handle(Event::Timer { id: t[0].0 });
+    assert_eq!(sends(&out).len(), 1);
+    assert_eq!(created_call(&sends(&out)[0].1), C1);
+}
+
+#[test]
+fn deferred_start_is_promoted_when_the_call_arrives_here() {
+    let mut c = core("customer");
+    flex(&mut c, task(T1, R1, json!({})));
+    let out = flex(&mut c, conf(T1, full(A1)));
+    let defer = timers(&out)[0].0;
+    let out = flex(&mut c, active(Some(A1)));
+    assert!(out.contains(&Command::CancelTimer { id: defer }));
+    assert_eq!(sends(&out).len(), 1);
+    assert!(
+        sends(&c.handle(Event::Timer { id: defer })).is_empty(),
+        "a cancelled timer firing late does nothing"
+    );
+}
+
+#[test]
+fn worker_channel_join_call_back_and_forth_records_each_leg_once() {
+    let mut c = core("worker");
+    flex(&mut c, task(T1, R1, json!({"call_sid": C1})));
+    flex(&mut c, active(Some(A1)));
+    let out = flex(&mut c, conf(T1, full(A1)));
+    let s = sends(&out);
+    assert_eq!(s.len(), 1);
+    let Outgoing::Create(req) = &s[0].1 else {
+        panic!()
+    };
+    assert_eq!(
+        (req.call_sid.as_str(), req.leg, req.target),
+        (A1, Some(RecordedLeg::Worker), Some(TargetKind::Reservation))
+    );
+    c.handle(Event::Answer {
+        request: s[0].0,
+        answer: ok(A1, "RE1", false),
+    });
+    assert_eq!(
+        c.followed(),
+        &[T1.to_string()],
+        "the worker channel keeps following for Join Call"
+    );
+    // Join Call from another tab: this tab no longer carries the call.
+    flex(&mut c, active(None));
+    let moved = vec![
+        p("customer", "joined", Some(C1), None),
+        p("worker", "left", Some(A1), Some(ME)),
+        p("worker", "joined", Some(A2), Some(ME)),
+    ];
+    let out = flex(&mut c, conf(T1, moved.clone()));
+    let defer = timers(&out)[0].0;
+    let out = c.handle(Event::Timer { id: defer });
+    let s = sends(&out);
+    assert_eq!(created_call(&s[0].1), A2);
+    c.handle(Event::Answer {
+        request: s[0].0,
+        answer: ok(A2, "RE2", true),
+    });
+    // The same state again changes nothing.
+    assert!(sends(&flex(&mut c, conf(T1, moved))).is_empty());
+    // And back to this tab on a third leg.
+    flex(&mut c, active(Some(A3)));
+    let back = vec![
+        p("customer", "joined", Some(C1), None),
+        p("worker", "left", Some(A1), Some(ME)),
+        p("worker", "left", Some(A2), Some(ME)),
+        p("worker", "joined", Some(A3), Some(ME)),
+    ];
+    let s = sends(&flex(&mut c, conf(T1, back)));
+    assert_eq!(created_call(&s[0].1), A3);
+    c.handle(Event::Answer {
+        request: s[0].0,
+        answer: ok(A3, "RE3", false),
+    });
+    assert_eq!(c.status(T1).recordings, vec!["RE1", "RE2", "RE3"]);
+}
+
+#[test]
+fn customer_channel_ignores_join_call() {
+    let mut c = core("customer");
+    flex(&mut c, active(Some(A1)));
+    flex(&mut c, task(T1, R1, json!({})));
+    let s = sends(&flex(&mut c, conf(T1, full(A1))));
+    c.handle(Event::Answer {
+        request: s[0].0,
+        answer: ok(C1, "RE1", false),
+    });
+    flex(&mut c, active(Some(A2)));
+    let moved = vec![
+        p("customer", "joined", Some(C1), None),
+        p("worker", "left", Some(A1), Some(ME)),
+        p("worker", "joined", Some(A2), Some(ME)),
+    ];
+    assert!(sends(&flex(&mut c, conf(T1, moved))).is_empty());
+}
+
+#[test]
+fn a_deferred_leg_that_stops_being_live_is_never_started() {
+    let mut c = core("worker");
+    flex(&mut c, task(T1, R1, json!({})));
+    let first = timers(&flex(&mut c, conf(T1, full(A1))))[0].0;
+    let moved = vec![
+        p("customer", "joined", Some(C1), None),
+        p("worker", "left", Some(A1), Some(ME)),
+        p("worker", "joined", Some(A2), Some(ME)),
+    ];
+    let out = flex(&mut c, conf(T1, moved));
+    assert!(out.contains(&Command::CancelTimer { id: first }));
+    assert!(sends(&c.handle(Event::Timer { id: first })).is_empty());
+}
+
+#[test]
+fn exclusions_and_skips_never_start_anything() {
+    let cases: Vec<(&str, &str, FlexEvent, &str)> = vec![
+        (
+            "customer",
+            "excluded queue",
+            {
+                let mut e = task(T1, R1, json!({}));
+                if let FlexEvent::TaskAccepted { task } = &mut e {
+                    task.queue_name = Some("Billing".into());
+                }
+                e
+            },
+            "queue Billing is in exclude_queues",
+        ),
+        (
+            "customer",
+            "excluded attribute",
+            task(
+                T1,
+                R1,
+                json!({"customer": {"privacy": ["x", "no-recording"]}}),
+            ),
+            "attribute customer.privacy matches excluded value \"no-recording\"",
+        ),
+        (
+            "customer",
+            "internal inbound",
+            task(T1, R1, json!({"client_call": true, "direction": "inbound"})),
+            "inbound leg of an internal call",
+        ),
+        (
+            "customer",
+            "transfer already recorded",
+            task(T1, R1, json!({"conversations": {"media": [{"url": "x"}]}})),
+            "already recorded before a transfer",
+        ),
+    ];
+    for (channel, name, accept, reason) in cases {
+        let mut c = core(channel);
+        flex(&mut c, active(Some(A1)));
+        let out = flex(&mut c, accept);
+        assert!(timers(&out).is_empty(), "{name}");
+        assert!(
+            sends(&flex(&mut c, conf(T1, full(A1)))).is_empty(),
+            "{name}"
+        );
+        let st = c.status(T1);
+        assert_eq!(
+            (st.state, st.reason.as_deref()),
+            ("excluded", Some(reason)),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn non_voice_tasks_are_ignored() {
+    let mut c = core("customer");
+    let mut e = task(T1, R1, json!({}));
+    if let FlexEvent::TaskAccepted { task } = &mut e {
+        task.channel = Some("chat".into());
+    }
+    assert!(flex(&mut c, e).is_empty());
+    assert_eq!(c.status(T1).state, "unknown");
+}
+
+#[test]
+fn worker_channel_records_transfers_to_this_worker() {
+    let mut c = core("worker");
+    flex(&mut c, active(Some(A1)));
+    flex(
+        &mut c,
+        task(
+            T1,
+            R1,
+            json!({"conversations": {"media": [{"url": "earlier"}]}}),
+        ),
+    );
+    let s = sends(&flex(&mut c, conf(T1, full(A1))));
+    assert_eq!(created_call(&s[0].1), A1);
+}
+
+#[test]
+fn internal_outbound_records_this_instances_call() {
+    let mut c = core("customer");
+    flex(
+        &mut c,
+        task(
+            T2,
+            R2,
+            json!({"client_call": true, "direction": "outbound", "to": "client:bob"}),
+        ),
+    );
+    assert_eq!(c.status(T2).state, "waiting");
+    let s = sends(&flex(&mut c, active(Some(B1))));
+    let Outgoing::Create(req) = &s[0].1 else {
+        panic!()
+    };
+    assert_eq!(
+        (req.call_sid.as_str(), req.leg),
+        (B1, Some(RecordedLeg::Worker))
+    );
+}
+
+#[test]
+fn outbound_waits_for_the_answer_then_links_call_and_conference() {
+    let mut c = core("customer");
+    flex(&mut c, active(Some(A1)));
+    flex(&mut c, task(T1, R1, json!({"direction": "outbound"})));
+    assert!(sends(&flex(
+        &mut c,
+        conf(T1, vec![p("worker", "joined", Some(A1), Some(ME))])
+    ))
+    .is_empty());
+    let s = sends(&flex(&mut c, conf(T1, full(A1))));
+    let Outgoing::Create(req) = &s[0].1 else {
+        panic!()
+    };
+    assert_eq!(req.call_sid, C1);
+    assert_eq!(req.conference_sid.as_deref(), Some(CF));
+    assert_eq!(req.customer_call_sid.as_deref(), Some(C1));
+    // The recording request links the conference: hangup/complete add nothing.
+    assert!(sends(&flex(
+        &mut c,
+        FlexEvent::Hangup {
+            task_sid: T1.into()
+        }
+    ))
+    .is_empty());
+    assert!(sends(&flex(
+        &mut c,
+        FlexEvent::Complete {
+            task_sid: T1.into()
+        }
+    ))
+    .is_empty());
+}
+
+#[test]
+fn outbound_worker_channel_sends_the_customer_call_sid() {
+    let mut c = core("worker");
+    flex(&mut c, active(Some(A1)));
+    flex(&mut c, task(T1, R1, json!({"direction": "outbound"})));
+    let s = sends(&flex(&mut c, conf(T1, full(A1))));
+    let Outgoing::Create(req) = &s[0].1 else {
+        panic!()
+    };
+    assert_eq!(req.call_sid, A1);
+    assert_eq!(
+        req.customer_call_sid.as_deref(),
+        Some(C1),
+        "call_sid is always the customer's call"
+    );
+}
+
+#[test]
+fn outbound_hung_up_unanswered_still_links_the_conference_once() {
+    let mut c = core("customer");
+    flex(&mut c, task(T1, R1, json!({"direction": "outbound"})));
+    flex(
+        &mut c,
+        conf(T1, vec![p("worker", "joined", Some(A1), Some(ME))]),
+    );
+    let s = sends(&flex(
+        &mut c,
+        FlexEvent::Hangup {
+            task_sid: T1.into(),
+        },
+    ));
+    assert_eq!(s.len(), 1);
+    let Outgoing::Link(req) = &s[0].1 else {
+        panic!()
+    };
+    assert_eq!(
+        (
+            req.task_sid.as_str(),
+            req.conference_sid.as_deref(),
+            req.customer_call_sid.as_deref()
+        ),
+        (T1, Some(CF), None)
+    );
+    assert!(sends(&flex(
+        &mut c,
+        FlexEvent::Complete {
+            task_sid: T1.into()
+        }
+    ))
+    .is_empty());
+    let out = flex(
+        &mut c,
+        FlexEvent::Ended {
+            task_sid: T1.into(),
+            reason: "completed".into(),
+        },
+    );
+    assert!(sends(&out).is_empty());
+    assert!(!c.idle(), "the link request outlives the task");
+    c.handle(Event::Answer {
+        request: s[0].0,
+        answer: Answer::Http {
+            status: 200,
+            body: r#"{"success":true,"changed":true}"#.into(),
+        },
+    });
+    assert!(c.idle());
+}
+
+#[test]
+fn completing_an_outbound_task_after_giving_up_still_links() {
+    let mut c = core("customer");
+    let out = flex(&mut c, task(T1, R1, json!({"direction": "outbound"})));
+    let wait = timers(&out)[0].0;
+    flex(
+        &mut c,
+        conf(T1, vec![p("worker", "joined", Some(A1), Some(ME))]),
+    );
+    let out = c.handle(Event::Timer { id: wait });
+    assert_eq!(
+        logs(&out, Level::Warn),
+        vec![format!(
+            "not recording {T1}: no recordable call leg appeared within 60 s"
+        )]
+    );
+    assert!(out.contains(&Command::Follow { task_sids: vec![] }));
+    assert!(
+        sends(&flex(&mut c, conf(T1, full(A1)))).is_empty(),
+        "stopped waiting"
+    );
+    let s = sends(&flex(
+        &mut c,
+        FlexEvent::Complete {
+            task_sid: T1.into(),
+        },
+    ));
+    assert!(matches!(&s[0].1, Outgoing::Link(_)));
+}
+
+#[test]
+fn inbound_tasks_with_a_conference_attribute_need_no_link() {
+    let mut c = core("customer");
+    flex(
+        &mut c,
+        task(
+            T1,
+            R1,
+            json!({"direction": "outbound", "conference": {"sid": CF}}),
+        ),
+    );
+    assert!(sends(&flex(
+        &mut c,
+        FlexEvent::Hangup {
+            task_sid: T1.into()
+        }
+    ))
+    .is_empty());
+}
+
+#[test]
+fn cancel_while_waiting_ends_everything() {
+    let mut c = core("worker");
+    let out = flex(&mut c, task(T1, R1, json!({})));
+    let wait = timers(&out)[0].0;
+    let out = flex(
+        &mut c,
+        FlexEvent::Ended {
+            task_sid: T1.into(),
+            reason: "canceled".into(),
+        },
+    );
+    assert!(out.contains(&Command::CancelTimer { id: wait }));
+    assert!(out.contains(&Command::Follow { task_sids: vec![] }));
+    assert_eq!(c.status(T1).state, "done");
+    assert!(flex(&mut c, conf(T1, full(A1))).is_empty());
+    assert!(c.idle());
+}
+
+#[test]
+fn cancel_while_deferred_or_retrying_cancels_those_timers() {
+    let mut c = core("customer");
+    flex(&mut c, task(T1, R1, json!({})));
+    let defer = timers(&flex(&mut c, conf(T1, full(A1))))[0].0;
+    let out = flex(
+        &mut c,
+        FlexEvent::Ended {
+            task_sid: T1.into(),
+            reason: "canceled".into(),
+        },
+    );
+    assert!(out.contains(&Command::CancelTimer { id: defer }));
+    assert!(c.idle());
+
+    let mut c = core("customer");
+    flex(&mut c, active(Some(A1)));
+    flex(&mut c, task(T1, R1, json!({})));
+    let s = sends(&flex(&mut c, conf(T1, full(A1))));
+    let retry = timers(&c.handle(Event::Answer {
+        request: s[0].0,
+        answer: Answer::Network("refused".into()),
+    }))[0]
+        .0;
+    let out = flex(
+        &mut c,
+        FlexEvent::Ended {
+            task_sid: T1.into(),
+            reason: "completed".into(),
+        },
+    );
+    assert!(out.contains(&Command::CancelTimer { id: retry }));
+    assert!(c.idle());
+}
+
+#[test]
+fn a_request_in_flight_when_the_task_ends_is_not_retried() {
+    let mut c = core("customer");
+    flex(&mut c, active(Some(A1)));
+    flex(&mut c, task(T1, R1, json!({})));
+    let s = sends(&flex(&mut c, conf(T1, full(A1))));
+    flex(
+        &mut c,
+        FlexEvent::Ended {
+            task_sid: T1.into(),
+            reason: "canceled".into(),
+        },
+    );
+    let out = c.handle(Event::Answer {
+        request: s[0].0,
+        answer: Answer::Http {
+            status: 503,
+            body: String::new(),
+        },
+    });
+    assert!(timers(&out).is_empty());
+    assert!(c.idle());
+}
+
+#[test]
+fn retries_with_backoff_then_gives_up_after_ten_attempts() {
+    let mut c = core("customer");
+    flex(&mut c, active(Some(A1)));
+    flex(&mut c, task(T1, R1, json!({})));
+    let s = sends(&flex(&mut c, conf(T1, full(A1))));
+    let (request, first) = s[0].clone();
+    for attempt in 1..10 {
+        let out = c.handle(Event::Answer {
+            request,
+            answer: Answer::Http {
+                status: 429,
+                body: String::new(),
+            },
+        });
+        let t = timers(&out);
+        assert_eq!(t.len(), 1, "attempt {attempt}");
+        assert!(t[0].1 <= 3_000);
+        let resend = sends(&c.handle(Event::Timer { id: t[0].0 }));
+        assert_eq!(
+            resend,
+            vec![(request, first.clone())],
+            "the same request again"
+        );
+    }
+    let out = c.handle(Event::Answer {
+        request,
+        answer: Answer::Network("refused".into()),
+    });
+    assert!(timers(&out).is_empty());
+    assert_eq!(logs(&out, Level::Error).len(), 1);
+    assert!(logs(&out, Level::Error)[0].starts_with("gave up recording"));
+    assert_eq!(c.status(T1).state, "failed");
+    assert!(c.idle());
+}
+
+#[test]
+fn call_not_in_progress_is_not_retried() {
+    let mut c = core("customer");
+    flex(&mut c, active(Some(A1)));
+    flex(&mut c, task(T1, R1, json!({})));
+    let s = sends(&flex(&mut c, conf(T1, full(A1))));
+    let out = c.handle(Event::Answer {
+        request: s[0].0,
+        answer: Answer::Http { status: 409, body: r#"{"success":false,"message":"Call is not in-progress. Cannot create recording.","code":21220}"#.into() },
+    });
+    assert!(timers(&out).is_empty());
+    assert_eq!(
+        logs(&out, Level::Error),
+        vec![format!("could not record {C1} for {T1}: the call is no longer in progress (Twilio 21220: Call is not in-progress. Cannot create recording.)")]
+    );
+}
+
+#[test]
+fn worker_leg_whose_call_sid_arrives_late() {
+    let mut c = core("worker");
+    flex(&mut c, active(Some(A1)));
+    flex(&mut c, task(T1, R1, json!({})));
+    let no_sid = vec![
+        p("customer", "joined", Some(C1), None),
+        p("worker", "joined", None, Some(ME)),
+    ];
+    assert!(sends(&flex(&mut c, conf(T1, no_sid))).is_empty());
+    let s = sends(&flex(&mut c, conf(T1, full(A1))));
+    assert_eq!(created_call(&s[0].1), A1);
+}
+
+#[test]
+fn misconfiguration_notifies_once_and_stays_inert() {
+    let (mut c, out) = core_with(json!({"enabled": true, "channel": "agent"}));
+    let notes: Vec<_> = out
+        .iter()
+        .filter(|c| matches!(c, Command::Notify { .. }))
+        .collect();
+    assert_eq!(notes.len(), 1);
+    assert!(matches!(
+        notes[0],
+        Command::Notify {
+            id: "PSDualChannelBroken",
+            ..
+        }
+    ));
+    assert_eq!(
+        logs(&out, Level::Error)[0],
+        r#"misconfigured: channel: must be "customer" or "worker", found "agent""#
+    );
+    assert!(!c.is_enabled());
+    assert!(flex(&mut c, task(T1, R1, json!({}))).is_empty());
+    assert!(flex(&mut c, conf(T1, full(A1))).is_empty());
+    let (_, out) = Core::new("{not json", ME, "pt-BR", 1);
+    assert!(out
+        .iter()
+        .any(|c| matches!(c, Command::Notify { text, .. } if text.starts_with("A função"))));
+    let (c, out) = core_with(json!({"enabled": false}));
+    assert!(!out.iter().any(|c| matches!(c, Command::Notify { .. })));
+    assert!(!c.is_enabled());
+}
+
+#[test]
+fn duplicate_accept_is_ignored() {
+    let mut c = core("customer");
+    flex(&mut c, task(T1, R1, json!({})));
+    assert!(flex(&mut c, task(T1, R1, json!({}))).is_empty());
+}
+
+#[test]
+fn events_for_unknown_tasks_and_bad_sids_are_harmless() {
+    let mut c = core("customer");
+    assert!(flex(&mut c, conf(T2, full(A1))).is_empty());
+    assert!(flex(
+        &mut c,
+        FlexEvent::Hangup {
+            task_sid: "nonsense".into()
+        }
+    )
+    .is_empty());
+    assert!(c.handle(Event::Timer { id: 999 }).is_empty());
+    assert!(c
+        .handle(Event::Answer {
+            request: 999,
+            answer: Answer::Network("x".into())
+        })
+        .is_empty());
+    let out = flex(&mut c, task("WTnot-a-sid", R1, json!({})));
+    assert_eq!(logs(&out, Level::Warn).len(), 1);
+    let out = flex(&mut c, active(Some("../../etc")));
+    assert!(out.is_empty());
+}
+
+/// Random timelines over a small alphabet of events: the core must never
+/// panic, and at the end of each timeline all tasks end and leave it idle.
+#[test]
+fn random_timelines_never_panic_and_always_wind_down() {
+    let mut rng = Jitter::new(7);
+    let mut pick = |n: usize| (rng.unit() * n as f64) as usize;
+    let tasks = [T1, T2];
+    let calls = [Some(C1), Some(A1), Some(A2), Some(B1), None];
+    for round in 0..300 {
+        let channel = if round % 2 == 0 { "customer" } else { "worker" };
+        let mut c = core(channel);
+        let mut outstanding: Vec<u64> = Vec::new();
+        let mut set_timers: Vec<u64> = Vec::new();
+        for _ in 0..40 {
+            let t = tasks[pick(2)];
+            let event = match pick(9) {
+                0 => {
+                    let direction = ["inbound", "outbound"][pick(2)];
+                    let internal = pick(4) == 0;
+                    Event::Flex(task(
+                        t,
+                        R1,
+                        json!({"direction": direction, "client_call": internal}),
+                    ))
+                }
+                1 => Event::Flex(conf(
+                    t,
+                    (0..pick(4))
+                        .map(|_| {
+                            let kind = ["customer", "worker"][pick(2)];
+                            p(
+                                kind,
+                                ["joined", "left"][pick(2)],
+                                calls[pick(5)],
+                                if kind == "worker" { Some(ME) } else { None },
+                            )
+                        })
+                        .collect(),
+                )),
+                2 => Event::Flex(active(calls[pick(5)])),
+                3 => Event::Flex(FlexEvent::Hangup { task_sid: t.into() }),
+                4 => Event::Flex(FlexEvent::Complete { task_sid: t.into() }),
+                5 => Event::Flex(FlexEvent::Ended {
+                    task_sid: t.into(),
+                    reason: "canceled".into(),
+                }),
+                6 if !set_timers.is_empty() => Event::Timer {
+                    id: set_timers.remove(pick(set_timers.len())),
+                },
+                7 if !outstanding.is_empty() => {
+                    let request = outstanding.remove(pick(outstanding.len()));
+                    let answer = match pick(4) {
+                        0 => ok(C1, "RE1", false),
+                        1 => Answer::Network("x".into()),
+                        2 => Answer::Http {
+                            status: 503,
+                            body: "{".into(),
+                        },
+                        _ => Answer::Http {
+                            status: 403,
+                            body: "{}".into(),
+                        },
+                    };
+                    Event::Answer { request, answer }
+                }
+                _ => Event::Flex(active(None)),
+            };
+            for cmd in c.handle(event) {
+                match cmd {
+                    Command::Send { request, .. } => outstanding.push(request),
+                    Command::SetTimer { id, .. } => set_timers.push(id),
+                    Command::CancelTimer { id } => set_timers.retain(|t| *t != id),
+                    _ => {}
+                }
+            }
+        }
+        for t in tasks {
+            c.handle(Event::Flex(FlexEvent::Ended {
+                task_sid: t.into(),
+                reason: "completed".into(),
+            }));
+        }
+        for request in outstanding {
+            c.handle(Event::Answer {
+                request,
+                answer: Answer::Http {
+                    status: 403,
+                    body: String::new(),
+                },
+            });
+        }
+        assert!(c.followed().is_empty());
+        // Only link retries may remain; they end when answered.
+        let mut guard = 0;
+        while !c.idle() && guard < 50 {
+            guard += 1;
+            for id in set_timers.clone() {
+                for cmd in c.handle(Event::Timer { id }) {
+                    if let Command::Send { request, .. } = cmd {
+                        c.handle(Event::Answer {
+                            request,
+                            answer: Answer::Http {
+                                status: 403,
+                                body: String::new(),
+                            },
+                        });
+                    }
+                }
+            }
+        }
+        assert!(c.idle(), "round {round}");
+    }
+}
