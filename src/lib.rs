@@ -1,6 +1,6 @@
 //! Decision core of the Flex dual-channel recording plugin.
 //!
-//! Functional core, imperative shell: everything here except `wasm` is plain
+//! Functional core, imperative shell: everything here except `wasm_api` is plain
 //! Rust with no I/O and no JS types, tested natively. See ARCHITECTURE.md.
 
 pub mod api;
@@ -16,7 +16,7 @@ pub mod snapshot;
 pub mod strings;
 
 #[cfg(target_arch = "wasm32")]
-mod wasm;
+pub mod wasm_api;
 
 #[cfg(test)]
 mod session_tests;

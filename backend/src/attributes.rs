@@ -1,0 +1,112 @@
+//! Task attribute writes: read with the ETag, merge with the shared rules of
+//! `dual_channel_recording::insights`, write with `If-Match`, and on 412 read
+//! again and merge again. Everything anyone else wrote stays, because every
+//! write is a merge onto the revision it replaces.
+
+use crate::twilio::{TaskSnapshot, TaskWrite, TwilioClient, TwilioError};
+use dual_channel_recording::insights::MergeError;
+use serde_json::Value;
+
+/// Largest task attributes document TaskRouter accepts, in bytes of JSON text
+/// (whitespace counts; we send it minified). Twilio's TaskRouter limits page
+/// (<https://www.twilio.com/docs/taskrouter/limits>, "Resource Configuration
+/// Limits", which Twilio says are not raised on request) lists 16 KB for task
+/// attributes; the 4096-character figure quoted in issue 5 is, as far as we
+/// know, an older or Worker-attribute figure. This was taken from our
+/// knowledge of that page, not re-read on this offline machine: if the page
+/// says otherwise, this constant is the one place to change.
+pub const TASK_ATTRIBUTES_MAX_BYTES: usize = 16 * 1024;
+
+/// Conditional writes tried before giving up on a task that keeps changing.
+pub const MAX_WRITE_ATTEMPTS: usize = 5;
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum WriteProblem {
+    #[error("the task no longer exists")]
+    TaskGone,
+    #[error("the task attributes are not readable JSON")]
+    Unreadable,
+    #[error(transparent)]
+    Blocked(#[from] MergeError),
+    #[error(
+        "the task attributes would grow to {size} bytes, over TaskRouter's limit of {limit} bytes"
+    )]
+    TooLarge { size: usize, limit: usize },
+    #[error("Twilio gave no revision (ETag) for the task, so it cannot be written safely")]
+    NoRevision,
+    #[error(
+        "the task kept changing; {MAX_WRITE_ATTEMPTS} conditional writes met a newer revision"
+    )]
+    KeptChanging,
+    #[error("{0}")]
+    Twilio(TwilioError),
+}
+
+pub struct Applied<T> {
+    pub value: T,
+    /// A write was made (false when the attributes already said it all).
+    pub wrote: bool,
+    /// The attributes as written (or as found, when nothing was written).
+    pub attributes: Value,
+}
+
+/// Applies `change` to the task's attributes and writes them if it changed
+/// anything. `first` is a read the caller already made (reused, so one
+/// request costs one read); later attempts read again. `change` returns
+/// whether it changed the document, and a value for the caller.
+pub async fn update<T>(
+    twilio: &TwilioClient,
+    task_sid: &str,
+    mut first: Option<TaskSnapshot>,
+    mut change: impl FnMut(&mut Value) -> Result<(bool, T), MergeError>,
+) -> Result<Applied<T>, WriteProblem> {
+    for attempt in 1..=MAX_WRITE_ATTEMPTS {
+        let snapshot = match first.take() {
+            Some(s) => s,
+            None => twilio
+                .fetch_task(task_sid)
+                .await
+                .map_err(WriteProblem::Twilio)?
+                .ok_or(WriteProblem::TaskGone)?,
+        };
+        let mut attributes: Value =
+            serde_json::from_str(&snapshot.attributes).map_err(|_| WriteProblem::Unreadable)?;
+        let (changed, value) = change(&mut attributes)?;
+        if !changed {
+            return Ok(Applied {
+                value,
+                wrote: false,
+                attributes,
+            });
+        }
+        let text = serde_json::to_string(&attributes).map_err(|_| WriteProblem::Unreadable)?;
+        if text.len() > TASK_ATTRIBUTES_MAX_BYTES {
+            return Err(WriteProblem::TooLarge {
+                size: text.len(),
+                limit: TASK_ATTRIBUTES_MAX_BYTES,
+            });
+        }
+        let etag = snapshot.etag.as_deref().ok_or(WriteProblem::NoRevision)?;
+        match twilio
+            .update_task_attributes(task_sid, etag, &text)
+            .await
+            .map_err(WriteProblem::Twilio)?
+        {
+            TaskWrite::Written => {
+                return Ok(Applied {
+                    value,
+                    wrote: true,
+                    attributes,
+                })
+            }
+            TaskWrite::Stale => {
+                tracing::info!(
+                    task = task_sid,
+                    attempt,
+                    "task changed since it was read; reading it again"
+                );
+            }
+        }
+    }
+    Err(WriteProblem::KeptChanging)
+}

@@ -1,0 +1,131 @@
+//! Authorization: which calls a valid Flex token may record.
+//!
+//! The template lets any valid token of the account record any call. Here, by
+//! default (`AUTHORIZATION=strict`), the token's worker must hold an accepted
+//! reservation on the task, and the call must belong to that task: the task's
+//! `call_sid`, a joined participant of the task's conference, or the worker's
+//! own client leg (`client:` + the token's identity). Each check that needs
+//! Twilio runs only when the cheaper ones did not already decide.
+//!
+//! Known limit: when the task's attributes name no conference, the conference
+//! given in the request is used (an outbound call started in Flex has none
+//! yet). A worker with an accepted reservation on one task could then name
+//! another task's conference; Twilio's Participant resource does not say which
+//! task a conference belongs to, so this cannot be closed without another
+//! lookup.
+
+use crate::auth::Identity;
+use crate::error::AppError;
+use crate::twilio::{Reservation, TaskSnapshot, TwilioClient};
+use dual_channel_recording::sid::{is_sid, SidKind};
+use serde_json::Value;
+
+/// The worker's accepted reservations on the task, and the task as read (the
+/// read is reused for the attribute write, so its ETag is the one we write on).
+pub struct TaskAccess {
+    pub reservations: Vec<Reservation>,
+    pub task: TaskSnapshot,
+}
+
+fn worker_of(identity: &Identity) -> Result<&str, AppError> {
+    match identity.worker_sid.as_deref() {
+        Some(w) if is_sid(SidKind::Worker, w) => Ok(w),
+        _ => Err(AppError::Forbidden(
+            "the Flex token belongs to no TaskRouter worker, so it cannot record calls of a task"
+                .into(),
+        )),
+    }
+}
+
+/// The token's worker must hold an accepted reservation on `task_sid`
+/// (and on `reservation_sid`, when one is named).
+pub async fn task_access(
+    twilio: &TwilioClient,
+    identity: &Identity,
+    task_sid: &str,
+    reservation_sid: Option<&str>,
+) -> Result<TaskAccess, AppError> {
+    let worker = worker_of(identity)?;
+    let (reservations, task) = tokio::join!(
+        twilio.accepted_reservations(task_sid, worker),
+        twilio.fetch_task(task_sid)
+    );
+    let task = task
+        .map_err(|e| AppError::from_twilio("reading the task", e))?
+        .ok_or_else(|| {
+            AppError::NotFound(format!(
+                "task {task_sid} was not found in the Flex workspace"
+            ))
+        })?;
+    let reservations =
+        reservations.map_err(|e| AppError::from_twilio("checking the worker's reservation", e))?;
+    if reservations.is_empty() {
+        return Err(AppError::Forbidden(format!(
+            "worker {worker} holds no accepted reservation on task {task_sid}"
+        )));
+    }
+    if let Some(wr) = reservation_sid {
+        if !reservations.iter().any(|r| r.sid == wr) {
+            return Err(AppError::Forbidden(format!(
+                "reservation {wr} is not an accepted reservation of worker {worker} on task {task_sid}"
+            )));
+        }
+    }
+    Ok(TaskAccess { reservations, task })
+}
+
+fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
+    let mut cur = v;
+    for key in path {
+        cur = cur.as_object()?.get(*key)?;
+    }
+    cur.as_str()
+}
+
+/// The call must be part of the task (see the module comment).
+pub async fn call_belongs_to_task(
+    twilio: &TwilioClient,
+    identity: &Identity,
+    task_sid: &str,
+    task: &TaskSnapshot,
+    call_sid: &str,
+    requested_conference: Option<&str>,
+) -> Result<(), AppError> {
+    // Unreadable attributes name no call and no conference; the client-leg
+    // check below still applies.
+    let attributes: Value = serde_json::from_str(&task.attributes).unwrap_or(Value::Null);
+    if str_at(&attributes, &["call_sid"]) == Some(call_sid) {
+        return Ok(());
+    }
+    let conference = str_at(&attributes, &["conference", "sid"])
+        .filter(|cf| is_sid(SidKind::Conference, cf))
+        .or(requested_conference);
+    if let Some(cf) = conference {
+        let participant = twilio
+            .fetch_participant(cf, call_sid)
+            .await
+            .map_err(|e| AppError::from_twilio("checking the conference participant", e))?;
+        if let Some(p) = participant {
+            if !matches!(p.status.as_deref(), Some("complete") | Some("failed")) {
+                return Ok(());
+            }
+        }
+    }
+    if let Some(identity_name) = identity.identity.as_deref() {
+        let call = twilio
+            .fetch_call(call_sid)
+            .await
+            .map_err(|e| AppError::from_twilio("reading the call", e))?;
+        if let Some(call) = call {
+            let own = format!("client:{identity_name}");
+            if call.to.as_deref() == Some(own.as_str())
+                || call.from.as_deref() == Some(own.as_str())
+            {
+                return Ok(());
+            }
+        }
+    }
+    Err(AppError::Forbidden(format!(
+        "call {call_sid} is neither the call of task {task_sid}, nor in its conference, nor this worker's own call"
+    )))
+}

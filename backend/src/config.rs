@@ -1,0 +1,475 @@
+//! Configuration: environment variables (credentials, policy) and command-line
+//! flags (where to listen, where Twilio is). Read once at start; a backend that
+//! cannot reach Twilio correctly must not start at all, so every problem is an
+//! error naming the variable to fix.
+
+use clap::Parser;
+use dual_channel_recording::sid::{is_sid, SidKind};
+use std::net::SocketAddr;
+
+pub const DEFAULT_ALLOWED_ORIGIN: &str = "https://flex.twilio.com";
+
+/// Command-line flags. Credentials are deliberately not flags: a flag shows up
+/// in `ps` and shell history, an environment variable does not.
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "recording-backend",
+    version,
+    about = "Starts dual-channel call recordings for the Flex plugin and links them for Flex Insights.",
+    after_help = "Environment:\n  TWILIO_ACCOUNT_SID            account SID (AC...), required\n  TWILIO_AUTH_TOKEN             auth token, or else both of:\n  TWILIO_API_KEY                API key SID (SK...)\n  TWILIO_API_SECRET             API key secret\n  TWILIO_FLEX_WORKSPACE_SID     Flex TaskRouter workspace SID (WS...), required\n  ALLOWED_ORIGINS               comma-separated browser origins (default https://flex.twilio.com)\n  RECORDING_STATUS_CALLBACK     URL Twilio calls on recording events (optional)\n  RECORDING_STATUS_CALLBACK_EVENT  events for it: in-progress, completed, absent (space or comma separated; default completed)\n  AUTHORIZATION                 strict (default) or token-only\n  TWILIO_REGION, TWILIO_EDGE    Twilio region and edge, as in Twilio's helper libraries\n  RUST_LOG                      log filter (default info)"
+)]
+pub struct Cli {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8787")]
+    pub listen: SocketAddr,
+    /// Send every Twilio request (api, taskrouter, iam) to this server instead of Twilio's hosts.
+    #[arg(long, value_name = "URL")]
+    pub twilio_base_url: Option<String>,
+    /// Send the Flex token check only to this server (overrides --twilio-base-url for it).
+    #[arg(long, value_name = "URL")]
+    pub iam_base_url: Option<String>,
+    /// Also allow http://127.0.0.1:* and http://localhost:* as browser origins.
+    #[arg(long)]
+    pub demo: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Credentials {
+    AuthToken(String),
+    ApiKey { key: String, secret: String },
+}
+
+impl Credentials {
+    /// Basic-auth user and password, as Twilio expects them.
+    pub fn basic(&self, account_sid: &str) -> (String, String) {
+        match self {
+            Credentials::AuthToken(t) => (account_sid.to_string(), t.clone()),
+            Credentials::ApiKey { key, secret } => (key.clone(), secret.clone()),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthorizationMode {
+    /// The token's worker must hold an accepted reservation on the task the call belongs to.
+    Strict,
+    /// Any valid Flex token of the account may record any call (the template's behaviour).
+    TokenOnly,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatusCallback {
+    pub url: String,
+    pub events: Vec<String>,
+}
+
+/// Base URLs (scheme and host, no trailing slash) of the Twilio products we call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TwilioHosts {
+    pub api: String,
+    pub taskrouter: String,
+    pub iam: String,
+}
+
+impl TwilioHosts {
+    /// Twilio's helper libraries build `{product}.{edge}.{region}.twilio.com`;
+    /// an edge without a region implies region `us1`, a region alone gives
+    /// `{product}.{region}.twilio.com`.
+    pub fn for_region(region: Option<&str>, edge: Option<&str>) -> Self {
+        let region = region.or(edge.map(|_| "us1"));
+        let host = |product: &str| {
+            let mut parts = vec![product];
+            if let Some(e) = edge {
+                parts.push(e);
+            }
+            if let Some(r) = region {
+                parts.push(r);
+            }
+            parts.push("twilio.com");
+            format!("https://{}", parts.join("."))
+        };
+        TwilioHosts {
+            api: host("api"),
+            taskrouter: host("taskrouter"),
+            iam: host("iam"),
+        }
+    }
+
+    fn all(url: &str) -> Self {
+        TwilioHosts {
+            api: url.to_string(),
+            taskrouter: url.to_string(),
+            iam: url.to_string(),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub account_sid: String,
+    pub credentials: Credentials,
+    pub workspace_sid: String,
+    pub hosts: TwilioHosts,
+    pub allowed_origins: Vec<String>,
+    pub demo: bool,
+    pub status_callback: Option<StatusCallback>,
+    pub authorization: AuthorizationMode,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("{0} is not set; the backend needs it to talk to Twilio")]
+    Missing(&'static str),
+    #[error("neither TWILIO_AUTH_TOKEN nor TWILIO_API_KEY and TWILIO_API_SECRET are set; set one of them")]
+    MissingCredentials,
+    #[error("{0} is set but {1} is not; set both or use TWILIO_AUTH_TOKEN")]
+    HalfApiKey(&'static str, &'static str),
+    #[error("{var} is not a valid {what}: {value:?}")]
+    Invalid {
+        var: &'static str,
+        what: &'static str,
+        value: String,
+    },
+}
+
+const VALID_CALLBACK_EVENTS: [&str; 3] = ["in-progress", "completed", "absent"];
+
+fn non_empty(v: Option<String>) -> Option<String> {
+    v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+fn is_http_url(s: &str) -> bool {
+    let rest = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"));
+    rest.is_some_and(|r| {
+        !r.is_empty() && !r.starts_with('/') && !r.chars().any(char::is_whitespace)
+    })
+}
+
+fn trim_base(url: &str, var: &'static str) -> Result<String, ConfigError> {
+    if !is_http_url(url) {
+        return Err(ConfigError::Invalid {
+            var,
+            what: "http(s) URL",
+            value: url.to_string(),
+        });
+    }
+    Ok(url.trim_end_matches('/').to_string())
+}
+
+impl Config {
+    /// `env` looks a variable up; tests pass a map instead of the process environment.
+    pub fn from_env(
+        cli: &Cli,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let get = |k: &str| non_empty(env(k));
+        let account_sid =
+            get("TWILIO_ACCOUNT_SID").ok_or(ConfigError::Missing("TWILIO_ACCOUNT_SID"))?;
+        if !is_sid(SidKind::Account, &account_sid) {
+            return Err(ConfigError::Invalid {
+                var: "TWILIO_ACCOUNT_SID",
+                what: SidKind::Account.label(),
+                value: account_sid,
+            });
+        }
+        let credentials = match (
+            get("TWILIO_AUTH_TOKEN"),
+            get("TWILIO_API_KEY"),
+            get("TWILIO_API_SECRET"),
+        ) {
+            (_, Some(key), Some(secret)) => Credentials::ApiKey { key, secret },
+            (Some(token), _, _) => Credentials::AuthToken(token),
+            (None, Some(_), None) => {
+                return Err(ConfigError::HalfApiKey(
+                    "TWILIO_API_KEY",
+                    "TWILIO_API_SECRET",
+                ))
+            }
+            (None, None, Some(_)) => {
+                return Err(ConfigError::HalfApiKey(
+                    "TWILIO_API_SECRET",
+                    "TWILIO_API_KEY",
+                ))
+            }
+            (None, None, None) => return Err(ConfigError::MissingCredentials),
+        };
+        let workspace_sid = get("TWILIO_FLEX_WORKSPACE_SID")
+            .ok_or(ConfigError::Missing("TWILIO_FLEX_WORKSPACE_SID"))?;
+        if !is_sid(SidKind::Workspace, &workspace_sid) {
+            return Err(ConfigError::Invalid {
+                var: "TWILIO_FLEX_WORKSPACE_SID",
+                what: SidKind::Workspace.label(),
+                value: workspace_sid,
+            });
+        }
+
+        let mut hosts = match &cli.twilio_base_url {
+            Some(url) => TwilioHosts::all(&trim_base(url, "--twilio-base-url")?),
+            None => TwilioHosts::for_region(
+                get("TWILIO_REGION").as_deref(),
+                get("TWILIO_EDGE").as_deref(),
+            ),
+        };
+        if let Some(iam) = &cli.iam_base_url {
+            hosts.iam = trim_base(iam, "--iam-base-url")?;
+        }
+
+        let allowed_origins = match get("ALLOWED_ORIGINS") {
+            None => vec![DEFAULT_ALLOWED_ORIGIN.to_string()],
+            Some(list) => {
+                let mut out = Vec::new();
+                for o in list.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+                    if !is_http_url(o) {
+                        return Err(ConfigError::Invalid {
+                            var: "ALLOWED_ORIGINS",
+                            what: "origin (https://host[:port])",
+                            value: o.to_string(),
+                        });
+                    }
+                    out.push(o.trim_end_matches('/').to_string());
+                }
+                out
+            }
+        };
+
+        let status_callback = match get("RECORDING_STATUS_CALLBACK") {
+            None => None,
+            Some(url) => {
+                if !is_http_url(&url) {
+                    return Err(ConfigError::Invalid {
+                        var: "RECORDING_STATUS_CALLBACK",
+                        what: "http(s) URL",
+                        value: url,
+                    });
+                }
+                let raw =
+                    get("RECORDING_STATUS_CALLBACK_EVENT").unwrap_or_else(|| "completed".into());
+                let mut events = Vec::new();
+                for e in raw
+                    .split([',', ' '])
+                    .map(str::trim)
+                    .filter(|e| !e.is_empty())
+                {
+                    if !VALID_CALLBACK_EVENTS.contains(&e) {
+                        return Err(ConfigError::Invalid {
+                            var: "RECORDING_STATUS_CALLBACK_EVENT",
+                            what: "event list (in-progress, completed, absent)",
+                            value: raw.clone(),
+                        });
+                    }
+                    if !events.iter().any(|x: &String| x == e) {
+                        events.push(e.to_string());
+                    }
+                }
+                Some(StatusCallback { url, events })
+            }
+        };
+
+        let authorization = match get("AUTHORIZATION").as_deref() {
+            None | Some("strict") => AuthorizationMode::Strict,
+            Some("token-only") => AuthorizationMode::TokenOnly,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    var: "AUTHORIZATION",
+                    what: "mode (strict or token-only)",
+                    value: other.to_string(),
+                })
+            }
+        };
+
+        Ok(Config {
+            listen: cli.listen,
+            account_sid,
+            credentials,
+            workspace_sid,
+            hosts,
+            allowed_origins,
+            demo: cli.demo,
+            status_callback,
+            authorization,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    const AC: &str = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    const WS: &str = "WSaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+
+    fn cli(args: &[&str]) -> Cli {
+        Cli::try_parse_from(std::iter::once("recording-backend").chain(args.iter().copied()))
+            .expect("test flags parse")
+    }
+
+    fn load(args: &[&str], vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_env(&cli(args), |k| map.get(k).cloned())
+    }
+
+    fn base() -> Vec<(&'static str, &'static str)> {
+        vec![
+            ("TWILIO_ACCOUNT_SID", AC),
+            ("TWILIO_AUTH_TOKEN", "tok"),
+            ("TWILIO_FLEX_WORKSPACE_SID", WS),
+        ]
+    }
+
+    #[test]
+    fn missing_variables_are_named() {
+        assert_eq!(
+            load(&[], &[]).unwrap_err(),
+            ConfigError::Missing("TWILIO_ACCOUNT_SID")
+        );
+        assert_eq!(
+            load(&[], &[("TWILIO_ACCOUNT_SID", AC)]).unwrap_err(),
+            ConfigError::MissingCredentials
+        );
+        assert_eq!(
+            load(
+                &[],
+                &[("TWILIO_ACCOUNT_SID", AC), ("TWILIO_AUTH_TOKEN", "t")]
+            )
+            .unwrap_err(),
+            ConfigError::Missing("TWILIO_FLEX_WORKSPACE_SID")
+        );
+        assert_eq!(
+            load(
+                &[],
+                &[("TWILIO_ACCOUNT_SID", AC), ("TWILIO_API_KEY", "SK1")]
+            )
+            .unwrap_err(),
+            ConfigError::HalfApiKey("TWILIO_API_KEY", "TWILIO_API_SECRET")
+        );
+        let msg = ConfigError::Missing("TWILIO_ACCOUNT_SID").to_string();
+        assert!(msg.contains("TWILIO_ACCOUNT_SID"), "{msg}");
+        // An empty value is as good as missing: `export X=` must not start a broken backend.
+        assert_eq!(
+            load(&[], &[("TWILIO_ACCOUNT_SID", " ")]).unwrap_err(),
+            ConfigError::Missing("TWILIO_ACCOUNT_SID")
+        );
+    }
+
+    #[test]
+    fn defaults() {
+        let c = load(&[], &base()).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8787");
+        assert_eq!(c.allowed_origins, vec!["https://flex.twilio.com"]);
+        assert_eq!(c.authorization, AuthorizationMode::Strict);
+        assert_eq!(c.hosts.api, "https://api.twilio.com");
+        assert_eq!(c.hosts.taskrouter, "https://taskrouter.twilio.com");
+        assert_eq!(c.hosts.iam, "https://iam.twilio.com");
+        assert_eq!(c.credentials, Credentials::AuthToken("tok".into()));
+        assert!(c.status_callback.is_none());
+    }
+
+    #[test]
+    fn api_key_wins_and_is_basic_auth_user() {
+        let mut v = base();
+        v.push(("TWILIO_API_KEY", "SKx"));
+        v.push(("TWILIO_API_SECRET", "sec"));
+        let c = load(&[], &v).unwrap();
+        assert_eq!(c.credentials.basic(AC), ("SKx".into(), "sec".into()));
+    }
+
+    #[test]
+    fn region_and_edge_as_helper_libraries() {
+        let h = TwilioHosts::for_region(Some("au1"), Some("sydney"));
+        assert_eq!(h.api, "https://api.sydney.au1.twilio.com");
+        assert_eq!(h.iam, "https://iam.sydney.au1.twilio.com");
+        let h = TwilioHosts::for_region(Some("ie1"), None);
+        assert_eq!(h.taskrouter, "https://taskrouter.ie1.twilio.com");
+        let h = TwilioHosts::for_region(None, Some("dublin"));
+        assert_eq!(h.api, "https://api.dublin.us1.twilio.com");
+        let mut v = base();
+        v.push(("TWILIO_REGION", "ie1"));
+        v.push(("TWILIO_EDGE", "dublin"));
+        let c = load(&[], &v).unwrap();
+        assert_eq!(c.hosts.iam, "https://iam.dublin.ie1.twilio.com");
+    }
+
+    #[test]
+    fn base_url_flags() {
+        let c = load(&["--twilio-base-url", "http://127.0.0.1:9/"], &base()).unwrap();
+        assert_eq!(c.hosts.api, "http://127.0.0.1:9");
+        assert_eq!(c.hosts.taskrouter, "http://127.0.0.1:9");
+        assert_eq!(c.hosts.iam, "http://127.0.0.1:9");
+        let c = load(
+            &[
+                "--twilio-base-url",
+                "http://127.0.0.1:9",
+                "--iam-base-url",
+                "http://127.0.0.1:10",
+            ],
+            &base(),
+        )
+        .unwrap();
+        assert_eq!(c.hosts.api, "http://127.0.0.1:9");
+        assert_eq!(c.hosts.iam, "http://127.0.0.1:10");
+        assert!(matches!(
+            load(&["--twilio-base-url", "ftp://x"], &base()),
+            Err(ConfigError::Invalid {
+                var: "--twilio-base-url",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn policy_variables() {
+        let mut v = base();
+        v.push(("ALLOWED_ORIGINS", "https://a.example, https://b.example/"));
+        v.push(("AUTHORIZATION", "token-only"));
+        v.push(("RECORDING_STATUS_CALLBACK", "https://cb.example/rec"));
+        v.push((
+            "RECORDING_STATUS_CALLBACK_EVENT",
+            "in-progress completed,completed",
+        ));
+        let c = load(&["--demo", "--listen", "127.0.0.1:0"], &v).unwrap();
+        assert_eq!(
+            c.allowed_origins,
+            vec!["https://a.example", "https://b.example"]
+        );
+        assert_eq!(c.authorization, AuthorizationMode::TokenOnly);
+        assert!(c.demo);
+        assert_eq!(
+            c.status_callback,
+            Some(StatusCallback {
+                url: "https://cb.example/rec".into(),
+                events: vec!["in-progress".into(), "completed".into()],
+            })
+        );
+        for (k, bad) in [
+            ("AUTHORIZATION", "lax"),
+            ("RECORDING_STATUS_CALLBACK", "not a url"),
+            ("ALLOWED_ORIGINS", "flex.twilio.com"),
+            ("TWILIO_FLEX_WORKSPACE_SID", "WS1"),
+        ] {
+            let mut v = base();
+            v.retain(|(key, _)| *key != k);
+            v.push((k, bad));
+            assert!(
+                matches!(load(&[], &v), Err(ConfigError::Invalid { var, .. }) if var == k),
+                "{k}={bad}"
+            );
+        }
+        let mut v = base();
+        v.push(("RECORDING_STATUS_CALLBACK", "https://cb.example"));
+        v.push(("RECORDING_STATUS_CALLBACK_EVENT", "ringing"));
+        assert!(matches!(
+            load(&[], &v),
+            Err(ConfigError::Invalid {
+                var: "RECORDING_STATUS_CALLBACK_EVENT",
+                ..
+            })
+        ));
+    }
+}

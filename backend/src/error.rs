@@ -1,0 +1,190 @@
+//! The one error type every endpoint answers with. Each variant says what a
+//! Flex administrator can do about it; internals (URLs, peer errors, tokens)
+//! go to the log at most, never into the answer.
+
+use crate::twilio::TwilioError;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use dual_channel_recording::api::{ErrorBody, TWILIO_CALL_NOT_IN_PROGRESS};
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    InvalidInput(String),
+    #[error("the request body must be application/x-www-form-urlencoded or application/json")]
+    UnsupportedMediaType,
+    #[error("the request body is larger than {0} bytes")]
+    BodyTooLarge(usize),
+    #[error("the request carries no Flex token (Token)")]
+    MissingToken,
+    #[error("the Flex token was rejected by Twilio: {message}")]
+    InvalidToken { code: i64, message: String },
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("this origin may not call the recording backend; add it to ALLOWED_ORIGINS")]
+    OriginNotAllowed,
+    #[error("{0}")]
+    NotFound(String),
+    #[error("this endpoint does not answer that HTTP method")]
+    MethodNotAllowed,
+    #[error("{0}")]
+    Conflict(String),
+    /// Twilio refused; its code, message and link are passed on as they are.
+    #[error("{message}")]
+    Twilio {
+        status: StatusCode,
+        code: i64,
+        message: String,
+        more_info: Option<String>,
+    },
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("the recording backend failed unexpectedly; see its log")]
+    Internal,
+}
+
+impl AppError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::InvalidInput(_) => StatusCode::BAD_REQUEST,
+            AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::MissingToken | AppError::InvalidToken { .. } => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden(_) | AppError::OriginNotAllowed => StatusCode::FORBIDDEN,
+            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Twilio { status, .. } => *status,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Maps a Twilio failure of `doing` (e.g. "starting the recording").
+    pub fn from_twilio(doing: &str, e: TwilioError) -> Self {
+        match e {
+            TwilioError::Api {
+                status,
+                code,
+                message,
+                more_info,
+            } => {
+                let http = if code == TWILIO_CALL_NOT_IN_PROGRESS {
+                    StatusCode::CONFLICT
+                } else {
+                    match status {
+                        404 => StatusCode::NOT_FOUND,
+                        429 => StatusCode::TOO_MANY_REQUESTS,
+                        503 => StatusCode::SERVICE_UNAVAILABLE,
+                        _ => StatusCode::BAD_GATEWAY,
+                    }
+                };
+                AppError::Twilio {
+                    status: http,
+                    code,
+                    message: format!("Twilio refused {doing}: {message}"),
+                    more_info,
+                }
+            }
+            TwilioError::Unreachable(detail) => {
+                tracing::warn!(%detail, "Twilio unreachable while {doing}");
+                AppError::Unavailable(format!(
+                    "Twilio could not be reached while {doing}; try again shortly"
+                ))
+            }
+            TwilioError::Timeout => AppError::Unavailable(format!(
+                "Twilio did not answer in time while {doing}; try again shortly"
+            )),
+            TwilioError::BadAnswer(detail) => {
+                tracing::error!(%detail, "unreadable Twilio answer while {doing}");
+                AppError::Twilio {
+                    status: StatusCode::BAD_GATEWAY,
+                    code: 502,
+                    message: format!("Twilio gave an unexpected answer while {doing}"),
+                    more_info: None,
+                }
+            }
+        }
+    }
+
+    pub fn body(&self) -> ErrorBody {
+        let (code, more_info) = match self {
+            AppError::InvalidToken { code, .. } => (*code, None),
+            AppError::Twilio {
+                code, more_info, ..
+            } => (*code, more_info.clone()),
+            other => (i64::from(other.status().as_u16()), None),
+        };
+        ErrorBody {
+            success: false,
+            message: self.to_string(),
+            code,
+            more_info,
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if status.is_server_error() {
+            tracing::warn!(status = status.as_u16(), error = %self, "request failed");
+        } else {
+            tracing::info!(status = status.as_u16(), error = %self, "request refused");
+        }
+        let mut resp = (status, Json(self.body())).into_response();
+        if status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::SERVICE_UNAVAILABLE {
+            resp.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("1"),
+            );
+        }
+        resp
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn twilio_codes_pass_through() {
+        let e = AppError::from_twilio(
+            "starting the recording",
+            TwilioError::Api {
+                status: 400,
+                code: 21220,
+                message: "Call is not in-progress".into(),
+                more_info: Some("https://www.twilio.com/docs/errors/21220".into()),
+            },
+        );
+        assert_eq!(e.status(), StatusCode::CONFLICT);
+        let b = e.body();
+        assert_eq!(b.code, 21220);
+        assert!(!b.success);
+        assert_eq!(
+            b.more_info.as_deref(),
+            Some("https://www.twilio.com/docs/errors/21220")
+        );
+        assert!(b.message.contains("Call is not in-progress"));
+
+        let e = AppError::from_twilio(
+            "x",
+            TwilioError::Api {
+                status: 401,
+                code: 20003,
+                message: "Authenticate".into(),
+                more_info: None,
+            },
+        );
+        assert_eq!(e.status(), StatusCode::BAD_GATEWAY);
+        assert_eq!(
+            AppError::from_twilio("x", TwilioError::Unreachable("refused".into())).status(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        // Internals stay in the log.
+        let e = AppError::from_twilio("x", TwilioError::BadAnswer("secret detail".into()));
+        assert!(!e.body().message.contains("secret detail"));
+    }
+}

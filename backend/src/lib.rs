@@ -1,0 +1,175 @@
+//! `recording-backend`: the one part of the plugin that holds Twilio
+//! credentials. It checks the agent's Flex token, checks that the call belongs
+//! to a task the agent holds, starts a dual-channel recording once per call,
+//! and lists it for Flex Insights in the task attributes.
+//!
+//! Stateless apart from caches (token answers, recordings started by this
+//! process): any number of replicas can run, provided requests for one call
+//! reach one replica (see `recording` for why and how).
+
+pub mod attributes;
+pub mod auth;
+pub mod authz;
+pub mod config;
+pub mod error;
+pub mod recording;
+pub mod routes;
+pub mod twilio;
+
+use crate::config::Config;
+use crate::error::AppError;
+use crate::twilio::{RetryPolicy, TwilioClient};
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{header, HeaderName, HeaderValue, Method};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use dual_channel_recording::api::{CREATE_RECORDING_PATH, LINK_CALL_PATH};
+use std::sync::Arc;
+use std::time::Duration;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+
+/// No request is answered later than this, whatever Twilio does; work that
+/// already started (a recording) finishes in the background.
+pub const REQUEST_DEADLINE: Duration = Duration::from_secs(60);
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+pub struct Inner {
+    pub config: Config,
+    pub twilio: TwilioClient,
+    pub tokens: auth::TokenCache,
+    pub recordings: recording::RecordingRegistry,
+}
+
+/// Shared state; cheap to clone.
+#[derive(Clone)]
+pub struct AppState(pub Arc<Inner>);
+
+impl AppState {
+    pub fn new(config: Config) -> Result<Self, reqwest::Error> {
+        Self::with_retry(config, RetryPolicy::default())
+    }
+
+    pub fn with_retry(config: Config, retry: RetryPolicy) -> Result<Self, reqwest::Error> {
+        let twilio = TwilioClient::new(&config, retry)?;
+        Ok(AppState(Arc::new(Inner {
+            config,
+            twilio,
+            tokens: auth::TokenCache::default(),
+            recordings: recording::RecordingRegistry::default(),
+        })))
+    }
+}
+
+/// Which browser origins may call us.
+#[derive(Clone, Debug)]
+pub struct OriginPolicy {
+    exact: Vec<String>,
+    demo: bool,
+}
+
+impl OriginPolicy {
+    pub fn new(config: &Config) -> Self {
+        OriginPolicy {
+            exact: config.allowed_origins.clone(),
+            demo: config.demo,
+        }
+    }
+
+    pub fn allows(&self, origin: &str) -> bool {
+        if self.exact.iter().any(|o| o == origin) {
+            return true;
+        }
+        self.demo
+            && ["http://127.0.0.1", "http://localhost"].iter().any(|base| {
+                origin.strip_prefix(base).is_some_and(|rest| {
+                    rest.is_empty()
+                        || rest.strip_prefix(':').is_some_and(|p| {
+                            !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit())
+                        })
+                })
+            })
+    }
+}
+
+/// CORS headers alone do not stop a page elsewhere from posting a form here;
+/// a request that says it comes from an origin we do not serve is refused.
+async fn check_origin(
+    State(policy): State<Arc<OriginPolicy>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    if let Some(origin) = req.headers().get(header::ORIGIN) {
+        let ok = origin.to_str().map(|o| policy.allows(o)).unwrap_or(false);
+        if !ok {
+            return AppError::OriginNotAllowed.into_response();
+        }
+    }
+    next.run(req).await
+}
+
+async fn deadline(req: Request, next: Next) -> Response {
+    match tokio::time::timeout(REQUEST_DEADLINE, next.run(req)).await {
+        Ok(r) => r,
+        Err(_) => AppError::Unavailable(
+            "the request took too long; if a recording was being started it will still be linked, and a retry returns it".into(),
+        )
+        .into_response(),
+    }
+}
+
+async fn not_found() -> AppError {
+    AppError::NotFound("no such endpoint".into())
+}
+
+async fn method_not_allowed() -> AppError {
+    AppError::MethodNotAllowed
+}
+
+pub fn app(state: AppState) -> Router {
+    let policy = Arc::new(OriginPolicy::new(&state.0.config));
+    let cors_policy = policy.clone();
+    let cors = CorsLayer::new()
+        .allow_origin(AllowOrigin::predicate(move |origin: &HeaderValue, _| {
+            origin
+                .to_str()
+                .map(|o| cors_policy.allows(o))
+                .unwrap_or(false)
+        }))
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::CONTENT_TYPE, REQUEST_ID])
+        .expose_headers([REQUEST_ID])
+        .max_age(Duration::from_secs(600));
+
+    Router::new()
+        .route(CREATE_RECORDING_PATH, post(routes::create_recording))
+        .route(LINK_CALL_PATH, post(routes::link_call))
+        .route("/healthz", get(routes::healthz))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(routes::BODY_LIMIT))
+        .layer(middleware::from_fn(deadline))
+        .layer(cors)
+        .layer(middleware::from_fn_with_state(policy, check_origin))
+        .layer(CatchPanicLayer::custom(|_| AppError::Internal.into_response()))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request| {
+                let id = req
+                    .headers()
+                    .get(REQUEST_ID)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                // Path only: no query string, no headers (the token could be in either).
+                tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
+            })
+            .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+        )
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}

@@ -1,0 +1,589 @@
+//! The Twilio REST client: exactly the calls this backend makes, each with a
+//! timeout and a bounded retry policy.
+//!
+//! Retries follow Twilio's REST best practices: exponential backoff with full
+//! jitter on 429 and 503 (Twilio did not act on the request) and on connection
+//! errors (the request never left). A timeout is retried only where repeating
+//! the request is harmless; starting a recording is not such a request (a lost
+//! answer may hide a recording that was started), so its caller reconciles
+//! instead. Every other 4xx is final and passed back with Twilio's code,
+//! message and `more_info`.
+
+use crate::config::{Config, TwilioHosts};
+use rand::Rng;
+use reqwest::header::{HeaderMap, ETAG, IF_MATCH};
+use reqwest::{RequestBuilder, StatusCode};
+use serde::Deserialize;
+use std::time::{Duration, Instant};
+
+/// How hard we try before giving up on one Twilio operation.
+#[derive(Clone, Debug)]
+pub struct RetryPolicy {
+    pub max_attempts: u32,
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+    /// No retry starts after this much time has passed since the first attempt.
+    pub total_budget: Duration,
+    pub request_timeout: Duration,
+    pub connect_timeout: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 5,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(2),
+            total_budget: Duration::from_secs(8),
+            request_timeout: Duration::from_secs(5),
+            connect_timeout: Duration::from_secs(2),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Full jitter: uniform in `[0, min(max_delay, base * 2^(attempt-1))]`, so
+    /// many backends throttled at once do not retry in lockstep.
+    pub fn backoff(&self, attempt: u32, rng: &mut impl Rng) -> Duration {
+        let exp = self.base_delay.saturating_mul(
+            1u32.checked_shl(attempt.saturating_sub(1))
+                .unwrap_or(u32::MAX),
+        );
+        let ceiling = exp.min(self.max_delay);
+        let ms = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
+        Duration::from_millis(rng.gen_range(0..=ms))
+    }
+}
+
+/// What went wrong talking to Twilio.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum TwilioError {
+    /// Twilio answered with an error (after any retries).
+    #[error("Twilio error {code}: {message}")]
+    Api {
+        status: u16,
+        code: i64,
+        message: String,
+        more_info: Option<String>,
+    },
+    /// No answer: connection refused, DNS, TLS, or every attempt timed out.
+    #[error("Twilio could not be reached: {0}")]
+    Unreachable(String),
+    /// A request that must not be repeated got no answer in time.
+    #[error("Twilio did not answer in time")]
+    Timeout,
+    /// Twilio answered 2xx with something we cannot read.
+    #[error("unexpected answer from Twilio: {0}")]
+    BadAnswer(String),
+}
+
+impl TwilioError {
+    pub fn is_status(&self, s: u16) -> bool {
+        matches!(self, TwilioError::Api { status, .. } if *status == s)
+    }
+}
+
+#[derive(Deserialize)]
+struct ErrorBodyIn {
+    code: Option<i64>,
+    message: Option<String>,
+    more_info: Option<String>,
+}
+
+/// Whether a request may be sent again after it timed out.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Repeat {
+    Safe,
+    NotOnTimeout,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+/// `POST /v1/Accounts/{AC}/Tokens/validate`, as `twilio-flex-token-validator` documents it.
+#[derive(Clone, Debug, Deserialize)]
+pub struct TokenValidation {
+    #[serde(default)]
+    pub valid: bool,
+    #[serde(default)]
+    pub code: Option<i64>,
+    #[serde(default)]
+    pub message: Option<String>,
+    #[serde(default)]
+    pub expiration: Option<String>,
+    #[serde(default)]
+    pub identity: Option<String>,
+    #[serde(default)]
+    pub worker_sid: Option<String>,
+    #[serde(default)]
+    pub roles: Option<Vec<String>>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct Recording {
+    pub sid: String,
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub start_time: Option<String>,
+    #[serde(default)]
+    pub channels: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RecordingPage {
+    #[serde(default)]
+    recordings: Vec<Recording>,
+    #[serde(default)]
+    next_page_uri: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct Call {
+    #[serde(default)]
+    pub from: Option<String>,
+    #[serde(default)]
+    pub to: Option<String>,
+    #[serde(default)]
+    pub status: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct Participant {
+    #[serde(default)]
+    pub status: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct Reservation {
+    pub sid: String,
+    #[serde(default)]
+    pub worker_sid: Option<String>,
+    #[serde(default)]
+    pub reservation_status: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ReservationPage {
+    #[serde(default)]
+    reservations: Vec<Reservation>,
+}
+
+#[derive(Debug, Deserialize)]
+struct TaskIn {
+    attributes: String,
+}
+
+/// A task as read: its attributes (still the raw JSON text) and the revision to
+/// write against.
+#[derive(Clone, Debug)]
+pub struct TaskSnapshot {
+    pub attributes: String,
+    pub etag: Option<String>,
+}
+
+/// Outcome of a conditional task write.
+pub enum TaskWrite {
+    Written,
+    /// 412: someone else wrote since our read.
+    Stale,
+}
+
+pub struct TwilioClient {
+    http: reqwest::Client,
+    hosts: TwilioHosts,
+    user: String,
+    password: String,
+    account_sid: String,
+    workspace_sid: String,
+    retry: RetryPolicy,
+}
+
+fn parse<T: for<'de> Deserialize<'de>>(reply: &Reply, what: &str) -> Result<T, TwilioError> {
+    serde_json::from_slice(&reply.body).map_err(|e| TwilioError::BadAnswer(format!("{what}: {e}")))
+}
+
+fn api_error(status: StatusCode, body: &[u8]) -> TwilioError {
+    let parsed: Option<ErrorBodyIn> = serde_json::from_slice(body).ok();
+    let (code, message, more_info) = match parsed {
+        Some(b) => (b.code, b.message, b.more_info),
+        None => (None, None, None),
+    };
+    TwilioError::Api {
+        status: status.as_u16(),
+        code: code.unwrap_or(i64::from(status.as_u16())),
+        message: message.unwrap_or_else(|| {
+            format!(
+                "HTTP {} {}",
+                status.as_u16(),
+                status.canonical_reason().unwrap_or("")
+            )
+        }),
+        more_info,
+    }
+}
+
+impl TwilioClient {
+    pub fn new(config: &Config, retry: RetryPolicy) -> Result<Self, reqwest::Error> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(retry.connect_timeout)
+            .user_agent(concat!("recording-backend/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        let (user, password) = config.credentials.basic(&config.account_sid);
+        Ok(TwilioClient {
+            http,
+            hosts: config.hosts.clone(),
+            user,
+            password,
+            account_sid: config.account_sid.clone(),
+            workspace_sid: config.workspace_sid.clone(),
+            retry,
+        })
+    }
+
+    pub fn account_sid(&self) -> &str {
+        &self.account_sid
+    }
+
+    /// Sends the request built by `build`, retrying as the policy allows.
+    /// Returns any answer that is not retried, 2xx or not.
+    async fn send(
+        &self,
+        what: &'static str,
+        repeat: Repeat,
+        build: impl Fn() -> RequestBuilder,
+    ) -> Result<Reply, TwilioError> {
+        let started = Instant::now();
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let outcome = self.attempt(build()).await;
+            let retryable = match &outcome {
+                Ok(r) => {
+                    r.status == StatusCode::TOO_MANY_REQUESTS
+                        || r.status == StatusCode::SERVICE_UNAVAILABLE
+                }
+                Err(Failure::Connect(_)) => true,
+                Err(Failure::Timeout) => repeat == Repeat::Safe,
+                Err(Failure::Other(_)) => false,
+            };
+            let delay = self.retry.backoff(attempt, &mut rand::thread_rng());
+            let out_of_budget = attempt >= self.retry.max_attempts
+                || started.elapsed() + delay > self.retry.total_budget;
+            if !retryable || out_of_budget {
+                return match outcome {
+                    Ok(r) => Ok(r),
+                    Err(Failure::Timeout) if repeat == Repeat::NotOnTimeout => {
+                        Err(TwilioError::Timeout)
+                    }
+                    Err(Failure::Timeout) => Err(TwilioError::Unreachable(format!(
+                        "{what}: no answer within {:?}",
+                        self.retry.request_timeout
+                    ))),
+                    Err(Failure::Connect(m)) | Err(Failure::Other(m)) => {
+                        Err(TwilioError::Unreachable(format!("{what}: {m}")))
+                    }
+                };
+            }
+            tracing::warn!(
+                twilio_request = what,
+                attempt,
+                delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                status = outcome.as_ref().ok().map(|r| r.status.as_u16()),
+                "Twilio request will be retried"
+            );
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    async fn attempt(&self, req: RequestBuilder) -> Result<Reply, Failure> {
+        let fut = async {
+            let resp = req
+                .basic_auth(&self.user, Some(&self.password))
+                .send()
+                .await
+                .map_err(Failure::from_reqwest)?;
+            let status = resp.status();
+            let headers = resp.headers().clone();
+            let body = resp.bytes().await.map_err(Failure::from_reqwest)?;
+            Ok(Reply {
+                status,
+                headers,
+                body: body.to_vec(),
+            })
+        };
+        // One deadline for headers and body together: a peer that trickles
+        // its body must not hold a request open forever.
+        match tokio::time::timeout(self.retry.request_timeout, fut).await {
+            Ok(r) => r,
+            Err(_) => Err(Failure::Timeout),
+        }
+    }
+
+    fn ok_or_api(reply: Reply) -> Result<Reply, TwilioError> {
+        if reply.status.is_success() {
+            Ok(reply)
+        } else {
+            Err(api_error(reply.status, &reply.body))
+        }
+    }
+
+    pub async fn validate_token(&self, token: &str) -> Result<TokenValidation, TwilioError> {
+        let url = format!(
+            "{}/v1/Accounts/{}/Tokens/validate",
+            self.hosts.iam, self.account_sid
+        );
+        let body = serde_json::json!({ "token": token });
+        let reply = self
+            .send("token check", Repeat::Safe, || {
+                self.http.post(&url).json(&body)
+            })
+            .await?;
+        parse(&Self::ok_or_api(reply)?, "token check")
+    }
+
+    /// Callers check every SID with `sid::is_sid` before it gets here.
+    pub async fn create_recording(
+        &self,
+        call_sid: &str,
+        status_callback: Option<&crate::config::StatusCallback>,
+    ) -> Result<Recording, TwilioError> {
+        let url = format!(
+            "{}/2010-04-01/Accounts/{}/Calls/{call_sid}/Recordings.json",
+            self.hosts.api, self.account_sid
+        );
+        let mut form: Vec<(&str, &str)> =
+            vec![("RecordingChannels", "dual"), ("RecordingTrack", "both")];
+        if let Some(cb) = status_callback {
+            form.push(("RecordingStatusCallback", cb.url.as_str()));
+            form.push(("RecordingStatusCallbackMethod", "POST"));
+            for e in &cb.events {
+                form.push(("RecordingStatusCallbackEvent", e.as_str()));
+            }
+        }
+        let reply = self
+            .send("start recording", Repeat::NotOnTimeout, || {
+                self.http.post(&url).form(&form)
+            })
+            .await?;
+        parse(&Self::ok_or_api(reply)?, "start recording")
+    }
+
+    /// The first page of the call's recordings and whether more pages exist.
+    pub async fn list_recordings(
+        &self,
+        call_sid: &str,
+    ) -> Result<(Vec<Recording>, bool), TwilioError> {
+        let url = format!(
+            "{}/2010-04-01/Accounts/{}/Calls/{call_sid}/Recordings.json",
+            self.hosts.api, self.account_sid
+        );
+        let reply = self
+            .send("list recordings", Repeat::Safe, || {
+                self.http.get(&url).query(&[("PageSize", "100")])
+            })
+            .await?;
+        let page: RecordingPage = parse(&Self::ok_or_api(reply)?, "list recordings")?;
+        Ok((page.recordings, page.next_page_uri.is_some()))
+    }
+
+    /// `None` when Twilio does not know the call.
+    pub async fn fetch_call(&self, call_sid: &str) -> Result<Option<Call>, TwilioError> {
+        let url = format!(
+            "{}/2010-04-01/Accounts/{}/Calls/{call_sid}.json",
+            self.hosts.api, self.account_sid
+        );
+        let reply = self
+            .send("fetch call", Repeat::Safe, || self.http.get(&url))
+            .await?;
+        if reply.status == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        parse(&Self::ok_or_api(reply)?, "fetch call").map(Some)
+    }
+
+    /// `None` when the call is not (or no longer) in the conference.
+    pub async fn fetch_participant(
+        &self,
+        conference_sid: &str,
+        call_sid: &str,
+    ) -> Result<Option<Participant>, TwilioError> {
+        let url = format!(
+            "{}/2010-04-01/Accounts/{}/Conferences/{conference_sid}/Participants/{call_sid}.json",
+            self.hosts.api, self.account_sid
+        );
+        let reply = self
+            .send("fetch conference participant", Repeat::Safe, || {
+                self.http.get(&url)
+            })
+            .await?;
+        if reply.status == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        parse(&Self::ok_or_api(reply)?, "fetch conference participant").map(Some)
+    }
+
+    /// The worker's accepted reservations on the task.
+    pub async fn accepted_reservations(
+        &self,
+        task_sid: &str,
+        worker_sid: &str,
+    ) -> Result<Vec<Reservation>, TwilioError> {
+        let url = format!(
+            "{}/v1/Workspaces/{}/Tasks/{task_sid}/Reservations",
+            self.hosts.taskrouter, self.workspace_sid
+        );
+        let reply = self
+            .send("list reservations", Repeat::Safe, || {
+                self.http
+                    .get(&url)
+                    .query(&[("WorkerSid", worker_sid), ("ReservationStatus", "accepted")])
+            })
+            .await?;
+        let page: ReservationPage = parse(&Self::ok_or_api(reply)?, "list reservations")?;
+        // Filtered by Twilio already; checked again so that a proxy or a
+        // misbehaving peer ignoring the filter cannot widen access.
+        Ok(page
+            .reservations
+            .into_iter()
+            .filter(|r| {
+                r.worker_sid.as_deref() == Some(worker_sid)
+                    && r.reservation_status.as_deref() == Some("accepted")
+            })
+            .collect())
+    }
+
+    /// `None` when the task does not exist.
+    pub async fn fetch_task(&self, task_sid: &str) -> Result<Option<TaskSnapshot>, TwilioError> {
+        let url = format!(
+            "{}/v1/Workspaces/{}/Tasks/{task_sid}",
+            self.hosts.taskrouter, self.workspace_sid
+        );
+        let reply = self
+            .send("fetch task", Repeat::Safe, || self.http.get(&url))
+            .await?;
+        if reply.status == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        let reply = Self::ok_or_api(reply)?;
+        let etag = reply
+            .headers
+            .get(ETAG)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let task: TaskIn = parse(&reply, "fetch task")?;
+        Ok(Some(TaskSnapshot {
+            attributes: task.attributes,
+            etag,
+        }))
+    }
+
+    /// Writes the attributes only if the task is still at `etag`.
+    pub async fn update_task_attributes(
+        &self,
+        task_sid: &str,
+        etag: &str,
+        attributes: &str,
+    ) -> Result<TaskWrite, TwilioError> {
+        let url = format!(
+            "{}/v1/Workspaces/{}/Tasks/{task_sid}",
+            self.hosts.taskrouter, self.workspace_sid
+        );
+        // Repeating a conditional write is harmless: if the first one landed,
+        // the repeat meets 412 and the caller's re-read finds its entry there.
+        let reply = self
+            .send("update task", Repeat::Safe, || {
+                self.http
+                    .post(&url)
+                    .header(IF_MATCH, etag)
+                    .form(&[("Attributes", attributes)])
+            })
+            .await?;
+        if reply.status == StatusCode::PRECONDITION_FAILED {
+            return Ok(TaskWrite::Stale);
+        }
+        Self::ok_or_api(reply).map(|_| TaskWrite::Written)
+    }
+}
+
+enum Failure {
+    Connect(String),
+    Timeout,
+    Other(String),
+}
+
+impl Failure {
+    fn from_reqwest(e: reqwest::Error) -> Self {
+        if e.is_timeout() {
+            Failure::Timeout
+        } else if e.is_connect() {
+            Failure::Connect(without_url(e))
+        } else {
+            Failure::Other(without_url(e))
+        }
+    }
+}
+
+/// reqwest errors print the URL; ours hold no secrets, but keeping messages to
+/// the kind of failure keeps logs and answers short and stable.
+fn without_url(e: reqwest::Error) -> String {
+    let e = e.without_url();
+    let mut msg = e.to_string();
+    let mut src = std::error::Error::source(&e);
+    while let Some(s) = src {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        src = s.source();
+    }
+    msg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::rngs::StdRng;
+    use rand::SeedableRng;
+
+    #[test]
+    fn backoff_is_bounded_full_jitter() {
+        let p = RetryPolicy::default();
+        let mut rng = StdRng::seed_from_u64(7);
+        for attempt in 1..=40 {
+            let ceiling = p
+                .base_delay
+                .saturating_mul(1u32.checked_shl(attempt - 1).unwrap_or(u32::MAX))
+                .min(p.max_delay);
+            for _ in 0..50 {
+                let d = p.backoff(attempt, &mut rng);
+                assert!(d <= ceiling, "attempt {attempt}: {d:?} > {ceiling:?}");
+            }
+        }
+        // Full jitter spreads over the whole range, not just near the ceiling.
+        let samples: Vec<_> = (0..200).map(|_| p.backoff(5, &mut rng)).collect();
+        assert!(samples.iter().any(|d| *d < Duration::from_millis(400)));
+        assert!(samples.iter().any(|d| *d > Duration::from_millis(1200)));
+        assert!(p.backoff(0, &mut rng) <= p.base_delay);
+    }
+
+    #[test]
+    fn error_bodies_keep_twilios_fields() {
+        let e = api_error(
+            StatusCode::BAD_REQUEST,
+            br#"{"code":21220,"message":"Call is not in-progress","more_info":"https://www.twilio.com/docs/errors/21220","status":400}"#,
+        );
+        assert_eq!(
+            e,
+            TwilioError::Api {
+                status: 400,
+                code: 21220,
+                message: "Call is not in-progress".into(),
+                more_info: Some("https://www.twilio.com/docs/errors/21220".into()),
+            }
+        );
+        let e = api_error(StatusCode::BAD_GATEWAY, b"<html>");
+        assert!(matches!(e, TwilioError::Api { code: 502, .. }));
+    }
+}

@@ -1,0 +1,273 @@
+// @ts-check
+/**
+ * The dual-channel recording feature in Flex: turns Flex events and store
+ * changes into plain events for the Rust core and gives the core what it asks
+ * for (token, notification, logs). Every decision is the core's.
+ *
+ * Two promises to agents: nothing here ever throws into Flex, and nothing
+ * here ever delays an action such as accepting, hanging up or completing a task.
+ */
+import { log } from './logger.js';
+import { conferenceSnapshot, taskSnapshot } from './snapshots.js';
+
+/** @typedef {import('@twilio/flex-ui').Manager} Manager */
+/** @typedef {typeof import('@twilio/flex-ui')} Flex */
+/** @typedef {{ taskSid: string, callSid: string, recordingSid: string }} RecordingStarted */
+
+/**
+ * @param {Flex} flex
+ * @param {Manager} manager
+ * @param {() => Promise<{ Engine: any }>} loadCore compiles and instantiates the wasm core
+ * @returns the API other plugins can use
+ */
+export function startFeature(flex, manager, loadCore) {
+  /** @type {any} */
+  let engine = null;
+  let dead = false;
+  /** @type {string[]} */
+  let followed = [];
+  /** @type {string[]} events that arrived before the core was ready */
+  const queued = [];
+  /** @type {Set<(e: RecordingStarted) => void>} */
+  const recordingListeners = new Set();
+  /** @type {(() => void) | null} */
+  let unsubscribe = null;
+  let notificationRegistered = false;
+
+  // Last seen references: a store notification that changed none of them costs
+  // only these comparisons (Redux state is immutable).
+  /** @type {unknown} */ let lastActiveCall;
+  /** @type {unknown} */ let lastStates;
+  /** @type {unknown} */ let lastTasks;
+  /** @type {Map<string, unknown>} */ const lastConference = new Map();
+
+  const flexState = () => /** @type {any} */ (manager.store.getState())?.flex;
+
+  /** A trap in the core makes the feature inert; Flex goes on untouched. */
+  function goInert(/** @type {unknown} */ error) {
+    if (dead) return;
+    dead = true;
+    engine = null;
+    queued.length = 0;
+    if (unsubscribe) unsubscribe();
+    log('error', 'the recording core stopped; calls are not recorded until Flex is reloaded.', error);
+  }
+
+  /** @param {object} event */
+  function forward(event) {
+    if (dead) return;
+    let json;
+    try {
+      json = JSON.stringify(event);
+    } catch (error) {
+      log('error', 'could not serialise a Flex event', error);
+      return;
+    }
+    if (!engine) {
+      queued.push(json);
+      return;
+    }
+    try {
+      engine.handle(json);
+    } catch (error) {
+      goInert(error);
+    }
+  }
+
+  /**
+   * Flex keys `worker.tasks` by reservation SID; the core follows task SIDs.
+   * @param {any} tasks
+   * @returns {Map<string, any>} task SID -> ITask
+   */
+  function byTaskSid(tasks) {
+    const map = new Map();
+    if (tasks && typeof tasks.values === 'function') {
+      for (const task of tasks.values()) if (task?.taskSid) map.set(task.taskSid, task);
+    }
+    return map;
+  }
+  /** @type {Map<string, any>} */ let tasksByTaskSid = new Map();
+  /** @type {unknown} */ let indexedTasks;
+
+  /** The worker's tasks by task SID, re-indexed only when the store's map changed. */
+  function currentTasks() {
+    const tasks = flexState()?.worker?.tasks;
+    if (tasks !== indexedTasks) {
+      indexedTasks = tasks;
+      tasksByTaskSid = byTaskSid(tasks);
+    }
+    return tasksByTaskSid;
+  }
+
+  /** @param {string} taskSid */
+  function conferenceOf(taskSid) {
+    const stored = flexState()?.conferences?.states?.get?.(taskSid);
+    if (stored) return stored;
+    const task = currentTasks().get(taskSid);
+    return task?.conference ? { source: task.conference } : undefined;
+  }
+
+  /** @param {string} taskSid */
+  function sendConference(taskSid) {
+    const current = conferenceOf(taskSid);
+    lastConference.set(taskSid, current);
+    forward({ type: 'conference', taskSid, conference: conferenceSnapshot(current?.source) });
+  }
+
+  function onStoreChange() {
+    if (dead || !engine) return;
+    const state = flexState();
+    const activeCall = state?.phone?.activeCall;
+    if (activeCall !== lastActiveCall) {
+      lastActiveCall = activeCall;
+      forward({ type: 'activeCall', callSid: activeCall?.parameters?.CallSid ?? null });
+    }
+    if (followed.length === 0) return;
+    const states = state?.conferences?.states;
+    const tasks = state?.worker?.tasks;
+    const tasksChanged = tasks !== lastTasks;
+    lastTasks = tasks;
+    if (states !== lastStates || tasksChanged) {
+      lastStates = states;
+      for (const taskSid of followed) {
+        if (conferenceOf(taskSid) !== lastConference.get(taskSid)) sendConference(taskSid);
+      }
+    }
+    if (tasksChanged && tasks) {
+      for (const taskSid of followed) {
+        if (!currentTasks().has(taskSid)) forward({ type: 'ended', taskSid, reason: 'removed' });
+      }
+    }
+  }
+
+  const host = {
+    /** @param {'debug'|'info'|'warn'|'error'} level @param {string} message */
+    log(level, message) {
+      log(level, message);
+    },
+    /** @param {string} id @param {string} text */
+    notify(id, text) {
+      if (!notificationRegistered) {
+        notificationRegistered = true;
+        flex.Notifications.registerNotification({
+          id,
+          content: text,
+          type: /** @type {any} */ (flex).NotificationType?.error ?? 'error',
+          closeButton: true,
+          timeout: 0,
+        });
+      }
+      flex.Notifications.showNotification(id);
+    },
+    /** @param {string[]} taskSids */
+    follow(taskSids) {
+      const fresh = taskSids.filter((t) => !followed.includes(t));
+      followed = taskSids;
+      for (const t of [...lastConference.keys()]) if (!followed.includes(t)) lastConference.delete(t);
+      // A conference that already exists when a task is accepted raises no
+      // store change of its own: send it now, after the current event.
+      if (fresh.length) queueMicrotask(() => fresh.forEach((t) => followed.includes(t) && sendConference(t)));
+    },
+    token() {
+      return manager.user?.token ?? '';
+    },
+    /** @param {string} taskSid @param {string} callSid @param {string} recordingSid */
+    recordingStarted(taskSid, callSid, recordingSid) {
+      for (const listener of recordingListeners) {
+        try {
+          listener({ taskSid, callSid, recordingSid });
+        } catch (error) {
+          log('warn', 'a recordingStarted listener threw', error);
+        }
+      }
+    },
+  };
+
+  /** Wraps a Flex listener so that it never throws into Flex and never returns a promise. */
+  const guard =
+    (/** @type {(arg: any) => void} */ fn) =>
+    (/** @type {any} */ arg) => {
+      try {
+        fn(arg);
+      } catch (error) {
+        log('error', 'ignored a Flex event the plugin could not read', error);
+      }
+    };
+
+  manager.events.addListener(
+    'taskAccepted',
+    guard((task) => forward({ type: 'taskAccepted', task: taskSnapshot(task) })),
+  );
+  manager.events.addListener(
+    'taskCanceled',
+    guard((task) => forward({ type: 'ended', taskSid: task?.taskSid, reason: 'canceled' })),
+  );
+  manager.events.addListener(
+    'taskCompleted',
+    guard((task) => forward({ type: 'ended', taskSid: task?.taskSid, reason: 'completed' })),
+  );
+  flex.Actions.addListener(
+    'beforeHangupCall',
+    guard((payload) => forward({ type: 'hangup', taskSid: payload?.task?.taskSid })),
+  );
+  flex.Actions.addListener(
+    'beforeCompleteTask',
+    guard((payload) => forward({ type: 'complete', taskSid: payload?.task?.taskSid })),
+  );
+
+  const ready = loadCore()
+    .then(({ Engine }) => {
+      if (dead) return false;
+      const state = flexState();
+      const workerSid = manager.workerClient?.sid ?? state?.worker?.source?.sid ?? '';
+      const locale = /** @type {any} */ (manager).localization?.localeTag ?? globalThis.navigator?.language ?? 'en-US';
+      const customData = manager.configuration?.custom_data ?? {};
+      engine = new Engine(JSON.stringify(customData), workerSid, locale, Math.random(), host);
+      if (!engine.enabled()) {
+        queued.length = 0;
+        engine = null;
+        dead = true;
+        return false;
+      }
+      unsubscribe = manager.store.subscribe(guard(onStoreChange));
+      onStoreChange();
+      for (const json of queued.splice(0)) {
+        engine.handle(json);
+      }
+      return true;
+    })
+    .catch((error) => {
+      goInert(error);
+      return false;
+    });
+
+  return {
+    /** Settles when the core is loaded: true when it records, false when inert. */
+    ready,
+    /** No backend request or retry in flight. */
+    idle() {
+      if (dead) return true;
+      if (!engine) return false;
+      try {
+        return engine.idle();
+      } catch (error) {
+        goInert(error);
+        return true;
+      }
+    },
+    /** @param {string} taskSid */
+    status(taskSid) {
+      try {
+        return engine ? JSON.parse(engine.status(taskSid)) : { state: 'unknown', recordings: [] };
+      } catch (error) {
+        goInert(error);
+        return { state: 'unknown', recordings: [] };
+      }
+    },
+    /** @param {(e: RecordingStarted) => void} listener @returns {() => void} unsubscribe */
+    onRecordingStarted(listener) {
+      recordingListeners.add(listener);
+      return () => recordingListeners.delete(listener);
+    },
+  };
+}

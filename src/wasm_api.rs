@@ -1,0 +1,210 @@
+//! The `#[wasm_bindgen]` shell: it only translates. Events arrive as JSON from
+//! the JS shim, go through the pure core, and the commands that come out are
+//! carried out here (fetch, timers) or handed to the shim's host callbacks.
+//!
+//! Re-entrancy: the core is borrowed only while `handle` runs, never while a
+//! command executes, so a host callback that calls back in cannot find it
+//! borrowed. Host callbacks are imported with `catch`: a throwing callback is
+//! logged, never unwound through wasm frames.
+
+use crate::backend_client::Answer;
+use crate::session::{Command, Core, Event, FlexEvent, Level, Outgoing};
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+
+/// Backend requests that take longer are abandoned and retried.
+const REQUEST_TIMEOUT_MS: u32 = 15_000;
+
+#[wasm_bindgen]
+extern "C" {
+    /// What the JS shim provides: see plugin-shim/src/host.js.
+    pub type Host;
+    #[wasm_bindgen(method, catch)]
+    fn log(this: &Host, level: &str, message: &str) -> Result<(), JsValue>;
+    #[wasm_bindgen(method, catch)]
+    fn notify(this: &Host, id: &str, text: &str) -> Result<(), JsValue>;
+    #[wasm_bindgen(method, catch)]
+    fn follow(this: &Host, task_sids: Vec<String>) -> Result<(), JsValue>;
+    #[wasm_bindgen(method, catch)]
+    fn token(this: &Host) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(method, catch, js_name = recordingStarted)]
+    fn recording_started(this: &Host, task_sid: &str, call_sid: &str, recording_sid: &str) -> Result<(), JsValue>;
+}
+
+/// A one-shot timer that is cleared when dropped; gloo-timers stays behind it.
+struct Timer(#[allow(dead_code)] gloo_timers::callback::Timeout);
+
+impl Timer {
+    fn start(ms: u64, f: impl FnOnce() + 'static) -> Timer {
+        Timer(gloo_timers::callback::Timeout::new(ms.min(i32::MAX as u64) as u32, f))
+    }
+}
+
+/// POSTs a form to the backend; every failure becomes an `Answer`, never an error.
+async fn post_form(url: &str, form: String) -> Answer {
+    let signal = web_sys::AbortSignal::timeout_with_u32(REQUEST_TIMEOUT_MS);
+    let request = gloo_net::http::Request::post(url)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .abort_signal(Some(&signal))
+        .body(form);
+    let request = match request {
+        Ok(r) => r,
+        Err(e) => return Answer::Network(e.to_string()),
+    };
+    match request.send().await {
+        Ok(response) => {
+            let status = response.status();
+            let body = response.text().await.unwrap_or_default();
+            Answer::Http { status, body }
+        }
+        Err(e) => Answer::Network(e.to_string()),
+    }
+}
+
+struct Inner {
+    core: RefCell<Core>,
+    host: Host,
+    timers: RefCell<BTreeMap<u64, Timer>>,
+}
+
+impl Inner {
+    fn dispatch(self: &Rc<Self>, event: Event) {
+        let commands = match self.core.try_borrow_mut() {
+            Ok(mut core) => core.handle(event),
+            Err(_) => return,
+        };
+        self.execute(commands);
+    }
+
+    fn log(&self, level: Level, message: &str) {
+        let level = match level {
+            Level::Debug => "debug",
+            Level::Info => "info",
+            Level::Warn => "warn",
+            Level::Error => "error",
+        };
+        let _ = self.host.log(level, message);
+    }
+
+    fn execute(self: &Rc<Self>, commands: Vec<Command>) {
+        for command in commands {
+            match command {
+                Command::Log { level, message } => self.log(level, &message),
+                Command::Notify { id, text } => {
+                    if self.host.notify(id, text).is_err() {
+                        self.log(Level::Error, "the Flex notification could not be shown");
+                    }
+                }
+                Command::Follow { task_sids } => {
+                    let _ = self.host.follow(task_sids);
+                }
+                Command::RecordingStarted { task_sid, call_sid, recording_sid } => {
+                    let _ = self.host.recording_started(&task_sid, &call_sid, &recording_sid);
+                }
+                Command::SetTimer { id, ms } => {
+                    let me = Rc::downgrade(self);
+                    let timer = Timer::start(ms, move || {
+                        if let Some(me) = me.upgrade() {
+                            // Keep the fired timer alive until its callback returns.
+                            let _fired = me.timers.borrow_mut().remove(&id);
+                            me.dispatch(Event::Timer { id });
+                        }
+                    });
+                    self.timers.borrow_mut().insert(id, timer);
+                }
+                Command::CancelTimer { id } => {
+                    let cancelled = self.timers.borrow_mut().remove(&id);
+                    drop(cancelled);
+                }
+                Command::Send { request, url, body } => {
+                    let token = self.host.token().ok().and_then(|t| t.as_string()).unwrap_or_default();
+                    let form = match body {
+                        Outgoing::Create(mut r) => {
+                            r.token = token;
+                            r.to_form()
+                        }
+                        Outgoing::Link(mut r) => {
+                            r.token = token;
+                            r.to_form()
+                        }
+                    };
+                    let me = Rc::downgrade(self);
+                    wasm_bindgen_futures::spawn_local(async move {
+                        let answer = post_form(&url, form).await;
+                        if let Some(me) = me.upgrade() {
+                            me.dispatch(Event::Answer { request, answer });
+                        }
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// The plugin core as the JS shim sees it.
+#[wasm_bindgen]
+pub struct Engine {
+    inner: Rc<Inner>,
+}
+
+#[wasm_bindgen]
+impl Engine {
+    /// `custom_data` is Flex's configuration `custom_data` as JSON text; `seed`
+    /// seeds the retry jitter.
+    #[wasm_bindgen(constructor)]
+    pub fn new(custom_data_json: &str, worker_sid: &str, locale: &str, seed: f64, host: Host) -> Engine {
+        let seed = if seed.is_finite() { (seed.abs() * 9_007_199_254_740_991.0) as u64 } else { 1 };
+        let (core, commands) = Core::new(custom_data_json, worker_sid, locale, seed);
+        let inner = Rc::new(Inner { core: RefCell::new(core), host, timers: RefCell::new(BTreeMap::new()) });
+        inner.execute(commands);
+        Engine { inner }
+    }
+
+    /// Whether the feature is on and correctly configured; when it is not, the
+    /// shim need not forward anything.
+    pub fn enabled(&self) -> bool {
+        self.inner.core.try_borrow().is_ok_and(|c| c.is_enabled())
+    }
+
+    /// One Flex event as JSON (see `session::FlexEvent`). Returns false when it
+    /// could not be read; the reason is logged.
+    pub fn handle(&self, event_json: &str) -> bool {
+        match serde_json::from_str::<FlexEvent>(event_json) {
+            Ok(event) => {
+                self.inner.dispatch(Event::Flex(event));
+                true
+            }
+            Err(e) => {
+                self.inner.log(Level::Error, &format!("ignored an unreadable event from the shim ({e})"));
+                false
+            }
+        }
+    }
+
+    /// No backend request, retry or deferred start pending.
+    pub fn idle(&self) -> bool {
+        self.inner.core.try_borrow().map(|c| c.idle()).unwrap_or(false)
+    }
+
+    /// `{"state", "recordings", "reason"?}` of a task, as JSON.
+    pub fn status(&self, task_sid: &str) -> String {
+        self.inner
+            .core
+            .try_borrow()
+            .ok()
+            .and_then(|c| serde_json::to_string(&c.status(task_sid)).ok())
+            .unwrap_or_else(|| r#"{"state":"unknown","recordings":[]}"#.to_string())
+    }
+
+    /// The tasks whose conference the shim forwards.
+    pub fn followed(&self) -> Vec<String> {
+        self.inner.core.try_borrow().map(|c| c.followed().to_vec()).unwrap_or_default()
+    }
+
+    /// Ends all timers; the engine does nothing afterwards.
+    pub fn dispose(&self) {
+        self.inner.timers.borrow_mut().clear();
+    }
+}

@@ -1,0 +1,303 @@
+// The demo page: drives the Twilio simulator (control API) and the simulated
+// Flex tabs (iframes that load the built plugin bundle), and shows live what
+// the simulator holds: calls, conference legs, recordings, task attributes.
+import { createSimClient } from '/harness/sim-client.js';
+
+const $ = (id) => document.getElementById(id);
+const FLEX_NUMBER = '+15550199999';
+const QUEUES = { Sales: 'WQ00000000000000000000000000000001', Billing: 'WQ00000000000000000000000000000003' };
+
+let cfg;
+let sim;
+const tabs = { A: { frame: $('tab-A'), open: true }, B: { frame: $('tab-B'), open: false } };
+let call = null; // the call the buttons act on
+let lastState = null;
+
+const hex32 = () => Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
+const sid = (prefix) => prefix + hex32();
+const identity = () => `worker_${cfg.workerSid}`;
+const short = (s) => (s ? `${s.slice(0, 2)}…${s.slice(-6)}` : '–');
+const mid = (s) => (s ? `${s.slice(0, 2)}…${s.slice(-10)}` : '–');
+const clock = (t) => { const d = new Date(t); return Number.isNaN(d.getTime()) ? (t || '') : d.toLocaleTimeString(); };
+
+function say(message, kind = '') {
+  const status = $('status');
+  status.textContent = message;
+  status.className = `status ${kind}`;
+  const li = document.createElement('li');
+  li.textContent = message;
+  if (kind) li.className = kind;
+  $('log').prepend(li);
+}
+
+function openTabs() { return Object.entries(tabs).filter(([, t]) => t.open).map(([name, t]) => ({ name, api: t.frame.contentWindow.__tab })); }
+async function inTabs(method, ...args) { for (const t of openTabs()) await t.api.call(method, ...args); }
+function tab(name) { return tabs[name].frame.contentWindow.__tab; }
+
+function config() {
+  return {
+    enabled: true,
+    channel: $('channel').value,
+    exclude_attributes: [{ key: 'customer.preferences.privacy', value: 'no-recording' }],
+    exclude_queues: ['Billing'],
+  };
+}
+
+async function loadTab(name) {
+  const t = tabs[name];
+  const token = `demo-token-${name}-${hex32().slice(0, 8)}`;
+  await sim.registerToken({ token, workerSid: cfg.workerSid, identity: identity() });
+  await new Promise((resolve) => {
+    t.frame.onload = resolve;
+    t.frame.src = `/demo/tab.html?tab=${name}`;
+  });
+  for (let i = 0; i < 50 && !t.frame.contentWindow.__tab; i += 1) await new Promise((r) => setTimeout(r, 20));
+  await t.frame.contentWindow.__tab.setup({
+    name,
+    bundleUrl: '/bundle.js',
+    flexOptions: {
+      workerSid: cfg.workerSid,
+      accountSid: cfg.accountSid,
+      token,
+      identity: identity(),
+      customData: {
+        features: { dual_channel_recording: config() },
+        serverless_functions_domain: cfg.backendHost,
+        serverless_functions_protocol: 'http',
+      },
+    },
+  });
+  // A tab opened in the middle of a call sees the same Flex state (Flex keeps a worker's tabs in sync).
+  if (call && call.accepted) {
+    await t.frame.contentWindow.__tab.call('acceptTask', call.taskSpec);
+    if (call.participants) await t.frame.contentWindow.__tab.call('setConference', call.taskSid, call.conferenceSid, call.participants);
+  }
+}
+
+async function reset() {
+  call = null;
+  await sim.reset();
+  $('log').replaceChildren();
+  for (const [name, t] of Object.entries(tabs)) if (t.open) await loadTab(name);
+  say(`Reset: ${$('channel').value} channel. Ring an inbound call to start.`);
+}
+
+function requireCall(phase) {
+  if (!call) throw new Error('ring a call first');
+  if (phase && !call[phase]) throw new Error(`the call is not ${phase} yet`);
+}
+
+const actions = {
+  async ring() {
+    const queueName = $('queue').value;
+    const from = `+1555010${String(Math.floor(Math.random() * 10000)).padStart(4, '0')}`;
+    call = {
+      taskSid: sid('WT'), reservationSid: sid('WR'), customerCallSid: sid('CA'), conferenceSid: sid('CF'),
+      workerLegs: [], activeTab: null, accepted: false, connected: false, ended: false,
+    };
+    const attributes = { call_sid: call.customerCallSid, direction: 'inbound', from, to: FLEX_NUMBER, name: from };
+    call.taskSpec = { taskSid: call.taskSid, sid: call.reservationSid, queueName, queueSid: QUEUES[queueName], channel: 'voice', attributes };
+    await sim.upsertCall({ callSid: call.customerCallSid, status: 'in-progress', from, to: FLEX_NUMBER });
+    await sim.putTask(call.taskSid, attributes, { queueName, queueSid: QUEUES[queueName], channel: 'voice' });
+    await sim.upsertReservation({ taskSid: call.taskSid, reservationSid: call.reservationSid, workerSid: cfg.workerSid, status: 'pending' });
+    say(`Ringing: ${from} calls ${FLEX_NUMBER}; task ${short(call.taskSid)} waits in ${queueName}.`);
+  },
+  async accept() {
+    requireCall();
+    if (call.accepted) throw new Error('already accepted');
+    await sim.upsertReservation({ taskSid: call.taskSid, reservationSid: call.reservationSid, workerSid: cfg.workerSid, status: 'accepted' });
+    call.taskSpec.dateUpdated = new Date().toISOString();
+    await inTabs('acceptTask', call.taskSpec);
+    call.accepted = true;
+    say(`Accepted task ${short(call.taskSid)} in ${openTabs().map((t) => t.name).join(' and ')}.`);
+  },
+  async connect() {
+    requireCall('accepted');
+    if (call.connected) throw new Error('already connected');
+    const leg = sid('CA');
+    await sim.upsertCall({ callSid: leg, status: 'in-progress', from: FLEX_NUMBER, to: `client:${identity()}` });
+    call.workerLegs = [{ callSid: leg, status: 'joined' }];
+    await publishConference();
+    await tab('A').call('setActiveCall', leg);
+    call.activeTab = 'A';
+    call.connected = true;
+    say(`Conference ${short(call.conferenceSid)}: customer ${short(call.customerCallSid)} and worker leg ${short(leg)} (tab A).`);
+  },
+  async join() {
+    requireCall('connected');
+    if (!tabs.B.open) await toggleB();
+    const from = call.activeTab || 'A';
+    const to = from === 'A' ? 'B' : 'A';
+    const old = call.workerLegs.find((l) => l.status === 'joined');
+    const leg = sid('CA');
+    await sim.upsertCall({ callSid: leg, status: 'in-progress', from: FLEX_NUMBER, to: `client:${identity()}` });
+    if (old) { old.status = 'left'; await sim.endCall(old.callSid); }
+    call.workerLegs.push({ callSid: leg, status: 'joined' });
+    await publishConference();
+    await tab(from).call('setActiveCall', null);
+    await tab(to).call('setActiveCall', leg);
+    call.activeTab = to;
+    say(`Join Call in tab ${to}: new worker leg ${short(leg)}${old ? `, ${short(old.callSid)} left` : ''}.`);
+  },
+  async transfer() {
+    requireCall('connected');
+    const prev = call;
+    const state = await sim.state();
+    const prevAttrs = (state.tasks[prev.taskSid] || {}).attributes || prev.taskSpec.attributes;
+    const old = prev.workerLegs.find((l) => l.status === 'joined');
+    if (old) { old.status = 'left'; await sim.endCall(old.callSid); }
+    await publishConference();
+    if (prev.activeTab) await tab(prev.activeTab).call('setActiveCall', null);
+    await inTabs('hangup', prev.taskSid);
+    await inTabs('complete', prev.taskSid);
+    await sim.upsertReservation({ taskSid: prev.taskSid, reservationSid: prev.reservationSid, workerSid: cfg.workerSid, status: 'completed' }).catch(() => {});
+    // The transferred task carries the first task's attributes (its Insights media included).
+    const queueName = prev.taskSpec.queueName;
+    call = {
+      ...prev, taskSid: sid('WT'), reservationSid: sid('WR'), workerLegs: [...prev.workerLegs], accepted: false,
+    };
+    const attributes = { ...JSON.parse(JSON.stringify(prevAttrs)), transferred_from: prev.taskSid };
+    call.taskSpec = { ...prev.taskSpec, taskSid: call.taskSid, sid: call.reservationSid, attributes, dateUpdated: new Date().toISOString() };
+    await sim.putTask(call.taskSid, attributes, { queueName, queueSid: QUEUES[queueName], channel: 'voice' });
+    await sim.upsertReservation({ taskSid: call.taskSid, reservationSid: call.reservationSid, workerSid: cfg.workerSid, status: 'accepted' });
+    await inTabs('acceptTask', call.taskSpec);
+    call.accepted = true;
+    const leg = sid('CA');
+    await sim.upsertCall({ callSid: leg, status: 'in-progress', from: FLEX_NUMBER, to: `client:${identity()}` });
+    call.workerLegs.push({ callSid: leg, status: 'joined', reservationSid: call.reservationSid });
+    await publishConference();
+    const target = prev.activeTab || 'A';
+    await tab(target).call('setActiveCall', leg);
+    call.activeTab = target;
+    say(`Transfer: task ${short(prev.taskSid)} completed; new task ${short(call.taskSid)} with worker leg ${short(leg)}.`);
+  },
+  async hangup() {
+    requireCall('accepted');
+    await inTabs('hangup', call.taskSid);
+    for (const l of call.workerLegs) if (l.status === 'joined') { l.status = 'left'; await sim.endCall(l.callSid); }
+    call.customerLeft = true;
+    await sim.endCall(call.customerCallSid);
+    if (call.connected) await publishConference();
+    for (const t of openTabs()) await t.api.call('setActiveCall', null);
+    await inTabs('wrapup', call.taskSid);
+    call.ended = true;
+    call.activeTab = null;
+    say('Hung up: the calls ended and their recordings completed; the task is in wrap-up.');
+  },
+  async complete() {
+    requireCall('accepted');
+    if (!call.ended) await actions.hangup();
+    await inTabs('complete', call.taskSid);
+    await sim.upsertReservation({ taskSid: call.taskSid, reservationSid: call.reservationSid, workerSid: cfg.workerSid, status: 'completed' }).catch(() => {});
+    say(`Completed task ${short(call.taskSid)}.`);
+    call = { ...call, accepted: false, connected: false, done: true };
+  },
+};
+
+async function publishConference() {
+  const participants = [
+    { participantType: 'customer', status: call.customerLeft ? 'left' : 'joined', callSid: call.customerCallSid },
+    ...call.workerLegs.map((l) => ({
+      participantType: 'worker', status: l.status, callSid: l.callSid, workerSid: cfg.workerSid, reservationSid: l.reservationSid || call.reservationSid,
+    })),
+  ];
+  call.participants = participants;
+  await sim.putConference(call.conferenceSid, { taskSid: call.taskSid, participants });
+  await inTabs('setConference', call.taskSid, call.conferenceSid, participants);
+}
+
+async function toggleB() {
+  const b = tabs.B;
+  b.open = !b.open;
+  b.frame.hidden = !b.open;
+  $('toggle-b').textContent = b.open ? 'Close second tab' : 'Open second tab';
+  if (b.open) { await loadTab('B'); say('Opened Flex tab B for the same worker.'); } else { b.frame.src = 'about:blank'; say('Closed Flex tab B.'); }
+}
+
+// ---- live view -------------------------------------------------------------
+
+function cell(tr, value, cls) {
+  const td = document.createElement('td');
+  if (value instanceof Node) td.append(value); else td.textContent = value;
+  if (cls) td.className = cls;
+  tr.append(td);
+}
+function code(s) { const c = document.createElement('code'); c.textContent = mid(s); c.title = s; return c; }
+function pill(s) { const p = document.createElement('span'); p.className = `pill st-${s}`; p.textContent = s; return p; }
+
+function legOf(state, callSid) {
+  for (const conf of Object.values(state.conferences || {})) {
+    const p = (conf.participants || []).find((x) => x.callSid === callSid);
+    if (p) return p.participantType === 'worker' ? 'worker' : p.participantType;
+  }
+  return '–';
+}
+
+function renderState(state) {
+  const rec = $('recordings').tBodies[0];
+  rec.replaceChildren();
+  for (const r of state.recordings || []) {
+    const tr = document.createElement('tr');
+    cell(tr, code(r.sid));
+    cell(tr, code(r.callSid));
+    cell(tr, legOf(state, r.callSid));
+    cell(tr, r.channels);
+    cell(tr, pill(r.status));
+    cell(tr, clock(r.startTime));
+    rec.append(tr);
+  }
+  if (!rec.rows.length) rec.innerHTML = '<tr><td colspan="6" class="muted">no recording yet</td></tr>';
+
+  const calls = $('calls').tBodies[0];
+  calls.replaceChildren();
+  for (const c of Object.values(state.calls || {})) {
+    const tr = document.createElement('tr');
+    cell(tr, code(c.sid));
+    cell(tr, legOf(state, c.sid));
+    cell(tr, `${c.from || '?'} → ${(c.to || '?').replace(/^client:worker_WK0*/, 'client:worker_…')}`);
+    cell(tr, pill(c.status));
+    let inConf = '–';
+    for (const conf of Object.values(state.conferences || {})) {
+      const p = (conf.participants || []).find((x) => x.callSid === c.sid);
+      if (p) inConf = p.status;
+    }
+    cell(tr, inConf);
+    calls.append(tr);
+  }
+  if (!calls.rows.length) calls.innerHTML = '<tr><td colspan="5" class="muted">no call yet</td></tr>';
+
+  const taskSid = call && call.taskSid;
+  const task = taskSid && state.tasks && state.tasks[taskSid];
+  $('task-label').textContent = task ? `${taskSid} · revision ${task.revision}` : '';
+  $('attributes').textContent = task ? JSON.stringify(task.attributes, null, 2) : 'no task yet';
+}
+
+async function poll() {
+  try {
+    const state = await sim.state();
+    const text = JSON.stringify(state);
+    if (text !== lastState) { lastState = text; renderState(state); }
+  } catch (err) {
+    $('status').textContent = `cannot reach the simulator: ${err.message}`;
+  }
+  setTimeout(poll, 500);
+}
+
+async function main() {
+  cfg = await (await fetch('/demo-config.json')).json();
+  sim = createSimClient(cfg.simUrl);
+  for (const [name, fn] of Object.entries(actions)) {
+    $(name).addEventListener('click', async (ev) => {
+      const button = ev.currentTarget;
+      button.disabled = true;
+      try { await fn(); } catch (err) { say(`${button.textContent.replace(/^\d · /, '')}: ${err.message}`, 'error'); } finally { button.disabled = false; }
+    });
+  }
+  $('toggle-b').addEventListener('click', () => toggleB().catch((err) => say(err.message, 'error')));
+  $('reset').addEventListener('click', () => reset().catch((err) => say(err.message, 'error')));
+  $('channel').addEventListener('change', () => reset().catch((err) => say(err.message, 'error')));
+  await reset();
+  poll();
+}
+
+main().catch((err) => say(`demo failed to start: ${err.message}`, 'error'));

@@ -1,0 +1,65 @@
+// Client of the Twilio simulator's control API (docs/CONTRACTS.md, `/_sim/...`).
+// Plain ES module using only fetch: used by the replay runner, the browser
+// test and the demo page.
+
+export class SimError extends Error {
+  constructor(method, path, status, body) {
+    super(`twilio-sim ${method} ${path} answered ${status}: ${typeof body === 'string' ? body : JSON.stringify(body)}`);
+    this.status = status;
+    this.body = body;
+  }
+}
+
+export function createSimClient(baseUrl, { fetchImpl } = {}) {
+  const base = baseUrl.replace(/\/$/, '');
+  const doFetch = fetchImpl || ((...args) => fetch(...args));
+
+  async function request(method, path, body) {
+    const init = { method, headers: {} };
+    if (body !== undefined) {
+      init.headers['content-type'] = 'application/json';
+      init.body = JSON.stringify(body);
+    }
+    const res = await doFetch(base + path, init);
+    const text = await res.text();
+    let parsed = text;
+    if (text) {
+      try { parsed = JSON.parse(text); } catch { /* keep the text */ }
+    } else {
+      parsed = null;
+    }
+    if (!res.ok) throw new SimError(method, path, res.status, parsed);
+    return parsed;
+  }
+
+  const enc = encodeURIComponent;
+  return {
+    baseUrl: base,
+    request,
+    reset: () => request('POST', '/_sim/reset'),
+    state: () => request('GET', '/_sim/state'),
+    log: () => request('GET', '/_sim/log'),
+    registerToken: ({ token, workerSid, identity, valid = true, expiresInSec = 3600, roles = ['agent'] }) =>
+      request('POST', '/_sim/tokens', { token, workerSid, identity, valid, expiresInSec, roles }),
+    upsertCall: ({ callSid, status = 'in-progress', from, to }) =>
+      request('POST', '/_sim/calls', { callSid, status, from, to }),
+    endCall: (callSid) => request('POST', `/_sim/calls/${enc(callSid)}/end`),
+    /** `extra` (optional, the simulator's own fields): queueName, queueSid, channel, assignmentStatus. */
+    putTask: (taskSid, attributes, extra = {}) => {
+      const body = { attributes };
+      for (const k of ['queueName', 'queueSid', 'channel', 'assignmentStatus']) if (extra[k] !== undefined) body[k] = extra[k];
+      return request('PUT', `/_sim/tasks/${enc(taskSid)}`, body);
+    },
+    upsertReservation: ({ taskSid, reservationSid, workerSid, status = 'accepted' }) =>
+      request('POST', '/_sim/reservations', { taskSid, reservationSid, workerSid, status }),
+    deleteReservation: (reservationSid) => request('DELETE', `/_sim/reservations/${enc(reservationSid)}`),
+    putConference: (conferenceSid, { taskSid, participants }) =>
+      request('PUT', `/_sim/conferences/${enc(conferenceSid)}`, { taskSid, participants }),
+    fault: (fault) => request('POST', '/_sim/faults', fault),
+  };
+}
+
+/** The Insights URL of a recording, as `$recordingUrl(...)` in scenarios means it. */
+export function recordingUrl(accountSid, recordingSid) {
+  return `https://api.twilio.com/2010-04-01/Accounts/${accountSid}/Recordings/${recordingSid}`;
+}

@@ -1,0 +1,274 @@
+// Plays scenarios (../shared/scenarios/README.md) through the real plugin
+// bundle, loaded into simulated Flex instances (Node vm contexts or Chromium
+// pages), against the real backend and the Twilio simulator.
+
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { createSimClient } from '../harness/sim-client.js';
+import {
+  REPO_ROOT, SIM_ACCOUNT, bundlePath, launchChromium, startBackend, startSim, startStaticServer,
+} from '../harness/processes.mjs';
+import { checkExpect, show, stepKind } from './expect.mjs';
+import { NodeInstance } from './node-instance.mjs';
+import { BrowserInstance } from './browser-instance.mjs';
+
+export const DEFAULT_WORKER = 'WK00000000000000000000000000000001';
+export const OUT_DIR = path.join(REPO_ROOT, 'tests/.out/replay');
+const QUIET_MS = 300;
+const POLL_MS = 50;
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Start what every scenario shares: simulator, backend, and in browser mode Chromium and a file server. */
+export async function createEnvironment({ browser = false, echo = false } = {}) {
+  mkdirSync(OUT_DIR, { recursive: true });
+  const env = { browser, closers: [] };
+  try {
+    env.simProc = await startSim({ logFile: path.join(OUT_DIR, 'twilio-sim.log'), echo });
+    env.closers.push(() => env.simProc.stop());
+    env.sim = createSimClient(env.simProc.url);
+    env.backend = await startBackend({ simUrl: env.simProc.url, logFile: path.join(OUT_DIR, 'recording-backend.log'), echo });
+    env.closers.push(() => env.backend.stop());
+    env.bundleFile = bundlePath();
+    if (browser) {
+      env.files = await startStaticServer({
+        routes: { '/bundle.js': env.bundleFile },
+        dirs: { '/harness/': path.join(REPO_ROOT, 'tests/harness') },
+      });
+      env.closers.push(() => env.files.close());
+      env.chromium = await launchChromium();
+      env.closers.push(() => env.chromium.close());
+    }
+  } catch (err) {
+    await closeEnvironment(env);
+    throw err;
+  }
+  return env;
+}
+
+export async function closeEnvironment(env) {
+  for (const close of env.closers.reverse()) {
+    try { await close(); } catch { /* best effort */ }
+  }
+  env.closers = [];
+}
+
+function identityOf(workerSid) {
+  return `worker_${workerSid}`;
+}
+
+let tokenCounter = 0;
+
+/**
+ * Play one validated scenario. Returns `{ok, why, logFile}`.
+ * @param {object} scenario
+ * @param {object} env from createEnvironment
+ * @param {string} logName base name of this scenario's log file
+ */
+export async function runScenario(scenario, env, logName) {
+  const logLines = [];
+  const log = (line) => logLines.push(`${new Date().toISOString()} ${line}`);
+  const logFile = path.join(OUT_DIR, `${logName}${env.browser ? '.browser' : ''}.log`);
+  runScenario.currentLog = log;
+  const instances = [];
+  let browserContext = null;
+  try {
+    const why = await play(scenario, env, log, instances, (ctx) => { browserContext = ctx; });
+    return { ok: why === null, why, logFile };
+  } catch (err) {
+    log(`error: ${err && err.stack ? err.stack : err}`);
+    return { ok: false, why: err && err.message ? err.message : String(err), logFile };
+  } finally {
+    for (const inst of instances) await inst.dispose().catch(() => {});
+    if (browserContext) await browserContext.close().catch(() => {});
+    runScenario.currentLog = null;
+    try {
+      mkdirSync(OUT_DIR, { recursive: true });
+      writeFileSync(logFile, `${logLines.join('\n')}\n`);
+    } catch { /* logs are a convenience */ }
+  }
+}
+
+async function play(scenario, env, log, instances, setBrowserContext) {
+  const { sim, backend } = env;
+  const workerSid = scenario.worker || DEFAULT_WORKER;
+  const names = scenario.instances || ['A'];
+  const settleMs = scenario.settleMs ?? 10000;
+  const identity = identityOf(workerSid);
+
+  if (!backend.running) await backend.start();
+  await sim.reset();
+
+  const customData = {
+    features: { dual_channel_recording: scenario.config },
+    serverless_functions_domain: `127.0.0.1:${backend.port}`,
+    serverless_functions_protocol: 'http',
+  };
+
+  let context = null;
+  if (env.browser) {
+    context = await env.chromium.browser.newContext();
+    setBrowserContext(context);
+  }
+  tokenCounter += 1;
+  for (const name of names) {
+    const token = `flex-token-${process.pid}-${tokenCounter}-${name}`;
+    await sim.registerToken({ token, workerSid, identity, valid: true, expiresInSec: 3600, roles: ['agent'] });
+    const flexOptions = { customData, workerSid, accountSid: SIM_ACCOUNT.accountSid, token, identity, locale: 'en-US' };
+    const inst = env.browser
+      ? new BrowserInstance(name, {
+        context, pageUrl: `${env.files.url}/harness/harness.html`, bundleUrl: `${env.files.url}/bundle.js`, flexOptions, log,
+      })
+      : new NodeInstance(name, { bundleFile: env.bundleFile, flexOptions, log });
+    instances.push(inst);
+    await inst.start();
+    log(`instance ${name} ready`);
+  }
+  const byName = new Map(instances.map((i) => [i.name, i]));
+
+  const accepted = {}; // taskSid -> attributes as accepted
+  const tasks = {}; // taskSid -> accept spec
+  const calls = new Map(); // callSid -> status the runner gave it
+
+  const ensureCall = async (callSid, from, to) => {
+    if (calls.get(callSid) === 'in-progress') return;
+    await sim.upsertCall({ callSid, status: 'in-progress', from, to });
+    calls.set(callSid, 'in-progress');
+  };
+  const endCall = async (callSid, from, to) => {
+    if (calls.get(callSid) === 'completed') return;
+    if (!calls.has(callSid)) await sim.upsertCall({ callSid, status: 'in-progress', from, to });
+    await sim.endCall(callSid);
+    calls.set(callSid, 'completed');
+  };
+
+  for (const [i, step] of scenario.steps.entries()) {
+    let kind;
+    try {
+      kind = stepKind(step);
+      let targets = instances;
+      if (step.instance !== undefined) {
+        const inst = byName.get(step.instance);
+        if (!inst) throw new Error(`unknown instance "${step.instance}" (this scenario has ${names.join(', ')})`);
+        targets = [inst];
+      }
+      const value = step[kind];
+      log(`step ${i + 1}: ${kind} ${show(value)}${step.instance ? ` in ${step.instance}` : ''}`);
+      switch (kind) {
+        case 'accept': {
+          const spec = { channel: 'voice', ...value };
+          await sim.putTask(spec.taskSid, spec.attributes, { queueName: spec.queueName, queueSid: spec.queueSid, channel: spec.channel });
+          await sim.upsertReservation({ taskSid: spec.taskSid, reservationSid: spec.sid, workerSid, status: 'accepted' });
+          accepted[spec.taskSid] = JSON.parse(JSON.stringify(spec.attributes));
+          tasks[spec.taskSid] = spec;
+          for (const inst of targets) await inst.call('acceptTask', spec);
+          break;
+        }
+        case 'conference': {
+          const { taskSid, conferenceSid, participants } = value;
+          const attrs = (tasks[taskSid] && tasks[taskSid].attributes) || {};
+          await sim.putConference(conferenceSid, { taskSid, participants });
+          for (const p of participants) {
+            if (!p.callSid) continue;
+            const customer = p.participantType === 'customer';
+            const from = customer ? (attrs.from || '+15550100000') : (attrs.to || '+15550199999');
+            const to = customer ? (attrs.to || attrs.outbound_to || '+15550199999') : `client:${identityOf(p.workerSid || workerSid)}`;
+            if (p.status === 'joined') await ensureCall(p.callSid, from, to);
+            else await endCall(p.callSid, from, to);
+          }
+          for (const inst of targets) await inst.call('setConference', taskSid, conferenceSid, participants);
+          break;
+        }
+        case 'activeCall': {
+          if (value) await ensureCall(value, '+15550199999', `client:${identity}`);
+          for (const inst of targets) await inst.call('setActiveCall', value);
+          break;
+        }
+        case 'hangup':
+        case 'complete':
+        case 'cancel': {
+          // Without `instance`: every instance that holds the task (a task accepted in one tab only is in that one).
+          const holders = step.instance !== undefined ? targets : await holdersOf(targets, value);
+          if (holders.length === 0) throw new Error(`task ${value} is in no Flex instance (${tasks[value] ? 'it already left' : 'it was never accepted'})`);
+          if (kind === 'cancel') {
+            // The reservation disappears at Twilio, then Flex learns it.
+            if (!tasks[value]) throw new Error(`task ${value} was never accepted`);
+            await sim.deleteReservation(tasks[value].sid);
+          }
+          for (const inst of holders) await inst.call(kind, value);
+          break;
+        }
+        case 'endCall':
+          await sim.endCall(value);
+          calls.set(value, 'completed');
+          break;
+        case 'wait':
+          await sleep(value);
+          break;
+        case 'twilio':
+          await sim.fault(value);
+          break;
+        case 'backend':
+          if (value === 'down') await backend.stop();
+          else if (value === 'up') await backend.start();
+          else throw new Error(`backend step must be "down" or "up", found ${show(value)}`);
+          break;
+        default:
+          throw new Error(`unknown step kind "${kind}"`);
+      }
+    } catch (err) {
+      throw new Error(`step ${i + 1}${kind ? ` (${kind})` : ''}: ${err.message}`, { cause: err });
+    }
+  }
+
+  const settle = await waitSettled(instances, sim, settleMs);
+  log(`settled: ${settle.settled} after ${settle.elapsedMs} ms${settle.settled ? '' : ` (${settle.busy})`}`);
+
+  const state = await sim.state();
+  const notifications = [];
+  for (const inst of instances) notifications.push(...await inst.notificationsShown());
+  log(`final state: ${JSON.stringify(state)}`);
+  log(`notifications: ${JSON.stringify(notifications)}`);
+  for (const inst of instances) {
+    for (const taskSid of Object.keys(tasks)) {
+      try { log(`instance ${inst.name} status(${taskSid}) = ${JSON.stringify(await inst.status(taskSid))}`); } catch { /* diagnostic only */ }
+    }
+  }
+
+  const failures = checkExpect(scenario.expect, { state, accepted, notifications });
+  if (failures.length === 0) return null;
+  let why = failures.join('; ');
+  if (!settle.settled) why += ` (not settled within settleMs ${settleMs}: ${settle.busy})`;
+  return why;
+}
+
+async function holdersOf(instances, taskSid) {
+  const held = await Promise.all(instances.map((i) => i.hasTask(taskSid)));
+  return instances.filter((_, k) => held[k]);
+}
+
+/** Wait until every instance is idle and the simulator's log has been quiet for a moment, at most `settleMs`. */
+async function waitSettled(instances, sim, settleMs) {
+  const start = Date.now();
+  let quietSince = null;
+  let lastLogLength = null;
+  let busy = '';
+  for (;;) {
+    const states = await Promise.all(instances.map((i) => i.idle()));
+    let logLength = lastLogLength;
+    try { logLength = (await sim.log()).length; } catch { /* a simulator without /_sim/log: instances only */ }
+    const notIdle = states.map((s, k) => (s.idle ? null : `instance ${instances[k].name} ${s.pluginIdle ? '' : 'not idle'}${s.inflight ? ` ${s.inflight} request(s) open` : ''}`.trim())).filter(Boolean);
+    const quietLog = lastLogLength !== null && logLength === lastLogLength;
+    lastLogLength = logLength;
+    busy = notIdle.length ? notIdle.join(', ') : (quietLog ? '' : 'Twilio requests still arriving');
+    const now = Date.now();
+    if (notIdle.length === 0 && quietLog) {
+      if (quietSince === null) quietSince = now;
+      if (now - quietSince >= QUIET_MS) return { settled: true, elapsedMs: now - start };
+    } else {
+      quietSince = null;
+    }
+    if (now - start >= settleMs) return { settled: false, elapsedMs: now - start, busy: busy || 'quiet period not reached' };
+    await sleep(POLL_MS);
+  }
+}

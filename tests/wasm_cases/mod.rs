@@ -1,0 +1,118 @@
+//! Cases shared by the Node and the browser wasm test suites.
+
+use dual_channel_recording::attributes::{lookup, Found};
+use dual_channel_recording::wasm_api::Engine;
+use js_sys::{Array, Function, Object, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+
+/// A host object whose callbacks record what they were called with.
+struct Recorder {
+    host: Object,
+    calls: Array,
+}
+
+impl Recorder {
+    fn new() -> Recorder {
+        let calls = Array::new();
+        let host = Object::new();
+        for name in ["log", "notify", "follow", "recordingStarted"] {
+            let f = Function::new_with_args(
+                "a, b, c",
+                &format!("this.calls.push(['{name}', a, b, c]);"),
+            );
+            Reflect::set(&host, &name.into(), &f).unwrap();
+        }
+        Reflect::set(&host, &"calls".into(), &calls).unwrap();
+        Reflect::set(&host, &"token".into(), &Function::new_no_args("return 'tok';")).unwrap();
+        Recorder { host, calls }
+    }
+
+    fn named(&self, name: &str) -> Vec<Array> {
+        self.calls
+            .iter()
+            .map(|c| c.unchecked_into::<Array>())
+            .filter(|c| c.get(0).as_string().as_deref() == Some(name))
+            .collect()
+    }
+}
+
+fn custom_data(channel: &str) -> String {
+    format!(
+        r#"{{"features": {{"dual_channel_recording": {{"enabled": true, "channel": "{channel}"}}}},
+            "serverless_functions_domain": "127.0.0.1:9", "serverless_functions_protocol": "http"}}"#
+    )
+}
+
+#[wasm_bindgen_test]
+fn deep_attributes_do_not_exhaust_the_wasm_stack() {
+    let depth = 100_000;
+    let mut doc = String::from(r#"{"pad": "#);
+    doc.push_str(&"[".repeat(depth));
+    doc.push_str(&"]".repeat(depth));
+    doc.push_str(r#", "privacy": ["a", "no-recording"]}"#);
+    match lookup(&doc, "privacy").unwrap() {
+        Found::Array { scalars, .. } => assert!(scalars.contains(&"no-recording".to_string())),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[wasm_bindgen_test]
+fn misconfiguration_notifies_the_host_once() {
+    let r = Recorder::new();
+    let engine = Engine::new(&custom_data("agent"), "WK00000000000000000000000000000001", "es-MX", 0.5, r.host.clone().unchecked_into());
+    assert!(!engine.enabled());
+    let notes = r.named("notify");
+    assert_eq!(notes.len(), 1);
+    assert_eq!(notes[0].get(1).as_string().as_deref(), Some("PSDualChannelBroken"));
+    assert!(notes[0].get(2).as_string().unwrap().contains("doble canal"));
+    assert!(r.named("log").iter().any(|l| l.get(2).as_string().unwrap().contains("channel: must be")));
+}
+
+#[wasm_bindgen_test]
+fn unreadable_events_are_logged_not_thrown() {
+    let r = Recorder::new();
+    let engine = Engine::new(&custom_data("customer"), "WK00000000000000000000000000000001", "en-US", 0.5, r.host.clone().unchecked_into());
+    assert!(engine.enabled());
+    assert!(!engine.handle("{not json"));
+    assert!(!engine.handle(r#"{"type": "somethingElse"}"#));
+    let errors: Vec<String> = r
+        .named("log")
+        .iter()
+        .filter(|l| l.get(1).as_string().as_deref() == Some("error"))
+        .map(|l| l.get(2).as_string().unwrap())
+        .collect();
+    assert_eq!(errors.len(), 2);
+    assert!(errors[0].starts_with("ignored an unreadable event"));
+}
+
+#[wasm_bindgen_test]
+async fn an_unreachable_backend_is_retried_and_the_task_can_be_dropped() {
+    let r = Recorder::new();
+    let engine = Engine::new(&custom_data("customer"), "WK00000000000000000000000000000001", "en-US", 0.5, r.host.clone().unchecked_into());
+    assert!(engine.handle(r#"{"type": "activeCall", "callSid": "CA000000000000000000000000000000a1"}"#));
+    assert!(engine.handle(
+        r#"{"type": "taskAccepted", "task": {"taskSid": "WT00000000000000000000000000000001", "sid": "WR00000000000000000000000000000001",
+            "channel": "voice", "attributes": "{\"direction\": \"inbound\"}", "dateUpdated": 1700000000000}}"#
+    ));
+    assert_eq!(engine.followed(), vec!["WT00000000000000000000000000000001".to_string()]);
+    assert!(engine.handle(
+        r#"{"type": "conference", "taskSid": "WT00000000000000000000000000000001", "conference": {"conferenceSid": "CF00000000000000000000000000000001",
+            "participants": [{"participantType": "customer", "status": "joined", "callSid": "CA000000000000000000000000000000c1"},
+                             {"participantType": "worker", "status": "joined", "callSid": "CA000000000000000000000000000000a1", "workerSid": "WK00000000000000000000000000000001"}]}}"#
+    ));
+    assert!(!engine.idle(), "the request is in flight");
+    assert!(engine.status("WT00000000000000000000000000000001").contains(r#""state":"starting""#));
+    // Wait for the refused connection and the retry to be scheduled.
+    for _ in 0..100 {
+        if r.named("log").iter().any(|l| l.get(2).as_string().unwrap().contains("attempt 1 failed")) {
+            break;
+        }
+        gloo_timers::future::TimeoutFuture::new(20).await;
+    }
+    assert!(r.named("log").iter().any(|l| l.get(2).as_string().unwrap().contains("attempt 1 failed")));
+    assert!(engine.handle(r#"{"type": "ended", "taskSid": "WT00000000000000000000000000000001", "reason": "canceled"}"#));
+    assert!(engine.idle(), "no retry outlives the task");
+    engine.dispose();
+}

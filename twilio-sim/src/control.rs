@@ -1,0 +1,503 @@
+//! `/_sim/` control API: JSON in, JSON out, CORS open (the demo page calls it
+//! from another origin), never faulted and never logged as Twilio traffic.
+
+use axum::body::Bytes;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post, put};
+use axum::{Json, Router};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+use tower_http::cors::CorsLayer;
+
+use crate::model::{
+    is_sid, Call, ConcurrentWrite, Conference, FailNext, Participant, Reservation, Sim, Task,
+    Token, CALL_STATUSES, RESERVATION_STATUSES,
+};
+use crate::time::now_ms;
+use crate::SimState;
+
+pub(crate) fn router(state: SimState) -> Router {
+    Router::new()
+        .route("/reset", post(reset))
+        .route("/state", get(state_snapshot))
+        .route("/log", get(log))
+        .route("/tokens", post(add_token))
+        .route("/calls", post(upsert_call))
+        .route("/calls/{call}/end", post(end_call))
+        .route("/tasks/{task}", put(put_task))
+        .route("/reservations", post(upsert_reservation))
+        .route("/reservations/{reservation}", delete(delete_reservation))
+        .route("/conferences/{conference}", put(put_conference))
+        .route("/faults", post(add_faults))
+        .fallback(|| async { control_error(StatusCode::NOT_FOUND, "no such control endpoint") })
+        .layer(CorsLayer::very_permissive())
+        .with_state(state)
+}
+
+fn control_error(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(json!({"error": message.into()}))).into_response()
+}
+
+fn bad(message: impl Into<String>) -> Response {
+    control_error(StatusCode::BAD_REQUEST, message)
+}
+
+/// Parses a JSON body without caring about Content-Type (curl users forget
+/// it), turning every failure into a 400 that says what was wrong.
+fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, Response> {
+    let text = if body.iter().all(u8::is_ascii_whitespace) {
+        &b"{}"[..]
+    } else {
+        &body[..]
+    };
+    serde_json::from_slice(text).map_err(|e| bad(format!("invalid JSON body: {e}")))
+}
+
+fn sid(value: &str, prefix: &str, field: &str) -> Result<(), Response> {
+    if is_sid(value, prefix) {
+        Ok(())
+    } else {
+        Err(bad(format!(
+            "{field} must be {prefix} followed by 32 hex digits; got '{value}'"
+        )))
+    }
+}
+
+fn path_sid(p: Result<Path<String>, PathRejection>, prefix: &str) -> Result<String, Response> {
+    let Path(v) = p.map_err(|e| bad(format!("bad path: {e}")))?;
+    sid(&v, prefix, "path SID")?;
+    Ok(v)
+}
+
+fn ok() -> Response {
+    Json(json!({"ok": true})).into_response()
+}
+
+fn unwrap_either(r: Result<Response, Response>) -> Response {
+    match r {
+        Ok(r) | Err(r) => r,
+    }
+}
+
+async fn reset(State(st): State<SimState>) -> Response {
+    *st.lock() = Sim::default();
+    ok()
+}
+
+async fn state_snapshot(State(st): State<SimState>) -> Response {
+    let cfg = st.config();
+    let sim = st.lock();
+    let w = &sim.world;
+    let calls: Map<String, Value> = w
+        .calls
+        .iter()
+        .map(|(k, c)| (k.clone(), c.to_control()))
+        .collect();
+    let tasks: Map<String, Value> = w
+        .tasks
+        .iter()
+        .map(|(k, t)| (k.clone(), t.to_control()))
+        .collect();
+    let conferences: Map<String, Value> = w
+        .conferences
+        .iter()
+        .map(|(k, c)| {
+            (
+                k.clone(),
+                json!({"sid": c.sid, "taskSid": c.task_sid, "participants": c.participants}),
+            )
+        })
+        .collect();
+    let f = &sim.faults;
+    Json(json!({
+        "accountSid": cfg.account_sid,
+        "workspaceSid": cfg.workspace_sid,
+        "calls": calls,
+        "recordings": w.recordings.iter().map(|r| r.to_control(cfg)).collect::<Vec<_>>(),
+        "tasks": tasks,
+        "reservations": w.reservations.iter().map(Reservation::to_control).collect::<Vec<_>>(),
+        "conferences": conferences,
+        "faults": {
+            "failNext": f.fail_next.as_ref().map(|n| json!({"status": n.status.as_u16(), "code": n.code, "count": n.remaining})),
+            "latencyMs": f.latency_ms,
+            "concurrentWrites": f.concurrent_writes.iter().map(|c| json!({"taskSid": c.task_sid, "attributes": c.attributes})).collect::<Vec<_>>(),
+        },
+    }))
+    .into_response()
+}
+
+async fn log(State(st): State<SimState>) -> Response {
+    let sim = st.lock();
+    Json(json!(sim.log)).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TokenBody {
+    token: String,
+    worker_sid: Option<String>,
+    identity: Option<String>,
+    #[serde(default = "yes")]
+    valid: bool,
+    #[serde(default = "hour")]
+    expires_in_sec: i64,
+    #[serde(default = "agent")]
+    roles: Vec<String>,
+}
+fn yes() -> bool {
+    true
+}
+fn hour() -> i64 {
+    3600
+}
+fn agent() -> Vec<String> {
+    vec!["agent".into()]
+}
+
+async fn add_token(State(st): State<SimState>, body: Bytes) -> Response {
+    unwrap_either((|| {
+        let b: TokenBody = parse(&body)?;
+        if b.token.is_empty() {
+            return Err(bad("token must not be empty"));
+        }
+        if let Some(w) = &b.worker_sid {
+            sid(w, "WK", "workerSid")?;
+        }
+        let expires_at_ms = now_ms().saturating_add(b.expires_in_sec.saturating_mul(1000));
+        let token = Token {
+            identity: b.identity.unwrap_or_else(|| "agent".into()),
+            worker_sid: b.worker_sid,
+            valid: b.valid,
+            expires_at_ms,
+            roles: b.roles,
+        };
+        st.lock().world.tokens.insert(b.token, token);
+        Ok(ok())
+    })())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CallBody {
+    call_sid: String,
+    status: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+async fn upsert_call(State(st): State<SimState>, body: Bytes) -> Response {
+    unwrap_either((|| {
+        let b: CallBody = parse(&body)?;
+        sid(&b.call_sid, "CA", "callSid")?;
+        if let Some(s) = &b.status {
+            if !CALL_STATUSES.contains(&s.as_str()) {
+                return Err(bad(format!(
+                    "status must be one of {}; got '{s}'",
+                    CALL_STATUSES.join(", ")
+                )));
+            }
+        }
+        let now = now_ms();
+        let mut sim = st.lock();
+        let world = &mut sim.world;
+        let call = world
+            .calls
+            .entry(b.call_sid.clone())
+            .or_insert_with(|| Call {
+                sid: b.call_sid.clone(),
+                status: "in-progress".into(),
+                from: "+15005550006".into(),
+                to: "+15005550001".into(),
+                created_ms: now,
+                updated_ms: now,
+                ended_ms: None,
+            });
+        if let Some(f) = b.from {
+            call.from = f;
+        }
+        if let Some(t) = b.to {
+            call.to = t;
+        }
+        let status = b.status.unwrap_or_else(|| call.status.clone());
+        // Through the world so that ending a call here also ends its recordings.
+        world.set_call_status(&b.call_sid, &status, now);
+        let answer = world.calls.get(&b.call_sid).map(Call::to_control);
+        Ok(Json(answer).into_response())
+    })())
+}
+
+async fn end_call(
+    State(st): State<SimState>,
+    path: Result<Path<String>, PathRejection>,
+) -> Response {
+    unwrap_either((|| {
+        let call_sid = path_sid(path, "CA")?;
+        let mut sim = st.lock();
+        if !sim.world.calls.contains_key(&call_sid) {
+            return Err(control_error(
+                StatusCode::NOT_FOUND,
+                format!("no call {call_sid}"),
+            ));
+        }
+        sim.world.set_call_status(&call_sid, "completed", now_ms());
+        Ok(Json(sim.world.calls.get(&call_sid).map(Call::to_control)).into_response())
+    })())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TaskBody {
+    #[serde(default)]
+    attributes: Option<Value>,
+    queue_name: Option<String>,
+    queue_sid: Option<String>,
+    channel: Option<String>,
+    assignment_status: Option<String>,
+}
+
+async fn put_task(
+    State(st): State<SimState>,
+    path: Result<Path<String>, PathRejection>,
+    body: Bytes,
+) -> Response {
+    unwrap_either((|| {
+        let task_sid = path_sid(path, "WT")?;
+        let b: TaskBody = parse(&body)?;
+        let attributes = match b.attributes {
+            None => Map::new(),
+            Some(Value::Object(m)) => m,
+            Some(_) => return Err(bad("attributes must be a JSON object")),
+        };
+        if let Some(q) = &b.queue_sid {
+            sid(q, "WQ", "queueSid")?;
+        }
+        let assignment_status = b.assignment_status.unwrap_or_else(|| "assigned".into());
+        if !crate::model::TASK_STATUSES.contains(&assignment_status.as_str()) {
+            return Err(bad(format!(
+                "assignmentStatus '{assignment_status}' is not valid"
+            )));
+        }
+        let now = now_ms();
+        let mut sim = st.lock();
+        // Replacing keeps counting revisions, so an ETag from before the
+        // replacement is stale afterwards.
+        let revision = sim.world.tasks.get(&task_sid).map_or(0, |t| t.revision + 1);
+        let created_ms = sim.world.tasks.get(&task_sid).map_or(now, |t| t.created_ms);
+        let task = Task {
+            sid: task_sid.clone(),
+            attributes,
+            revision,
+            assignment_status,
+            priority: 0,
+            reason: None,
+            queue_name: b.queue_name,
+            queue_sid: b.queue_sid,
+            channel: b.channel.unwrap_or_else(|| "voice".into()),
+            created_ms,
+            updated_ms: now,
+        };
+        let answer = task.to_control();
+        sim.world.tasks.insert(task_sid, task);
+        Ok(Json(answer).into_response())
+    })())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ReservationBody {
+    task_sid: String,
+    reservation_sid: String,
+    worker_sid: String,
+    status: Option<String>,
+}
+
+async fn upsert_reservation(State(st): State<SimState>, body: Bytes) -> Response {
+    unwrap_either((|| {
+        let b: ReservationBody = parse(&body)?;
+        sid(&b.task_sid, "WT", "taskSid")?;
+        sid(&b.reservation_sid, "WR", "reservationSid")?;
+        sid(&b.worker_sid, "WK", "workerSid")?;
+        let status = b.status.unwrap_or_else(|| "accepted".into());
+        if !RESERVATION_STATUSES.contains(&status.as_str()) {
+            return Err(bad(format!(
+                "status must be one of {}; got '{status}'",
+                RESERVATION_STATUSES.join(", ")
+            )));
+        }
+        let now = now_ms();
+        let mut sim = st.lock();
+        let list = &mut sim.world.reservations;
+        let res = match list.iter_mut().find(|r| r.sid == b.reservation_sid) {
+            Some(r) => {
+                r.task_sid = b.task_sid;
+                r.worker_sid = b.worker_sid;
+                r.status = status;
+                r.updated_ms = now;
+                r.to_control()
+            }
+            None => {
+                let r = Reservation {
+                    sid: b.reservation_sid,
+                    task_sid: b.task_sid,
+                    worker_sid: b.worker_sid,
+                    status,
+                    created_ms: now,
+                    updated_ms: now,
+                };
+                let v = r.to_control();
+                list.push(r);
+                v
+            }
+        };
+        Ok(Json(res).into_response())
+    })())
+}
+
+async fn delete_reservation(
+    State(st): State<SimState>,
+    path: Result<Path<String>, PathRejection>,
+) -> Response {
+    unwrap_either((|| {
+        let sid = path_sid(path, "WR")?;
+        let mut sim = st.lock();
+        let before = sim.world.reservations.len();
+        sim.world.reservations.retain(|r| r.sid != sid);
+        // Idempotent: a cancel step may race a delete that already happened.
+        let removed = sim.world.reservations.len() != before;
+        Ok(Json(json!({"ok": true, "removed": removed})).into_response())
+    })())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ConferenceBody {
+    task_sid: Option<String>,
+    #[serde(default)]
+    participants: Vec<Participant>,
+}
+
+async fn put_conference(
+    State(st): State<SimState>,
+    path: Result<Path<String>, PathRejection>,
+    body: Bytes,
+) -> Response {
+    unwrap_either((|| {
+        let conference_sid = path_sid(path, "CF")?;
+        let b: ConferenceBody = parse(&body)?;
+        if let Some(t) = &b.task_sid {
+            sid(t, "WT", "taskSid")?;
+        }
+        for (i, p) in b.participants.iter().enumerate() {
+            if let Some(c) = &p.call_sid {
+                sid(c, "CA", &format!("participants[{i}].callSid"))?;
+            }
+            if let Some(w) = &p.worker_sid {
+                sid(w, "WK", &format!("participants[{i}].workerSid"))?;
+            }
+            if let Some(r) = &p.reservation_sid {
+                sid(r, "WR", &format!("participants[{i}].reservationSid"))?;
+            }
+        }
+        let conf = Conference {
+            sid: conference_sid.clone(),
+            task_sid: b.task_sid,
+            participants: b.participants,
+            updated_ms: now_ms(),
+        };
+        let answer =
+            json!({"sid": conf.sid, "taskSid": conf.task_sid, "participants": conf.participants});
+        st.lock().world.conferences.insert(conference_sid, conf);
+        Ok(Json(answer).into_response())
+    })())
+}
+
+// Scene-setting bodies above tolerate extra keys (the runner may pass a
+// scenario's objects through); a fault body is the scenario format verbatim,
+// so an unknown key there is a typo that must fail loudly.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct FaultBody {
+    fail_next: Option<FailNextBody>,
+    latency_ms: Option<u64>,
+    concurrent_write: Option<ConcurrentWriteBody>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FailNextBody {
+    status: u16,
+    code: i64,
+    #[serde(default = "one")]
+    count: u64,
+}
+fn one() -> u64 {
+    1
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ConcurrentWriteBody {
+    task_sid: String,
+    attributes: Value,
+}
+
+/// Upper bound on injected latency: long enough for any test, short enough
+/// that a typo cannot hang a run.
+const MAX_LATENCY_MS: u64 = 120_000;
+
+async fn add_faults(State(st): State<SimState>, body: Bytes) -> Response {
+    unwrap_either((|| {
+        let b: FaultBody = parse(&body)?;
+        if b.fail_next.is_none() && b.latency_ms.is_none() && b.concurrent_write.is_none() {
+            return Err(bad("expected one of failNext, latencyMs, concurrentWrite"));
+        }
+        // Validate everything before changing anything.
+        let fail_next = match b.fail_next {
+            None => None,
+            Some(f) => {
+                let status = StatusCode::from_u16(f.status)
+                    .ok()
+                    .filter(|s| s.is_client_error() || s.is_server_error())
+                    .ok_or_else(|| bad("failNext.status must be an HTTP error status (400-599)"))?;
+                Some(FailNext {
+                    status,
+                    code: f.code,
+                    remaining: f.count,
+                })
+            }
+        };
+        if let Some(ms) = b.latency_ms {
+            if ms > MAX_LATENCY_MS {
+                return Err(bad(format!("latencyMs must be at most {MAX_LATENCY_MS}")));
+            }
+        }
+        let write = match b.concurrent_write {
+            None => None,
+            Some(c) => {
+                sid(&c.task_sid, "WT", "concurrentWrite.taskSid")?;
+                let Value::Object(attributes) = c.attributes else {
+                    return Err(bad("concurrentWrite.attributes must be a JSON object"));
+                };
+                Some(ConcurrentWrite {
+                    task_sid: c.task_sid,
+                    attributes,
+                })
+            }
+        };
+        let mut sim = st.lock();
+        if let Some(f) = fail_next {
+            sim.faults.fail_next = (f.remaining > 0).then_some(f);
+        }
+        if let Some(ms) = b.latency_ms {
+            sim.faults.latency_ms = ms;
+        }
+        if let Some(w) = write {
+            sim.faults.concurrent_writes.push(w);
+        }
+        Ok(ok())
+    })())
+}
