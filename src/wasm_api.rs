@@ -30,7 +30,12 @@ extern "C" {
     #[wasm_bindgen(method, catch)]
     fn token(this: &Host) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(method, catch, js_name = recordingStarted)]
-    fn recording_started(this: &Host, task_sid: &str, call_sid: &str, recording_sid: &str) -> Result<(), JsValue>;
+    fn recording_started(
+        this: &Host,
+        task_sid: &str,
+        call_sid: &str,
+        recording_sid: &str,
+    ) -> Result<(), JsValue>;
 }
 
 /// A one-shot timer that is cleared when dropped; gloo-timers stays behind it.
@@ -38,7 +43,10 @@ struct Timer(#[allow(dead_code)] gloo_timers::callback::Timeout);
 
 impl Timer {
     fn start(ms: u64, f: impl FnOnce() + 'static) -> Timer {
-        Timer(gloo_timers::callback::Timeout::new(ms.min(i32::MAX as u64) as u32, f))
+        Timer(gloo_timers::callback::Timeout::new(
+            ms.min(i32::MAX as u64) as u32,
+            f,
+        ))
     }
 }
 
@@ -100,8 +108,14 @@ impl Inner {
                 Command::Follow { task_sids } => {
                     let _ = self.host.follow(task_sids);
                 }
-                Command::RecordingStarted { task_sid, call_sid, recording_sid } => {
-                    let _ = self.host.recording_started(&task_sid, &call_sid, &recording_sid);
+                Command::RecordingStarted {
+                    task_sid,
+                    call_sid,
+                    recording_sid,
+                } => {
+                    let _ = self
+                        .host
+                        .recording_started(&task_sid, &call_sid, &recording_sid);
                 }
                 Command::SetTimer { id, ms } => {
                     let me = Rc::downgrade(self);
@@ -119,7 +133,12 @@ impl Inner {
                     drop(cancelled);
                 }
                 Command::Send { request, url, body } => {
-                    let token = self.host.token().ok().and_then(|t| t.as_string()).unwrap_or_default();
+                    let token = self
+                        .host
+                        .token()
+                        .ok()
+                        .and_then(|t| t.as_string())
+                        .unwrap_or_default();
                     let form = match body {
                         Outgoing::Create(mut r) => {
                             r.token = token;
@@ -154,10 +173,24 @@ impl Engine {
     /// `custom_data` is Flex's configuration `custom_data` as JSON text; `seed`
     /// seeds the retry jitter.
     #[wasm_bindgen(constructor)]
-    pub fn new(custom_data_json: &str, worker_sid: &str, locale: &str, seed: f64, host: Host) -> Engine {
-        let seed = if seed.is_finite() { (seed.abs() * 9_007_199_254_740_991.0) as u64 } else { 1 };
+    pub fn new(
+        custom_data_json: &str,
+        worker_sid: &str,
+        locale: &str,
+        seed: f64,
+        host: Host,
+    ) -> Engine {
+        let seed = if seed.is_finite() {
+            (seed.abs() * 9_007_199_254_740_991.0) as u64
+        } else {
+            1
+        };
         let (core, commands) = Core::new(custom_data_json, worker_sid, locale, seed);
-        let inner = Rc::new(Inner { core: RefCell::new(core), host, timers: RefCell::new(BTreeMap::new()) });
+        let inner = Rc::new(Inner {
+            core: RefCell::new(core),
+            host,
+            timers: RefCell::new(BTreeMap::new()),
+        });
         inner.execute(commands);
         Engine { inner }
     }
@@ -177,7 +210,10 @@ impl Engine {
                 true
             }
             Err(e) => {
-                self.inner.log(Level::Error, &format!("ignored an unreadable event from the shim ({e})"));
+                self.inner.log(
+                    Level::Error,
+                    &format!("ignored an unreadable event from the shim ({e})"),
+                );
                 false
             }
         }
@@ -185,7 +221,11 @@ impl Engine {
 
     /// No backend request, retry or deferred start pending.
     pub fn idle(&self) -> bool {
-        self.inner.core.try_borrow().map(|c| c.idle()).unwrap_or(false)
+        self.inner
+            .core
+            .try_borrow()
+            .map(|c| c.idle())
+            .unwrap_or(false)
     }
 
     /// `{"state", "recordings", "reason"?}` of a task, as JSON.
@@ -200,7 +240,11 @@ impl Engine {
 
     /// The tasks whose conference the shim forwards.
     pub fn followed(&self) -> Vec<String> {
-        self.inner.core.try_borrow().map(|c| c.followed().to_vec()).unwrap_or_default()
+        self.inner
+            .core
+            .try_borrow()
+            .map(|c| c.followed().to_vec())
+            .unwrap_or_default()
     }
 
     /// Ends all timers; the engine does nothing afterwards.

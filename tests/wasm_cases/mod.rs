@@ -25,7 +25,12 @@ impl Recorder {
             Reflect::set(&host, &name.into(), &f).unwrap();
         }
         Reflect::set(&host, &"calls".into(), &calls).unwrap();
-        Reflect::set(&host, &"token".into(), &Function::new_no_args("return 'tok';")).unwrap();
+        Reflect::set(
+            &host,
+            &"token".into(),
+            &Function::new_no_args("return 'tok';"),
+        )
+        .unwrap();
         Recorder { host, calls }
     }
 
@@ -61,19 +66,38 @@ fn deep_attributes_do_not_exhaust_the_wasm_stack() {
 #[wasm_bindgen_test]
 fn misconfiguration_notifies_the_host_once() {
     let r = Recorder::new();
-    let engine = Engine::new(&custom_data("agent"), "WK00000000000000000000000000000001", "es-MX", 0.5, r.host.clone().unchecked_into());
+    let engine = Engine::new(
+        &custom_data("agent"),
+        "WK00000000000000000000000000000001",
+        "es-MX",
+        0.5,
+        r.host.clone().unchecked_into(),
+    );
     assert!(!engine.enabled());
     let notes = r.named("notify");
     assert_eq!(notes.len(), 1);
-    assert_eq!(notes[0].get(1).as_string().as_deref(), Some("PSDualChannelBroken"));
+    assert_eq!(
+        notes[0].get(1).as_string().as_deref(),
+        Some("PSDualChannelBroken")
+    );
     assert!(notes[0].get(2).as_string().unwrap().contains("doble canal"));
-    assert!(r.named("log").iter().any(|l| l.get(2).as_string().unwrap().contains("channel: must be")));
+    assert!(r.named("log").iter().any(|l| l
+        .get(2)
+        .as_string()
+        .unwrap()
+        .contains("channel: must be")));
 }
 
 #[wasm_bindgen_test]
 fn unreadable_events_are_logged_not_thrown() {
     let r = Recorder::new();
-    let engine = Engine::new(&custom_data("customer"), "WK00000000000000000000000000000001", "en-US", 0.5, r.host.clone().unchecked_into());
+    let engine = Engine::new(
+        &custom_data("customer"),
+        "WK00000000000000000000000000000001",
+        "en-US",
+        0.5,
+        r.host.clone().unchecked_into(),
+    );
     assert!(engine.enabled());
     assert!(!engine.handle("{not json"));
     assert!(!engine.handle(r#"{"type": "somethingElse"}"#));
@@ -90,28 +114,48 @@ fn unreadable_events_are_logged_not_thrown() {
 #[wasm_bindgen_test]
 async fn an_unreachable_backend_is_retried_and_the_task_can_be_dropped() {
     let r = Recorder::new();
-    let engine = Engine::new(&custom_data("customer"), "WK00000000000000000000000000000001", "en-US", 0.5, r.host.clone().unchecked_into());
-    assert!(engine.handle(r#"{"type": "activeCall", "callSid": "CA000000000000000000000000000000a1"}"#));
+    let engine = Engine::new(
+        &custom_data("customer"),
+        "WK00000000000000000000000000000001",
+        "en-US",
+        0.5,
+        r.host.clone().unchecked_into(),
+    );
+    assert!(
+        engine.handle(r#"{"type": "activeCall", "callSid": "CA000000000000000000000000000000a1"}"#)
+    );
     assert!(engine.handle(
         r#"{"type": "taskAccepted", "task": {"taskSid": "WT00000000000000000000000000000001", "sid": "WR00000000000000000000000000000001",
             "channel": "voice", "attributes": "{\"direction\": \"inbound\"}", "dateUpdated": 1700000000000}}"#
     ));
-    assert_eq!(engine.followed(), vec!["WT00000000000000000000000000000001".to_string()]);
+    assert_eq!(
+        engine.followed(),
+        vec!["WT00000000000000000000000000000001".to_string()]
+    );
     assert!(engine.handle(
         r#"{"type": "conference", "taskSid": "WT00000000000000000000000000000001", "conference": {"conferenceSid": "CF00000000000000000000000000000001",
             "participants": [{"participantType": "customer", "status": "joined", "callSid": "CA000000000000000000000000000000c1"},
                              {"participantType": "worker", "status": "joined", "callSid": "CA000000000000000000000000000000a1", "workerSid": "WK00000000000000000000000000000001"}]}}"#
     ));
     assert!(!engine.idle(), "the request is in flight");
-    assert!(engine.status("WT00000000000000000000000000000001").contains(r#""state":"starting""#));
+    assert!(engine
+        .status("WT00000000000000000000000000000001")
+        .contains(r#""state":"starting""#));
     // Wait for the refused connection and the retry to be scheduled.
     for _ in 0..100 {
-        if r.named("log").iter().any(|l| l.get(2).as_string().unwrap().contains("attempt 1 failed")) {
+        if r.named("log")
+            .iter()
+            .any(|l| l.get(2).as_string().unwrap().contains("attempt 1 failed"))
+        {
             break;
         }
         gloo_timers::future::TimeoutFuture::new(20).await;
     }
-    assert!(r.named("log").iter().any(|l| l.get(2).as_string().unwrap().contains("attempt 1 failed")));
+    assert!(r.named("log").iter().any(|l| l
+        .get(2)
+        .as_string()
+        .unwrap()
+        .contains("attempt 1 failed")));
     assert!(engine.handle(r#"{"type": "ended", "taskSid": "WT00000000000000000000000000000001", "reason": "canceled"}"#));
     assert!(engine.idle(), "no retry outlives the task");
     engine.dispose();
