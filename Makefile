@@ -28,7 +28,7 @@ tools:
 	@scripts/ensure-tools.sh
 
 wasm: tools
-	wasm-pack build --release --target web --out-dir pkg --no-pack
+	wasm-pack build --profile wasm-release --target web --out-dir pkg --no-pack
 	npx wasm-opt $(WASM_OPT_FLAGS) $(WASM) -o $(WASM)
 
 bundle: wasm

@@ -3,7 +3,6 @@
 use dual_channel_recording::attributes::{lookup, Found};
 use dual_channel_recording::wasm_api::Engine;
 use js_sys::{Array, Function, Object, Reflect};
-use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 
