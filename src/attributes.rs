@@ -41,17 +41,8 @@ impl std::fmt::Display for ScanError {
     }
 }
 
-/// Canonical text of a JSON number, so that `1`, `1.0` and `1e0` compare equal
-/// whichever side (Flex, the configuration) wrote them.
-pub fn number_text(raw: &str) -> String {
-    match raw.parse::<f64>() {
-        Ok(f) if f.is_finite() && f.fract() == 0.0 && f.abs() < 9.007_199_254_740_992e15 => {
-            format!("{}", f as i64)
-        }
-        Ok(f) if f.is_finite() => format!("{f}"),
-        _ => raw.to_string(),
-    }
-}
+pub use crate::json::number_text;
+use crate::json::Scanner;
 
 /// Looks `key` up as Flex administrators write it: a dotted path through
 /// nested objects (`customer.preferences.privacy`), where a numeric segment may
@@ -70,10 +61,7 @@ pub fn lookup(json: &str, key: &str) -> Result<Found, ScanError> {
 
 /// Looks up an exact path of segments.
 pub fn lookup_path(json: &str, path: &[&str]) -> Result<Found, ScanError> {
-    let mut s = Scanner {
-        b: json.as_bytes(),
-        i: 0,
-    };
+    let mut s = Scanner::new(json);
     s.ws();
     for seg in path {
         match s.peek() {
@@ -94,291 +82,6 @@ pub fn lookup_path(json: &str, path: &[&str]) -> Result<Found, ScanError> {
         }
     }
     s.read_found()
-}
-
-struct Scanner<'a> {
-    b: &'a [u8],
-    i: usize,
-}
-
-impl Scanner<'_> {
-    fn err<T>(&self, problem: &'static str) -> Result<T, ScanError> {
-        Err(ScanError {
-            offset: self.i,
-            problem,
-        })
-    }
-
-    fn peek(&self) -> Option<u8> {
-        self.b.get(self.i).copied()
-    }
-
-    fn ws(&mut self) {
-        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
-            self.i += 1;
-        }
-    }
-
-    fn expect(&mut self, c: u8, problem: &'static str) -> Result<(), ScanError> {
-        self.ws();
-        if self.peek() == Some(c) {
-            self.i += 1;
-            Ok(())
-        } else {
-            self.err(problem)
-        }
-    }
-
-    /// At `{`: moves to the value of `key` and returns true, or consumes the
-    /// object and returns false.
-    fn enter_object_key(&mut self, key: &str) -> Result<bool, ScanError> {
-        self.i += 1;
-        self.ws();
-        if self.peek() == Some(b'}') {
-            self.i += 1;
-            return Ok(false);
-        }
-        loop {
-            self.ws();
-            if self.peek() != Some(b'"') {
-                return self.err("expected a key");
-            }
-            let k = self.string()?;
-            self.expect(b':', "expected ':'")?;
-            self.ws();
-            if k == key {
-                return Ok(true);
-            }
-            self.skip_value()?;
-            self.ws();
-            match self.peek() {
-                Some(b',') => self.i += 1,
-                Some(b'}') => {
-                    self.i += 1;
-                    return Ok(false);
-                }
-                _ => return self.err("expected ',' or '}'"),
-            }
-        }
-    }
-
-    fn enter_array_index(&mut self, index: usize) -> Result<bool, ScanError> {
-        self.i += 1;
-        self.ws();
-        if self.peek() == Some(b']') {
-            self.i += 1;
-            return Ok(false);
-        }
-        let mut n = 0usize;
-        loop {
-            self.ws();
-            if n == index {
-                return Ok(true);
-            }
-            self.skip_value()?;
-            n += 1;
-            self.ws();
-            match self.peek() {
-                Some(b',') => self.i += 1,
-                Some(b']') => {
-                    self.i += 1;
-                    return Ok(false);
-                }
-                _ => return self.err("expected ',' or ']'"),
-            }
-        }
-    }
-
-    fn read_found(&mut self) -> Result<Found, ScanError> {
-        self.ws();
-        match self.peek() {
-            Some(b'{') => {
-                self.skip_value()?;
-                Ok(Found::Object)
-            }
-            Some(b'[') => {
-                self.i += 1;
-                let mut scalars = Vec::new();
-                let mut len = 0usize;
-                self.ws();
-                if self.peek() == Some(b']') {
-                    self.i += 1;
-                    return Ok(Found::Array { scalars, len });
-                }
-                loop {
-                    self.ws();
-                    if let Some(text) = self.scalar()? {
-                        scalars.push(text);
-                    }
-                    len += 1;
-                    self.ws();
-                    match self.peek() {
-                        Some(b',') => self.i += 1,
-                        Some(b']') => {
-                            self.i += 1;
-                            return Ok(Found::Array { scalars, len });
-                        }
-                        _ => return self.err("expected ',' or ']'"),
-                    }
-                }
-            }
-            _ => match self.scalar()? {
-                Some(text) => Ok(Found::Scalar(text)),
-                None => Ok(Found::Null),
-            },
-        }
-    }
-
-    /// A scalar's comparable text; `None` for null and for containers (skipped).
-    fn scalar(&mut self) -> Result<Option<String>, ScanError> {
-        match self.peek() {
-            Some(b'"') => self.string().map(Some),
-            Some(b'{' | b'[') => {
-                self.skip_value()?;
-                Ok(None)
-            }
-            Some(b't') => self.literal("true").map(|_| Some("true".into())),
-            Some(b'f') => self.literal("false").map(|_| Some("false".into())),
-            Some(b'n') => self.literal("null").map(|_| None),
-            Some(b'-' | b'0'..=b'9') => {
-                let start = self.i;
-                while matches!(
-                    self.peek(),
-                    Some(b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')
-                ) {
-                    self.i += 1;
-                }
-                let raw = std::str::from_utf8(&self.b[start..self.i]).unwrap_or("");
-                Ok(Some(number_text(raw)))
-            }
-            _ => self.err("expected a value"),
-        }
-    }
-
-    fn literal(&mut self, word: &'static str) -> Result<(), ScanError> {
-        if self.b[self.i..].starts_with(word.as_bytes()) {
-            self.i += word.len();
-            Ok(())
-        } else {
-            self.err("unknown literal")
-        }
-    }
-
-    /// At `"`: the unescaped string.
-    fn string(&mut self) -> Result<String, ScanError> {
-        self.i += 1;
-        let mut out = Vec::new();
-        loop {
-            let Some(c) = self.peek() else {
-                return self.err("unterminated string");
-            };
-            self.i += 1;
-            match c {
-                b'"' => break,
-                b'\\' => {
-                    let Some(e) = self.peek() else {
-                        return self.err("unterminated escape");
-                    };
-                    self.i += 1;
-                    match e {
-                        b'"' => out.push(b'"'),
-                        b'\\' => out.push(b'\\'),
-                        b'/' => out.push(b'/'),
-                        b'b' => out.push(8),
-                        b'f' => out.push(12),
-                        b'n' => out.push(b'\n'),
-                        b'r' => out.push(b'\r'),
-                        b't' => out.push(b'\t'),
-                        b'u' => {
-                            let mut cp = self.hex4()?;
-                            if (0xD800..0xDC00).contains(&cp)
-                                && self.b.get(self.i) == Some(&b'\\')
-                                && self.b.get(self.i + 1) == Some(&b'u')
-                            {
-                                self.i += 2;
-                                let lo = self.hex4()?;
-                                if (0xDC00..0xE000).contains(&lo) {
-                                    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-                                }
-                            }
-                            let ch = char::from_u32(cp).unwrap_or('\u{FFFD}');
-                            let mut buf = [0u8; 4];
-                            out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
-                        }
-                        _ => return self.err("bad escape"),
-                    }
-                }
-                _ => out.push(c),
-            }
-        }
-        Ok(String::from_utf8_lossy(&out).into_owned())
-    }
-
-    fn hex4(&mut self) -> Result<u32, ScanError> {
-        let Some(digits) = self.b.get(self.i..self.i + 4) else {
-            return self.err("short \\u escape");
-        };
-        let mut v = 0u32;
-        for d in digits {
-            let Some(x) = (*d as char).to_digit(16) else {
-                return self.err("bad \\u escape");
-            };
-            v = v * 16 + x;
-        }
-        self.i += 4;
-        Ok(v)
-    }
-
-    /// Skips one value of any depth with a counter instead of recursion.
-    fn skip_value(&mut self) -> Result<(), ScanError> {
-        let mut depth = 0usize;
-        loop {
-            self.ws();
-            match self.peek() {
-                None => return self.err("unexpected end"),
-                Some(b'{' | b'[') => {
-                    depth += 1;
-                    self.i += 1;
-                    continue;
-                }
-                Some(b'}' | b']') => {
-                    if depth == 0 {
-                        return self.err("unexpected close");
-                    }
-                    depth -= 1;
-                    self.i += 1;
-                }
-                Some(b'"') => {
-                    self.string_skip()?;
-                }
-                Some(b',' | b':') if depth > 0 => {
-                    self.i += 1;
-                    continue;
-                }
-                Some(_) => {
-                    self.scalar()?;
-                }
-            }
-            if depth == 0 {
-                return Ok(());
-            }
-        }
-    }
-
-    fn string_skip(&mut self) -> Result<(), ScanError> {
-        self.i += 1;
-        loop {
-            match self.peek() {
-                None => return self.err("unterminated string"),
-                Some(b'\\') => self.i += 2,
-                Some(b'"') => {
-                    self.i += 1;
-                    return Ok(());
-                }
-                Some(_) => self.i += 1,
-            }
-        }
-    }
 }
 
 #[cfg(test)]
@@ -469,6 +172,11 @@ mod tests {
         assert_eq!(number_text("1e0"), "1");
         assert_eq!(number_text("1.5"), "1.5");
         assert_eq!(number_text("-0"), "0");
-        assert_eq!(number_text("12345678901234567890"), "12345678901234567000");
+        assert_eq!(number_text("12345678901234567890"), "12345678901234567890");
+        assert_eq!(number_text("0.000001"), "0.000001");
+        assert_eq!(number_text("1e-7"), "1e-7");
+        assert_eq!(number_text("1.25e2"), "125");
+        assert_eq!(number_text("1e21"), "1e+21");
+        assert_eq!(number_text("-00.50"), "-0.5");
     }
 }

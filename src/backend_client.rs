@@ -1,9 +1,8 @@
 //! Talking to the backend, as decisions: when to retry, how long to wait, and
 //! what an answer means. The wasm shell does the actual `fetch`.
 
-use crate::api::{
-    CreateRecordingResponse, ErrorBody, LinkCallResponse, TWILIO_CALL_NOT_IN_PROGRESS,
-};
+use crate::api::TWILIO_CALL_NOT_IN_PROGRESS;
+use crate::json::Json;
 
 /// Exponential backoff with full jitter (about as the template's client:
 /// up to 10 attempts, delays capped at 3 s).
@@ -62,30 +61,42 @@ pub enum Outcome<T> {
     Fail(String),
 }
 
+/// What the plugin needs of `api::CreateRecordingResponse`. Read with our own
+/// JSON reader (no serde in the wasm); a test checks it against the serde type
+/// the backend writes, so the two cannot drift apart.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Started {
+    pub call_sid: String,
+    pub recording_sid: String,
+    pub already_recording: bool,
+    pub warning: Option<String>,
+}
+
 fn describe_error(status: u16, body: &str) -> String {
-    match serde_json::from_str::<ErrorBody>(body) {
-        Ok(e) if e.code == TWILIO_CALL_NOT_IN_PROGRESS => {
-            format!(
-                "the call is no longer in progress (Twilio {}: {})",
-                e.code, e.message
-            )
+    let parsed = Json::parse(body).ok();
+    let field = |k: &str| parsed.as_ref().and_then(|v| v.get(k));
+    let message = field("message").and_then(Json::as_str);
+    let code = field("code").and_then(Json::as_i64);
+    match (code, message) {
+        (Some(TWILIO_CALL_NOT_IN_PROGRESS), Some(m)) => {
+            format!("the call is no longer in progress (Twilio {TWILIO_CALL_NOT_IN_PROGRESS}: {m})")
         }
-        Ok(e) => match e.more_info {
-            Some(info) => format!("HTTP {status}, code {}: {} ({info})", e.code, e.message),
-            None => format!("HTTP {status}, code {}: {}", e.code, e.message),
+        (Some(code), Some(m)) => match field("moreInfo").and_then(Json::as_str) {
+            Some(info) => format!("HTTP {status}, code {code}: {m} ({info})"),
+            None => format!("HTTP {status}, code {code}: {m}"),
         },
-        Err(_) => format!("HTTP {status} without a readable error body"),
+        _ => format!("HTTP {status} without a readable error body"),
     }
 }
 
-fn classify<T: serde::de::DeserializeOwned>(answer: &Answer) -> Outcome<T> {
+fn classify<T>(answer: &Answer, read: impl Fn(&Json) -> Option<T>) -> Outcome<T> {
     match answer {
         Answer::Network(why) => Outcome::Retry(format!("the backend could not be reached ({why})")),
         Answer::Http { status, body } if (200..300).contains(status) => {
-            match serde_json::from_str::<T>(body) {
-                Ok(v) => Outcome::Done(v),
-                Err(e) => Outcome::Fail(format!(
-                    "the backend answered {status} with an unreadable body ({e})"
+            match Json::parse(body).ok().as_ref().and_then(&read) {
+                Some(v) => Outcome::Done(v),
+                None => Outcome::Fail(format!(
+                    "the backend answered {status} with an unreadable body"
                 )),
             }
         }
@@ -96,12 +107,24 @@ fn classify<T: serde::de::DeserializeOwned>(answer: &Answer) -> Outcome<T> {
     }
 }
 
-pub fn create_outcome(answer: &Answer) -> Outcome<CreateRecordingResponse> {
-    classify(answer)
+pub fn create_outcome(answer: &Answer) -> Outcome<Started> {
+    classify(answer, |v| {
+        Some(Started {
+            call_sid: v.str_at("callSid")?,
+            recording_sid: v.str_at("recordingSid")?,
+            already_recording: v
+                .get("alreadyRecording")
+                .and_then(Json::as_bool)
+                .unwrap_or(false),
+            warning: v.str_at("warning"),
+        })
+    })
 }
 
-pub fn link_outcome(answer: &Answer) -> Outcome<LinkCallResponse> {
-    classify(answer)
+pub fn link_outcome(answer: &Answer) -> Outcome<bool> {
+    classify(answer, |v| {
+        v.get("success").and_then(Json::as_bool).filter(|ok| *ok)
+    })
 }
 
 /// A small xorshift generator: the core stays deterministic under test while
@@ -237,6 +260,60 @@ mod tests {
             m,
             "HTTP 502, code 20429: Too many (https://www.twilio.com/docs/errors/20429)"
         );
+    }
+
+    /// The reader agrees with the serde types the backend writes.
+    #[test]
+    fn reads_what_the_backend_writes() {
+        use crate::api::{CreateRecordingResponse, ErrorBody, LinkCallResponse};
+        use crate::insights::{MediaEntry, RecordedLeg};
+        let written = CreateRecordingResponse {
+            success: true,
+            call_sid: "CA1".into(),
+            recording_sid: "RE1".into(),
+            recording_url: "u".into(),
+            already_recording: true,
+            media: Some(MediaEntry::voice_recording(
+                "u".into(),
+                5,
+                RecordedLeg::Customer,
+            )),
+            media_written: false,
+            warning: Some("too large".into()),
+        };
+        let body = serde_json::to_string(&written).unwrap();
+        let Outcome::Done(read) = create_outcome(&Answer::Http { status: 201, body }) else {
+            panic!()
+        };
+        assert_eq!(
+            read,
+            Started {
+                call_sid: "CA1".into(),
+                recording_sid: "RE1".into(),
+                already_recording: true,
+                warning: Some("too large".into())
+            }
+        );
+        let body = serde_json::to_string(&LinkCallResponse {
+            success: true,
+            changed: false,
+        })
+        .unwrap();
+        assert_eq!(
+            link_outcome(&Answer::Http { status: 200, body }),
+            Outcome::Done(true)
+        );
+        let err = ErrorBody {
+            success: false,
+            message: "m".into(),
+            code: 20003,
+            more_info: Some("i".into()),
+        };
+        let body = serde_json::to_string(&err).unwrap();
+        let Outcome::Fail(m) = create_outcome(&Answer::Http { status: 401, body }) else {
+            panic!()
+        };
+        assert_eq!(m, "HTTP 401, code 20003: m (i)");
     }
 
     #[test]

@@ -5,8 +5,7 @@
 //! nothing) and every problem is reported with its path, so an administrator
 //! can fix them all at once. Unknown keys are tolerated; missing lists are empty.
 
-use crate::attributes::number_text;
-use serde_json::Value;
+use crate::json::Json;
 
 pub const FEATURE_KEY: &str = "dual_channel_recording";
 /// How long a task waits for its leg to appear before we give up (the template's 60 s).
@@ -60,36 +59,44 @@ impl std::fmt::Display for ConfigError {
     }
 }
 
-fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
+fn type_name(v: &Json) -> &'static str {
+    v.kind()
+}
+
+/// Milliseconds from a number of seconds written as canonical decimal text.
+fn seconds_to_ms(text: &str) -> Option<u64> {
+    let (int, frac) = text.split_once('.').unwrap_or((text, ""));
+    if frac.contains('e') || int.starts_with('-') {
+        return None;
     }
+    let whole: u64 = int.parse().ok()?;
+    let mut millis = 0u64;
+    for (k, d) in frac.bytes().take(3).enumerate() {
+        millis += u64::from(d.checked_sub(b'0')?) * [100, 10, 1][k];
+    }
+    whole.checked_mul(1000)?.checked_add(millis)
 }
 
 /// Comparable text of a rule value or `None` when it cannot be compared.
-pub fn value_text(v: &Value) -> Option<String> {
+pub fn value_text(v: &Json) -> Option<String> {
     match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Bool(b) => Some(b.to_string()),
-        Value::Number(n) => Some(number_text(&n.to_string())),
+        Json::String(s) => Some(s.clone()),
+        Json::Bool(b) => Some(b.to_string()),
+        Json::Number(n) => Some(n.clone()),
         _ => None,
     }
 }
 
 /// Reads the whole `custom_data` object.
-pub fn parse(custom_data: &Value) -> Setup {
+pub fn parse(custom_data: &Json) -> Setup {
     let feature = custom_data.get("features").and_then(|f| f.get(FEATURE_KEY));
     let Some(feature) = feature else {
         return Setup::Disabled;
     };
     let mut errors = Vec::new();
     let mut err = |path: String, problem: String| errors.push(ConfigError { path, problem });
-    let Some(obj) = feature.as_object() else {
+    let obj = feature;
+    let Json::Object(_) = obj else {
         err(
             format!("features.{FEATURE_KEY}"),
             format!("must be an object, found {}", type_name(feature)),
@@ -97,8 +104,8 @@ pub fn parse(custom_data: &Value) -> Setup {
         return Setup::Invalid(errors);
     };
     match obj.get("enabled") {
-        None | Some(Value::Bool(false)) | Some(Value::Null) => return Setup::Disabled,
-        Some(Value::Bool(true)) => {}
+        None | Some(Json::Bool(false)) | Some(Json::Null) => return Setup::Disabled,
+        Some(Json::Bool(true)) => {}
         Some(other) => {
             err(
                 "enabled".into(),
@@ -108,9 +115,9 @@ pub fn parse(custom_data: &Value) -> Setup {
     }
 
     let channel = match obj.get("channel") {
-        Some(Value::String(s)) if s == "customer" => Some(Channel::Customer),
-        Some(Value::String(s)) if s == "worker" => Some(Channel::Worker),
-        Some(Value::String(s)) => {
+        Some(Json::String(s)) if s == "customer" => Some(Channel::Customer),
+        Some(Json::String(s)) if s == "worker" => Some(Channel::Worker),
+        Some(Json::String(s)) => {
             err(
                 "channel".into(),
                 format!("must be \"customer\" or \"worker\", found \"{s}\""),
@@ -138,12 +145,12 @@ pub fn parse(custom_data: &Value) -> Setup {
 
     let mut exclude_queues = Vec::new();
     match obj.get("exclude_queues") {
-        None | Some(Value::Null) => {}
-        Some(Value::Array(items)) => {
+        None | Some(Json::Null) => {}
+        Some(Json::Array(items)) => {
             for (i, item) in items.iter().enumerate() {
                 match item {
-                    Value::String(s) if !s.is_empty() => exclude_queues.push(s.clone()),
-                    Value::String(_) => {
+                    Json::String(s) if !s.is_empty() => exclude_queues.push(s.clone()),
+                    Json::String(_) => {
                         err(format!("exclude_queues[{i}]"), "empty queue name".into())
                     }
                     other => err(
@@ -164,10 +171,11 @@ pub fn parse(custom_data: &Value) -> Setup {
 
     let mut exclude_attributes = Vec::new();
     match obj.get("exclude_attributes") {
-        None | Some(Value::Null) => {}
-        Some(Value::Array(items)) => {
+        None | Some(Json::Null) => {}
+        Some(Json::Array(items)) => {
             for (i, item) in items.iter().enumerate() {
-                let Some(rule) = item.as_object() else {
+                let rule = item;
+                let Json::Object(_) = rule else {
                     err(
                         format!("exclude_attributes[{i}]"),
                         format!(
@@ -178,8 +186,8 @@ pub fn parse(custom_data: &Value) -> Setup {
                     continue;
                 };
                 let key = match rule.get("key") {
-                    Some(Value::String(k)) if !k.is_empty() => Some(k.clone()),
-                    Some(Value::String(_)) => {
+                    Some(Json::String(k)) if !k.is_empty() => Some(k.clone()),
+                    Some(Json::String(_)) => {
                         err(format!("exclude_attributes[{i}].key"), "empty".into());
                         None
                     }
@@ -226,9 +234,9 @@ pub fn parse(custom_data: &Value) -> Setup {
     }
 
     let max_wait_ms = match obj.get("max_wait_seconds") {
-        None | Some(Value::Null) => DEFAULT_MAX_WAIT_SECONDS * 1000,
-        Some(Value::Number(n)) => match n.as_f64() {
-            Some(s) if s > 0.0 && s <= 3600.0 => (s * 1000.0) as u64,
+        None | Some(Json::Null) => DEFAULT_MAX_WAIT_SECONDS * 1000,
+        Some(Json::Number(n)) => match seconds_to_ms(n) {
+            Some(ms) if ms > 0 && ms <= 3_600_000 => ms,
             _ => {
                 err(
                     "max_wait_seconds".into(),
@@ -262,24 +270,24 @@ pub fn parse(custom_data: &Value) -> Setup {
 
 /// `serverless_functions_protocol://serverless_functions_domain[:serverless_functions_port]`,
 /// the flex-project-template convention for where its functions live.
-fn backend_url(custom_data: &Value, err: &mut impl FnMut(String, String)) -> Option<String> {
+fn backend_url(custom_data: &Json, err: &mut impl FnMut(String, String)) -> Option<String> {
     let domain = match custom_data.get("serverless_functions_domain") {
-        Some(Value::String(d)) if valid_host(d) => Some(d.clone()),
-        Some(Value::String(d)) if d.is_empty() => {
+        Some(Json::String(d)) if valid_host(d) => Some(d.clone()),
+        Some(Json::String(d)) if d.is_empty() => {
             err(
                 "serverless_functions_domain".into(),
                 "missing: set the backend's host name".into(),
             );
             None
         }
-        Some(Value::String(d)) => {
+        Some(Json::String(d)) => {
             err(
                 "serverless_functions_domain".into(),
                 format!("\"{d}\" is not a host name (write it without scheme or path)"),
             );
             None
         }
-        None | Some(Value::Null) => {
+        None | Some(Json::Null) => {
             err(
                 "serverless_functions_domain".into(),
                 "missing: set the backend's host name".into(),
@@ -295,23 +303,29 @@ fn backend_url(custom_data: &Value, err: &mut impl FnMut(String, String)) -> Opt
         }
     };
     let protocol = match custom_data.get("serverless_functions_protocol") {
-        None | Some(Value::Null) => Some("https".to_string()),
-        Some(Value::String(p)) if p == "https" || p == "http" => Some(p.clone()),
-        Some(Value::String(p)) if p == "https:" || p == "http:" => {
+        None | Some(Json::Null) => Some("https".to_string()),
+        Some(Json::String(p)) if p == "https" || p == "http" => Some(p.clone()),
+        Some(Json::String(p)) if p == "https:" || p == "http:" => {
             Some(p.trim_end_matches(':').to_string())
         }
         Some(other) => {
             err(
                 "serverless_functions_protocol".into(),
-                format!("must be \"https\" or \"http\", found {other}"),
+                format!(
+                    "must be \"https\" or \"http\", found {}",
+                    match other {
+                        Json::String(p) => format!("\"{p}\""),
+                        other => type_name(other).to_string(),
+                    }
+                ),
             );
             None
         }
     };
     let port = match custom_data.get("serverless_functions_port") {
-        None | Some(Value::Null) => Some(None),
-        Some(Value::String(p)) if p.is_empty() => Some(None),
-        Some(Value::String(p)) => match p.parse::<u16>() {
+        None | Some(Json::Null) => Some(None),
+        Some(Json::String(p)) if p.is_empty() => Some(None),
+        Some(Json::String(p)) => match p.parse::<u16>() {
             Ok(n) if n > 0 => Some(Some(n)),
             _ => {
                 err(
@@ -321,8 +335,8 @@ fn backend_url(custom_data: &Value, err: &mut impl FnMut(String, String)) -> Opt
                 None
             }
         },
-        Some(Value::Number(n)) => match n.as_u64() {
-            Some(p) if (1..=65535).contains(&p) => Some(Some(p as u16)),
+        Some(Json::Number(n)) => match n.parse::<u16>() {
+            Ok(p) if p > 0 => Some(Some(p)),
             _ => {
                 err(
                     "serverless_functions_port".into(),
@@ -356,10 +370,16 @@ fn valid_host(d: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
 
-    fn with(feature: Value) -> Value {
-        json!({"features": {"dual_channel_recording": feature}, "serverless_functions_domain": "example.twil.io"})
+    fn j(v: Value) -> Json {
+        Json::parse(&v.to_string()).unwrap()
+    }
+
+    fn with(feature: Value) -> Json {
+        j(
+            json!({"features": {"dual_channel_recording": feature}, "serverless_functions_domain": "example.twil.io"}),
+        )
     }
 
     fn errors(setup: Setup) -> Vec<String> {
@@ -413,8 +433,8 @@ mod tests {
             parse(&with(json!({"enabled": false, "channel": "nonsense"}))),
             Setup::Disabled
         );
-        assert_eq!(parse(&json!({})), Setup::Disabled);
-        assert_eq!(parse(&json!({"features": {}})), Setup::Disabled);
+        assert_eq!(parse(&j(json!({}))), Setup::Disabled);
+        assert_eq!(parse(&j(json!({"features": {}}))), Setup::Disabled);
         assert_eq!(
             parse(&with(json!({"channel": "customer"}))),
             Setup::Disabled
@@ -456,7 +476,7 @@ mod tests {
             for (k, v) in extra.as_object().unwrap() {
                 cd[k] = v.clone();
             }
-            parse(&cd)
+            parse(&j(cd))
         };
         let url = |s: Setup| match s {
             Setup::Enabled(c) => c.backend_url,

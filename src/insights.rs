@@ -115,6 +115,73 @@ pub fn entry_start_time(
     }
 }
 
+/// Deepest task attributes the backend parses into a tree to merge. Twilio
+/// caps task attributes at 16 KB, so real documents are far shallower; past
+/// this, parsing and dropping a tree would risk the stack, and the recording
+/// stands without its Insights entry (with a warning saying why).
+pub const MAX_MERGE_DEPTH: usize = 512;
+
+/// How deeply `json` nests, counted without parsing (strings are skipped).
+pub fn nesting_depth(json: &str) -> usize {
+    let (mut depth, mut max, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for b in json.bytes() {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ParseError {
+    TooDeep { depth: usize },
+    Invalid(String),
+}
+
+impl std::fmt::Display for ParseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ParseError::TooDeep { depth } => write!(
+                f,
+                "the task attributes nest {depth} levels deep, more than the {MAX_MERGE_DEPTH} this backend merges"
+            ),
+            ParseError::Invalid(e) => write!(f, "the task attributes are not valid JSON ({e})"),
+        }
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+/// Parses task attributes for a merge: any depth up to `MAX_MERGE_DEPTH`
+/// (serde_json alone stops at 128, which real Flex attributes can exceed).
+pub fn parse_attributes(json: &str) -> Result<Value, ParseError> {
+    let depth = nesting_depth(json);
+    if depth > MAX_MERGE_DEPTH {
+        return Err(ParseError::TooDeep { depth });
+    }
+    let mut de = serde_json::Deserializer::from_str(json);
+    de.disable_recursion_limit();
+    let v = <Value as serde::Deserialize>::deserialize(&mut de)
+        .map_err(|e| ParseError::Invalid(e.to_string()))?;
+    de.end().map_err(|e| ParseError::Invalid(e.to_string()))?;
+    Ok(v)
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum MergeOutcome {
     Added,
@@ -357,6 +424,41 @@ mod tests {
         let mut a = json!({"conversations": null});
         append_media(&mut a, &MediaTarget::Conversation, &entry("r")).unwrap();
         assert_eq!(a["conversations"]["media"][0]["url"], "r");
+    }
+
+    #[test]
+    fn deep_attributes_parse_up_to_the_limit() {
+        let deep = |n: usize| {
+            format!(
+                r#"{{"x": {}1{}, "s": "[[[{{"}}"#,
+                "[".repeat(n),
+                "]".repeat(n)
+            )
+        };
+        assert_eq!(nesting_depth(&deep(300)), 301);
+        let mut v = parse_attributes(&deep(300)).unwrap();
+        append_media(&mut v, &MediaTarget::Conversation, &entry("r")).unwrap();
+        let text = serde_json::to_string(&v).unwrap();
+        assert!(text.contains(&"[".repeat(300)));
+        // The deepest accepted document parses, serialises and drops within a
+        // 2 MB stack (a test thread's, and a tokio worker's).
+        let deepest = parse_attributes(&deep(MAX_MERGE_DEPTH - 1)).unwrap();
+        assert!(serde_json::to_string(&deepest).is_ok());
+        drop(deepest);
+        assert_eq!(
+            parse_attributes(&deep(MAX_MERGE_DEPTH)),
+            Err(ParseError::TooDeep {
+                depth: MAX_MERGE_DEPTH + 1
+            })
+        );
+        assert!(matches!(
+            parse_attributes("{\"a\": }"),
+            Err(ParseError::Invalid(_))
+        ));
+        assert!(matches!(
+            parse_attributes("{} x"),
+            Err(ParseError::Invalid(_))
+        ));
     }
 
     #[test]

@@ -9,11 +9,13 @@ pub mod backend_client;
 pub mod config;
 pub mod exclusion;
 pub mod insights;
+pub mod json;
 pub mod leg;
 pub mod session;
 pub mod sid;
 pub mod snapshot;
 pub mod strings;
+pub mod vec_map;
 
 #[cfg(target_arch = "wasm32")]
 pub mod wasm_api;

@@ -16,12 +16,13 @@ use crate::api::{
 use crate::backend_client::{create_outcome, link_outcome, Answer, Jitter, Outcome, RETRY};
 use crate::config::{self, Channel, Config, Setup};
 use crate::exclusion::exclusion;
+use crate::json::{quote, Json};
 use crate::leg::{self, already_recorded, call_kind, carried_here, recordable_leg, CallKind, Leg};
 use crate::sid::{is_sid, SidKind};
 use crate::snapshot::{ConferenceSnapshot, TaskSnapshot};
 use crate::strings;
-use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, VecDeque};
+use crate::vec_map::VecMap;
+use std::collections::VecDeque;
 
 /// How long an instance that does not carry the call leaves the carrying one
 /// to act first. The backend makes the outcome one recording either way; this
@@ -30,36 +31,67 @@ pub const DEFER_MS: u64 = 300;
 /// Finished tasks remembered for `status()`.
 const FINISHED_KEPT: usize = 200;
 
-/// Events from Flex, as the shim sends them (JSON).
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-#[serde(tag = "type", rename_all = "camelCase")]
+/// Events from Flex, as the shim sends them (JSON with a `type`).
+#[derive(Clone, Debug, PartialEq)]
 pub enum FlexEvent {
     TaskAccepted {
         task: TaskSnapshot,
     },
-    #[serde(rename_all = "camelCase")]
     Conference {
         task_sid: String,
         conference: Option<ConferenceSnapshot>,
     },
-    #[serde(rename_all = "camelCase")]
     ActiveCall {
         call_sid: Option<String>,
     },
-    #[serde(rename_all = "camelCase")]
     Hangup {
         task_sid: String,
     },
-    #[serde(rename_all = "camelCase")]
     Complete {
         task_sid: String,
     },
-    #[serde(rename_all = "camelCase")]
     Ended {
         task_sid: String,
-        #[serde(default)]
         reason: String,
     },
+}
+
+impl FlexEvent {
+    /// Reads one event; the error says what is wrong with it.
+    pub fn parse(text: &str) -> Result<FlexEvent, String> {
+        let v = Json::parse(text).map_err(|e| format!("not valid JSON ({e})"))?;
+        let kind = v.str_at("type").ok_or("no \"type\"")?;
+        let task_sid = || {
+            v.str_at("taskSid")
+                .ok_or_else(|| format!("{kind} without \"taskSid\""))
+        };
+        Ok(match kind.as_str() {
+            "taskAccepted" => match v.get("task") {
+                Some(t @ Json::Object(_)) => FlexEvent::TaskAccepted {
+                    task: TaskSnapshot::from_json(t),
+                },
+                _ => return Err("taskAccepted without a \"task\" object".into()),
+            },
+            "conference" => FlexEvent::Conference {
+                task_sid: task_sid()?,
+                conference: v.get("conference").and_then(ConferenceSnapshot::from_json),
+            },
+            "activeCall" => FlexEvent::ActiveCall {
+                call_sid: v.str_at("callSid"),
+            },
+            "hangup" => FlexEvent::Hangup {
+                task_sid: task_sid()?,
+            },
+            "complete" => FlexEvent::Complete {
+                task_sid: task_sid()?,
+            },
+            "ended" => FlexEvent::Ended {
+                task_sid: task_sid()?,
+                reason: v.str_at("reason").unwrap_or_default(),
+            },
+            other => return Err(format!("unknown event type \"{other}\"")),
+        })
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -75,8 +107,7 @@ pub enum Event {
     },
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Level {
     Debug,
     Info,
@@ -125,12 +156,29 @@ pub enum Command {
     },
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Status {
     pub state: &'static str,
     pub recordings: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+}
+
+impl Status {
+    /// `{"state", "recordings", "reason"?}`, what `status(taskSid)` gives other plugins.
+    pub fn to_json(&self) -> String {
+        let recordings: Vec<String> = self.recordings.iter().map(|r| quote(r)).collect();
+        let mut out = format!(
+            r#"{{"state":{},"recordings":[{}]"#,
+            quote(self.state),
+            recordings.join(",")
+        );
+        if let Some(reason) = &self.reason {
+            out.push_str(r#","reason":"#);
+            out.push_str(&quote(reason));
+        }
+        out.push('}');
+        out
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -200,10 +248,10 @@ pub struct Core {
     config: Option<Config>,
     worker_sid: String,
     active_call: Option<String>,
-    sessions: BTreeMap<String, Session>,
+    sessions: VecMap<String, Session>,
     finished: VecDeque<(String, Status)>,
-    requests: BTreeMap<u64, Pending>,
-    timers: BTreeMap<u64, TimerPurpose>,
+    requests: VecMap<u64, Pending>,
+    timers: VecMap<u64, TimerPurpose>,
     next_id: u64,
     jitter: Jitter,
     followed: Vec<String>,
@@ -226,7 +274,7 @@ impl Core {
         seed: u64,
     ) -> (Core, Vec<Command>) {
         let mut out = Out(Vec::new());
-        let setup = match serde_json::from_str::<serde_json::Value>(custom_data_json) {
+        let setup = match crate::json::Json::parse(custom_data_json) {
             Ok(v) => config::parse(&v),
             Err(e) => Setup::Invalid(vec![config::ConfigError {
                 path: "custom_data".into(),
@@ -277,10 +325,10 @@ impl Core {
             config,
             worker_sid: worker_sid.to_string(),
             active_call: None,
-            sessions: BTreeMap::new(),
+            sessions: VecMap::new(),
             finished: VecDeque::new(),
-            requests: BTreeMap::new(),
-            timers: BTreeMap::new(),
+            requests: VecMap::new(),
+            timers: VecMap::new(),
             next_id: 1,
             jitter: Jitter::new(seed),
             followed: Vec::new(),
@@ -393,7 +441,7 @@ impl Core {
         if !is_sid(SidKind::Task, &t) {
             out.log(
                 Level::Warn,
-                format!("ignoring an accepted task without a valid task SID ({t:?})"),
+                format!("ignoring an accepted task without a valid task SID (\"{t}\")"),
             );
             return;
         }
@@ -426,7 +474,7 @@ impl Core {
             Err(e) => {
                 out.log(
                     Level::Error,
-                    format!("not recording {t}: the exclusion rules cannot be checked because {e}"),
+                    format!("not recording {t}: the exclusion rules cannot be checked, the task attributes are not valid JSON ({e})"),
                 );
                 self.finish(
                     &t,
@@ -471,10 +519,7 @@ impl Core {
         let session = Session {
             task_sid: t.clone(),
             reservation_sid: Some(task.sid).filter(|s| is_sid(SidKind::Reservation, s)),
-            accepted_at: task
-                .date_updated
-                .filter(|d| d.is_finite())
-                .map(|d| d as i64),
+            accepted_at: task.date_updated,
             kind,
             conference: None,
             legs: Vec::new(),
@@ -713,7 +758,7 @@ impl Core {
                 timers.push(timer);
             }
         }
-        for (id, purpose) in &self.timers {
+        for (id, purpose) in self.timers.iter() {
             if let TimerPurpose::Retry { request } = purpose {
                 if self.requests.get(request).is_some_and(|p| {
                     p.task_sid == task_sid && matches!(p.body, Outgoing::Create(_))

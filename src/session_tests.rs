@@ -49,7 +49,7 @@ fn task(sid: &str, wr: &str, attrs: serde_json::Value) -> FlexEvent {
             queue_sid: Some("WQ00000000000000000000000000000001".into()),
             channel: Some("voice".into()),
             attributes: attrs.to_string(),
-            date_updated: Some(1_700_000_000_000.0),
+            date_updated: Some(1_700_000_000_000),
         },
     }
 }
@@ -892,4 +892,77 @@ fn random_timelines_never_panic_and_always_wind_down() {
         }
         assert!(c.idle(), "round {round}");
     }
+}
+
+#[test]
+fn events_parse_from_the_shims_json() {
+    let e = FlexEvent::parse(
+        r#"{"type":"taskAccepted","task":{"taskSid":"WT1","sid":"WR1","queueName":"Q","queueSid":null,"channel":"voice","attributes":"{}","dateUpdated":1700000000000.7}}"#,
+    )
+    .unwrap();
+    let FlexEvent::TaskAccepted { task } = e else {
+        panic!()
+    };
+    assert_eq!(
+        (task.task_sid.as_str(), task.queue_sid, task.date_updated),
+        ("WT1", None, Some(1_700_000_000_000))
+    );
+    let e = FlexEvent::parse(
+        r#"{"type":"conference","taskSid":"WT1","conference":{"conferenceSid":"CF1","participants":[{"participantType":"worker","status":"joined","callSid":null,"isCurrentWorker":true}]}}"#,
+    )
+    .unwrap();
+    let FlexEvent::Conference {
+        conference: Some(c),
+        ..
+    } = e
+    else {
+        panic!()
+    };
+    assert_eq!(c.participants[0].is_current_worker, Some(true));
+    assert_eq!(c.participants[0].call_sid, None);
+    assert_eq!(
+        FlexEvent::parse(r#"{"type":"conference","taskSid":"WT1","conference":null}"#).unwrap(),
+        FlexEvent::Conference {
+            task_sid: "WT1".into(),
+            conference: None
+        }
+    );
+    assert_eq!(
+        FlexEvent::parse(r#"{"type":"activeCall","callSid":null}"#).unwrap(),
+        FlexEvent::ActiveCall { call_sid: None }
+    );
+    let errors = [
+        ("{", "not valid JSON"),
+        (r#"{"type":"hangup"}"#, "hangup without \"taskSid\""),
+        (r#"{"type":"nope"}"#, "unknown event type \"nope\""),
+        (r#"{"task":{}}"#, "no \"type\""),
+        (
+            r#"{"type":"taskAccepted","task":"x"}"#,
+            "taskAccepted without a \"task\" object",
+        ),
+    ];
+    for (text, want) in errors {
+        let e = FlexEvent::parse(text).unwrap_err();
+        assert!(e.starts_with(want), "{text}: {e}");
+    }
+}
+
+#[test]
+fn status_json_for_other_plugins() {
+    let s = crate::session::Status {
+        state: "recording",
+        recordings: vec!["RE1".into(), "RE2".into()],
+        reason: None,
+    };
+    assert_eq!(
+        s.to_json(),
+        r#"{"state":"recording","recordings":["RE1","RE2"]}"#
+    );
+    let s = crate::session::Status {
+        state: "excluded",
+        recordings: vec![],
+        reason: Some("queue \"B\"".into()),
+    };
+    let v: serde_json::Value = serde_json::from_str(&s.to_json()).unwrap();
+    assert_eq!(v["reason"], "queue \"B\"");
 }

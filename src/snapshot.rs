@@ -2,10 +2,9 @@
 //! optional or defaulted: a Flex version that leaves one out must not make an
 //! event unreadable.
 
-use serde::Deserialize;
+use crate::json::Json;
 
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TaskSnapshot {
     pub task_sid: String,
     /// The reservation (`WR...`); `ITask.sid` in Flex.
@@ -17,18 +16,16 @@ pub struct TaskSnapshot {
     /// The task attributes as JSON text (see `attributes` for why not a tree).
     pub attributes: String,
     /// `dateUpdated` at acceptance, ms since the epoch.
-    pub date_updated: Option<f64>,
+    pub date_updated: Option<i64>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConferenceSnapshot {
     pub conference_sid: Option<String>,
     pub participants: Vec<Participant>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Participant {
     pub participant_type: Option<String>,
     pub status: Option<String>,
@@ -54,5 +51,49 @@ impl Participant {
                 Some(w) if !w.is_empty() => w == worker_sid,
                 _ => self.is_current_worker == Some(true),
             }
+    }
+}
+
+impl TaskSnapshot {
+    pub fn from_json(v: &Json) -> TaskSnapshot {
+        TaskSnapshot {
+            task_sid: v.str_at("taskSid").unwrap_or_default(),
+            sid: v.str_at("sid").unwrap_or_default(),
+            queue_name: v.str_at("queueName"),
+            queue_sid: v.str_at("queueSid"),
+            channel: v.str_at("channel"),
+            attributes: v.str_at("attributes").unwrap_or_default(),
+            date_updated: v.get("dateUpdated").and_then(Json::as_i64),
+        }
+    }
+}
+
+impl ConferenceSnapshot {
+    /// `None` for null or anything that is not an object.
+    pub fn from_json(v: &Json) -> Option<ConferenceSnapshot> {
+        let Json::Object(_) = v else { return None };
+        Some(ConferenceSnapshot {
+            conference_sid: v.str_at("conferenceSid"),
+            participants: v
+                .get("participants")
+                .and_then(Json::as_array)
+                .unwrap_or_default()
+                .iter()
+                .map(Participant::from_json)
+                .collect(),
+        })
+    }
+}
+
+impl Participant {
+    pub fn from_json(v: &Json) -> Participant {
+        Participant {
+            participant_type: v.str_at("participantType"),
+            status: v.str_at("status"),
+            call_sid: v.str_at("callSid"),
+            worker_sid: v.str_at("workerSid"),
+            reservation_sid: v.str_at("reservationSid"),
+            is_current_worker: v.get("isCurrentWorker").and_then(Json::as_bool),
+        }
     }
 }

@@ -9,8 +9,8 @@
 
 use crate::backend_client::Answer;
 use crate::session::{Command, Core, Event, FlexEvent, Level, Outgoing};
+use crate::vec_map::VecMap;
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
@@ -74,7 +74,7 @@ async fn post_form(url: &str, form: String) -> Answer {
 struct Inner {
     core: RefCell<Core>,
     host: Host,
-    timers: RefCell<BTreeMap<u64, Timer>>,
+    timers: RefCell<VecMap<u64, Timer>>,
 }
 
 impl Inner {
@@ -189,7 +189,7 @@ impl Engine {
         let inner = Rc::new(Inner {
             core: RefCell::new(core),
             host,
-            timers: RefCell::new(BTreeMap::new()),
+            timers: RefCell::new(VecMap::new()),
         });
         inner.execute(commands);
         Engine { inner }
@@ -204,7 +204,7 @@ impl Engine {
     /// One Flex event as JSON (see `session::FlexEvent`). Returns false when it
     /// could not be read; the reason is logged.
     pub fn handle(&self, event_json: &str) -> bool {
-        match serde_json::from_str::<FlexEvent>(event_json) {
+        match FlexEvent::parse(event_json) {
             Ok(event) => {
                 self.inner.dispatch(Event::Flex(event));
                 true
@@ -234,7 +234,7 @@ impl Engine {
             .core
             .try_borrow()
             .ok()
-            .and_then(|c| serde_json::to_string(&c.status(task_sid)).ok())
+            .map(|c| c.status(task_sid).to_json())
             .unwrap_or_else(|| r#"{"state":"unknown","recordings":[]}"#.to_string())
     }
 

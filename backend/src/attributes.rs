@@ -4,7 +4,7 @@
 //! write is a merge onto the revision it replaces.
 
 use crate::twilio::{TaskSnapshot, TaskWrite, TwilioClient, TwilioError};
-use dual_channel_recording::insights::MergeError;
+use dual_channel_recording::insights::{parse_attributes, MergeError, ParseError};
 use serde_json::Value;
 
 /// Largest task attributes document TaskRouter accepts, in bytes of JSON text
@@ -24,8 +24,8 @@ pub const MAX_WRITE_ATTEMPTS: usize = 5;
 pub enum WriteProblem {
     #[error("the task no longer exists")]
     TaskGone,
-    #[error("the task attributes are not readable JSON")]
-    Unreadable,
+    #[error(transparent)]
+    Unreadable(#[from] ParseError),
     #[error(transparent)]
     Blocked(#[from] MergeError),
     #[error(
@@ -69,8 +69,7 @@ pub async fn update<T>(
                 .map_err(WriteProblem::Twilio)?
                 .ok_or(WriteProblem::TaskGone)?,
         };
-        let mut attributes: Value =
-            serde_json::from_str(&snapshot.attributes).map_err(|_| WriteProblem::Unreadable)?;
+        let mut attributes: Value = parse_attributes(&snapshot.attributes)?;
         let (changed, value) = change(&mut attributes)?;
         if !changed {
             return Ok(Applied {
@@ -79,7 +78,8 @@ pub async fn update<T>(
                 attributes,
             });
         }
-        let text = serde_json::to_string(&attributes).map_err(|_| WriteProblem::Unreadable)?;
+        let text = serde_json::to_string(&attributes)
+            .map_err(|e| WriteProblem::Unreadable(ParseError::Invalid(e.to_string())))?;
         if text.len() > TASK_ATTRIBUTES_MAX_BYTES {
             return Err(WriteProblem::TooLarge {
                 size: text.len(),

@@ -17,8 +17,8 @@
 use crate::auth::Identity;
 use crate::error::AppError;
 use crate::twilio::{Reservation, TaskSnapshot, TwilioClient};
+use dual_channel_recording::attributes::{lookup_path, Found};
 use dual_channel_recording::sid::{is_sid, SidKind};
-use serde_json::Value;
 
 /// The worker's accepted reservations on the task, and the task as read (the
 /// read is reused for the attribute write, so its ETag is the one we write on).
@@ -74,14 +74,6 @@ pub async fn task_access(
     Ok(TaskAccess { reservations, task })
 }
 
-fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
-    let mut cur = v;
-    for key in path {
-        cur = cur.as_object()?.get(*key)?;
-    }
-    cur.as_str()
-}
-
 /// The call must be part of the task (see the module comment).
 pub async fn call_belongs_to_task(
     twilio: &TwilioClient,
@@ -91,15 +83,18 @@ pub async fn call_belongs_to_task(
     call_sid: &str,
     requested_conference: Option<&str>,
 ) -> Result<(), AppError> {
-    // Unreadable attributes name no call and no conference; the client-leg
-    // check below still applies.
-    let attributes: Value = serde_json::from_str(&task.attributes).unwrap_or(Value::Null);
-    if str_at(&attributes, &["call_sid"]) == Some(call_sid) {
+    // Read with the core's iterative scanner: attributes of any depth or size
+    // are read, never parsed into a tree. Unreadable attributes name no call
+    // and no conference; the client-leg check below still applies.
+    let read = |path: &[&str]| match lookup_path(&task.attributes, path) {
+        Ok(Found::Scalar(s)) => Some(s),
+        _ => None,
+    };
+    if read(&["call_sid"]).as_deref() == Some(call_sid) {
         return Ok(());
     }
-    let conference = str_at(&attributes, &["conference", "sid"])
-        .filter(|cf| is_sid(SidKind::Conference, cf))
-        .or(requested_conference);
+    let conference_attr = read(&["conference", "sid"]).filter(|cf| is_sid(SidKind::Conference, cf));
+    let conference = conference_attr.as_deref().or(requested_conference);
     if let Some(cf) = conference {
         let participant = twilio
             .fetch_participant(cf, call_sid)

@@ -54,7 +54,7 @@ fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, Response> {
     } else {
         &body[..]
     };
-    serde_json::from_slice(text).map_err(|e| bad(format!("invalid JSON body: {e}")))
+    crate::model::parse_json(text).map_err(|e| bad(format!("invalid JSON body: {e}")))
 }
 
 fn sid(value: &str, prefix: &str, field: &str) -> Result<(), Response> {

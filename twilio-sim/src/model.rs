@@ -487,3 +487,40 @@ pub(crate) fn not_found(path: &str) -> Response {
 pub(crate) fn bad_param(message: impl Into<String>) -> Response {
     twilio_error(StatusCode::BAD_REQUEST, 20001, message)
 }
+
+/// Deepest JSON document the simulator accepts. Twilio stores task attributes
+/// of any shape within its size limit; serde_json alone stops at 128 levels,
+/// and a tree deeper than this would risk the stack when parsed or dropped.
+pub const MAX_JSON_DEPTH: usize = 512;
+
+/// Parses JSON of any depth up to `MAX_JSON_DEPTH`.
+pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+    let (mut depth, mut max, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for &b in bytes {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+        } else if b == b'"' {
+            in_string = true;
+        } else if b == b'{' || b == b'[' {
+            depth += 1;
+            max = max.max(depth);
+        } else if b == b'}' || b == b']' {
+            depth = depth.saturating_sub(1);
+        }
+    }
+    if max > MAX_JSON_DEPTH {
+        return Err(format!(
+            "nested {max} levels deep, more than the {MAX_JSON_DEPTH} accepted"
+        ));
+    }
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    de.disable_recursion_limit();
+    let v = T::deserialize(&mut de).map_err(|e| e.to_string())?;
+    de.end().map_err(|e| e.to_string())?;
+    Ok(v)
+}

@@ -197,7 +197,7 @@ fn body_for_log(content_type: &str, bytes: &Bytes) -> Value {
             return Value::Object(obj);
         }
     }
-    if let Ok(v) = serde_json::from_slice::<Value>(bytes) {
+    if let Ok(v) = crate::model::parse_json::<Value>(bytes) {
         return v;
     }
     Value::String(String::from_utf8_lossy(bytes).into_owned())
@@ -321,7 +321,7 @@ fn validate_token_inner(
 ) -> Result<Response, Response> {
     let account = path_or_404(path, uri)?;
     check_owner(&st.config().account_sid, &account, uri)?;
-    let parsed: Value = serde_json::from_slice(body)
+    let parsed: Value = crate::model::parse_json(body)
         .map_err(|e| bad_param(format!("Request body is not valid JSON: {e}")))?;
     let Some(token) = parsed.get("token").and_then(Value::as_str) else {
         return Err(bad_param("Missing required parameter token"));
@@ -617,7 +617,7 @@ async fn update_task(
         let form = parse_form(&body)?;
         let attributes = match last(&form, "Attributes") {
             None => None,
-            Some(text) => match serde_json::from_str::<Value>(text) {
+            Some(text) => match crate::model::parse_json::<Value>(text.as_bytes()) {
                 Ok(Value::Object(m)) => Some(m),
                 Ok(_) => return Err(bad_param("Attributes must be a JSON object")),
                 Err(e) => return Err(bad_param(format!("Attributes is not valid JSON: {e}"))),
