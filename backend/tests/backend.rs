@@ -691,6 +691,33 @@ async fn oversize_attributes_warn_and_the_recording_stands() {
 }
 
 #[tokio::test]
+async fn deeply_nested_attributes_are_read_and_merged_with_every_level_kept() {
+    let sim = Sim::start().await;
+    sim.scene().await;
+    // 400 levels: past serde_json's default limit of 128, within the merge limit.
+    let mut deep = json!("bottom");
+    for _ in 0..400 {
+        deep = json!([deep]);
+    }
+    sim.put(
+        &format!("/tasks/{WT}"),
+        json!({"attributes": {"crm": deep, "call_sid": CA_CUSTOMER, "conference": {"sid": CF}}}),
+    )
+    .await;
+    let app = backend_for(&sim);
+    let a = create(&app, &customer_request()).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.json);
+    assert_eq!(a.json["mediaWritten"], true, "{}", a.json);
+    let after = sim.attributes(WT).await;
+    let mut cur = &after["crm"];
+    for _ in 0..400 {
+        cur = &cur[0];
+    }
+    assert_eq!(cur, "bottom");
+    assert_eq!(after["conversations"]["media"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
 async fn foreign_shape_at_the_media_path_is_left_alone_with_a_warning() {
     let sim = Sim::start().await;
     sim.scene().await;

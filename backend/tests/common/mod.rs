@@ -73,14 +73,19 @@ impl Sim {
     }
 
     pub async fn state(&self) -> Value {
-        self.http
+        let text = self
+            .http
             .get(format!("{}/_sim/state", self.url))
             .send()
             .await
             .unwrap()
-            .json()
+            .text()
             .await
-            .unwrap()
+            .unwrap();
+        // Task attributes in the state may nest deeper than serde_json's default limit.
+        let mut de = serde_json::Deserializer::from_str(&text);
+        de.disable_recursion_limit();
+        <Value as serde::Deserialize>::deserialize(&mut de).unwrap()
     }
 
     pub async fn log(&self) -> Vec<Value> {
