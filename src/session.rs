@@ -633,7 +633,6 @@ impl Core {
     /// Sends the create-recording request for leg `i` of a session.
     fn start(&mut self, task_sid: &str, i: usize, out: &mut Out) {
         let Some(config) = &self.config else { return };
-        let url = format!("{}{}", config.backend_url, CREATE_RECORDING_PATH);
         let channel = config.channel;
         let request = self.id();
         let Some(s) = self.sessions.get_mut(task_sid) else {
@@ -687,23 +686,36 @@ impl Core {
             Level::Debug,
             format!("starting the recording of {} for {task_sid}", body.call_sid),
         );
-        let body = Outgoing::Create(body);
-        self.requests.insert(
-            request,
-            Pending {
-                task_sid: task_sid.to_string(),
-                body: body.clone(),
-                attempt: 1,
-                in_flight: true,
-                orphaned: false,
-            },
-        );
+        self.send(request, task_sid, Outgoing::Create(body), out);
+    }
+
+    /// Records a new request and asks the shell to send it.
+    fn send(&mut self, request: u64, task_sid: &str, body: Outgoing, out: &mut Out) {
+        let Some(url) = self.url_for(&body) else {
+            return;
+        };
+        let pending = Pending {
+            task_sid: task_sid.to_string(),
+            body: body.clone(),
+            attempt: 1,
+            in_flight: true,
+            orphaned: false,
+        };
+        self.requests.insert(request, pending);
         out.0.push(Command::Send { request, url, body });
     }
 
+    fn url_for(&self, body: &Outgoing) -> Option<String> {
+        let path = match body {
+            Outgoing::Create(_) => CREATE_RECORDING_PATH,
+            Outgoing::Link(_) => LINK_CALL_PATH,
+        };
+        self.config
+            .as_ref()
+            .map(|c| format!("{}{path}", c.backend_url))
+    }
+
     fn link_if_needed(&mut self, task_sid: &str, out: &mut Out) {
-        let Some(config) = &self.config else { return };
-        let url = format!("{}{}", config.backend_url, LINK_CALL_PATH);
         let Some(s) = self.sessions.get_mut(task_sid) else {
             return;
         };
@@ -734,17 +746,7 @@ impl Core {
                 .map(str::to_string),
         });
         let request = self.id();
-        self.requests.insert(
-            request,
-            Pending {
-                task_sid: task_sid.to_string(),
-                body: body.clone(),
-                attempt: 1,
-                in_flight: true,
-                orphaned: false,
-            },
-        );
-        out.0.push(Command::Send { request, url, body });
+        self.send(request, task_sid, body, out);
     }
 
     fn end(&mut self, task_sid: &str, reason: &str, out: &mut Out) {
@@ -825,16 +827,8 @@ impl Core {
                     p.attempt += 1;
                     p.in_flight = true;
                     let body = p.body.clone();
-                    if let Some(config) = &self.config {
-                        let path = match body {
-                            Outgoing::Create(_) => CREATE_RECORDING_PATH,
-                            Outgoing::Link(_) => LINK_CALL_PATH,
-                        };
-                        out.0.push(Command::Send {
-                            request,
-                            url: format!("{}{path}", config.backend_url),
-                            body,
-                        });
+                    if let Some(url) = self.url_for(&body) {
+                        out.0.push(Command::Send { request, url, body });
                     }
                 }
             }
