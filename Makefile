@@ -11,11 +11,12 @@ export SHARED_DIR := $(abspath $(SHARED))
 export CHROMEDRIVER ?= /usr/bin/chromedriver
 
 BUNDLE := plugin-shim/dist/plugin-dual-channel-recording.js
+OFFICIAL_BUNDLE := plugin-shim/build/plugin-dual-channel-recording.js
 WASM := pkg/dual_channel_recording_bg.wasm
 WASM_OPT_FLAGS := -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
 	--enable-mutable-globals --strip-debug --strip-producers
 
-.PHONY: help tools wasm bundle bins build test test-rust test-wasm test-js replay replay-browser \
+.PHONY: help tools wasm bundle plugin-deps bundle-official typecheck test-plugin bins build test test-rust test-wasm test-js replay replay-browser \
 	contract demo bench lint clean
 
 help:
@@ -31,8 +32,29 @@ wasm: tools
 	wasm-pack build --profile wasm-release --target web --out-dir pkg --no-pack
 	npx wasm-opt $(WASM_OPT_FLAGS) $(WASM) -o $(WASM)
 
-bundle: wasm
+bundle: wasm plugin-deps
 	node plugin-shim/build.mjs
+
+# The plugin project's own npm packages (the official Flex builder, Flex's
+# types): npm ci when the lock file is newer than the install.
+plugin-deps:
+	@if [ ! -f plugin-shim/node_modules/.package-lock.json ] || [ plugin-shim/package-lock.json -nt plugin-shim/node_modules/.package-lock.json ]; then \
+		echo "[plugin] npm ci in plugin-shim (about 2 minutes, once)"; \
+		cd plugin-shim && npm ci --no-audit --no-fund --loglevel=error; \
+	fi
+
+# The bundle as Flex developers build it: flex-plugin build (webpack 4).
+bundle-official: wasm plugin-deps
+	cd plugin-shim && PERSIST_TERMINAL=true npx flex-plugin build
+	@test -f $(OFFICIAL_BUNDLE)
+
+# The shim's use of Flex, checked against @twilio/flex-ui's published types.
+typecheck: wasm plugin-deps
+	node plugin-shim/scripts/gen-core.cjs
+	plugin-shim/node_modules/.bin/tsc -p plugin-shim
+
+test-plugin: build bundle-official
+	node --test plugin-shim/test/
 
 bins: tools
 	cargo build -p twilio-sim -p recording-backend
@@ -63,9 +85,11 @@ replay: build
 replay-browser: build
 	node tests/replay/replay.mjs --browser $(SCENARIOS) tests/scenarios
 
-test: lint test-rust test-wasm test-js
+test: lint typecheck test-rust test-wasm test-js test-plugin
 	node tests/replay/replay.mjs $(SCENARIOS) tests/scenarios
 	node tests/replay/replay.mjs --browser $(SCENARIOS) tests/scenarios
+	PLUGIN_BUNDLE=$(OFFICIAL_BUNDLE) node tests/replay/replay.mjs $(SCENARIOS)
+	PLUGIN_BUNDLE=$(OFFICIAL_BUNDLE) node tests/replay/replay.mjs --browser $(SCENARIOS)
 
 demo: build
 	node tests/demo/server.mjs
@@ -75,4 +99,4 @@ bench: build
 
 clean:
 	cargo clean
-	rm -rf pkg plugin-shim/dist tests/.out
+	rm -rf pkg plugin-shim/dist plugin-shim/build plugin-shim/src/generated tests/.out

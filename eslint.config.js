@@ -10,6 +10,7 @@ export default [
       'target/**',
       'plugin-shim/dist/**',
       'plugin-shim/build/**',
+      'plugin-shim/src/generated/**',
       'plugin-shim/node_modules/**',
       'tests/.out/**',
       '.tools/**',

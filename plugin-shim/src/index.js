@@ -1,11 +1,8 @@
 // @ts-check
-// Registers the plugin with Flex, which is all `loadPlugin` of
-// @twilio/flex-plugin does (../shared/flex-facts.md).
+// The plugin's entry, as in every Flex plugin project: hand the plugin class
+// to Flex. `loadPlugin` calls `Twilio.Flex.Plugins.init(DualChannelRecordingPlugin)`;
+// Flex then constructs it and calls `init(flex, manager)`.
+import { loadPlugin } from '@twilio/flex-plugin';
 import DualChannelRecordingPlugin from './DualChannelRecordingPlugin.js';
 
-const plugins = /** @type {any} */ (globalThis).Twilio?.Flex?.Plugins;
-if (plugins && typeof plugins.init === 'function') {
-  plugins.init(DualChannelRecordingPlugin);
-} else {
-  console.warn('[dual-channel-recording]', 'Twilio.Flex.Plugins is missing: not running inside Flex.');
-}
+loadPlugin(DualChannelRecordingPlugin);

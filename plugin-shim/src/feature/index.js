@@ -12,16 +12,18 @@ import { conferenceSnapshot, taskSnapshot } from './snapshots.js';
 
 /** @typedef {import('@twilio/flex-ui').Manager} Manager */
 /** @typedef {typeof import('@twilio/flex-ui')} Flex */
+/** @typedef {import('@twilio/flex-ui').ITask} ITask */
 /** @typedef {{ taskSid: string, callSid: string, recordingSid: string }} RecordingStarted */
+/** @typedef {typeof import('../generated/core.js').Engine} EngineClass the Rust core's wasm-bindgen class */
 
 /**
  * @param {Flex} flex
  * @param {Manager} manager
- * @param {() => Promise<{ Engine: any }>} loadCore compiles and instantiates the wasm core
+ * @param {() => Promise<{ Engine: EngineClass }>} loadCore compiles and instantiates the wasm core
  * @returns the API other plugins can use
  */
 export function startFeature(flex, manager, loadCore) {
-  /** @type {any} */
+  /** @type {InstanceType<EngineClass> | null} */
   let engine = null;
   let dead = false;
   /** @type {string[]} */
@@ -41,16 +43,21 @@ export function startFeature(flex, manager, loadCore) {
   /** @type {unknown} */ let lastTasks;
   /** @type {Map<string, unknown>} */ const lastConference = new Map();
 
-  const flexState = () => /** @type {any} */ (manager.store.getState())?.flex;
+  const flexState = () => manager.store.getState()?.flex;
 
-  /** A trap in the core makes the feature inert; Flex goes on untouched. */
-  function goInert(/** @type {unknown} */ error) {
+  /**
+   * A trap in the core, or a core that cannot load, makes the feature inert;
+   * Flex goes on untouched. Logged once; agents are shown nothing.
+   * @param {unknown} error
+   * @param {string} [why]
+   */
+  function goInert(error, why = 'the recording core stopped; calls are not recorded until Flex is reloaded.') {
     if (dead) return;
     dead = true;
     engine = null;
     queued.length = 0;
     if (unsubscribe) unsubscribe();
-    log('error', 'the recording core stopped; calls are not recorded until Flex is reloaded.', error);
+    log('error', why, error);
   }
 
   /** @param {object} event */
@@ -76,8 +83,8 @@ export function startFeature(flex, manager, loadCore) {
 
   /**
    * Flex keys `worker.tasks` by reservation SID; the core follows task SIDs.
-   * @param {any} tasks
-   * @returns {Map<string, any>} task SID -> ITask
+   * @param {Map<string, ITask> | undefined} tasks
+   * @returns {Map<string, ITask>} task SID -> ITask
    */
   function byTaskSid(tasks) {
     const map = new Map();
@@ -86,7 +93,7 @@ export function startFeature(flex, manager, loadCore) {
     }
     return map;
   }
-  /** @type {Map<string, any>} */ let tasksByTaskSid = new Map();
+  /** @type {Map<string, ITask>} */ let tasksByTaskSid = new Map();
   /** @type {unknown} */ let indexedTasks;
 
   /** The worker's tasks by task SID, re-indexed only when the store's map changed. */
@@ -152,7 +159,7 @@ export function startFeature(flex, manager, loadCore) {
         flex.Notifications.registerNotification({
           id,
           content: text,
-          type: /** @type {any} */ (flex).NotificationType?.error ?? 'error',
+          type: flex.NotificationType?.error ?? 'error',
           closeButton: true,
           timeout: 0,
         });
@@ -185,8 +192,8 @@ export function startFeature(flex, manager, loadCore) {
 
   /** Wraps a Flex listener so that it never throws into Flex and never returns a promise. */
   const guard =
-    (/** @type {(arg: any) => void} */ fn) =>
-    (/** @type {any} */ arg) => {
+    (/** @type {(arg?: any) => void} */ fn) =>
+    (/** @type {any} */ arg = undefined) => {
       try {
         fn(arg);
       } catch (error) {
@@ -215,31 +222,38 @@ export function startFeature(flex, manager, loadCore) {
     guard((payload) => forward({ type: 'complete', taskSid: payload?.task?.taskSid })),
   );
 
-  const ready = loadCore()
-    .then(({ Engine }) => {
+  const ready = loadCore().then(
+    ({ Engine }) => {
       if (dead) return false;
-      const state = flexState();
-      const workerSid = manager.workerClient?.sid ?? state?.worker?.source?.sid ?? '';
-      const locale = /** @type {any} */ (manager).localization?.localeTag ?? globalThis.navigator?.language ?? 'en-US';
-      const customData = manager.configuration?.custom_data ?? {};
-      engine = new Engine(JSON.stringify(customData), workerSid, locale, Math.random(), host);
-      if (!engine.enabled()) {
-        queued.length = 0;
-        engine = null;
-        dead = true;
+      try {
+        const state = flexState();
+        const workerSid = manager.workerClient?.sid ?? state?.worker?.source?.sid ?? '';
+        const locale = manager.localization?.localeTag ?? globalThis.navigator?.language ?? 'en-US';
+        const customData = manager.configuration?.custom_data ?? {};
+        engine = new Engine(JSON.stringify(customData), workerSid, locale, Math.random(), host);
+        if (!engine.enabled()) {
+          queued.length = 0;
+          engine = null;
+          dead = true;
+          return false;
+        }
+        unsubscribe = manager.store.subscribe(guard(onStoreChange));
+        onStoreChange();
+        // What Flex said while the core was compiling, in order.
+        for (const json of queued.splice(0)) {
+          engine.handle(json);
+        }
+        return true;
+      } catch (error) {
+        goInert(error);
         return false;
       }
-      unsubscribe = manager.store.subscribe(guard(onStoreChange));
-      onStoreChange();
-      for (const json of queued.splice(0)) {
-        engine.handle(json);
-      }
-      return true;
-    })
-    .catch((error) => {
-      goInert(error);
+    },
+    (error) => {
+      goInert(error, 'could not load the recording core (WebAssembly); calls are not recorded. Flex works as usual.');
       return false;
-    });
+    },
+  );
 
   return {
     /** Settles when the core is loaded: true when it records, false when inert. */
