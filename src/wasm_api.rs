@@ -252,3 +252,11 @@ impl Engine {
         self.inner.timers.borrow_mut().clear();
     }
 }
+
+// dlmalloc, Rust's default on wasm32, is several kilobytes of the download;
+// the core allocates little and runs on one thread, which this small
+// free-list allocator is made for.
+#[global_allocator]
+// SAFETY: wasm32 without threads: there is only ever one thread.
+static ALLOCATOR: lol_alloc::AssumeSingleThreaded<lol_alloc::FreeListAllocator> =
+    unsafe { lol_alloc::AssumeSingleThreaded::new(lol_alloc::FreeListAllocator::new()) };
