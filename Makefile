@@ -16,13 +16,13 @@ WASM := pkg/dual_channel_recording_bg.wasm
 WASM_OPT_FLAGS := -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
 	--enable-mutable-globals --strip-debug --strip-producers
 
-.PHONY: help tools wasm bundle plugin-deps bundle-official typecheck test-plugin bins build test test-rust test-wasm test-js replay replay-browser \
+.PHONY: help tools wasm bundle plugin-deps bundle-official typecheck test-plugin bins build test test-rust test-wasm test-js replay contract-replay \
 	contract demo bench lint clean
 
 help:
 	@echo "make demo    build everything and serve the demo page on the Twilio simulator"
 	@echo "make test    run every test suite"
-	@echo "make replay SCENARIOS='FILE_OR_DIR ...'   play scenario files (add BROWSER=1 for Chromium)"
+	@echo "make replay SCENARIOS='FILE_OR_DIR ...'   play scenario files (BROWSER=1: in Chromium; PRISM=1: through Prism)"
 	@echo "make bench   run the benchmarks (figures go to BENCHMARKS.md by hand)"
 
 tools:
@@ -79,17 +79,22 @@ test-js: build
 	node --test tests/contract/
 	node --test tests/browser/
 
+# BROWSER=1 plays in headless Chromium; PRISM=1 puts `prism proxy --errors`
+# between the backend and the simulator and checks every answer against
+# Twilio's OpenAPI description.
 replay: build
-	node tests/replay/replay.mjs $(if $(BROWSER),--browser) $(SCENARIOS)
+	node tests/replay/replay.mjs $(if $(BROWSER),--browser) $(if $(PRISM),--via-prism) $(SCENARIOS)
 
-replay-browser: build
-	node tests/replay/replay.mjs --browser $(SCENARIOS) tests/scenarios
+# Every scenario, ours and the shared ones, through Prism (issue 5's contract test).
+contract-replay: build
+	node tests/replay/replay.mjs --via-prism $(SCENARIOS) tests/scenarios
 
 test: lint typecheck test-rust test-wasm test-js test-plugin
 	node tests/replay/replay.mjs $(SCENARIOS) tests/scenarios
 	node tests/replay/replay.mjs --browser $(SCENARIOS) tests/scenarios
-	PLUGIN_BUNDLE=$(OFFICIAL_BUNDLE) node tests/replay/replay.mjs $(SCENARIOS)
-	PLUGIN_BUNDLE=$(OFFICIAL_BUNDLE) node tests/replay/replay.mjs --browser $(SCENARIOS)
+	node tests/replay/replay.mjs --via-prism $(SCENARIOS) tests/scenarios
+	PLUGIN_BUNDLE=$(OFFICIAL_BUNDLE) node tests/replay/replay.mjs $(SCENARIOS) tests/scenarios
+	PLUGIN_BUNDLE=$(OFFICIAL_BUNDLE) node tests/replay/replay.mjs --browser $(SCENARIOS) tests/scenarios
 
 demo: build
 	node tests/demo/server.mjs

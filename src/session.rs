@@ -859,6 +859,12 @@ impl Core {
                             r.state = LegState::Recording {
                                 recording_sid: resp.recording_sid.clone(),
                             };
+                        } else if let Some((_, done)) =
+                            self.finished.iter_mut().rev().find(|(t, _)| *t == task_sid)
+                        {
+                            // The task ended while its request was on its way:
+                            // the recording runs, so its status says so.
+                            done.recordings.push(resp.recording_sid.clone());
                         }
                         out.log(
                             Level::Info,

@@ -652,6 +652,27 @@ fn a_request_in_flight_when_the_task_ends_is_not_retried() {
 }
 
 #[test]
+fn a_recording_answered_after_the_task_ended_shows_in_its_status() {
+    let mut c = core("customer");
+    flex(&mut c, active(Some(A1)));
+    flex(&mut c, task(T1, R1, json!({})));
+    let s = sends(&flex(&mut c, conf(T1, full(A1))));
+    flex(
+        &mut c,
+        FlexEvent::Ended {
+            task_sid: T1.into(),
+            reason: "completed".into(),
+        },
+    );
+    c.handle(Event::Answer {
+        request: s[0].0,
+        answer: ok(C1, "RE1", false),
+    });
+    let st = c.status(T1);
+    assert_eq!((st.state, st.recordings), ("done", vec!["RE1".to_string()]));
+}
+
+#[test]
 fn retries_with_backoff_then_gives_up_after_ten_attempts() {
     let mut c = core("customer");
     flex(&mut c, active(Some(A1)));

@@ -13,6 +13,7 @@ use crate::vec_map::VecMap;
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 
 /// Backend requests that take longer are abandoned and retried.
 const REQUEST_TIMEOUT_MS: u32 = 15_000;
@@ -29,6 +30,8 @@ extern "C" {
     fn follow(this: &Host, task_sids: Vec<String>) -> Result<(), JsValue>;
     #[wasm_bindgen(method, catch)]
     fn token(this: &Host) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(js_name = fetch, catch)]
+    fn fetch_request(request: &web_sys::Request) -> Result<js_sys::Promise, JsValue>;
     #[wasm_bindgen(method, catch, js_name = recordingStarted)]
     fn recording_started(
         this: &Host,
@@ -50,25 +53,51 @@ impl Timer {
     }
 }
 
-/// POSTs a form to the backend; every failure becomes an `Answer`, never an error.
+/// POSTs a form to the backend; every failure becomes an `Answer`, never an
+/// error. gloo-net builds the request; the call to `fetch` is ours, because
+/// gloo-net treats a rejection that is not an `Error` as a bug and panics
+/// (and code that wraps `window.fetch` can reject with anything).
 async fn post_form(url: &str, form: String) -> Answer {
     let signal = web_sys::AbortSignal::timeout_with_u32(REQUEST_TIMEOUT_MS);
     let request = gloo_net::http::Request::post(url)
         .header("Content-Type", "application/x-www-form-urlencoded")
         .abort_signal(Some(&signal))
         .body(form);
-    let request = match request {
-        Ok(r) => r,
+    let request: web_sys::Request = match request {
+        Ok(r) => r.into(),
         Err(e) => return Answer::Network(e.to_string()),
     };
-    match request.send().await {
-        Ok(response) => {
-            let status = response.status();
-            let body = response.text().await.unwrap_or_default();
-            Answer::Http { status, body }
-        }
-        Err(e) => Answer::Network(e.to_string()),
+    let promise = match fetch_request(&request) {
+        Ok(p) => p,
+        Err(e) => return Answer::Network(describe(&e)),
+    };
+    let response = match wasm_bindgen_futures::JsFuture::from(promise).await {
+        Ok(r) => r,
+        Err(e) => return Answer::Network(describe(&e)),
+    };
+    let Ok(response) = response.dyn_into::<web_sys::Response>() else {
+        return Answer::Network("fetch answered something that is not a Response".into());
+    };
+    let status = response.status();
+    let body = match response.text() {
+        Ok(p) => wasm_bindgen_futures::JsFuture::from(p)
+            .await
+            .ok()
+            .and_then(|v| v.as_string()),
+        Err(_) => None,
+    };
+    Answer::Http {
+        status,
+        body: body.unwrap_or_default(),
     }
+}
+
+/// A rejection's message, whatever was thrown.
+fn describe(e: &JsValue) -> String {
+    if let Some(err) = e.dyn_ref::<js_sys::Error>() {
+        return String::from(err.message());
+    }
+    e.as_string().unwrap_or_else(|| "fetch failed".into())
 }
 
 struct Inner {

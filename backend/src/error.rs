@@ -77,6 +77,12 @@ impl AppError {
                         404 => StatusCode::NOT_FOUND,
                         429 => StatusCode::TOO_MANY_REQUESTS,
                         503 => StatusCode::SERVICE_UNAVAILABLE,
+                        // Our own credentials or permissions: nothing the
+                        // browser sent, so not a client error.
+                        401 | 403 => StatusCode::BAD_GATEWAY,
+                        // Twilio will refuse this request however often it is
+                        // sent: a 4xx tells the plugin not to retry it.
+                        400..=499 => StatusCode::BAD_REQUEST,
                         _ => StatusCode::BAD_GATEWAY,
                     }
                 };
@@ -147,6 +153,33 @@ impl IntoResponse for AppError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn twilio_statuses_map_to_what_the_plugin_may_retry() {
+        let cases = [
+            (400, 21220, StatusCode::CONFLICT),
+            (400, 20001, StatusCode::BAD_REQUEST),
+            (422, 0, StatusCode::BAD_REQUEST),
+            (404, 20404, StatusCode::NOT_FOUND),
+            (401, 20003, StatusCode::BAD_GATEWAY),
+            (403, 20403, StatusCode::BAD_GATEWAY),
+            (429, 20429, StatusCode::TOO_MANY_REQUESTS),
+            (503, 0, StatusCode::SERVICE_UNAVAILABLE),
+            (500, 0, StatusCode::BAD_GATEWAY),
+        ];
+        for (status, code, want) in cases {
+            let e = AppError::from_twilio(
+                "x",
+                TwilioError::Api {
+                    status,
+                    code,
+                    message: "m".into(),
+                    more_info: None,
+                },
+            );
+            assert_eq!(e.status(), want, "Twilio {status}/{code}");
+        }
+    }
 
     #[test]
     fn twilio_codes_pass_through() {

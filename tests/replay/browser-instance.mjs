@@ -2,6 +2,8 @@
 // harness page (tests/harness/harness.html) imports flex-sim.js and loads the
 // plugin bundle with a <script> tag, exactly the file a user deploys.
 
+const EVAL_TIMEOUT_MS = 30000;
+
 export class BrowserInstance {
   /**
    * @param {string} name
@@ -28,30 +30,44 @@ export class BrowserInstance {
     await this.page.goto(this.pageUrl);
     await this.page.waitForFunction(() => window.__harness !== undefined, null, { timeout: 10000 });
     try {
-      await this.page.evaluate((opts) => window.__harness.setup(opts), { flexOptions: this.flexOptions, bundleUrl: this.bundleUrl });
+      await this._eval('setup', (json) => window.__harness.setup(JSON.parse(json)), JSON.stringify({ flexOptions: this.flexOptions, bundleUrl: this.bundleUrl }));
     } catch (err) {
       throw new Error(`instance ${this.name}: ${err.message.split('\n')[0]}`);
     }
   }
 
   async call(method, ...args) {
-    await this.page.evaluate(([m, a]) => window.__harness.call(m, a), [method, args]);
+    // Arguments cross as JSON text, as in the Node instance: Playwright's own
+    // argument serialisation never settles for values nested about 100 levels
+    // deep (seen with playwright-core 1.65), and task attributes may be deeper.
+    await this._eval(method, ([m, json]) => window.__harness.call(m, JSON.parse(json)), [method, JSON.stringify(args)]);
   }
 
   hasTask(taskSid) {
-    return this.page.evaluate((t) => window.__harness.hasTask(t), taskSid);
+    return this._eval('hasTask', (t) => window.__harness.hasTask(t), taskSid);
   }
 
   notificationsShown() {
-    return this.page.evaluate(() => window.__harness.notificationsShown());
+    return this._eval('notificationsShown', () => window.__harness.notificationsShown());
   }
 
   idle() {
-    return this.page.evaluate(() => window.__harness.idle());
+    return this._eval('idle', () => window.__harness.idle());
   }
 
   status(taskSid) {
-    return this.page.evaluate((t) => window.__harness.status(t), taskSid);
+    return this._eval('status', (t) => window.__harness.status(t), taskSid);
+  }
+
+  /** page.evaluate with a deadline: a page that never answers fails the scenario instead of stalling the run. */
+  _eval(what, fn, arg) {
+    let timer;
+    return Promise.race([
+      this.page.evaluate(fn, arg),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`instance ${this.name}: ${what} did not return within ${EVAL_TIMEOUT_MS} ms`)), EVAL_TIMEOUT_MS);
+      }),
+    ]).finally(() => clearTimeout(timer));
   }
 
   async dispose() {

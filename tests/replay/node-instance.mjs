@@ -108,10 +108,14 @@ export class NodeInstance {
         done();
         return Promise.reject(err);
       }
-      // A fetch rejects with TypeError in browsers when the network fails.
+      // A fetch rejects with a TypeError in browsers when the network fails,
+      // and with an AbortError DOMException (an Error too) when aborted. It
+      // must be an Error of the instance's own realm, as in a browser: code
+      // in the bundle tells errors apart with `instanceof Error`, and a
+      // host-realm error fails that test (gloo-net then panics).
       return p.then((res) => { done(); return res; }, (err) => {
         done();
-        throw err instanceof TypeError || (err && err.name === 'AbortError') ? err : new TypeError(`Failed to fetch: ${err && err.message}`);
+        throw this._realmError(err);
       });
     };
 
@@ -144,6 +148,15 @@ export class NodeInstance {
       navigator: { userAgent: 'flex-sim (node vm)', language: this.flexOptions.locale || 'en-US', languages: [this.flexOptions.locale || 'en-US'] },
       location: { href: 'http://127.0.0.1/flex', origin: 'http://127.0.0.1', protocol: 'http:', host: '127.0.0.1', hostname: '127.0.0.1' },
     };
+  }
+
+  /** A fetch failure as the instance's own realm would see it. */
+  _realmError(err) {
+    const message = err && err.message ? err.message : String(err);
+    if (!this.context) return err;
+    const aborted = err && err.name === 'AbortError';
+    const make = vm.runInContext('(aborted, message) => { const e = aborted ? new Error(message) : new TypeError(message); if (aborted) e.name = "AbortError"; return e; }', this.context);
+    return make(aborted, aborted ? message : `Failed to fetch (${message})`);
   }
 
   async start() {

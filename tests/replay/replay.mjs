@@ -1,10 +1,17 @@
 #!/usr/bin/env node
-// Replay runner: node tests/replay/replay.mjs [--browser] [--verbose] FILE_OR_DIR ...
+// Replay runner: node tests/replay/replay.mjs [--browser] [--via-prism] [--verbose] FILE_OR_DIR ...
 //
 // Plays each scenario (../shared/scenarios/README.md) through the real plugin
 // bundle in simulated Flex instances, against the real backend and the Twilio
 // simulator. One line per scenario (`PASS name` / `FAIL name: why`), then
 // `N passed, M failed`; exit status 0 only if none failed.
+//
+// --via-prism (issue 5's contract test): the backend reaches the simulator
+// through `prism proxy --errors` with ../shared/twilio-openapi (the token check
+// goes straight to the simulator: it is not in those files). After each
+// scenario every simulator answer is validated against the response schema
+// of its path, and prism's own log is read for refused requests; any break
+// fails the scenario, with one indented `contract:` line per break.
 //
 // Environment: TWILIO_SIM_BIN (default target/debug/twilio-sim), BACKEND_BIN
 // (default target/debug/recording-backend), PLUGIN_BUNDLE (default
@@ -17,13 +24,13 @@ import { missingParts } from '../harness/processes.mjs';
 import { closeEnvironment, createEnvironment, runScenario } from './runner.mjs';
 import { expandScenarioArgs, loadScenario } from './scenario.mjs';
 
-const USAGE = 'usage: node tests/replay/replay.mjs [--browser] [--verbose] FILE_OR_DIR ...';
+const USAGE = 'usage: node tests/replay/replay.mjs [--browser] [--via-prism] [--verbose] FILE_OR_DIR ...';
 
 async function main(argv) {
   const flags = new Set(argv.filter((a) => a.startsWith('--')));
   const paths = argv.filter((a) => !a.startsWith('--'));
   for (const f of flags) {
-    if (!['--browser', '--verbose', '--help'].includes(f)) {
+    if (!['--browser', '--via-prism', '--verbose', '--help'].includes(f)) {
       console.error(`unknown option ${f}\n${USAGE}`);
       return 2;
     }
@@ -34,6 +41,7 @@ async function main(argv) {
   }
   const browser = flags.has('--browser');
   const verbose = flags.has('--verbose');
+  const viaPrism = flags.has('--via-prism');
 
   let files;
   try {
@@ -59,7 +67,7 @@ async function main(argv) {
       cannotRun = `cannot run: missing ${missing.join('; ')}`;
     } else {
       try {
-        env = await createEnvironment({ browser, echo: verbose });
+        env = await createEnvironment({ browser, echo: verbose, viaPrism });
       } catch (err) {
         cannotRun = `cannot run: ${err.message.replace(/\n/g, ' | ')}`;
       }
@@ -78,9 +86,14 @@ async function main(argv) {
       const logName = path.basename(item.file).replace(/\.json$/, '');
       const result = await runScenario(item.scenario, env, logName);
       report(result.ok, item.label, result.ok ? '' : `${result.why} [log: ${path.relative(process.cwd(), result.logFile)}]`);
+      for (const line of result.contractLines || []) console.log(`  contract: ${line}`);
     }
   } finally {
     if (env) await closeEnvironment(env);
+  }
+  if (env && env.contract) {
+    const t = env.contract.totals;
+    console.log(`contract: ${t.exchanges} simulator answers validated over ${t.scenarios} scenarios (${t.viaPrism} through prism --errors, ${t.direct} token checks direct); ${t.failures} contract violation(s)`);
   }
   console.log(`${passed} passed, ${failed} failed`);
   return failed === 0 ? 0 : 1;

@@ -11,6 +11,7 @@ import {
 import { checkExpect, show, stepKind } from './expect.mjs';
 import { NodeInstance } from './node-instance.mjs';
 import { BrowserInstance } from './browser-instance.mjs';
+import { createContractCheck, startBackendVia, startContractProxy } from '../contract/via-prism.mjs';
 
 export const DEFAULT_WORKER = 'WK00000000000000000000000000000001';
 export const OUT_DIR = path.join(REPO_ROOT, 'tests/.out/replay');
@@ -19,15 +20,32 @@ const POLL_MS = 50;
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** Start what every scenario shares: simulator, backend, and in browser mode Chromium and a file server. */
-export async function createEnvironment({ browser = false, echo = false } = {}) {
+/**
+ * Start what every scenario shares: simulator, backend, and in browser mode
+ * Chromium and a file server. With `viaPrism`, the backend reaches Twilio's
+ * REST API through `prism proxy --errors` (the token check goes straight to
+ * the simulator, as it is not in Twilio's OpenAPI files) and every scenario
+ * ends with the contract check of tests/contract/via-prism.mjs.
+ */
+export async function createEnvironment({ browser = false, echo = false, viaPrism = false } = {}) {
   mkdirSync(OUT_DIR, { recursive: true });
-  const env = { browser, closers: [] };
+  const env = { browser, viaPrism, closers: [] };
   try {
     env.simProc = await startSim({ logFile: path.join(OUT_DIR, 'twilio-sim.log'), echo });
     env.closers.push(() => env.simProc.stop());
     env.sim = createSimClient(env.simProc.url);
-    env.backend = await startBackend({ simUrl: env.simProc.url, logFile: path.join(OUT_DIR, 'recording-backend.log'), echo });
+    const backendLog = path.join(OUT_DIR, 'recording-backend.log');
+    if (viaPrism) {
+      env.prism = await startContractProxy({ simUrl: env.simProc.url });
+      env.closers.push(async () => {
+        await env.prism.stop();
+        writeFileSync(path.join(OUT_DIR, 'prism.log'), env.prism.output());
+      });
+      env.contract = createContractCheck(env.prism);
+      env.backend = await startBackendVia({ twilioBaseUrl: env.prism.url, iamBaseUrl: env.simProc.url, logFile: backendLog, echo });
+    } else {
+      env.backend = await startBackend({ simUrl: env.simProc.url, logFile: backendLog, echo });
+    }
     env.closers.push(() => env.backend.stop());
     env.bundleFile = bundlePath();
     if (browser) {
@@ -68,16 +86,37 @@ let tokenCounter = 0;
 export async function runScenario(scenario, env, logName) {
   const logLines = [];
   const log = (line) => logLines.push(`${new Date().toISOString()} ${line}`);
-  const logFile = path.join(OUT_DIR, `${logName}${env.browser ? '.browser' : ''}.log`);
+  const logFile = path.join(OUT_DIR, `${logName}${env.browser ? '.browser' : ''}${env.viaPrism ? '.prism' : ''}.log`);
   runScenario.currentLog = log;
   const instances = [];
   let browserContext = null;
   try {
-    const why = await play(scenario, env, log, instances, (ctx) => { browserContext = ctx; });
-    return { ok: why === null, why, logFile };
-  } catch (err) {
-    log(`error: ${err && err.stack ? err.stack : err}`);
-    return { ok: false, why: err && err.message ? err.message : String(err), logFile };
+    let why;
+    try {
+      if (env.contract) env.contract.begin();
+      why = await play(scenario, env, log, instances, (ctx) => { browserContext = ctx; });
+    } catch (err) {
+      log(`error: ${err && err.stack ? err.stack : err}`);
+      why = err && err.message ? err.message : String(err);
+    }
+    let contractLines = [];
+    if (env.contract) {
+      // Before the next scenario resets the simulator's log.
+      let c;
+      try {
+        c = await env.contract.check(env.sim);
+      } catch (err) {
+        c = { lines: [`the contract check itself failed: ${err && err.message ? err.message : err}`], exchanges: 0, viaPrism: 0, direct: 0, byKind: new Map() };
+      }
+      contractLines = c.lines;
+      log(`contract: ${c.exchanges} exchange(s) validated (${c.viaPrism} through prism, ${c.direct} token check(s) direct): ${[...c.byKind].map(([k, n]) => `${n}x ${k}`).join(', ') || 'none'}`);
+      for (const line of contractLines) log(`contract violation: ${line}`);
+      if (contractLines.length) {
+        const first = `contract: ${contractLines.length} violation(s), first: ${contractLines[0]}`;
+        why = why ? `${why}; ${first}` : first;
+      }
+    }
+    return { ok: !why, why, logFile, contractLines };
   } finally {
     for (const inst of instances) await inst.dispose().catch(() => {});
     if (browserContext) await browserContext.close().catch(() => {});

@@ -4,6 +4,7 @@ use dual_channel_recording::attributes::{lookup, Found};
 use dual_channel_recording::wasm_api::Engine;
 use js_sys::{Array, Function, Object, Reflect};
 use wasm_bindgen::JsCast;
+use wasm_bindgen::JsValue;
 use wasm_bindgen_test::*;
 
 /// A host object whose callbacks record what they were called with.
@@ -157,5 +158,54 @@ async fn an_unreachable_backend_is_retried_and_the_task_can_be_dropped() {
         .contains("attempt 1 failed")));
     assert!(engine.handle(r#"{"type": "ended", "taskSid": "WT00000000000000000000000000000001", "reason": "canceled"}"#));
     assert!(engine.idle(), "no retry outlives the task");
+    engine.dispose();
+}
+
+#[wasm_bindgen_test]
+async fn a_fetch_rejecting_with_something_not_an_error_is_a_network_failure() {
+    // Code that wraps `fetch` may reject with a bare string; that must be a
+    // retryable failure, not a trap.
+    let install = Function::new_no_args(
+        "globalThis.__realFetch = globalThis.fetch; globalThis.fetch = () => Promise.reject('wrapped fetch said no');",
+    );
+    install.call0(&JsValue::NULL).unwrap();
+    let r = Recorder::new();
+    let engine = Engine::new(
+        &custom_data("customer"),
+        "WK00000000000000000000000000000001",
+        "en-US",
+        0.5,
+        r.host.clone().unchecked_into(),
+    );
+    engine.handle(r#"{"type": "activeCall", "callSid": "CA000000000000000000000000000000a1"}"#);
+    engine.handle(
+        r#"{"type": "taskAccepted", "task": {"taskSid": "WT00000000000000000000000000000002", "sid": "WR00000000000000000000000000000002",
+            "channel": "voice", "attributes": "{}", "dateUpdated": 1700000000000}}"#,
+    );
+    engine.handle(
+        r#"{"type": "conference", "taskSid": "WT00000000000000000000000000000002", "conference": {"conferenceSid": "CF00000000000000000000000000000001",
+            "participants": [{"participantType": "customer", "status": "joined", "callSid": "CA000000000000000000000000000000c1"},
+                             {"participantType": "worker", "status": "joined", "callSid": "CA000000000000000000000000000000a1", "workerSid": "WK00000000000000000000000000000001"}]}}"#,
+    );
+    let said = |r: &Recorder| {
+        r.named("log").iter().any(|l| {
+            l.get(2)
+                .as_string()
+                .unwrap_or_default()
+                .contains("wrapped fetch said no")
+        })
+    };
+    for _ in 0..100 {
+        if said(&r) {
+            break;
+        }
+        gloo_timers::future::TimeoutFuture::new(10).await;
+    }
+    Function::new_no_args("globalThis.fetch = globalThis.__realFetch;")
+        .call0(&JsValue::NULL)
+        .unwrap();
+    assert!(said(&r), "the rejection is logged as a failed attempt");
+    engine.handle(r#"{"type": "ended", "taskSid": "WT00000000000000000000000000000002", "reason": "canceled"}"#);
+    assert!(engine.idle());
     engine.dispose();
 }
