@@ -24,9 +24,9 @@ use crate::strings;
 use crate::vec_map::VecMap;
 use std::collections::VecDeque;
 
-/// How long an instance that does not carry the call leaves the carrying one
-/// to act first. The backend makes the outcome one recording either way; this
-/// only spares it redundant requests.
+/// How long an instance busy with a call that is not this leg leaves the
+/// carrying one to act first. The backend makes the outcome one recording
+/// either way; this only spares it redundant requests.
 pub const DEFER_MS: u64 = 300;
 /// Finished tasks remembered for `status()`.
 const FINISHED_KEPT: usize = 200;
@@ -562,6 +562,7 @@ impl Core {
             return;
         };
         let carried = carried_here(&leg, s.conference.as_ref(), active, &self.worker_sid);
+        let has_own_call = active.is_some();
         let one_per_task = channel == Channel::Customer || s.kind == CallKind::InternalOutbound;
         let existing = s.legs.iter().position(|r| r.leg.call_sid == leg.call_sid);
         if let Some(i) = existing {
@@ -596,7 +597,11 @@ impl Core {
         if let Some(timer) = wait_timer {
             self.cancel_timer(timer, out);
         }
-        let defer = if carried {
+        // Only an instance busy with another call of its own defers: it is
+        // surely not the one carrying this leg. One with no call of its own
+        // (an agent on a phone number, or a second tab) acts at once; the
+        // backend answers the later of two requests with the same recording.
+        let defer = if carried || !has_own_call {
             None
         } else {
             Some(self.set_timer(
@@ -682,11 +687,10 @@ impl Core {
             s.linked = true;
         }
         record.state = LegState::Starting { request };
-        out.log(
-            Level::Debug,
-            format!("starting the recording of {} for {task_sid}", body.call_sid),
-        );
+        let message = format!("starting the recording of {} for {task_sid}", body.call_sid);
+        // The request first: logging can be slow (an open console).
         self.send(request, task_sid, Outgoing::Create(body), out);
+        out.log(Level::Debug, message);
     }
 
     /// Records a new request and asks the shell to send it.

@@ -193,8 +193,21 @@ fn inbound_customer_channel_carried_here_starts_at_once() {
 }
 
 #[test]
-fn instance_without_the_call_defers_then_acts() {
+fn instance_with_no_call_of_its_own_acts_at_once() {
+    // An agent on a phone number: no Flex tab carries the call, so none waits.
     let mut c = core("customer");
+    flex(&mut c, task(T1, R1, json!({"direction": "inbound"})));
+    let out = flex(&mut c, conf(T1, full(A1)));
+    assert_eq!(created_call(&sends(&out)[0].1), C1);
+    assert!(!timers(&out)
+        .iter()
+        .any(|(_, ms)| *ms == crate::session::DEFER_MS));
+}
+
+#[test]
+fn instance_busy_with_another_call_defers_then_acts() {
+    let mut c = core("customer");
+    flex(&mut c, active(Some(B1)));
     flex(&mut c, task(T1, R1, json!({"direction": "inbound"})));
     let out = flex(&mut c, conf(T1, full(A1)));
     assert!(sends(&out).is_empty());
@@ -210,6 +223,7 @@ fn instance_without_the_call_defers_then_acts() {
 #[test]
 fn deferred_start_is_promoted_when_the_call_arrives_here() {
     let mut c = core("customer");
+    flex(&mut c, active(Some(B1)));
     flex(&mut c, task(T1, R1, json!({})));
     let out = flex(&mut c, conf(T1, full(A1)));
     let defer = timers(&out)[0].0;
@@ -246,17 +260,16 @@ fn worker_channel_join_call_back_and_forth_records_each_leg_once() {
         &[T1.to_string()],
         "the worker channel keeps following for Join Call"
     );
-    // Join Call from another tab: this tab no longer carries the call.
+    // Join Call from another tab: this tab no longer carries the call and has
+    // none of its own, so it asks at once (the backend answers both tabs with
+    // the one recording).
     flex(&mut c, active(None));
     let moved = vec![
         p("customer", "joined", Some(C1), None),
         p("worker", "left", Some(A1), Some(ME)),
         p("worker", "joined", Some(A2), Some(ME)),
     ];
-    let out = flex(&mut c, conf(T1, moved.clone()));
-    let defer = timers(&out)[0].0;
-    let out = c.handle(Event::Timer { id: defer });
-    let s = sends(&out);
+    let s = sends(&flex(&mut c, conf(T1, moved.clone())));
     assert_eq!(created_call(&s[0].1), A2);
     c.handle(Event::Answer {
         request: s[0].0,
@@ -303,6 +316,7 @@ fn customer_channel_ignores_join_call() {
 #[test]
 fn a_deferred_leg_that_stops_being_live_is_never_started() {
     let mut c = core("worker");
+    flex(&mut c, active(Some(B1)));
     flex(&mut c, task(T1, R1, json!({})));
     let first = timers(&flex(&mut c, conf(T1, full(A1))))[0].0;
     let moved = vec![
@@ -595,6 +609,7 @@ fn cancel_while_waiting_ends_everything() {
 #[test]
 fn cancel_while_deferred_or_retrying_cancels_those_timers() {
     let mut c = core("customer");
+    flex(&mut c, active(Some(B1)));
     flex(&mut c, task(T1, R1, json!({})));
     let defer = timers(&flex(&mut c, conf(T1, full(A1))))[0].0;
     let out = flex(

@@ -40,7 +40,9 @@ use time::OffsetDateTime;
 /// its entry may be forgotten.
 const FORGET_AFTER: Duration = Duration::from_secs(4 * 3600 + 600);
 
-/// The map is swept of forgettable entries once it holds this many calls.
+/// The map is swept of forgettable entries once it holds this many calls;
+/// after a sweep, the next one waits until the map has doubled, so a map of
+/// recent calls that cannot be forgotten yet is not rescanned on every request.
 const SWEEP_AT: usize = 10_000;
 
 /// A recording this backend started.
@@ -59,14 +61,25 @@ pub type CallSlot = Arc<tokio::sync::Mutex<Option<StartedRecording>>>;
 
 #[derive(Default)]
 pub struct RecordingRegistry {
-    calls: Mutex<HashMap<String, CallSlot>>,
+    calls: Mutex<Calls>,
+}
+
+#[derive(Default)]
+struct Calls {
+    map: HashMap<String, CallSlot>,
+    /// Size at which the next sweep runs (0 means `SWEEP_AT`).
+    sweep_at: usize,
 }
 
 impl RecordingRegistry {
     /// The call's slot; lock it for the whole start-and-link sequence.
     pub fn slot(&self, call_sid: &str) -> CallSlot {
-        let mut calls = self.calls.lock().unwrap_or_else(|e| e.into_inner());
-        if calls.len() >= SWEEP_AT {
+        let mut guard = self.calls.lock().unwrap_or_else(|e| e.into_inner());
+        let Calls {
+            map: calls,
+            sweep_at,
+        } = &mut *guard;
+        if calls.len() >= (*sweep_at).max(SWEEP_AT) {
             calls.retain(|_, slot| {
                 Arc::strong_count(slot) > 1
                     || slot
@@ -77,12 +90,23 @@ impl RecordingRegistry {
                         })
                         .unwrap_or(true)
             });
+            *sweep_at = calls.len().saturating_mul(2);
         }
         calls.entry(call_sid.to_string()).or_default().clone()
     }
 
     pub fn len(&self) -> usize {
-        self.calls.lock().unwrap_or_else(|e| e.into_inner()).len()
+        self.calls
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .map
+            .len()
+    }
+
+    /// Size at which the next sweep will run.
+    pub fn next_sweep(&self) -> usize {
+        let calls = self.calls.lock().unwrap_or_else(|e| e.into_inner());
+        calls.sweep_at.max(SWEEP_AT)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -197,6 +221,27 @@ async fn adopt_after_timeout(twilio: &TwilioClient, call_sid: &str) -> Result<Re
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sweeps_are_amortised_when_nothing_can_be_forgotten() {
+        let registry = RecordingRegistry::default();
+        let recent = || StartedRecording {
+            sid: "RE".into(),
+            start_ms: None,
+            started: Instant::now(),
+            linked: Vec::new(),
+        };
+        for i in 0..SWEEP_AT {
+            let slot = registry.slot(&format!("CA{i}"));
+            *slot.try_lock().unwrap() = Some(recent());
+        }
+        assert_eq!(registry.len(), SWEEP_AT);
+        // The next call sweeps, keeps every recent entry, and moves the next
+        // sweep to twice the size instead of sweeping on every request.
+        registry.slot("CAnew");
+        assert_eq!(registry.len(), SWEEP_AT + 1);
+        assert_eq!(registry.next_sweep(), 2 * SWEEP_AT);
+    }
 
     #[test]
     fn twilio_times_parse() {
