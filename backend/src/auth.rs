@@ -45,7 +45,16 @@ type Slot = Arc<tokio::sync::Mutex<Option<Cached>>>;
 
 #[derive(Default)]
 pub struct TokenCache {
-    slots: Mutex<HashMap<[u8; 32], Slot>>,
+    slots: Mutex<Slots>,
+}
+
+#[derive(Default)]
+struct Slots {
+    map: HashMap<[u8; 32], Slot>,
+    /// Size at which the next sweep runs (0 means `TOKEN_CACHE_MAX`). After a
+    /// sweep it is twice what stayed, so a cache full of live tokens is not
+    /// rescanned on every request; the 5-minute lifetime bounds its size.
+    sweep_at: usize,
 }
 
 fn token_hash(token: &str) -> [u8; 32] {
@@ -66,8 +75,12 @@ pub fn cache_lifetime(expiration: Option<&str>, now: SystemTime) -> Option<Durat
 
 impl TokenCache {
     fn slot(&self, hash: [u8; 32]) -> Slot {
-        let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
-        if slots.len() >= TOKEN_CACHE_MAX {
+        let mut guard = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        let Slots {
+            map: slots,
+            sweep_at,
+        } = &mut *guard;
+        if slots.len() >= (*sweep_at).max(TOKEN_CACHE_MAX) {
             // Drop every slot nobody is using that holds nothing live.
             let now = Instant::now();
             slots.retain(|_, s| {
@@ -76,21 +89,26 @@ impl TokenCache {
                         .map(|c| c.as_ref().is_some_and(|c| c.until > now))
                         .unwrap_or(true)
             });
+            *sweep_at = slots.len().saturating_mul(2);
         }
         slots.entry(hash).or_default().clone()
     }
 
     fn forget_if_empty(&self, hash: &[u8; 32]) {
-        let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(s) = slots.get(hash) {
+        let mut guard = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(s) = guard.map.get(hash) {
             if Arc::strong_count(s) == 1 && s.try_lock().map(|c| c.is_none()).unwrap_or(false) {
-                slots.remove(hash);
+                guard.map.remove(hash);
             }
         }
     }
 
     pub fn len(&self) -> usize {
-        self.slots.lock().unwrap_or_else(|e| e.into_inner()).len()
+        self.slots
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .map
+            .len()
     }
 
     pub fn is_empty(&self) -> bool {

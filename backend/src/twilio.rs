@@ -230,6 +230,9 @@ impl TwilioClient {
     pub fn new(config: &Config, retry: RetryPolicy) -> Result<Self, reqwest::Error> {
         let http = reqwest::Client::builder()
             .connect_timeout(retry.connect_timeout)
+            // A burst of parallel requests would otherwise leave as many idle
+            // sockets open to Twilio as it had requests in flight.
+            .pool_max_idle_per_host(64)
             .user_agent(concat!("recording-backend/", env!("CARGO_PKG_VERSION")))
             .build()?;
         let (user, password) = config.credentials.basic(&config.account_sid);
