@@ -13,7 +13,7 @@
 // the backend sends it straight to the simulator; its answer is still checked
 // (openapi.mjs knows the documented answer of the token check).
 
-import { backendBin, backendEnv, freePort, startProcess } from '../harness/processes.mjs';
+import { freePort, startBackend } from '../harness/processes.mjs';
 import { createValidator } from './openapi.mjs';
 import { contractSpecPath, startPrism } from './prism.mjs';
 
@@ -34,39 +34,8 @@ const REQUEST_VIOLATION = /\[VALIDATOR\].*(?:✖|error).*Violation:\s*(request\b
  * `start()` again on the same port with the same arguments (the scenario
  * format's `backend: down/up`).
  */
-export async function startBackendVia({ twilioBaseUrl, iamBaseUrl, logFile, echo = false, port } = {}) {
-  const p = port || await freePort();
-  const launch = () => startProcess({
-    name: 'recording-backend',
-    bin: backendBin(),
-    args: ['--listen', `127.0.0.1:${p}`, '--twilio-base-url', twilioBaseUrl, '--iam-base-url', iamBaseUrl, '--demo'],
-    env: backendEnv(),
-    logFile,
-    echo,
-  });
-  let proc = await launch();
-  const handle = {
-    port: p,
-    url: `http://127.0.0.1:${p}`,
-    get running() { return proc !== null && proc.child.exitCode === null && proc.child.signalCode === null; },
-    async stop() {
-      if (proc) await proc.stop();
-      proc = null;
-    },
-    async start() {
-      if (handle.running) return;
-      proc = null;
-      let lastErr;
-      for (let i = 0; i < 20; i += 1) {
-        try { proc = await launch(); return; } catch (err) {
-          lastErr = err;
-          await new Promise((r) => setTimeout(r, 150));
-        }
-      }
-      throw lastErr;
-    },
-  };
-  return handle;
+export function startBackendVia({ twilioBaseUrl, iamBaseUrl, logFile, echo = false, port } = {}) {
+  return startBackend({ port, simUrl: twilioBaseUrl, iamBaseUrl, logFile, echo });
 }
 
 /** Start prism in front of the simulator. */

@@ -149,13 +149,18 @@ export function backendEnv() {
   };
 }
 
-/** The backend, pointed at the simulator; `restart()` starts it again on the same port. */
-export async function startBackend({ port, simUrl, logFile, echo } = {}) {
+/**
+ * The backend, pointed at the simulator (or at a proxy in front of it, with
+ * the token check sent to `iamBaseUrl`); `start()` after `stop()` starts it
+ * again on the same port with the same arguments.
+ */
+export async function startBackend({ port, simUrl, iamBaseUrl, logFile, echo } = {}) {
   const p = port || await freePort();
+  const iam = iamBaseUrl ? ['--iam-base-url', iamBaseUrl] : [];
   const launch = () => startProcess({
     name: 'recording-backend',
     bin: backendBin(),
-    args: ['--listen', `127.0.0.1:${p}`, '--twilio-base-url', simUrl, '--demo'],
+    args: ['--listen', `127.0.0.1:${p}`, '--twilio-base-url', simUrl, ...iam, '--demo'],
     env: backendEnv(),
     logFile,
     echo,
