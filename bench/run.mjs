@@ -7,7 +7,7 @@
 //
 // Builds what it needs on top of `make build`: the release simulator, backend
 // and load generator (`cargo build --release -p twilio-sim -p recording-backend
-// --examples`). Everything listens on 127.0.0.1; every loop is bounded in
+// --bins --examples`). Everything listens on 127.0.0.1; every loop is bounded in
 // count and time; child processes are stopped at the end (and killed if this
 // process dies).
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -40,8 +40,8 @@ const SIM_BIN = path.join(REPO_ROOT, 'target/release/twilio-sim');
 const BACKEND_BIN = path.join(REPO_ROOT, 'target/release/recording-backend');
 
 function build() {
-  log('cargo build --release -p twilio-sim -p recording-backend --examples');
-  const r = spawnSync('cargo', ['build', '--release', '-p', 'twilio-sim', '-p', 'recording-backend', '--examples'], { cwd: REPO_ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+  log('cargo build --release -p twilio-sim -p recording-backend --bins --examples');
+  const r = spawnSync('cargo', ['build', '--release', '-p', 'twilio-sim', '-p', 'recording-backend', '--bins', '--examples'], { cwd: REPO_ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
   if (r.status !== 0) throw new Error('release build failed');
   if (!existsSync(path.join(REPO_ROOT, DIST))) throw new Error(`${DIST} is missing: run make build (make bench does)`);
 }
