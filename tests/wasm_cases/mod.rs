@@ -50,6 +50,39 @@ fn custom_data(channel: &str) -> String {
     )
 }
 
+fn engine_for(r: &Recorder, channel: &str, locale: &str) -> Engine {
+    Engine::new(
+        &custom_data(channel),
+        "WK00000000000000000000000000000001",
+        locale,
+        0.5,
+        r.host.clone().unchecked_into(),
+    )
+}
+
+/// Whether any log line contains `needle`.
+fn logged(r: &Recorder, needle: &str) -> bool {
+    r.named("log")
+        .iter()
+        .any(|l| l.get(2).as_string().unwrap_or_default().contains(needle))
+}
+
+/// This tab carries the call: accept `task_sid` and connect its conference.
+fn start_call(engine: &Engine, task_sid: &str) {
+    assert!(
+        engine.handle(r#"{"type": "activeCall", "callSid": "CA000000000000000000000000000000a1"}"#)
+    );
+    assert!(engine.handle(&format!(
+        r#"{{"type": "taskAccepted", "task": {{"taskSid": "{task_sid}", "sid": "WR00000000000000000000000000000001",
+            "channel": "voice", "attributes": "{{\"direction\": \"inbound\"}}", "dateUpdated": 1700000000000}}}}"#
+    )));
+    assert!(engine.handle(&format!(
+        r#"{{"type": "conference", "taskSid": "{task_sid}", "conference": {{"conferenceSid": "CF00000000000000000000000000000001",
+            "participants": [{{"participantType": "customer", "status": "joined", "callSid": "CA000000000000000000000000000000c1"}},
+                             {{"participantType": "worker", "status": "joined", "callSid": "CA000000000000000000000000000000a1", "workerSid": "WK00000000000000000000000000000001"}}]}}}}"#
+    )));
+}
+
 #[wasm_bindgen_test]
 fn deep_attributes_do_not_exhaust_the_wasm_stack() {
     let depth = 100_000;
@@ -66,13 +99,7 @@ fn deep_attributes_do_not_exhaust_the_wasm_stack() {
 #[wasm_bindgen_test]
 fn misconfiguration_notifies_the_host_once() {
     let r = Recorder::new();
-    let engine = Engine::new(
-        &custom_data("agent"),
-        "WK00000000000000000000000000000001",
-        "es-MX",
-        0.5,
-        r.host.clone().unchecked_into(),
-    );
+    let engine = engine_for(&r, "agent", "es-MX");
     assert!(!engine.enabled());
     let notes = r.named("notify");
     assert_eq!(notes.len(), 1);
@@ -81,23 +108,13 @@ fn misconfiguration_notifies_the_host_once() {
         Some("PSDualChannelBroken")
     );
     assert!(notes[0].get(2).as_string().unwrap().contains("doble canal"));
-    assert!(r.named("log").iter().any(|l| l
-        .get(2)
-        .as_string()
-        .unwrap()
-        .contains("channel: must be")));
+    assert!(logged(&r, "channel: must be"));
 }
 
 #[wasm_bindgen_test]
 fn unreadable_events_are_logged_not_thrown() {
     let r = Recorder::new();
-    let engine = Engine::new(
-        &custom_data("customer"),
-        "WK00000000000000000000000000000001",
-        "en-US",
-        0.5,
-        r.host.clone().unchecked_into(),
-    );
+    let engine = engine_for(&r, "customer", "en-US");
     assert!(engine.enabled());
     assert!(!engine.handle("{not json"));
     assert!(!engine.handle(r#"{"type": "somethingElse"}"#));
@@ -114,13 +131,7 @@ fn unreadable_events_are_logged_not_thrown() {
 #[wasm_bindgen_test]
 async fn an_unreachable_backend_is_retried_and_the_task_can_be_dropped() {
     let r = Recorder::new();
-    let engine = Engine::new(
-        &custom_data("customer"),
-        "WK00000000000000000000000000000001",
-        "en-US",
-        0.5,
-        r.host.clone().unchecked_into(),
-    );
+    let engine = engine_for(&r, "customer", "en-US");
     assert!(
         engine.handle(r#"{"type": "activeCall", "callSid": "CA000000000000000000000000000000a1"}"#)
     );
@@ -143,19 +154,12 @@ async fn an_unreachable_backend_is_retried_and_the_task_can_be_dropped() {
         .contains(r#""state":"starting""#));
     // Wait for the refused connection and the retry to be scheduled.
     for _ in 0..100 {
-        if r.named("log")
-            .iter()
-            .any(|l| l.get(2).as_string().unwrap().contains("attempt 1 failed"))
-        {
+        if logged(&r, "attempt 1 failed") {
             break;
         }
         gloo_timers::future::TimeoutFuture::new(20).await;
     }
-    assert!(r.named("log").iter().any(|l| l
-        .get(2)
-        .as_string()
-        .unwrap()
-        .contains("attempt 1 failed")));
+    assert!(logged(&r, "attempt 1 failed"));
     assert!(engine.handle(r#"{"type": "ended", "taskSid": "WT00000000000000000000000000000001", "reason": "canceled"}"#));
     assert!(engine.idle(), "no retry outlives the task");
     engine.dispose();
@@ -170,31 +174,9 @@ async fn a_fetch_rejecting_with_something_not_an_error_is_a_network_failure() {
     );
     install.call0(&JsValue::NULL).unwrap();
     let r = Recorder::new();
-    let engine = Engine::new(
-        &custom_data("customer"),
-        "WK00000000000000000000000000000001",
-        "en-US",
-        0.5,
-        r.host.clone().unchecked_into(),
-    );
-    engine.handle(r#"{"type": "activeCall", "callSid": "CA000000000000000000000000000000a1"}"#);
-    engine.handle(
-        r#"{"type": "taskAccepted", "task": {"taskSid": "WT00000000000000000000000000000002", "sid": "WR00000000000000000000000000000002",
-            "channel": "voice", "attributes": "{}", "dateUpdated": 1700000000000}}"#,
-    );
-    engine.handle(
-        r#"{"type": "conference", "taskSid": "WT00000000000000000000000000000002", "conference": {"conferenceSid": "CF00000000000000000000000000000001",
-            "participants": [{"participantType": "customer", "status": "joined", "callSid": "CA000000000000000000000000000000c1"},
-                             {"participantType": "worker", "status": "joined", "callSid": "CA000000000000000000000000000000a1", "workerSid": "WK00000000000000000000000000000001"}]}}"#,
-    );
-    let said = |r: &Recorder| {
-        r.named("log").iter().any(|l| {
-            l.get(2)
-                .as_string()
-                .unwrap_or_default()
-                .contains("wrapped fetch said no")
-        })
-    };
+    let engine = engine_for(&r, "customer", "en-US");
+    start_call(&engine, "WT00000000000000000000000000000002");
+    let said = |r: &Recorder| logged(r, "wrapped fetch said no");
     for _ in 0..100 {
         if said(&r) {
             break;
