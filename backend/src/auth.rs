@@ -6,13 +6,17 @@
 //! [`TOKEN_CACHE_TTL`], keyed by a SHA-256 of the token (a memory dump or a log
 //! line shows no usable token). Invalid answers and failures are never kept:
 //! a token Twilio refused once is asked about again, and a check that could
-//! not be made is an error (503), never a pass.
+//! not be made is an error (503), never a pass. Concurrent first requests with
+//! the same token wait for one check instead of each making their own.
+//!
+//! The cache is `moka`'s (per-entry lifetimes, bounded size, one loader per
+//! key), the same expiring cache as the recording map in `recording`.
 
 use crate::error::AppError;
 use crate::twilio::{TwilioClient, TwilioError};
+use moka::future::Cache;
+use moka::Expiry;
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -21,9 +25,9 @@ use time::OffsetDateTime;
 /// revoked at Twilio stops working here within this time.
 pub const TOKEN_CACHE_TTL: Duration = Duration::from_secs(300);
 
-/// Beyond this many cached tokens, expired entries are swept; the cache can
-/// never hold more than this many live ones either (we stop caching instead).
-const TOKEN_CACHE_MAX: usize = 10_000;
+/// At most this many tokens are cached; beyond it the least useful answers
+/// are evicted (and asked about again when next seen).
+const TOKEN_CACHE_MAX: u64 = 10_000;
 
 /// Who the token belongs to, as Twilio's token check says.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -34,27 +38,40 @@ pub struct Identity {
     pub token_tag: String,
 }
 
+#[derive(Clone)]
 struct Cached {
     identity: Identity,
-    until: Instant,
+    /// How long this answer may be trusted; zero: not at all.
+    ttl: Duration,
 }
 
-/// One slot per token hash. The async lock makes concurrent first requests
-/// with the same token wait for one check instead of each making their own.
-type Slot = Arc<tokio::sync::Mutex<Option<Cached>>>;
+/// Each answer lives as long as its own token allows.
+struct TokenLifetime;
 
-#[derive(Default)]
+impl Expiry<[u8; 32], Cached> for TokenLifetime {
+    fn expire_after_create(
+        &self,
+        _key: &[u8; 32],
+        value: &Cached,
+        _created_at: Instant,
+    ) -> Option<Duration> {
+        Some(value.ttl)
+    }
+}
+
 pub struct TokenCache {
-    slots: Mutex<Slots>,
+    answers: Cache<[u8; 32], Cached>,
 }
 
-#[derive(Default)]
-struct Slots {
-    map: HashMap<[u8; 32], Slot>,
-    /// Size at which the next sweep runs (0 means `TOKEN_CACHE_MAX`). After a
-    /// sweep it is twice what stayed, so a cache full of live tokens is not
-    /// rescanned on every request; the 5-minute lifetime bounds its size.
-    sweep_at: usize,
+impl Default for TokenCache {
+    fn default() -> Self {
+        TokenCache {
+            answers: Cache::builder()
+                .max_capacity(TOKEN_CACHE_MAX)
+                .expire_after(TokenLifetime)
+                .build(),
+        }
+    }
 }
 
 fn token_hash(token: &str) -> [u8; 32] {
@@ -74,101 +91,70 @@ pub fn cache_lifetime(expiration: Option<&str>, now: SystemTime) -> Option<Durat
 }
 
 impl TokenCache {
-    fn slot(&self, hash: [u8; 32]) -> Slot {
-        let mut guard = self.slots.lock().unwrap_or_else(|e| e.into_inner());
-        let Slots {
-            map: slots,
-            sweep_at,
-        } = &mut *guard;
-        if slots.len() >= (*sweep_at).max(TOKEN_CACHE_MAX) {
-            // Drop every slot nobody is using that holds nothing live.
-            let now = Instant::now();
-            slots.retain(|_, s| {
-                Arc::strong_count(s) > 1
-                    || s.try_lock()
-                        .map(|c| c.as_ref().is_some_and(|c| c.until > now))
-                        .unwrap_or(true)
-            });
-            *sweep_at = slots.len().saturating_mul(2);
-        }
-        slots.entry(hash).or_default().clone()
+    /// Answers cached now (after pending evictions and expirations are applied).
+    pub async fn len(&self) -> u64 {
+        self.answers.run_pending_tasks().await;
+        self.answers.entry_count()
     }
 
-    fn forget_if_empty(&self, hash: &[u8; 32]) {
-        let mut guard = self.slots.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(s) = guard.map.get(hash) {
-            if Arc::strong_count(s) == 1 && s.try_lock().map(|c| c.is_none()).unwrap_or(false) {
-                guard.map.remove(hash);
-            }
-        }
-    }
-
-    pub fn len(&self) -> usize {
-        self.slots
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .map
-            .len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
+    pub async fn is_empty(&self) -> bool {
+        self.len().await == 0
     }
 
     /// Checks `token`, from the cache when a valid answer is still fresh.
     pub async fn check(&self, twilio: &TwilioClient, token: &str) -> Result<Identity, AppError> {
         let hash = token_hash(token);
         let token_tag = tag(&hash);
-        let result = {
-            let slot = self.slot(hash);
-            let mut cached = slot.lock().await;
-            match cached.as_ref() {
-                Some(c) if c.until > Instant::now() => {
-                    tracing::debug!(token = %token_tag, "Flex token valid (cached)");
-                    return Ok(c.identity.clone());
-                }
-                _ => *cached = None,
+        let answer = self
+            .answers
+            .try_get_with(hash, ask_twilio(twilio, token, token_tag.clone()))
+            .await;
+        match answer {
+            Ok(c) => {
+                tracing::debug!(token = %token_tag, "Flex token valid");
+                Ok(c.identity)
             }
-            let answer = twilio.validate_token(token).await;
-            match answer {
-                Ok(v) if v.valid => {
-                    let identity = Identity {
-                        worker_sid: v.worker_sid.filter(|s| !s.is_empty()),
-                        identity: v.identity.filter(|s| !s.is_empty()),
-                        token_tag: token_tag.clone(),
-                    };
-                    match cache_lifetime(v.expiration.as_deref(), SystemTime::now()) {
-                        Some(ttl) if !ttl.is_zero() => {
-                            *cached = Some(Cached {
-                                identity: identity.clone(),
-                                until: Instant::now() + ttl,
-                            })
-                        }
-                        _ => tracing::warn!(
-                            token = %token_tag,
-                            "token check gave no usable expiration; answer not cached"
-                        ),
-                    }
-                    tracing::info!(token = %token_tag, worker = ?identity.worker_sid, roles = ?v.roles, "Flex token valid");
-                    Ok(identity)
-                }
-                Ok(v) => {
-                    tracing::info!(token = %token_tag, code = ?v.code, "Flex token rejected");
-                    Err(AppError::InvalidToken {
-                        code: v.code.filter(|c| *c != 0).unwrap_or(401),
-                        message: v
-                            .message
-                            .filter(|m| !m.is_empty())
-                            .unwrap_or_else(|| "the token is not valid".into()),
-                    })
-                }
-                Err(e) => Err(token_check_failed(e)),
-            }
-        };
-        if result.is_err() {
-            self.forget_if_empty(&hash);
+            Err(e) => Err((*e).clone()),
         }
-        result
+    }
+}
+
+/// One token check at Twilio: a valid answer with how long it may be kept,
+/// or the error to answer with (never kept).
+async fn ask_twilio(
+    twilio: &TwilioClient,
+    token: &str,
+    token_tag: String,
+) -> Result<Cached, AppError> {
+    match twilio.validate_token(token).await {
+        Ok(v) if v.valid => {
+            let identity = Identity {
+                worker_sid: v.worker_sid.filter(|s| !s.is_empty()),
+                identity: v.identity.filter(|s| !s.is_empty()),
+                token_tag: token_tag.clone(),
+            };
+            let ttl = cache_lifetime(v.expiration.as_deref(), SystemTime::now())
+                .unwrap_or(Duration::ZERO);
+            if ttl.is_zero() {
+                tracing::warn!(
+                    token = %token_tag,
+                    "token check gave no usable expiration; answer not cached"
+                );
+            }
+            tracing::info!(token = %token_tag, worker = ?identity.worker_sid, roles = ?v.roles, "Flex token valid");
+            Ok(Cached { identity, ttl })
+        }
+        Ok(v) => {
+            tracing::info!(token = %token_tag, code = ?v.code, "Flex token rejected");
+            Err(AppError::InvalidToken {
+                code: v.code.filter(|c| *c != 0).unwrap_or(401),
+                message: v
+                    .message
+                    .filter(|m| !m.is_empty())
+                    .unwrap_or_else(|| "the token is not valid".into()),
+            })
+        }
+        Err(e) => Err(token_check_failed(e)),
     }
 }
 

@@ -16,7 +16,7 @@ pub const DEFAULT_ALLOWED_ORIGIN: &str = "https://flex.twilio.com";
     name = "recording-backend",
     version,
     about = "Starts dual-channel call recordings for the Flex plugin and links them for Flex Insights.",
-    after_help = "Environment:\n  TWILIO_ACCOUNT_SID            account SID (AC...), required\n  TWILIO_AUTH_TOKEN             auth token, or else both of:\n  TWILIO_API_KEY                API key SID (SK...)\n  TWILIO_API_SECRET             API key secret\n  TWILIO_FLEX_WORKSPACE_SID     Flex TaskRouter workspace SID (WS...), required\n  ALLOWED_ORIGINS               comma-separated browser origins (default https://flex.twilio.com)\n  RECORDING_STATUS_CALLBACK     URL Twilio calls on recording events (optional)\n  RECORDING_STATUS_CALLBACK_EVENT  events for it: in-progress, completed, absent (space or comma separated; default completed)\n  AUTHORIZATION                 strict (default) or token-only\n  TWILIO_REGION, TWILIO_EDGE    Twilio region and edge, as in Twilio's helper libraries\n  RUST_LOG                      log filter (default info)"
+    after_help = "Environment:\n  TWILIO_ACCOUNT_SID            account SID (AC...), required\n  TWILIO_AUTH_TOKEN             auth token, or else both of:\n  TWILIO_API_KEY                API key SID (SK...)\n  TWILIO_API_SECRET             API key secret\n  TWILIO_FLEX_WORKSPACE_SID     Flex TaskRouter workspace SID (WS...), required\n  ALLOWED_ORIGINS               comma-separated browser origins (default https://flex.twilio.com)\n  RECORDING_STATUS_CALLBACK     URL Twilio calls on recording events (optional)\n  RECORDING_STATUS_CALLBACK_EVENT  events for it: in-progress, completed, absent (space or comma separated; default completed)\n  AUTHORIZATION                 strict (default) or token-only\n  REDIS_URL                     redis://[:password@]host:port[/db], the claim store shared by several replicas (optional; without it run one replica)\n  TWILIO_REGION, TWILIO_EDGE    Twilio region and edge, as in Twilio's helper libraries\n  RUST_LOG                      log filter (default info)"
 )]
 pub struct Cli {
     /// Address to listen on.
@@ -104,9 +104,55 @@ impl TwilioHosts {
     }
 }
 
+/// Where the claim store is. Shown (logs, `Debug`) as host, port and
+/// database only: the URL may carry a password.
+#[derive(Clone)]
+pub struct RedisTarget {
+    info: redis::ConnectionInfo,
+    shown: String,
+}
+
+impl RedisTarget {
+    pub fn parse(url: &str) -> Result<Self, ConfigError> {
+        let invalid = || ConfigError::Invalid {
+            var: "REDIS_URL",
+            what: "Redis URL (redis://[:password@]host:port[/db])",
+            // Only the scheme and host part: what follows may be a password.
+            value: url.split('@').next_back().unwrap_or_default().to_string(),
+        };
+        // TLS (rediss://) and unix sockets are not built in; a URL naming
+        // them is refused at start rather than failing on first use.
+        if !url.starts_with("redis://") {
+            return Err(invalid());
+        }
+        let info = redis::IntoConnectionInfo::into_connection_info(url).map_err(|_| invalid())?;
+        let shown = format!("redis://{}/{}", info.addr(), info.redis_settings().db());
+        Ok(RedisTarget { info, shown })
+    }
+
+    pub fn info(&self) -> &redis::ConnectionInfo {
+        &self.info
+    }
+}
+
+impl std::fmt::Display for RedisTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.shown)
+    }
+}
+
+impl std::fmt::Debug for RedisTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RedisTarget({})", self.shown)
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Config {
     pub listen: SocketAddr,
+    /// The claim store several replicas share (`REDIS_URL`); `None`: this
+    /// process alone keeps which recordings it started.
+    pub redis: Option<RedisTarget>,
     pub account_sid: String,
     pub credentials: Credentials,
     pub workspace_sid: String,
@@ -280,8 +326,13 @@ impl Config {
             }
         };
 
+        let redis = get("REDIS_URL")
+            .map(|url| RedisTarget::parse(&url))
+            .transpose()?;
+
         Ok(Config {
             listen: cli.listen,
+            redis,
             account_sid,
             credentials,
             workspace_sid,
@@ -356,6 +407,36 @@ mod tests {
             load(&[], &[("TWILIO_ACCOUNT_SID", " ")]).unwrap_err(),
             ConfigError::Missing("TWILIO_ACCOUNT_SID")
         );
+    }
+
+    #[test]
+    fn redis_url_is_optional_checked_and_never_shown_with_its_password() {
+        assert!(load(&[], &base()).unwrap().redis.is_none());
+        let mut v = base();
+        v.push(("REDIS_URL", "redis://:s3cret@10.0.0.5:6380/2"));
+        let c = load(&[], &v).unwrap();
+        let shown = format!("{} {:?} {c:?}", c.redis.as_ref().unwrap(), c.redis);
+        assert!(shown.contains("10.0.0.5:6380/2"), "{shown}");
+        assert!(!shown.contains("s3cret"), "{shown}");
+        for bad in [
+            "rediss://:s3cret@cache.example:6380",
+            "unix:///run/redis.sock",
+            "cache.example:6379",
+            "redis://:s3cret@cache.example:notaport",
+        ] {
+            let mut v = base();
+            v.push(("REDIS_URL", bad));
+            match load(&[], &v) {
+                Err(
+                    e @ ConfigError::Invalid {
+                        var: "REDIS_URL", ..
+                    },
+                ) => {
+                    assert!(!e.to_string().contains("s3cret"), "{e}")
+                }
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
     }
 
     #[test]

@@ -4,12 +4,14 @@
 //! and lists it for Flex Insights in the task attributes.
 //!
 //! Stateless apart from caches (token answers, recordings started by this
-//! process): any number of replicas can run, provided requests for one call
-//! reach one replica (see `recording` for why and how).
+//! process): several replicas agree on one recording per call through a
+//! shared claim store (`REDIS_URL`, see `recording` and `claims`); without
+//! one, run a single replica.
 
 pub mod attributes;
 pub mod auth;
 pub mod authz;
+pub mod claims;
 pub mod config;
 pub mod error;
 pub mod recording;
@@ -44,6 +46,8 @@ pub struct Inner {
     pub twilio: TwilioClient,
     pub tokens: auth::TokenCache,
     pub recordings: recording::RecordingRegistry,
+    /// Shared with the other replicas (`REDIS_URL`), if configured.
+    pub claims: Option<claims::ClaimStore>,
 }
 
 /// Shared state; cheap to clone.
@@ -56,12 +60,17 @@ impl AppState {
     }
 
     pub fn with_retry(config: Config, retry: RetryPolicy) -> Result<Self, reqwest::Error> {
-        let twilio = TwilioClient::new(&config, retry)?;
+        let twilio = TwilioClient::new(&config, retry.clone())?;
+        let claims = config
+            .redis
+            .clone()
+            .map(|target| claims::ClaimStore::new(target, &config.account_sid, &retry));
         Ok(AppState(Arc::new(Inner {
             config,
             twilio,
             tokens: auth::TokenCache::default(),
             recordings: recording::RecordingRegistry::default(),
+            claims,
         })))
     }
 }

@@ -4,6 +4,7 @@
 use clap::Parser;
 use recording_backend::config::{Cli, Config};
 use recording_backend::{app, AppState};
+use shutdown_signal::shutdown_signal;
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
 
@@ -59,30 +60,4 @@ async fn main() -> ExitCode {
     }
     tracing::info!("stopped");
     ExitCode::SUCCESS
-}
-
-/// Ctrl-C or SIGTERM (what systemd and container runtimes send): stop
-/// accepting, let open requests finish.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
-    }
-    tracing::info!("shutting down");
 }

@@ -1,10 +1,10 @@
 //! Starting the dual-channel recording, once per call.
 //!
-//! # Idempotency
+//! # Idempotency within one process
 //!
 //! Several Flex tabs of one worker, a browser retry after a lost answer, or a
 //! transfer can all ask to record the same call. Per call SID this process
-//! keeps the in-progress dual recording it started, behind a per-call async
+//! keeps the in-progress dual recording it knows of, behind a per-call async
 //! lock: the first request starts the recording (and writes the Insights
 //! entry) while holding the lock; every later or concurrent request for that
 //! call waits for it and then answers with the same recording and
@@ -12,105 +12,102 @@
 //! recording is still in progress (a recording stopped or completed elsewhere
 //! is not "already recording"); if it is not, a new one is started.
 //!
-//! # What can still race
+//! # Across replicas: the claim store
 //!
-//! The map lives in one process. Two replicas behind a load balancer that both
-//! receive a request for the same call (two tabs, or a retry landing on the
-//! other replica) each see an empty map and each start a recording: two
-//! recordings and two media entries for one leg. A restart also forgets which
-//! recordings this process started. A deployment with more than one replica
-//! avoids it by routing every request for one call to one replica (consistent
-//! hashing on `callSid`, e.g. a load balancer hashing the form field or a
-//! `X-Call-Sid` header the plugin could send, or sticky sessions per worker as
-//! the next-best approximation), or by replacing this map with a shared store
-//! holding a per-call lease (for example Redis `SET NX PX`) checked before the
-//! recording is started. Within one replica there is no race.
+//! The map lives in one process: alone, two replicas that both receive a
+//! request for the same call would each start a recording, and a restart
+//! forgets. With `REDIS_URL` the replicas share a claim store (`claims`):
+//! before starting, a replica claims the call (`SET NX PX`); the winner looks
+//! at the call's recordings at Twilio (the store may have lost an entry: a
+//! Redis restart without persistence, an outage, a replica that died after
+//! starting) and adopts one in progress or starts one, then stores its SID
+//! under the claim. Every other replica, and a restarted one, answers with
+//! that recording. A replica that loses the race while the winner is still
+//! starting polls the store for the SID, for at most `ClaimStore::wait`; then
+//! it asks Twilio, and answers "try again" (503, which the plugin retries)
+//! if nothing is running yet. It never starts a second recording while a
+//! claim is pending.
+//!
+//! When the store cannot be reached (each operation is bounded by a short
+//! timeout), the request goes on without it, as a single replica would, but
+//! looks at Twilio's list of the call's recordings before starting: a
+//! duplicate recording is better than a missed one. Each such request is
+//! logged and counted (`ClaimStore::failures`).
 
+use crate::claims::{Claim, ClaimStore, Lease, RecordedClaim, StoreError};
 use crate::error::AppError;
 use crate::twilio::{Recording, TwilioClient, TwilioError};
 use dual_channel_recording::insights::MediaEntry;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use moka::future::Cache;
+use std::sync::Arc;
+use std::time::Duration;
 use time::format_description::well_known::Rfc2822;
 use time::OffsetDateTime;
 
-/// Twilio ends a call after at most 4 hours by default (`TimeLimit`); a
-/// recording we started longer ago than this cannot still be in progress, so
-/// its entry may be forgotten.
+/// A call nobody asked about for this long is forgotten: Twilio ends a call
+/// after at most 4 hours by default (`TimeLimit`), so a recording started
+/// longer ago cannot still be in progress. A slot in use is never idle that
+/// long (no request lasts more than a minute), so it is never dropped while
+/// locked.
 const FORGET_AFTER: Duration = Duration::from_secs(4 * 3600 + 600);
 
-/// The map is swept of forgettable entries once it holds this many calls;
-/// after a sweep, the next one waits until the map has doubled, so a map of
-/// recent calls that cannot be forgotten yet is not rescanned on every request.
-const SWEEP_AT: usize = 10_000;
+/// While polling for a pending claim: first and longest pause.
+const POLL_FIRST: Duration = Duration::from_millis(25);
+const POLL_MAX: Duration = Duration::from_millis(250);
 
-/// A recording this backend started.
+/// A recording this backend started or adopted.
 #[derive(Clone, Debug)]
 pub struct StartedRecording {
     pub sid: String,
     /// From Twilio's `start_time`, ms since the epoch.
     pub start_ms: Option<i64>,
-    started: Instant,
-    /// Media entries already linked for it, by target path: a repeat request
-    /// for the same target needs no task read or write.
+    /// Media entries already linked for it by this process, by target path:
+    /// a repeat request for the same target needs no task read or write.
     pub linked: Vec<(String, MediaEntry)>,
+}
+
+impl StartedRecording {
+    fn new(sid: String, start_ms: Option<i64>) -> Self {
+        StartedRecording {
+            sid,
+            start_ms,
+            linked: Vec::new(),
+        }
+    }
 }
 
 pub type CallSlot = Arc<tokio::sync::Mutex<Option<StartedRecording>>>;
 
-#[derive(Default)]
+/// The calls this process knows a recording of, by call SID; `moka`'s
+/// expiring cache, the same as the token cache in `auth`.
 pub struct RecordingRegistry {
-    calls: Mutex<Calls>,
+    calls: Cache<String, CallSlot>,
 }
 
-#[derive(Default)]
-struct Calls {
-    map: HashMap<String, CallSlot>,
-    /// Size at which the next sweep runs (0 means `SWEEP_AT`).
-    sweep_at: usize,
+impl Default for RecordingRegistry {
+    fn default() -> Self {
+        RecordingRegistry {
+            calls: Cache::builder().time_to_idle(FORGET_AFTER).build(),
+        }
+    }
 }
 
 impl RecordingRegistry {
     /// The call's slot; lock it for the whole start-and-link sequence.
-    pub fn slot(&self, call_sid: &str) -> CallSlot {
-        let mut guard = self.calls.lock().unwrap_or_else(|e| e.into_inner());
-        let Calls {
-            map: calls,
-            sweep_at,
-        } = &mut *guard;
-        if calls.len() >= (*sweep_at).max(SWEEP_AT) {
-            calls.retain(|_, slot| {
-                Arc::strong_count(slot) > 1
-                    || slot
-                        .try_lock()
-                        .map(|s| {
-                            s.as_ref()
-                                .is_some_and(|r| r.started.elapsed() < FORGET_AFTER)
-                        })
-                        .unwrap_or(true)
-            });
-            *sweep_at = calls.len().saturating_mul(2);
-        }
-        calls.entry(call_sid.to_string()).or_default().clone()
-    }
-
-    pub fn len(&self) -> usize {
+    pub async fn slot(&self, call_sid: &str) -> CallSlot {
         self.calls
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .map
-            .len()
+            .get_with(call_sid.to_string(), async { CallSlot::default() })
+            .await
     }
 
-    /// Size at which the next sweep will run.
-    pub fn next_sweep(&self) -> usize {
-        let calls = self.calls.lock().unwrap_or_else(|e| e.into_inner());
-        calls.sweep_at.max(SWEEP_AT)
+    /// Calls known now (after pending expirations are applied).
+    pub async fn len(&self) -> u64 {
+        self.calls.run_pending_tasks().await;
+        self.calls.entry_count()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
+    pub async fn is_empty(&self) -> bool {
+        self.len().await == 0
     }
 }
 
@@ -130,13 +127,30 @@ pub struct Started {
     pub already: bool,
 }
 
-/// Returns the in-progress recording this backend started on the call, or
-/// starts one. `slot` must be the call's locked slot.
+/// Returns the in-progress recording of the call (started by this backend,
+/// another replica, or adopted from Twilio's list), or starts one. `slot` must
+/// be the call's locked slot; `claims` the shared store, if configured.
 pub async fn ensure_recording(
+    twilio: &TwilioClient,
+    claims: Option<&ClaimStore>,
+    call_sid: &str,
+    slot: &mut Option<StartedRecording>,
+    status_callback: Option<&crate::config::StatusCallback>,
+) -> Result<Started, AppError> {
+    match claims {
+        None => ensure_here(twilio, call_sid, slot, status_callback, false).await,
+        Some(store) => ensure_claimed(twilio, store, call_sid, slot, status_callback).await,
+    }
+}
+
+/// This process alone: its own record, then (with `look_first`) Twilio's
+/// list of the call's recordings, then a new recording.
+async fn ensure_here(
     twilio: &TwilioClient,
     call_sid: &str,
     slot: &mut Option<StartedRecording>,
     status_callback: Option<&crate::config::StatusCallback>,
+    look_first: bool,
 ) -> Result<Started, AppError> {
     if let Some(existing) = slot.as_ref() {
         if still_recording(twilio, call_sid, &existing.sid).await? {
@@ -148,6 +162,200 @@ pub async fn ensure_recording(
         tracing::info!(call = call_sid, recording = %existing.sid, "earlier recording is no longer in progress; starting a new one");
         *slot = None;
     }
+    if look_first {
+        if let Some(found) = running_dual_recording(twilio, call_sid).await? {
+            return Ok(remember(slot, found.sid, found.start_ms, true));
+        }
+    }
+    let (sid, start_ms) = start(twilio, call_sid, status_callback).await?;
+    Ok(remember(slot, sid, start_ms, false))
+}
+
+/// Several replicas: the claim store decides who starts (module comment).
+async fn ensure_claimed(
+    twilio: &TwilioClient,
+    store: &ClaimStore,
+    call_sid: &str,
+    slot: &mut Option<StartedRecording>,
+    status_callback: Option<&crate::config::StatusCallback>,
+) -> Result<Started, AppError> {
+    let give_up_at = tokio::time::Instant::now() + store.wait();
+    let mut pause = POLL_FIRST;
+    loop {
+        let claim = match store.claim(call_sid).await {
+            Ok(c) => c,
+            Err(e) => {
+                return without_store(twilio, store, call_sid, slot, status_callback, e).await
+            }
+        };
+        let lease = match claim {
+            Claim::Won(lease) => lease,
+            Claim::Recorded(rec) => {
+                if !rec.sid.is_empty() && still_recording(twilio, call_sid, &rec.sid).await? {
+                    return Ok(remember(slot, rec.sid, rec.start_ms, true));
+                }
+                match take_over(store, call_sid, &rec).await {
+                    Ok(Some(lease)) => lease,
+                    // Another replica changed the entry first: read it again.
+                    Ok(None) => continue,
+                    Err(e) => {
+                        return without_store(twilio, store, call_sid, slot, status_callback, e)
+                            .await
+                    }
+                }
+            }
+            Claim::Pending => {
+                if tokio::time::Instant::now() + pause > give_up_at {
+                    return waited_too_long(twilio, call_sid, slot).await;
+                }
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(POLL_MAX);
+                continue;
+            }
+        };
+        return start_claimed(twilio, store, call_sid, slot, status_callback, lease).await;
+    }
+}
+
+async fn take_over(
+    store: &ClaimStore,
+    call_sid: &str,
+    rec: &RecordedClaim,
+) -> Result<Option<Lease>, StoreError> {
+    tracing::info!(call = call_sid, recording = %rec.sid, "stored recording is no longer in progress; claiming the call again");
+    store.take_over(call_sid, rec).await
+}
+
+/// This replica holds the claim: look at Twilio's list first (the store may
+/// have lost what was started), else start; then store the SID.
+async fn start_claimed(
+    twilio: &TwilioClient,
+    store: &ClaimStore,
+    call_sid: &str,
+    slot: &mut Option<StartedRecording>,
+    status_callback: Option<&crate::config::StatusCallback>,
+    lease: Lease,
+) -> Result<Started, AppError> {
+    let outcome = match running_dual_recording(twilio, call_sid).await {
+        Ok(Some(found)) => Ok((found.sid, found.start_ms, true)),
+        Ok(None) => start(twilio, call_sid, status_callback)
+            .await
+            .map(|(sid, start_ms)| (sid, start_ms, false)),
+        Err(e) => Err(e),
+    };
+    match outcome {
+        Ok((sid, start_ms, already)) => {
+            match store.record(call_sid, &lease, &sid, start_ms).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::warn!(call = call_sid, recording = %sid, "the claim ran out while the recording was started and another replica holds it now; the recording stands")
+                }
+                Err(e) => {
+                    let failures = store.count_failure();
+                    tracing::warn!(call = call_sid, recording = %sid, error = %e, failures, "could not store the recording in the claim store; the claim runs out by itself and other replicas then find the recording at Twilio");
+                }
+            }
+            Ok(remember(slot, sid, start_ms, already))
+        }
+        Err(e) => {
+            if let Err(release) = store.release(call_sid, &lease).await {
+                tracing::warn!(call = call_sid, error = %release, "could not give the claim up; it runs out by itself");
+            }
+            Err(e)
+        }
+    }
+}
+
+/// The store is unreachable: record anyway, as one replica would, after a
+/// look at Twilio's list of the call's recordings.
+async fn without_store(
+    twilio: &TwilioClient,
+    store: &ClaimStore,
+    call_sid: &str,
+    slot: &mut Option<StartedRecording>,
+    status_callback: Option<&crate::config::StatusCallback>,
+    error: StoreError,
+) -> Result<Started, AppError> {
+    let failures = store.count_failure();
+    tracing::warn!(call = call_sid, error = %error, failures, "claim store unreachable; recording without a claim after checking the call's recordings at Twilio");
+    ensure_here(twilio, call_sid, slot, status_callback, true).await
+}
+
+/// A pending claim outlived our wait: the winner is slow (throttled Twilio)
+/// or gone. If its recording is running, that is the answer; otherwise the
+/// plugin retries, and a claim that ran out is taken by the next request.
+async fn waited_too_long(
+    twilio: &TwilioClient,
+    call_sid: &str,
+    slot: &mut Option<StartedRecording>,
+) -> Result<Started, AppError> {
+    if let Some(found) = running_dual_recording(twilio, call_sid).await? {
+        return Ok(remember(slot, found.sid, found.start_ms, true));
+    }
+    tracing::info!(
+        call = call_sid,
+        "another replica is still starting the recording of this call"
+    );
+    Err(AppError::Unavailable(
+        "another recording-backend replica is still starting the recording of this call; try again shortly".into(),
+    ))
+}
+
+/// Keeps the recording in the call's slot (with the entries already linked,
+/// when it is the same recording) and answers with it.
+fn remember(
+    slot: &mut Option<StartedRecording>,
+    sid: String,
+    start_ms: Option<i64>,
+    already: bool,
+) -> Started {
+    let recording = match slot.take() {
+        Some(mut known) if known.sid == sid => {
+            known.start_ms = known.start_ms.or(start_ms);
+            known
+        }
+        _ => StartedRecording::new(sid, start_ms),
+    };
+    *slot = Some(recording.clone());
+    Started { recording, already }
+}
+
+struct Found {
+    sid: String,
+    start_ms: Option<i64>,
+}
+
+/// A dual recording in progress (or paused) on the call, from Twilio's own
+/// list. The list of a call's recordings has no status filter in Twilio's
+/// API description (`Calls/{CallSid}/Recordings.json` takes `DateCreated`
+/// and paging only), so the first page, newest first, is filtered here.
+async fn running_dual_recording(
+    twilio: &TwilioClient,
+    call_sid: &str,
+) -> Result<Option<Found>, AppError> {
+    let (list, _) = twilio
+        .list_recordings(call_sid)
+        .await
+        .map_err(|e| AppError::from_twilio("checking the call's recordings", e))?;
+    Ok(list
+        .into_iter()
+        .find(|r| is_live(r.status.as_deref()) && r.channels == Some(2))
+        .map(|r| {
+            tracing::info!(call = call_sid, recording = %r.sid, "a dual recording is already running on the call; using it");
+            Found {
+                start_ms: r.start_time.as_deref().and_then(parse_twilio_time_ms),
+                sid: r.sid,
+            }
+        }))
+}
+
+/// Starts a recording; after a start that timed out, adopts the one it may
+/// have created.
+async fn start(
+    twilio: &TwilioClient,
+    call_sid: &str,
+    status_callback: Option<&crate::config::StatusCallback>,
+) -> Result<(String, Option<i64>), AppError> {
     let rec = match twilio.create_recording(call_sid, status_callback).await {
         Ok(r) => r,
         Err(TwilioError::Timeout) => adopt_after_timeout(twilio, call_sid).await?,
@@ -166,18 +374,9 @@ pub async fn ensure_recording(
             TwilioError::BadAnswer("recording SID missing or malformed".into()),
         ));
     }
-    let started = StartedRecording {
-        sid: rec.sid.clone(),
-        start_ms: rec.start_time.as_deref().and_then(parse_twilio_time_ms),
-        started: Instant::now(),
-        linked: Vec::new(),
-    };
-    tracing::info!(call = call_sid, recording = %started.sid, "dual-channel recording started");
-    *slot = Some(started.clone());
-    Ok(Started {
-        recording: started,
-        already: false,
-    })
+    tracing::info!(call = call_sid, recording = %rec.sid, "dual-channel recording started");
+    let start_ms = rec.start_time.as_deref().and_then(parse_twilio_time_ms);
+    Ok((rec.sid, start_ms))
 }
 
 async fn still_recording(
@@ -223,27 +422,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sweeps_are_amortised_when_nothing_can_be_forgotten() {
-        let registry = RecordingRegistry::default();
-        let recent = || StartedRecording {
-            sid: "RE".into(),
-            start_ms: None,
-            started: Instant::now(),
-            linked: Vec::new(),
-        };
-        for i in 0..SWEEP_AT {
-            let slot = registry.slot(&format!("CA{i}"));
-            *slot.try_lock().unwrap() = Some(recent());
-        }
-        assert_eq!(registry.len(), SWEEP_AT);
-        // The next call sweeps, keeps every recent entry, and moves the next
-        // sweep to twice the size instead of sweeping on every request.
-        registry.slot("CAnew");
-        assert_eq!(registry.len(), SWEEP_AT + 1);
-        assert_eq!(registry.next_sweep(), 2 * SWEEP_AT);
-    }
-
-    #[test]
     fn twilio_times_parse() {
         assert_eq!(
             parse_twilio_time_ms("Tue, 14 Nov 2023 22:13:20 +0000"),
@@ -257,13 +435,35 @@ mod tests {
         assert_eq!(parse_twilio_time_ms(""), None);
     }
 
-    #[test]
-    fn slots_are_shared_per_call() {
+    #[tokio::test]
+    async fn slots_are_shared_per_call() {
         let r = RecordingRegistry::default();
-        let a = r.slot("CA1");
-        let b = r.slot("CA1");
+        let a = r.slot("CA1").await;
+        let b = r.slot("CA1").await;
         assert!(Arc::ptr_eq(&a, &b));
-        assert!(!Arc::ptr_eq(&a, &r.slot("CA2")));
-        assert_eq!(r.len(), 2);
+        assert!(!Arc::ptr_eq(&a, &r.slot("CA2").await));
+        assert_eq!(r.len().await, 2);
+    }
+
+    #[test]
+    fn remembering_keeps_what_was_linked_for_the_same_recording_only() {
+        let entry = MediaEntry::voice_recording(
+            "https://example/RE1".into(),
+            1,
+            dual_channel_recording::insights::RecordedLeg::Customer,
+        );
+        let mut slot = Some(StartedRecording {
+            sid: "RE1".into(),
+            start_ms: None,
+            linked: vec![("conversations.media".into(), entry)],
+        });
+        let same = remember(&mut slot, "RE1".into(), Some(7), true);
+        assert!(same.already);
+        assert_eq!(same.recording.linked.len(), 1);
+        assert_eq!(same.recording.start_ms, Some(7));
+        let other = remember(&mut slot, "RE2".into(), None, false);
+        assert!(!other.already);
+        assert!(other.recording.linked.is_empty());
+        assert_eq!(slot.as_ref().map(|r| r.sid.as_str()), Some("RE2"));
     }
 }

@@ -278,10 +278,11 @@ async fn create(state: AppState, input: CreateInput) -> Result<CreateRecordingRe
         AuthorizationMode::TokenOnly => {}
     }
 
-    let slot = s.recordings.slot(&input.call_sid);
+    let slot = s.recordings.slot(&input.call_sid).await;
     let mut guard = slot.lock().await;
     let started = recording::ensure_recording(
         &s.twilio,
+        s.claims.as_ref(),
         &input.call_sid,
         &mut guard,
         s.config.status_callback.as_ref(),

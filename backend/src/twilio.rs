@@ -10,7 +10,7 @@
 //! message and `more_info`.
 
 use crate::config::{Config, TwilioHosts};
-use rand::Rng;
+use rand::{Rng, RngExt};
 use reqwest::header::{HeaderMap, ETAG, IF_MATCH};
 use reqwest::{RequestBuilder, StatusCode};
 use serde::Deserialize;
@@ -51,7 +51,7 @@ impl RetryPolicy {
         );
         let ceiling = exp.min(self.max_delay);
         let ms = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
-        Duration::from_millis(rng.gen_range(0..=ms))
+        Duration::from_millis(rng.random_range(0..=ms))
     }
 }
 
@@ -273,7 +273,7 @@ impl TwilioClient {
                 Err(Failure::Timeout) => repeat == Repeat::Safe,
                 Err(Failure::Other(_)) => false,
             };
-            let delay = self.retry.backoff(attempt, &mut rand::thread_rng());
+            let delay = self.retry.backoff(attempt, &mut rand::rng());
             let out_of_budget = attempt >= self.retry.max_attempts
                 || started.elapsed() + delay > self.retry.total_budget;
             if !retryable || out_of_budget {

@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 
 use clap::Parser;
+use shutdown_signal::shutdown_signal;
 use twilio_sim::{serve_with_shutdown, SimConfig, SimState};
 
 /// Local stand-in for the Twilio REST endpoints the recording backend calls,
@@ -67,28 +68,4 @@ async fn main() {
         std::process::exit(1);
     }
     tracing::info!("twilio-sim stopped");
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            // Without a Ctrl-C handler, wait for SIGTERM alone.
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
-    }
 }

@@ -1,8 +1,21 @@
-//! Timestamps in the two shapes Twilio uses: RFC 2822 for API v2010 and
-//! ISO 8601 for TaskRouter and IAM. Hand-written so the simulator needs no
-//! date crate and formats are exactly what Twilio sends (`+0000`, not `GMT`).
+//! Timestamps in the shapes Twilio uses: RFC 2822 for API v2010 and ISO 8601
+//! for TaskRouter and IAM, formatted with the `time` crate. The descriptions
+//! are spelled out rather than `time`'s well-known formats because Twilio's
+//! exact text matters: `+0000` (not `GMT`), `Z`, whole seconds for
+//! TaskRouter and milliseconds for the token check's `expiration`.
 
 use std::time::{SystemTime, UNIX_EPOCH};
+use time::format_description::BorrowedFormatItem;
+use time::macros::format_description;
+use time::OffsetDateTime;
+
+const RFC2822: &[BorrowedFormatItem<'_>] = format_description!(
+    "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] +0000"
+);
+const ISO8601: &[BorrowedFormatItem<'_>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+const ISO8601_MILLIS: &[BorrowedFormatItem<'_>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
 
 /// Milliseconds since the Unix epoch.
 pub(crate) fn now_ms() -> i64 {
@@ -13,80 +26,37 @@ pub(crate) fn now_ms() -> i64 {
     }
 }
 
-/// Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
+/// The instant in UTC; outside `time`'s range (years beyond ±9999), the
+/// nearest end of it, so formatting never fails.
+fn utc(ms: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).unwrap_or_else(|_| {
+        if ms < 0 {
+            time::PrimitiveDateTime::MIN.assume_utc()
+        } else {
+            time::PrimitiveDateTime::MAX.assume_utc()
+        }
+    })
 }
 
-struct Parts {
-    year: i64,
-    month: u32,
-    day: u32,
-    weekday: usize,
-    hour: i64,
-    minute: i64,
-    second: i64,
-    millis: i64,
+fn format(ms: i64, description: &[BorrowedFormatItem<'_>]) -> String {
+    // Formatting a UTC date with these descriptions cannot fail; an empty
+    // string would show up in any test that compares dates.
+    utc(ms).format(description).unwrap_or_default()
 }
-
-fn split(ms: i64) -> Parts {
-    let secs = ms.div_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let sod = secs.rem_euclid(86_400);
-    let (year, month, day) = civil_from_days(days);
-    Parts {
-        year,
-        month,
-        day,
-        // 1970-01-01 was a Thursday; index 0 is Sunday.
-        weekday: (days + 4).rem_euclid(7) as usize,
-        hour: sod / 3600,
-        minute: (sod % 3600) / 60,
-        second: sod % 60,
-        millis: ms.rem_euclid(1000),
-    }
-}
-
-const WEEKDAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
-const MONTHS: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-];
 
 /// `Wed, 25 Nov 2026 09:00:00 +0000`, as API v2010 writes dates.
 pub(crate) fn rfc2822(ms: i64) -> String {
-    let p = split(ms);
-    let month = MONTHS[(p.month as usize).saturating_sub(1) % 12];
-    format!(
-        "{}, {:02} {} {:04} {:02}:{:02}:{:02} +0000",
-        WEEKDAYS[p.weekday], p.day, month, p.year, p.hour, p.minute, p.second
-    )
+    format(ms, RFC2822)
 }
 
 /// `2026-11-25T09:00:00Z`, as TaskRouter writes dates.
 pub(crate) fn iso8601(ms: i64) -> String {
-    let p = split(ms);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        p.year, p.month, p.day, p.hour, p.minute, p.second
-    )
+    format(ms, ISO8601)
 }
 
 /// `2026-11-25T09:00:00.240Z`, as the IAM token check writes `expiration`.
 pub(crate) fn iso8601_millis(ms: i64) -> String {
-    let p = split(ms);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-        p.year, p.month, p.day, p.hour, p.minute, p.second, p.millis
-    )
+    format(ms, ISO8601_MILLIS)
 }
 
 #[cfg(test)]
@@ -94,14 +64,46 @@ mod tests {
     use super::*;
 
     #[test]
-    fn formats_known_instant() {
-        // 2026-11-25T09:00:00Z
-        let ms = 1_795_597_200_000;
-        assert_eq!(rfc2822(ms), "Wed, 25 Nov 2026 09:00:00 +0000");
-        assert_eq!(iso8601(ms), "2026-11-25T09:00:00Z");
-        assert_eq!(iso8601_millis(ms + 240), "2026-11-25T09:00:00.240Z");
-        assert_eq!(rfc2822(0), "Thu, 01 Jan 1970 00:00:00 +0000");
-        // Leap day.
-        assert_eq!(iso8601(951_782_400_000), "2000-02-29T00:00:00Z");
+    fn formats_known_instants() {
+        // (ms since the epoch, RFC 2822, ISO 8601, ISO 8601 with ms)
+        let cases = [
+            (
+                1_795_597_200_240,
+                "Wed, 25 Nov 2026 09:00:00 +0000",
+                "2026-11-25T09:00:00Z",
+                "2026-11-25T09:00:00.240Z",
+            ),
+            (
+                0,
+                "Thu, 01 Jan 1970 00:00:00 +0000",
+                "1970-01-01T00:00:00Z",
+                "1970-01-01T00:00:00.000Z",
+            ),
+            // Leap day.
+            (
+                951_782_400_000,
+                "Tue, 29 Feb 2000 00:00:00 +0000",
+                "2000-02-29T00:00:00Z",
+                "2000-02-29T00:00:00.000Z",
+            ),
+            // Before the epoch: the millisecond part still counts forward.
+            (
+                -1,
+                "Wed, 31 Dec 1969 23:59:59 +0000",
+                "1969-12-31T23:59:59Z",
+                "1969-12-31T23:59:59.999Z",
+            ),
+        ];
+        for (ms, rfc, iso, iso_ms) in cases {
+            assert_eq!(rfc2822(ms), rfc, "{ms}");
+            assert_eq!(iso8601(ms), iso, "{ms}");
+            assert_eq!(iso8601_millis(ms), iso_ms, "{ms}");
+        }
+    }
+
+    #[test]
+    fn out_of_range_instants_clamp_instead_of_failing() {
+        assert!(iso8601(i64::MAX).starts_with("9999-12-31T23:59:59"));
+        assert!(iso8601(i64::MIN).starts_with("-9999-01-01T00:00:00"));
     }
 }

@@ -1,0 +1,451 @@
+//! Several backend replicas sharing a real `redis-server` (Debian's package,
+//! installed by `scripts/ensure-tools.sh`): one recording per call across
+//! replicas and restarts, and recording anyway, without duplicates Twilio
+//! already shows, when Redis cannot be reached.
+
+mod common;
+
+use axum::http::StatusCode;
+use axum::Router;
+use common::*;
+use recording_backend::claims::ClaimStore;
+use recording_backend::config::Config;
+use recording_backend::twilio::TwilioClient;
+use recording_backend::{app, auth, recording, AppState, Inner};
+use serde_json::{json, Value};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// A `redis-server` of our own on a free loopback port, without persistence,
+/// stopped when dropped.
+struct RedisServer {
+    child: Option<Child>,
+    port: u16,
+}
+
+impl RedisServer {
+    async fn start() -> RedisServer {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut server = RedisServer { child: None, port };
+        server.launch().await;
+        server
+    }
+
+    async fn launch(&mut self) {
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &self.port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server is not installed; run scripts/ensure-tools.sh (Debian package redis-server)");
+        self.child = Some(child);
+        let started = Instant::now();
+        loop {
+            if let Ok(mut c) = self.client().get_multiplexed_async_connection().await {
+                let pong: Result<String, _> = redis::cmd("PING").query_async(&mut c).await;
+                if pong.is_ok() {
+                    return;
+                }
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "redis-server on port {} did not answer within 10 s",
+                self.port
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
+
+    fn client(&self) -> redis::Client {
+        redis::Client::open(self.url()).unwrap()
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Stopped and started again on the same port: without persistence, every
+    /// claim is gone, as after a Redis restart that lost its data.
+    async fn restart(&mut self) {
+        self.stop();
+        self.launch().await;
+    }
+
+    async fn set(&self, key: &str, value: &str) {
+        let mut c = self
+            .client()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap();
+        let () = redis::cmd("SET")
+            .arg(key)
+            .arg(value)
+            .query_async(&mut c)
+            .await
+            .unwrap();
+    }
+
+    async fn get(&self, key: &str) -> Option<String> {
+        let mut c = self
+            .client()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap();
+        redis::cmd("GET")
+            .arg(key)
+            .query_async(&mut c)
+            .await
+            .unwrap()
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn claim_key(call_sid: &str) -> String {
+    format!("dual-channel-recording:{AC}:claim:{call_sid}")
+}
+
+/// One replica: its own caches and process state, sharing only Redis (and Twilio).
+fn replica(sim: &Sim, redis_url: &str, wait: Option<Duration>) -> (Router, AppState) {
+    let config = config(&sim.url, &[], &[("REDIS_URL", redis_url)]);
+    let state = match wait {
+        None => AppState::with_retry(config, test_retry()).unwrap(),
+        Some(wait) => state_with_wait(config, wait),
+    };
+    (app(state.clone()), state)
+}
+
+fn state_with_wait(config: Config, wait: Duration) -> AppState {
+    let retry = test_retry();
+    let claims = ClaimStore::new(config.redis.clone().unwrap(), AC, &retry).with_wait(wait);
+    AppState(Arc::new(Inner {
+        twilio: TwilioClient::new(&config, retry).unwrap(),
+        config,
+        tokens: auth::TokenCache::default(),
+        recordings: recording::RecordingRegistry::default(),
+        claims: Some(claims),
+    }))
+}
+
+fn failures(state: &AppState) -> u64 {
+    state.0.claims.as_ref().unwrap().failures()
+}
+
+async fn media(sim: &Sim) -> Vec<Value> {
+    sim.attributes(WT).await["conversations"]["media"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn two_replicas_sharing_redis_start_one_recording() {
+    let redis = RedisServer::start().await;
+    let sim = Sim::start().await;
+    sim.scene().await;
+    // Slow Twilio: the losers ask while the winner is still starting.
+    sim.post("/faults", json!({"latencyMs": 150})).await;
+    let (a, state_a) = replica(&sim, &redis.url(), None);
+    let (b, state_b) = replica(&sim, &redis.url(), None);
+    let mut joins = Vec::new();
+    for i in 0..8 {
+        let app = if i % 2 == 0 { a.clone() } else { b.clone() };
+        joins.push(tokio::spawn(async move {
+            create(&app, &customer_request()).await
+        }));
+    }
+    let mut answers = Vec::new();
+    for j in joins {
+        answers.push(j.await.unwrap());
+    }
+    for a in &answers {
+        assert_eq!(a.status, StatusCode::OK, "{}", a.json);
+    }
+    let sids: std::collections::HashSet<_> = answers
+        .iter()
+        .map(|a| a.json["recordingSid"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(sids.len(), 1, "{sids:?}");
+    assert_eq!(
+        answers
+            .iter()
+            .filter(|a| a.json["alreadyRecording"] == false)
+            .count(),
+        1
+    );
+    assert_eq!(sim.recordings().await.len(), 1);
+    assert_eq!(count(&sim.log().await, "POST", "/Recordings.json"), 1);
+    assert_eq!(media(&sim).await.len(), 1);
+    let sid = sids.into_iter().next().unwrap();
+    let stored = redis.get(&claim_key(CA_CUSTOMER)).await.unwrap();
+    assert!(stored.starts_with(&format!("recorded:{sid}:")), "{stored}");
+    assert_eq!(failures(&state_a) + failures(&state_b), 0);
+}
+
+#[tokio::test]
+async fn a_restarted_replica_answers_with_the_same_recording() {
+    let redis = RedisServer::start().await;
+    let sim = Sim::start().await;
+    sim.scene().await;
+    let (a, _) = replica(&sim, &redis.url(), None);
+    let first = create(&a, &customer_request()).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.json);
+    drop(a);
+    // A new process: empty caches, nothing but Redis in common.
+    let (restarted, state) = replica(&sim, &redis.url(), None);
+    let before = sim.log().await.len();
+    let again = create(&restarted, &customer_request()).await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.json);
+    assert_eq!(again.json["alreadyRecording"], true);
+    assert_eq!(again.json["recordingSid"], first.json["recordingSid"]);
+    assert_eq!(again.json["media"], first.json["media"]);
+    let log = sim.log().await;
+    assert_eq!(count(&log[before..], "POST", "/Recordings.json"), 0);
+    assert_eq!(sim.recordings().await.len(), 1);
+    assert_eq!(media(&sim).await.len(), 1);
+    assert_eq!(failures(&state), 0);
+}
+
+#[tokio::test]
+async fn redis_down_records_anyway_and_falls_back_to_twilios_list() {
+    let sim = Sim::start().await;
+    sim.scene().await;
+    let nobody = closed_port_url().await.replace("http://", "redis://");
+    let (a, state_a) = replica(&sim, &nobody, None);
+    let (b, state_b) = replica(&sim, &nobody, None);
+
+    let started = Instant::now();
+    let first = create(&a, &customer_request()).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.json);
+    assert_eq!(first.json["alreadyRecording"], false);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "an unreachable store must not hold the request up: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(failures(&state_a), 1);
+    // Before starting, Twilio's list of the call's recordings was read.
+    let log = sim.log().await;
+    let list = log
+        .iter()
+        .position(|e| {
+            e["method"] == "GET" && e["path"].as_str().unwrap().ends_with("/Recordings.json")
+        })
+        .expect("the fallback reads the call's recordings");
+    let start = log
+        .iter()
+        .position(|e| {
+            e["method"] == "POST" && e["path"].as_str().unwrap().ends_with("/Recordings.json")
+        })
+        .unwrap();
+    assert!(list < start);
+
+    // The other replica, Redis still down: Twilio's list has the recording.
+    let second = create(&b, &customer_request()).await;
+    assert_eq!(second.status, StatusCode::OK, "{}", second.json);
+    assert_eq!(second.json["alreadyRecording"], true);
+    assert_eq!(second.json["recordingSid"], first.json["recordingSid"]);
+    assert_eq!(failures(&state_b), 1);
+    assert_eq!(sim.recordings().await.len(), 1);
+    assert_eq!(media(&sim).await.len(), 1);
+}
+
+#[tokio::test]
+async fn redis_that_lost_its_claims_still_gives_one_recording() {
+    let mut redis = RedisServer::start().await;
+    let sim = Sim::start().await;
+    sim.scene().await;
+    let (a, state_a) = replica(&sim, &redis.url(), None);
+    let (b, state_b) = replica(&sim, &redis.url(), None);
+    let first = create(&a, &customer_request()).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.json);
+    redis.restart().await;
+    assert_eq!(redis.get(&claim_key(CA_CUSTOMER)).await, None);
+    // B's first request after the restart may meet the dropped connection
+    // (then it goes on without the store); either way no second recording.
+    let mut last = None;
+    for _ in 0..2 {
+        let again = create(&b, &customer_request()).await;
+        assert_eq!(again.status, StatusCode::OK, "{}", again.json);
+        assert_eq!(again.json["alreadyRecording"], true);
+        assert_eq!(again.json["recordingSid"], first.json["recordingSid"]);
+        last = Some(again);
+    }
+    assert!(last.is_some());
+    assert_eq!(sim.recordings().await.len(), 1);
+    assert_eq!(media(&sim).await.len(), 1);
+    // Once reconnected the claim is back in Redis, for every replica.
+    let stored = redis.get(&claim_key(CA_CUSTOMER)).await.unwrap_or_default();
+    assert!(
+        stored.starts_with(&format!(
+            "recorded:{}:",
+            first.json["recordingSid"].as_str().unwrap()
+        )),
+        "{stored}"
+    );
+    assert_eq!(failures(&state_a), 0);
+    assert!(failures(&state_b) <= 1);
+}
+
+#[tokio::test]
+async fn a_loser_waits_for_the_winners_recording_and_never_starts_one() {
+    let redis = RedisServer::start().await;
+    let sim = Sim::start().await;
+    sim.scene().await;
+    // Another replica holds the claim and is "still starting".
+    redis
+        .set(&claim_key(CA_CUSTOMER), "pending:0123456789abcdef")
+        .await;
+    let (app, _) = replica(&sim, &redis.url(), Some(Duration::from_secs(5)));
+    let waiting = tokio::spawn({
+        let app = app.clone();
+        async move { create(&app, &customer_request()).await }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The winner's recording appears at Twilio and in the store.
+    let created: Value = reqwest::Client::new()
+        .post(format!(
+            "{}/2010-04-01/Accounts/{AC}/Calls/{CA_CUSTOMER}/Recordings.json",
+            sim.url
+        ))
+        .basic_auth(AC, Some("sim-auth-token"))
+        .form(&[("RecordingChannels", "dual")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let sid = created["sid"].as_str().unwrap();
+    redis
+        .set(&claim_key(CA_CUSTOMER), &format!("recorded:{sid}:"))
+        .await;
+    let answer = waiting.await.unwrap();
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.json);
+    assert_eq!(answer.json["recordingSid"], sid);
+    assert_eq!(answer.json["alreadyRecording"], true);
+    assert_eq!(sim.recordings().await.len(), 1);
+    assert_eq!(media(&sim).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_claim_pending_beyond_the_wait_is_try_again_not_a_second_recording() {
+    let redis = RedisServer::start().await;
+    let sim = Sim::start().await;
+    sim.scene().await;
+    redis
+        .set(&claim_key(CA_CUSTOMER), "pending:0123456789abcdef")
+        .await;
+    let (app, state) = replica(&sim, &redis.url(), Some(Duration::from_millis(400)));
+    let answer = create(&app, &customer_request()).await;
+    assert_eq!(
+        answer.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        answer.json
+    );
+    let message = answer.json["message"].as_str().unwrap();
+    assert!(message.contains("try again"), "{message}");
+    assert_eq!(sim.recordings().await.len(), 0);
+    assert_eq!(failures(&state), 0);
+    // The winner is gone and its claim ran out: the next request records.
+    redis
+        .client()
+        .get_multiplexed_async_connection()
+        .await
+        .map(|mut c| async move {
+            let () = redis::cmd("DEL")
+                .arg(claim_key(CA_CUSTOMER))
+                .query_async(&mut c)
+                .await
+                .unwrap();
+        })
+        .unwrap()
+        .await;
+    let retried = create(&app, &customer_request()).await;
+    assert_eq!(retried.status, StatusCode::OK, "{}", retried.json);
+    assert_eq!(retried.json["alreadyRecording"], false);
+    assert_eq!(sim.recordings().await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_stored_recording_that_is_no_longer_running_is_replaced_once() {
+    let redis = RedisServer::start().await;
+    let sim = Sim::start().await;
+    sim.scene().await;
+    // The store names a recording Twilio does not show in progress (ended,
+    // or from a store that outlived the simulator's state).
+    let stale = "recorded:REffffffffffffffffffffffffffffffff:1";
+    redis.set(&claim_key(CA_CUSTOMER), stale).await;
+    let (a, _) = replica(&sim, &redis.url(), None);
+    let (b, _) = replica(&sim, &redis.url(), None);
+    let request = customer_request();
+    let (first, second) = tokio::join!(create(&a, &request), create(&b, &request));
+    assert_eq!(first.status, StatusCode::OK, "{}", first.json);
+    assert_eq!(second.status, StatusCode::OK, "{}", second.json);
+    assert_eq!(first.json["recordingSid"], second.json["recordingSid"]);
+    assert_eq!(sim.recordings().await.len(), 1);
+    let stored = redis.get(&claim_key(CA_CUSTOMER)).await.unwrap();
+    assert!(
+        stored.starts_with(&format!(
+            "recorded:{}:",
+            first.json["recordingSid"].as_str().unwrap()
+        )),
+        "{stored}"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_start_gives_the_claim_up() {
+    let redis = RedisServer::start().await;
+    let sim = Sim::start().await;
+    sim.scene().await;
+    let token_only = |sim: &Sim| {
+        let config = config(
+            &sim.url,
+            &[],
+            &[("REDIS_URL", &redis.url()), ("AUTHORIZATION", "token-only")],
+        );
+        app(state_with_wait(config, Duration::from_secs(5)))
+    };
+    let (a, b) = (token_only(&sim), token_only(&sim));
+    // The call is over: Twilio refuses the start (21220).
+    sim.post(&format!("/calls/{CA_STRANGER}/end"), json!({}))
+        .await;
+    let refused = post_form(&a, CREATE, &[("callSid", CA_STRANGER), ("Token", TOKEN)]).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.json);
+    assert_eq!(refused.json["code"], 21220);
+    assert_eq!(redis.get(&claim_key(CA_STRANGER)).await, None);
+    // Nobody waits for a claim that nobody holds: B asks Twilio at once.
+    let started = Instant::now();
+    let again = post_form(&b, CREATE, &[("callSid", CA_STRANGER), ("Token", TOKEN)]).await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.json);
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert_eq!(count(&sim.log().await, "POST", "/Recordings.json"), 2);
+    assert_eq!(sim.recordings().await.len(), 0);
+}
