@@ -36,8 +36,9 @@ if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
 fi
 
 # A real Redis for the backend's replica tests and the replay of scenarios
-# with several backend replicas (their shared claim store); only the binary
-# is used, the package's own service is never started.
+# with several backend replicas (their shared claim store). The tests start
+# their own redis-server on free loopback ports; the package's service is
+# not used.
 if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-cli >/dev/null 2>&1; then
   say "installing Debian's redis-server"
   apt_get() { if [ "$(id -u)" = 0 ]; then apt-get "$@"; else sudo apt-get "$@"; fi; }

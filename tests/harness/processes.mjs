@@ -154,14 +154,14 @@ export function backendEnv() {
  * the token check sent to `iamBaseUrl`); `start()` after `stop()` starts it
  * again on the same port with the same arguments.
  */
-export async function startBackend({ port, simUrl, iamBaseUrl, logFile, echo } = {}) {
+export async function startBackend({ port, simUrl, iamBaseUrl, logFile, echo, env = {}, name = 'recording-backend' } = {}) {
   const p = port || await freePort();
   const iam = iamBaseUrl ? ['--iam-base-url', iamBaseUrl] : [];
   const launch = () => startProcess({
-    name: 'recording-backend',
+    name,
     bin: backendBin(),
     args: ['--listen', `127.0.0.1:${p}`, '--twilio-base-url', simUrl, ...iam, '--demo'],
-    env: backendEnv(),
+    env: { ...backendEnv(), ...env },
     logFile,
     echo,
   });
@@ -170,6 +170,7 @@ export async function startBackend({ port, simUrl, iamBaseUrl, logFile, echo } =
     port: p,
     url: `http://127.0.0.1:${p}`,
     get running() { return proc !== null && proc.child.exitCode === null && proc.child.signalCode === null; },
+    get pid() { return proc ? proc.child.pid : null; },
     async stop() {
       if (proc) await proc.stop();
       proc = null;

@@ -12,6 +12,7 @@ import { checkExpect, show, stepKind } from './expect.mjs';
 import { NodeInstance } from './node-instance.mjs';
 import { BrowserInstance } from './browser-instance.mjs';
 import { createContractCheck, startBackendVia, startContractProxy } from '../contract/via-prism.mjs';
+import { startRedis, startReplicaGroup } from '../harness/replicas.mjs';
 
 export const DEFAULT_WORKER = 'WK00000000000000000000000000000001';
 export const OUT_DIR = path.join(REPO_ROOT, 'tests/.out/replay');
@@ -47,6 +48,16 @@ export async function createEnvironment({ browser = false, echo = false, viaPris
       env.backend = await startBackend({ simUrl: env.simProc.url, logFile: backendLog, echo });
     }
     env.closers.push(() => env.backend.stop());
+    // More backends configured like the first, for `backendReplicas`.
+    env.launchBackend = ({ env: extra, name }) => startBackend({
+      simUrl: viaPrism ? env.prism.url : env.simProc.url,
+      iamBaseUrl: viaPrism ? env.simProc.url : undefined,
+      logFile: path.join(OUT_DIR, `recording-backend-${name}.log`),
+      echo,
+      env: extra,
+      name,
+    });
+    env.scenarioClosers = [];
     env.bundleFile = bundlePath();
     if (browser) {
       env.files = await startStaticServer({
@@ -120,6 +131,7 @@ export async function runScenario(scenario, env, logName) {
   } finally {
     for (const inst of instances) await inst.dispose().catch(() => {});
     if (browserContext) await browserContext.close().catch(() => {});
+    for (const close of (env.scenarioClosers || []).splice(0).reverse()) await close().catch(() => {});
     runScenario.currentLog = null;
     try {
       mkdirSync(OUT_DIR, { recursive: true });
@@ -128,8 +140,30 @@ export async function runScenario(scenario, env, logName) {
   }
 }
 
+/**
+ * The backend the scenario's plugin talks to: the shared one, or for
+ * `backendReplicas` > 1 that many replicas sharing a redis-server (started
+ * once per run, emptied per scenario like the simulator) behind one
+ * round-robin address, stopped when the scenario ends.
+ */
+async function backendFor(scenario, env, log) {
+  const count = scenario.backendReplicas ?? 1;
+  if (count === 1) return env.backend;
+  if (!env.redis) {
+    env.redis = await startRedis({ logFile: path.join(OUT_DIR, 'redis-server.log') });
+    env.closers.push(() => env.redis.stop());
+  }
+  if (!env.redis.running) await env.redis.start();
+  await env.redis.command('FLUSHALL');
+  const group = await startReplicaGroup({ count, redis: env.redis, launch: env.launchBackend });
+  env.scenarioClosers.push(() => group.stop());
+  log(`backend: ${count} replicas (ports ${group.replicas.map((r) => r.port).join(', ')}) sharing ${env.redis.url} behind round robin on ${group.port}`);
+  return group;
+}
+
 async function play(scenario, env, log, instances, setBrowserContext) {
-  const { sim, backend } = env;
+  const { sim } = env;
+  const backend = await backendFor(scenario, env, log);
   const workerSid = scenario.worker || DEFAULT_WORKER;
   const names = scenario.instances || ['A'];
   const settleMs = scenario.settleMs ?? 10000;
