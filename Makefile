@@ -20,13 +20,14 @@ WASM_OPT_FLAGS := -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --e
 	--enable-mutable-globals --strip-debug --strip-producers
 
 .PHONY: help tools wasm bundle plugin-deps bundle-official typecheck test-plugin bins build test test-rust test-wasm test-js replay contract-replay \
-	contract demo bench lint clean
+	contract demo bench soak lint clean
 
 help:
 	@echo "make demo    build everything and serve the demo page on the Twilio simulator"
 	@echo "make test    run every test suite"
 	@echo "make replay SCENARIOS='FILE_OR_DIR ...'   play scenario files (BROWSER=1: in Chromium; PRISM=1: through Prism)"
 	@echo "make bench   run the benchmarks (figures go to BENCHMARKS.md by hand)"
+	@echo "make soak    a 10-minute shift of 5,000 calls on two replicas with faults (figures go to BENCHMARKS.md by hand)"
 
 tools:
 	@scripts/ensure-tools.sh
@@ -98,12 +99,22 @@ test: lint typecheck test-rust test-wasm test-js test-plugin
 	node tests/replay/replay.mjs --via-prism $(SCENARIOS) $(NEXT_SCENARIOS) tests/scenarios
 	PLUGIN_BUNDLE=$(OFFICIAL_BUNDLE) node tests/replay/replay.mjs $(SCENARIOS) $(NEXT_SCENARIOS) tests/scenarios
 	PLUGIN_BUNDLE=$(OFFICIAL_BUNDLE) node tests/replay/replay.mjs --browser $(SCENARIOS) $(NEXT_SCENARIOS) tests/scenarios
+	# The soak, 30 seconds of it (`make soak` is the shift-long one).
+	node tests/soak/soak.mjs --duration-s 30 --calls 50 --workers 10
 
 demo: build
 	node tests/demo/server.mjs
 
 bench: build
 	node bench/run.mjs
+
+# A shift-long soak on release binaries: 5,000 calls over 10 minutes from 50
+# workers with two Flex instances each, two backend replicas sharing Redis,
+# faults on the way (tests/soak/soak.mjs says which). Figures: BENCHMARKS.md.
+soak: bundle tools
+	cargo build --release -p twilio-sim -p recording-backend
+	TWILIO_SIM_BIN=target/release/twilio-sim BACKEND_BIN=target/release/recording-backend \
+		node tests/soak/soak.mjs --duration-s 600 --calls 5000 --workers 50
 
 clean:
 	cargo clean
