@@ -99,7 +99,6 @@ test: lint typecheck test-rust test-wasm test-js test-plugin
 	node tests/replay/replay.mjs --via-prism $(SCENARIOS) $(NEXT_SCENARIOS) tests/scenarios
 	PLUGIN_BUNDLE=$(OFFICIAL_BUNDLE) node tests/replay/replay.mjs $(SCENARIOS) $(NEXT_SCENARIOS) tests/scenarios
 	PLUGIN_BUNDLE=$(OFFICIAL_BUNDLE) node tests/replay/replay.mjs --browser $(SCENARIOS) $(NEXT_SCENARIOS) tests/scenarios
-	# The soak, 30 seconds of it (`make soak` is the shift-long one).
 	node tests/soak/soak.mjs --duration-s 30 --calls 50 --workers 10
 
 demo: build

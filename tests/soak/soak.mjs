@@ -154,7 +154,6 @@ async function main() {
     const perWorker = Math.ceil(o.calls / o.workers);
     const slotMs = (o.durationS * 1000) / perWorker;
     t0Shift = Date.now();
-    const shiftEnd = t0Shift + o.durationS * 1000;
 
     // Faults at fixed fractions of the shift (with some randomness inside).
     const faultPlan = [
