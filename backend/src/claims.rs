@@ -46,18 +46,28 @@ pub const RECORDED_TTL: Duration = Duration::from_secs(4 * 3600 + 600);
 /// (the plugin retries), well within the plugin's own 15 s request timeout.
 pub const DEFAULT_WAIT: Duration = Duration::from_secs(5);
 
-/// Takes the claim when the key is free; otherwise answers what is there.
+// Every script may run twice (an operation is repeated once after a dropped
+// connection, which may or may not have carried it): each answers the same
+// the second time.
+
+/// Takes the claim when the key is free (or already ours); otherwise
+/// answers what is there.
 const CLAIM: &str = r"
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   return {1, ARGV[1]}
 end
-return {0, redis.call('GET', KEYS[1])}
+local v = redis.call('GET', KEYS[1])
+if v == ARGV[1] then
+  return {1, v}
+end
+return {0, v}
 ";
 
-/// Writes `ARGV[2]` if the key still holds `ARGV[1]` or nothing at all.
+/// Writes `ARGV[2]` if the key still holds `ARGV[1]`, nothing at all, or
+/// `ARGV[2]` already.
 const REPLACE: &str = r"
 local v = redis.call('GET', KEYS[1])
-if v == false or v == ARGV[1] then
+if v == false or v == ARGV[1] or v == ARGV[2] then
   redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
   return 1
 end
@@ -262,15 +272,25 @@ impl ClaimStore {
         call_sid: &str,
         args: &[&str],
     ) -> Result<T, StoreError> {
-        let mut conn = self.connection().await?;
         let mut invocation = script.key(self.key(call_sid));
         for a in args {
             invocation.arg(*a);
         }
-        match tokio::time::timeout(OP_TIMEOUT, invocation.invoke_async(&mut conn)).await {
-            Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => Err(StoreError(e.to_string())),
-            Err(_) => Err(StoreError(format!("no answer within {OP_TIMEOUT:?}"))),
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut conn = self.connection().await?;
+            match tokio::time::timeout(OP_TIMEOUT, invocation.invoke_async(&mut conn)).await {
+                Ok(Ok(v)) => return Ok(v),
+                // The first use of a connection Redis dropped (a Redis
+                // restart) fails at once and makes the manager reconnect:
+                // one more try then, so a Redis that is back is used.
+                Ok(Err(e)) if attempt == 1 && (e.is_connection_dropped() || e.is_io_error()) => {
+                    tracing::info!(error = %e, "claim store connection dropped; trying once more");
+                }
+                Ok(Err(e)) => return Err(StoreError(e.to_string())),
+                Err(_) => return Err(StoreError(format!("no answer within {OP_TIMEOUT:?}"))),
+            }
         }
     }
 

@@ -24,7 +24,7 @@
 // Environment: TWILIO_SIM_BIN, BACKEND_BIN (`make soak` passes the release
 // builds), PLUGIN_BUNDLE, REDIS_SERVER_BIN, as for the replay runner.
 
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import vm from 'node:vm';
 import { createSimClient, recordingUrl } from '../harness/sim-client.js';
@@ -97,6 +97,8 @@ async function main() {
   const o = parseArgs(process.argv.slice(2));
   const missing = missingParts();
   if (missing.length) throw new Error(`cannot run: missing ${missing.join('; ')}`);
+  // Fresh logs: the report counts lines in them.
+  rmSync(OUT_DIR, { recursive: true, force: true });
   mkdirSync(OUT_DIR, { recursive: true });
   const random = rng(o.seed);
   const closers = [];
@@ -317,8 +319,7 @@ async function oneCall(wk, sim, random, calls, slotMs) {
     // customer call, with the attributes the first one ended with.
     await finish(task, [workerLeg]);
     await both('setActiveCall', null);
-    const state = await sim.state();
-    const attrs = JSON.parse(JSON.stringify(state.tasks[task.taskSid].attributes));
+    const attrs = await taskAttributes(sim, task.taskSid);
     const task2 = { taskSid: newSid('WT'), sid: newSid('WR'), queueName, queueSid, channel: 'voice', attributes: attrs };
     const leg2 = newSid('CA');
     await accept(task2);
@@ -339,6 +340,22 @@ async function oneCall(wk, sim, random, calls, slotMs) {
   }
   await finish(task, [workerLeg, customer]);
   await both('setActiveCall', null);
+}
+
+/**
+ * A task's attributes as TaskRouter has them, read as Flex would on a
+ * transfer (through the REST API: the whole-world control snapshot grows with
+ * the shift). A fault storm may answer this read too, so it is repeated.
+ */
+async function taskAttributes(sim, taskSid) {
+  const url = `${sim.baseUrl}/v1/Workspaces/${SIM_ACCOUNT.workspaceSid}/Tasks/${taskSid}`;
+  const auth = `Basic ${Buffer.from(`${SIM_ACCOUNT.accountSid}:${SIM_ACCOUNT.authToken}`).toString('base64')}`;
+  for (let attempt = 1; ; attempt += 1) {
+    const res = await fetch(url, { headers: { authorization: auth } });
+    if (res.ok) return JSON.parse((await res.json()).attributes);
+    if (attempt >= 30) throw new Error(`reading ${taskSid} for the transfer: HTTP ${res.status}`);
+    await sleep(200);
+  }
 }
 
 function dig(obj, p) {
