@@ -69,7 +69,12 @@ impl AppState {
             config,
             twilio,
             tokens: auth::TokenCache::default(),
-            recordings: recording::RecordingRegistry::default(),
+            recordings: match claims {
+                Some(_) => recording::RecordingRegistry::forgetting_after(
+                    recording::FORGET_AFTER_WITH_CLAIMS,
+                ),
+                None => recording::RecordingRegistry::default(),
+            },
             claims,
         })))
     }

@@ -28,6 +28,9 @@
 //! if nothing is running yet. It never starts a second recording while a
 //! claim is pending.
 //!
+//! With a store, this process keeps a call only briefly
+//! ([`FORGET_AFTER_WITH_CLAIMS`]): the store is what remembers.
+//!
 //! When the store cannot be reached (each operation is bounded by a short
 //! timeout), the request goes on without it, as a single replica would, but
 //! looks at Twilio's list of the call's recordings before starting: a
@@ -50,6 +53,13 @@ use time::OffsetDateTime;
 /// long (no request lasts more than a minute), so it is never dropped while
 /// locked.
 const FORGET_AFTER: Duration = Duration::from_secs(4 * 3600 + 600);
+
+/// With a claim store the store remembers each call's recording for as long
+/// as a call can last; this process then keeps a call only as a lock and a
+/// short cache: long enough for every request one start causes (all tabs at
+/// once, the plugin's retries over some 20 s), so its memory stays flat over
+/// a shift instead of holding four hours of calls.
+pub const FORGET_AFTER_WITH_CLAIMS: Duration = Duration::from_secs(60);
 
 /// While polling for a pending claim: first and longest pause.
 const POLL_FIRST: Duration = Duration::from_millis(25);
@@ -86,13 +96,21 @@ pub struct RecordingRegistry {
 
 impl Default for RecordingRegistry {
     fn default() -> Self {
-        RecordingRegistry {
-            calls: Cache::builder().time_to_idle(FORGET_AFTER).build(),
-        }
+        RecordingRegistry::forgetting_after(FORGET_AFTER)
     }
 }
 
 impl RecordingRegistry {
+    /// A registry that forgets a call nobody asked about for `idle`. A call
+    /// forgotten while a slow request still holds its slot gets a second
+    /// slot beside it: harmless with a claim store (the second request meets
+    /// the claim), so anything shorter than [`FORGET_AFTER`] is for that case.
+    pub fn forgetting_after(idle: Duration) -> Self {
+        RecordingRegistry {
+            calls: Cache::builder().time_to_idle(idle).build(),
+        }
+    }
+
     /// The call's slot; lock it for the whole start-and-link sequence.
     pub async fn slot(&self, call_sid: &str) -> CallSlot {
         self.calls

@@ -20,6 +20,7 @@ fn bare() -> Command {
         "RECORDING_STATUS_CALLBACK",
         "TWILIO_REGION",
         "TWILIO_EDGE",
+        "REDIS_URL",
     ] {
         c.env_remove(v);
     }

@@ -447,3 +447,58 @@ async fn a_failed_start_gives_the_claim_up() {
     assert_eq!(count(&sim.log().await, "POST", "/Recordings.json"), 2);
     assert_eq!(sim.recordings().await.len(), 0);
 }
+
+/// The worker's own leg, listed on its reservation.
+fn worker_leg_request() -> Vec<(&'static str, String)> {
+    vec![
+        ("callSid", CA_WORKER.into()),
+        ("Token", TOKEN.into()),
+        ("taskSid", WT.into()),
+        ("reservationSid", WR.into()),
+        ("leg", "worker".into()),
+        ("target", "reservation".into()),
+        ("acceptedAt", ACCEPTED_AT.to_string()),
+        ("conferenceSid", CF.into()),
+    ]
+}
+
+#[tokio::test]
+async fn redis_going_away_and_coming_back_is_followed_without_a_restart() {
+    let mut redis = RedisServer::start().await;
+    let sim = Sim::start().await;
+    sim.scene().await;
+    let (a, state) = replica(&sim, &redis.url(), None);
+    let first = create(&a, &customer_request()).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.json);
+    assert_eq!(failures(&state), 0);
+
+    redis.stop();
+    let started = Instant::now();
+    let during = create(&a, &worker_leg_request()).await;
+    assert_eq!(during.status, StatusCode::OK, "{}", during.json);
+    assert_eq!(during.json["alreadyRecording"], false);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(failures(&state), 1);
+
+    redis.launch().await;
+    // Past the pause after a failed connection attempt.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let after = create(&a, &customer_request()).await;
+    assert_eq!(after.status, StatusCode::OK, "{}", after.json);
+    assert_eq!(after.json["recordingSid"], first.json["recordingSid"]);
+    assert_eq!(failures(&state), 1, "Redis is back: used again");
+    // The claim lost with Redis's data is written again from Twilio's list.
+    let stored = redis.get(&claim_key(CA_CUSTOMER)).await.unwrap_or_default();
+    assert!(
+        stored.starts_with(&format!(
+            "recorded:{}:",
+            first.json["recordingSid"].as_str().unwrap()
+        )),
+        "{stored}"
+    );
+    assert_eq!(sim.recordings().await.len(), 2);
+}
