@@ -153,6 +153,9 @@ pub enum Command {
         task_sid: String,
         call_sid: String,
         recording_sid: String,
+        /// The backend answered with a recording it had already started for
+        /// the call (another tab, device or a retry asked first).
+        already_recording: bool,
     },
 }
 
@@ -191,6 +194,8 @@ enum LegState {
     },
     Recording {
         recording_sid: String,
+        /// Answered `alreadyRecording`: someone else started it.
+        already: bool,
     },
     Failed,
     /// A deferred leg that stopped being live before its turn came.
@@ -862,6 +867,7 @@ impl Core {
                         if let Some(r) = self.leg_mut(&task_sid, request) {
                             r.state = LegState::Recording {
                                 recording_sid: resp.recording_sid.clone(),
+                                already: resp.already_recording,
                             };
                         } else if let Some((_, done)) =
                             self.finished.iter_mut().rev().find(|(t, _)| *t == task_sid)
@@ -893,6 +899,7 @@ impl Core {
                             task_sid,
                             call_sid: resp.call_sid,
                             recording_sid: resp.recording_sid,
+                            already_recording: resp.already_recording,
                         });
                         return;
                     }
@@ -979,7 +986,7 @@ fn session_status(s: &Session) -> Status {
         .legs
         .iter()
         .filter_map(|r| match &r.state {
-            LegState::Recording { recording_sid } => Some(recording_sid.clone()),
+            LegState::Recording { recording_sid, .. } => Some(recording_sid.clone()),
             _ => None,
         })
         .collect();
@@ -999,6 +1006,47 @@ fn session_status(s: &Session) -> Status {
     Status {
         state,
         recordings,
-        reason: None,
+        reason: Some(session_reason(s, state).into()),
+    }
+}
+
+/// Why a session is where it is, in words an administrator (or the demo) can
+/// show as they are.
+fn session_reason(s: &Session, state: &str) -> &'static str {
+    let deferred = s
+        .legs
+        .iter()
+        .any(|r| matches!(r.state, LegState::Deferred { .. }));
+    let last_recording = s.legs.iter().rev().find_map(|r| match &r.state {
+        LegState::Recording { already, .. } => Some((r.leg.kind, *already)),
+        _ => None,
+    });
+    match (state, s.phase) {
+        (_, Phase::Waiting) if s.kind == CallKind::Outbound => {
+            "waiting for the customer to answer (the leg to record)"
+        }
+        (_, Phase::Waiting) => "waiting for the leg to record to join the conference",
+        (_, Phase::GaveUp) => "gave up: no leg to record joined within max_wait_seconds",
+        ("starting", _) if deferred => {
+            "another tab or device carries this call; this one starts the recording only if that one does not"
+        }
+        ("starting", _) => "asking the backend to start the recording",
+        _ => match last_recording {
+            Some((_, true)) => {
+                "recorded by another tab or device: the backend answered alreadyRecording"
+            }
+            Some((crate::insights::RecordedLeg::Customer, false)) => {
+                "recording the customer's leg for the whole call; Join Call and new worker legs keep this recording"
+            }
+            Some((crate::insights::RecordedLeg::Worker, false))
+                if s.kind == CallKind::InternalOutbound =>
+            {
+                "recording this agent's outgoing internal call"
+            }
+            Some((crate::insights::RecordedLeg::Worker, false)) => {
+                "recording this worker's leg; each new leg of this worker (Join Call) gets its own recording"
+            }
+            None => "the recording could not be started; the browser console says why",
+        },
     }
 }

@@ -38,6 +38,7 @@ extern "C" {
         task_sid: &str,
         call_sid: &str,
         recording_sid: &str,
+        already_recording: bool,
     ) -> Result<(), JsValue>;
 }
 
@@ -141,10 +142,14 @@ impl Inner {
                     task_sid,
                     call_sid,
                     recording_sid,
+                    already_recording,
                 } => {
-                    let _ = self
-                        .host
-                        .recording_started(&task_sid, &call_sid, &recording_sid);
+                    let _ = self.host.recording_started(
+                        &task_sid,
+                        &call_sid,
+                        &recording_sid,
+                        already_recording,
+                    );
                 }
                 Command::SetTimer { id, ms } => {
                     let me = Rc::downgrade(self);

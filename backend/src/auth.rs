@@ -188,7 +188,9 @@ fn token_check_failed(e: TwilioError) -> AppError {
             message,
             more_info,
         } => {
-            tracing::error!(code, %message, "Twilio refused this backend's credentials on the token check");
+            crate::error::note_cause(&format!(
+                "Twilio refused this backend's credentials on the token check: {code} {message}"
+            ));
             AppError::Twilio {
                 status: axum::http::StatusCode::BAD_GATEWAY,
                 code,
@@ -208,7 +210,7 @@ fn token_check_failed(e: TwilioError) -> AppError {
             more_info,
         },
         other => {
-            tracing::warn!(error = %other, "Flex token check unavailable");
+            crate::error::note_cause(&format!("Flex token check unavailable: {other}"));
             AppError::Unavailable(
                 "the Flex token could not be checked with Twilio right now; nothing was recorded; try again shortly".into(),
             )

@@ -16,7 +16,7 @@ pub const DEFAULT_ALLOWED_ORIGIN: &str = "https://flex.twilio.com";
     name = "recording-backend",
     version,
     about = "Starts dual-channel call recordings for the Flex plugin and links them for Flex Insights.",
-    after_help = "Environment:\n  TWILIO_ACCOUNT_SID            account SID (AC...), required\n  TWILIO_AUTH_TOKEN             auth token, or else both of:\n  TWILIO_API_KEY                API key SID (SK...)\n  TWILIO_API_SECRET             API key secret\n  TWILIO_FLEX_WORKSPACE_SID     Flex TaskRouter workspace SID (WS...), required\n  ALLOWED_ORIGINS               comma-separated browser origins (default https://flex.twilio.com)\n  RECORDING_STATUS_CALLBACK     URL Twilio calls on recording events (optional)\n  RECORDING_STATUS_CALLBACK_EVENT  events for it: in-progress, completed, absent (space or comma separated; default completed)\n  AUTHORIZATION                 strict (default) or token-only\n  TWILIO_REGION, TWILIO_EDGE    Twilio region and edge, as in Twilio's helper libraries\n  RUST_LOG                      log filter (default info)"
+    after_help = "Environment:\n  TWILIO_ACCOUNT_SID            account SID (AC...), required\n  TWILIO_AUTH_TOKEN             auth token, or else both of:\n  TWILIO_API_KEY                API key SID (SK...)\n  TWILIO_API_SECRET             API key secret\n  TWILIO_FLEX_WORKSPACE_SID     Flex TaskRouter workspace SID (WS...), required\n  ALLOWED_ORIGINS               comma-separated browser origins (default https://flex.twilio.com)\n  RECORDING_STATUS_CALLBACK     URL Twilio calls on recording events (optional)\n  RECORDING_STATUS_CALLBACK_EVENT  events for it: in-progress, completed, absent (space or comma separated; default completed)\n  AUTHORIZATION                 strict (default) or token-only\n  TWILIO_REGION, TWILIO_EDGE    Twilio region and edge, as in Twilio's helper libraries\n  METRICS_LISTEN                serve /metrics on this address (host:port) instead of --listen\n  LOG_FORMAT                    text (default) or json (one JSON object per line)\n  RUST_LOG                      log filter (default info)"
 )]
 pub struct Cli {
     /// Address to listen on.
@@ -31,6 +31,19 @@ pub struct Cli {
     /// Also allow http://127.0.0.1:* and http://localhost:* as browser origins.
     #[arg(long)]
     pub demo: bool,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// Exit 0 if the backend at ADDR answers /healthz healthy within 2 s, 1
+    /// otherwise (for container HEALTHCHECKs and probes: no shell or curl needed).
+    Healthcheck {
+        /// Address of the running backend (0.0.0.0 or [::] mean this host).
+        #[arg(long, default_value = "127.0.0.1:8787")]
+        listen: SocketAddr,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -115,6 +128,8 @@ pub struct Config {
     pub demo: bool,
     pub status_callback: Option<StatusCallback>,
     pub authorization: AuthorizationMode,
+    /// `METRICS_LISTEN`: serve `/metrics` there, not on `listen`.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -280,6 +295,15 @@ impl Config {
             }
         };
 
+        let metrics_listen = match get("METRICS_LISTEN") {
+            None => None,
+            Some(v) => Some(v.parse::<SocketAddr>().map_err(|_| ConfigError::Invalid {
+                var: "METRICS_LISTEN",
+                what: "address (host:port, e.g. 127.0.0.1:9187)",
+                value: v.clone(),
+            })?),
+        };
+
         Ok(Config {
             listen: cli.listen,
             account_sid,
@@ -290,6 +314,7 @@ impl Config {
             demo: cli.demo,
             status_callback,
             authorization,
+            metrics_listen,
         })
     }
 }
@@ -461,6 +486,22 @@ mod tests {
                 "{k}={bad}"
             );
         }
+        let mut v = base();
+        v.push(("METRICS_LISTEN", "127.0.0.1:9187"));
+        assert_eq!(
+            load(&[], &v).unwrap().metrics_listen,
+            Some("127.0.0.1:9187".parse().unwrap())
+        );
+        assert_eq!(load(&[], &base()).unwrap().metrics_listen, None);
+        let mut v = base();
+        v.push(("METRICS_LISTEN", "9187"));
+        assert!(matches!(
+            load(&[], &v),
+            Err(ConfigError::Invalid {
+                var: "METRICS_LISTEN",
+                ..
+            })
+        ));
         let mut v = base();
         v.push(("RECORDING_STATUS_CALLBACK", "https://cb.example"));
         v.push(("RECORDING_STATUS_CALLBACK_EVENT", "ringing"));

@@ -217,7 +217,7 @@ async fn detached<T: Send + 'static>(
     tokio::spawn(work.instrument(tracing::Span::current()))
         .await
         .unwrap_or_else(|e| {
-            tracing::error!(error = %e, "request task failed");
+            crate::error::note_cause(&format!("request task failed: {e}"));
             Err(AppError::Internal)
         })
 }
@@ -287,6 +287,11 @@ async fn create(state: AppState, input: CreateInput) -> Result<CreateRecordingRe
         s.config.status_callback.as_ref(),
     )
     .await?;
+    if started.already {
+        crate::metrics::already_recording();
+    } else {
+        crate::metrics::recording_started();
+    }
     let rec = started.recording.clone();
     let recording_url = insights::recording_url(&s.config.account_sid, &rec.sid);
 

@@ -252,7 +252,8 @@ impl TwilioClient {
     }
 
     /// Sends the request built by `build`, retrying as the policy allows.
-    /// Returns any answer that is not retried, 2xx or not.
+    /// Returns any answer that is not retried, 2xx or not. Every Twilio
+    /// operation passes here, so its latency and failures are measured here.
     async fn send(
         &self,
         what: &'static str,
@@ -260,6 +261,23 @@ impl TwilioClient {
         build: impl Fn() -> RequestBuilder,
     ) -> Result<Reply, TwilioError> {
         let started = Instant::now();
+        let result = self.send_with_retries(what, repeat, build, started).await;
+        crate::metrics::twilio_duration(what, started.elapsed());
+        match &result {
+            Err(TwilioError::Timeout) => crate::metrics::twilio_error("timeout"),
+            Err(TwilioError::Unreachable(_)) => crate::metrics::twilio_error("unreachable"),
+            _ => {}
+        }
+        result
+    }
+
+    async fn send_with_retries(
+        &self,
+        what: &'static str,
+        repeat: Repeat,
+        build: impl Fn() -> RequestBuilder,
+        started: Instant,
+    ) -> Result<Reply, TwilioError> {
         let mut attempt = 0u32;
         loop {
             attempt += 1;
@@ -291,13 +309,17 @@ impl TwilioClient {
                     }
                 };
             }
-            tracing::warn!(
+            // INFO, not WARN: a retry is routine (429s are expected under
+            // load); if the operation fails in the end, that is logged once
+            // where the request fails, and retries are counted in /metrics.
+            tracing::info!(
                 twilio_request = what,
                 attempt,
                 delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
                 status = outcome.as_ref().ok().map(|r| r.status.as_u16()),
                 "Twilio request will be retried"
             );
+            crate::metrics::twilio_retry(what);
             tokio::time::sleep(delay).await;
         }
     }
@@ -326,11 +348,18 @@ impl TwilioClient {
         }
     }
 
+    /// Where a Twilio answer becomes an error (answers a caller expects, such
+    /// as 404 for "no such call" or 412 for a stale write, never get here),
+    /// so Twilio errors are counted by code here and nowhere else.
     fn ok_or_api(reply: Reply) -> Result<Reply, TwilioError> {
         if reply.status.is_success() {
             Ok(reply)
         } else {
-            Err(api_error(reply.status, &reply.body))
+            let e = api_error(reply.status, &reply.body);
+            if let TwilioError::Api { code, .. } = &e {
+                crate::metrics::twilio_error(&code.to_string());
+            }
+            Err(e)
         }
     }
 

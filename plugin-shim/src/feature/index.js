@@ -13,7 +13,7 @@ import { conferenceSnapshot, taskSnapshot } from './snapshots.js';
 /** @typedef {import('@twilio/flex-ui').Manager} Manager */
 /** @typedef {typeof import('@twilio/flex-ui')} Flex */
 /** @typedef {import('@twilio/flex-ui').ITask} ITask */
-/** @typedef {{ taskSid: string, callSid: string, recordingSid: string }} RecordingStarted */
+/** @typedef {{ taskSid: string, callSid: string, recordingSid: string, alreadyRecording: boolean }} RecordingStarted */
 /** @typedef {typeof import('../generated/core.js').Engine} EngineClass the Rust core's wasm-bindgen class */
 
 /**
@@ -178,11 +178,11 @@ export function startFeature(flex, manager, loadCore) {
     token() {
       return manager.user?.token ?? '';
     },
-    /** @param {string} taskSid @param {string} callSid @param {string} recordingSid */
-    recordingStarted(taskSid, callSid, recordingSid) {
+    /** @param {string} taskSid @param {string} callSid @param {string} recordingSid @param {boolean} alreadyRecording */
+    recordingStarted(taskSid, callSid, recordingSid, alreadyRecording) {
       for (const listener of recordingListeners) {
         try {
-          listener({ taskSid, callSid, recordingSid });
+          listener({ taskSid, callSid, recordingSid, alreadyRecording: alreadyRecording === true });
         } catch (error) {
           log('warn', 'a recordingStarted listener threw', error);
         }
