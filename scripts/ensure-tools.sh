@@ -36,8 +36,8 @@ want=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/"/, "", $3); print $3; ex
 have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
 if [ "$have" != "$want" ]; then
   say "installing wasm-bindgen-cli $want (about 3 minutes, once)"
-  # Not --locked: its lock file names a webpki-roots release the registry
-  # mirror here does not serve; the newest compatible one works.
+  # Not --locked: its lock file names a webpki-roots release that not every
+  # registry mirror serves; the newest compatible one works.
   cargo install wasm-bindgen-cli --version "$want" --force
 fi
 
