@@ -4,6 +4,7 @@
 // enabled only when they apply, and the layout holds at 800 px.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import net from 'node:net';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { REPO_ROOT, launchChromium, missingParts } from '../harness/processes.mjs';
@@ -13,7 +14,10 @@ let server; let chromium; let url;
 before(async () => {
   const missing = missingParts();
   if (missing.length) throw new Error(`cannot run the demo test, missing:\n  ${missing.join('\n  ')}`);
-  // No DEMO_PORT: the server takes 8080 or, when that is taken, any free port.
+  // No DEMO_PORT: the server takes 8080 or, when that is taken, any free
+  // port. 8080 is held here (unless something else holds it already).
+  const blocker = net.createServer();
+  await new Promise((resolve) => { blocker.once('error', resolve); blocker.listen(8080, '127.0.0.1', resolve); });
   server = spawn(process.execPath, [path.join(REPO_ROOT, 'tests/demo/server.mjs')], {
     env: { ...process.env, DEMO_PORT: '' },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -28,6 +32,8 @@ before(async () => {
     });
     server.once('exit', (code) => { clearTimeout(timer); reject(new Error(`demo server exited with ${code}`)); });
   });
+  blocker.close(() => {});
+  assert.notEqual(new URL(url).port, '8080', 'served elsewhere while 8080 is taken');
   chromium = await launchChromium();
 });
 
