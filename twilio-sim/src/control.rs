@@ -495,9 +495,11 @@ struct FailNextBody {
     #[serde(default = "one")]
     count: u64,
     /// Not in the scenario format: tests aim a fault at requests whose path
-    /// contains this text.
+    /// ends with this text, and with this method.
     #[serde(default)]
     path: Option<String>,
+    #[serde(default)]
+    method: Option<String>,
 }
 fn one() -> u64 {
     1
@@ -533,6 +535,7 @@ async fn add_faults(State(st): State<SimState>, body: Bytes) -> Response {
                     code: f.code,
                     remaining: f.count,
                     path: f.path.filter(|p| !p.is_empty()),
+                    method: f.method.filter(|m| !m.is_empty()),
                 })
             }
         };

@@ -46,9 +46,11 @@ pub(crate) struct FailNext {
     pub status: StatusCode,
     pub code: i64,
     pub remaining: u64,
-    /// Only requests whose path contains this fail (tests aim a fault at one
+    /// Only requests whose path ends with this fail (tests aim a fault at one
     /// kind of request); `None`: any REST request.
     pub path: Option<String>,
+    /// Only requests with this HTTP method fail; `None`: any.
+    pub method: Option<String>,
 }
 
 pub(crate) struct ConcurrentWrite {

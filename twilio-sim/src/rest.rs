@@ -16,9 +16,9 @@ use base64::Engine;
 use serde_json::{json, Map, Value};
 
 use crate::model::{
-    attributes_too_long, bad_param, deep_merge, is_sid, not_found, participant_to_twilio, twilio_error, LogEntry,
-    Recording, Reservation, RESERVATION_STATUSES, TASKROUTER_HOST, TASK_ATTRIBUTES_MAX_CHARS,
-    TASK_STATUSES,
+    attributes_too_long, bad_param, deep_merge, is_sid, not_found, participant_to_twilio,
+    twilio_error, LogEntry, Recording, Reservation, RESERVATION_STATUSES, TASKROUTER_HOST,
+    TASK_ATTRIBUTES_MAX_CHARS, TASK_STATUSES,
 };
 use crate::time::now_ms;
 use crate::SimState;
@@ -100,7 +100,11 @@ async fn rest_layer(State(st): State<SimState>, req: Request, next: Next) -> Res
         let latency = sim.faults.latency_ms;
         let fault = match sim.faults.fail_next.as_mut() {
             Some(f)
-                if f.remaining > 0 && f.path.as_deref().is_none_or(|p| path.contains(p)) =>
+                if f.remaining > 0
+                    && f.path.as_deref().is_none_or(|p| path.ends_with(p))
+                    && f.method
+                        .as_deref()
+                        .is_none_or(|m| m.eq_ignore_ascii_case(&method)) =>
             {
                 f.remaining -= 1;
                 Some((f.status, f.code))

@@ -1011,8 +1011,8 @@ fn attributes_of_length(chars: usize) -> String {
 async fn attribute_writes_over_4096_characters_are_refused_and_change_nothing() {
     for (chars, accepted) in [(4095, true), (4096, true), (4097, false), (20_000, false)] {
         let app = scene().await;
-        let before = control(&app, Method::GET, "/state", Value::Null).await.body["tasks"][WT]
-            .clone();
+        let before =
+            control(&app, Method::GET, "/state", Value::Null).await.body["tasks"][WT].clone();
         let text = attributes_of_length(chars);
         let form = serde_urlencoded::to_string([("Attributes", text.as_str())]).expect("form");
         let a = send(
@@ -1024,8 +1024,8 @@ async fn attribute_writes_over_4096_characters_are_refused_and_change_nothing() 
             Some(("application/x-www-form-urlencoded", form)),
         )
         .await;
-        let after = control(&app, Method::GET, "/state", Value::Null).await.body["tasks"][WT]
-            .clone();
+        let after =
+            control(&app, Method::GET, "/state", Value::Null).await.body["tasks"][WT].clone();
         if accepted {
             assert_eq!(a.status, StatusCode::OK, "{chars}: {:?}", a.body);
             assert_eq!(after["revision"], json!(1));
@@ -1051,7 +1051,7 @@ async fn fail_next_can_aim_at_one_path() {
         &app,
         Method::POST,
         "/faults",
-        json!({"failNext": {"status": 400, "code": 21220, "count": 1, "path": "/Reservations"}}),
+        json!({"failNext": {"status": 400, "code": 21220, "count": 1, "path": "/Reservations", "method": "GET"}}),
     )
     .await;
     assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
