@@ -15,7 +15,7 @@ use crate::api::{
 };
 use crate::backend_client::{create_outcome, link_outcome, Answer, Jitter, Outcome, RETRY};
 use crate::config::{self, Channel, Config, Setup};
-use crate::exclusion::exclusion;
+use crate::exclusion::{exclusion, unreadable_attributes};
 use crate::json::{quote, Json};
 use crate::leg::{self, already_recorded, call_kind, carried_here, recordable_leg, CallKind, Leg};
 use crate::sid::{is_sid, SidKind};
@@ -452,6 +452,25 @@ impl Core {
             return;
         }
         let attrs = task.attributes.as_str();
+        // Fail closed: attribute rules that cannot be checked might have
+        // excluded this task, so it is not recorded.
+        if !config.exclude_attributes.is_empty() {
+            if let Some(why) = unreadable_attributes(task.attributes_unreadable.as_deref(), attrs) {
+                out.log(
+                    Level::Warn,
+                    format!("not recording {t}: its attributes {why}, so exclude_attributes cannot be checked"),
+                );
+                self.finish(
+                    &t,
+                    Status {
+                        state: "excluded",
+                        recordings: vec![],
+                        reason: Some(format!("attributes {why}")),
+                    },
+                );
+                return;
+            }
+        }
         match exclusion(
             config,
             task.queue_name.as_deref(),
@@ -473,7 +492,7 @@ impl Core {
             }
             Err(e) => {
                 out.log(
-                    Level::Error,
+                    Level::Warn,
                     format!("not recording {t}: the exclusion rules cannot be checked, the task attributes are not valid JSON ({e})"),
                 );
                 self.finish(

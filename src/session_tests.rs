@@ -49,6 +49,7 @@ fn task(sid: &str, wr: &str, attrs: serde_json::Value) -> FlexEvent {
             queue_sid: Some("WQ00000000000000000000000000000001".into()),
             channel: Some("voice".into()),
             attributes: attrs.to_string(),
+            attributes_unreadable: None,
             date_updated: Some(1_700_000_000_000),
         },
     }
@@ -1001,4 +1002,59 @@ fn status_json_for_other_plugins() {
     };
     let v: serde_json::Value = serde_json::from_str(&s.to_json()).unwrap();
     assert_eq!(v["reason"], "queue \"B\"");
+}
+
+#[test]
+fn unreadable_attributes_fail_closed_when_attribute_rules_exist() {
+    let with_rules = json!({"enabled": true, "channel": "customer",
+        "exclude_attributes": [{"key": "customer.privacy", "value": "no-recording"}]});
+    let queue_rules_only =
+        json!({"enabled": true, "channel": "customer", "exclude_queues": ["Billing"]});
+    // (configuration, attributes text, shim's marker, recorded)
+    let cases: Vec<(&serde_json::Value, &str, Option<&str>, bool)> = vec![
+        (&with_rules, r#"{"direction":"inbound"}"#, None, true),
+        (&with_rules, "", None, false),
+        (&with_rules, "[1,2]", None, false),
+        (&with_rules, r#""text""#, None, false),
+        (&with_rules, "null", None, false),
+        (&with_rules, "", Some("cyclic object value"), false),
+        (&queue_rules_only, "", Some("cyclic object value"), true),
+        (&queue_rules_only, "[1,2]", None, true),
+    ];
+    for (feature, text, marker, recorded) in cases {
+        let (mut c, _) = core_with(feature.clone());
+        let out = flex(
+            &mut c,
+            FlexEvent::TaskAccepted {
+                task: TaskSnapshot {
+                    task_sid: T1.into(),
+                    sid: R1.into(),
+                    queue_name: Some("Sales".into()),
+                    queue_sid: None,
+                    channel: Some("voice".into()),
+                    attributes: text.into(),
+                    attributes_unreadable: marker.map(Into::into),
+                    date_updated: Some(1_700_000_000_000),
+                },
+            },
+        );
+        let status = c.status(T1);
+        let label = format!("{feature} {text:?} {marker:?}");
+        if recorded {
+            assert_ne!(status.state, "excluded", "{label}");
+            assert!(logs(&out, Level::Warn).is_empty(), "{label}");
+        } else {
+            assert_eq!(status.state, "excluded", "{label}");
+            let warnings = logs(&out, Level::Warn);
+            assert_eq!(warnings.len(), 1, "{label}: one warning");
+            assert!(
+                warnings[0].contains("exclude_attributes cannot be checked"),
+                "{label}: {}",
+                warnings[0]
+            );
+            // Later Flex state for the task starts nothing.
+            let out = flex(&mut c, conf(T1, full(A1)));
+            assert!(sends(&out).is_empty(), "{label}");
+        }
+    }
 }
