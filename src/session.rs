@@ -28,6 +28,12 @@ use std::collections::VecDeque;
 /// carrying one to act first. The backend makes the outcome one recording
 /// either way; this only spares it redundant requests.
 pub const DEFER_MS: u64 = 300;
+/// Longest Flex's CompleteTask is held while a conference link of the task is
+/// in flight. Flex waits for a `beforeCompleteTask` listener's promise, and
+/// TaskRouter completes the reservation right after; a link that arrives
+/// later is refused (only an accepted or wrapping reservation may link).
+/// Only outbound calls that never connected have such a link to wait for.
+pub const COMPLETE_HOLD_MS: u64 = 3_000;
 /// Finished tasks remembered for `status()`.
 const FINISHED_KEPT: usize = 200;
 
@@ -53,6 +59,11 @@ pub enum FlexEvent {
     Ended {
         task_sid: String,
         reason: String,
+    },
+    /// Flex's own "Call Recording" setting at start
+    /// (`manager.serviceConfiguration.call_recording_enabled`).
+    FlexCallRecording {
+        enabled: bool,
     },
 }
 
@@ -84,6 +95,9 @@ impl FlexEvent {
             },
             "complete" => FlexEvent::Complete {
                 task_sid: task_sid()?,
+            },
+            "flexCallRecording" => FlexEvent::FlexCallRecording {
+                enabled: v.get("enabled").and_then(Json::as_bool).unwrap_or(false),
             },
             "ended" => FlexEvent::Ended {
                 task_sid: task_sid()?,
@@ -255,6 +269,8 @@ pub struct Core {
     next_id: u64,
     jitter: Jitter,
     followed: Vec<String>,
+    /// The double-recording warning was logged (once per start).
+    warned_double_recording: bool,
 }
 
 struct Out(Vec<Command>);
@@ -332,6 +348,7 @@ impl Core {
             next_id: 1,
             jitter: Jitter::new(seed),
             followed: Vec::new(),
+            warned_double_recording: false,
         };
         (core, out.0)
     }
@@ -348,6 +365,23 @@ impl Core {
                 .timers
                 .values()
                 .any(|t| matches!(t, TimerPurpose::Defer { .. } | TimerPurpose::Retry { .. }))
+    }
+
+    /// A conference-link request of this task has not been answered yet.
+    pub fn link_pending(&self, task_sid: &str) -> bool {
+        self.requests
+            .values()
+            .any(|p| p.task_sid == task_sid && matches!(p.body, Outgoing::Link(_)))
+    }
+
+    /// How long the shim may hold CompleteTask for this task: up to
+    /// [`COMPLETE_HOLD_MS`] while its link is pending, else not at all.
+    pub fn complete_hold_ms(&self, task_sid: &str) -> u64 {
+        if self.link_pending(task_sid) {
+            COMPLETE_HOLD_MS
+        } else {
+            0
+        }
     }
 
     pub fn followed(&self) -> &[String] {
@@ -425,6 +459,18 @@ impl Core {
                 self.link_if_needed(&task_sid, out)
             }
             FlexEvent::Ended { task_sid, reason } => self.end(&task_sid, &reason, out),
+            FlexEvent::FlexCallRecording { enabled } => {
+                // Every call-leg recording this plugin makes would come on top
+                // of the one Flex makes (`../shared/flex-facts.md`). Agents
+                // are shown nothing; administrators read the log.
+                if enabled && !self.warned_double_recording {
+                    self.warned_double_recording = true;
+                    out.log(
+                        Level::Warn,
+                        "Flex's own Call Recording is on (call_recording_enabled) and this plugin records call legs as well, so every call will be recorded twice. Turn Call Recording off in the Flex configuration (call_recording_enabled: false) to keep only this plugin's dual-channel recordings.".into(),
+                    );
+                }
+            }
         }
     }
 

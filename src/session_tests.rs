@@ -512,6 +512,10 @@ fn outbound_hung_up_unanswered_still_links_the_conference_once() {
         ),
         (T1, Some(CF), None)
     );
+    // CompleteTask may wait for the link, boundedly; other tasks are not held.
+    assert!(c.link_pending(T1));
+    assert_eq!(c.complete_hold_ms(T1), crate::session::COMPLETE_HOLD_MS);
+    assert_eq!(c.complete_hold_ms(T2), 0);
     assert!(sends(&flex(
         &mut c,
         FlexEvent::Complete {
@@ -536,6 +540,8 @@ fn outbound_hung_up_unanswered_still_links_the_conference_once() {
         },
     });
     assert!(c.idle());
+    assert!(!c.link_pending(T1));
+    assert_eq!(c.complete_hold_ms(T1), 0);
 }
 
 #[test]
@@ -1057,4 +1063,37 @@ fn unreadable_attributes_fail_closed_when_attribute_rules_exist() {
             assert!(sends(&out).is_empty(), "{label}");
         }
     }
+}
+
+#[test]
+fn flex_call_recording_on_warns_once_at_start() {
+    let enabled = json!({"enabled": true, "channel": "customer"});
+    // (feature, Flex's Call Recording, warnings)
+    let cases = [
+        (enabled.clone(), true, 1),
+        (enabled.clone(), false, 0),
+        (json!({"enabled": false}), true, 0),
+        (json!({"enabled": true, "channel": "agent"}), true, 0),
+    ];
+    for (feature, on, want) in cases {
+        let (mut c, _) = core_with(feature.clone());
+        let mut warnings = Vec::new();
+        for _ in 0..3 {
+            let out = flex(&mut c, FlexEvent::FlexCallRecording { enabled: on });
+            warnings.extend(logs(&out, Level::Warn));
+        }
+        assert_eq!(warnings.len(), want, "{feature} {on}: {warnings:?}");
+        if want == 1 {
+            assert!(warnings[0].contains("recorded twice"), "{}", warnings[0]);
+            assert!(warnings[0].contains("call_recording_enabled"));
+        }
+    }
+    assert_eq!(
+        FlexEvent::parse(r#"{"type":"flexCallRecording","enabled":true}"#).unwrap(),
+        FlexEvent::FlexCallRecording { enabled: true }
+    );
+    assert_eq!(
+        FlexEvent::parse(r#"{"type":"flexCallRecording","enabled":"yes"}"#).unwrap(),
+        FlexEvent::FlexCallRecording { enabled: false }
+    );
 }
