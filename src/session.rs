@@ -28,11 +28,12 @@ use std::collections::VecDeque;
 /// carrying one to act first. The backend makes the outcome one recording
 /// either way; this only spares it redundant requests.
 pub const DEFER_MS: u64 = 300;
-/// Longest Flex's CompleteTask is held while a conference link of the task is
-/// in flight. Flex waits for a `beforeCompleteTask` listener's promise, and
-/// TaskRouter completes the reservation right after; a link that arrives
-/// later is refused (only an accepted or wrapping reservation may link).
-/// Only outbound calls that never connected have such a link to wait for.
+/// Longest Flex's CompleteTask is held while a backend request of the task
+/// (a recording start, a conference link) is in flight. Flex waits for a
+/// `beforeCompleteTask` listener's promise, and TaskRouter completes the
+/// reservation right after; a request that reaches the backend later is
+/// refused (only an accepted or wrapping reservation may record or link).
+/// Tasks completed long after their recording started are never held.
 pub const COMPLETE_HOLD_MS: u64 = 3_000;
 /// Finished tasks remembered for `status()`.
 const FINISHED_KEPT: usize = 200;
@@ -367,17 +368,16 @@ impl Core {
                 .any(|t| matches!(t, TimerPurpose::Defer { .. } | TimerPurpose::Retry { .. }))
     }
 
-    /// A conference-link request of this task has not been answered yet.
-    pub fn link_pending(&self, task_sid: &str) -> bool {
-        self.requests
-            .values()
-            .any(|p| p.task_sid == task_sid && matches!(p.body, Outgoing::Link(_)))
+    /// A backend request of this task (sent, or waiting to be retried) has not
+    /// been answered yet.
+    pub fn request_pending(&self, task_sid: &str) -> bool {
+        self.requests.values().any(|p| p.task_sid == task_sid)
     }
 
     /// How long the shim may hold CompleteTask for this task: up to
-    /// [`COMPLETE_HOLD_MS`] while its link is pending, else not at all.
+    /// [`COMPLETE_HOLD_MS`] while one of its requests is pending, else not at all.
     pub fn complete_hold_ms(&self, task_sid: &str) -> u64 {
-        if self.link_pending(task_sid) {
+        if self.request_pending(task_sid) {
             COMPLETE_HOLD_MS
         } else {
             0

@@ -513,7 +513,7 @@ fn outbound_hung_up_unanswered_still_links_the_conference_once() {
         (T1, Some(CF), None)
     );
     // CompleteTask may wait for the link, boundedly; other tasks are not held.
-    assert!(c.link_pending(T1));
+    assert!(c.request_pending(T1));
     assert_eq!(c.complete_hold_ms(T1), crate::session::COMPLETE_HOLD_MS);
     assert_eq!(c.complete_hold_ms(T2), 0);
     assert!(sends(&flex(
@@ -540,7 +540,7 @@ fn outbound_hung_up_unanswered_still_links_the_conference_once() {
         },
     });
     assert!(c.idle());
-    assert!(!c.link_pending(T1));
+    assert!(!c.request_pending(T1));
     assert_eq!(c.complete_hold_ms(T1), 0);
 }
 

@@ -281,7 +281,7 @@ impl Engine {
     }
 
     /// Milliseconds the shim may hold CompleteTask of `task_sid` (its
-    /// `beforeCompleteTask` promise) while the task's conference link is in
+    /// `beforeCompleteTask` promise) while a request of the task is in
     /// flight; 0: do not hold.
     #[wasm_bindgen(js_name = completeHoldMs)]
     pub fn complete_hold_ms(&self, task_sid: &str) -> u32 {
@@ -292,13 +292,13 @@ impl Engine {
             .unwrap_or(0)
     }
 
-    /// The task's conference link has not been answered yet.
-    #[wasm_bindgen(js_name = linkPending)]
-    pub fn link_pending(&self, task_sid: &str) -> bool {
+    /// A backend request of the task has not been answered yet.
+    #[wasm_bindgen(js_name = requestPending)]
+    pub fn request_pending(&self, task_sid: &str) -> bool {
         self.inner
             .core
             .try_borrow()
-            .is_ok_and(|c| c.link_pending(task_sid))
+            .is_ok_and(|c| c.request_pending(task_sid))
     }
 
     /// The tasks whose conference the shim forwards.

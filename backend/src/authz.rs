@@ -10,7 +10,7 @@
 //!
 //! Known limit: when the task's attributes name no conference, the conference
 //! given in the request is used (an outbound call started in Flex has none
-//! yet). A worker with an accepted reservation on one task could then name
+//! yet). A worker with a live reservation on one task could then name
 //! another task's conference; Twilio's Participant resource does not say which
 //! task a conference belongs to, so this cannot be closed without another
 //! lookup.

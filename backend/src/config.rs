@@ -51,7 +51,7 @@ impl Credentials {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AuthorizationMode {
-    /// The token's worker must hold an accepted reservation on the task the call belongs to.
+    /// The token's worker must hold an accepted or wrapping reservation on the task the call belongs to.
     Strict,
     /// Any valid Flex token of the account may record any call (the template's behaviour).
     TokenOnly,

@@ -6,8 +6,8 @@
  *
  * Two promises to agents: nothing here ever throws into Flex, and nothing
  * here delays an action such as accepting, hanging up or completing a task,
- * except that completing an outbound task that never connected waits (at most
- * the core's `COMPLETE_HOLD_MS`) for its conference link to be written.
+ * except that completing a task whose backend request is still on its way
+ * waits for it, at most the core's `COMPLETE_HOLD_MS` (3 s).
  */
 import { log } from './logger.js';
 import { conferenceSnapshot, taskSnapshot } from './snapshots.js';
@@ -222,8 +222,9 @@ export function startFeature(flex, manager, loadCore) {
   /**
    * Flex waits for a `beforeCompleteTask` listener's promise before it
    * completes the task, and TaskRouter completes the reservation right after;
-   * a conference link still in flight then would be refused. The core says
-   * whether (and how long, at most) to hold; the promise never rejects.
+   * a recording start or conference link still in flight then would be
+   * refused. The core says whether (and how long, at most) to hold; the
+   * promise never rejects.
    * @param {string | undefined} taskSid
    * @returns {Promise<void> | undefined}
    */
@@ -237,7 +238,7 @@ export function startFeature(flex, manager, loadCore) {
       const poll = () => {
         let pending = false;
         try {
-          pending = !dead && engine === current && current.linkPending(taskSid);
+          pending = !dead && engine === current && current.requestPending(taskSid);
         } catch (error) {
           goInert(error);
         }
