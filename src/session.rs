@@ -15,7 +15,7 @@ use crate::api::{
 };
 use crate::backend_client::{create_outcome, link_outcome, Answer, Jitter, Outcome, RETRY};
 use crate::config::{self, Channel, Config, Setup};
-use crate::exclusion::exclusion;
+use crate::exclusion::{exclusion, unreadable_attributes};
 use crate::json::{quote, Json};
 use crate::leg::{self, already_recorded, call_kind, carried_here, recordable_leg, CallKind, Leg};
 use crate::sid::{is_sid, SidKind};
@@ -28,6 +28,13 @@ use std::collections::VecDeque;
 /// carrying one to act first. The backend makes the outcome one recording
 /// either way; this only spares it redundant requests.
 pub const DEFER_MS: u64 = 300;
+/// Longest Flex's CompleteTask is held while a backend request of the task
+/// (a recording start, a conference link) is in flight. Flex waits for a
+/// `beforeCompleteTask` listener's promise, and TaskRouter completes the
+/// reservation right after; a request that reaches the backend later is
+/// refused (only an accepted or wrapping reservation may record or link).
+/// Tasks completed long after their recording started are never held.
+pub const COMPLETE_HOLD_MS: u64 = 3_000;
 /// Finished tasks remembered for `status()`.
 const FINISHED_KEPT: usize = 200;
 
@@ -53,6 +60,11 @@ pub enum FlexEvent {
     Ended {
         task_sid: String,
         reason: String,
+    },
+    /// Flex's own "Call Recording" setting at start
+    /// (`manager.serviceConfiguration.call_recording_enabled`).
+    FlexCallRecording {
+        enabled: bool,
     },
 }
 
@@ -84,6 +96,9 @@ impl FlexEvent {
             },
             "complete" => FlexEvent::Complete {
                 task_sid: task_sid()?,
+            },
+            "flexCallRecording" => FlexEvent::FlexCallRecording {
+                enabled: v.get("enabled").and_then(Json::as_bool).unwrap_or(false),
             },
             "ended" => FlexEvent::Ended {
                 task_sid: task_sid()?,
@@ -260,6 +275,8 @@ pub struct Core {
     next_id: u64,
     jitter: Jitter,
     followed: Vec<String>,
+    /// The double-recording warning was logged (once per start).
+    warned_double_recording: bool,
 }
 
 struct Out(Vec<Command>);
@@ -337,6 +354,7 @@ impl Core {
             next_id: 1,
             jitter: Jitter::new(seed),
             followed: Vec::new(),
+            warned_double_recording: false,
         };
         (core, out.0)
     }
@@ -353,6 +371,22 @@ impl Core {
                 .timers
                 .values()
                 .any(|t| matches!(t, TimerPurpose::Defer { .. } | TimerPurpose::Retry { .. }))
+    }
+
+    /// A backend request of this task (sent, or waiting to be retried) has not
+    /// been answered yet.
+    pub fn request_pending(&self, task_sid: &str) -> bool {
+        self.requests.values().any(|p| p.task_sid == task_sid)
+    }
+
+    /// How long the shim may hold CompleteTask for this task: up to
+    /// [`COMPLETE_HOLD_MS`] while one of its requests is pending, else not at all.
+    pub fn complete_hold_ms(&self, task_sid: &str) -> u64 {
+        if self.request_pending(task_sid) {
+            COMPLETE_HOLD_MS
+        } else {
+            0
+        }
     }
 
     pub fn followed(&self) -> &[String] {
@@ -430,6 +464,18 @@ impl Core {
                 self.link_if_needed(&task_sid, out)
             }
             FlexEvent::Ended { task_sid, reason } => self.end(&task_sid, &reason, out),
+            FlexEvent::FlexCallRecording { enabled } => {
+                // Every call-leg recording this plugin makes would come on top
+                // of the one Flex makes (`../shared/flex-facts.md`). Agents
+                // are shown nothing; administrators read the log.
+                if enabled && !self.warned_double_recording {
+                    self.warned_double_recording = true;
+                    out.log(
+                        Level::Warn,
+                        "Flex's own Call Recording is on (call_recording_enabled) and this plugin records call legs as well, so every call will be recorded twice. Turn Call Recording off in the Flex configuration (call_recording_enabled: false) to keep only this plugin's dual-channel recordings.".into(),
+                    );
+                }
+            }
         }
     }
 
@@ -457,6 +503,25 @@ impl Core {
             return;
         }
         let attrs = task.attributes.as_str();
+        // Fail closed: attribute rules that cannot be checked might have
+        // excluded this task, so it is not recorded.
+        if !config.exclude_attributes.is_empty() {
+            if let Some(why) = unreadable_attributes(task.attributes_unreadable.as_deref(), attrs) {
+                out.log(
+                    Level::Warn,
+                    format!("not recording {t}: its attributes {why}, so exclude_attributes cannot be checked"),
+                );
+                self.finish(
+                    &t,
+                    Status {
+                        state: "excluded",
+                        recordings: vec![],
+                        reason: Some(format!("attributes {why}")),
+                    },
+                );
+                return;
+            }
+        }
         match exclusion(
             config,
             task.queue_name.as_deref(),
@@ -478,7 +543,7 @@ impl Core {
             }
             Err(e) => {
                 out.log(
-                    Level::Error,
+                    Level::Warn,
                     format!("not recording {t}: the exclusion rules cannot be checked, the task attributes are not valid JSON ({e})"),
                 );
                 self.finish(

@@ -175,6 +175,12 @@ impl TokenCache {
 /// The check itself failing is never a pass: 503 while Twilio cannot be
 /// asked, 502 when Twilio refuses this backend (its credentials are wrong).
 fn token_check_failed(e: TwilioError) -> AppError {
+    // 21220 means the same wherever it comes from, and the plugin must never
+    // repeat a request that met it (409).
+    if matches!(e, TwilioError::Api { code, .. } if code == dual_channel_recording::api::TWILIO_CALL_NOT_IN_PROGRESS)
+    {
+        return AppError::from_twilio("checking the Flex token", e);
+    }
     match e {
         TwilioError::Api {
             status: 401,

@@ -64,7 +64,7 @@ impl Credentials {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AuthorizationMode {
-    /// The token's worker must hold an accepted reservation on the task the call belongs to.
+    /// The token's worker must hold an accepted or wrapping reservation on the task the call belongs to.
     Strict,
     /// Any valid Flex token of the account may record any call (the template's behaviour).
     TokenOnly,
@@ -82,6 +82,10 @@ pub struct TwilioHosts {
     pub api: String,
     pub taskrouter: String,
     pub iam: String,
+    /// The REST API host that Insights recording links name: `api` of the
+    /// region and edge. A `--twilio-base-url` override changes only where
+    /// requests go (a stand-in for Twilio), not the links.
+    pub recording_links: String,
 }
 
 impl TwilioHosts {
@@ -105,14 +109,16 @@ impl TwilioHosts {
             api: host("api"),
             taskrouter: host("taskrouter"),
             iam: host("iam"),
+            recording_links: host("api"),
         }
     }
 
-    fn all(url: &str) -> Self {
+    fn all(url: &str, recording_links: String) -> Self {
         TwilioHosts {
             api: url.to_string(),
             taskrouter: url.to_string(),
             iam: url.to_string(),
+            recording_links,
         }
     }
 }
@@ -221,12 +227,16 @@ impl Config {
             });
         }
 
+        let regional = TwilioHosts::for_region(
+            get("TWILIO_REGION").as_deref(),
+            get("TWILIO_EDGE").as_deref(),
+        );
         let mut hosts = match &cli.twilio_base_url {
-            Some(url) => TwilioHosts::all(&trim_base(url, "--twilio-base-url")?),
-            None => TwilioHosts::for_region(
-                get("TWILIO_REGION").as_deref(),
-                get("TWILIO_EDGE").as_deref(),
+            Some(url) => TwilioHosts::all(
+                &trim_base(url, "--twilio-base-url")?,
+                regional.recording_links,
             ),
+            None => regional,
         };
         if let Some(iam) = &cli.iam_base_url {
             hosts.iam = trim_base(iam, "--iam-base-url")?;
@@ -419,6 +429,13 @@ mod tests {
         v.push(("TWILIO_EDGE", "dublin"));
         let c = load(&[], &v).unwrap();
         assert_eq!(c.hosts.iam, "https://iam.dublin.ie1.twilio.com");
+        assert_eq!(c.hosts.recording_links, "https://api.dublin.ie1.twilio.com");
+        // A stand-in for Twilio changes where requests go, not what links name.
+        let c = load(&["--twilio-base-url", "http://127.0.0.1:9"], &v).unwrap();
+        assert_eq!(c.hosts.api, "http://127.0.0.1:9");
+        assert_eq!(c.hosts.recording_links, "https://api.dublin.ie1.twilio.com");
+        let c = load(&["--twilio-base-url", "http://127.0.0.1:9"], &base()).unwrap();
+        assert_eq!(c.hosts.recording_links, "https://api.twilio.com");
     }
 
     #[test]

@@ -293,7 +293,11 @@ async fn create(state: AppState, input: CreateInput) -> Result<CreateRecordingRe
         crate::metrics::recording_started();
     }
     let rec = started.recording.clone();
-    let recording_url = insights::recording_url(&s.config.account_sid, &rec.sid);
+    let recording_url = insights::recording_url(
+        &s.config.hosts.recording_links,
+        &s.config.account_sid,
+        &rec.sid,
+    );
 
     let mut response = CreateRecordingResponse {
         success: true,
@@ -423,7 +427,12 @@ async fn link(state: AppState, input: LinkInput) -> Result<LinkCallResponse, App
             success: true,
             changed: applied.wrote,
         }),
-        Err(problem) => Err(write_problem_error(&input.task_sid, problem)),
+        Err(problem) => {
+            if let WriteProblem::TooLarge { chars, limit } = &problem {
+                tracing::warn!(task = %input.task_sid, chars, limit, "conference link not written: the task attributes would exceed TaskRouter's limit");
+            }
+            Err(write_problem_error(&input.task_sid, problem))
+        }
     }
 }
 

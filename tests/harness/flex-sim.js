@@ -38,6 +38,23 @@ export class Emitter {
     return this;
   }
   listenerCount(name) { return (this._listeners.get(name) || []).length; }
+  /**
+   * Calls the listeners in turn and waits for each one's promise, as Flex's
+   * Actions framework does with `before` listeners (the flex-project-template
+   * flushes its deferred task-attribute updates in `beforeCompleteTask`
+   * before the task completes). A failing listener is reported, not thrown.
+   */
+  async emitAwaited(name, ...args) {
+    const list = this._listeners.get(name) || [];
+    for (const fn of list) {
+      try {
+        await fn(...args);
+      } catch (err) {
+        this._onError(name, err);
+      }
+    }
+    return list.length > 0;
+  }
   emit(name, ...args) {
     const list = this._listeners.get(name) || [];
     for (const fn of list) {
@@ -139,6 +156,7 @@ function toDate(value) {
  * @param {string} [options.identity]
  * @param {string} [options.locale] manager.localization.localeTag
  * @param {(task: object) => any} [options.onJoinCall] what task.joinCall() does (default: nothing)
+ * @param {boolean} [options.callRecordingEnabled] Flex's own Call Recording (manager.serviceConfiguration.call_recording_enabled)
  */
 export function createFlex(options = {}) {
   const {
@@ -149,6 +167,7 @@ export function createFlex(options = {}) {
     identity = `worker_${workerSid}`,
     locale = 'en-US',
     onJoinCall,
+    callRecordingEnabled = false,
   } = options;
 
   const shown = [];
@@ -187,6 +206,7 @@ export function createFlex(options = {}) {
     user: { token, identity },
     workerClient: { sid: workerSid, accountSid, reservations, attributes: {} },
     localization: { localeTag: locale },
+    serviceConfiguration: { call_recording_enabled: callRecordingEnabled === true },
   };
 
   // ---- Actions ------------------------------------------------------------
@@ -196,13 +216,13 @@ export function createFlex(options = {}) {
     addListener(name, fn) { actionListeners.addListener(name, fn); },
     removeListener(name, fn) { actionListeners.removeListener(name, fn); },
     /**
-     * Runs `before<Name>` listeners (not awaited: in this simulator a listener
-     * cannot block or delay the action), the action itself, then `after<Name>`.
+     * Runs `before<Name>` listeners, waiting for any promise they return (as
+     * Flex does), the action itself, then `after<Name>`.
      */
     async invokeAction(name, payload = {}) {
       let aborted = false;
       const abort = () => { aborted = true; };
-      actionListeners.emit(`before${name}`, payload, abort);
+      await actionListeners.emitAwaited(`before${name}`, payload, abort);
       if (aborted) return undefined;
       const impl = defaultActions.get(name);
       const result = impl ? impl(payload) : undefined;
@@ -377,12 +397,21 @@ export function createFlex(options = {}) {
     return Actions.invokeAction('CompleteTask', { task: requireTask(taskSid) });
   }
 
-  /** The call ended for the agent: the task goes to wrap-up (taskWrapup fires). */
+  /**
+   * The call ended for the agent: the reservation and the task go to
+   * wrap-up, as TaskRouter reports them (`wrapping`), and taskWrapup fires.
+   * Already wrapping: nothing happens (Flex reports each change once).
+   */
   function wrapup(taskSid) {
     const task = requireTask(taskSid);
+    if (task.status === 'wrapping') return;
     task.status = 'wrapping';
     task.taskStatus = 'wrapping';
     task.dateUpdated = new Date();
+    const reservation = reservations.get(task.sid);
+    if (reservation) {
+      reservations.set(task.sid, { ...reservation, status: 'wrapping', task: { ...reservation.task, status: 'wrapping' } });
+    }
     publishTasks();
     events.emit('taskWrapup', task);
   }

@@ -153,7 +153,9 @@ async function play(scenario, env, log, instances, setBrowserContext) {
   for (const name of names) {
     const token = `flex-token-${process.pid}-${tokenCounter}-${name}`;
     await sim.registerToken({ token, workerSid, identity, valid: true, expiresInSec: 3600, roles: ['agent'] });
-    const flexOptions = { customData, workerSid, accountSid: SIM_ACCOUNT.accountSid, token, identity, locale: 'en-US' };
+    const flexOptions = {
+      customData, workerSid, accountSid: SIM_ACCOUNT.accountSid, token, identity, locale: 'en-US', callRecordingEnabled: scenario.flexCallRecording === true,
+    };
     const inst = env.browser
       ? new BrowserInstance(name, {
         context, pageUrl: `${env.files.url}/harness/harness.html`, bundleUrl: `${env.files.url}/bundle.js`, flexOptions, log,
@@ -168,6 +170,35 @@ async function play(scenario, env, log, instances, setBrowserContext) {
   const accepted = {}; // taskSid -> attributes as accepted
   const tasks = {}; // taskSid -> accept spec
   const calls = new Map(); // callSid -> status the runner gave it
+
+  // The reservation lifecycle (scenario README, `hangup` and `complete`):
+  // accepted → wrapping when the call ends → completed at CompleteTask, at
+  // TaskRouter (the simulator) and in Flex state (task status, taskWrapup).
+  const reservationStatus = {}; // taskSid -> 'accepted' | 'wrapping' | 'completed'
+  const toWrapUp = async (taskSid, holders) => {
+    if (reservationStatus[taskSid] !== 'accepted') return;
+    await sim.setReservationStatus(tasks[taskSid].sid, 'wrapping');
+    reservationStatus[taskSid] = 'wrapping';
+    for (const inst of holders) await inst.call('wrapup', taskSid);
+  };
+  const playLifecycle = async (kind, taskSid, holders) => {
+    if (!tasks[taskSid]) throw new Error(`task ${taskSid} was never accepted`);
+    if (kind === 'hangup') {
+      // beforeHangupCall runs (awaited, as Flex does), then the call is over.
+      for (const inst of holders) await inst.call('hangup', taskSid);
+      await toWrapUp(taskSid, holders);
+      return;
+    }
+    // Flex completes a voice task from wrap-up.
+    await toWrapUp(taskSid, holders);
+    // beforeCompleteTask runs (awaited), then the task leaves Flex state and
+    // TaskRouter completes the reservation and the task.
+    for (const inst of holders) await inst.call('complete', taskSid);
+    if (reservationStatus[taskSid] !== 'completed') {
+      await sim.setReservationStatus(tasks[taskSid].sid, 'completed');
+      reservationStatus[taskSid] = 'completed';
+    }
+  };
 
   const ensureCall = async (callSid, from, to) => {
     if (calls.get(callSid) === 'in-progress') return;
@@ -199,6 +230,7 @@ async function play(scenario, env, log, instances, setBrowserContext) {
           await sim.putTask(spec.taskSid, spec.attributes, { queueName: spec.queueName, queueSid: spec.queueSid, channel: spec.channel });
           await sim.upsertReservation({ taskSid: spec.taskSid, reservationSid: spec.sid, workerSid, status: 'accepted' });
           accepted[spec.taskSid] = JSON.parse(JSON.stringify(spec.attributes));
+          reservationStatus[spec.taskSid] = 'accepted';
           tasks[spec.taskSid] = spec;
           for (const inst of targets) await inst.call('acceptTask', spec);
           break;
@@ -233,8 +265,10 @@ async function play(scenario, env, log, instances, setBrowserContext) {
             // The reservation disappears at Twilio, then Flex learns it.
             if (!tasks[value]) throw new Error(`task ${value} was never accepted`);
             await sim.deleteReservation(tasks[value].sid);
+            for (const inst of holders) await inst.call(kind, value);
+          } else {
+            await playLifecycle(kind, value, holders);
           }
-          for (const inst of holders) await inst.call(kind, value);
           break;
         }
         case 'endCall':

@@ -5,7 +5,9 @@
  * for (token, notification, logs). Every decision is the core's.
  *
  * Two promises to agents: nothing here ever throws into Flex, and nothing
- * here ever delays an action such as accepting, hanging up or completing a task.
+ * here delays an action such as accepting, hanging up or completing a task,
+ * except that completing a task whose backend request is still on its way
+ * waits for it, at most the core's `COMPLETE_HOLD_MS` (3 s).
  */
 import { log } from './logger.js';
 import { conferenceSnapshot, taskSnapshot } from './snapshots.js';
@@ -217,10 +219,48 @@ export function startFeature(flex, manager, loadCore) {
     'beforeHangupCall',
     guard((payload) => forward({ type: 'hangup', taskSid: payload?.task?.taskSid })),
   );
-  flex.Actions.addListener(
-    'beforeCompleteTask',
-    guard((payload) => forward({ type: 'complete', taskSid: payload?.task?.taskSid })),
-  );
+  /**
+   * Flex waits for a `beforeCompleteTask` listener's promise before it
+   * completes the task, and TaskRouter completes the reservation right after;
+   * a recording start or conference link still in flight then would be
+   * refused. The core says whether (and how long, at most) to hold; the
+   * promise never rejects.
+   * @param {string | undefined} taskSid
+   * @returns {Promise<void> | undefined}
+   */
+  function holdComplete(taskSid) {
+    if (dead || !engine || typeof taskSid !== 'string') return undefined;
+    const current = engine;
+    const holdMs = current.completeHoldMs(taskSid);
+    if (!(holdMs > 0)) return undefined;
+    const until = Date.now() + holdMs;
+    return new Promise((resolve) => {
+      const poll = () => {
+        let pending = false;
+        try {
+          pending = !dead && engine === current && current.requestPending(taskSid);
+        } catch (error) {
+          goInert(error);
+        }
+        if (pending && Date.now() < until) setTimeout(poll, 25);
+        else resolve();
+      };
+      setTimeout(poll, 25);
+    });
+  }
+
+  flex.Actions.addListener('beforeCompleteTask', (/** @type {any} */ payload) => {
+    try {
+      const taskSid = payload?.task?.taskSid;
+      forward({ type: 'complete', taskSid });
+      return holdComplete(taskSid);
+    } catch (error) {
+      log('error', 'ignored a Flex event the plugin could not read', error);
+      return undefined;
+    }
+  });
+  // Flex's own Call Recording, once at start: the core decides whether to warn.
+  forward({ type: 'flexCallRecording', enabled: manager.serviceConfiguration?.call_recording_enabled === true });
 
   const ready = loadCore().then(
     ({ Engine }) => {
