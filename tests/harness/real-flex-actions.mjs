@@ -10,15 +10,25 @@
 // - the module loads under jsdom once window, document, navigator,
 //   localStorage, Audio, matchMedia, requestAnimationFrame and self exist;
 //   at load it fetches https://assets.flex.twilio.com/assets/countries.json
-//   and flagPositions.json, which are refused here (no network);
+//   and flagPositions.json: once loaded, this process's fetch refuses every
+//   address but loopback (tests talk to loopback only);
 // - registerAction / addListener / replaceAction / invokeAction run fully;
-// - the built-in actions (AcceptTask, HangupCall, CompleteTask...) run their
-//   payload update function and their before/after listeners; their own
-//   bodies need Flex initialised (FlexModule: "FlexModule not initialized")
-//   and, once a store is given, Twilio's SDK objects (a Voice SDK call for
-//   HangupCall, TaskRouter reservations for AcceptTask): so the harness
-//   replaces the bodies with `replaceAction`, as Flex documents for plugins,
-//   and the replacement plays what the simulator plays.
+// - the built-in actions (AcceptTask, HangupCall, CompleteTask...) invoked
+//   with `{ task }` run their payload update function (adding `sid`, and
+//   `conferenceOptions` for AcceptTask) and their before/after listeners;
+//   invoked with `{ sid }` only, the update function looks the task up in
+//   Flex's store and fails ("FlexModule not initialized");
+// - their own bodies: AcceptTask and HangupCall reject with "FlexModule not
+//   initialized"; CompleteTask's calls `task.complete()` (TaskRouter), which
+//   fails on a plain object, and Flex swallows that error. With Flex's store
+//   (`new Manager(config, store)` over `FlexReducer` initialises FlexModule,
+//   given a global `Handlebars`) they need Twilio's SDK objects: HangupCall
+//   rejects with "no active call" (a Voice SDK call), AcceptTask with
+//   "reservation for task not found" (TaskRouter). `Manager.create` stops at
+//   `window.performance.mark` here (and would then fetch the Flex
+//   configuration from Twilio). So the harness replaces the bodies with
+//   `replaceAction`, as Flex documents for plugins, and the replacement
+//   plays what the simulator plays.
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { JSDOM } from 'jsdom';
