@@ -76,7 +76,7 @@ describe("the shim's before-listeners through Flex's own Actions", () => {
     if (sim) await sim.stop();
   });
 
-  test('the module is Flex 2.17, loaded offline: only its two asset fetches were tried, and refused', () => {
+  test('the module is Flex 2.17+, loaded offline: the only requests it tried (Flex assets) were refused', () => {
     const flex = loadFlexUi();
     assert.match(flex.VERSION, /^2\.1[7-9]\.|^2\.[2-9]\d\./);
     assert.ok(refusedRequests().every((u) => u.startsWith('https://assets.flex.twilio.com/')), refusedRequests().join(', '));
@@ -86,9 +86,9 @@ describe("the shim's before-listeners through Flex's own Actions", () => {
   // replaces them. Should a later Flex run one of them offline, this says so.
   test("how far Flex's own bodies run offline (without Flex initialised)", async () => {
     const actions = createFlexActions();
-    const before = [];
+    const called = [];
     for (const name of ['AcceptTask', 'HangupCall', 'CompleteTask']) {
-      actions.addListener(`before${name}`, (payload) => before.push([name, Object.keys(payload).sort()]));
+      actions.addListener(`before${name}`, (payload) => called.push([name, Object.keys(payload).sort()]));
     }
     const task = () => ({ taskSid: 'WT0000000000000000000000000000f0ff', sid: 'WR0000000000000000000000000000f0ff', attributes: {}, taskChannelUniqueName: 'voice' });
     await assert.rejects(actions.invokeAction('AcceptTask', { task: task() }), /FlexModule not initialized/);
@@ -96,17 +96,17 @@ describe("the shim's before-listeners through Flex's own Actions", () => {
     // CompleteTask's body calls task.complete() (TaskRouter), which a plain
     // object lacks: Flex swallows that error and the action resolves.
     await actions.invokeAction('CompleteTask', { task: task() });
-    assert.deepEqual(before, [
+    assert.deepEqual(called, [
       ['AcceptTask', ['conferenceOptions', 'sid', 'task']],
       ['HangupCall', ['sid', 'task']],
       ['CompleteTask', ['sid', 'task']],
     ], 'the payload update functions and the before-listeners ran');
     // With a reservation SID only, the update function looks the task up in
     // Flex's store: refused before any listener runs.
-    before.length = 0;
+    called.length = 0;
     await assert.rejects(actions.invokeAction('CompleteTask', { sid: 'WR0000000000000000000000000000f0ff' }), /FlexModule not initialized/);
     await assert.rejects(actions.invokeAction('HangupCall', { sid: 'WR0000000000000000000000000000f0ff' }), /FlexModule not initialized/);
-    assert.deepEqual(before, []);
+    assert.deepEqual(called, []);
   });
 
   /**
@@ -207,16 +207,16 @@ describe("the shim's before-listeners through Flex's own Actions", () => {
     });
 
     test(`${label}: CompleteTask completes although another plugin's listeners throw; the shim's had already run`, async () => {
-      const after = [];
+      const afterward = [];
       const { inst, actions, lines, ids } = await start(bundleFile);
       try {
         actions.addListener('beforeCompleteTask', async () => { throw new Error('another plugin failed (async)'); });
         actions.addListener('beforeCompleteTask', () => { throw new Error('another plugin failed (sync)'); });
-        actions.addListener('afterCompleteTask', (payload) => after.push({ keys: Object.keys(payload).sort(), sid: payload.sid }));
+        actions.addListener('afterCompleteTask', (payload) => afterward.push({ keys: Object.keys(payload).sort(), sid: payload.sid }));
 
         await inst.call('complete', ids.WT);
         assert.equal(await inst.hasTask(ids.WT), false, 'the task was completed and left Flex');
-        assert.deepEqual(after, [{ keys: ['sid', 'task'], sid: ids.WR }]);
+        assert.deepEqual(afterward, [{ keys: ['sid', 'task'], sid: ids.WR }]);
         await conferenceLinked(ids);
         await assertQuiet(inst, lines);
       } finally {
