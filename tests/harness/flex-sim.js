@@ -157,6 +157,8 @@ function toDate(value) {
  * @param {string} [options.locale] manager.localization.localeTag
  * @param {(task: object) => any} [options.onJoinCall] what task.joinCall() does (default: nothing)
  * @param {boolean} [options.callRecordingEnabled] Flex's own Call Recording (manager.serviceConfiguration.call_recording_enabled)
+ * @param {object} [options.actions] Flex's own Actions (tests/harness/real-flex-actions.mjs) in place
+ *   of this simulator's: the actions below are played through it, their bodies given with replaceAction
  */
 export function createFlex(options = {}) {
   const {
@@ -168,6 +170,7 @@ export function createFlex(options = {}) {
     locale = 'en-US',
     onJoinCall,
     callRecordingEnabled = false,
+    actions: flexActions,
   } = options;
 
   const shown = [];
@@ -212,7 +215,8 @@ export function createFlex(options = {}) {
   // ---- Actions ------------------------------------------------------------
   const actionListeners = new Emitter((name, err) => reportError(`Actions ${name} listener`, err));
   const defaultActions = new Map();
-  const Actions = {
+  // Flex's own Actions framework when given (options.actions), else this one.
+  const Actions = flexActions || {
     addListener(name, fn) { actionListeners.addListener(name, fn); },
     removeListener(name, fn) { actionListeners.removeListener(name, fn); },
     /**
@@ -432,6 +436,14 @@ export function createFlex(options = {}) {
   /** A store change that touches nothing the plugin follows. */
   function unrelatedChange() {
     store.dispatch({ type: 'FLEX_SIM/UNRELATED' });
+  }
+
+  // Flex's own bodies of these actions talk to Twilio (the Voice SDK call, the
+  // TaskRouter reservation): with Flex's Actions the simulator's bodies
+  // replace them (`replaceAction`, as a plugin does), and Flex still runs
+  // its payload update functions and the before/after listeners.
+  if (flexActions) {
+    for (const [name, impl] of defaultActions) flexActions.replaceAction(name, async (payload) => impl(payload));
   }
 
   return {

@@ -26,10 +26,16 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  * REST API through `prism proxy --errors` (the token check goes straight to
  * the simulator, as it is not in Twilio's OpenAPI files) and every scenario
  * ends with the contract check of tests/contract/via-prism.mjs.
+ * With `flexActions` (Node instances only), each instance's flex.Actions is
+ * Flex's own framework from @twilio/flex-ui (tests/harness/real-flex-actions.mjs).
  */
-export async function createEnvironment({ browser = false, echo = false, viaPrism = false } = {}) {
+export async function createEnvironment({ browser = false, echo = false, viaPrism = false, flexActions = false } = {}) {
   mkdirSync(OUT_DIR, { recursive: true });
   const env = { browser, viaPrism, closers: [] };
+  if (flexActions) {
+    if (browser) throw new Error("Flex's own Actions run in Node instances only (not with --browser)");
+    env.createFlexActions = (await import('../harness/real-flex-actions.mjs')).createFlexActions;
+  }
   try {
     env.simProc = await startSim({ logFile: path.join(OUT_DIR, 'twilio-sim.log'), echo });
     env.closers.push(() => env.simProc.stop());
@@ -160,7 +166,7 @@ async function play(scenario, env, log, instances, setBrowserContext) {
       ? new BrowserInstance(name, {
         context, pageUrl: `${env.files.url}/harness/harness.html`, bundleUrl: `${env.files.url}/bundle.js`, flexOptions, log,
       })
-      : new NodeInstance(name, { bundleFile: env.bundleFile, flexOptions, log });
+      : new NodeInstance(name, { bundleFile: env.bundleFile, flexOptions, log, actions: env.createFlexActions?.() });
     instances.push(inst);
     await inst.start();
     log(`instance ${name} ready`);
