@@ -103,6 +103,7 @@ test: lint typecheck test-rust test-wasm test-js test-plugin
 	node tests/replay/replay.mjs --via-prism $(SCENARIOS) $(NEXT_SCENARIOS) tests/scenarios
 	PLUGIN_BUNDLE=$(OFFICIAL_BUNDLE) node tests/replay/replay.mjs $(SCENARIOS) $(NEXT_SCENARIOS) tests/scenarios
 	PLUGIN_BUNDLE=$(OFFICIAL_BUNDLE) node tests/replay/replay.mjs --browser $(SCENARIOS) $(NEXT_SCENARIOS) tests/scenarios
+	node tests/replay/replay.mjs --flex-actions $(SCENARIOS) $(NEXT_SCENARIOS) tests/scenarios
 
 demo: build
 	node tests/demo/server.mjs
