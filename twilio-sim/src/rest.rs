@@ -51,6 +51,7 @@ pub(crate) fn router(state: SimState) -> Router {
             "/v1/Workspaces/{workspace}/Tasks/{task}/Reservations",
             get(list_reservations),
         )
+        .merge(crate::recording_status::router())
         .fallback(unknown_path)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), rest_layer))
@@ -423,6 +424,7 @@ fn create_recording_inner(
         status_callback,
         status_callback_method: cb_method.to_string(),
         status_callback_event: events,
+        pause_behavior: None,
         created_ms: now,
         updated_ms: now,
         ended_ms: None,
