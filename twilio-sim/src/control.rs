@@ -443,6 +443,8 @@ struct FailNextBody {
     code: i64,
     #[serde(default = "one")]
     count: u64,
+    #[serde(default)]
+    after: u64,
 }
 fn one() -> u64 {
     1
@@ -477,6 +479,7 @@ async fn add_faults(State(st): State<SimState>, body: Bytes) -> Response {
                     status,
                     code: f.code,
                     remaining: f.count,
+                    after: f.after,
                 })
             }
         };

@@ -52,6 +52,9 @@ pub(crate) struct FailNext {
     pub status: StatusCode,
     pub code: i64,
     pub remaining: u64,
+    /// REST requests answered normally before the first failure (tests
+    /// aiming at one request of a sequence; scenarios leave it at 0).
+    pub after: u64,
 }
 
 pub(crate) struct ConcurrentWrite {

@@ -95,6 +95,10 @@ async fn rest_layer(State(st): State<SimState>, req: Request, next: Next) -> Res
         let mut sim = st.lock();
         let latency = sim.faults.latency_ms;
         let fault = match sim.faults.fail_next.as_mut() {
+            Some(f) if f.after > 0 => {
+                f.after -= 1;
+                None
+            }
             Some(f) if f.remaining > 0 => {
                 f.remaining -= 1;
                 Some((f.status, f.code))
