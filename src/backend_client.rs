@@ -89,7 +89,7 @@ fn describe_error(status: u16, body: &str) -> String {
     }
 }
 
-fn classify<T>(answer: &Answer, read: impl Fn(&Json) -> Option<T>) -> Outcome<T> {
+pub(crate) fn classify<T>(answer: &Answer, read: impl Fn(&Json) -> Option<T>) -> Outcome<T> {
     match answer {
         Answer::Network(why) => Outcome::Retry(format!("the backend could not be reached ({why})")),
         Answer::Http { status, body } if (200..300).contains(status) => {

@@ -104,7 +104,7 @@ fn sends(cmds: &[Command]) -> Vec<(u64, Outgoing)> {
 fn created_call(o: &Outgoing) -> &str {
     match o {
         Outgoing::Create(r) => &r.call_sid,
-        Outgoing::Link(_) => panic!("expected a create request"),
+        Outgoing::Link(_) | Outgoing::Control { .. } => panic!("expected a create request"),
     }
 }
 
@@ -1001,4 +1001,325 @@ fn status_json_for_other_plugins() {
     };
     let v: serde_json::Value = serde_json::from_str(&s.to_json()).unwrap();
     assert_eq!(v["reason"], "queue \"B\"");
+}
+
+// ---------------------------------------------------------------- pause and resume
+
+use crate::api::{ControlAction, PauseBehavior};
+
+fn core_with_pause(channel: &str, pause: serde_json::Value) -> (Core, Vec<Command>) {
+    let data = json!({
+        "features": {
+            "dual_channel_recording": {"enabled": true, "channel": channel},
+            "pause_recording": pause
+        },
+        "serverless_functions_domain": "127.0.0.1:8787",
+        "serverless_functions_protocol": "http"
+    })
+    .to_string();
+    Core::new(&data, ME, "en-US", 7)
+}
+
+/// A customer-channel task recording C1 as RE1.
+fn recording_customer_leg(c: &mut Core) {
+    flex(c, active(Some(A1)));
+    flex(
+        c,
+        task(T1, R1, json!({"call_sid": C1, "direction": "inbound"})),
+    );
+    let out = flex(c, conf(T1, full(A1)));
+    let (request, _) = sends(&out)[0].clone();
+    c.handle(Event::Answer {
+        request,
+        answer: ok(C1, "RE1", false),
+    });
+}
+
+fn resumes(cmds: &[Command]) -> Vec<(Option<String>, Option<String>)> {
+    sends(cmds)
+        .into_iter()
+        .filter_map(|(_, o)| match o {
+            Outgoing::Control {
+                action: ControlAction::Resume,
+                body,
+            } => Some((body.call_sid, body.conference_sid)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn pause_request_names_the_recorded_leg_and_the_behaviour() {
+    let cases = [
+        (json!({}), PauseBehavior::Skip),
+        (json!({"include_silence": false}), PauseBehavior::Skip),
+        (json!({"include_silence": true}), PauseBehavior::Silence),
+    ];
+    for (pause, behaviour) in cases {
+        let (mut c, _) = core_with_pause("customer", pause);
+        recording_customer_leg(&mut c);
+        let (url, body) = c.control_request(T1, ControlAction::Pause).unwrap();
+        assert_eq!(
+            url,
+            "http://127.0.0.1:8787/features/dual-channel-recording/flex/pause-recording"
+        );
+        assert_eq!(body.call_sid.as_deref(), Some(C1));
+        assert_eq!(body.conference_sid, None);
+        assert_eq!(body.pause_behavior, Some(behaviour));
+        let (_, body) = c.control_request(T1, ControlAction::Resume).unwrap();
+        assert_eq!(body.pause_behavior, None, "only a pause has a behaviour");
+        let err = c.control_request(T2, ControlAction::Pause).unwrap_err();
+        assert!(err.contains("not a task of this worker"), "{err}");
+    }
+}
+
+#[test]
+fn conference_method_pauses_the_conference() {
+    let data = json!({
+        "features": {"dual_channel_recording": {"enabled": true, "channel": "customer", "method": "conference"}},
+        "serverless_functions_domain": "127.0.0.1:8787"
+    })
+    .to_string();
+    let (mut c, _) = Core::new(&data, ME, "en-US", 7);
+    flex(
+        &mut c,
+        task(T1, R1, json!({"call_sid": C1, "direction": "inbound"})),
+    );
+    flex(&mut c, conf(T1, full(A1)));
+    let (_, body) = c.control_request(T1, ControlAction::Pause).unwrap();
+    assert_eq!(
+        (body.call_sid, body.conference_sid.as_deref()),
+        (None, Some(CF))
+    );
+}
+
+#[test]
+fn never_left_paused_when_the_workers_part_ends() {
+    // (what ends the worker's part, resumed?)
+    let ends: Vec<(&str, FlexEvent, bool)> = vec![
+        (
+            "hang-up",
+            FlexEvent::Hangup {
+                task_sid: T1.into(),
+            },
+            true,
+        ),
+        (
+            "complete",
+            FlexEvent::Complete {
+                task_sid: T1.into(),
+            },
+            true,
+        ),
+        (
+            "transfer (the task leaves)",
+            FlexEvent::Ended {
+                task_sid: T1.into(),
+                reason: "completed".into(),
+            },
+            true,
+        ),
+        (
+            "another task's hang-up",
+            FlexEvent::Hangup {
+                task_sid: T2.into(),
+            },
+            false,
+        ),
+    ];
+    for (what, end, resumed) in ends {
+        let (mut c, _) = core_with_pause("customer", json!({"enabled": true}));
+        recording_customer_leg(&mut c);
+        flex(
+            &mut c,
+            FlexEvent::PauseState {
+                task_sid: T1.into(),
+                paused: true,
+            },
+        );
+        let out = flex(&mut c, end);
+        let want = if resumed {
+            vec![(Some(C1.to_string()), None)]
+        } else {
+            vec![]
+        };
+        assert_eq!(resumes(&out), want, "{what}");
+        // Once: a later event of the same task does not resume again.
+        let again = flex(
+            &mut c,
+            FlexEvent::Complete {
+                task_sid: T1.into(),
+            },
+        );
+        if resumed {
+            assert!(resumes(&again).is_empty(), "{what}: resumed twice");
+        }
+    }
+    // Not paused (or resumed in the meantime): nothing is sent.
+    let (mut c, _) = core_with_pause("customer", json!({}));
+    recording_customer_leg(&mut c);
+    assert!(resumes(&flex(
+        &mut c,
+        FlexEvent::Hangup {
+            task_sid: T1.into()
+        }
+    ))
+    .is_empty());
+    flex(
+        &mut c,
+        FlexEvent::PauseState {
+            task_sid: T1.into(),
+            paused: true,
+        },
+    );
+    flex(
+        &mut c,
+        FlexEvent::PauseState {
+            task_sid: T1.into(),
+            paused: false,
+        },
+    );
+    assert!(resumes(&flex(
+        &mut c,
+        FlexEvent::Complete {
+            task_sid: T1.into()
+        }
+    ))
+    .is_empty());
+}
+
+#[test]
+fn max_pause_seconds_resumes_and_a_resume_cancels_it() {
+    let (mut c, _) = core_with_pause("customer", json!({"max_pause_seconds": 45}));
+    recording_customer_leg(&mut c);
+    let out = flex(
+        &mut c,
+        FlexEvent::PauseState {
+            task_sid: T1.into(),
+            paused: true,
+        },
+    );
+    let t = timers(&out);
+    assert_eq!(t.len(), 1);
+    assert_eq!(t[0].1, 45_000);
+    // Pausing again (another tab's state read) does not restart the clock.
+    assert!(timers(&flex(
+        &mut c,
+        FlexEvent::PauseState {
+            task_sid: T1.into(),
+            paused: true
+        }
+    ))
+    .is_empty());
+    let out = c.handle(Event::Timer { id: t[0].0 });
+    assert_eq!(resumes(&out), vec![(Some(C1.to_string()), None)]);
+    assert!(!c.idle(), "the resume is on its way");
+    let (request, _) = sends(&out)[0].clone();
+    let out = c.handle(Event::Answer {
+        request,
+        answer: Answer::Http {
+            status: 200,
+            body: r#"{"success":true,"state":"recording","recordings":[]}"#.into(),
+        },
+    });
+    assert!(
+        logs(&out, Level::Info)
+            .iter()
+            .any(|l| l.contains("resume of")),
+        "{out:?}"
+    );
+    assert!(c.idle());
+    // A resume before the limit cancels the timer.
+    let out = flex(
+        &mut c,
+        FlexEvent::PauseState {
+            task_sid: T1.into(),
+            paused: true,
+        },
+    );
+    let id = timers(&out)[0].0;
+    let out = flex(
+        &mut c,
+        FlexEvent::PauseState {
+            task_sid: T1.into(),
+            paused: false,
+        },
+    );
+    assert!(out.contains(&Command::CancelTimer { id }));
+    assert!(resumes(&c.handle(Event::Timer { id })).is_empty());
+}
+
+#[test]
+fn an_automatic_resume_is_retried_then_given_up_with_a_log() {
+    let (mut c, _) = core_with_pause("customer", json!({}));
+    recording_customer_leg(&mut c);
+    flex(
+        &mut c,
+        FlexEvent::PauseState {
+            task_sid: T1.into(),
+            paused: true,
+        },
+    );
+    let out = flex(
+        &mut c,
+        FlexEvent::Hangup {
+            task_sid: T1.into(),
+        },
+    );
+    let (request, _) = sends(&out)[0].clone();
+    let out = c.handle(Event::Answer {
+        request,
+        answer: Answer::Network("refused".into()),
+    });
+    assert_eq!(timers(&out).len(), 1, "retried later");
+    let out = c.handle(Event::Timer {
+        id: timers(&out)[0].0,
+    });
+    assert_eq!(resumes(&out).len(), 1);
+    let out = c.handle(Event::Answer {
+        request,
+        answer: Answer::Http {
+            status: 403,
+            body: r#"{"success":false,"message":"no accepted reservation","code":403}"#.into(),
+        },
+    });
+    assert!(
+        logs(&out, Level::Warn)
+            .iter()
+            .any(|l| l.contains("not this worker's task")),
+        "{out:?}"
+    );
+    assert!(c.idle());
+}
+
+#[test]
+fn invalid_pause_configuration_is_reported_with_its_path_and_pausing_is_off() {
+    let (c, out) = core_with_pause(
+        "customer",
+        json!({"enabled": "yes", "max_pause_seconds": -1}),
+    );
+    let errors = logs(&out, Level::Error);
+    assert!(
+        errors
+            .iter()
+            .any(|l| l.contains("features.pause_recording.enabled")),
+        "{errors:?}"
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|l| l.contains("features.pause_recording.max_pause_seconds")),
+        "{errors:?}"
+    );
+    let notes = out
+        .iter()
+        .filter(|c| matches!(c, Command::Notify { .. }))
+        .count();
+    assert_eq!(notes, 1);
+    assert!(c.is_enabled(), "recording itself goes on");
+    assert!(c.pause_config().is_none());
+    let mut c = c;
+    recording_customer_leg(&mut c);
+    let err = c.control_request(T1, ControlAction::Pause).unwrap_err();
+    assert!(err.contains("pause_recording is invalid"), "{err}");
 }

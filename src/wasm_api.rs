@@ -7,7 +7,9 @@
 //! borrowed. Host callbacks are imported with `catch`: a throwing callback is
 //! logged, never unwound through wasm frames.
 
-use crate::backend_client::Answer;
+use crate::api::ControlAction;
+use crate::backend_client::{Answer, Outcome};
+use crate::pause::control_outcome;
 use crate::session::{Command, Core, Event, FlexEvent, Level, Outgoing};
 use crate::vec_map::VecMap;
 use std::cell::RefCell;
@@ -177,6 +179,10 @@ impl Inner {
                             r.token = token;
                             r.to_form()
                         }
+                        Outgoing::Control { mut body, .. } => {
+                            body.token = token;
+                            body.to_form()
+                        }
                     };
                     let me = Rc::downgrade(self);
                     wasm_bindgen_futures::spawn_local(async move {
@@ -274,6 +280,78 @@ impl Engine {
             .try_borrow()
             .map(|c| c.followed().to_vec())
             .unwrap_or_default()
+    }
+
+    /// Pauses, resumes or reads (`action`: `pause`, `resume`, `state`) the
+    /// recordings of a task. Resolves with `{"state","recordings"}` once
+    /// Twilio has the new state; rejects with an `Error` whose message says
+    /// why (nothing recording, not this worker's task, Twilio's refusal).
+    pub fn control(&self, task_sid: &str, action: &str) -> js_sys::Promise {
+        let action = match action {
+            "pause" => ControlAction::Pause,
+            "resume" => ControlAction::Resume,
+            "state" => ControlAction::State,
+            other => {
+                return js_sys::Promise::reject(&js_sys::Error::new(&format!(
+                    "unknown recording action \"{other}\""
+                )))
+            }
+        };
+        let request = match self.inner.core.try_borrow() {
+            Ok(core) => core.control_request(task_sid, action),
+            Err(_) => Err("the recording core is busy; try again".into()),
+        };
+        let (url, mut body) = match request {
+            Ok(r) => r,
+            Err(reason) => return js_sys::Promise::reject(&js_sys::Error::new(&reason)),
+        };
+        body.token = self
+            .inner
+            .host
+            .token()
+            .ok()
+            .and_then(|t| t.as_string())
+            .unwrap_or_default();
+        let me = Rc::downgrade(&self.inner);
+        let task_sid = task_sid.to_string();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let answer = post_form(&url, body.to_form()).await;
+            match control_outcome(&answer) {
+                Outcome::Done(state) => {
+                    if let Some(me) = me.upgrade() {
+                        me.dispatch(Event::Flex(FlexEvent::PauseState {
+                            task_sid,
+                            paused: state.paused(),
+                        }));
+                    }
+                    Ok(JsValue::from_str(&state.to_json()))
+                }
+                Outcome::Retry(why) | Outcome::Fail(why) => {
+                    if let Some(me) = me.upgrade() {
+                        me.log(
+                            Level::Warn,
+                            &format!(
+                                "could not {} the recording of {task_sid}: {why}",
+                                action.as_str()
+                            ),
+                        );
+                    }
+                    Err(js_sys::Error::new(&why).into())
+                }
+            }
+        })
+    }
+
+    /// `{"enabled","indicatorBanner","indicatorPermanent"}` of
+    /// `features.pause_recording`, or `null` when it is invalid.
+    #[wasm_bindgen(js_name = pauseUi)]
+    pub fn pause_ui(&self) -> String {
+        self.inner
+            .core
+            .try_borrow()
+            .ok()
+            .and_then(|c| c.pause_config().map(|p| p.ui_json()))
+            .unwrap_or_else(|| "null".into())
     }
 
     /// Ends all timers; the engine does nothing afterwards.
