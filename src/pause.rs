@@ -52,11 +52,20 @@ impl PauseConfig {
         }
     }
 
-    /// `{"enabled","indicatorBanner","indicatorPermanent"}` for the shim's UI.
-    pub fn ui_json(&self) -> String {
+    /// What the shim's button and indicators need, texts in `locale`:
+    /// `{"enabled","indicatorBanner","indicatorPermanent","notificationId","texts":{"pause","resume","pausedBanner"}}`.
+    pub fn ui_json(&self, locale: &str) -> String {
+        let t = crate::strings::pause_texts(locale);
+        let q = crate::json::quote;
         format!(
-            r#"{{"enabled":{},"indicatorBanner":{},"indicatorPermanent":{}}}"#,
-            self.enabled, self.indicator_banner, self.indicator_permanent
+            r#"{{"enabled":{},"indicatorBanner":{},"indicatorPermanent":{},"notificationId":{},"texts":{{"pause":{},"resume":{},"pausedBanner":{}}}}}"#,
+            self.enabled,
+            self.indicator_banner,
+            self.indicator_permanent,
+            q(crate::strings::PAUSED_NOTIFICATION_ID),
+            q(t.pause),
+            q(t.resume),
+            q(t.paused_banner)
         )
     }
 }
@@ -544,6 +553,10 @@ mod tests {
             assert_eq!(got, want, "{text}");
         }
         assert_eq!(on.pause_behavior(), PauseBehavior::Skip);
+        let ui: serde_json::Value = serde_json::from_str(&on.ui_json("pt-BR")).unwrap();
+        assert_eq!(ui["enabled"], true);
+        assert_eq!(ui["indicatorBanner"], false);
+        assert_eq!(ui["texts"]["resume"], "Retomar gravação");
         let silent = PauseConfig {
             include_silence: true,
             ..on

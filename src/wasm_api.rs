@@ -342,15 +342,16 @@ impl Engine {
         })
     }
 
-    /// `{"enabled","indicatorBanner","indicatorPermanent"}` of
-    /// `features.pause_recording`, or `null` when it is invalid.
+    /// What the Pause/Resume button and indicators need (see
+    /// `PauseConfig::ui_json`), texts in `locale`; `null` when
+    /// `features.pause_recording` is invalid.
     #[wasm_bindgen(js_name = pauseUi)]
-    pub fn pause_ui(&self) -> String {
+    pub fn pause_ui(&self, locale: &str) -> String {
         self.inner
             .core
             .try_borrow()
             .ok()
-            .and_then(|c| c.pause_config().map(|p| p.ui_json()))
+            .and_then(|c| c.pause_config().map(|p| p.ui_json(locale)))
             .unwrap_or_else(|| "null".into())
     }
 

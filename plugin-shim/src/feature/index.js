@@ -9,6 +9,7 @@
  */
 import { log } from './logger.js';
 import { conferenceSnapshot, taskSnapshot } from './snapshots.js';
+import { startPause } from './pause.js';
 
 /** @typedef {import('@twilio/flex-ui').Manager} Manager */
 /** @typedef {typeof import('@twilio/flex-ui')} Flex */
@@ -255,7 +256,11 @@ export function startFeature(flex, manager, loadCore) {
     },
   );
 
+  // Registered now, at plugin init, as Flex expects; they wait for the core.
+  const pause = startPause(flex, manager, () => engine, ready);
+
   return {
+    ...pause,
     /** Settles when the core is loaded: true when it records, false when inert. */
     ready,
     /** No backend request or retry in flight. */
