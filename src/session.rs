@@ -1058,7 +1058,14 @@ impl Core {
             return Err(NoTarget::Misconfigured.reason(task_sid));
         };
         let Some(s) = self.sessions.get(task_sid) else {
-            return Err(NoTarget::NotThisWorkersTask.reason(task_sid));
+            // Accepted here but not recorded (excluded, not a call), or over.
+            let known = self.finished.iter().any(|(t, _)| t == task_sid);
+            return Err(if known {
+                NoTarget::NothingRecording
+            } else {
+                NoTarget::NotThisWorkersTask
+            }
+            .reason(task_sid));
         };
         let recorded: Vec<RecordedLegRef> = s
             .legs

@@ -1010,7 +1010,8 @@ use crate::api::{ControlAction, PauseBehavior};
 fn core_with_pause(channel: &str, pause: serde_json::Value) -> (Core, Vec<Command>) {
     let data = json!({
         "features": {
-            "dual_channel_recording": {"enabled": true, "channel": channel},
+            "dual_channel_recording": {"enabled": true, "channel": channel,
+                "exclude_attributes": [{"key": "customer.privacy", "value": "no-recording"}]},
             "pause_recording": pause
         },
         "serverless_functions_domain": "127.0.0.1:8787",
@@ -1070,6 +1071,17 @@ fn pause_request_names_the_recorded_leg_and_the_behaviour() {
         assert_eq!(body.pause_behavior, None, "only a pause has a behaviour");
         let err = c.control_request(T2, ControlAction::Pause).unwrap_err();
         assert!(err.contains("not a task of this worker"), "{err}");
+        // Accepted here but excluded: nothing is recorded on it.
+        flex(
+            &mut c,
+            task(
+                T2,
+                R2,
+                json!({"call_sid": B1, "direction": "inbound", "customer": {"privacy": "no-recording"}}),
+            ),
+        );
+        let err = c.control_request(T2, ControlAction::Pause).unwrap_err();
+        assert!(err.contains("nothing is being recorded"), "{err}");
     }
 }
 

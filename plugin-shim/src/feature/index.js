@@ -218,6 +218,12 @@ export function startFeature(flex, manager, loadCore) {
     'beforeHangupCall',
     guard((payload) => forward({ type: 'hangup', taskSid: payload?.task?.taskSid })),
   );
+  // Wrap-up also starts when the customer hangs up (no beforeHangupCall):
+  // the core treats it as the end of the worker's part, once.
+  manager.events.addListener(
+    'taskWrapup',
+    guard((task) => forward({ type: 'hangup', taskSid: task?.taskSid })),
+  );
   flex.Actions.addListener(
     'beforeCompleteTask',
     guard((payload) => forward({ type: 'complete', taskSid: payload?.task?.taskSid })),
