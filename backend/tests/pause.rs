@@ -399,3 +399,46 @@ async fn a_twilio_refusal_of_the_update_passes_its_code() {
         assert_eq!(status_of(&sim, &re).await, "in-progress");
     }
 }
+
+#[tokio::test]
+async fn conference_method_pauses_flexs_conference_recording() {
+    let sim = Sim::start().await;
+    sim.scene().await;
+    // Flex records the conference: the accept asked for it, two joined.
+    sim.put(
+        &format!("/tasks/{WT}/accept"),
+        json!({"conferenceRecord": true}),
+    )
+    .await;
+    let re = sim.state().await["conferenceRecordings"][0]["sid"]
+        .as_str()
+        .expect("Flex's conference recording")
+        .to_string();
+    let app = backend_for(&sim);
+    let on_conf = |cf: &str| {
+        vec![
+            ("Token", TOKEN.to_string()),
+            ("taskSid", WT.to_string()),
+            ("conferenceSid", cf.to_string()),
+        ]
+    };
+    let mut pause = on_conf(CF);
+    pause.push(("pauseBehavior", "silence".into()));
+    let a = post(&app, PAUSE, &pause).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.json);
+    assert_eq!(
+        a.json["recordings"],
+        json!([{"recordingSid": re, "conferenceSid": CF, "status": "paused"}])
+    );
+    assert_eq!(status_of(&sim, &re).await, "paused");
+    let a = post(&app, STATE, &on_conf(CF)).await;
+    assert_eq!(a.json["state"], "paused");
+    let a = post(&app, RESUME, &on_conf(CF)).await;
+    assert_eq!(
+        (a.status, a.json["state"].clone()),
+        (StatusCode::OK, json!("recording"))
+    );
+    assert_eq!(status_of(&sim, &re).await, "in-progress");
+    // Call recordings are untouched by a conference pause.
+    assert!(sim.recordings().await.is_empty());
+}

@@ -10,7 +10,10 @@ import { log } from './logger.js';
 
 export const PAUSE_ACTION = 'PauseDualChannelRecording';
 export const RESUME_ACTION = 'ResumeDualChannelRecording';
-/** How often a visible button re-reads the state, so every tab shows a pause made in another. */
+/**
+ * How often a visible button re-reads the state, so every tab shows a pause
+ * made in another within that time.
+ */
 const STATE_POLL_MS = 5000;
 
 /** @typedef {{ state: string, recordings: { recordingSid: string, status: string }[] }} RecordingState */
@@ -136,7 +139,10 @@ function addButton(flex, ui, control, listeners) {
     React.useEffect(() => {
       if (!taskSid) return undefined;
       let live = true;
-      const read = () => control('state', { taskSid }).then((s) => live && setState(s.state), () => {});
+      // A hidden tab does not poll (each read costs the backend three Twilio requests).
+      const read = () => (globalThis.document?.hidden
+        ? undefined
+        : control('state', { taskSid }).then((s) => live && setState(s.state), () => {}));
       read();
       const timer = setInterval(read, STATE_POLL_MS);
       const listener = (/** @type {string} */ t, /** @type {RecordingState} */ s) => { if (live && t === taskSid) setState(s.state); };
