@@ -221,6 +221,7 @@ async fn bad_input() {
     let sim = Sim::start().await;
     sim.scene().await;
     let app = backend_for(&sim);
+    let before = sim.log().await.len();
     let cases: Vec<(&str, Vec<(&'static str, String)>)> = vec![
         (
             "no target",
@@ -277,14 +278,25 @@ async fn bad_input() {
         let a = post(&app, PAUSE, &pairs).await;
         assert_eq!(a.status, StatusCode::BAD_REQUEST, "{what}: {}", a.json);
         assert_eq!(a.json["success"], false);
+        // What docs/bad-input.md says each answers.
+        let says = match what {
+            "no target" | "both targets" => "name exactly one of callSid",
+            "bad call" => "callSid must be a call SID (CA...)",
+            "bad conference" => "conferenceSid must be a conference SID (CF...)",
+            "bad task" => "taskSid must be a task SID (WT...)",
+            "no task" => "missing field `taskSid`",
+            _ => "unknown variant `mute`, expected `skip` or `silence`",
+        };
+        let message = a.json["message"].as_str().unwrap();
+        assert!(message.contains(says), "{what}: {message}");
     }
     // A pause behaviour on resume is a mistake, not ignored.
     let mut req = on_call(CA_CUSTOMER);
     req.push(("pauseBehavior", "skip".into()));
     let a = post(&app, RESUME, &req).await;
     assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.json);
-    // Nothing reached Twilio's recordings.
-    assert_eq!(count(&sim.log().await, "POST", "/Recordings/"), 0);
+    // Refused before any Twilio request, the token check included.
+    assert_eq!(sim.log().await.len(), before);
 }
 
 #[tokio::test]
