@@ -465,6 +465,7 @@ impl Core {
                 if let Some(s) = self.sessions.get_mut(&task_sid) {
                     s.conference = conference;
                     self.evaluate(&task_sid, out);
+                    self.resume_if_left(&task_sid, out);
                 }
             }
             FlexEvent::ActiveCall { call_sid } => {
@@ -1121,6 +1122,29 @@ impl Core {
         self.paused.insert(task_sid.to_string(), timer);
     }
 
+    /// A transfer: this worker has no live leg in the conference any more
+    /// while the customer's call (or the conference) goes on, recorded and
+    /// paused. On the worker channel the paused leg ends with the worker, so
+    /// there is nothing to resume.
+    fn resume_if_left(&mut self, task_sid: &str, out: &mut Out) {
+        let Some(config) = &self.config else { return };
+        if !self.paused.contains_key(task_sid)
+            || (config.channel == Channel::Worker && config.method != config::Method::Conference)
+        {
+            return;
+        }
+        let left = self
+            .sessions
+            .get(task_sid)
+            .and_then(|s| s.conference.as_ref())
+            .is_some_and(|c| {
+                leg::worker_leg(c, &self.worker_sid).is_none() && leg::customer_leg(c).is_some()
+            });
+        if left {
+            self.resume_if_paused(task_sid, "this worker left the call, which goes on", out);
+        }
+    }
+
     /// Never left paused by accident: a recording this instance knows paused
     /// is resumed when the worker's part ends or the pause ran too long.
     fn resume_if_paused(&mut self, task_sid: &str, why: &str, out: &mut Out) {
@@ -1160,6 +1184,8 @@ impl Core {
             .sessions
             .values()
             .filter(|s| match s.phase {
+                // A paused task is watched for this worker leaving the call.
+                _ if self.paused.contains_key(&s.task_sid) => true,
                 Phase::Waiting => true,
                 Phase::GaveUp => false,
                 Phase::Active => {

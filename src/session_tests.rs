@@ -1335,3 +1335,66 @@ fn invalid_pause_configuration_is_reported_with_its_path_and_pausing_is_off() {
     let err = c.control_request(T1, ControlAction::Pause).unwrap_err();
     assert!(err.contains("pause_recording is invalid"), "{err}");
 }
+
+#[test]
+fn a_transfer_while_paused_resumes_when_this_worker_leaves() {
+    // (channel, the conference after the transfer, resumed?)
+    let other = "WK00000000000000000000000000000002";
+    let transferred = vec![
+        p("customer", "joined", Some(C1), None),
+        p("worker", "left", Some(A1), Some(ME)),
+        p("worker", "joined", Some(B1), Some(other)),
+    ];
+    let customer_gone = vec![
+        p("customer", "left", Some(C1), None),
+        p("worker", "left", Some(A1), Some(ME)),
+    ];
+    let joined_again = vec![
+        p("customer", "joined", Some(C1), None),
+        p("worker", "left", Some(A1), Some(ME)),
+        p("worker", "joined", Some(A2), Some(ME)),
+    ];
+    let cases: Vec<(&str, Vec<Participant>, bool)> = vec![
+        (
+            "transfer: the customer stays, this worker left",
+            transferred,
+            true,
+        ),
+        ("the call is over for everyone", customer_gone, false),
+        (
+            "Join Call: this worker is still on the call",
+            joined_again,
+            false,
+        ),
+    ];
+    for (what, after, resumed) in cases {
+        let (mut c, _) = core_with_pause("customer", json!({}));
+        recording_customer_leg(&mut c);
+        let out = flex(
+            &mut c,
+            FlexEvent::PauseState {
+                task_sid: T1.into(),
+                paused: true,
+            },
+        );
+        assert!(
+            out.contains(&Command::Follow {
+                task_sids: vec![T1.into()]
+            }),
+            "{what}: a paused task is followed"
+        );
+        let out = flex(&mut c, conf(T1, after));
+        let want = if resumed {
+            vec![(Some(C1.to_string()), None)]
+        } else {
+            vec![]
+        };
+        assert_eq!(resumes(&out), want, "{what}");
+        if resumed {
+            assert!(
+                out.contains(&Command::Follow { task_sids: vec![] }),
+                "{what}: no longer followed"
+            );
+        }
+    }
+}
