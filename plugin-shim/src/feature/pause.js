@@ -54,6 +54,9 @@ export function startPause(flex, manager, getEngine, ready) {
     return state;
   }
 
+  // Flex: `Actions.registerAction(name, action)` registers a named action;
+  // `invokeAction(name, payload)` runs it and returns a Promise
+  // (https://www.twilio.com/docs/flex/developer/ui/use-ui-actions).
   try {
     flex.Actions.registerAction(PAUSE_ACTION, (/** @type {any} */ payload) => control('pause', payload));
     flex.Actions.registerAction(RESUME_ACTION, (/** @type {any} */ payload) => control('resume', payload));
