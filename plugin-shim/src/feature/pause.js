@@ -5,7 +5,6 @@
  * core decides what is paused and the backend asks Twilio; here we only
  * forward and show what Twilio answered.
  */
-import React from 'react';
 import { log } from './logger.js';
 
 export const PAUSE_ACTION = 'PauseDualChannelRecording';
@@ -130,6 +129,9 @@ function startBanner(flex, ui, listeners) {
  * @param {Set<Function>} listeners
  */
 function addButton(flex, ui, control, listeners) {
+  // Flex's own React, the global Flex sets (as build.mjs maps `react`); read
+  // here, not imported, so a host without it (tests) still loads the plugin.
+  const React = /** @type {any} */ (globalThis).React;
   const content = flex.CallCanvas?.Content;
   if (!content || typeof content.add !== 'function' || !React?.createElement) return;
   const h = React.createElement;
