@@ -144,7 +144,7 @@ function addButton(flex, ui, control, listeners) {
     React.useEffect(() => {
       if (!taskSid) return undefined;
       let live = true;
-      // A hidden tab does not poll (each read costs the backend three Twilio requests).
+      // A hidden tab does not poll (each read costs the backend three or four Twilio requests).
       const read = () => (globalThis.document?.hidden
         ? undefined
         : control('state', { taskSid }).then((s) => live && setState(s.state), () => {}));
