@@ -30,6 +30,8 @@ use std::collections::VecDeque;
 /// carrying one to act first. The backend makes the outcome one recording
 /// either way; this only spares it redundant requests.
 pub const DEFER_MS: u64 = 300;
+/// Attempts of an automatic resume (a few hundred milliseconds in all).
+pub const CONTROL_ATTEMPTS: u32 = 3;
 /// Finished tasks remembered for `status()`.
 const FINISHED_KEPT: usize = 200;
 
@@ -1017,7 +1019,13 @@ impl Core {
                 }
             }
         };
-        if orphaned || !RETRY.may_retry(attempt) {
+        // An automatic resume is retried briefly only: one that lands much
+        // later could undo a pause the next agent of the call has made since.
+        let control = self
+            .requests
+            .get(&request)
+            .is_some_and(|p| matches!(p.body, Outgoing::Control { .. }));
+        if orphaned || !RETRY.may_retry(attempt) || (control && attempt >= CONTROL_ATTEMPTS) {
             self.requests.remove(&request);
             if let Some(r) = self.leg_mut(&task_sid, request) {
                 r.state = LegState::Failed;

@@ -1302,6 +1302,44 @@ fn an_automatic_resume_is_retried_then_given_up_with_a_log() {
         "{out:?}"
     );
     assert!(c.idle());
+
+    // Unreachable backend: a few quick attempts, then given up with a log.
+    flex(
+        &mut c,
+        FlexEvent::PauseState {
+            task_sid: T1.into(),
+            paused: true,
+        },
+    );
+    let out = flex(
+        &mut c,
+        FlexEvent::Complete {
+            task_sid: T1.into(),
+        },
+    );
+    let (request, _) = sends(&out)[0].clone();
+    let mut attempts = 1;
+    let mut last;
+    loop {
+        last = c.handle(Event::Answer {
+            request,
+            answer: Answer::Network("refused".into()),
+        });
+        let Some((id, ms)) = timers(&last).first().copied() else {
+            break;
+        };
+        assert!(ms <= 1_000, "a quick retry, not {ms} ms");
+        c.handle(Event::Timer { id });
+        attempts += 1;
+    }
+    assert_eq!(attempts, crate::session::CONTROL_ATTEMPTS);
+    assert!(
+        logs(&last, Level::Error)
+            .iter()
+            .any(|l| l.contains("gave up")),
+        "{last:?}"
+    );
+    assert!(c.idle());
 }
 
 #[test]
