@@ -182,6 +182,14 @@ async fn control(
         }
     }
 
+    // A pause that arrives while this backend is still starting the leg's
+    // recording (another tab's request) waits for it, then pauses it, instead
+    // of answering that nothing is recorded.
+    let slot = input.call_sid.as_deref().map(|c| s.recordings.slot(c));
+    let _started = match &slot {
+        Some(slot) => Some(slot.lock().await),
+        None => None,
+    };
     let (parent, listed) = match (&input.call_sid, &input.conference_sid) {
         (Some(call), _) => (
             format!("Calls/{call}"),
