@@ -58,9 +58,16 @@ pub enum FlexEvent {
         task_sid: String,
         reason: String,
     },
-    /// What Twilio now says of the task's recordings, after a pause, resume
-    /// or state read in this instance.
+    /// What Twilio now says of the task's recordings after this worker
+    /// paused or resumed them in this instance.
     PauseState {
+        task_sid: String,
+        paused: bool,
+    },
+    /// What Twilio says of them when merely read (the button's display).
+    /// A pause seen this way may be another agent's (a warm transfer): it
+    /// is never resumed automatically; seeing it resumed clears ours.
+    StateRead {
         task_sid: String,
         paused: bool,
     },
@@ -100,6 +107,10 @@ impl FlexEvent {
                 reason: v.str_at("reason").unwrap_or_default(),
             },
             "pauseState" => FlexEvent::PauseState {
+                task_sid: task_sid()?,
+                paused: v.get("paused").and_then(Json::as_bool).unwrap_or(false),
+            },
+            "stateRead" => FlexEvent::StateRead {
                 task_sid: task_sid()?,
                 paused: v.get("paused").and_then(Json::as_bool).unwrap_or(false),
             },
@@ -484,6 +495,11 @@ impl Core {
             FlexEvent::Ended { task_sid, reason } => {
                 self.resume_if_paused(&task_sid, "the task left this worker", out);
                 self.end(&task_sid, &reason, out)
+            }
+            FlexEvent::StateRead { task_sid, paused } => {
+                if !paused {
+                    self.on_pause_state(&task_sid, false, out)
+                }
             }
             FlexEvent::PauseState { task_sid, paused } => {
                 self.on_pause_state(&task_sid, paused, out)
@@ -1049,6 +1065,20 @@ impl Core {
     /// The pause configuration for the shim's UI, `None` when invalid.
     pub fn pause_config(&self) -> Option<&PauseConfig> {
         self.pause.as_ref()
+    }
+
+    /// A recording of the task is being started (requested or deferred): a
+    /// pause asked now waits for it, or it would find nothing to pause and the
+    /// recording would then run unpaused.
+    pub fn control_pending(&self, task_sid: &str) -> bool {
+        self.sessions.get(task_sid).is_some_and(|s| {
+            s.legs.iter().any(|r| {
+                matches!(
+                    r.state,
+                    LegState::Starting { .. } | LegState::Deferred { .. }
+                )
+            })
+        })
     }
 
     /// The request that pauses, resumes or reads the recordings of a task,

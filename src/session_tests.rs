@@ -1436,3 +1436,123 @@ fn a_transfer_while_paused_resumes_when_this_worker_leaves() {
         }
     }
 }
+
+#[test]
+fn a_pause_only_read_is_never_resumed_automatically() {
+    // Another agent on the same call (warm transfer) paused it: this worker's
+    // tab reads "paused" for its button, then leaves the call. Resuming would
+    // record what the other agent is taking care not to record.
+    let (mut c, _) = core_with_pause("customer", json!({"max_pause_seconds": 30}));
+    recording_customer_leg(&mut c);
+    let out = flex(
+        &mut c,
+        FlexEvent::StateRead {
+            task_sid: T1.into(),
+            paused: true,
+        },
+    );
+    assert!(
+        timers(&out).is_empty(),
+        "no max-pause clock for someone else's pause"
+    );
+    assert!(resumes(&flex(
+        &mut c,
+        FlexEvent::Hangup {
+            task_sid: T1.into()
+        }
+    ))
+    .is_empty());
+    // A read that finds it resumed clears our own pause (resumed in another tab).
+    flex(
+        &mut c,
+        FlexEvent::PauseState {
+            task_sid: T1.into(),
+            paused: true,
+        },
+    );
+    flex(
+        &mut c,
+        FlexEvent::StateRead {
+            task_sid: T1.into(),
+            paused: false,
+        },
+    );
+    assert!(resumes(&flex(
+        &mut c,
+        FlexEvent::Complete {
+            task_sid: T1.into()
+        }
+    ))
+    .is_empty());
+}
+
+#[test]
+fn pause_events_parse() {
+    let cases = [
+        (
+            r#"{"type":"pauseState","taskSid":"WT1","paused":true}"#,
+            FlexEvent::PauseState {
+                task_sid: "WT1".into(),
+                paused: true,
+            },
+        ),
+        (
+            r#"{"type":"stateRead","taskSid":"WT1","paused":false}"#,
+            FlexEvent::StateRead {
+                task_sid: "WT1".into(),
+                paused: false,
+            },
+        ),
+        (
+            r#"{"type":"stateRead","taskSid":"WT1"}"#,
+            FlexEvent::StateRead {
+                task_sid: "WT1".into(),
+                paused: false,
+            },
+        ),
+    ];
+    for (text, want) in cases {
+        assert_eq!(FlexEvent::parse(text).unwrap(), want, "{text}");
+    }
+    assert!(FlexEvent::parse(r#"{"type":"pauseState"}"#).is_err());
+}
+
+#[test]
+fn a_pause_waits_while_the_recording_is_being_started() {
+    let (mut c, _) = core_with_pause("customer", json!({}));
+    assert!(!c.control_pending(T1), "unknown task: nothing to wait for");
+    flex(&mut c, active(Some(A1)));
+    flex(
+        &mut c,
+        task(T1, R1, json!({"call_sid": C1, "direction": "inbound"})),
+    );
+    assert!(
+        !c.control_pending(T1),
+        "no leg yet: a pause now is refused, not held"
+    );
+    let out = flex(&mut c, conf(T1, full(A1)));
+    assert!(c.control_pending(T1), "the create request is on its way");
+    let (request, _) = sends(&out)[0].clone();
+    c.handle(Event::Answer {
+        request,
+        answer: ok(C1, "RE1", false),
+    });
+    assert!(!c.control_pending(T1));
+    // A failed start does not hold a pause forever either.
+    let (mut c, _) = core_with_pause("customer", json!({}));
+    flex(&mut c, active(Some(A1)));
+    flex(
+        &mut c,
+        task(T1, R1, json!({"call_sid": C1, "direction": "inbound"})),
+    );
+    let out = flex(&mut c, conf(T1, full(A1)));
+    let (request, _) = sends(&out)[0].clone();
+    c.handle(Event::Answer {
+        request,
+        answer: Answer::Http {
+            status: 403,
+            body: r#"{"success":false,"message":"no","code":403}"#.into(),
+        },
+    });
+    assert!(!c.control_pending(T1));
+}

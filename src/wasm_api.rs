@@ -19,6 +19,10 @@ use wasm_bindgen::JsCast;
 
 /// Backend requests that take longer are abandoned and retried.
 const REQUEST_TIMEOUT_MS: u32 = 15_000;
+/// How long a pause waits for a recording that is being started, and how
+/// often it looks again.
+const CONTROL_WAIT_MS: u32 = 30_000;
+const CONTROL_POLL_MS: u32 = 100;
 
 #[wasm_bindgen]
 extern "C" {
@@ -297,31 +301,41 @@ impl Engine {
                 )))
             }
         };
-        let request = match self.inner.core.try_borrow() {
-            Ok(core) => core.control_request(task_sid, action),
-            Err(_) => Err("the recording core is busy; try again".into()),
-        };
-        let (url, mut body) = match request {
-            Ok(r) => r,
-            Err(reason) => return js_sys::Promise::reject(&js_sys::Error::new(&reason)),
-        };
-        body.token = self
-            .inner
-            .host
-            .token()
-            .ok()
-            .and_then(|t| t.as_string())
-            .unwrap_or_default();
         let me = Rc::downgrade(&self.inner);
         let task_sid = task_sid.to_string();
         wasm_bindgen_futures::future_to_promise(async move {
+            let mut waited = 0;
+            let request = loop {
+                let Some(inner) = me.upgrade() else {
+                    return Err(js_sys::Error::new("the plugin was stopped").into());
+                };
+                let (pending, request) = match inner.core.try_borrow() {
+                    Ok(core) => (
+                        core.control_pending(&task_sid),
+                        core.control_request(&task_sid, action),
+                    ),
+                    Err(_) => (true, Err("the recording core is busy; try again".into())),
+                };
+                if !pending || waited >= CONTROL_WAIT_MS {
+                    break request.map(|r| (r, inner.host.token()));
+                }
+                drop(inner);
+                gloo_timers::future::TimeoutFuture::new(CONTROL_POLL_MS).await;
+                waited += CONTROL_POLL_MS;
+            };
+            let ((url, mut body), token) = match request {
+                Ok(r) => r,
+                Err(reason) => return Err(js_sys::Error::new(&reason).into()),
+            };
+            body.token = token.ok().and_then(|t| t.as_string()).unwrap_or_default();
             let answer = post_form(&url, body.to_form()).await;
             match control_outcome(&answer) {
                 Outcome::Done(state) => {
                     if let Some(me) = me.upgrade() {
-                        me.dispatch(Event::Flex(FlexEvent::PauseState {
-                            task_sid,
-                            paused: state.paused(),
+                        let (task_sid, paused) = (task_sid, state.paused());
+                        me.dispatch(Event::Flex(match action {
+                            ControlAction::State => FlexEvent::StateRead { task_sid, paused },
+                            _ => FlexEvent::PauseState { task_sid, paused },
                         }));
                     }
                     Ok(JsValue::from_str(&state.to_json()))
