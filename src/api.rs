@@ -12,6 +12,10 @@ use serde::{Deserialize, Serialize};
 
 pub const CREATE_RECORDING_PATH: &str = "/features/dual-channel-recording/flex/create-recording";
 pub const LINK_CALL_PATH: &str = "/features/dual-channel-recording/flex/link-call";
+/// Pause, resume and read the recordings of a task (`RecordingControlRequest`).
+pub const PAUSE_RECORDING_PATH: &str = "/features/dual-channel-recording/flex/pause-recording";
+pub const RESUME_RECORDING_PATH: &str = "/features/dual-channel-recording/flex/resume-recording";
+pub const RECORDING_STATE_PATH: &str = "/features/dual-channel-recording/flex/recording-state";
 
 /// Where the media entry goes; absent means "just record" (template behaviour).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -109,6 +113,110 @@ pub struct ErrorBody {
     pub code: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub more_info: Option<String>,
+}
+
+/// What a pause does with the paused stretch (Twilio's `PauseBehavior`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PauseBehavior {
+    /// The stretch is left out: the file is shorter than the call.
+    Skip,
+    /// The stretch is silence: the file keeps the call's length.
+    Silence,
+}
+
+impl PauseBehavior {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PauseBehavior::Skip => "skip",
+            PauseBehavior::Silence => "silence",
+        }
+    }
+}
+
+/// Which of the three control endpoints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ControlAction {
+    Pause,
+    Resume,
+    State,
+}
+
+impl ControlAction {
+    pub fn path(self) -> &'static str {
+        match self {
+            ControlAction::Pause => PAUSE_RECORDING_PATH,
+            ControlAction::Resume => RESUME_RECORDING_PATH,
+            ControlAction::State => RECORDING_STATE_PATH,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ControlAction::Pause => "pause",
+            ControlAction::Resume => "resume",
+            ControlAction::State => "state",
+        }
+    }
+}
+
+/// Pause, resume or read the recordings on one leg of a task (`callSid`) or
+/// on its conference (`conferenceSid`, the conference method). The backend
+/// addresses every active recording there by its SID.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordingControlRequest {
+    #[serde(rename = "Token")]
+    pub token: String,
+    pub task_sid: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call_sid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conference_sid: Option<String>,
+    /// Only for pause; Twilio's default (`silence`) when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pause_behavior: Option<PauseBehavior>,
+}
+
+impl RecordingControlRequest {
+    pub fn to_form(&self) -> String {
+        let mut s = String::new();
+        push_pair(&mut s, "Token", &self.token);
+        push_pair(&mut s, "taskSid", &self.task_sid);
+        if let Some(ca) = &self.call_sid {
+            push_pair(&mut s, "callSid", ca);
+        }
+        if let Some(cf) = &self.conference_sid {
+            push_pair(&mut s, "conferenceSid", cf);
+        }
+        if let Some(b) = self.pause_behavior {
+            push_pair(&mut s, "pauseBehavior", b.as_str());
+        }
+        s
+    }
+}
+
+/// One recording as Twilio now has it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordingStatusEntry {
+    pub recording_sid: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call_sid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conference_sid: Option<String>,
+    /// Twilio's status: `in-progress`, `paused`, `stopped`, `completed`...
+    pub status: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordingControlResponse {
+    pub success: bool,
+    /// `paused` when any active recording is paused, `recording` when all
+    /// are in progress, `none` when nothing is being recorded there.
+    pub state: String,
+    pub recordings: Vec<RecordingStatusEntry>,
 }
 
 /// Twilio's "call is not in progress" error: retrying cannot help.

@@ -93,7 +93,7 @@ fn error_code(body: &str) -> Option<i64> {
     Json::parse(body).ok()?.get("code").and_then(Json::as_i64)
 }
 
-fn classify<T>(answer: &Answer, read: impl Fn(&Json) -> Option<T>) -> Outcome<T> {
+pub(crate) fn classify<T>(answer: &Answer, read: impl Fn(&Json) -> Option<T>) -> Outcome<T> {
     match answer {
         Answer::Network(why) => Outcome::Retry(format!("the backend could not be reached ({why})")),
         Answer::Http { status, body } if (200..300).contains(status) => {

@@ -19,6 +19,15 @@ pub enum Channel {
     Worker,
 }
 
+/// How calls are recorded (`method`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    /// Each call leg through the REST API, by the backend (the default).
+    CallLeg,
+    /// Flex records the whole conference natively (`conferenceOptions.conferenceRecord`).
+    Conference,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AttributeRule {
     pub key: String,
@@ -34,6 +43,7 @@ pub struct Config {
     pub max_wait_ms: u64,
     /// Base URL of the backend, no trailing slash.
     pub backend_url: String,
+    pub method: Method,
 }
 
 /// The outcome of reading the configuration.
@@ -254,6 +264,25 @@ pub fn parse(custom_data: &Json) -> Setup {
         }
     };
 
+    let method = match obj.get("method") {
+        None => Method::CallLeg,
+        Some(Json::String(m)) if m == "call-leg" => Method::CallLeg,
+        Some(Json::String(m)) if m == "conference" => Method::Conference,
+        Some(other) => {
+            err(
+                "method".into(),
+                format!(
+                    "must be \"call-leg\" or \"conference\", found {}",
+                    match other {
+                        Json::String(m) => format!("\"{m}\""),
+                        other => type_name(other).to_string(),
+                    }
+                ),
+            );
+            Method::CallLeg
+        }
+    };
+
     // The plugin's own key wins; the template's `serverless_functions_*` are
     // the fallback, so a template configuration works unchanged.
     let backend_url = match obj.get("backend_url") {
@@ -268,6 +297,7 @@ pub fn parse(custom_data: &Json) -> Setup {
             exclude_attributes,
             max_wait_ms,
             backend_url,
+            method,
         }),
         _ => Setup::Invalid(errors),
     }

@@ -94,6 +94,7 @@ mod tests {
             exclude_attributes: rules,
             max_wait_ms: 60_000,
             backend_url: "http://x".into(),
+            method: crate::config::Method::CallLeg,
         }
     }
 

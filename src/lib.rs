@@ -11,6 +11,7 @@ pub mod exclusion;
 pub mod insights;
 pub mod json;
 pub mod leg;
+pub mod pause;
 pub mod session;
 pub mod sid;
 pub mod snapshot;

@@ -10,6 +10,7 @@
 //! Call, back and forth) gets its own. A session ends when its task completes,
 //! is canceled or its reservation disappears; its timers end with it.
 
+use crate::api::{ControlAction, RecordingControlRequest};
 use crate::api::{
     CreateRecordingRequest, LinkCallRequest, TargetKind, CREATE_RECORDING_PATH, LINK_CALL_PATH,
 };
@@ -18,6 +19,7 @@ use crate::config::{self, Channel, Config, Setup};
 use crate::exclusion::{exclusion, unreadable_attributes};
 use crate::json::{quote, Json};
 use crate::leg::{self, already_recorded, call_kind, carried_here, recordable_leg, CallKind, Leg};
+use crate::pause::{self, NoTarget, PauseConfig, RecordedLegRef, Target};
 use crate::sid::{is_sid, SidKind};
 use crate::snapshot::{ConferenceSnapshot, TaskSnapshot};
 use crate::strings;
@@ -35,6 +37,8 @@ pub const DEFER_MS: u64 = 300;
 /// refused (only an accepted or wrapping reservation may record or link).
 /// Tasks completed long after their recording started are never held.
 pub const COMPLETE_HOLD_MS: u64 = 3_000;
+/// Attempts of an automatic resume (a few hundred milliseconds in all).
+pub const CONTROL_ATTEMPTS: u32 = 3;
 /// Finished tasks remembered for `status()`.
 const FINISHED_KEPT: usize = 200;
 
@@ -65,6 +69,19 @@ pub enum FlexEvent {
     /// (`manager.serviceConfiguration.call_recording_enabled`).
     FlexCallRecording {
         enabled: bool,
+    },
+    /// What Twilio now says of the task's recordings after this worker
+    /// paused or resumed them in this instance.
+    PauseState {
+        task_sid: String,
+        paused: bool,
+    },
+    /// What Twilio says of them when merely read (the button's display).
+    /// A pause seen this way may be another agent's (a warm transfer): it
+    /// is never resumed automatically; seeing it resumed clears ours.
+    StateRead {
+        task_sid: String,
+        paused: bool,
     },
 }
 
@@ -104,6 +121,14 @@ impl FlexEvent {
                 task_sid: task_sid()?,
                 reason: v.str_at("reason").unwrap_or_default(),
             },
+            "pauseState" => FlexEvent::PauseState {
+                task_sid: task_sid()?,
+                paused: v.get("paused").and_then(Json::as_bool).unwrap_or(false),
+            },
+            "stateRead" => FlexEvent::StateRead {
+                task_sid: task_sid()?,
+                paused: v.get("paused").and_then(Json::as_bool).unwrap_or(false),
+            },
             other => return Err(format!("unknown event type \"{other}\"")),
         })
     }
@@ -134,6 +159,11 @@ pub enum Level {
 pub enum Outgoing {
     Create(CreateRecordingRequest),
     Link(LinkCallRequest),
+    /// An automatic resume (the worker's part ended, or `max_pause_seconds`).
+    Control {
+        action: ControlAction,
+        body: RecordingControlRequest,
+    },
 }
 
 /// Requests carry no token: the shell adds Flex's current one when it sends,
@@ -251,6 +281,7 @@ enum TimerPurpose {
     Wait { task_sid: String },
     Defer { task_sid: String, call_sid: String },
     Retry { request: u64 },
+    MaxPause { task_sid: String },
 }
 
 #[derive(Clone, Debug)]
@@ -277,6 +308,10 @@ pub struct Core {
     followed: Vec<String>,
     /// The double-recording warning was logged (once per start).
     warned_double_recording: bool,
+    /// `None`: `features.pause_recording` is invalid, pausing is inert.
+    pause: Option<PauseConfig>,
+    /// Tasks this instance knows paused, with their `max_pause_seconds` timer.
+    paused: VecMap<String, Option<u64>>,
 }
 
 struct Out(Vec<Command>);
@@ -296,13 +331,19 @@ impl Core {
         seed: u64,
     ) -> (Core, Vec<Command>) {
         let mut out = Out(Vec::new());
-        let setup = match crate::json::Json::parse(custom_data_json) {
-            Ok(v) => config::parse(&v),
+        let parsed = crate::json::Json::parse(custom_data_json);
+        let setup = match &parsed {
+            Ok(v) => config::parse(v),
             Err(e) => Setup::Invalid(vec![config::ConfigError {
                 path: "custom_data".into(),
                 problem: format!("not readable as JSON ({e})"),
             }]),
         };
+        let pause = match &parsed {
+            Ok(v) => pause::parse(v),
+            Err(_) => Ok(PauseConfig::default()),
+        };
+        let recording_on = matches!(setup, Setup::Enabled(_));
         let config = match setup {
             Setup::Disabled => {
                 out.log(
@@ -343,7 +384,32 @@ impl Core {
                 Some(c)
             }
         };
+        let pause = match pause {
+            Ok(p) => Some(p),
+            Err(errors) => {
+                for e in &errors {
+                    out.log(Level::Error, format!("misconfigured: {e}"));
+                }
+                out.log(
+                    Level::Error,
+                    format!(
+                        "pause and resume are off until custom_data.features.{} is fixed",
+                        pause::PAUSE_FEATURE_KEY
+                    ),
+                );
+                // One notification, whichever part is wrong.
+                if recording_on {
+                    out.0.push(Command::Notify {
+                        id: strings::BROKEN_NOTIFICATION_ID,
+                        text: strings::broken_notification(locale),
+                    });
+                }
+                None
+            }
+        };
         let core = Core {
+            pause,
+            paused: VecMap::new(),
             config,
             worker_sid: worker_sid.to_string(),
             active_call: None,
@@ -451,6 +517,7 @@ impl Core {
                 if let Some(s) = self.sessions.get_mut(&task_sid) {
                     s.conference = conference;
                     self.evaluate(&task_sid, out);
+                    self.resume_if_left(&task_sid, out);
                 }
             }
             FlexEvent::ActiveCall { call_sid } => {
@@ -461,14 +528,32 @@ impl Core {
                 }
             }
             FlexEvent::Hangup { task_sid } | FlexEvent::Complete { task_sid } => {
-                self.link_if_needed(&task_sid, out)
+                self.link_if_needed(&task_sid, out);
+                self.resume_if_paused(&task_sid, "the worker's part of the call ended", out);
             }
-            FlexEvent::Ended { task_sid, reason } => self.end(&task_sid, &reason, out),
+            FlexEvent::Ended { task_sid, reason } => {
+                self.resume_if_paused(&task_sid, "the task left this worker", out);
+                self.end(&task_sid, &reason, out)
+            }
+            FlexEvent::StateRead { task_sid, paused } => {
+                if !paused {
+                    self.on_pause_state(&task_sid, false, out)
+                }
+            }
+            FlexEvent::PauseState { task_sid, paused } => {
+                self.on_pause_state(&task_sid, paused, out)
+            }
             FlexEvent::FlexCallRecording { enabled } => {
                 // Every call-leg recording this plugin makes would come on top
                 // of the one Flex makes (`../shared/flex-facts.md`). Agents
                 // are shown nothing; administrators read the log.
-                if enabled && !self.warned_double_recording {
+                if enabled
+                    && !self.warned_double_recording
+                    && self
+                        .config
+                        .as_ref()
+                        .is_some_and(|c| c.method == config::Method::CallLeg)
+                {
                     self.warned_double_recording = true;
                     out.log(
                         Level::Warn,
@@ -783,6 +868,7 @@ impl Core {
         let path = match body {
             Outgoing::Create(_) => CREATE_RECORDING_PATH,
             Outgoing::Link(_) => LINK_CALL_PATH,
+            Outgoing::Control { action, .. } => action.path(),
         };
         self.config
             .as_ref()
@@ -896,6 +982,12 @@ impl Core {
                     self.start(&task_sid, i, out);
                 }
             }
+            TimerPurpose::MaxPause { task_sid } => {
+                if self.paused.get(&task_sid) == Some(&Some(id)) {
+                    self.paused.insert(task_sid.clone(), None);
+                    self.resume_if_paused(&task_sid, "max_pause_seconds passed", out);
+                }
+            }
             TimerPurpose::Retry { request } => {
                 if let Some(p) = self.requests.get_mut(&request) {
                     p.attempt += 1;
@@ -998,8 +1090,36 @@ impl Core {
                 }
                 Outcome::Retry(why) => (format!("linking the conference of {task_sid}"), why),
             },
+            Outgoing::Control { action, .. } => {
+                let action = action.as_str();
+                match pause::control_outcome(&answer) {
+                    Outcome::Done(state) => {
+                        self.requests.remove(&request);
+                        out.log(
+                            Level::Info,
+                            format!("{action} of {task_sid} done: {}", state.state),
+                        );
+                        return;
+                    }
+                    Outcome::Fail(why) => {
+                        self.requests.remove(&request);
+                        out.log(
+                            Level::Warn,
+                            format!("could not {action} the recording of {task_sid}: {why}"),
+                        );
+                        return;
+                    }
+                    Outcome::Retry(why) => (format!("{action} of {task_sid}"), why),
+                }
+            }
         };
-        if orphaned || !RETRY.may_retry(attempt) {
+        // An automatic resume is retried briefly only: one that lands much
+        // later could undo a pause the next agent of the call has made since.
+        let control = self
+            .requests
+            .get(&request)
+            .is_some_and(|p| matches!(p.body, Outgoing::Control { .. }));
+        if orphaned || !RETRY.may_retry(attempt) || (control && attempt >= CONTROL_ATTEMPTS) {
             self.requests.remove(&request);
             if let Some(r) = self.leg_mut(&task_sid, request) {
                 r.state = LegState::Failed;
@@ -1020,12 +1140,168 @@ impl Core {
         self.set_timer(delay, TimerPurpose::Retry { request }, out);
     }
 
+    /// The pause configuration for the shim's UI, `None` when invalid.
+    pub fn pause_config(&self) -> Option<&PauseConfig> {
+        self.pause.as_ref()
+    }
+
+    /// A recording of the task is being started (requested or deferred): a
+    /// pause asked now waits for it, or it would find nothing to pause and the
+    /// recording would then run unpaused.
+    pub fn control_pending(&self, task_sid: &str) -> bool {
+        self.sessions.get(task_sid).is_some_and(|s| {
+            s.legs.iter().any(|r| {
+                matches!(
+                    r.state,
+                    LegState::Starting { .. } | LegState::Deferred { .. }
+                )
+            })
+        })
+    }
+
+    /// The request that pauses, resumes or reads the recordings of a task,
+    /// and where it goes; or why there is none (what the action rejects with).
+    pub fn control_request(
+        &self,
+        task_sid: &str,
+        action: ControlAction,
+    ) -> Result<(String, RecordingControlRequest), String> {
+        let Some(config) = &self.config else {
+            return Err(
+                "call recording is off or misconfigured in this Flex window (see the log)".into(),
+            );
+        };
+        let Some(pause_config) = &self.pause else {
+            return Err(NoTarget::Misconfigured.reason(task_sid));
+        };
+        let Some(s) = self.sessions.get(task_sid) else {
+            // Accepted here but not recorded (excluded, not a call), or over.
+            let known = self.finished.iter().any(|(t, _)| t == task_sid);
+            return Err(if known {
+                NoTarget::NothingRecording
+            } else {
+                NoTarget::NotThisWorkersTask
+            }
+            .reason(task_sid));
+        };
+        let recorded: Vec<RecordedLegRef> = s
+            .legs
+            .iter()
+            .filter(|r| matches!(r.state, LegState::Recording { .. }))
+            .map(|r| RecordedLegRef {
+                call_sid: &r.leg.call_sid,
+                kind: r.leg.kind,
+            })
+            .collect();
+        let target = pause::target(
+            config.method,
+            config.channel,
+            s.conference.as_ref(),
+            &recorded,
+            &self.worker_sid,
+        )
+        .map_err(|e| e.reason(task_sid))?;
+        let (call_sid, conference_sid) = match target {
+            Target::Call(c) => (Some(c), None),
+            Target::Conference(c) => (None, Some(c)),
+        };
+        let body = RecordingControlRequest {
+            token: String::new(),
+            task_sid: task_sid.to_string(),
+            call_sid,
+            conference_sid,
+            pause_behavior: (action == ControlAction::Pause).then(|| pause_config.pause_behavior()),
+        };
+        Ok((format!("{}{}", config.backend_url, action.path()), body))
+    }
+
+    fn on_pause_state(&mut self, task_sid: &str, paused: bool, out: &mut Out) {
+        if !paused {
+            if let Some(Some(timer)) = self.paused.remove(task_sid) {
+                self.cancel_timer(timer, out);
+            }
+            return;
+        }
+        if self.paused.contains_key(task_sid) || !self.sessions.contains_key(task_sid) {
+            return;
+        }
+        let max = self.pause.as_ref().and_then(|p| p.max_pause_ms);
+        let timer = max.map(|ms| {
+            self.set_timer(
+                ms,
+                TimerPurpose::MaxPause {
+                    task_sid: task_sid.to_string(),
+                },
+                out,
+            )
+        });
+        self.paused.insert(task_sid.to_string(), timer);
+    }
+
+    /// A transfer: this worker has no live leg in the conference any more
+    /// while the customer's call (or the conference) goes on, recorded and
+    /// paused. On the worker channel the paused leg ends with the worker, so
+    /// there is nothing to resume.
+    fn resume_if_left(&mut self, task_sid: &str, out: &mut Out) {
+        let Some(config) = &self.config else { return };
+        if !self.paused.contains_key(task_sid)
+            || (config.channel == Channel::Worker && config.method != config::Method::Conference)
+        {
+            return;
+        }
+        let left = self
+            .sessions
+            .get(task_sid)
+            .and_then(|s| s.conference.as_ref())
+            .is_some_and(|c| {
+                leg::worker_leg(c, &self.worker_sid).is_none() && leg::customer_leg(c).is_some()
+            });
+        if left {
+            self.resume_if_paused(task_sid, "this worker left the call, which goes on", out);
+        }
+    }
+
+    /// Never left paused by accident: a recording this instance knows paused
+    /// is resumed when the worker's part ends or the pause ran too long.
+    fn resume_if_paused(&mut self, task_sid: &str, why: &str, out: &mut Out) {
+        let Some(timer) = self.paused.remove(task_sid) else {
+            return;
+        };
+        if let Some(timer) = timer {
+            self.cancel_timer(timer, out);
+        }
+        match self.control_request(task_sid, ControlAction::Resume) {
+            Ok((_, body)) => {
+                out.log(
+                    Level::Info,
+                    format!("resuming the recording of {task_sid}: {why}"),
+                );
+                let request = self.id();
+                self.send(
+                    request,
+                    task_sid,
+                    Outgoing::Control {
+                        action: ControlAction::Resume,
+                        body,
+                    },
+                    out,
+                );
+            }
+            Err(reason) => out.log(
+                Level::Warn,
+                format!("could not resume the recording of {task_sid} ({why}): {reason}"),
+            ),
+        }
+    }
+
     fn sync_follow(&mut self, out: &mut Out) {
         let channel = self.config.as_ref().map(|c| c.channel);
         let followed: Vec<String> = self
             .sessions
             .values()
             .filter(|s| match s.phase {
+                // A paused task is watched for this worker leaving the call.
+                _ if self.paused.contains_key(&s.task_sid) => true,
                 Phase::Waiting => true,
                 Phase::GaveUp => false,
                 Phase::Active => {

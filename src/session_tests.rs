@@ -105,7 +105,7 @@ fn sends(cmds: &[Command]) -> Vec<(u64, Outgoing)> {
 fn created_call(o: &Outgoing) -> &str {
     match o {
         Outgoing::Create(r) => &r.call_sid,
-        Outgoing::Link(_) => panic!("expected a create request"),
+        Outgoing::Link(_) | Outgoing::Control { .. } => panic!("expected a create request"),
     }
 }
 
@@ -1214,4 +1214,558 @@ fn flex_call_recording_on_warns_once_at_start() {
         FlexEvent::parse(r#"{"type":"flexCallRecording","enabled":"yes"}"#).unwrap(),
         FlexEvent::FlexCallRecording { enabled: false }
     );
+}
+
+// ---------------------------------------------------------------- pause and resume
+
+use crate::api::{ControlAction, PauseBehavior};
+
+fn core_with_pause(channel: &str, pause: serde_json::Value) -> (Core, Vec<Command>) {
+    let data = json!({
+        "features": {
+            "dual_channel_recording": {"enabled": true, "channel": channel,
+                "exclude_attributes": [{"key": "customer.privacy", "value": "no-recording"}]},
+            "pause_recording": pause
+        },
+        "serverless_functions_domain": "127.0.0.1:8787",
+        "serverless_functions_protocol": "http"
+    })
+    .to_string();
+    Core::new(&data, ME, "en-US", 7)
+}
+
+/// A customer-channel task recording C1 as RE1.
+fn recording_customer_leg(c: &mut Core) {
+    flex(c, active(Some(A1)));
+    flex(
+        c,
+        task(T1, R1, json!({"call_sid": C1, "direction": "inbound"})),
+    );
+    let out = flex(c, conf(T1, full(A1)));
+    let (request, _) = sends(&out)[0].clone();
+    c.handle(Event::Answer {
+        request,
+        answer: ok(C1, "RE1", false),
+    });
+}
+
+fn resumes(cmds: &[Command]) -> Vec<(Option<String>, Option<String>)> {
+    sends(cmds)
+        .into_iter()
+        .filter_map(|(_, o)| match o {
+            Outgoing::Control {
+                action: ControlAction::Resume,
+                body,
+            } => Some((body.call_sid, body.conference_sid)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn pause_request_names_the_recorded_leg_and_the_behaviour() {
+    let cases = [
+        (json!({}), PauseBehavior::Skip),
+        (json!({"include_silence": false}), PauseBehavior::Skip),
+        (json!({"include_silence": true}), PauseBehavior::Silence),
+    ];
+    for (pause, behaviour) in cases {
+        let (mut c, _) = core_with_pause("customer", pause);
+        recording_customer_leg(&mut c);
+        let (url, body) = c.control_request(T1, ControlAction::Pause).unwrap();
+        assert_eq!(
+            url,
+            "http://127.0.0.1:8787/features/dual-channel-recording/flex/pause-recording"
+        );
+        assert_eq!(body.call_sid.as_deref(), Some(C1));
+        assert_eq!(body.conference_sid, None);
+        assert_eq!(body.pause_behavior, Some(behaviour));
+        let (_, body) = c.control_request(T1, ControlAction::Resume).unwrap();
+        assert_eq!(body.pause_behavior, None, "only a pause has a behaviour");
+        let err = c.control_request(T2, ControlAction::Pause).unwrap_err();
+        assert!(err.contains("not a task of this worker"), "{err}");
+        // Accepted here but excluded: nothing is recorded on it.
+        flex(
+            &mut c,
+            task(
+                T2,
+                R2,
+                json!({"call_sid": B1, "direction": "inbound", "customer": {"privacy": "no-recording"}}),
+            ),
+        );
+        let err = c.control_request(T2, ControlAction::Pause).unwrap_err();
+        assert!(err.contains("nothing is being recorded"), "{err}");
+    }
+}
+
+#[test]
+fn conference_method_pauses_the_conference() {
+    let data = json!({
+        "features": {"dual_channel_recording": {"enabled": true, "channel": "customer", "method": "conference"}},
+        "serverless_functions_domain": "127.0.0.1:8787"
+    })
+    .to_string();
+    let (mut c, _) = Core::new(&data, ME, "en-US", 7);
+    flex(
+        &mut c,
+        task(T1, R1, json!({"call_sid": C1, "direction": "inbound"})),
+    );
+    flex(&mut c, conf(T1, full(A1)));
+    let (_, body) = c.control_request(T1, ControlAction::Pause).unwrap();
+    assert_eq!(
+        (body.call_sid, body.conference_sid.as_deref()),
+        (None, Some(CF))
+    );
+}
+
+#[test]
+fn never_left_paused_when_the_workers_part_ends() {
+    // (what ends the worker's part, resumed?)
+    let ends: Vec<(&str, FlexEvent, bool)> = vec![
+        (
+            "hang-up",
+            FlexEvent::Hangup {
+                task_sid: T1.into(),
+            },
+            true,
+        ),
+        (
+            "complete",
+            FlexEvent::Complete {
+                task_sid: T1.into(),
+            },
+            true,
+        ),
+        (
+            "transfer (the task leaves)",
+            FlexEvent::Ended {
+                task_sid: T1.into(),
+                reason: "completed".into(),
+            },
+            true,
+        ),
+        (
+            "another task's hang-up",
+            FlexEvent::Hangup {
+                task_sid: T2.into(),
+            },
+            false,
+        ),
+    ];
+    for (what, end, resumed) in ends {
+        let (mut c, _) = core_with_pause("customer", json!({"enabled": true}));
+        recording_customer_leg(&mut c);
+        flex(
+            &mut c,
+            FlexEvent::PauseState {
+                task_sid: T1.into(),
+                paused: true,
+            },
+        );
+        let out = flex(&mut c, end);
+        let want = if resumed {
+            vec![(Some(C1.to_string()), None)]
+        } else {
+            vec![]
+        };
+        assert_eq!(resumes(&out), want, "{what}");
+        // Once: a later event of the same task does not resume again.
+        let again = flex(
+            &mut c,
+            FlexEvent::Complete {
+                task_sid: T1.into(),
+            },
+        );
+        if resumed {
+            assert!(resumes(&again).is_empty(), "{what}: resumed twice");
+        }
+    }
+    // Not paused (or resumed in the meantime): nothing is sent.
+    let (mut c, _) = core_with_pause("customer", json!({}));
+    recording_customer_leg(&mut c);
+    assert!(resumes(&flex(
+        &mut c,
+        FlexEvent::Hangup {
+            task_sid: T1.into()
+        }
+    ))
+    .is_empty());
+    flex(
+        &mut c,
+        FlexEvent::PauseState {
+            task_sid: T1.into(),
+            paused: true,
+        },
+    );
+    flex(
+        &mut c,
+        FlexEvent::PauseState {
+            task_sid: T1.into(),
+            paused: false,
+        },
+    );
+    assert!(resumes(&flex(
+        &mut c,
+        FlexEvent::Complete {
+            task_sid: T1.into()
+        }
+    ))
+    .is_empty());
+}
+
+#[test]
+fn max_pause_seconds_resumes_and_a_resume_cancels_it() {
+    let (mut c, _) = core_with_pause("customer", json!({"max_pause_seconds": 45}));
+    recording_customer_leg(&mut c);
+    let out = flex(
+        &mut c,
+        FlexEvent::PauseState {
+            task_sid: T1.into(),
+            paused: true,
+        },
+    );
+    let t = timers(&out);
+    assert_eq!(t.len(), 1);
+    assert_eq!(t[0].1, 45_000);
+    // Pausing again (another tab's state read) does not restart the clock.
+    assert!(timers(&flex(
+        &mut c,
+        FlexEvent::PauseState {
+            task_sid: T1.into(),
+            paused: true
+        }
+    ))
+    .is_empty());
+    let out = c.handle(Event::Timer { id: t[0].0 });
+    assert_eq!(resumes(&out), vec![(Some(C1.to_string()), None)]);
+    assert!(!c.idle(), "the resume is on its way");
+    let (request, _) = sends(&out)[0].clone();
+    let out = c.handle(Event::Answer {
+        request,
+        answer: Answer::Http {
+            status: 200,
+            body: r#"{"success":true,"state":"recording","recordings":[]}"#.into(),
+        },
+    });
+    assert!(
+        logs(&out, Level::Info)
+            .iter()
+            .any(|l| l.contains("resume of")),
+        "{out:?}"
+    );
+    assert!(c.idle());
+    // A resume before the limit cancels the timer.
+    let out = flex(
+        &mut c,
+        FlexEvent::PauseState {
+            task_sid: T1.into(),
+            paused: true,
+        },
+    );
+    let id = timers(&out)[0].0;
+    let out = flex(
+        &mut c,
+        FlexEvent::PauseState {
+            task_sid: T1.into(),
+            paused: false,
+        },
+    );
+    assert!(out.contains(&Command::CancelTimer { id }));
+    assert!(resumes(&c.handle(Event::Timer { id })).is_empty());
+}
+
+#[test]
+fn an_automatic_resume_is_retried_then_given_up_with_a_log() {
+    let (mut c, _) = core_with_pause("customer", json!({}));
+    recording_customer_leg(&mut c);
+    flex(
+        &mut c,
+        FlexEvent::PauseState {
+            task_sid: T1.into(),
+            paused: true,
+        },
+    );
+    let out = flex(
+        &mut c,
+        FlexEvent::Hangup {
+            task_sid: T1.into(),
+        },
+    );
+    let (request, _) = sends(&out)[0].clone();
+    let out = c.handle(Event::Answer {
+        request,
+        answer: Answer::Network("refused".into()),
+    });
+    assert_eq!(timers(&out).len(), 1, "retried later");
+    let out = c.handle(Event::Timer {
+        id: timers(&out)[0].0,
+    });
+    assert_eq!(resumes(&out).len(), 1);
+    let out = c.handle(Event::Answer {
+        request,
+        answer: Answer::Http {
+            status: 403,
+            body: r#"{"success":false,"message":"no accepted reservation","code":403}"#.into(),
+        },
+    });
+    assert!(
+        logs(&out, Level::Warn)
+            .iter()
+            .any(|l| l.contains("not this worker's task")),
+        "{out:?}"
+    );
+    assert!(c.idle());
+
+    // Unreachable backend: a few quick attempts, then given up with a log.
+    flex(
+        &mut c,
+        FlexEvent::PauseState {
+            task_sid: T1.into(),
+            paused: true,
+        },
+    );
+    let out = flex(
+        &mut c,
+        FlexEvent::Complete {
+            task_sid: T1.into(),
+        },
+    );
+    let (request, _) = sends(&out)[0].clone();
+    let mut attempts = 1;
+    let mut last;
+    loop {
+        last = c.handle(Event::Answer {
+            request,
+            answer: Answer::Network("refused".into()),
+        });
+        let Some((id, ms)) = timers(&last).first().copied() else {
+            break;
+        };
+        assert!(ms <= 1_000, "a quick retry, not {ms} ms");
+        c.handle(Event::Timer { id });
+        attempts += 1;
+    }
+    assert_eq!(attempts, crate::session::CONTROL_ATTEMPTS);
+    assert!(
+        logs(&last, Level::Error)
+            .iter()
+            .any(|l| l.contains("gave up")),
+        "{last:?}"
+    );
+    assert!(c.idle());
+}
+
+#[test]
+fn invalid_pause_configuration_is_reported_with_its_path_and_pausing_is_off() {
+    let (c, out) = core_with_pause(
+        "customer",
+        json!({"enabled": "yes", "max_pause_seconds": -1}),
+    );
+    let errors = logs(&out, Level::Error);
+    assert!(
+        errors
+            .iter()
+            .any(|l| l.contains("features.pause_recording.enabled")),
+        "{errors:?}"
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|l| l.contains("features.pause_recording.max_pause_seconds")),
+        "{errors:?}"
+    );
+    let notes = out
+        .iter()
+        .filter(|c| matches!(c, Command::Notify { .. }))
+        .count();
+    assert_eq!(notes, 1);
+    assert!(c.is_enabled(), "recording itself goes on");
+    assert!(c.pause_config().is_none());
+    let mut c = c;
+    recording_customer_leg(&mut c);
+    let err = c.control_request(T1, ControlAction::Pause).unwrap_err();
+    assert!(err.contains("pause_recording is invalid"), "{err}");
+}
+
+#[test]
+fn a_transfer_while_paused_resumes_when_this_worker_leaves() {
+    // (channel, the conference after the transfer, resumed?)
+    let other = "WK00000000000000000000000000000002";
+    let transferred = vec![
+        p("customer", "joined", Some(C1), None),
+        p("worker", "left", Some(A1), Some(ME)),
+        p("worker", "joined", Some(B1), Some(other)),
+    ];
+    let customer_gone = vec![
+        p("customer", "left", Some(C1), None),
+        p("worker", "left", Some(A1), Some(ME)),
+    ];
+    let joined_again = vec![
+        p("customer", "joined", Some(C1), None),
+        p("worker", "left", Some(A1), Some(ME)),
+        p("worker", "joined", Some(A2), Some(ME)),
+    ];
+    let cases: Vec<(&str, Vec<Participant>, bool)> = vec![
+        (
+            "transfer: the customer stays, this worker left",
+            transferred,
+            true,
+        ),
+        ("the call is over for everyone", customer_gone, false),
+        (
+            "Join Call: this worker is still on the call",
+            joined_again,
+            false,
+        ),
+    ];
+    for (what, after, resumed) in cases {
+        let (mut c, _) = core_with_pause("customer", json!({}));
+        recording_customer_leg(&mut c);
+        let out = flex(
+            &mut c,
+            FlexEvent::PauseState {
+                task_sid: T1.into(),
+                paused: true,
+            },
+        );
+        assert!(
+            out.contains(&Command::Follow {
+                task_sids: vec![T1.into()]
+            }),
+            "{what}: a paused task is followed"
+        );
+        let out = flex(&mut c, conf(T1, after));
+        let want = if resumed {
+            vec![(Some(C1.to_string()), None)]
+        } else {
+            vec![]
+        };
+        assert_eq!(resumes(&out), want, "{what}");
+        if resumed {
+            assert!(
+                out.contains(&Command::Follow { task_sids: vec![] }),
+                "{what}: no longer followed"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_pause_only_read_is_never_resumed_automatically() {
+    // Another agent on the same call (warm transfer) paused it: this worker's
+    // tab reads "paused" for its button, then leaves the call. Resuming would
+    // record what the other agent is taking care not to record.
+    let (mut c, _) = core_with_pause("customer", json!({"max_pause_seconds": 30}));
+    recording_customer_leg(&mut c);
+    let out = flex(
+        &mut c,
+        FlexEvent::StateRead {
+            task_sid: T1.into(),
+            paused: true,
+        },
+    );
+    assert!(
+        timers(&out).is_empty(),
+        "no max-pause clock for someone else's pause"
+    );
+    assert!(resumes(&flex(
+        &mut c,
+        FlexEvent::Hangup {
+            task_sid: T1.into()
+        }
+    ))
+    .is_empty());
+    // A read that finds it resumed clears our own pause (resumed in another tab).
+    flex(
+        &mut c,
+        FlexEvent::PauseState {
+            task_sid: T1.into(),
+            paused: true,
+        },
+    );
+    flex(
+        &mut c,
+        FlexEvent::StateRead {
+            task_sid: T1.into(),
+            paused: false,
+        },
+    );
+    assert!(resumes(&flex(
+        &mut c,
+        FlexEvent::Complete {
+            task_sid: T1.into()
+        }
+    ))
+    .is_empty());
+}
+
+#[test]
+fn pause_events_parse() {
+    let cases = [
+        (
+            r#"{"type":"pauseState","taskSid":"WT1","paused":true}"#,
+            FlexEvent::PauseState {
+                task_sid: "WT1".into(),
+                paused: true,
+            },
+        ),
+        (
+            r#"{"type":"stateRead","taskSid":"WT1","paused":false}"#,
+            FlexEvent::StateRead {
+                task_sid: "WT1".into(),
+                paused: false,
+            },
+        ),
+        (
+            r#"{"type":"stateRead","taskSid":"WT1"}"#,
+            FlexEvent::StateRead {
+                task_sid: "WT1".into(),
+                paused: false,
+            },
+        ),
+    ];
+    for (text, want) in cases {
+        assert_eq!(FlexEvent::parse(text).unwrap(), want, "{text}");
+    }
+    assert!(FlexEvent::parse(r#"{"type":"pauseState"}"#).is_err());
+}
+
+#[test]
+fn a_pause_waits_while_the_recording_is_being_started() {
+    let (mut c, _) = core_with_pause("customer", json!({}));
+    assert!(!c.control_pending(T1), "unknown task: nothing to wait for");
+    flex(&mut c, active(Some(A1)));
+    flex(
+        &mut c,
+        task(T1, R1, json!({"call_sid": C1, "direction": "inbound"})),
+    );
+    assert!(
+        !c.control_pending(T1),
+        "no leg yet: a pause now is refused, not held"
+    );
+    let out = flex(&mut c, conf(T1, full(A1)));
+    assert!(c.control_pending(T1), "the create request is on its way");
+    let (request, _) = sends(&out)[0].clone();
+    c.handle(Event::Answer {
+        request,
+        answer: ok(C1, "RE1", false),
+    });
+    assert!(!c.control_pending(T1));
+    // A failed start does not hold a pause forever either.
+    let (mut c, _) = core_with_pause("customer", json!({}));
+    flex(&mut c, active(Some(A1)));
+    flex(
+        &mut c,
+        task(T1, R1, json!({"call_sid": C1, "direction": "inbound"})),
+    );
+    let out = flex(&mut c, conf(T1, full(A1)));
+    let (request, _) = sends(&out)[0].clone();
+    c.handle(Event::Answer {
+        request,
+        answer: Answer::Http {
+            status: 403,
+            body: r#"{"success":false,"message":"no","code":403}"#.into(),
+        },
+    });
+    assert!(!c.control_pending(T1));
 }

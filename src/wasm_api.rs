@@ -7,7 +7,9 @@
 //! borrowed. Host callbacks are imported with `catch`: a throwing callback is
 //! logged, never unwound through wasm frames.
 
-use crate::backend_client::Answer;
+use crate::api::ControlAction;
+use crate::backend_client::{Answer, Outcome};
+use crate::pause::control_outcome;
 use crate::session::{Command, Core, Event, FlexEvent, Level, Outgoing};
 use crate::vec_map::VecMap;
 use std::cell::RefCell;
@@ -17,6 +19,10 @@ use wasm_bindgen::JsCast;
 
 /// Backend requests that take longer are abandoned and retried.
 const REQUEST_TIMEOUT_MS: u32 = 15_000;
+/// How long a pause waits for a recording that is being started, and how
+/// often it looks again.
+const CONTROL_WAIT_MS: u32 = 30_000;
+const CONTROL_POLL_MS: u32 = 100;
 
 #[wasm_bindgen]
 extern "C" {
@@ -195,6 +201,10 @@ impl Inner {
                             r.token = token;
                             r.to_form()
                         }
+                        Outgoing::Control { mut body, .. } => {
+                            body.token = token;
+                            body.to_form()
+                        }
                     };
                     let me = Rc::downgrade(self);
                     wasm_bindgen_futures::spawn_local(async move {
@@ -313,6 +323,89 @@ impl Engine {
             .try_borrow()
             .map(|c| c.followed().to_vec())
             .unwrap_or_default()
+    }
+
+    /// Pauses, resumes or reads (`action`: `pause`, `resume`, `state`) the
+    /// recordings of a task. Resolves with `{"state","recordings"}` once
+    /// Twilio has the new state; rejects with an `Error` whose message says
+    /// why (nothing recording, not this worker's task, Twilio's refusal).
+    pub fn control(&self, task_sid: &str, action: &str) -> js_sys::Promise {
+        let action = match action {
+            "pause" => ControlAction::Pause,
+            "resume" => ControlAction::Resume,
+            "state" => ControlAction::State,
+            other => {
+                return js_sys::Promise::reject(&js_sys::Error::new(&format!(
+                    "unknown recording action \"{other}\""
+                )))
+            }
+        };
+        let me = Rc::downgrade(&self.inner);
+        let task_sid = task_sid.to_string();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let mut waited = 0;
+            let request = loop {
+                let Some(inner) = me.upgrade() else {
+                    return Err(js_sys::Error::new("the plugin was stopped").into());
+                };
+                let (pending, request) = match inner.core.try_borrow() {
+                    Ok(core) => (
+                        core.control_pending(&task_sid),
+                        core.control_request(&task_sid, action),
+                    ),
+                    Err(_) => (true, Err("the recording core is busy; try again".into())),
+                };
+                if !pending || waited >= CONTROL_WAIT_MS {
+                    break request.map(|r| (r, inner.host.token()));
+                }
+                drop(inner);
+                gloo_timers::future::TimeoutFuture::new(CONTROL_POLL_MS).await;
+                waited += CONTROL_POLL_MS;
+            };
+            let ((url, mut body), token) = match request {
+                Ok(r) => r,
+                Err(reason) => return Err(js_sys::Error::new(&reason).into()),
+            };
+            body.token = token.ok().and_then(|t| t.as_string()).unwrap_or_default();
+            let answer = post_form(&url, body.to_form()).await;
+            match control_outcome(&answer) {
+                Outcome::Done(state) => {
+                    if let Some(me) = me.upgrade() {
+                        let (task_sid, paused) = (task_sid, state.paused());
+                        me.dispatch(Event::Flex(match action {
+                            ControlAction::State => FlexEvent::StateRead { task_sid, paused },
+                            _ => FlexEvent::PauseState { task_sid, paused },
+                        }));
+                    }
+                    Ok(JsValue::from_str(&state.to_json()))
+                }
+                Outcome::Retry(why) | Outcome::Fail(why) => {
+                    if let Some(me) = me.upgrade() {
+                        me.log(
+                            Level::Warn,
+                            &format!(
+                                "could not {} the recording of {task_sid}: {why}",
+                                action.as_str()
+                            ),
+                        );
+                    }
+                    Err(js_sys::Error::new(&why).into())
+                }
+            }
+        })
+    }
+
+    /// What the Pause/Resume button and indicators need (see
+    /// `PauseConfig::ui_json`), texts in `locale`; `null` when
+    /// `features.pause_recording` is invalid.
+    #[wasm_bindgen(js_name = pauseUi)]
+    pub fn pause_ui(&self, locale: &str) -> String {
+        self.inner
+            .core
+            .try_borrow()
+            .ok()
+            .and_then(|c| c.pause_config().map(|p| p.ui_json(locale)))
+            .unwrap_or_else(|| "null".into())
     }
 
     /// Ends all timers; the engine does nothing afterwards.

@@ -15,6 +15,7 @@ pub mod error;
 pub mod healthcheck;
 pub mod logging;
 pub mod metrics;
+pub mod pause;
 pub mod recording;
 pub mod routes;
 pub mod twilio;
@@ -29,6 +30,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use dual_channel_recording::api::{CREATE_RECORDING_PATH, LINK_CALL_PATH};
+use dual_channel_recording::api::{
+    PAUSE_RECORDING_PATH, RECORDING_STATE_PATH, RESUME_RECORDING_PATH,
+};
 use std::sync::Arc;
 use std::time::Duration;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -155,6 +159,9 @@ pub fn app(state: AppState) -> Router {
     let router = Router::new()
         .route(CREATE_RECORDING_PATH, post(routes::create_recording))
         .route(LINK_CALL_PATH, post(routes::link_call))
+        .route(PAUSE_RECORDING_PATH, post(pause::pause))
+        .route(RESUME_RECORDING_PATH, post(pause::resume))
+        .route(RECORDING_STATE_PATH, post(pause::state))
         .route("/healthz", get(routes::healthz));
     let router = if metrics_here {
         router.route("/metrics", get(crate::metrics::serve))

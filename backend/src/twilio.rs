@@ -439,6 +439,52 @@ impl TwilioClient {
         Ok((page.recordings, page.next_page_uri.is_some()))
     }
 
+    /// The first page of the conference's recordings (Flex's own) and whether more exist.
+    pub async fn list_conference_recordings(
+        &self,
+        conference_sid: &str,
+    ) -> Result<(Vec<Recording>, bool), TwilioError> {
+        let url = format!(
+            "{}/2010-04-01/Accounts/{}/Conferences/{conference_sid}/Recordings.json",
+            self.hosts.api, self.account_sid
+        );
+        let reply = self
+            .send("list conference recordings", Repeat::Safe, || {
+                self.http.get(&url).query(&[("PageSize", "100")])
+            })
+            .await?;
+        let page: RecordingPage = parse(&Self::ok_or_api(reply)?, "list conference recordings")?;
+        Ok((page.recordings, page.next_page_uri.is_some()))
+    }
+
+    /// Sets a recording's `Status` (`paused` with `PauseBehavior`, or
+    /// `in-progress`), addressed by its SID: `Twilio.CURRENT` is ambiguous
+    /// when a call or conference has several recordings. `parent` is
+    /// `Calls/{CA}` or `Conferences/{CF}`. Repeating it is harmless: setting
+    /// the status a recording already has changes nothing.
+    pub async fn update_recording_status(
+        &self,
+        parent: &str,
+        recording_sid: &str,
+        status: &str,
+        pause_behavior: Option<&str>,
+    ) -> Result<Recording, TwilioError> {
+        let url = format!(
+            "{}/2010-04-01/Accounts/{}/{parent}/Recordings/{recording_sid}.json",
+            self.hosts.api, self.account_sid
+        );
+        let mut form: Vec<(&str, &str)> = vec![("Status", status)];
+        if let Some(b) = pause_behavior {
+            form.push(("PauseBehavior", b));
+        }
+        let reply = self
+            .send("update recording status", Repeat::Safe, || {
+                self.http.post(&url).form(&form)
+            })
+            .await?;
+        parse(&Self::ok_or_api(reply)?, "update recording status")
+    }
+
     /// `None` when Twilio does not know the call.
     pub async fn fetch_call(&self, call_sid: &str) -> Result<Option<Call>, TwilioError> {
         let url = format!(

@@ -118,7 +118,7 @@ async function loadTab(name) {
       token,
       identity: identity(),
       customData: {
-        features: { dual_channel_recording: config() },
+        features: { dual_channel_recording: config(), pause_recording: { enabled: true, indicator_banner: true } },
         serverless_functions_domain: cfg.backendHost,
         serverless_functions_protocol: 'http',
       },
@@ -232,6 +232,20 @@ const actions = {
     call.activeTab = target;
     say(`Transfer: task ${short(prev.taskSid)} completed; new task ${short(call.taskSid)} with worker leg ${short(leg)}.`);
   },
+  async pause() {
+    requireCall('connected');
+    const where = call.activeTab || 'A';
+    const r = await tab(where).invokeAction('PauseDualChannelRecording', { taskSid: call.taskSid });
+    if (!r.ok) throw new Error(r.error);
+    say(`Paused in tab ${where}: ${r.value.recordings.map((x) => `${short(x.recordingSid)} ${x.status}`).join(', ')}.`);
+  },
+  async resume() {
+    requireCall('connected');
+    const where = tabs.B.open && call.activeTab !== 'B' ? 'B' : 'A';
+    const r = await tab(where).invokeAction('ResumeDualChannelRecording', { taskSid: call.taskSid });
+    if (!r.ok) throw new Error(r.error);
+    say(`Resumed in tab ${where}: ${r.value.recordings.map((x) => `${short(x.recordingSid)} ${x.status}`).join(', ')}.`);
+  },
   async hangup() {
     requireCall('accepted');
     await inTabs('hangup', call.taskSid);
@@ -305,6 +319,16 @@ function renderState(state) {
     cell(tr, r.channels);
     cell(tr, pill(r.status));
     cell(tr, clock(r.startTime));
+    rec.append(tr);
+  }
+  for (const r of state.conferenceRecordings || []) {
+    const tr = document.createElement('tr');
+    cell(tr, code(r.sid));
+    cell(tr, code(r.conferenceSid));
+    cell(tr, 'conference (Flex)');
+    cell(tr, r.channels);
+    cell(tr, pill(r.status));
+    cell(tr, '');
     rec.append(tr);
   }
   if (!rec.rows.length) rec.innerHTML = '<tr><td colspan="6" class="muted">no recording yet</td></tr>';

@@ -130,6 +130,13 @@ window.__tab = {
     render();
     return result && typeof result === 'object' ? undefined : result;
   },
+  /** `flex.Actions.invokeAction` in this tab: `{ok, value}` or `{ok: false, error}`. */
+  async invokeAction(name, payload) {
+    if (!sim) throw new Error('tab not set up');
+    const outcome = await sim.invokeAction(name, payload);
+    render();
+    return JSON.parse(JSON.stringify(outcome, (k, v) => (k === 'task' ? undefined : v)));
+  },
   activeCall: () => {
     const a = sim && sim.manager.store.getState().flex.phone.activeCall;
     return a ? a.parameters.CallSid : null;

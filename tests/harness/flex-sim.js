@@ -220,8 +220,18 @@ export function createFlex(options = {}) {
     addListener(name, fn) { actionListeners.addListener(name, fn); },
     removeListener(name, fn) { actionListeners.removeListener(name, fn); },
     /**
+     * A new action other plugins and buttons can invoke, as Flex's
+     * `Actions.registerAction(name, action)`; a name already taken is refused.
+     */
+    registerAction(name, impl) {
+      if (typeof name !== 'string' || typeof impl !== 'function') throw new TypeError('registerAction needs a name and a function');
+      if (defaultActions.has(name)) throw new Error(`action ${name} is already registered`);
+      defaultActions.set(name, impl);
+    },
+    /**
      * Runs `before<Name>` listeners, waiting for any promise they return (as
-     * Flex does), the action itself, then `after<Name>`.
+     * Flex does), the action itself (awaited: its promise is the action's),
+     * then `after<Name>`.
      */
     async invokeAction(name, payload = {}) {
       let aborted = false;
@@ -229,7 +239,7 @@ export function createFlex(options = {}) {
       await actionListeners.emitAwaited(`before${name}`, payload, abort);
       if (aborted) return undefined;
       const impl = defaultActions.get(name);
-      const result = impl ? impl(payload) : undefined;
+      const result = impl ? await impl(payload) : undefined;
       actionListeners.emit(`after${name}`, payload, abort);
       return result;
     },
@@ -393,6 +403,22 @@ export function createFlex(options = {}) {
     setBranch('phone', { ...phone, activeCall: callSid ? { parameters: { CallSid: callSid } } : null });
   }
 
+  /**
+   * `flex.Actions.invokeAction(name, payload)` as another plugin or a button
+   * would; a `taskSid` naming a task of this instance brings its ITask along.
+   * Resolves with `{ok, value}` or `{ok: false, error}`: a rejected action is
+   * an outcome, not a driver failure.
+   */
+  async function invokeAction(name, payload = {}) {
+    const full = { ...payload };
+    if (typeof full.taskSid === 'string' && tasks.has(full.taskSid) && full.task === undefined) full.task = tasks.get(full.taskSid);
+    try {
+      return { ok: true, value: await Actions.invokeAction(name, full) };
+    } catch (err) {
+      return { ok: false, error: err && err.message ? err.message : String(err) };
+    }
+  }
+
   function hangup(taskSid) {
     return Actions.invokeAction('HangupCall', { task: requireTask(taskSid) });
   }
@@ -464,6 +490,7 @@ export function createFlex(options = {}) {
     hangup,
     complete,
     wrapup,
+    invokeAction,
     cancel,
     unrelatedChange,
     getTask: (taskSid) => tasks.get(taskSid),

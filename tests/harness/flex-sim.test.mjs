@@ -248,3 +248,29 @@ test('wrap-up: the task and its reservation show wrapping and taskWrapup fires o
   assert.equal(sim.manager.serviceConfiguration.call_recording_enabled, true);
   assert.equal(createFlex().manager.serviceConfiguration.call_recording_enabled, false);
 });
+
+test('Actions.registerAction / invokeAction: the action runs between before and after listeners, its promise is the action\'s', async () => {
+  const sim = createFlex({ workerSid: WK });
+  const order = [];
+  sim.flex.Actions.addListener('beforeMyAction', (p) => order.push(`before ${p.n}`));
+  sim.flex.Actions.addListener('afterMyAction', (p) => order.push(`after ${p.n}`));
+  sim.flex.Actions.registerAction('MyAction', async (p) => { order.push(`run ${p.n}`); return p.n * 2; });
+  assert.equal(await sim.flex.Actions.invokeAction('MyAction', { n: 21 }), 42);
+  assert.deepEqual(order, ['before 21', 'run 21', 'after 21']);
+  assert.throws(() => sim.flex.Actions.registerAction('MyAction', () => 1), /already registered/);
+  sim.flex.Actions.registerAction('Failing', async () => { throw new Error('nothing recording'); });
+  await assert.rejects(sim.flex.Actions.invokeAction('Failing', {}), /nothing recording/);
+});
+
+test('invokeAction driver: the task of a taskSid comes along; a rejection is an outcome', async () => {
+  const sim = createFlex({ workerSid: WK });
+  sim.acceptTask(taskSpec);
+  let seen;
+  sim.flex.Actions.registerAction('Look', (p) => { seen = p; return 'ok'; });
+  assert.deepEqual(await sim.invokeAction('Look', { taskSid: WT }), { ok: true, value: 'ok' });
+  assert.equal(seen.task, sim.getTask(WT));
+  await sim.invokeAction('Look', { taskSid: 'WT0000000000000000000000000000ffff' });
+  assert.equal(seen.task, undefined, 'no task for a SID this instance does not hold');
+  sim.flex.Actions.registerAction('No', () => Promise.reject(new Error('not this worker\'s task')));
+  assert.deepEqual(await sim.invokeAction('No', { taskSid: WT }), { ok: false, error: 'not this worker\'s task' });
+});

@@ -47,6 +47,11 @@ window.__harness = {
     if (result && typeof result.then === 'function') await result;
     return undefined;
   },
+  /** `flex.Actions.invokeAction` with its outcome: `{ok, value}` or `{ok: false, error}`. */
+  async invokeAction(name, payloadJson) {
+    const outcome = await sim.invokeAction(name, JSON.parse(payloadJson));
+    return JSON.stringify(outcome, (k, v) => (k === 'task' ? undefined : v));
+  },
   idle() {
     const api = window.DualChannelRecording;
     const pluginIdle = !!api.idle();

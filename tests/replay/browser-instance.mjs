@@ -43,6 +43,10 @@ export class BrowserInstance {
     await this._eval(method, ([m, json]) => window.__harness.call(m, JSON.parse(json)), [method, JSON.stringify(args)]);
   }
 
+  async invokeAction(name, payload) {
+    return JSON.parse(await this._eval('invokeAction', ([n, json]) => window.__harness.invokeAction(n, json), [name, JSON.stringify(payload)]));
+  }
+
   hasTask(taskSid) {
     return this._eval('hasTask', (t) => window.__harness.hasTask(t), taskSid);
   }

@@ -4,8 +4,8 @@
 
 import { recordingUrl } from '../harness/sim-client.js';
 
-export const EXPECT_KEYS = ['recordings', 'taskAttributes', 'unchangedAttributes', 'notifications'];
-export const STEP_KINDS = ['accept', 'conference', 'activeCall', 'hangup', 'complete', 'cancel', 'endCall', 'wait', 'twilio', 'backend'];
+export const EXPECT_KEYS = ['recordings', 'taskAttributes', 'unchangedAttributes', 'notifications', 'recordingStatus'];
+export const STEP_KINDS = ['accept', 'conference', 'activeCall', 'hangup', 'complete', 'cancel', 'endCall', 'wait', 'twilio', 'backend', 'action'];
 
 const MAX_SHOWN = 160;
 
@@ -174,8 +174,27 @@ export function checkExpect(expect, { state, accepted = {}, notifications = [] }
     }
   }
 
+  if (expect.recordingStatus !== undefined) failures.push(...checkRecordingStatus(expect.recordingStatus, state));
+
   if (expect.notifications !== undefined && !sameSet(expect.notifications, notifications)) {
     failures.push(`notifications: expected ${show([...new Set(expect.notifications)].sort())}, shown ${show([...new Set(notifications)].sort())}`);
+  }
+  return failures;
+}
+
+/**
+ * `recordingStatus`: the status of the latest recording on each call (`CA...`)
+ * or of the conference's recording (`CF...`); `absent` when there is none.
+ */
+export function checkRecordingStatus(want, state) {
+  const failures = [];
+  for (const [sid, status] of Object.entries(want || {})) {
+    const list = sid.startsWith('CF')
+      ? (state.conferenceRecordings || []).filter((r) => r.conferenceSid === sid)
+      : (state.recordings || []).filter((r) => r.callSid === sid);
+    // The simulator lists recordings in creation order: the last is the latest.
+    const found = list.length ? list[list.length - 1].status : 'absent';
+    if (found !== status) failures.push(`recordingStatus ${sid}: expected ${status}, found ${found}`);
   }
   return failures;
 }

@@ -194,6 +194,17 @@ export class NodeInstance {
     await this.context.__call(method, JSON.stringify(args));
   }
 
+  /** `flex.Actions.invokeAction` in this instance: `{ok, value}` or `{ok: false, error}`. */
+  async invokeAction(name, payload) {
+    if (this.disposed) throw new Error(`instance ${this.name} is disposed`);
+    this.context.__actionArgs = JSON.stringify([name, payload]);
+    const json = await vm.runInContext(
+      '__sim.invokeAction(...JSON.parse(__actionArgs)).then((o) => JSON.stringify(o, (k, v) => (k === "task" ? undefined : v)))',
+      this.context,
+    );
+    return JSON.parse(json);
+  }
+
   async hasTask(taskSid) {
     return vm.runInContext(`__sim.getTask(${JSON.stringify(taskSid)}) !== undefined`, this.context) === true;
   }

@@ -277,6 +277,15 @@ async function play(scenario, env, log, instances, setBrowserContext) {
           }
           break;
         }
+        case 'action': {
+          // One instance: the step's, else the first; the runner waits for the action's promise.
+          const inst = step.instance !== undefined ? targets[0] : instances[0];
+          const { name, payload = {} } = value || {};
+          if (typeof name !== 'string') throw new Error(`action step needs a "name", found ${show(value)}`);
+          const outcome = await inst.invokeAction(name, payload);
+          log(`action ${name} in ${inst.name}: ${outcome.ok ? `resolved ${show(outcome.value)}` : `rejected: ${outcome.error}`}`);
+          break;
+        }
         case 'endCall':
           await sim.endCall(value);
           calls.set(value, 'completed');

@@ -37,6 +37,8 @@ pub(crate) fn router(state: SimState) -> Router {
         )
         .route("/conferences/{conference}", put(put_conference))
         .route("/faults", post(add_faults))
+        .route("/flex", post(set_flex))
+        .route("/tasks/{task}/accept", put(put_accept_options))
         .fallback(|| async { control_error(StatusCode::NOT_FOUND, "no such control endpoint") })
         .layer(CorsLayer::very_permissive())
         .with_state(state)
@@ -125,6 +127,8 @@ async fn state_snapshot(State(st): State<SimState>) -> Response {
         "tasks": tasks,
         "reservations": w.reservations.iter().map(Reservation::to_control).collect::<Vec<_>>(),
         "conferences": conferences,
+        "conferenceRecordings": w.conference_recordings.iter().map(|r| r.to_control(cfg)).collect::<Vec<_>>(),
+        "flexCallRecording": w.flex_call_recording,
         "faults": {
             "failNext": f.fail_next.as_ref().map(|n| json!({"status": n.status.as_u16(), "code": n.code, "count": n.remaining})),
             "latencyMs": f.latency_ms,
@@ -471,7 +475,13 @@ async fn put_conference(
         };
         let answer =
             json!({"sid": conf.sid, "taskSid": conf.task_sid, "participants": conf.participants});
-        st.lock().world.conferences.insert(conference_sid, conf);
+        let now = conf.updated_ms;
+        let mut sim = st.lock();
+        sim.world.conferences.insert(conference_sid.clone(), conf);
+        sim.world
+            .maybe_start_conference_recording(&conference_sid, || st.new_sid("RE"), now);
+        // A participant that left may have been the last live call.
+        sim.world.end_finished_conference_recordings(now);
         Ok(Json(answer).into_response())
     })())
 }
@@ -500,6 +510,8 @@ struct FailNextBody {
     path: Option<String>,
     #[serde(default)]
     method: Option<String>,
+    #[serde(default)]
+    after: u64,
 }
 fn one() -> u64 {
     1
@@ -536,6 +548,7 @@ async fn add_faults(State(st): State<SimState>, body: Bytes) -> Response {
                     remaining: f.count,
                     path: f.path.filter(|p| !p.is_empty()),
                     method: f.method.filter(|m| !m.is_empty()),
+                    after: f.after,
                 })
             }
         };
@@ -566,6 +579,58 @@ async fn add_faults(State(st): State<SimState>, body: Bytes) -> Response {
         }
         if let Some(w) = write {
             sim.faults.concurrent_writes.push(w);
+        }
+        Ok(ok())
+    })())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct FlexBody {
+    call_recording: bool,
+}
+
+/// Flex's own "Call Recording" setting (`call_recording_enabled`).
+async fn set_flex(State(st): State<SimState>, body: Bytes) -> Response {
+    unwrap_either((|| {
+        let b: FlexBody = parse(&body)?;
+        st.lock().world.flex_call_recording = b.call_recording;
+        Ok(ok())
+    })())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct AcceptBody {
+    /// `null`: the accept left `conferenceOptions.conferenceRecord` unset.
+    conference_record: Option<bool>,
+}
+
+/// What a task's accept ended with, so that Flex's own conference recording
+/// starts as Flex would start it.
+async fn put_accept_options(
+    State(st): State<SimState>,
+    path: Result<Path<String>, PathRejection>,
+    body: Bytes,
+) -> Response {
+    unwrap_either((|| {
+        let task_sid = path_sid(path, "WT")?;
+        let b: AcceptBody = parse(&body)?;
+        let now = now_ms();
+        let mut sim = st.lock();
+        sim.world
+            .conference_record
+            .insert(task_sid.clone(), b.conference_record);
+        let conferences: Vec<String> = sim
+            .world
+            .conferences
+            .values()
+            .filter(|c| c.task_sid.as_deref() == Some(task_sid.as_str()))
+            .map(|c| c.sid.clone())
+            .collect();
+        for cf in conferences {
+            sim.world
+                .maybe_start_conference_recording(&cf, || st.new_sid("RE"), now);
         }
         Ok(ok())
     })())

@@ -32,6 +32,12 @@ pub(crate) struct World {
     /// In creation order.
     pub reservations: Vec<Reservation>,
     pub conferences: BTreeMap<String, Conference>,
+    /// Flex's own conference recordings, in creation order.
+    pub conference_recordings: Vec<crate::recording_status::ConferenceRecording>,
+    /// Per task, the `conferenceRecord` its accept ended with (`None`: left unset).
+    pub conference_record: HashMap<String, Option<bool>>,
+    /// Flex's "Call Recording" setting (`call_recording_enabled`).
+    pub flex_call_recording: bool,
 }
 
 #[derive(Default)]
@@ -51,6 +57,9 @@ pub(crate) struct FailNext {
     pub path: Option<String>,
     /// Only requests with this HTTP method fail; `None`: any.
     pub method: Option<String>,
+    /// REST requests answered normally before the first failure (tests
+    /// aiming at one request of a sequence; scenarios leave it at 0).
+    pub after: u64,
 }
 
 pub(crate) struct ConcurrentWrite {
@@ -86,6 +95,8 @@ pub(crate) struct Recording {
     pub status_callback: Option<String>,
     pub status_callback_method: String,
     pub status_callback_event: Vec<String>,
+    /// How the last pause was asked to sound (`skip` or `silence`).
+    pub pause_behavior: Option<String>,
     pub created_ms: i64,
     pub updated_ms: i64,
     pub ended_ms: Option<i64>,
@@ -217,6 +228,7 @@ impl World {
                     r.ended_ms = Some(now);
                 }
             }
+            self.end_finished_conference_recordings(now);
         } else {
             call.ended_ms = None;
         }
@@ -265,6 +277,7 @@ impl Recording {
             "statusCallback": self.status_callback,
             "statusCallbackMethod": self.status_callback_method,
             "statusCallbackEvent": self.status_callback_event,
+            "pauseBehavior": self.pause_behavior,
             // What Flex Insights media entries point at (scenario `$recordingUrl`).
             "url": format!("{API_HOST}/2010-04-01/Accounts/{}/Recordings/{}", cfg.account_sid, self.sid),
         })

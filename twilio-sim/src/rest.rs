@@ -56,6 +56,7 @@ pub(crate) fn router(state: SimState) -> Router {
             "/v1/Workspaces/{workspace}/Tasks/{task}/Reservations/{reservation}",
             get(fetch_reservation),
         )
+        .merge(crate::recording_status::router())
         .fallback(unknown_path)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), rest_layer))
@@ -99,6 +100,16 @@ async fn rest_layer(State(st): State<SimState>, req: Request, next: Next) -> Res
         let mut sim = st.lock();
         let latency = sim.faults.latency_ms;
         let fault = match sim.faults.fail_next.as_mut() {
+            Some(f)
+                if f.after > 0
+                    && f.path.as_deref().is_none_or(|p| path.ends_with(p))
+                    && f.method
+                        .as_deref()
+                        .is_none_or(|m| m.eq_ignore_ascii_case(&method)) =>
+            {
+                f.after -= 1;
+                None
+            }
             Some(f)
                 if f.remaining > 0
                     && f.path.as_deref().is_none_or(|p| path.ends_with(p))
@@ -434,6 +445,7 @@ fn create_recording_inner(
         status_callback,
         status_callback_method: cb_method.to_string(),
         status_callback_event: events,
+        pause_behavior: None,
         created_ms: now,
         updated_ms: now,
         ended_ms: None,

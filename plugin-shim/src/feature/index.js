@@ -11,6 +11,7 @@
  */
 import { log } from './logger.js';
 import { conferenceSnapshot, taskSnapshot } from './snapshots.js';
+import { startPause } from './pause.js';
 
 /** @typedef {import('@twilio/flex-ui').Manager} Manager */
 /** @typedef {typeof import('@twilio/flex-ui')} Flex */
@@ -219,6 +220,12 @@ export function startFeature(flex, manager, loadCore) {
     'beforeHangupCall',
     guard((payload) => forward({ type: 'hangup', taskSid: payload?.task?.taskSid })),
   );
+  // Wrap-up also starts when the customer hangs up (no beforeHangupCall):
+  // the core treats it as the end of the worker's part, once.
+  manager.events.addListener(
+    'taskWrapup',
+    guard((task) => forward({ type: 'hangup', taskSid: task?.taskSid })),
+  );
   /**
    * Flex waits for a `beforeCompleteTask` listener's promise before it
    * completes the task, and TaskRouter completes the reservation right after;
@@ -295,7 +302,11 @@ export function startFeature(flex, manager, loadCore) {
     },
   );
 
+  // Registered now, at plugin init, as Flex expects; they wait for the core.
+  const pause = startPause(flex, manager, () => engine, ready);
+
   return {
+    ...pause,
     /** Settles when the core is loaded: true when it records, false when inert. */
     ready,
     /** No backend request or retry in flight. */
