@@ -111,6 +111,63 @@ pub struct ErrorBody {
     pub more_info: Option<String>,
 }
 
+/// Why the backend's own reading of the Flex configuration forbids a
+/// recording (HTTP 403). The plugin never retries these.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RefusalCode {
+    /// An `exclude_queues` or `exclude_attributes` rule matches the task.
+    Excluded,
+    /// `enabled` is false or the feature is absent.
+    Disabled,
+    /// `method` is `"conference"`: Flex records the conference itself.
+    ConferenceMethod,
+    /// The feature configuration is invalid.
+    Misconfigured,
+    /// The task's attributes cannot be read, so its exclusions cannot be checked.
+    UnreadableAttributes,
+    /// Exclusions exist but the request names no task.
+    TaskRequired,
+}
+
+impl RefusalCode {
+    pub const ALL: [RefusalCode; 6] = [
+        RefusalCode::Excluded,
+        RefusalCode::Disabled,
+        RefusalCode::ConferenceMethod,
+        RefusalCode::Misconfigured,
+        RefusalCode::UnreadableAttributes,
+        RefusalCode::TaskRequired,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefusalCode::Excluded => "excluded",
+            RefusalCode::Disabled => "disabled",
+            RefusalCode::ConferenceMethod => "conference-method",
+            RefusalCode::Misconfigured => "misconfigured",
+            RefusalCode::UnreadableAttributes => "unreadable-attributes",
+            RefusalCode::TaskRequired => "task-required",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<RefusalCode> {
+        RefusalCode::ALL.into_iter().find(|c| c.as_str() == code)
+    }
+}
+
+/// The 403 answer of a policy refusal: `code` is a [`RefusalCode`] (text,
+/// where [`ErrorBody`] has a number) and `rule` names what decided.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RefusalBody {
+    pub success: bool,
+    pub code: RefusalCode,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+}
+
 /// Twilio's "call is not in progress" error: retrying cannot help.
 pub const TWILIO_CALL_NOT_IN_PROGRESS: i64 = 21220;
 

@@ -19,6 +19,15 @@ pub enum Channel {
     Worker,
 }
 
+/// How calls are recorded (`method`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    /// Each call leg through the REST API, by the backend (the default).
+    CallLeg,
+    /// Flex records the whole conference natively (`conferenceOptions.conferenceRecord`).
+    Conference,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AttributeRule {
     pub key: String,
@@ -29,6 +38,7 @@ pub struct AttributeRule {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
     pub channel: Channel,
+    pub method: Method,
     pub exclude_queues: Vec<String>,
     pub exclude_attributes: Vec<AttributeRule>,
     pub max_wait_ms: u64,
@@ -140,6 +150,29 @@ pub fn parse(custom_data: &Json) -> Setup {
                 ),
             );
             None
+        }
+    };
+
+    let method = match obj.get("method") {
+        None => Method::CallLeg,
+        Some(Json::String(s)) if s == "call-leg" => Method::CallLeg,
+        Some(Json::String(s)) if s == "conference" => Method::Conference,
+        Some(Json::String(s)) => {
+            err(
+                "method".into(),
+                format!("must be \"call-leg\" or \"conference\", found \"{s}\""),
+            );
+            Method::CallLeg
+        }
+        Some(other) => {
+            err(
+                "method".into(),
+                format!(
+                    "must be \"call-leg\" or \"conference\", found {}",
+                    type_name(other)
+                ),
+            );
+            Method::CallLeg
         }
     };
 
@@ -259,6 +292,7 @@ pub fn parse(custom_data: &Json) -> Setup {
     match (channel, backend_url) {
         (Some(channel), Some(backend_url)) if errors.is_empty() => Setup::Enabled(Config {
             channel,
+            method,
             exclude_queues,
             exclude_attributes,
             max_wait_ms,
@@ -463,9 +497,35 @@ mod tests {
             ),
             (json!({"enabled": true, "channel": "customer", "max_wait_seconds": -1}), vec!["max_wait_seconds: must be between 0 and 3600, found -1"]),
             (json!("on"), vec!["features.dual_channel_recording: must be an object, found a string"]),
+            (json!({"enabled": true, "channel": "customer", "method": "phone"}), vec![r#"method: must be "call-leg" or "conference", found "phone""#]),
+            (json!({"enabled": true, "channel": "customer", "method": 1}), vec![r#"method: must be "call-leg" or "conference", found a number"#]),
         ];
         for (feature, want) in cases {
             assert_eq!(errors(parse(&with(feature.clone()))), want, "{feature}");
+        }
+    }
+
+    #[test]
+    fn method_key() {
+        let method = |m: Option<&str>| {
+            let mut f = json!({"enabled": true, "channel": "customer"});
+            if let Some(m) = m {
+                f["method"] = json!(m);
+            }
+            match parse(&with(f)) {
+                Setup::Enabled(c) => Some(c.method),
+                _ => None,
+            }
+        };
+        let cases = [
+            (None, Some(Method::CallLeg)),
+            (Some("call-leg"), Some(Method::CallLeg)),
+            (Some("conference"), Some(Method::Conference)),
+            (Some("Conference"), None),
+            (Some(""), None),
+        ];
+        for (given, want) in cases {
+            assert_eq!(method(given), want, "{given:?}");
         }
     }
 

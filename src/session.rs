@@ -907,6 +907,19 @@ impl Core {
                         );
                         return;
                     }
+                    Outcome::Refused(why) => {
+                        // The administrator's rules, applied by the backend:
+                        // expected, so not an error, and never retried.
+                        self.requests.remove(&request);
+                        if let Some(r) = self.leg_mut(&task_sid, request) {
+                            r.state = LegState::Failed;
+                        }
+                        out.log(
+                            Level::Info,
+                            format!("not recording {call_sid} for {task_sid}: the backend's recording policy refused it: {why}"),
+                        );
+                        return;
+                    }
                     Outcome::Retry(why) => (format!("recording {call_sid} for {task_sid}"), why),
                 }
             }
@@ -921,6 +934,14 @@ impl Core {
                     out.log(
                         Level::Error,
                         format!("could not add the conference to {task_sid}: {why}"),
+                    );
+                    return;
+                }
+                Outcome::Refused(why) => {
+                    self.requests.remove(&request);
+                    out.log(
+                        Level::Info,
+                        format!("not adding the conference to {task_sid}: the backend's recording policy refused it: {why}"),
                     );
                     return;
                 }

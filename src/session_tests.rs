@@ -741,6 +741,26 @@ fn call_not_in_progress_is_not_retried() {
 }
 
 #[test]
+fn policy_refusal_is_logged_at_info_and_not_retried() {
+    let mut c = core("customer");
+    flex(&mut c, active(Some(A1)));
+    flex(&mut c, task(T1, R1, json!({})));
+    let s = sends(&flex(&mut c, conf(T1, full(A1))));
+    let out = c.handle(Event::Answer {
+        request: s[0].0,
+        answer: Answer::Http { status: 403, body: r#"{"success":false,"code":"excluded","message":"task is excluded","rule":"exclude_queues: Sales"}"#.into() },
+    });
+    assert!(timers(&out).is_empty());
+    assert!(sends(&out).is_empty());
+    assert!(logs(&out, Level::Error).is_empty() && logs(&out, Level::Warn).is_empty());
+    assert_eq!(
+        logs(&out, Level::Info),
+        vec![format!("not recording {C1} for {T1}: the backend's recording policy refused it: task is excluded (rule: exclude_queues: Sales; code excluded)")]
+    );
+    assert!(c.idle());
+}
+
+#[test]
 fn worker_leg_whose_call_sid_arrives_late() {
     let mut c = core("worker");
     flex(&mut c, active(Some(A1)));

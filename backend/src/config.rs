@@ -16,7 +16,7 @@ pub const DEFAULT_ALLOWED_ORIGIN: &str = "https://flex.twilio.com";
     name = "recording-backend",
     version,
     about = "Starts dual-channel call recordings for the Flex plugin and links them for Flex Insights.",
-    after_help = "Environment:\n  TWILIO_ACCOUNT_SID            account SID (AC...), required\n  TWILIO_AUTH_TOKEN             auth token, or else both of:\n  TWILIO_API_KEY                API key SID (SK...)\n  TWILIO_API_SECRET             API key secret\n  TWILIO_FLEX_WORKSPACE_SID     Flex TaskRouter workspace SID (WS...), required\n  ALLOWED_ORIGINS               comma-separated browser origins (default https://flex.twilio.com)\n  RECORDING_STATUS_CALLBACK     URL Twilio calls on recording events (optional)\n  RECORDING_STATUS_CALLBACK_EVENT  events for it: in-progress, completed, absent (space or comma separated; default completed)\n  AUTHORIZATION                 strict (default) or token-only\n  TWILIO_REGION, TWILIO_EDGE    Twilio region and edge, as in Twilio's helper libraries\n  RUST_LOG                      log filter (default info)"
+    after_help = "Environment:\n  TWILIO_ACCOUNT_SID            account SID (AC...), required\n  TWILIO_AUTH_TOKEN             auth token, or else both of:\n  TWILIO_API_KEY                API key SID (SK...)\n  TWILIO_API_SECRET             API key secret\n  TWILIO_FLEX_WORKSPACE_SID     Flex TaskRouter workspace SID (WS...), required\n  ALLOWED_ORIGINS               comma-separated browser origins (default https://flex.twilio.com)\n  RECORDING_STATUS_CALLBACK     URL Twilio calls on recording events (optional)\n  RECORDING_STATUS_CALLBACK_EVENT  events for it: in-progress, completed, absent (space or comma separated; default completed)\n  AUTHORIZATION                 strict (default) or token-only\n  POLICY                        on (default: enforce the Flex configuration's rules) or off\n  TWILIO_REGION, TWILIO_EDGE    Twilio region and edge, as in Twilio's helper libraries\n  RUST_LOG                      log filter (default info)"
 )]
 pub struct Cli {
     /// Address to listen on.
@@ -57,6 +57,15 @@ pub enum AuthorizationMode {
     TokenOnly,
 }
 
+/// Whether the backend applies the Flex configuration's recording rules itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PolicyMode {
+    /// Every request is checked against the Flex configuration read from Twilio.
+    On,
+    /// The browser's decision is trusted (the behaviour before server-side policy).
+    Off,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StatusCallback {
     pub url: String,
@@ -69,6 +78,8 @@ pub struct TwilioHosts {
     pub api: String,
     pub taskrouter: String,
     pub iam: String,
+    /// `flex-api`: the Flex configuration the recording policy is read from.
+    pub flex: String,
 }
 
 impl TwilioHosts {
@@ -92,6 +103,7 @@ impl TwilioHosts {
             api: host("api"),
             taskrouter: host("taskrouter"),
             iam: host("iam"),
+            flex: host("flex-api"),
         }
     }
 
@@ -100,6 +112,7 @@ impl TwilioHosts {
             api: url.to_string(),
             taskrouter: url.to_string(),
             iam: url.to_string(),
+            flex: url.to_string(),
         }
     }
 }
@@ -115,6 +128,8 @@ pub struct Config {
     pub demo: bool,
     pub status_callback: Option<StatusCallback>,
     pub authorization: AuthorizationMode,
+    pub policy: PolicyMode,
+    pub policy_timing: crate::policy::PolicyTiming,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -280,6 +295,18 @@ impl Config {
             }
         };
 
+        let policy = match get("POLICY").as_deref() {
+            None | Some("on") => PolicyMode::On,
+            Some("off") => PolicyMode::Off,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    var: "POLICY",
+                    what: "policy mode (on or off)",
+                    value: other.to_string(),
+                })
+            }
+        };
+
         Ok(Config {
             listen: cli.listen,
             account_sid,
@@ -290,6 +317,8 @@ impl Config {
             demo: cli.demo,
             status_callback,
             authorization,
+            policy,
+            policy_timing: crate::policy::PolicyTiming::default(),
         })
     }
 }
@@ -394,6 +423,11 @@ mod tests {
         v.push(("TWILIO_EDGE", "dublin"));
         let c = load(&[], &v).unwrap();
         assert_eq!(c.hosts.iam, "https://iam.dublin.ie1.twilio.com");
+        assert_eq!(c.hosts.flex, "https://flex-api.dublin.ie1.twilio.com");
+        assert_eq!(
+            TwilioHosts::for_region(None, None).flex,
+            "https://flex-api.twilio.com"
+        );
     }
 
     #[test]
@@ -402,6 +436,7 @@ mod tests {
         assert_eq!(c.hosts.api, "http://127.0.0.1:9");
         assert_eq!(c.hosts.taskrouter, "http://127.0.0.1:9");
         assert_eq!(c.hosts.iam, "http://127.0.0.1:9");
+        assert_eq!(c.hosts.flex, "http://127.0.0.1:9");
         let c = load(
             &[
                 "--twilio-base-url",
@@ -439,6 +474,10 @@ mod tests {
             vec!["https://a.example", "https://b.example"]
         );
         assert_eq!(c.authorization, AuthorizationMode::TokenOnly);
+        assert_eq!(c.policy, PolicyMode::On);
+        let mut off = base();
+        off.push(("POLICY", "off"));
+        assert_eq!(load(&[], &off).unwrap().policy, PolicyMode::Off);
         assert!(c.demo);
         assert_eq!(
             c.status_callback,
@@ -449,6 +488,7 @@ mod tests {
         );
         for (k, bad) in [
             ("AUTHORIZATION", "lax"),
+            ("POLICY", "maybe"),
             ("RECORDING_STATUS_CALLBACK", "not a url"),
             ("ALLOWED_ORIGINS", "flex.twilio.com"),
             ("TWILIO_FLEX_WORKSPACE_SID", "WS1"),

@@ -12,6 +12,7 @@ pub mod auth;
 pub mod authz;
 pub mod config;
 pub mod error;
+pub mod policy;
 pub mod recording;
 pub mod routes;
 pub mod twilio;
@@ -44,6 +45,7 @@ pub struct Inner {
     pub twilio: TwilioClient,
     pub tokens: auth::TokenCache,
     pub recordings: recording::RecordingRegistry,
+    pub policy: policy::PolicyCache,
 }
 
 /// Shared state; cheap to clone.
@@ -58,10 +60,11 @@ impl AppState {
     pub fn with_retry(config: Config, retry: RetryPolicy) -> Result<Self, reqwest::Error> {
         let twilio = TwilioClient::new(&config, retry)?;
         Ok(AppState(Arc::new(Inner {
-            config,
             twilio,
             tokens: auth::TokenCache::default(),
             recordings: recording::RecordingRegistry::default(),
+            policy: policy::PolicyCache::new(config.policy_timing),
+            config,
         })))
     }
 }

@@ -2,7 +2,7 @@
 //! Everything else is in the library (`recording_backend::app`).
 
 use clap::Parser;
-use recording_backend::config::{Cli, Config};
+use recording_backend::config::{Cli, Config, PolicyMode};
 use recording_backend::{app, AppState};
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
@@ -30,6 +30,7 @@ async fn main() -> ExitCode {
         taskrouter = %config.hosts.taskrouter,
         iam = %config.hosts.iam,
         authorization = ?config.authorization,
+        policy = ?config.policy,
         origins = ?config.allowed_origins,
         demo = config.demo,
         "configuration loaded"
@@ -41,6 +42,17 @@ async fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    match state.0.config.policy {
+        PolicyMode::Off => tracing::warn!("POLICY=off: the Flex configuration's recording rules are not checked here; the browser's decision is trusted"),
+        PolicyMode::On => {
+            // Read the policy before the first request needs it; a failure
+            // here is logged and retried by the first request.
+            let warm = state.clone();
+            tokio::spawn(async move {
+                let _ = warm.0.policy.get(&warm.0.twilio).await;
+            });
+        }
+    }
     let listener = match tokio::net::TcpListener::bind(listen).await {
         Ok(l) => l,
         Err(e) => {

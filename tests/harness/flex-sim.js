@@ -133,6 +133,7 @@ function toDate(value) {
  * Create one simulated Flex instance (one browser tab of one worker).
  * @param {object} options
  * @param {object} [options.customData] manager.configuration.custom_data
+ * @param {boolean} [options.flexCallRecording] manager.serviceConfiguration.call_recording_enabled
  * @param {string} [options.workerSid] the logged-in worker
  * @param {string} [options.accountSid]
  * @param {string} [options.token] manager.user.token (the Flex token)
@@ -143,6 +144,7 @@ function toDate(value) {
 export function createFlex(options = {}) {
   const {
     customData = {},
+    flexCallRecording = false,
     workerSid = DEFAULT_WORKER,
     accountSid = DEFAULT_ACCOUNT,
     token = 'flex-token',
@@ -184,6 +186,7 @@ export function createFlex(options = {}) {
     events,
     store,
     configuration: { custom_data: customData },
+    serviceConfiguration: { call_recording_enabled: flexCallRecording },
     user: { token, identity },
     workerClient: { sid: workerSid, accountSid, reservations, attributes: {} },
     localization: { localeTag: locale },

@@ -33,6 +33,7 @@ pub(crate) fn router(state: SimState) -> Router {
         .route("/reservations/{reservation}", delete(delete_reservation))
         .route("/conferences/{conference}", put(put_conference))
         .route("/faults", post(add_faults))
+        .route("/configuration", put(put_flex_configuration))
         .fallback(|| async { control_error(StatusCode::NOT_FOUND, "no such control endpoint") })
         .layer(CorsLayer::very_permissive())
         .with_state(state)
@@ -500,4 +501,33 @@ async fn add_faults(State(st): State<SimState>, body: Bytes) -> Response {
         }
         Ok(ok())
     })())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct FlexConfigurationBody {
+    #[serde(default)]
+    ui_attributes: Option<Map<String, Value>>,
+    #[serde(default)]
+    call_recording_enabled: Option<bool>,
+}
+
+/// Sets the Flex configuration the backend reads (`GET /v1/Configuration`):
+/// `uiAttributes` replaces `ui_attributes` whole, as a Flex administrator's
+/// save does; either field may be left out to keep it.
+async fn put_flex_configuration(State(st): State<SimState>, body: Bytes) -> Response {
+    let inner = || -> Result<Response, Response> {
+        let b: FlexConfigurationBody = parse(&body)?;
+        let mut sim = st.lock();
+        let flex = &mut sim.world.flex;
+        if let Some(ui) = b.ui_attributes {
+            flex.ui_attributes = ui;
+        }
+        if let Some(on) = b.call_recording_enabled {
+            flex.call_recording_enabled = on;
+        }
+        flex.updated_ms = now_ms();
+        Ok(ok())
+    };
+    unwrap_either(inner())
 }

@@ -12,6 +12,7 @@ use crate::SimConfig;
 
 pub(crate) const API_HOST: &str = "https://api.twilio.com";
 pub(crate) const TASKROUTER_HOST: &str = "https://taskrouter.twilio.com";
+pub(crate) const FLEX_HOST: &str = "https://flex-api.twilio.com";
 
 /// Everything `/_sim/reset` forgets.
 #[derive(Default)]
@@ -32,6 +33,38 @@ pub(crate) struct World {
     /// In creation order.
     pub reservations: Vec<Reservation>,
     pub conferences: BTreeMap<String, Conference>,
+    pub flex: FlexConfiguration,
+}
+
+/// The account's Flex configuration (`GET /v1/Configuration`). Every Flex
+/// account has one; a fresh one carries no `custom_data` of ours.
+#[derive(Default)]
+pub(crate) struct FlexConfiguration {
+    pub ui_attributes: Map<String, Value>,
+    /// Flex's own "Call Recording" setting.
+    pub call_recording_enabled: bool,
+    pub updated_ms: i64,
+}
+
+impl FlexConfiguration {
+    pub fn to_twilio(&self, cfg: &SimConfig) -> Value {
+        let updated = iso8601(self.updated_ms);
+        json!({
+            "account_sid": cfg.account_sid,
+            "date_created": updated,
+            "date_updated": updated,
+            "attributes": {},
+            "status": "ok",
+            "taskrouter_workspace_sid": cfg.workspace_sid,
+            "ui_language": "en",
+            "ui_attributes": self.ui_attributes,
+            "ui_version": "2.x",
+            "service_version": null,
+            "call_recording_enabled": self.call_recording_enabled,
+            "call_recording_webhook_url": null,
+            "url": format!("{FLEX_HOST}/v1/Configuration"),
+        })
+    }
 }
 
 #[derive(Default)]

@@ -51,6 +51,7 @@ pub(crate) fn router(state: SimState) -> Router {
             "/v1/Workspaces/{workspace}/Tasks/{task}/Reservations",
             get(list_reservations),
         )
+        .route("/v1/Configuration", get(fetch_flex_configuration))
         .fallback(unknown_path)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), rest_layer))
@@ -481,6 +482,14 @@ fn list_recordings_inner(
         "previous_page_uri": if page > 0 { Some(page_uri(page - 1)) } else { None },
     });
     Ok(with_json(StatusCode::OK, body))
+}
+
+/// `GET https://flex-api.twilio.com/v1/Configuration`: one per account, so
+/// the path names no SID.
+async fn fetch_flex_configuration(State(st): State<SimState>) -> Response {
+    let cfg = st.config();
+    let sim = st.lock();
+    with_json(StatusCode::OK, sim.world.flex.to_twilio(cfg))
 }
 
 async fn fetch_call(
