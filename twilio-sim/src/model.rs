@@ -49,7 +49,47 @@ pub(crate) struct FlexConfiguration {
 impl FlexConfiguration {
     pub fn to_twilio(&self, cfg: &SimConfig) -> Value {
         let updated = iso8601(self.updated_ms);
-        json!({
+        // Twilio sends every field of the resource; the ones this simulator
+        // has nothing for are null (all are nullable in the contract).
+        const UNSET: [&str; 36] = [
+            "taskrouter_target_workflow_sid",
+            "taskrouter_target_taskqueue_sid",
+            "taskrouter_taskqueues",
+            "taskrouter_skills",
+            "taskrouter_worker_channels",
+            "taskrouter_worker_attributes",
+            "taskrouter_offline_activity_sid",
+            "runtime_domain",
+            "messaging_service_instance_sid",
+            "chat_service_instance_sid",
+            "flex_service_instance_sid",
+            "flex_instance_sid",
+            "ui_dependencies",
+            "crm_enabled",
+            "crm_type",
+            "crm_callback_url",
+            "crm_fallback_url",
+            "crm_attributes",
+            "public_attributes",
+            "plugin_service_enabled",
+            "plugin_service_attributes",
+            "integrations",
+            "outbound_call_flows",
+            "serverless_service_sids",
+            "queue_stats_configuration",
+            "notifications",
+            "markdown",
+            "flex_insights_hr",
+            "flex_insights_drilldown",
+            "flex_url",
+            "channel_configs",
+            "debugger_integration",
+            "flex_ui_status_report",
+            "agent_conv_end_methods",
+            "citrix_voice_vdi",
+            "offline_config",
+        ];
+        let mut out = json!({
             "account_sid": cfg.account_sid,
             "date_created": updated,
             "date_updated": updated,
@@ -63,7 +103,13 @@ impl FlexConfiguration {
             "call_recording_enabled": self.call_recording_enabled,
             "call_recording_webhook_url": null,
             "url": format!("{FLEX_HOST}/v1/Configuration"),
-        })
+        });
+        if let Some(m) = out.as_object_mut() {
+            for k in UNSET {
+                m.insert(k.to_string(), Value::Null);
+            }
+        }
+        out
     }
 }
 
