@@ -12,6 +12,9 @@ use serde::{Deserialize, Serialize};
 
 pub const CREATE_RECORDING_PATH: &str = "/features/dual-channel-recording/flex/create-recording";
 pub const LINK_CALL_PATH: &str = "/features/dual-channel-recording/flex/link-call";
+/// Sent once when a task is accepted: the backend checks everything it can
+/// before the call legs join, so the recording request finds it done.
+pub const AUTHORIZE_PATH: &str = "/features/dual-channel-recording/flex/authorize";
 
 /// Where the media entry goes; absent means "just record" (template behaviour).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,6 +59,25 @@ pub struct CreateRecordingRequest {
     /// The customer's call, written to `call_sid` when missing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer_call_sid: Option<String>,
+}
+
+/// Authorize ahead: the worker (from the token) holds this reservation on
+/// this task, and the policy allows recording it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthorizeRequest {
+    #[serde(rename = "Token")]
+    pub token: String,
+    pub task_sid: String,
+    pub reservation_sid: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthorizeResponse {
+    pub success: bool,
+    /// How long the backend keeps the grant before checking the reservation again.
+    pub valid_for_ms: u64,
 }
 
 /// Records the conference (and customer call) on a task when no recording
@@ -218,6 +240,16 @@ impl CreateRecordingRequest {
                 push_pair(&mut s, k, &v);
             }
         }
+        s
+    }
+}
+
+impl AuthorizeRequest {
+    pub fn to_form(&self) -> String {
+        let mut s = String::new();
+        push_pair(&mut s, "Token", &self.token);
+        push_pair(&mut s, "taskSid", &self.task_sid);
+        push_pair(&mut s, "reservationSid", &self.reservation_sid);
         s
     }
 }

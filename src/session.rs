@@ -11,10 +11,13 @@
 //! is canceled or its reservation disappears; its timers end with it.
 
 use crate::api::{
-    CreateRecordingRequest, LinkCallRequest, TargetKind, CREATE_RECORDING_PATH, LINK_CALL_PATH,
+    AuthorizeRequest, CreateRecordingRequest, LinkCallRequest, TargetKind, AUTHORIZE_PATH,
+    CREATE_RECORDING_PATH, LINK_CALL_PATH,
 };
-use crate::backend_client::{create_outcome, link_outcome, Answer, Jitter, Outcome, RETRY};
-use crate::config::{self, Channel, Config, Setup};
+use crate::backend_client::{
+    authorize_outcome, create_outcome, link_outcome, Answer, Jitter, Outcome, RETRY,
+};
+use crate::config::{self, Channel, Config, Method, Setup};
 use crate::exclusion::exclusion;
 use crate::json::{quote, Json};
 use crate::leg::{self, already_recorded, call_kind, carried_here, recordable_leg, CallKind, Leg};
@@ -119,6 +122,8 @@ pub enum Level {
 pub enum Outgoing {
     Create(CreateRecordingRequest),
     Link(LinkCallRequest),
+    /// Sent once per accepted task; never retried (see `Core::authorize_ahead`).
+    Authorize(AuthorizeRequest),
 }
 
 /// Requests carry no token: the shell adds Flex's current one when it sends,
@@ -255,6 +260,8 @@ pub struct Core {
     next_id: u64,
     jitter: Jitter,
     followed: Vec<String>,
+    /// Authorize-ahead requests on their way, by request id: task SID.
+    authorizing: VecMap<u64, String>,
 }
 
 struct Out(Vec<Command>);
@@ -332,6 +339,7 @@ impl Core {
             next_id: 1,
             jitter: Jitter::new(seed),
             followed: Vec::new(),
+            authorizing: VecMap::new(),
         };
         (core, out.0)
     }
@@ -528,6 +536,7 @@ impl Core {
             linked: leg::sid_attribute(attrs, "conference.sid", SidKind::Conference).is_some(),
         };
         self.sessions.insert(t.clone(), session);
+        self.authorize_ahead(&t, out);
         let timer = self.set_timer(
             max_wait,
             TimerPurpose::Wait {
@@ -709,10 +718,42 @@ impl Core {
         out.0.push(Command::Send { request, url, body });
     }
 
+    /// Tells the backend, once, that this task will be recorded, so that it
+    /// checks token, reservation, task and policy while the legs are still
+    /// joining and the recording request finds a grant. An optimisation only:
+    /// it is not retried (a failure costs the recording request its own
+    /// checks, nothing more), not tracked by `idle`, and its answer changes
+    /// nothing but a log line.
+    fn authorize_ahead(&mut self, task_sid: &str, out: &mut Out) {
+        let Some(config) = &self.config else { return };
+        if config.method != Method::CallLeg {
+            return;
+        }
+        let Some(reservation_sid) = self
+            .sessions
+            .get(task_sid)
+            .and_then(|s| s.reservation_sid.clone())
+        else {
+            return;
+        };
+        let body = Outgoing::Authorize(AuthorizeRequest {
+            token: String::new(),
+            task_sid: task_sid.to_string(),
+            reservation_sid,
+        });
+        let Some(url) = self.url_for(&body) else {
+            return;
+        };
+        let request = self.id();
+        self.authorizing.insert(request, task_sid.to_string());
+        out.0.push(Command::Send { request, url, body });
+    }
+
     fn url_for(&self, body: &Outgoing) -> Option<String> {
         let path = match body {
             Outgoing::Create(_) => CREATE_RECORDING_PATH,
             Outgoing::Link(_) => LINK_CALL_PATH,
+            Outgoing::Authorize(_) => AUTHORIZE_PATH,
         };
         self.config
             .as_ref()
@@ -848,6 +889,23 @@ impl Core {
     }
 
     fn on_answer(&mut self, request: u64, answer: Answer, out: &mut Out) {
+        if let Some(task_sid) = self.authorizing.remove(&request) {
+            match authorize_outcome(&answer) {
+                Outcome::Done(_) => out.log(
+                    Level::Debug,
+                    format!("{task_sid}: the backend authorized its recording ahead"),
+                ),
+                Outcome::Refused(why) => out.log(
+                    Level::Info,
+                    format!("{task_sid}: the backend's recording policy will refuse its recording: {why}"),
+                ),
+                Outcome::Retry(why) | Outcome::Fail(why) => out.log(
+                    Level::Debug,
+                    format!("{task_sid}: authorizing ahead did not work ({why}); the recording request authorizes itself"),
+                ),
+            }
+            return;
+        }
         let Some(p) = self.requests.get_mut(&request) else {
             return;
         };
@@ -947,6 +1005,11 @@ impl Core {
                 }
                 Outcome::Retry(why) => (format!("linking the conference of {task_sid}"), why),
             },
+            // Never kept in `requests` (see `authorize_ahead`).
+            Outgoing::Authorize(_) => {
+                self.requests.remove(&request);
+                return;
+            }
         };
         if orphaned || !RETRY.may_retry(attempt) {
             self.requests.remove(&request);

@@ -177,6 +177,10 @@ impl Inner {
                             r.token = token;
                             r.to_form()
                         }
+                        Outgoing::Authorize(mut r) => {
+                            r.token = token;
+                            r.to_form()
+                        }
                     };
                     let me = Rc::downgrade(self);
                     wasm_bindgen_futures::spawn_local(async move {
