@@ -141,7 +141,9 @@ pub fn create_outcome(answer: &Answer) -> Outcome<Started> {
 pub fn authorize_outcome(answer: &Answer) -> Outcome<u64> {
     classify(answer, |v| {
         v.get("success").and_then(Json::as_bool).filter(|ok| *ok)?;
-        v.get("validForMs").and_then(Json::as_i64).and_then(|ms| u64::try_from(ms).ok())
+        v.get("validForMs")
+            .and_then(Json::as_i64)
+            .and_then(|ms| u64::try_from(ms).ok())
     })
 }
 

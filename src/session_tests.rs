@@ -1048,15 +1048,43 @@ fn authorizes(cmds: &[Command]) -> Vec<u64> {
 #[test]
 fn authorize_ahead_only_for_tasks_that_will_be_recorded() {
     let cases = [
-        (json!({"enabled": true, "channel": "customer"}), json!({}), 1),
+        (
+            json!({"enabled": true, "channel": "customer"}),
+            json!({}),
+            1,
+        ),
         (json!({"enabled": true, "channel": "worker"}), json!({}), 1),
-        (json!({"enabled": true, "channel": "customer", "method": "call-leg"}), json!({}), 1),
-        (json!({"enabled": true, "channel": "customer", "method": "conference"}), json!({}), 0),
-        (json!({"enabled": true, "channel": "customer", "exclude_queues": ["Sales"]}), json!({}), 0),
-        (json!({"enabled": true, "channel": "customer", "exclude_attributes": [{"key": "x", "value": 1}]}), json!({"x": 1}), 0),
-        (json!({"enabled": false, "channel": "customer"}), json!({}), 0),
+        (
+            json!({"enabled": true, "channel": "customer", "method": "call-leg"}),
+            json!({}),
+            1,
+        ),
+        (
+            json!({"enabled": true, "channel": "customer", "method": "conference"}),
+            json!({}),
+            0,
+        ),
+        (
+            json!({"enabled": true, "channel": "customer", "exclude_queues": ["Sales"]}),
+            json!({}),
+            0,
+        ),
+        (
+            json!({"enabled": true, "channel": "customer", "exclude_attributes": [{"key": "x", "value": 1}]}),
+            json!({"x": 1}),
+            0,
+        ),
+        (
+            json!({"enabled": false, "channel": "customer"}),
+            json!({}),
+            0,
+        ),
         // Already recorded before a transfer (customer channel): nothing to authorize.
-        (json!({"enabled": true, "channel": "customer"}), json!({"conversations": {"media": [{"type": "VoiceRecording", "url": "u"}]}}), 0),
+        (
+            json!({"enabled": true, "channel": "customer"}),
+            json!({"conversations": {"media": [{"type": "VoiceRecording", "url": "u"}]}}),
+            0,
+        ),
     ];
     for (feature, attrs, want) in cases {
         let (mut c, _) = core_with(feature.clone());
@@ -1081,7 +1109,10 @@ fn authorize_answers_are_logged_never_retried_and_change_nothing() {
         flex(&mut c, active(Some(A1)));
         let out = flex(&mut c, task(T1, R1, json!({})));
         let id = authorizes(&out)[0];
-        assert!(c.idle(), "an authorize on its way is not work the runner waits for");
+        assert!(
+            c.idle(),
+            "an authorize on its way is not work the runner waits for"
+        );
         let out = c.handle(Event::Answer {
             request: id,
             answer: answer.clone(),
@@ -1094,6 +1125,11 @@ fn authorize_answers_are_logged_never_retried_and_change_nothing() {
         assert_eq!(s.len(), 1);
         assert_eq!(created_call(&s[0].1), C1);
         // A repeated answer to the same id is ignored.
-        assert!(c.handle(Event::Answer { request: id, answer }).is_empty());
+        assert!(c
+            .handle(Event::Answer {
+                request: id,
+                answer
+            })
+            .is_empty());
     }
 }

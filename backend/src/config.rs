@@ -130,6 +130,8 @@ pub struct Config {
     pub authorization: AuthorizationMode,
     pub policy: PolicyMode,
     pub policy_timing: crate::policy::PolicyTiming,
+    /// How long an authorize-ahead grant is used before it is checked again.
+    pub grant_valid_for: std::time::Duration,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -319,6 +321,7 @@ impl Config {
             authorization,
             policy,
             policy_timing: crate::policy::PolicyTiming::default(),
+            grant_valid_for: crate::grant::GRANT_VALID_FOR,
         })
     }
 }

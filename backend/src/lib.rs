@@ -12,6 +12,7 @@ pub mod auth;
 pub mod authz;
 pub mod config;
 pub mod error;
+pub mod grant;
 pub mod policy;
 pub mod recording;
 pub mod routes;
@@ -26,7 +27,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use dual_channel_recording::api::{CREATE_RECORDING_PATH, LINK_CALL_PATH};
+use dual_channel_recording::api::{AUTHORIZE_PATH, CREATE_RECORDING_PATH, LINK_CALL_PATH};
 use std::sync::Arc;
 use std::time::Duration;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -46,6 +47,7 @@ pub struct Inner {
     pub tokens: auth::TokenCache,
     pub recordings: recording::RecordingRegistry,
     pub policy: policy::PolicyCache,
+    pub grants: grant::GrantStore,
 }
 
 /// Shared state; cheap to clone.
@@ -64,6 +66,7 @@ impl AppState {
             tokens: auth::TokenCache::default(),
             recordings: recording::RecordingRegistry::default(),
             policy: policy::PolicyCache::new(config.policy_timing),
+            grants: grant::GrantStore::new(config.grant_valid_for),
             config,
         })))
     }
@@ -152,6 +155,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route(CREATE_RECORDING_PATH, post(routes::create_recording))
         .route(LINK_CALL_PATH, post(routes::link_call))
+        .route(AUTHORIZE_PATH, post(grant::authorize))
         .route("/healthz", get(routes::healthz))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -5,6 +5,7 @@ use crate::attributes::{self, WriteProblem};
 use crate::authz;
 use crate::config::{AuthorizationMode, PolicyMode};
 use crate::error::AppError;
+use crate::grant::{self, GrantKey, GrantStore};
 use crate::policy::TaskFacts;
 use crate::recording::{self, StartedRecording};
 use crate::twilio::TaskSnapshot;
@@ -212,7 +213,7 @@ pub fn validate_link(r: LinkCallRequest) -> Result<LinkInput, AppError> {
 /// Runs `work` to completion even if the client goes away: once a recording
 /// may have been started, stopping halfway would leave it unrecorded in our
 /// map and unlinked in Insights.
-async fn detached<T: Send + 'static>(
+pub(crate) async fn detached<T: Send + 'static>(
     work: impl std::future::Future<Output = Result<T, AppError>> + Send + 'static,
 ) -> Result<T, AppError> {
     tokio::spawn(work.instrument(tracing::Span::current()))
@@ -258,32 +259,54 @@ async fn create(state: AppState, input: CreateInput) -> Result<CreateRecordingRe
                     "this backend runs with AUTHORIZATION=strict: the request must name the task (taskSid) the call belongs to".into(),
                 )
             })?;
-            let (access, policy) = tokio::join!(
-                authz::task_access(
-                    &s.twilio,
-                    &identity,
-                    task_sid,
-                    input.reservation_sid.as_deref(),
-                ),
-                policy(&state),
-            );
-            let access = access?;
-            if let Some(p) = policy? {
-                p.check(Some(TaskFacts::of(task_sid, &access.task)))?;
-            }
+            let wr = input.reservation_sid.as_deref();
+            // A grant from authorize-ahead stands in for the reservation,
+            // task and policy reads (see `grant`); without one they are made
+            // now, and kept as a grant for the task's next legs.
+            let checked = match GrantKey::of(&identity, Some(task_sid), wr) {
+                Some(key) => {
+                    let slot = s.grants.slot(&key);
+                    let mut held = slot.lock().await;
+                    match s.grants.usable(&held) {
+                        Some(g) => g.task,
+                        None => {
+                            *held = None;
+                            let t = grant::check(&state, &identity, task_sid, wr).await?;
+                            *held = Some(GrantStore::grant(t.clone()));
+                            t
+                        }
+                    }
+                }
+                None => grant::check(&state, &identity, task_sid, wr).await?,
+            };
             authz::call_belongs_to_task(
                 &s.twilio,
                 &identity,
                 task_sid,
-                &access.task,
+                &checked,
                 &input.call_sid,
                 input.conference_sid.as_deref(),
             )
             .await?;
-            task = Some(access.task);
+            task = Some(checked);
         }
         AuthorizationMode::TokenOnly => {
-            task = token_only_policy(&state, input.task_sid.as_deref()).await?;
+            let granted = match GrantKey::of(
+                &identity,
+                input.task_sid.as_deref(),
+                input.reservation_sid.as_deref(),
+            ) {
+                Some(key) => {
+                    let slot = s.grants.slot(&key);
+                    let held = slot.lock().await;
+                    s.grants.usable(&held)
+                }
+                None => None,
+            };
+            task = match granted {
+                Some(g) => Some(g.task),
+                None => token_only_policy(&state, input.task_sid.as_deref()).await?,
+            };
         }
     }
 
@@ -448,7 +471,7 @@ fn write_problem_error(task_sid: &str, problem: WriteProblem) -> AppError {
 }
 
 /// The recording policy to apply, or `None` when `POLICY=off`.
-async fn policy(
+pub(crate) async fn policy(
     state: &AppState,
 ) -> Result<Option<std::sync::Arc<crate::policy::FlexPolicy>>, AppError> {
     let s = &*state.0;
