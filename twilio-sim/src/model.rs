@@ -219,6 +219,9 @@ pub(crate) struct LogEntry {
     pub request_body: Value,
     pub response_body: Value,
     pub latency_ms: u64,
+    /// When the request arrived, µs since the Unix epoch (before any
+    /// injected latency): what start-delay benchmarks compare with.
+    pub received_us: i64,
 }
 
 /// `true` when `s` is `prefix` followed by exactly 32 hex digits.

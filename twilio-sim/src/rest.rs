@@ -79,6 +79,7 @@ async fn rest_layer(State(st): State<SimState>, req: Request, next: Next) -> Res
     if req.uri().path().starts_with("/_sim") {
         return next.run(req).await;
     }
+    let received_us = crate::time::now_us();
     let (parts, body) = req.into_parts();
     let method = parts.method.to_string();
     let path = parts.uri.path().to_string();
@@ -159,6 +160,7 @@ async fn rest_layer(State(st): State<SimState>, req: Request, next: Next) -> Res
             request_body: request_log,
             response_body: response_log,
             latency_ms,
+            received_us,
         });
         let limit = st.config().log_limit.max(1);
         while sim.log.len() > limit {
