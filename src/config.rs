@@ -99,6 +99,17 @@ pub fn value_text(v: &Json) -> Option<String> {
 
 /// Reads the whole `custom_data` object.
 pub fn parse(custom_data: &Json) -> Setup {
+    parse_with(custom_data, true)
+}
+
+/// The feature's rules alone, as the backend applies them: where the backend
+/// is (`serverless_functions_*`) is the browser's concern, and its absence
+/// says nothing about what may be recorded. `backend_url` is empty.
+pub fn parse_policy(custom_data: &Json) -> Setup {
+    parse_with(custom_data, false)
+}
+
+fn parse_with(custom_data: &Json, locate_backend: bool) -> Setup {
     let feature = custom_data.get("features").and_then(|f| f.get(FEATURE_KEY));
     let Some(feature) = feature else {
         return Setup::Disabled;
@@ -287,7 +298,11 @@ pub fn parse(custom_data: &Json) -> Setup {
         }
     };
 
-    let backend_url = backend_url(custom_data, &mut err);
+    let backend_url = if locate_backend {
+        backend_url(custom_data, &mut err)
+    } else {
+        Some(String::new())
+    };
 
     match (channel, backend_url) {
         (Some(channel), Some(backend_url)) if errors.is_empty() => Setup::Enabled(Config {
@@ -503,6 +518,23 @@ mod tests {
         for (feature, want) in cases {
             assert_eq!(errors(parse(&with(feature.clone()))), want, "{feature}");
         }
+    }
+
+    #[test]
+    fn policy_reading_needs_no_backend_location() {
+        let cd = j(json!({"features": {"dual_channel_recording": {"enabled": true, "channel": "customer", "exclude_queues": ["Sales"]}}}));
+        assert!(matches!(parse(&cd), Setup::Invalid(_)));
+        let Setup::Enabled(c) = parse_policy(&cd) else {
+            panic!("{:?}", parse_policy(&cd))
+        };
+        assert_eq!(c.exclude_queues, vec!["Sales".to_string()]);
+        assert_eq!(c.backend_url, "");
+        // Every other problem is still one.
+        let bad = j(json!({"features": {"dual_channel_recording": {"enabled": true, "channel": "agent"}}}));
+        assert_eq!(
+            errors(parse_policy(&bad)),
+            vec![r#"channel: must be "customer" or "worker", found "agent""#]
+        );
     }
 
     #[test]

@@ -7,8 +7,9 @@
 //! task write), the backend reads the Flex configuration with its own
 //! credentials (`GET https://flex-api.twilio.com/v1/Configuration`, see
 //! `../shared/twilio-openapi/twilio_flex_v1.subset.json`) and applies the same
-//! rules with the same code as the plugin: the core's `config::parse` and
-//! `exclusion::exclusion`.
+//! rules with the same code as the plugin: the core's `config::parse_policy`
+//! (`config::parse` without the backend's location, which is the browser's
+//! concern) and `exclusion::exclusion`.
 //!
 //! # Caching
 //!
@@ -71,7 +72,7 @@ impl Default for PolicyTiming {
 /// The policy as read from one Flex configuration.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FlexPolicy {
-    /// `ui_attributes.custom_data` through the core's `config::parse`.
+    /// `ui_attributes.custom_data` through the core's `config::parse_policy`.
     pub setup: Setup,
     /// Flex's own "Call Recording" setting.
     pub call_recording_enabled: bool,
@@ -194,7 +195,7 @@ impl FlexPolicy {
         let custom_data = Json::parse(&custom_data.to_string())
             .map_err(|e| format!("custom_data cannot be read: {e}"))?;
         Ok(FlexPolicy {
-            setup: config::parse(&custom_data),
+            setup: config::parse_policy(&custom_data),
             call_recording_enabled: cfg.call_recording_enabled.unwrap_or(false),
         })
     }
