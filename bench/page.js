@@ -186,11 +186,12 @@ window.__bench = {
    * fresh Flex token when `freshTokens` lists one (the template checks the
    * token on every request), the task accepted with this instance's call
    * active, `leadMs` later the conference showing both legs joined (the
-   * store change that makes the leg recordable). Returns, per call, that
+   * store change that makes the leg recordable; `leads[i]` instead when
+ * given). Returns, per call, that
    * moment in µs since the Unix epoch, to compare with the simulator's
    * `receivedUs` of the recording create.
    */
-  async startDelayCalls(calls, { leadMs = 0, freshTokens = null, settleMs = 3000 } = {}) {
+  async startDelayCalls(calls, { leadMs = 0, leads = null, freshTokens = null, settleMs = 3000 } = {}) {
     const results = [];
     const workerSid = sim.workerSid;
     const epochUs = () => Math.round((performance.timeOrigin + performance.now()) * 1000);
@@ -203,7 +204,7 @@ window.__bench = {
         dateUpdated: new Date(),
       });
       sim.setActiveCall(c.workerCall);
-      await sleep(leadMs);
+      await sleep(leads ? leads[i] : leadMs);
       const seen = new Promise((resolve) => {
         waiters.set(c.customerCall, resolve);
         setTimeout(() => { if (waiters.delete(c.customerCall)) resolve(null); }, settleMs);

@@ -293,7 +293,7 @@ function report(r) {
     // that the grant row shows costs ≤ 10 ms: the checks' one round trip
     // (reservations ∥ task ∥ configuration), then the create.
     row('this plugin, accept and legs at once (no grant yet)', d.noGrant, `≤ one Twilio round trip: ${d.twilioMs} ms + the 10 ms local budget`, d.noGrant.median <= d.twilioMs + 10 && d.noGrant.missed === 0);
-    row('template flow: polling 100 ms + token check per request', d.template, '-', null);
+    row('template flow: polling 100 ms (legs 0-99 ms after accept) + token check per request', d.template, '-', null);
     const kinds = (x) => Object.entries(x.kinds).map(([k, v]) => `${k} ${fmt(v, 2)}`).join(', ');
     L.push(`| 6 | strict, with authorize-ahead: Twilio REST calls per recording (token cached, configuration cached) | ${fmt(d.grant.twilioPerRecording, 2)} (${kinds(d.grant)}) | ≤ 5 (template 5) | ${verdict(d.grant.twilioPerRecording <= 5)} |`);
     L.push(`| 6 | browser round trips per task, this plugin | grant row ${fmt(d.grant.fetchesPerTask, 2)}, no-grant row ${fmt(d.noGrant.fetchesPerTask, 2)} (authorize + create); template row ${fmt(d.template.fetchesPerTask, 2)} (its attribute update is not sent by the baseline) | ≤ 2 (template 2) | ${verdict(d.grant.fetchesPerTask <= 2 && d.noGrant.fetchesPerTask <= 2)} |`);

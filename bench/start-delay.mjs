@@ -7,7 +7,9 @@
 //   authorize-ahead has finished and the create request finds a grant;
 // - `noGrant`: this plugin, accept and legs at once (authorize-ahead still
 //   on its way when the leg request arrives; it waits for it);
-// - `template`: the polling baseline (bench/baseline-plugin.js, 100 ms ticks)
+// - `template`: the polling baseline (bench/baseline-plugin.js, 100 ms ticks,
+//   the legs joining 0-99 ms after the accept, uniformly, so its ticks meet
+//   the change at every phase, as they do when legs join seconds later)
 //   against a backend doing what the template's function does: a token check
 //   on every request, then the create (AUTHORIZATION=token-only, POLICY=off,
 //   and a fresh Flex token per call so no cached answer helps).
@@ -15,7 +17,7 @@
 // mode) and browser round trips per task.
 import { restKind } from './backend.mjs';
 import { openPage, prepareCalls } from './browser.mjs';
-import { summary } from './lib.mjs';
+import { rng, summary } from './lib.mjs';
 
 const WORKER = 'WK00000000000000000000000000000b01';
 export const TWILIO_MS = 120;
@@ -27,6 +29,8 @@ export async function startDelayBench({ browser, files, sim, strict, template, t
     noGrant: { run: 0xd2, port: strict.port, scripts: ['plugin-shim/dist/plugin-dual-channel-recording.js'], leadMs: 0 },
     template: { run: 0xd3, port: template.port, scripts: ['bench/baseline-plugin.js'], leadMs: 0, fresh: true },
   };
+  const random = rng(20261201);
+  variants.template.leads = Array.from({ length: count + 1 }, () => Math.floor(random() * 100));
   const context = await browser.newContext();
   const pageUrl = `${files.url}/bench/page.html`;
   for (const v of Object.values(variants)) {
@@ -38,7 +42,7 @@ export async function startDelayBench({ browser, files, sim, strict, template, t
     v.page = await openPage(context, { pageUrl, scripts: v.scripts.map((s) => `${files.url}/${s}`), backendPort: v.port, token, log, quietConsole: true });
     // One warm-up call each: connections open, the token and the Flex
     // configuration cached (a worker's first call pays for those once).
-    await v.page.evaluate(([c, o]) => window.__bench.startDelayCalls(c, o), [v.calls.slice(0, 1), { leadMs: v.leadMs, freshTokens: v.tokens ? v.tokens.slice(0, 1) : null }]);
+    await v.page.evaluate(([c, o]) => window.__bench.startDelayCalls(c, o), [v.calls.slice(0, 1), { leadMs: v.leadMs, leads: v.leads ? v.leads.slice(0, 1) : null, freshTokens: v.tokens ? v.tokens.slice(0, 1) : null }]);
     v.rows = [];
   }
   const names = Object.keys(variants);
@@ -50,7 +54,7 @@ export async function startDelayBench({ browser, files, sim, strict, template, t
     for (const which of order) {
       const v = variants[which];
       const from = await seqOf();
-      const r = await v.page.evaluate(([c, o]) => window.__bench.startDelayCalls(c, o), [v.calls.slice(i, i + chunk), { leadMs: v.leadMs, freshTokens: v.tokens ? v.tokens.slice(i, i + chunk) : null }]);
+      const r = await v.page.evaluate(([c, o]) => window.__bench.startDelayCalls(c, o), [v.calls.slice(i, i + chunk), { leadMs: v.leadMs, leads: v.leads ? v.leads.slice(i, i + chunk) : null, freshTokens: v.tokens ? v.tokens.slice(i, i + chunk) : null }]);
       const to = await seqOf();
       (seqFrom[which] ||= []).push([from, to]);
       seqTo[which] = to;
