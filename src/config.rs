@@ -522,7 +522,9 @@ mod tests {
 
     #[test]
     fn policy_reading_needs_no_backend_location() {
-        let cd = j(json!({"features": {"dual_channel_recording": {"enabled": true, "channel": "customer", "exclude_queues": ["Sales"]}}}));
+        let cd = j(
+            json!({"features": {"dual_channel_recording": {"enabled": true, "channel": "customer", "exclude_queues": ["Sales"]}}}),
+        );
         assert!(matches!(parse(&cd), Setup::Invalid(_)));
         let Setup::Enabled(c) = parse_policy(&cd) else {
             panic!("{:?}", parse_policy(&cd))
@@ -530,7 +532,9 @@ mod tests {
         assert_eq!(c.exclude_queues, vec!["Sales".to_string()]);
         assert_eq!(c.backend_url, "");
         // Every other problem is still one.
-        let bad = j(json!({"features": {"dual_channel_recording": {"enabled": true, "channel": "agent"}}}));
+        let bad = j(
+            json!({"features": {"dual_channel_recording": {"enabled": true, "channel": "agent"}}}),
+        );
         assert_eq!(
             errors(parse_policy(&bad)),
             vec![r#"channel: must be "customer" or "worker", found "agent""#]

@@ -387,6 +387,14 @@ mod tests {
         }
     }
 
+    /// Feature, task, expected decision, expected rule.
+    type Case<'a> = (
+        serde_json::Value,
+        Option<TaskFacts<'a>>,
+        Result<(), RefusalCode>,
+        Option<&'a str>,
+    );
+
     #[test]
     fn decisions() {
         let sales = ("Sales", "WQ00000000000000000000000000000001");
@@ -397,12 +405,7 @@ mod tests {
             "exclude_attributes": [{"key": "customer.privacy", "value": "no-recording"}, {"key": "vip", "value": true}]
         });
         let plain = json!({"enabled": true, "channel": "worker"});
-        let cases: Vec<(
-            serde_json::Value,
-            Option<TaskFacts>,
-            Result<(), RefusalCode>,
-            Option<&str>,
-        )> = vec![
+        let cases: Vec<Case> = vec![
             (
                 rules.clone(),
                 Some(task(sales, "{}")),
