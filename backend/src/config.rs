@@ -78,7 +78,9 @@ pub struct TwilioHosts {
     pub api: String,
     pub taskrouter: String,
     pub iam: String,
-    /// `flex-api`: the Flex configuration the recording policy is read from.
+    /// `flex-api`: the Flex configuration the recording policy is read from
+    /// (`servers` of `/v1/Configuration` in `twilio_flex_v1.subset.json`:
+    /// `https://flex-api.twilio.com`; regions and edges as for the others).
     pub flex: String,
 }
 
