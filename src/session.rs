@@ -825,6 +825,16 @@ impl Core {
                 p.orphaned = true;
             }
         }
+        // An authorize-ahead answer for an ended task has nothing to tell.
+        let stale: Vec<u64> = self
+            .authorizing
+            .iter()
+            .filter(|(_, t)| t.as_str() == task_sid)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in stale {
+            self.authorizing.remove(&id);
+        }
         let reason = if reason.is_empty() { "ended" } else { reason };
         out.log(
             Level::Debug,

@@ -1133,3 +1133,25 @@ fn authorize_answers_are_logged_never_retried_and_change_nothing() {
             .is_empty());
     }
 }
+
+#[test]
+fn an_authorize_answer_after_the_task_ended_is_ignored() {
+    let mut c = core("customer");
+    let id = authorizes(&flex(&mut c, task(T1, R1, json!({}))))[0];
+    flex(
+        &mut c,
+        FlexEvent::Ended {
+            task_sid: T1.into(),
+            reason: "canceled".into(),
+        },
+    );
+    let out = c.handle(Event::Answer {
+        request: id,
+        answer: Answer::Http {
+            status: 403,
+            body: r#"{"success":false,"code":"disabled","message":"m"}"#.into(),
+        },
+    });
+    assert!(out.is_empty(), "{out:?}");
+    assert!(c.idle());
+}
