@@ -114,9 +114,10 @@ fn classify<T>(answer: &Answer, read: impl Fn(&Json) -> Option<T>) -> Outcome<T>
                 )),
             }
         }
-        Answer::Http { status: 403, body } if refusal(body).is_some() => {
-            Outcome::Refused(refusal(body).unwrap_or_default())
-        }
+        Answer::Http { status: 403, body } => match refusal(body) {
+            Some(why) => Outcome::Refused(why),
+            None => Outcome::Fail(describe_error(403, body)),
+        },
         Answer::Http { status, body } if *status == 429 || *status >= 500 => {
             Outcome::Retry(describe_error(*status, body))
         }
