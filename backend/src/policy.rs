@@ -300,6 +300,15 @@ impl PolicyCache {
             return Ok(p);
         }
         let read = twilio.fetch_flex_configuration().await;
+        // Twilio refusing our own credentials is for the administrator to
+        // fix, not a passing outage: the answer says so.
+        let refused_us = matches!(
+            &read,
+            Err(crate::twilio::TwilioError::Api {
+                status: 401 | 403,
+                ..
+            })
+        );
         let parsed = match read {
             Ok(body) => FlexPolicy::from_configuration(&body),
             Err(e) => Err(e.to_string()),
@@ -331,9 +340,11 @@ impl PolicyCache {
                     }
                     _ => {
                         tracing::error!(%problem, "the Flex configuration could not be read and none is known; recording requests are refused until it can be");
-                        Err(AppError::Unavailable(
-                            "the recording policy (the Flex configuration) could not be read from Twilio; try again shortly".into(),
-                        ))
+                        Err(AppError::Unavailable(if refused_us {
+                            "the recording policy (the Flex configuration) could not be read: Twilio refused the backend's credentials for GET /v1/Configuration; give them access to the Flex configuration, or set POLICY=off".into()
+                        } else {
+                            "the recording policy (the Flex configuration) could not be read from Twilio; try again shortly".into()
+                        }))
                     }
                 }
             }

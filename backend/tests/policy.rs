@@ -378,3 +378,27 @@ async fn refusals_are_not_retried_by_the_plugin() {
         dual_channel_recording::backend_client::Outcome::Refused(_)
     ));
 }
+
+#[tokio::test]
+async fn credentials_refused_for_the_configuration_say_what_to_fix() {
+    let sim = Sim::start().await;
+    sim.scene().await;
+    let iam = Sim::start().await;
+    iam.scene().await;
+    let mut c = config(&sim.url, &[], &[("AUTHORIZATION", "token-only")]);
+    c.hosts.iam = iam.url.clone();
+    let app = backend(c);
+    sim.post(
+        "/faults",
+        json!({"failNext": {"status": 403, "code": 20403, "count": 1}}),
+    )
+    .await;
+    let a = template_request(&app).await;
+    assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE, "{}", a.json);
+    let m = a.json["message"].as_str().unwrap();
+    assert!(
+        m.contains("refused the backend's credentials") && m.contains("POLICY=off"),
+        "{m}"
+    );
+    assert!(!m.contains("sim-auth-token"));
+}
