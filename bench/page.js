@@ -181,6 +181,54 @@ window.__bench = {
     return results;
   },
 
+  /**
+   * Start delay (issue 11): plays `calls` one after another. For each: a
+   * fresh Flex token when `freshTokens` lists one (the template checks the
+   * token on every request), the task accepted with this instance's call
+   * active, `leadMs` later the conference showing both legs joined (the
+   * store change that makes the leg recordable; `leads[i]` instead when
+ * given). Returns, per call, that
+   * moment in µs since the Unix epoch, to compare with the simulator's
+   * `receivedUs` of the recording create.
+   */
+  async startDelayCalls(calls, { leadMs = 0, leads = null, freshTokens = null, settleMs = 3000 } = {}) {
+    const results = [];
+    const workerSid = sim.workerSid;
+    const epochUs = () => Math.round((performance.timeOrigin + performance.now()) * 1000);
+    for (const [i, c] of calls.entries()) {
+      if (freshTokens) sim.manager.user.token = freshTokens[i];
+      const before = sent.length;
+      sim.acceptTask({
+        taskSid: c.taskSid, sid: c.reservationSid, channel: 'voice', queueName: 'Sales', queueSid: c.queueSid,
+        attributes: { call_sid: c.customerCall, conference: { sid: c.conferenceSid }, direction: 'inbound' },
+        dateUpdated: new Date(),
+      });
+      sim.setActiveCall(c.workerCall);
+      await sleep(leads ? leads[i] : leadMs);
+      const seen = new Promise((resolve) => {
+        waiters.set(c.customerCall, resolve);
+        setTimeout(() => { if (waiters.delete(c.customerCall)) resolve(null); }, settleMs);
+      });
+      const t0Us = epochUs();
+      sim.setConference(c.taskSid, c.conferenceSid, [
+        { participantType: 'worker', status: 'joined', callSid: c.workerCall, workerSid, reservationSid: c.reservationSid },
+        { participantType: 'customer', status: 'joined', callSid: c.customerCall },
+      ]);
+      const rec = await seen;
+      if (rec) await Promise.race([rec.done, sleep(settleMs)]);
+      const api = window.DualChannelRecording;
+      const until = now() + settleMs;
+      while (api && !api.idle() && now() < until) await sleep(1);
+      await Promise.race([Promise.all(sent.slice(before).map((s) => s.done)), sleep(settleMs)]);
+      const fetches = sent.length - before;
+      sim.setActiveCall(null);
+      await sim.complete(c.taskSid);
+      await tick();
+      results.push({ callSid: c.customerCall, t0Us, fetches });
+    }
+    return results;
+  },
+
   /** Every fetch the page made: count by URL. */
   fetchCount: () => sent.length,
   fetches: () => sent.map((s) => ({ url: s.url, callSid: s.callSid, status: s.status })),

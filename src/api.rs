@@ -16,6 +16,9 @@ pub const LINK_CALL_PATH: &str = "/features/dual-channel-recording/flex/link-cal
 pub const PAUSE_RECORDING_PATH: &str = "/features/dual-channel-recording/flex/pause-recording";
 pub const RESUME_RECORDING_PATH: &str = "/features/dual-channel-recording/flex/resume-recording";
 pub const RECORDING_STATE_PATH: &str = "/features/dual-channel-recording/flex/recording-state";
+/// Sent once when a task is accepted: the backend checks everything it can
+/// before the call legs join, so the recording request finds it done.
+pub const AUTHORIZE_PATH: &str = "/features/dual-channel-recording/flex/authorize";
 
 /// Where the media entry goes; absent means "just record" (template behaviour).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,6 +63,25 @@ pub struct CreateRecordingRequest {
     /// The customer's call, written to `call_sid` when missing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer_call_sid: Option<String>,
+}
+
+/// Authorize ahead: the worker (from the token) holds this reservation on
+/// this task, and the policy allows recording it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthorizeRequest {
+    #[serde(rename = "Token")]
+    pub token: String,
+    pub task_sid: String,
+    pub reservation_sid: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthorizeResponse {
+    pub success: bool,
+    /// How long the backend keeps the grant before checking the reservation again.
+    pub valid_for_ms: u64,
 }
 
 /// Records the conference (and customer call) on a task when no recording
@@ -219,6 +241,63 @@ pub struct RecordingControlResponse {
     pub recordings: Vec<RecordingStatusEntry>,
 }
 
+/// Why the backend's own reading of the Flex configuration forbids a
+/// recording (HTTP 403). The plugin never retries these.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RefusalCode {
+    /// An `exclude_queues` or `exclude_attributes` rule matches the task.
+    Excluded,
+    /// `enabled` is false or the feature is absent.
+    Disabled,
+    /// `method` is `"conference"`: Flex records the conference itself.
+    ConferenceMethod,
+    /// The feature configuration is invalid.
+    Misconfigured,
+    /// The task's attributes cannot be read, so its exclusions cannot be checked.
+    UnreadableAttributes,
+    /// Exclusions exist but the request names no task.
+    TaskRequired,
+}
+
+impl RefusalCode {
+    pub const ALL: [RefusalCode; 6] = [
+        RefusalCode::Excluded,
+        RefusalCode::Disabled,
+        RefusalCode::ConferenceMethod,
+        RefusalCode::Misconfigured,
+        RefusalCode::UnreadableAttributes,
+        RefusalCode::TaskRequired,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefusalCode::Excluded => "excluded",
+            RefusalCode::Disabled => "disabled",
+            RefusalCode::ConferenceMethod => "conference-method",
+            RefusalCode::Misconfigured => "misconfigured",
+            RefusalCode::UnreadableAttributes => "unreadable-attributes",
+            RefusalCode::TaskRequired => "task-required",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<RefusalCode> {
+        RefusalCode::ALL.into_iter().find(|c| c.as_str() == code)
+    }
+}
+
+/// The 403 answer of a policy refusal: `code` is a [`RefusalCode`] (text,
+/// where [`ErrorBody`] has a number) and `rule` names what decided.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RefusalBody {
+    pub success: bool,
+    pub code: RefusalCode,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+}
+
 /// Twilio's "call is not in progress" error: retrying cannot help.
 pub const TWILIO_CALL_NOT_IN_PROGRESS: i64 = 21220;
 
@@ -269,6 +348,16 @@ impl CreateRecordingRequest {
                 push_pair(&mut s, k, &v);
             }
         }
+        s
+    }
+}
+
+impl AuthorizeRequest {
+    pub fn to_form(&self) -> String {
+        let mut s = String::new();
+        push_pair(&mut s, "Token", &self.token);
+        push_pair(&mut s, "taskSid", &self.task_sid);
+        push_pair(&mut s, "reservationSid", &self.reservation_sid);
         s
     }
 }

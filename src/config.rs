@@ -38,12 +38,12 @@ pub struct AttributeRule {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
     pub channel: Channel,
+    pub method: Method,
     pub exclude_queues: Vec<String>,
     pub exclude_attributes: Vec<AttributeRule>,
     pub max_wait_ms: u64,
     /// Base URL of the backend, no trailing slash.
     pub backend_url: String,
-    pub method: Method,
 }
 
 /// The outcome of reading the configuration.
@@ -99,6 +99,17 @@ pub fn value_text(v: &Json) -> Option<String> {
 
 /// Reads the whole `custom_data` object.
 pub fn parse(custom_data: &Json) -> Setup {
+    parse_with(custom_data, true)
+}
+
+/// The feature's rules alone, as the backend applies them: where the backend
+/// is (`serverless_functions_*`) is the browser's concern, and its absence
+/// says nothing about what may be recorded. `backend_url` is empty.
+pub fn parse_policy(custom_data: &Json) -> Setup {
+    parse_with(custom_data, false)
+}
+
+fn parse_with(custom_data: &Json, locate_backend: bool) -> Setup {
     let feature = custom_data.get("features").and_then(|f| f.get(FEATURE_KEY));
     let Some(feature) = feature else {
         return Setup::Disabled;
@@ -150,6 +161,29 @@ pub fn parse(custom_data: &Json) -> Setup {
                 ),
             );
             None
+        }
+    };
+
+    let method = match obj.get("method") {
+        None => Method::CallLeg,
+        Some(Json::String(s)) if s == "call-leg" => Method::CallLeg,
+        Some(Json::String(s)) if s == "conference" => Method::Conference,
+        Some(Json::String(s)) => {
+            err(
+                "method".into(),
+                format!("must be \"call-leg\" or \"conference\", found \"{s}\""),
+            );
+            Method::CallLeg
+        }
+        Some(other) => {
+            err(
+                "method".into(),
+                format!(
+                    "must be \"call-leg\" or \"conference\", found {}",
+                    type_name(other)
+                ),
+            );
+            Method::CallLeg
         }
     };
 
@@ -264,40 +298,26 @@ pub fn parse(custom_data: &Json) -> Setup {
         }
     };
 
-    let method = match obj.get("method") {
-        None => Method::CallLeg,
-        Some(Json::String(m)) if m == "call-leg" => Method::CallLeg,
-        Some(Json::String(m)) if m == "conference" => Method::Conference,
-        Some(other) => {
-            err(
-                "method".into(),
-                format!(
-                    "must be \"call-leg\" or \"conference\", found {}",
-                    match other {
-                        Json::String(m) => format!("\"{m}\""),
-                        other => type_name(other).to_string(),
-                    }
-                ),
-            );
-            Method::CallLeg
-        }
-    };
-
     // The plugin's own key wins; the template's `serverless_functions_*` are
-    // the fallback, so a template configuration works unchanged.
-    let backend_url = match obj.get("backend_url") {
-        None | Some(Json::Null) => backend_url(custom_data, &mut err),
-        Some(v) => backend_origin(v, &mut err),
+    // the fallback, so a template configuration works unchanged. The backend
+    // reading the policy needs no backend location.
+    let backend_url = if !locate_backend {
+        Some(String::new())
+    } else {
+        match obj.get("backend_url") {
+            None | Some(Json::Null) => backend_url(custom_data, &mut err),
+            Some(v) => backend_origin(v, &mut err),
+        }
     };
 
     match (channel, backend_url) {
         (Some(channel), Some(backend_url)) if errors.is_empty() => Setup::Enabled(Config {
             channel,
+            method,
             exclude_queues,
             exclude_attributes,
             max_wait_ms,
             backend_url,
-            method,
         }),
         _ => Setup::Invalid(errors),
     }
@@ -597,9 +617,56 @@ mod tests {
             ),
             (json!({"enabled": true, "channel": "customer", "max_wait_seconds": -1}), vec!["max_wait_seconds: must be between 0 and 3600, found -1"]),
             (json!("on"), vec!["features.dual_channel_recording: must be an object, found a string"]),
+            (json!({"enabled": true, "channel": "customer", "method": "phone"}), vec![r#"method: must be "call-leg" or "conference", found "phone""#]),
+            (json!({"enabled": true, "channel": "customer", "method": 1}), vec![r#"method: must be "call-leg" or "conference", found a number"#]),
         ];
         for (feature, want) in cases {
             assert_eq!(errors(parse(&with(feature.clone()))), want, "{feature}");
+        }
+    }
+
+    #[test]
+    fn policy_reading_needs_no_backend_location() {
+        let cd = j(
+            json!({"features": {"dual_channel_recording": {"enabled": true, "channel": "customer", "exclude_queues": ["Sales"]}}}),
+        );
+        assert!(matches!(parse(&cd), Setup::Invalid(_)));
+        let Setup::Enabled(c) = parse_policy(&cd) else {
+            panic!("{:?}", parse_policy(&cd))
+        };
+        assert_eq!(c.exclude_queues, vec!["Sales".to_string()]);
+        assert_eq!(c.backend_url, "");
+        // Every other problem is still one.
+        let bad = j(
+            json!({"features": {"dual_channel_recording": {"enabled": true, "channel": "agent"}}}),
+        );
+        assert_eq!(
+            errors(parse_policy(&bad)),
+            vec![r#"channel: must be "customer" or "worker", found "agent""#]
+        );
+    }
+
+    #[test]
+    fn method_key() {
+        let method = |m: Option<&str>| {
+            let mut f = json!({"enabled": true, "channel": "customer"});
+            if let Some(m) = m {
+                f["method"] = json!(m);
+            }
+            match parse(&with(f)) {
+                Setup::Enabled(c) => Some(c.method),
+                _ => None,
+            }
+        };
+        let cases = [
+            (None, Some(Method::CallLeg)),
+            (Some("call-leg"), Some(Method::CallLeg)),
+            (Some("conference"), Some(Method::Conference)),
+            (Some("Conference"), None),
+            (Some(""), None),
+        ];
+        for (given, want) in cases {
+            assert_eq!(method(given), want, "{given:?}");
         }
     }
 

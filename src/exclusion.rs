@@ -78,7 +78,7 @@ pub fn exclusion(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Channel;
+    use crate::config::{Channel, Method};
 
     fn rule(key: &str, value: &str) -> AttributeRule {
         AttributeRule {
@@ -90,11 +90,11 @@ mod tests {
     fn config(queues: &[&str], rules: Vec<AttributeRule>) -> Config {
         Config {
             channel: Channel::Customer,
+            method: Method::CallLeg,
             exclude_queues: queues.iter().map(|q| q.to_string()).collect(),
             exclude_attributes: rules,
             max_wait_ms: 60_000,
             backend_url: "http://x".into(),
-            method: crate::config::Method::CallLeg,
         }
     }
 

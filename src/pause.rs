@@ -611,6 +611,13 @@ mod tests {
                 "fail:no longer in progress",
             ),
             (http(503, "{}"), "retry:"),
+            (
+                http(
+                    403,
+                    r#"{"success":false,"code":"excluded","message":"queue Billing is in exclude_queues","rule":"exclude_queues: Billing"}"#,
+                ),
+                "refused:exclude_queues: Billing",
+            ),
             (http(200, "not json"), "fail:unreadable"),
             (
                 Answer::Network("refused".into()),
@@ -622,6 +629,7 @@ mod tests {
                 Outcome::Done(_) => "done:".to_string(),
                 Outcome::Retry(w) => format!("retry:{w}"),
                 Outcome::Fail(w) => format!("fail:{w}"),
+                Outcome::Refused(w) => format!("refused:{w}"),
             };
             let (kind, text) = want.split_once(':').unwrap();
             assert!(

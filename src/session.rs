@@ -12,10 +12,13 @@
 
 use crate::api::{ControlAction, RecordingControlRequest};
 use crate::api::{
-    CreateRecordingRequest, LinkCallRequest, TargetKind, CREATE_RECORDING_PATH, LINK_CALL_PATH,
+    AuthorizeRequest, CreateRecordingRequest, LinkCallRequest, TargetKind, AUTHORIZE_PATH,
+    CREATE_RECORDING_PATH, LINK_CALL_PATH,
 };
-use crate::backend_client::{create_outcome, link_outcome, Answer, Jitter, Outcome, RETRY};
-use crate::config::{self, Channel, Config, Setup};
+use crate::backend_client::{
+    authorize_outcome, create_outcome, link_outcome, Answer, Jitter, Outcome, RETRY,
+};
+use crate::config::{self, Channel, Config, Method, Setup};
 use crate::exclusion::{exclusion, unreadable_attributes};
 use crate::json::{quote, Json};
 use crate::leg::{self, already_recorded, call_kind, carried_here, recordable_leg, CallKind, Leg};
@@ -164,6 +167,8 @@ pub enum Outgoing {
         action: ControlAction,
         body: RecordingControlRequest,
     },
+    /// Sent once per accepted task; never retried (see `Core::authorize_ahead`).
+    Authorize(AuthorizeRequest),
 }
 
 /// Requests carry no token: the shell adds Flex's current one when it sends,
@@ -312,6 +317,8 @@ pub struct Core {
     pause: Option<PauseConfig>,
     /// Tasks this instance knows paused, with their `max_pause_seconds` timer.
     paused: VecMap<String, Option<u64>>,
+    /// Authorize-ahead requests on their way, by request id: task SID.
+    authorizing: VecMap<u64, String>,
 }
 
 struct Out(Vec<Command>);
@@ -421,6 +428,7 @@ impl Core {
             jitter: Jitter::new(seed),
             followed: Vec::new(),
             warned_double_recording: false,
+            authorizing: VecMap::new(),
         };
         (core, out.0)
     }
@@ -683,6 +691,7 @@ impl Core {
             linked: leg::sid_attribute(attrs, "conference.sid", SidKind::Conference).is_some(),
         };
         self.sessions.insert(t.clone(), session);
+        self.authorize_ahead(&t, out);
         let timer = self.set_timer(
             max_wait,
             TimerPurpose::Wait {
@@ -864,11 +873,43 @@ impl Core {
         out.0.push(Command::Send { request, url, body });
     }
 
+    /// Tells the backend, once, that this task will be recorded, so that it
+    /// checks token, reservation, task and policy while the legs are still
+    /// joining and the recording request finds a grant. An optimisation only:
+    /// it is not retried (a failure costs the recording request its own
+    /// checks, nothing more), not tracked by `idle`, and its answer changes
+    /// nothing but a log line.
+    fn authorize_ahead(&mut self, task_sid: &str, out: &mut Out) {
+        let Some(config) = &self.config else { return };
+        if config.method != Method::CallLeg {
+            return;
+        }
+        let Some(reservation_sid) = self
+            .sessions
+            .get(task_sid)
+            .and_then(|s| s.reservation_sid.clone())
+        else {
+            return;
+        };
+        let body = Outgoing::Authorize(AuthorizeRequest {
+            token: String::new(),
+            task_sid: task_sid.to_string(),
+            reservation_sid,
+        });
+        let Some(url) = self.url_for(&body) else {
+            return;
+        };
+        let request = self.id();
+        self.authorizing.insert(request, task_sid.to_string());
+        out.0.push(Command::Send { request, url, body });
+    }
+
     fn url_for(&self, body: &Outgoing) -> Option<String> {
         let path = match body {
             Outgoing::Create(_) => CREATE_RECORDING_PATH,
             Outgoing::Link(_) => LINK_CALL_PATH,
             Outgoing::Control { action, .. } => action.path(),
+            Outgoing::Authorize(_) => AUTHORIZE_PATH,
         };
         self.config
             .as_ref()
@@ -940,6 +981,16 @@ impl Core {
                 p.orphaned = true;
             }
         }
+        // An authorize-ahead answer for an ended task has nothing to tell.
+        let stale: Vec<u64> = self
+            .authorizing
+            .iter()
+            .filter(|(_, t)| t.as_str() == task_sid)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in stale {
+            self.authorizing.remove(&id);
+        }
         let reason = if reason.is_empty() { "ended" } else { reason };
         out.log(
             Level::Debug,
@@ -1010,6 +1061,23 @@ impl Core {
     }
 
     fn on_answer(&mut self, request: u64, answer: Answer, out: &mut Out) {
+        if let Some(task_sid) = self.authorizing.remove(&request) {
+            match authorize_outcome(&answer) {
+                Outcome::Done(_) => out.log(
+                    Level::Debug,
+                    format!("{task_sid}: the backend authorized its recording ahead"),
+                ),
+                Outcome::Refused(why) => out.log(
+                    Level::Info,
+                    format!("{task_sid}: the backend's recording policy will refuse its recording: {why}"),
+                ),
+                Outcome::Retry(why) | Outcome::Fail(why) => out.log(
+                    Level::Debug,
+                    format!("{task_sid}: authorizing ahead did not work ({why}); the recording request authorizes itself"),
+                ),
+            }
+            return;
+        }
         let Some(p) = self.requests.get_mut(&request) else {
             return;
         };
@@ -1071,6 +1139,19 @@ impl Core {
                         );
                         return;
                     }
+                    Outcome::Refused(why) => {
+                        // The administrator's rules, applied by the backend:
+                        // expected, so not an error, and never retried.
+                        self.requests.remove(&request);
+                        if let Some(r) = self.leg_mut(&task_sid, request) {
+                            r.state = LegState::Failed;
+                        }
+                        out.log(
+                            Level::Info,
+                            format!("not recording {call_sid} for {task_sid}: the backend's recording policy refused it: {why}"),
+                        );
+                        return;
+                    }
                     Outcome::Retry(why) => (format!("recording {call_sid} for {task_sid}"), why),
                 }
             }
@@ -1085,6 +1166,14 @@ impl Core {
                     out.log(
                         Level::Error,
                         format!("could not add the conference to {task_sid}: {why}"),
+                    );
+                    return;
+                }
+                Outcome::Refused(why) => {
+                    self.requests.remove(&request);
+                    out.log(
+                        Level::Info,
+                        format!("not adding the conference to {task_sid}: the backend's recording policy refused it: {why}"),
                     );
                     return;
                 }
@@ -1109,8 +1198,21 @@ impl Core {
                         );
                         return;
                     }
+                    Outcome::Refused(why) => {
+                        self.requests.remove(&request);
+                        out.log(
+                            Level::Info,
+                            format!("the backend refused to {action} the recording of {task_sid}: {why}"),
+                        );
+                        return;
+                    }
                     Outcome::Retry(why) => (format!("{action} of {task_sid}"), why),
                 }
+            }
+            // Never kept in `requests` (see `authorize_ahead`).
+            Outgoing::Authorize(_) => {
+                self.requests.remove(&request);
+                return;
             }
         };
         // An automatic resume is retried briefly only: one that lands much

@@ -1,6 +1,6 @@
 //! Table and timeline tests of the state machine, natively.
 
-use crate::api::TargetKind;
+use crate::api::{AuthorizeRequest, TargetKind};
 use crate::backend_client::{Answer, Jitter};
 use crate::insights::RecordedLeg;
 use crate::session::{Command, Core, Event, FlexEvent, Level, Outgoing};
@@ -105,7 +105,9 @@ fn sends(cmds: &[Command]) -> Vec<(u64, Outgoing)> {
 fn created_call(o: &Outgoing) -> &str {
     match o {
         Outgoing::Create(r) => &r.call_sid,
-        Outgoing::Link(_) | Outgoing::Control { .. } => panic!("expected a create request"),
+        Outgoing::Link(_) | Outgoing::Control { .. } | Outgoing::Authorize(_) => {
+            panic!("expected a create request")
+        }
     }
 }
 
@@ -145,7 +147,19 @@ fn inbound_customer_channel_carried_here_starts_at_once() {
         &mut c,
         task(T1, R1, json!({"call_sid": C1, "direction": "inbound"})),
     );
-    assert_eq!(timers(&out), vec![(1, 60_000)], "the wait limit");
+    // Authorize ahead: one request at accept, before the legs join.
+    assert_eq!(
+        sends(&out),
+        vec![(
+            1,
+            Outgoing::Authorize(AuthorizeRequest {
+                token: String::new(),
+                task_sid: T1.into(),
+                reservation_sid: R1.into(),
+            })
+        )]
+    );
+    assert_eq!(timers(&out), vec![(2, 60_000)], "the wait limit");
     assert!(out.contains(&Command::Follow {
         task_sids: vec![T1.into()]
     }));
@@ -168,7 +182,7 @@ fn inbound_customer_channel_carried_here_starts_at_once() {
     );
     assert!(req.token.is_empty(), "the shell adds the token");
     assert!(
-        out.contains(&Command::CancelTimer { id: 1 }),
+        out.contains(&Command::CancelTimer { id: 2 }),
         "no longer waiting"
     );
     assert!(
@@ -746,6 +760,26 @@ fn call_not_in_progress_is_not_retried() {
         logs(&out, Level::Error),
         vec![format!("could not record {C1} for {T1}: the call is no longer in progress (Twilio 21220: Call is not in-progress. Cannot create recording.)")]
     );
+}
+
+#[test]
+fn policy_refusal_is_logged_at_info_and_not_retried() {
+    let mut c = core("customer");
+    flex(&mut c, active(Some(A1)));
+    flex(&mut c, task(T1, R1, json!({})));
+    let s = sends(&flex(&mut c, conf(T1, full(A1))));
+    let out = c.handle(Event::Answer {
+        request: s[0].0,
+        answer: Answer::Http { status: 403, body: r#"{"success":false,"code":"excluded","message":"task is excluded","rule":"exclude_queues: Sales"}"#.into() },
+    });
+    assert!(timers(&out).is_empty());
+    assert!(sends(&out).is_empty());
+    assert!(logs(&out, Level::Error).is_empty() && logs(&out, Level::Warn).is_empty());
+    assert_eq!(
+        logs(&out, Level::Info),
+        vec![format!("not recording {C1} for {T1}: the backend's recording policy refused it: task is excluded (rule: exclude_queues: Sales; code excluded)")]
+    );
+    assert!(c.idle());
 }
 
 #[test]
@@ -1768,4 +1802,125 @@ fn a_pause_waits_while_the_recording_is_being_started() {
         },
     });
     assert!(!c.control_pending(T1));
+}
+
+fn authorizes(cmds: &[Command]) -> Vec<u64> {
+    sends(cmds)
+        .into_iter()
+        .filter(|(_, o)| matches!(o, Outgoing::Authorize(_)))
+        .map(|(id, _)| id)
+        .collect()
+}
+
+/// Authorize ahead is sent once per task that will be recorded, by the
+/// call-leg method only, and is never what keeps the core busy or retrying.
+#[test]
+fn authorize_ahead_only_for_tasks_that_will_be_recorded() {
+    let cases = [
+        (
+            json!({"enabled": true, "channel": "customer"}),
+            json!({}),
+            1,
+        ),
+        (json!({"enabled": true, "channel": "worker"}), json!({}), 1),
+        (
+            json!({"enabled": true, "channel": "customer", "method": "call-leg"}),
+            json!({}),
+            1,
+        ),
+        (
+            json!({"enabled": true, "channel": "customer", "method": "conference"}),
+            json!({}),
+            0,
+        ),
+        (
+            json!({"enabled": true, "channel": "customer", "exclude_queues": ["Sales"]}),
+            json!({}),
+            0,
+        ),
+        (
+            json!({"enabled": true, "channel": "customer", "exclude_attributes": [{"key": "x", "value": 1}]}),
+            json!({"x": 1}),
+            0,
+        ),
+        (
+            json!({"enabled": false, "channel": "customer"}),
+            json!({}),
+            0,
+        ),
+        // Already recorded before a transfer (customer channel): nothing to authorize.
+        (
+            json!({"enabled": true, "channel": "customer"}),
+            json!({"conversations": {"media": [{"type": "VoiceRecording", "url": "u"}]}}),
+            0,
+        ),
+    ];
+    for (feature, attrs, want) in cases {
+        let (mut c, _) = core_with(feature.clone());
+        let out = flex(&mut c, task(T1, R1, attrs.clone()));
+        assert_eq!(authorizes(&out).len(), want, "{feature} {attrs}");
+        // A second accepted event for the same task sends nothing more.
+        let again = flex(&mut c, task(T1, R1, attrs.clone()));
+        assert!(authorizes(&again).is_empty(), "{feature}");
+    }
+}
+
+#[test]
+fn authorize_answers_are_logged_never_retried_and_change_nothing() {
+    let answers = [
+        (Answer::Http { status: 200, body: r#"{"success":true,"validForMs":15000}"#.into() }, Level::Debug),
+        (Answer::Http { status: 403, body: r#"{"success":false,"code":"excluded","message":"m","rule":"exclude_queues: Sales"}"#.into() }, Level::Info),
+        (Answer::Http { status: 503, body: "".into() }, Level::Debug),
+        (Answer::Network("refused".into()), Level::Debug),
+    ];
+    for (answer, level) in answers {
+        let mut c = core("customer");
+        flex(&mut c, active(Some(A1)));
+        let out = flex(&mut c, task(T1, R1, json!({})));
+        let id = authorizes(&out)[0];
+        assert!(
+            c.idle(),
+            "an authorize on its way is not work the runner waits for"
+        );
+        let out = c.handle(Event::Answer {
+            request: id,
+            answer: answer.clone(),
+        });
+        assert!(timers(&out).is_empty(), "{answer:?}");
+        assert!(sends(&out).is_empty(), "{answer:?}");
+        assert_eq!(logs(&out, level).len(), 1, "{answer:?}");
+        // The recording request goes out as without it.
+        let s = sends(&flex(&mut c, conf(T1, full(A1))));
+        assert_eq!(s.len(), 1);
+        assert_eq!(created_call(&s[0].1), C1);
+        // A repeated answer to the same id is ignored.
+        assert!(c
+            .handle(Event::Answer {
+                request: id,
+                answer
+            })
+            .is_empty());
+    }
+}
+
+#[test]
+fn an_authorize_answer_after_the_task_ended_is_ignored() {
+    let mut c = core("customer");
+    let id = authorizes(&flex(&mut c, task(T1, R1, json!({}))))[0];
+    flex(
+        &mut c,
+        FlexEvent::Ended {
+            task_sid: T1.into(),
+            reason: "canceled".into(),
+        },
+    );
+    let out = c.handle(Event::Answer {
+        request: id,
+        answer: Answer::Http {
+            status: 403,
+            body: r#"{"success":false,"code":"disabled","message":"m"}"#.into(),
+        },
+    });
+    assert!(out.is_empty(), "{out:?}");
+    assert!(c.idle());
 }

@@ -205,6 +205,10 @@ impl Inner {
                             body.token = token;
                             body.to_form()
                         }
+                        Outgoing::Authorize(mut r) => {
+                            r.token = token;
+                            r.to_form()
+                        }
                     };
                     let me = Rc::downgrade(self);
                     wasm_bindgen_futures::spawn_local(async move {

@@ -16,7 +16,7 @@ pub const DEFAULT_ALLOWED_ORIGIN: &str = "https://flex.twilio.com";
     name = "recording-backend",
     version,
     about = "Starts dual-channel call recordings for the Flex plugin and links them for Flex Insights.",
-    after_help = "Environment:\n  TWILIO_ACCOUNT_SID            account SID (AC...), required\n  TWILIO_AUTH_TOKEN             auth token, or else both of:\n  TWILIO_API_KEY                API key SID (SK...)\n  TWILIO_API_SECRET             API key secret\n  TWILIO_FLEX_WORKSPACE_SID     Flex TaskRouter workspace SID (WS...), required\n  ALLOWED_ORIGINS               comma-separated browser origins (default https://flex.twilio.com)\n  RECORDING_STATUS_CALLBACK     URL Twilio calls on recording events (optional)\n  RECORDING_STATUS_CALLBACK_EVENT  events for it: in-progress, completed, absent (space or comma separated; default completed)\n  AUTHORIZATION                 strict (default) or token-only\n  TWILIO_REGION, TWILIO_EDGE    Twilio region and edge, as in Twilio's helper libraries\n  METRICS_LISTEN                serve /metrics on this address (host:port) instead of --listen\n  LOG_FORMAT                    text (default) or json (one JSON object per line)\n  RUST_LOG                      log filter (default info)"
+    after_help = "Environment:\n  TWILIO_ACCOUNT_SID            account SID (AC...), required\n  TWILIO_AUTH_TOKEN             auth token, or else both of:\n  TWILIO_API_KEY                API key SID (SK...)\n  TWILIO_API_SECRET             API key secret\n  TWILIO_FLEX_WORKSPACE_SID     Flex TaskRouter workspace SID (WS...), required\n  ALLOWED_ORIGINS               comma-separated browser origins (default https://flex.twilio.com)\n  RECORDING_STATUS_CALLBACK     URL Twilio calls on recording events (optional)\n  RECORDING_STATUS_CALLBACK_EVENT  events for it: in-progress, completed, absent (space or comma separated; default completed)\n  AUTHORIZATION                 strict (default) or token-only\n  POLICY                        on (default: enforce the Flex configuration's rules) or off\n  TWILIO_REGION, TWILIO_EDGE    Twilio region and edge, as in Twilio's helper libraries\n  METRICS_LISTEN                serve /metrics on this address (host:port) instead of --listen\n  LOG_FORMAT                    text (default) or json (one JSON object per line)\n  RUST_LOG                      log filter (default info)"
 )]
 pub struct Cli {
     /// Address to listen on.
@@ -70,6 +70,15 @@ pub enum AuthorizationMode {
     TokenOnly,
 }
 
+/// Whether the backend applies the Flex configuration's recording rules itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PolicyMode {
+    /// Every request is checked against the Flex configuration read from Twilio.
+    On,
+    /// The browser's decision is trusted (the behaviour before server-side policy).
+    Off,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StatusCallback {
     pub url: String,
@@ -86,6 +95,10 @@ pub struct TwilioHosts {
     /// region and edge. A `--twilio-base-url` override changes only where
     /// requests go (a stand-in for Twilio), not the links.
     pub recording_links: String,
+    /// `flex-api`: the Flex configuration the recording policy is read from
+    /// (`servers` of `/v1/Configuration` in `twilio_flex_v1.subset.json`:
+    /// `https://flex-api.twilio.com`; regions and edges as for the others).
+    pub flex: String,
 }
 
 impl TwilioHosts {
@@ -110,6 +123,7 @@ impl TwilioHosts {
             taskrouter: host("taskrouter"),
             iam: host("iam"),
             recording_links: host("api"),
+            flex: host("flex-api"),
         }
     }
 
@@ -119,6 +133,7 @@ impl TwilioHosts {
             taskrouter: url.to_string(),
             iam: url.to_string(),
             recording_links,
+            flex: url.to_string(),
         }
     }
 }
@@ -136,6 +151,10 @@ pub struct Config {
     pub authorization: AuthorizationMode,
     /// `METRICS_LISTEN`: serve `/metrics` there, not on `listen`.
     pub metrics_listen: Option<SocketAddr>,
+    pub policy: PolicyMode,
+    pub policy_timing: crate::policy::PolicyTiming,
+    /// How long an authorize-ahead grant is used before it is checked again.
+    pub grant_valid_for: std::time::Duration,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -314,6 +333,18 @@ impl Config {
             })?),
         };
 
+        let policy = match get("POLICY").as_deref() {
+            None | Some("on") => PolicyMode::On,
+            Some("off") => PolicyMode::Off,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    var: "POLICY",
+                    what: "policy mode (on or off)",
+                    value: other.to_string(),
+                })
+            }
+        };
+
         Ok(Config {
             listen: cli.listen,
             account_sid,
@@ -325,6 +356,9 @@ impl Config {
             status_callback,
             authorization,
             metrics_listen,
+            policy,
+            policy_timing: crate::policy::PolicyTiming::default(),
+            grant_valid_for: crate::grant::GRANT_VALID_FOR,
         })
     }
 }
@@ -429,6 +463,7 @@ mod tests {
         v.push(("TWILIO_EDGE", "dublin"));
         let c = load(&[], &v).unwrap();
         assert_eq!(c.hosts.iam, "https://iam.dublin.ie1.twilio.com");
+        assert_eq!(c.hosts.flex, "https://flex-api.dublin.ie1.twilio.com");
         assert_eq!(c.hosts.recording_links, "https://api.dublin.ie1.twilio.com");
         // A stand-in for Twilio changes where requests go, not what links name.
         let c = load(&["--twilio-base-url", "http://127.0.0.1:9"], &v).unwrap();
@@ -436,6 +471,10 @@ mod tests {
         assert_eq!(c.hosts.recording_links, "https://api.dublin.ie1.twilio.com");
         let c = load(&["--twilio-base-url", "http://127.0.0.1:9"], &base()).unwrap();
         assert_eq!(c.hosts.recording_links, "https://api.twilio.com");
+        assert_eq!(
+            TwilioHosts::for_region(None, None).flex,
+            "https://flex-api.twilio.com"
+        );
     }
 
     #[test]
@@ -444,6 +483,7 @@ mod tests {
         assert_eq!(c.hosts.api, "http://127.0.0.1:9");
         assert_eq!(c.hosts.taskrouter, "http://127.0.0.1:9");
         assert_eq!(c.hosts.iam, "http://127.0.0.1:9");
+        assert_eq!(c.hosts.flex, "http://127.0.0.1:9");
         let c = load(
             &[
                 "--twilio-base-url",
@@ -481,6 +521,10 @@ mod tests {
             vec!["https://a.example", "https://b.example"]
         );
         assert_eq!(c.authorization, AuthorizationMode::TokenOnly);
+        assert_eq!(c.policy, PolicyMode::On);
+        let mut off = base();
+        off.push(("POLICY", "off"));
+        assert_eq!(load(&[], &off).unwrap().policy, PolicyMode::Off);
         assert!(c.demo);
         assert_eq!(
             c.status_callback,
@@ -491,6 +535,7 @@ mod tests {
         );
         for (k, bad) in [
             ("AUTHORIZATION", "lax"),
+            ("POLICY", "maybe"),
             ("RECORDING_STATUS_CALLBACK", "not a url"),
             ("ALLOWED_ORIGINS", "flex.twilio.com"),
             ("TWILIO_FLEX_WORKSPACE_SID", "WS1"),

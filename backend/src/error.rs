@@ -6,7 +6,9 @@ use crate::twilio::TwilioError;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use dual_channel_recording::api::{ErrorBody, TWILIO_CALL_NOT_IN_PROGRESS};
+use dual_channel_recording::api::{
+    ErrorBody, RefusalBody, RefusalCode, TWILIO_CALL_NOT_IN_PROGRESS,
+};
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum AppError {
@@ -40,8 +42,25 @@ pub enum AppError {
     },
     #[error("{0}")]
     Unavailable(String),
+    /// The recording policy (the Flex configuration) forbids it.
+    #[error("{message}")]
+    Refused {
+        code: RefusalCode,
+        message: String,
+        rule: Option<String>,
+    },
     #[error("the recording backend failed unexpectedly; see its log")]
     Internal,
+}
+
+impl From<crate::policy::Refusal> for AppError {
+    fn from(r: crate::policy::Refusal) -> Self {
+        AppError::Refused {
+            code: r.code(),
+            message: r.message(),
+            rule: r.rule(),
+        }
+    }
 }
 
 impl AppError {
@@ -51,7 +70,9 @@ impl AppError {
             AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::MissingToken | AppError::InvalidToken { .. } => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden(_) | AppError::OriginNotAllowed => StatusCode::FORBIDDEN,
+            AppError::Forbidden(_) | AppError::OriginNotAllowed | AppError::Refused { .. } => {
+                StatusCode::FORBIDDEN
+            }
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AppError::Conflict(_) => StatusCode::CONFLICT,
@@ -145,7 +166,11 @@ impl IntoResponse for AppError {
         let body = self.body();
         // The one log line of a failed request (the trace layer logs no
         // second one), and the one place refusals and failures are counted.
-        crate::metrics::error_answer(status, body.code);
+        let code_label = match &self {
+            AppError::Refused { code, .. } => code.as_str().to_string(),
+            _ => body.code.to_string(),
+        };
+        crate::metrics::error_answer(status, &code_label);
         match status {
             StatusCode::INTERNAL_SERVER_ERROR | StatusCode::BAD_GATEWAY => {
                 tracing::error!(status = status.as_u16(), code = body.code, error = %self, "request failed")
@@ -157,7 +182,23 @@ impl IntoResponse for AppError {
                 tracing::info!(status = status.as_u16(), code = body.code, error = %self, "request refused")
             }
         }
-        let mut resp = (status, Json(body)).into_response();
+        let mut resp = match &self {
+            AppError::Refused {
+                code,
+                message,
+                rule,
+            } => (
+                status,
+                Json(RefusalBody {
+                    success: false,
+                    code: *code,
+                    message: message.clone(),
+                    rule: rule.clone(),
+                }),
+            )
+                .into_response(),
+            _ => (status, Json(body)).into_response(),
+        };
         if status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::SERVICE_UNAVAILABLE {
             resp.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,

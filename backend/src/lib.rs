@@ -16,6 +16,8 @@ pub mod healthcheck;
 pub mod logging;
 pub mod metrics;
 pub mod pause;
+pub mod grant;
+pub mod policy;
 pub mod recording;
 pub mod routes;
 pub mod twilio;
@@ -29,7 +31,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use dual_channel_recording::api::{CREATE_RECORDING_PATH, LINK_CALL_PATH};
+use dual_channel_recording::api::{AUTHORIZE_PATH, CREATE_RECORDING_PATH, LINK_CALL_PATH};
 use dual_channel_recording::api::{
     PAUSE_RECORDING_PATH, RECORDING_STATE_PATH, RESUME_RECORDING_PATH,
 };
@@ -51,6 +53,8 @@ pub struct Inner {
     pub twilio: TwilioClient,
     pub tokens: auth::TokenCache,
     pub recordings: recording::RecordingRegistry,
+    pub policy: policy::PolicyCache,
+    pub grants: grant::GrantStore,
 }
 
 /// Shared state; cheap to clone.
@@ -65,10 +69,12 @@ impl AppState {
     pub fn with_retry(config: Config, retry: RetryPolicy) -> Result<Self, reqwest::Error> {
         let twilio = TwilioClient::new(&config, retry)?;
         Ok(AppState(Arc::new(Inner {
-            config,
             twilio,
             tokens: auth::TokenCache::default(),
             recordings: recording::RecordingRegistry::default(),
+            policy: policy::PolicyCache::new(config.policy_timing),
+            grants: grant::GrantStore::new(config.grant_valid_for),
+            config,
         })))
     }
 }
@@ -159,6 +165,7 @@ pub fn app(state: AppState) -> Router {
     let router = Router::new()
         .route(CREATE_RECORDING_PATH, post(routes::create_recording))
         .route(LINK_CALL_PATH, post(routes::link_call))
+        .route(AUTHORIZE_PATH, post(grant::authorize))
         .route(PAUSE_RECORDING_PATH, post(pause::pause))
         .route(RESUME_RECORDING_PATH, post(pause::resume))
         .route(RECORDING_STATE_PATH, post(pause::state))

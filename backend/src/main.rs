@@ -2,7 +2,7 @@
 //! Everything else is in the library (`recording_backend::app`).
 
 use clap::Parser;
-use recording_backend::config::{Cli, Command, Config};
+use recording_backend::config::{Cli, Command, Config, PolicyMode};
 use recording_backend::logging::{self, LogFormat};
 use recording_backend::{app, healthcheck, metrics_app, AppState};
 use std::process::ExitCode;
@@ -42,6 +42,7 @@ async fn main() -> ExitCode {
         taskrouter = %config.hosts.taskrouter,
         iam = %config.hosts.iam,
         authorization = ?config.authorization,
+        policy = ?config.policy,
         origins = ?config.allowed_origins,
         demo = config.demo,
         metrics = %metrics_listen.map_or_else(|| "on --listen".to_string(), |a| a.to_string()),
@@ -54,6 +55,17 @@ async fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    match state.0.config.policy {
+        PolicyMode::Off => tracing::warn!("POLICY=off: the Flex configuration's recording rules are not checked here; the browser's decision is trusted"),
+        PolicyMode::On => {
+            // Read the policy before the first request needs it; a failure
+            // here is logged and retried by the first request.
+            let warm = state.clone();
+            tokio::spawn(async move {
+                let _ = warm.0.policy.get(&warm.0.twilio).await;
+            });
+        }
+    }
     let listener = match tokio::net::TcpListener::bind(listen).await {
         Ok(l) => l,
         Err(e) => {

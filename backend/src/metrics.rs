@@ -142,7 +142,9 @@ pub fn already_recording() {
 
 /// Called where an `AppError` becomes an answer, so every kind of refusal,
 /// including ones added later, is counted by its code without naming it here.
-pub fn error_answer(status: StatusCode, code: i64) {
+/// `code` is the answer's code: a number, or a policy refusal's text code
+/// (`excluded`, `disabled`, ...), so refusals can be told apart by reason.
+pub fn error_answer(status: StatusCode, code: &str) {
     let name = if status.is_server_error() {
         FAILURES
     } else {

@@ -176,6 +176,12 @@ struct ReservationPage {
 #[derive(Debug, Deserialize)]
 struct TaskIn {
     attributes: String,
+    #[serde(default)]
+    task_queue_sid: Option<String>,
+    #[serde(default)]
+    task_queue_friendly_name: Option<String>,
+    #[serde(default)]
+    task_channel_unique_name: Option<String>,
 }
 
 /// A task as read: its attributes (still the raw JSON text) and the revision to
@@ -184,6 +190,11 @@ struct TaskIn {
 pub struct TaskSnapshot {
     pub attributes: String,
     pub etag: Option<String>,
+    /// What the recording policy's `exclude_queues` compares with.
+    pub queue_sid: Option<String>,
+    pub queue_name: Option<String>,
+    /// `voice`, `chat`, ...
+    pub channel: Option<String>,
 }
 
 /// Outcome of a conditional task write.
@@ -590,7 +601,22 @@ impl TwilioClient {
         Ok(Some(TaskSnapshot {
             attributes: task.attributes,
             etag,
+            queue_sid: task.task_queue_sid,
+            queue_name: task.task_queue_friendly_name,
+            channel: task.task_channel_unique_name,
         }))
+    }
+
+    /// `GET https://flex-api.twilio.com/v1/Configuration`: the account's Flex
+    /// configuration as Twilio sends it (read by `policy`).
+    pub async fn fetch_flex_configuration(&self) -> Result<Vec<u8>, TwilioError> {
+        let url = format!("{}/v1/Configuration", self.hosts.flex);
+        let reply = self
+            .send("fetch Flex configuration", Repeat::Safe, || {
+                self.http.get(&url)
+            })
+            .await?;
+        Ok(Self::ok_or_api(reply)?.body)
     }
 
     /// Writes the attributes only if the task is still at `etag`.

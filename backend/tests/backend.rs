@@ -393,7 +393,11 @@ async fn authorization_refusals() {
         json!({"taskSid": "WT000000000000000000000000000000b2", "reservationSid": WR_OTHER, "workerSid": WK_OTHER}),
     )
     .await;
-    let app = backend_for(&sim);
+    // Every request checks anew here: a grant (tests/grant.rs) would keep
+    // the reservation's earlier state for its lifetime.
+    let mut c = config(&sim.url, &[], &[]);
+    c.grant_valid_for = std::time::Duration::ZERO;
+    let app = backend(c);
 
     // Another worker's token: the reservation named is not theirs.
     let mut req = customer_request();

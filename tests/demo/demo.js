@@ -134,6 +134,8 @@ async function loadTab(name) {
 async function reset() {
   call = null;
   await sim.reset();
+  // The Flex configuration as the backend reads it (its recording policy).
+  await sim.putFlexConfiguration({ uiAttributes: { custom_data: { features: { dual_channel_recording: config() } } }, callRecordingEnabled: false });
   $('log').replaceChildren();
   for (const [name, t] of Object.entries(tabs)) if (t.open) await loadTab(name);
   say(`Reset: ${$('channel').value} channel. Ring an inbound call to start.`);

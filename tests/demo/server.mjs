@@ -10,6 +10,7 @@ import path from 'node:path';
 import {
   REPO_ROOT, SIM_ACCOUNT, bundlePath, freePort, missingParts, startBackend, startSim, startStaticServer,
 } from '../harness/processes.mjs';
+import { createSimClient } from '../harness/sim-client.js';
 
 const OUT = path.join(REPO_ROOT, 'tests/.out/demo');
 
@@ -23,6 +24,12 @@ async function main() {
   if (!existsSync(bundle)) console.error(`warning: ${bundle} does not exist yet; the Flex tabs will say so until it is built`);
 
   const sim = await startSim({ port: await freePort(8788), logFile: path.join(OUT, 'twilio-sim.log') });
+  // The backend reads its recording policy at start: the demo page's rules
+  // (tests/demo/demo.js `config()`, which puts them again on every reset).
+  await createSimClient(sim.url).putFlexConfiguration({
+    uiAttributes: { custom_data: { features: { dual_channel_recording: { enabled: true, channel: 'customer', exclude_attributes: [{ key: 'customer.preferences.privacy', value: 'no-recording' }], exclude_queues: ['Billing'] } } } },
+    callRecordingEnabled: false,
+  });
   const backend = await startBackend({ port: await freePort(8787), simUrl: sim.url, logFile: path.join(OUT, 'recording-backend.log') });
   const port = process.env.DEMO_PORT ? Number(process.env.DEMO_PORT) : await freePort(8080);
   let files;

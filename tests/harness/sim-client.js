@@ -59,6 +59,9 @@ export function createSimClient(baseUrl, { fetchImpl } = {}) {
     putConference: (conferenceSid, { taskSid, participants }) =>
       request('PUT', `/_sim/conferences/${enc(conferenceSid)}`, { taskSid, participants }),
     fault: (fault) => request('POST', '/_sim/faults', fault),
+    /** The Flex configuration the backend reads (`GET /v1/Configuration`). */
+    putFlexConfiguration: ({ uiAttributes, callRecordingEnabled }) =>
+      request('PUT', '/_sim/configuration', { uiAttributes, callRecordingEnabled }),
   };
 }
 

@@ -141,7 +141,6 @@ async function play(scenario, env, log, instances, setBrowserContext) {
   const settleMs = scenario.settleMs ?? 10000;
   const identity = identityOf(workerSid);
 
-  if (!backend.running) await backend.start();
   await sim.reset();
 
   const customData = {
@@ -149,6 +148,19 @@ async function play(scenario, env, log, instances, setBrowserContext) {
     serverless_functions_domain: `127.0.0.1:${backend.port}`,
     serverless_functions_protocol: 'http',
   };
+  // The Flex configuration as the backend reads it from Twilio: the same
+  // document, with `serverConfig` in place of `config` when the scenario
+  // plays a browser whose copy differs.
+  const flexCallRecording = scenario.flexCallRecording === true;
+  const serverConfig = Object.prototype.hasOwnProperty.call(scenario, 'serverConfig') ? scenario.serverConfig : scenario.config;
+  await sim.putFlexConfiguration({
+    uiAttributes: { custom_data: { ...customData, features: { dual_channel_recording: serverConfig } } },
+    callRecordingEnabled: flexCallRecording,
+  });
+  // A fresh backend per scenario: its caches (the policy read from the Flex
+  // configuration, tokens, recordings) must not carry over from the last one.
+  if (backend.running) await backend.stop();
+  await backend.start();
 
   let context = null;
   if (env.browser) {
@@ -160,7 +172,7 @@ async function play(scenario, env, log, instances, setBrowserContext) {
     const token = `flex-token-${process.pid}-${tokenCounter}-${name}`;
     await sim.registerToken({ token, workerSid, identity, valid: true, expiresInSec: 3600, roles: ['agent'] });
     const flexOptions = {
-      customData, workerSid, accountSid: SIM_ACCOUNT.accountSid, token, identity, locale: 'en-US', callRecordingEnabled: scenario.flexCallRecording === true,
+      customData, workerSid, accountSid: SIM_ACCOUNT.accountSid, token, identity, locale: 'en-US', callRecordingEnabled: flexCallRecording,
     };
     const inst = env.browser
       ? new BrowserInstance(name, {

@@ -37,8 +37,8 @@ pub(crate) fn router(state: SimState) -> Router {
         )
         .route("/conferences/{conference}", put(put_conference))
         .route("/faults", post(add_faults))
-        .route("/flex", post(set_flex))
         .route("/tasks/{task}/accept", put(put_accept_options))
+        .route("/configuration", put(put_flex_configuration))
         .fallback(|| async { control_error(StatusCode::NOT_FOUND, "no such control endpoint") })
         .layer(CorsLayer::very_permissive())
         .with_state(state)
@@ -128,7 +128,7 @@ async fn state_snapshot(State(st): State<SimState>) -> Response {
         "reservations": w.reservations.iter().map(Reservation::to_control).collect::<Vec<_>>(),
         "conferences": conferences,
         "conferenceRecordings": w.conference_recordings.iter().map(|r| r.to_control(cfg)).collect::<Vec<_>>(),
-        "flexCallRecording": w.flex_call_recording,
+        "flexCallRecording": w.flex.call_recording_enabled,
         "faults": {
             "failNext": f.fail_next.as_ref().map(|n| json!({"status": n.status.as_u16(), "code": n.code, "count": n.remaining})),
             "latencyMs": f.latency_ms,
@@ -586,21 +586,6 @@ async fn add_faults(State(st): State<SimState>, body: Bytes) -> Response {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct FlexBody {
-    call_recording: bool,
-}
-
-/// Flex's own "Call Recording" setting (`call_recording_enabled`).
-async fn set_flex(State(st): State<SimState>, body: Bytes) -> Response {
-    unwrap_either((|| {
-        let b: FlexBody = parse(&body)?;
-        st.lock().world.flex_call_recording = b.call_recording;
-        Ok(ok())
-    })())
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct AcceptBody {
     /// `null`: the accept left `conferenceOptions.conferenceRecord` unset.
     conference_record: Option<bool>,
@@ -634,4 +619,33 @@ async fn put_accept_options(
         }
         Ok(ok())
     })())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct FlexConfigurationBody {
+    #[serde(default)]
+    ui_attributes: Option<Map<String, Value>>,
+    #[serde(default)]
+    call_recording_enabled: Option<bool>,
+}
+
+/// Sets the Flex configuration the backend reads (`GET /v1/Configuration`):
+/// `uiAttributes` replaces `ui_attributes` whole, as a Flex administrator's
+/// save does; either field may be left out to keep it.
+async fn put_flex_configuration(State(st): State<SimState>, body: Bytes) -> Response {
+    let inner = || -> Result<Response, Response> {
+        let b: FlexConfigurationBody = parse(&body)?;
+        let mut sim = st.lock();
+        let flex = &mut sim.world.flex;
+        if let Some(ui) = b.ui_attributes {
+            flex.ui_attributes = ui;
+        }
+        if let Some(on) = b.call_recording_enabled {
+            flex.call_recording_enabled = on;
+        }
+        flex.updated_ms = now_ms();
+        Ok(ok())
+    };
+    unwrap_either(inner())
 }

@@ -12,6 +12,7 @@ use crate::SimConfig;
 
 pub(crate) const API_HOST: &str = "https://api.twilio.com";
 pub(crate) const TASKROUTER_HOST: &str = "https://taskrouter.twilio.com";
+pub(crate) const FLEX_HOST: &str = "https://flex-api.twilio.com";
 
 /// Everything `/_sim/reset` forgets.
 #[derive(Default)]
@@ -36,8 +37,84 @@ pub(crate) struct World {
     pub conference_recordings: Vec<crate::recording_status::ConferenceRecording>,
     /// Per task, the `conferenceRecord` its accept ended with (`None`: left unset).
     pub conference_record: HashMap<String, Option<bool>>,
-    /// Flex's "Call Recording" setting (`call_recording_enabled`).
-    pub flex_call_recording: bool,
+    pub flex: FlexConfiguration,
+}
+
+/// The account's Flex configuration (`GET /v1/Configuration`). Every Flex
+/// account has one; a fresh one carries no `custom_data` of ours.
+#[derive(Default)]
+pub(crate) struct FlexConfiguration {
+    pub ui_attributes: Map<String, Value>,
+    /// Flex's own "Call Recording" setting.
+    pub call_recording_enabled: bool,
+    pub updated_ms: i64,
+}
+
+impl FlexConfiguration {
+    pub fn to_twilio(&self, cfg: &SimConfig) -> Value {
+        let updated = iso8601(self.updated_ms);
+        // Twilio sends every field of the resource; the ones this simulator
+        // has nothing for are null (all are nullable in the contract).
+        const UNSET: [&str; 36] = [
+            "taskrouter_target_workflow_sid",
+            "taskrouter_target_taskqueue_sid",
+            "taskrouter_taskqueues",
+            "taskrouter_skills",
+            "taskrouter_worker_channels",
+            "taskrouter_worker_attributes",
+            "taskrouter_offline_activity_sid",
+            "runtime_domain",
+            "messaging_service_instance_sid",
+            "chat_service_instance_sid",
+            "flex_service_instance_sid",
+            "flex_instance_sid",
+            "ui_dependencies",
+            "crm_enabled",
+            "crm_type",
+            "crm_callback_url",
+            "crm_fallback_url",
+            "crm_attributes",
+            "public_attributes",
+            "plugin_service_enabled",
+            "plugin_service_attributes",
+            "integrations",
+            "outbound_call_flows",
+            "serverless_service_sids",
+            "queue_stats_configuration",
+            "notifications",
+            "markdown",
+            "flex_insights_hr",
+            "flex_insights_drilldown",
+            "flex_url",
+            "channel_configs",
+            "debugger_integration",
+            "flex_ui_status_report",
+            "agent_conv_end_methods",
+            "citrix_voice_vdi",
+            "offline_config",
+        ];
+        let mut out = json!({
+            "account_sid": cfg.account_sid,
+            "date_created": updated,
+            "date_updated": updated,
+            "attributes": {},
+            "status": "ok",
+            "taskrouter_workspace_sid": cfg.workspace_sid,
+            "ui_language": "en",
+            "ui_attributes": self.ui_attributes,
+            "ui_version": "2.x",
+            "service_version": null,
+            "call_recording_enabled": self.call_recording_enabled,
+            "call_recording_webhook_url": null,
+            "url": format!("{FLEX_HOST}/v1/Configuration"),
+        });
+        if let Some(m) = out.as_object_mut() {
+            for k in UNSET {
+                m.insert(k.to_string(), Value::Null);
+            }
+        }
+        out
+    }
 }
 
 #[derive(Default)]
@@ -156,6 +233,9 @@ pub(crate) struct LogEntry {
     pub request_body: Value,
     pub response_body: Value,
     pub latency_ms: u64,
+    /// When the request arrived, µs since the Unix epoch (before any
+    /// injected latency): what start-delay benchmarks compare with.
+    pub received_us: i64,
 }
 
 /// `true` when `s` is `prefix` followed by exactly 32 hex digits.

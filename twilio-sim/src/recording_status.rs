@@ -120,7 +120,7 @@ impl World {
             .get(task_sid)
             .copied()
             .unwrap_or(None)
-            .unwrap_or(self.flex_call_recording);
+            .unwrap_or(self.flex.call_recording_enabled);
         let recorded = self.conference_record.contains_key(task_sid);
         let joined = conf
             .participants

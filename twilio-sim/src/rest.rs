@@ -57,6 +57,7 @@ pub(crate) fn router(state: SimState) -> Router {
             get(fetch_reservation),
         )
         .merge(crate::recording_status::router())
+        .route("/v1/Configuration", get(fetch_flex_configuration))
         .fallback(unknown_path)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), rest_layer))
@@ -84,6 +85,7 @@ async fn rest_layer(State(st): State<SimState>, req: Request, next: Next) -> Res
     if req.uri().path().starts_with("/_sim") {
         return next.run(req).await;
     }
+    let received_us = crate::time::now_us();
     let (parts, body) = req.into_parts();
     let method = parts.method.to_string();
     let path = parts.uri.path().to_string();
@@ -180,6 +182,7 @@ async fn rest_layer(State(st): State<SimState>, req: Request, next: Next) -> Res
             request_body: request_log,
             response_body: response_log,
             latency_ms,
+            received_us,
         });
         let limit = st.config().log_limit.max(1);
         while sim.log.len() > limit {
@@ -504,6 +507,14 @@ fn list_recordings_inner(
         "previous_page_uri": if page > 0 { Some(page_uri(page - 1)) } else { None },
     });
     Ok(with_json(StatusCode::OK, body))
+}
+
+/// `GET https://flex-api.twilio.com/v1/Configuration`: one per account, so
+/// the path names no SID.
+async fn fetch_flex_configuration(State(st): State<SimState>) -> Response {
+    let cfg = st.config();
+    let sim = st.lock();
+    with_json(StatusCode::OK, sim.world.flex.to_twilio(cfg))
 }
 
 async fn fetch_call(

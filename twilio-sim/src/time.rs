@@ -13,6 +13,14 @@ pub(crate) fn now_ms() -> i64 {
     }
 }
 
+/// Microseconds since the Unix epoch.
+pub(crate) fn now_us() -> i64 {
+    match SystemTime::now().duration_since(UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_micros()).unwrap_or(i64::MAX),
+        Err(_) => 0,
+    }
+}
+
 /// Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;

@@ -278,9 +278,9 @@ async fn flex_records_the_conference_when_the_accept_asked() {
         let app = with_calls().await;
         control(
             &app,
-            Method::POST,
-            "/flex",
-            json!({"callRecording": flex_setting}),
+            Method::PUT,
+            "/configuration",
+            json!({"callRecordingEnabled": flex_setting}),
         )
         .await;
         control(
