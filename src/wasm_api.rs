@@ -383,7 +383,7 @@ impl Engine {
                     }
                     Ok(JsValue::from_str(&state.to_json()))
                 }
-                Outcome::Retry(why) | Outcome::Fail(why) => {
+                Outcome::Retry(why) | Outcome::Fail(why) | Outcome::Refused(why) => {
                     if let Some(me) = me.upgrade() {
                         me.log(
                             Level::Warn,

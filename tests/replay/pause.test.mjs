@@ -23,8 +23,15 @@ after(async () => { if (env) await closeEnvironment(env); });
 /** One instance with this `pause_recording`, an accepted inbound call recorded on the customer leg. */
 async function recordedCall(pauseRecording) {
   const { sim, backend } = env;
-  if (!backend.running) await backend.start();
   await sim.reset();
+  // The backend enforces the Flex configuration it reads (a reset empties
+  // it); a fresh backend reads it anew, as the runner does per scenario.
+  await sim.putFlexConfiguration({
+    uiAttributes: { custom_data: { features: { dual_channel_recording: { enabled: true, channel: 'customer' } } } },
+    callRecordingEnabled: false,
+  });
+  if (backend.running) await backend.stop();
+  await backend.start();
   const identity = `worker_${WK}`;
   const token = `pause-test-${Date.now()}`;
   await sim.registerToken({ token, workerSid: WK, identity });
