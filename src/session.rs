@@ -10,11 +10,11 @@
 //! Call, back and forth) gets its own. A session ends when its task completes,
 //! is canceled or its reservation disappears; its timers end with it.
 
-use crate::api::{ControlAction, RecordingControlRequest};
 use crate::api::{
     AuthorizeRequest, CreateRecordingRequest, LinkCallRequest, TargetKind, AUTHORIZE_PATH,
     CREATE_RECORDING_PATH, LINK_CALL_PATH,
 };
+use crate::api::{ControlAction, RecordingControlRequest};
 use crate::backend_client::{
     authorize_outcome, create_outcome, link_outcome, Answer, Jitter, Outcome, RETRY,
 };
