@@ -58,7 +58,7 @@ pub fn exclusion(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Channel;
+    use crate::config::{Channel, Method};
 
     fn rule(key: &str, value: &str) -> AttributeRule {
         AttributeRule {
@@ -69,10 +69,12 @@ mod tests {
 
     fn config(queues: &[&str], rules: Vec<AttributeRule>) -> Config {
         Config {
+            method: Method::CallLeg,
             channel: Channel::Customer,
             exclude_queues: queues.iter().map(|q| q.to_string()).collect(),
             exclude_attributes: rules,
             max_wait_ms: 60_000,
+            accept_wait_ms: 200,
             backend_url: "http://x".into(),
         }
     }

@@ -1,0 +1,326 @@
+//! The `conference` method: Flex records the whole conference natively, and
+//! the plugin only decides, when a task is about to be accepted, whether it
+//! may (`conferenceOptions.conferenceRecord` of the `AcceptTask` action).
+//!
+//! The rules are the call-leg method's (`exclusion`): `enabled`, voice only,
+//! `exclude_queues` by name or SID, `exclude_attributes` with dotted keys,
+//! text comparison and array membership. They replace the
+//! flex-project-template's `conditional-recording` feature, which sets the
+//! same flag in a `beforeAcceptTask` listener (../shared/flex-facts.md).
+
+use crate::attributes::ScanError;
+use crate::config::{Config, Method};
+use crate::exclusion::{exclusion, Exclusion};
+use crate::json::quote;
+use crate::snapshot::TaskSnapshot;
+
+/// What the `beforeAcceptTask` listener does with `conferenceOptions`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// `conferenceRecord = true`: Flex records the conference.
+    Record,
+    /// `conferenceRecord = false`, and why.
+    DoNotRecord(Refusal),
+    /// `conferenceOptions` untouched: Flex's own setting applies.
+    Untouched(Untouched),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    Excluded(Exclusion),
+    /// Attribute rules exist but the task's attributes cannot be read: fail
+    /// closed, as the call-leg method does.
+    UnreadableAttributes(ScanError),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Untouched {
+    /// Disabled or misconfigured: the plugin is inert.
+    Inert,
+    /// `method` is `call-leg`: the backend records the legs instead.
+    CallLegMethod,
+    /// Not a voice task: there is no conference to record.
+    NotVoice,
+}
+
+impl Decision {
+    /// The value for `conferenceOptions.conferenceRecord`; `None`: leave it.
+    pub fn conference_record(&self) -> Option<bool> {
+        match self {
+            Decision::Record => Some(true),
+            Decision::DoNotRecord(_) => Some(false),
+            Decision::Untouched(_) => None,
+        }
+    }
+
+    /// Why, in words for an administrator reading the console.
+    pub fn reason(&self) -> String {
+        match self {
+            Decision::Record => "no exclusion rule applies: Flex records the whole conference".into(),
+            Decision::DoNotRecord(Refusal::Excluded(why)) => why.to_string(),
+            Decision::DoNotRecord(Refusal::UnreadableAttributes(e)) => {
+                format!("the exclusion rules cannot be checked: {e}")
+            }
+            Decision::Untouched(Untouched::Inert) => {
+                "the plugin is disabled or misconfigured: Flex's own recording setting applies".into()
+            }
+            Decision::Untouched(Untouched::CallLegMethod) => {
+                "method is call-leg: the call legs are recorded instead".into()
+            }
+            Decision::Untouched(Untouched::NotVoice) => "not a voice task".into(),
+        }
+    }
+
+    /// `{"conferenceRecord": true|false|null, "reason": "..."}`, the answer the shim reads.
+    pub fn to_json(&self) -> String {
+        let value = match self.conference_record() {
+            Some(true) => "true",
+            Some(false) => "false",
+            None => "null",
+        };
+        format!(
+            r#"{{"conferenceRecord":{value},"reason":{}}}"#,
+            quote(&self.reason())
+        )
+    }
+}
+
+/// The decision for a task about to be accepted. `config` is `None` when the
+/// feature is disabled or misconfigured.
+pub fn decide(config: Option<&Config>, task: &TaskSnapshot) -> Decision {
+    let Some(config) = config else {
+        return Decision::Untouched(Untouched::Inert);
+    };
+    if config.method != Method::Conference {
+        return Decision::Untouched(Untouched::CallLegMethod);
+    }
+    if task.channel.as_deref() != Some("voice") {
+        return Decision::Untouched(Untouched::NotVoice);
+    }
+    match exclusion(
+        config,
+        task.queue_name.as_deref(),
+        task.queue_sid.as_deref(),
+        &task.attributes,
+    ) {
+        Ok(None) => Decision::Record,
+        Ok(Some(why)) => Decision::DoNotRecord(Refusal::Excluded(why)),
+        Err(e) => Decision::DoNotRecord(Refusal::UnreadableAttributes(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{parse, Setup};
+    use crate::json::Json;
+    use serde_json::{json, Value};
+
+    /// The configuration as an administrator writes it.
+    fn config(feature: Value) -> Option<Config> {
+        let cd = json!({"features": {"dual_channel_recording": feature}, "serverless_functions_domain": "x.io"});
+        match parse(&Json::parse(&cd.to_string()).unwrap()) {
+            Setup::Enabled(c) => Some(c),
+            Setup::Disabled => None,
+            Setup::Invalid(e) => panic!("{feature}: {e:?}"),
+        }
+    }
+
+    fn task(channel: &str, queue: (&str, &str), attributes: Value) -> TaskSnapshot {
+        TaskSnapshot {
+            task_sid: "WT00000000000000000000000000000001".into(),
+            sid: "WR00000000000000000000000000000001".into(),
+            queue_name: Some(queue.0.into()),
+            queue_sid: Some(queue.1.into()),
+            channel: Some(channel.into()),
+            attributes: attributes.to_string(),
+            date_updated: None,
+        }
+    }
+
+    const SALES: (&str, &str) = ("Sales", "WQ00000000000000000000000000000001");
+    const LEGAL: (&str, &str) = ("Legal Queue", "WQ00000000000000000000000000000789");
+
+    fn queue(q: &str) -> Decision {
+        Decision::DoNotRecord(Refusal::Excluded(Exclusion::Queue(q.into())))
+    }
+
+    fn attribute(key: &str, value: &str) -> Decision {
+        Decision::DoNotRecord(Refusal::Excluded(Exclusion::Attribute {
+            key: key.into(),
+            value: value.into(),
+        }))
+    }
+
+    #[test]
+    fn decision_table() {
+        let conference = |queues: Value, rules: Value| {
+            json!({"enabled": true, "method": "conference", "exclude_queues": queues, "exclude_attributes": rules})
+        };
+        let cases: Vec<(&str, Value, TaskSnapshot, Decision)> = vec![
+            // The flex-project-template's own conditional-recording cases.
+            (
+                "no exclusions configured",
+                conference(json!([]), json!([])),
+                task("voice", ("Test Queue", "WQ00000000000000000000000000000123"), json!({"direction": "inbound"})),
+                Decision::Record,
+            ),
+            (
+                "queue name in the list",
+                conference(json!(["Compliance Queue", "Legal Queue"]), json!([])),
+                task("voice", LEGAL, json!({})),
+                queue("Legal Queue"),
+            ),
+            (
+                "queue SID in the list",
+                conference(json!(["WQ00000000000000000000000000000789"]), json!([])),
+                task("voice", ("Regular Queue", "WQ00000000000000000000000000000789"), json!({})),
+                queue("WQ00000000000000000000000000000789"),
+            ),
+            (
+                "queue before attributes",
+                conference(json!(["Legal Queue"]), json!([{"key": "sensitive", "value": "true"}])),
+                task("voice", LEGAL, json!({"sensitive": "false"})),
+                queue("Legal Queue"),
+            ),
+            (
+                "any attribute rule matches, array membership",
+                conference(json!([]), json!([{"key": "conversations.topics", "value": "medical"}, {"key": "conversations.topics", "value": "financial"}])),
+                task("voice", SALES, json!({"conversations": {"topics": ["general", "financial"]}})),
+                attribute("conversations.topics", "financial"),
+            ),
+            (
+                "no rule matches",
+                conference(json!(["Other Queue"]), json!([{"key": "customer.consent.recording", "value": "denied"}, {"key": "tags", "value": "do-not-record"}])),
+                task("voice", SALES, json!({"customer": {"consent": {"recording": "granted"}}, "tags": ["normal", "followup"]})),
+                Decision::Record,
+            ),
+            (
+                "nested array attribute",
+                conference(json!([]), json!([{"key": "customer.flags", "value": "privacy-mode"}])),
+                task("voice", SALES, json!({"customer": {"flags": ["verified", "privacy-mode", "premium"]}})),
+                attribute("customer.flags", "privacy-mode"),
+            ),
+            // The template's documented examples.
+            (
+                "outbound calls excluded",
+                conference(json!([]), json!([{"key": "direction", "value": "outbound"}])),
+                task("voice", SALES, json!({"direction": "outbound"})),
+                attribute("direction", "outbound"),
+            ),
+            (
+                "boolean attribute against \"true\"",
+                conference(json!([]), json!([{"key": "customer.vip", "value": "true"}])),
+                task("voice", SALES, json!({"customer": {"vip": true}})),
+                attribute("customer.vip", "true"),
+            ),
+            // Ours: the same semantics as the call-leg method.
+            (
+                "queue names are case-sensitive",
+                conference(json!(["legal queue"]), json!([])),
+                task("voice", LEGAL, json!({})),
+                Decision::Record,
+            ),
+            (
+                "number rule against a number",
+                conference(json!([]), json!([{"key": "tier", "value": 1}])),
+                task("voice", SALES, json!({"tier": 1.0})),
+                attribute("tier", "1"),
+            ),
+            (
+                "null never matches",
+                conference(json!([]), json!([{"key": "privacy", "value": "null"}])),
+                task("voice", SALES, json!({"privacy": null})),
+                Decision::Record,
+            ),
+            (
+                "missing attribute",
+                conference(json!([]), json!([{"key": "customer.privacy", "value": "no-recording"}])),
+                task("voice", SALES, json!({"customer": "someone"})),
+                Decision::Record,
+            ),
+            (
+                "channel worker is ignored",
+                json!({"enabled": true, "method": "conference", "channel": "worker"}),
+                task("voice", SALES, json!({})),
+                Decision::Record,
+            ),
+            (
+                "unreadable attributes with rules: fail closed",
+                conference(json!([]), json!([{"key": "a", "value": "b"}])),
+                TaskSnapshot { attributes: "{\"a\": ".into(), ..task("voice", SALES, json!({})) },
+                Decision::DoNotRecord(Refusal::UnreadableAttributes(
+                    crate::attributes::lookup("{\"a\": ", "a").unwrap_err(),
+                )),
+            ),
+            (
+                "unreadable attributes without rules",
+                conference(json!([]), json!([])),
+                TaskSnapshot { attributes: "{not json".into(), ..task("voice", SALES, json!({})) },
+                Decision::Record,
+            ),
+            (
+                "queue unknown to Flex",
+                conference(json!(["Sales"]), json!([])),
+                TaskSnapshot { queue_name: None, queue_sid: None, ..task("voice", SALES, json!({})) },
+                Decision::Record,
+            ),
+            // Left untouched.
+            (
+                "chat task",
+                conference(json!(["Sales"]), json!([])),
+                task("chat", SALES, json!({})),
+                Decision::Untouched(Untouched::NotVoice),
+            ),
+            (
+                "no channel",
+                conference(json!([]), json!([])),
+                TaskSnapshot { channel: None, ..task("voice", SALES, json!({})) },
+                Decision::Untouched(Untouched::NotVoice),
+            ),
+            (
+                "call-leg method",
+                json!({"enabled": true, "channel": "customer", "exclude_queues": ["Sales"]}),
+                task("voice", SALES, json!({})),
+                Decision::Untouched(Untouched::CallLegMethod),
+            ),
+            (
+                "disabled",
+                json!({"enabled": false, "method": "conference"}),
+                task("voice", SALES, json!({})),
+                Decision::Untouched(Untouched::Inert),
+            ),
+        ];
+        for (what, feature, task, want) in cases {
+            let got = decide(config(feature).as_ref(), &task);
+            assert_eq!(got, want, "{what}");
+        }
+    }
+
+    #[test]
+    fn answer_for_the_shim() {
+        let cases = [
+            (
+                Decision::Record,
+                r#"{"conferenceRecord":true,"reason":"no exclusion rule applies: Flex records the whole conference"}"#,
+            ),
+            (
+                queue("Billing"),
+                r#"{"conferenceRecord":false,"reason":"queue Billing is in exclude_queues"}"#,
+            ),
+            (
+                attribute("a.b", "say \"no\""),
+                r#"{"conferenceRecord":false,"reason":"attribute a.b matches excluded value \"say \"no\"\""}"#,
+            ),
+            (
+                Decision::Untouched(Untouched::NotVoice),
+                r#"{"conferenceRecord":null,"reason":"not a voice task"}"#,
+            ),
+        ];
+        for (decision, want) in cases {
+            assert_eq!(decision.to_json(), want);
+            let v: Value = serde_json::from_str(&decision.to_json()).unwrap();
+            assert_eq!(v["reason"], decision.reason());
+        }
+    }
+}
