@@ -56,13 +56,16 @@ impl Decision {
     /// Why, in words for an administrator reading the console.
     pub fn reason(&self) -> String {
         match self {
-            Decision::Record => "no exclusion rule applies: Flex records the whole conference".into(),
+            Decision::Record => {
+                "no exclusion rule applies: Flex records the whole conference".into()
+            }
             Decision::DoNotRecord(Refusal::Excluded(why)) => why.to_string(),
             Decision::DoNotRecord(Refusal::UnreadableAttributes(e)) => {
                 format!("the exclusion rules cannot be checked: {e}")
             }
             Decision::Untouched(Untouched::Inert) => {
-                "the plugin is disabled or misconfigured: Flex's own recording setting applies".into()
+                "the plugin is disabled or misconfigured: Flex's own recording setting applies"
+                    .into()
             }
             Decision::Untouched(Untouched::CallLegMethod) => {
                 "method is call-leg: the call legs are recorded instead".into()
@@ -154,15 +157,17 @@ mod tests {
 
     #[test]
     fn decision_table() {
-        let conference = |queues: Value, rules: Value| {
-            json!({"enabled": true, "method": "conference", "exclude_queues": queues, "exclude_attributes": rules})
-        };
+        let conference = |queues: Value, rules: Value| json!({"enabled": true, "method": "conference", "exclude_queues": queues, "exclude_attributes": rules});
         let cases: Vec<(&str, Value, TaskSnapshot, Decision)> = vec![
             // The flex-project-template's own conditional-recording cases.
             (
                 "no exclusions configured",
                 conference(json!([]), json!([])),
-                task("voice", ("Test Queue", "WQ00000000000000000000000000000123"), json!({"direction": "inbound"})),
+                task(
+                    "voice",
+                    ("Test Queue", "WQ00000000000000000000000000000123"),
+                    json!({"direction": "inbound"}),
+                ),
                 Decision::Record,
             ),
             (
@@ -174,37 +179,68 @@ mod tests {
             (
                 "queue SID in the list",
                 conference(json!(["WQ00000000000000000000000000000789"]), json!([])),
-                task("voice", ("Regular Queue", "WQ00000000000000000000000000000789"), json!({})),
+                task(
+                    "voice",
+                    ("Regular Queue", "WQ00000000000000000000000000000789"),
+                    json!({}),
+                ),
                 queue("WQ00000000000000000000000000000789"),
             ),
             (
                 "queue before attributes",
-                conference(json!(["Legal Queue"]), json!([{"key": "sensitive", "value": "true"}])),
+                conference(
+                    json!(["Legal Queue"]),
+                    json!([{"key": "sensitive", "value": "true"}]),
+                ),
                 task("voice", LEGAL, json!({"sensitive": "false"})),
                 queue("Legal Queue"),
             ),
             (
                 "any attribute rule matches, array membership",
-                conference(json!([]), json!([{"key": "conversations.topics", "value": "medical"}, {"key": "conversations.topics", "value": "financial"}])),
-                task("voice", SALES, json!({"conversations": {"topics": ["general", "financial"]}})),
+                conference(
+                    json!([]),
+                    json!([{"key": "conversations.topics", "value": "medical"}, {"key": "conversations.topics", "value": "financial"}]),
+                ),
+                task(
+                    "voice",
+                    SALES,
+                    json!({"conversations": {"topics": ["general", "financial"]}}),
+                ),
                 attribute("conversations.topics", "financial"),
             ),
             (
                 "no rule matches",
-                conference(json!(["Other Queue"]), json!([{"key": "customer.consent.recording", "value": "denied"}, {"key": "tags", "value": "do-not-record"}])),
-                task("voice", SALES, json!({"customer": {"consent": {"recording": "granted"}}, "tags": ["normal", "followup"]})),
+                conference(
+                    json!(["Other Queue"]),
+                    json!([{"key": "customer.consent.recording", "value": "denied"}, {"key": "tags", "value": "do-not-record"}]),
+                ),
+                task(
+                    "voice",
+                    SALES,
+                    json!({"customer": {"consent": {"recording": "granted"}}, "tags": ["normal", "followup"]}),
+                ),
                 Decision::Record,
             ),
             (
                 "nested array attribute",
-                conference(json!([]), json!([{"key": "customer.flags", "value": "privacy-mode"}])),
-                task("voice", SALES, json!({"customer": {"flags": ["verified", "privacy-mode", "premium"]}})),
+                conference(
+                    json!([]),
+                    json!([{"key": "customer.flags", "value": "privacy-mode"}]),
+                ),
+                task(
+                    "voice",
+                    SALES,
+                    json!({"customer": {"flags": ["verified", "privacy-mode", "premium"]}}),
+                ),
                 attribute("customer.flags", "privacy-mode"),
             ),
             // The template's documented examples.
             (
                 "outbound calls excluded",
-                conference(json!([]), json!([{"key": "direction", "value": "outbound"}])),
+                conference(
+                    json!([]),
+                    json!([{"key": "direction", "value": "outbound"}]),
+                ),
                 task("voice", SALES, json!({"direction": "outbound"})),
                 attribute("direction", "outbound"),
             ),
@@ -235,7 +271,10 @@ mod tests {
             ),
             (
                 "missing attribute",
-                conference(json!([]), json!([{"key": "customer.privacy", "value": "no-recording"}])),
+                conference(
+                    json!([]),
+                    json!([{"key": "customer.privacy", "value": "no-recording"}]),
+                ),
                 task("voice", SALES, json!({"customer": "someone"})),
                 Decision::Record,
             ),
@@ -248,7 +287,10 @@ mod tests {
             (
                 "unreadable attributes with rules: fail closed",
                 conference(json!([]), json!([{"key": "a", "value": "b"}])),
-                TaskSnapshot { attributes: "{\"a\": ".into(), ..task("voice", SALES, json!({})) },
+                TaskSnapshot {
+                    attributes: "{\"a\": ".into(),
+                    ..task("voice", SALES, json!({}))
+                },
                 Decision::DoNotRecord(Refusal::UnreadableAttributes(
                     crate::attributes::lookup("{\"a\": ", "a").unwrap_err(),
                 )),
@@ -256,13 +298,20 @@ mod tests {
             (
                 "unreadable attributes without rules",
                 conference(json!([]), json!([])),
-                TaskSnapshot { attributes: "{not json".into(), ..task("voice", SALES, json!({})) },
+                TaskSnapshot {
+                    attributes: "{not json".into(),
+                    ..task("voice", SALES, json!({}))
+                },
                 Decision::Record,
             ),
             (
                 "queue unknown to Flex",
                 conference(json!(["Sales"]), json!([])),
-                TaskSnapshot { queue_name: None, queue_sid: None, ..task("voice", SALES, json!({})) },
+                TaskSnapshot {
+                    queue_name: None,
+                    queue_sid: None,
+                    ..task("voice", SALES, json!({}))
+                },
                 Decision::Record,
             ),
             // Left untouched.
@@ -275,7 +324,10 @@ mod tests {
             (
                 "no channel",
                 conference(json!([]), json!([])),
-                TaskSnapshot { channel: None, ..task("voice", SALES, json!({})) },
+                TaskSnapshot {
+                    channel: None,
+                    ..task("voice", SALES, json!({}))
+                },
                 Decision::Untouched(Untouched::NotVoice),
             ),
             (
@@ -322,5 +374,200 @@ mod tests {
             let v: Value = serde_json::from_str(&decision.to_json()).unwrap();
             assert_eq!(v["reason"], decision.reason());
         }
+    }
+}
+
+/// The conference method through the state machine: what the shim sees.
+#[cfg(test)]
+mod core_tests {
+    use crate::session::{Command, Core, Event, FlexEvent, Level};
+    use crate::snapshot::{ConferenceSnapshot, Participant, TaskSnapshot};
+    use serde_json::{json, Value};
+
+    const ME: &str = "WK00000000000000000000000000000001";
+    const T1: &str = "WT00000000000000000000000000000001";
+
+    fn core(feature: Value, custom_data_extra: Value) -> (Core, Vec<Command>) {
+        let mut cd = json!({"features": {"dual_channel_recording": feature}});
+        for (k, v) in custom_data_extra.as_object().unwrap() {
+            cd[k] = v.clone();
+        }
+        Core::new(&cd.to_string(), ME, "en-US", 7)
+    }
+
+    fn task(queue: &str, attributes: Value) -> TaskSnapshot {
+        TaskSnapshot {
+            task_sid: T1.into(),
+            sid: "WR00000000000000000000000000000001".into(),
+            queue_name: Some(queue.into()),
+            queue_sid: Some("WQ00000000000000000000000000000001".into()),
+            channel: Some("voice".into()),
+            attributes: attributes.to_string(),
+            date_updated: Some(1_700_000_000_000),
+        }
+    }
+
+    fn logs(cmds: &[Command]) -> Vec<(Level, String)> {
+        cmds.iter()
+            .filter_map(|c| match c {
+                Command::Log { level, message } => Some((*level, message.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    const CONFERENCE: fn() -> Value = || {
+        json!({"enabled": true, "method": "conference", "exclude_queues": ["Billing"],
+            "exclude_attributes": [{"key": "customer.privacy", "value": "no-recording"}]})
+    };
+
+    #[test]
+    fn start_says_what_the_method_does_and_that_channel_worker_is_ignored() {
+        let (c, cmds) = core(CONFERENCE(), json!({}));
+        assert!(c.is_enabled());
+        let l = logs(&cmds);
+        assert_eq!(l.len(), 1, "{l:?}");
+        assert!(l[0].1.contains("method conference"), "{l:?}");
+        assert!(!cmds.iter().any(|c| matches!(c, Command::Notify { .. })));
+
+        let mut worker = CONFERENCE();
+        worker["channel"] = json!("worker");
+        let l = logs(&core(worker, json!({})).1);
+        assert_eq!(l.len(), 2, "{l:?}");
+        assert_eq!(l[1].0, Level::Warn);
+        assert!(
+            l[1].1.starts_with(r#"channel "worker" is ignored"#),
+            "{l:?}"
+        );
+
+        let mut customer = CONFERENCE();
+        customer["channel"] = json!("customer");
+        assert_eq!(logs(&core(customer, json!({})).1).len(), 1);
+    }
+
+    #[test]
+    fn an_unknown_method_is_a_misconfiguration() {
+        let (mut c, cmds) = core(
+            json!({"enabled": true, "channel": "customer", "method": "native"}),
+            json!({"serverless_functions_domain": "x.io"}),
+        );
+        assert!(!c.is_enabled());
+        assert!(cmds.iter().any(|c| matches!(c, Command::Notify { .. })));
+        assert!(logs(&cmds)
+            .iter()
+            .any(|(_, m)| m
+                .contains(r#"method: must be "call-leg" or "conference", found "native""#)));
+        let (decision, out) = c.before_accept(&task("Sales", json!({})));
+        assert_eq!(decision.conference_record(), None);
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn before_accept_decides_logs_and_keeps_the_reason() {
+        let (mut c, _) = core(CONFERENCE(), json!({}));
+        let (d, cmds) = c.before_accept(&task("Sales", json!({"direction": "inbound"})));
+        assert_eq!(d.conference_record(), Some(true));
+        assert_eq!(logs(&cmds).len(), 1);
+        let status = c.status(T1);
+        assert_eq!(status.state, "conference");
+        assert_eq!(status.reason.as_deref(), Some(d.reason().as_str()));
+
+        let (d, cmds) = c.before_accept(&task("Billing", json!({})));
+        assert_eq!(d.conference_record(), Some(false));
+        assert_eq!(
+            logs(&cmds),
+            vec![(
+                Level::Info,
+                format!("not recording {T1}: queue Billing is in exclude_queues")
+            )]
+        );
+        assert_eq!(c.status(T1).state, "excluded");
+        assert_eq!(
+            c.status(T1).reason.as_deref(),
+            Some("queue Billing is in exclude_queues")
+        );
+
+        let (d, _) = c.before_accept(&task(
+            "Sales",
+            json!({"customer": {"privacy": ["x", "no-recording"]}}),
+        ));
+        assert_eq!(d.conference_record(), Some(false));
+
+        let (d, cmds) = c.before_accept(&TaskSnapshot {
+            channel: Some("chat".into()),
+            ..task("Sales", json!({}))
+        });
+        assert_eq!(d.conference_record(), None);
+        assert!(cmds.is_empty());
+    }
+
+    #[test]
+    fn accepting_and_the_call_itself_start_nothing() {
+        let (mut c, _) = core(CONFERENCE(), json!({}));
+        c.before_accept(&task("Sales", json!({})));
+        let mut all = Vec::new();
+        for e in [
+            FlexEvent::TaskAccepted {
+                task: task(
+                    "Sales",
+                    json!({"call_sid": "CA000000000000000000000000000000c1"}),
+                ),
+            },
+            FlexEvent::Conference {
+                task_sid: T1.into(),
+                conference: Some(ConferenceSnapshot {
+                    conference_sid: Some("CF00000000000000000000000000000001".into()),
+                    participants: vec![
+                        Participant {
+                            participant_type: Some("customer".into()),
+                            status: Some("joined".into()),
+                            call_sid: Some("CA000000000000000000000000000000c1".into()),
+                            ..Participant::default()
+                        },
+                        Participant {
+                            participant_type: Some("worker".into()),
+                            status: Some("joined".into()),
+                            call_sid: Some("CA000000000000000000000000000000a1".into()),
+                            worker_sid: Some(ME.into()),
+                            ..Participant::default()
+                        },
+                    ],
+                }),
+            },
+            FlexEvent::ActiveCall {
+                call_sid: Some("CA000000000000000000000000000000a1".into()),
+            },
+            FlexEvent::Hangup {
+                task_sid: T1.into(),
+            },
+            FlexEvent::Complete {
+                task_sid: T1.into(),
+            },
+            FlexEvent::Ended {
+                task_sid: T1.into(),
+                reason: "completed".into(),
+            },
+        ] {
+            all.extend(c.handle(Event::Flex(e)));
+        }
+        // No request, no timer, no task followed: Flex records the conference.
+        assert!(all.is_empty(), "{all:?}");
+        assert!(c.idle());
+        assert!(c.followed().is_empty());
+        assert_eq!(c.status(T1).state, "conference");
+    }
+
+    #[test]
+    fn call_leg_method_never_answers() {
+        let (mut c, _) = core(
+            json!({"enabled": true, "channel": "customer", "exclude_queues": ["Billing"]}),
+            json!({"serverless_functions_domain": "x.io"}),
+        );
+        for q in ["Sales", "Billing"] {
+            let (d, cmds) = c.before_accept(&task(q, json!({})));
+            assert_eq!(d.conference_record(), None);
+            assert!(cmds.is_empty());
+        }
+        assert_eq!(c.status(T1).state, "unknown");
     }
 }

@@ -557,22 +557,74 @@ mod tests {
             Setup::Invalid(e) => Err(e.iter().map(|e| e.to_string()).collect::<Vec<_>>()),
             Setup::Disabled => Err(vec!["disabled".to_string()]),
         };
-        let cases: Vec<(Value, Result<(Method, Channel), Vec<&str>>)> = vec![
-            (json!({"enabled": true, "channel": "worker"}), Ok((Method::CallLeg, Channel::Worker))),
-            (json!({"enabled": true, "channel": "customer", "method": null}), Ok((Method::CallLeg, Channel::Customer))),
-            (json!({"enabled": true, "channel": "customer", "method": "call-leg"}), Ok((Method::CallLeg, Channel::Customer))),
-            (json!({"enabled": true, "channel": "worker", "method": "conference"}), Ok((Method::Conference, Channel::Worker))),
+        type Want = Result<(Method, Channel), Vec<&'static str>>;
+        let cases: Vec<(Value, Want)> = vec![
+            (
+                json!({"enabled": true, "channel": "worker"}),
+                Ok((Method::CallLeg, Channel::Worker)),
+            ),
+            (
+                json!({"enabled": true, "channel": "customer", "method": null}),
+                Ok((Method::CallLeg, Channel::Customer)),
+            ),
+            (
+                json!({"enabled": true, "channel": "customer", "method": "call-leg"}),
+                Ok((Method::CallLeg, Channel::Customer)),
+            ),
+            (
+                json!({"enabled": true, "channel": "worker", "method": "conference"}),
+                Ok((Method::Conference, Channel::Worker)),
+            ),
             // In the conference method `channel` is not required, and ignored.
-            (json!({"enabled": true, "method": "conference"}), Ok((Method::Conference, Channel::Customer))),
-            (json!({"enabled": true, "method": "conference", "channel": "agent"}), Ok((Method::Conference, Channel::Customer))),
-            (json!({"enabled": true, "method": "conference", "channel": 3}), Ok((Method::Conference, Channel::Customer))),
-            (json!({"enabled": true, "channel": "customer", "method": "Conference"}), Err(vec![r#"method: must be "call-leg" or "conference", found "Conference""#])),
-            (json!({"enabled": true, "channel": "customer", "method": "native"}), Err(vec![r#"method: must be "call-leg" or "conference", found "native""#])),
-            (json!({"enabled": true, "channel": "customer", "method": ""}), Err(vec![r#"method: must be "call-leg" or "conference", found """#])),
-            (json!({"enabled": true, "channel": "customer", "method": true}), Err(vec![r#"method: must be "call-leg" or "conference", found a boolean"#])),
-            (json!({"enabled": true, "channel": "customer", "method": ["conference"]}), Err(vec![r#"method: must be "call-leg" or "conference", found an array"#])),
+            (
+                json!({"enabled": true, "method": "conference"}),
+                Ok((Method::Conference, Channel::Customer)),
+            ),
+            (
+                json!({"enabled": true, "method": "conference", "channel": "agent"}),
+                Ok((Method::Conference, Channel::Customer)),
+            ),
+            (
+                json!({"enabled": true, "method": "conference", "channel": 3}),
+                Ok((Method::Conference, Channel::Customer)),
+            ),
+            (
+                json!({"enabled": true, "channel": "customer", "method": "Conference"}),
+                Err(vec![
+                    r#"method: must be "call-leg" or "conference", found "Conference""#,
+                ]),
+            ),
+            (
+                json!({"enabled": true, "channel": "customer", "method": "native"}),
+                Err(vec![
+                    r#"method: must be "call-leg" or "conference", found "native""#,
+                ]),
+            ),
+            (
+                json!({"enabled": true, "channel": "customer", "method": ""}),
+                Err(vec![
+                    r#"method: must be "call-leg" or "conference", found """#,
+                ]),
+            ),
+            (
+                json!({"enabled": true, "channel": "customer", "method": true}),
+                Err(vec![
+                    r#"method: must be "call-leg" or "conference", found a boolean"#,
+                ]),
+            ),
+            (
+                json!({"enabled": true, "channel": "customer", "method": ["conference"]}),
+                Err(vec![
+                    r#"method: must be "call-leg" or "conference", found an array"#,
+                ]),
+            ),
             // An unknown method is the one problem reported: channel is not asked for.
-            (json!({"enabled": true, "method": "conferance"}), Err(vec![r#"method: must be "call-leg" or "conference", found "conferance""#])),
+            (
+                json!({"enabled": true, "method": "conferance"}),
+                Err(vec![
+                    r#"method: must be "call-leg" or "conference", found "conferance""#,
+                ]),
+            ),
             // The other keys are checked in every method.
             (
                 json!({"enabled": true, "method": "conference", "exclude_queues": [1], "exclude_attributes": [{"value": "x"}]}),
@@ -581,7 +633,10 @@ mod tests {
                     "exclude_attributes[0].key: missing",
                 ]),
             ),
-            (json!({"enabled": false, "method": "nonsense"}), Err(vec!["disabled"])),
+            (
+                json!({"enabled": false, "method": "nonsense"}),
+                Err(vec!["disabled"]),
+            ),
         ];
         for (feature, want) in cases {
             let want = want.map_err(|e| e.iter().map(|s| s.to_string()).collect::<Vec<_>>());
@@ -591,7 +646,9 @@ mod tests {
 
     #[test]
     fn conference_method_needs_no_backend_location() {
-        let cd = j(json!({"features": {"dual_channel_recording": {"enabled": true, "method": "conference"}}}));
+        let cd = j(
+            json!({"features": {"dual_channel_recording": {"enabled": true, "method": "conference"}}}),
+        );
         let Setup::Enabled(c) = parse(&cd) else {
             panic!("{:?}", parse(&cd))
         };
@@ -618,7 +675,11 @@ mod tests {
             json!({"enabled": true, "method": "conference", "accept_wait_ms": v}),
         )) {
             Setup::Enabled(c) => Ok(c.accept_wait_ms),
-            Setup::Invalid(e) => Err(e.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; ")),
+            Setup::Invalid(e) => Err(e
+                .iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("; ")),
             Setup::Disabled => Err("disabled".into()),
         };
         let bad = |found: &str| {
@@ -636,12 +697,16 @@ mod tests {
             (json!(2.5), bad("2.5")),
             // Numbers are read as JavaScript writes them: 1000.0 is 1000.
             (json!(1e3), Ok(1000)),
-            (json!("200"), Err("accept_wait_ms: must be a number of milliseconds, found a string".into())),
+            (
+                json!("200"),
+                Err("accept_wait_ms: must be a number of milliseconds, found a string".into()),
+            ),
         ];
         for (v, want) in cases {
             assert_eq!(wait(v.clone()), want, "{v}");
         }
-        let Setup::Enabled(c) = parse(&with(json!({"enabled": true, "channel": "customer"}))) else {
+        let Setup::Enabled(c) = parse(&with(json!({"enabled": true, "channel": "customer"})))
+        else {
             panic!()
         };
         assert_eq!(c.accept_wait_ms, 200);

@@ -14,7 +14,8 @@ use crate::api::{
     CreateRecordingRequest, LinkCallRequest, TargetKind, CREATE_RECORDING_PATH, LINK_CALL_PATH,
 };
 use crate::backend_client::{create_outcome, link_outcome, Answer, Jitter, Outcome, RETRY};
-use crate::config::{self, Channel, Config, Setup};
+use crate::conference::{self, Decision, Refusal};
+use crate::config::{self, Channel, Config, Method, Setup};
 use crate::exclusion::exclusion;
 use crate::json::{quote, Json};
 use crate::leg::{self, already_recorded, call_kind, carried_here, recordable_leg, CallKind, Leg};
@@ -306,6 +307,19 @@ impl Core {
                 });
                 None
             }
+            Setup::Enabled(c) if c.method == Method::Conference => {
+                out.log(
+                    Level::Info,
+                    "method conference: Flex records each call's whole conference; the plugin decides conferenceRecord when a task is accepted and makes no backend request".into(),
+                );
+                if c.channel == Channel::Worker {
+                    out.log(
+                        Level::Warn,
+                        "channel \"worker\" is ignored with method \"conference\": one recording covers the whole conference; for one recording per worker leg set method \"call-leg\"".into(),
+                    );
+                }
+                Some(c)
+            }
             Setup::Enabled(c) => {
                 out.log(
                     Level::Info,
@@ -383,6 +397,47 @@ impl Core {
         out.0
     }
 
+    /// `beforeAcceptTask` with the `conference` method: what to set in
+    /// `conferenceOptions.conferenceRecord` (`conference::decide`), logged,
+    /// and kept for `status()` in this Flex instance, the one that decided.
+    pub fn before_accept(&mut self, task: &TaskSnapshot) -> (Decision, Vec<Command>) {
+        let mut out = Out(Vec::new());
+        let decision = conference::decide(self.config.as_ref(), task);
+        let t = &task.task_sid;
+        let state = match &decision {
+            Decision::Record => {
+                out.log(
+                    Level::Info,
+                    format!("conference recording for {t}: {}", decision.reason()),
+                );
+                "conference"
+            }
+            Decision::DoNotRecord(Refusal::Excluded(why)) => {
+                out.log(Level::Info, format!("not recording {t}: {why}"));
+                "excluded"
+            }
+            Decision::DoNotRecord(Refusal::UnreadableAttributes(_)) => {
+                out.log(
+                    Level::Error,
+                    format!("not recording {t}: {}", decision.reason()),
+                );
+                "excluded"
+            }
+            Decision::Untouched(_) => return (decision, out.0),
+        };
+        if is_sid(SidKind::Task, t) {
+            self.finish(
+                t,
+                Status {
+                    state,
+                    recordings: Vec::new(),
+                    reason: Some(decision.reason()),
+                },
+            );
+        }
+        (decision, out.0)
+    }
+
     fn id(&mut self) -> u64 {
         let id = self.next_id;
         self.next_id += 1;
@@ -437,6 +492,10 @@ impl Core {
 
     fn on_accepted(&mut self, task: TaskSnapshot, out: &mut Out) {
         let Some(config) = &self.config else { return };
+        // Flex records the conference; `before_accept` has decided already.
+        if config.method == Method::Conference {
+            return;
+        }
         let t = task.task_sid.clone();
         if !is_sid(SidKind::Task, &t) {
             out.log(
