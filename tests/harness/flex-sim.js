@@ -38,6 +38,25 @@ export class Emitter {
     return this;
   }
   listenerCount(name) { return (this._listeners.get(name) || []).length; }
+  /**
+   * Calls every listener at once and settles when the promises they return
+   * have settled, as Flex runs `before`/`after` action listeners (its
+   * ActionsImpl.customEmit: Promise.all over the listeners' results, each
+   * rejection caught and logged, so one failing listener does not cut the
+   * wait for the others short).
+   */
+  emitAwaited(name, ...args) {
+    const list = this._listeners.get(name) || [];
+    return Promise.all(list.map((fn) => {
+      try {
+        const r = fn(...args);
+        return r && typeof r.then === 'function' ? Promise.resolve(r).then(undefined, (err) => this._onError(name, err)) : r;
+      } catch (err) {
+        this._onError(name, err);
+        return undefined;
+      }
+    }));
+  }
   emit(name, ...args) {
     const list = this._listeners.get(name) || [];
     for (const fn of list) {
@@ -196,17 +215,18 @@ export function createFlex(options = {}) {
     addListener(name, fn) { actionListeners.addListener(name, fn); },
     removeListener(name, fn) { actionListeners.removeListener(name, fn); },
     /**
-     * Runs `before<Name>` listeners (not awaited: in this simulator a listener
-     * cannot block or delay the action), the action itself, then `after<Name>`.
+     * Runs the `before<Name>` listeners and waits for the promises they
+     * return, as Flex does (a before-listener can hold an action: the plugin
+     * must bound how long), then the action itself, then `after<Name>`.
      */
     async invokeAction(name, payload = {}) {
       let aborted = false;
       const abort = () => { aborted = true; };
-      actionListeners.emit(`before${name}`, payload, abort);
+      await actionListeners.emitAwaited(`before${name}`, payload, abort);
       if (aborted) return undefined;
       const impl = defaultActions.get(name);
-      const result = impl ? impl(payload) : undefined;
-      actionListeners.emit(`after${name}`, payload, abort);
+      const result = impl ? await impl(payload) : undefined;
+      await actionListeners.emitAwaited(`after${name}`, payload, abort);
       return result;
     },
   };
@@ -288,6 +308,13 @@ export function createFlex(options = {}) {
   }
 
   defaultActions.set('HangupCall', () => undefined);
+  // What AcceptTask's body would send to TaskRouter with the accept: the
+  // conference options as the before-listeners left them. The accepted
+  // reservation itself is played by `acceptTask`, in every tab of the worker.
+  const acceptOptions = new Map(); // taskSid -> conferenceOptions
+  defaultActions.set('AcceptTask', ({ task, conferenceOptions }) => {
+    if (task && task.taskSid) acceptOptions.set(task.taskSid, conferenceOptions);
+  });
   defaultActions.set('CompleteTask', ({ task }) => {
     if (!task || !tasks.has(task.taskSid)) return;
     task.status = 'completed';
@@ -346,6 +373,35 @@ export function createFlex(options = {}) {
     publishTasks();
     events.emit('taskAccepted', task);
     return task;
+  }
+
+  /**
+   * The agent accepts a reservation in this tab: the AcceptTask action runs
+   * with `{task, sid, conferenceOptions: {}}` (the ITask still `pending`),
+   * its before-listeners awaited. Resolves to the `conferenceRecord` the
+   * action was left with (`null`: unset). Then call `acceptTask` (every tab).
+   */
+  async function invokeAcceptTask(spec) {
+    if (!spec || !spec.taskSid || !spec.sid) throw new Error('invokeAcceptTask needs taskSid and sid');
+    const task = {
+      sid: spec.sid,
+      taskSid: spec.taskSid,
+      status: 'pending',
+      taskStatus: 'reserved',
+      attributes: spec.attributes ? JSON.parse(JSON.stringify(spec.attributes)) : {},
+      queueName: spec.queueName,
+      queueSid: spec.queueSid,
+      taskChannelUniqueName: spec.channel || 'voice',
+      dateCreated: toDate(spec.dateUpdated),
+      dateUpdated: toDate(spec.dateUpdated),
+      workerSid,
+      conference: undefined,
+    };
+    acceptOptions.delete(spec.taskSid);
+    await Actions.invokeAction('AcceptTask', { task, sid: spec.sid, conferenceOptions: {} });
+    const options = acceptOptions.get(spec.taskSid);
+    const value = options && typeof options === 'object' ? options.conferenceRecord : undefined;
+    return { conferenceRecord: value === undefined ? null : value };
   }
 
   /** The task's conference now looks like this, in the store and on task.conference. */
@@ -418,6 +474,7 @@ export function createFlex(options = {}) {
       return g;
     },
     acceptTask,
+    invokeAcceptTask,
     setConference,
     setActiveCall,
     hangup,

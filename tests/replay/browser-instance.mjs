@@ -43,6 +43,11 @@ export class BrowserInstance {
     await this._eval(method, ([m, json]) => window.__harness.call(m, JSON.parse(json)), [method, JSON.stringify(args)]);
   }
 
+  /** The AcceptTask action in this tab (flex-sim invokeAcceptTask): `{conferenceRecord}`. */
+  invokeAcceptTask(spec) {
+    return this._eval('invokeAcceptTask', (json) => window.__harness.invokeAcceptTask(JSON.parse(json)), JSON.stringify(spec));
+  }
+
   hasTask(taskSid) {
     return this._eval('hasTask', (t) => window.__harness.hasTask(t), taskSid);
   }

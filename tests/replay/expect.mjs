@@ -4,7 +4,7 @@
 
 import { recordingUrl } from '../harness/sim-client.js';
 
-export const EXPECT_KEYS = ['recordings', 'taskAttributes', 'unchangedAttributes', 'notifications'];
+export const EXPECT_KEYS = ['recordings', 'taskAttributes', 'unchangedAttributes', 'notifications', 'conferenceRecord'];
 export const STEP_KINDS = ['accept', 'conference', 'activeCall', 'hangup', 'complete', 'cancel', 'endCall', 'wait', 'twilio', 'backend'];
 
 const MAX_SHOWN = 160;
@@ -144,10 +144,11 @@ function sameSet(expected, found) {
 /**
  * Check a scenario's `expect`.
  * @param {object} expect the scenario's expect object
- * @param {object} observed `{state, accepted: {WT: attributes as accepted}, notifications: [ids shown, all instances]}`
+ * @param {object} observed `{state, accepted: {WT: attributes as accepted}, notifications: [ids shown, all instances],
+ *   conferenceRecords: {WT: conferenceOptions.conferenceRecord after beforeAcceptTask, null when unset}}`
  * @returns {string[]} failures (empty: pass)
  */
-export function checkExpect(expect, { state, accepted = {}, notifications = [] }) {
+export function checkExpect(expect, { state, accepted = {}, notifications = [], conferenceRecords = {} }) {
   const failures = [];
   const unknown = Object.keys(expect || {}).filter((k) => !EXPECT_KEYS.includes(k));
   for (const k of unknown) failures.push(`unknown expect key "${k}" (known: ${EXPECT_KEYS.join(', ')})`);
@@ -171,6 +172,15 @@ export function checkExpect(expect, { state, accepted = {}, notifications = [] }
       if (!task) { failures.push(`unchangedAttributes: task ${taskSid} is not in the simulator`); continue; }
       const diffs = diffJson(accepted[taskSid], task.attributes);
       if (diffs.length) failures.push(`unchangedAttributes: task ${taskSid} changed: ${diffs.slice(0, 4).join('; ')}${diffs.length > 4 ? `; (+${diffs.length - 4} more)` : ''}`);
+    }
+  }
+
+  if (expect.conferenceRecord !== undefined) {
+    const said = (v) => (v === null ? 'null (left unset)' : show(v));
+    for (const [taskSid, want] of Object.entries(expect.conferenceRecord)) {
+      if (!(taskSid in conferenceRecords)) { failures.push(`conferenceRecord: task ${taskSid} was never accepted in this scenario`); continue; }
+      const found = conferenceRecords[taskSid];
+      if (found !== want) failures.push(`conferenceRecord ${taskSid}: expected ${said(want)}, found ${said(found)}`);
     }
   }
 

@@ -5,7 +5,9 @@
  * for (token, notification, logs). Every decision is the core's.
  *
  * Two promises to agents: nothing here ever throws into Flex, and nothing
- * here ever delays an action such as accepting, hanging up or completing a task.
+ * here delays an action such as accepting, hanging up or completing a task.
+ * The one bounded exception: an accept while the core is still loading waits
+ * for it at most `accept_wait_ms` (beforeAcceptTask below), then goes ahead.
  */
 import { log } from './logger.js';
 import { conferenceSnapshot, taskSnapshot } from './snapshots.js';
@@ -15,6 +17,25 @@ import { conferenceSnapshot, taskSnapshot } from './snapshots.js';
 /** @typedef {import('@twilio/flex-ui').ITask} ITask */
 /** @typedef {{ taskSid: string, callSid: string, recordingSid: string }} RecordingStarted */
 /** @typedef {typeof import('../generated/core.js').Engine} EngineClass the Rust core's wasm-bindgen class */
+/** @typedef {import('@twilio/flex-ui/src/actions/WorkerActions').WorkerAcceptTaskActionPayload} AcceptTaskPayload */
+
+/** `accept_wait_ms` bounds, as src/config.rs defines them (DEFAULT_ACCEPT_WAIT_MS, MAX_ACCEPT_WAIT_MS). */
+const DEFAULT_ACCEPT_WAIT_MS = 200;
+const MAX_ACCEPT_WAIT_MS = 1000;
+
+/**
+ * The raw `accept_wait_ms`, clamped: it is needed before the core exists,
+ * which validates it with the rest of the configuration (and reports it with
+ * its path) once loaded.
+ * @param {Manager} manager
+ */
+function acceptWaitMs(manager) {
+  /** @type {any} */
+  const feature = manager.configuration?.custom_data?.features?.dual_channel_recording;
+  const raw = feature && typeof feature === 'object' ? feature.accept_wait_ms : undefined;
+  if (typeof raw !== 'number' || !Number.isFinite(raw)) return DEFAULT_ACCEPT_WAIT_MS;
+  return Math.min(Math.max(Math.floor(raw), 0), MAX_ACCEPT_WAIT_MS);
+}
 
 /**
  * @param {Flex} flex
@@ -254,6 +275,75 @@ export function startFeature(flex, manager, loadCore) {
       return false;
     },
   );
+
+  /**
+   * The conference method's decision into `payload.conferenceOptions`; the
+   * core answers null (leave it) for non-voice tasks and the call-leg method.
+   * @param {AcceptTaskPayload} payload
+   */
+  function decideAccept(payload) {
+    if (!engine) return;
+    // Flex fills `task` in; `sid` (the reservation) is the documented alternative.
+    const task = payload.task ?? (payload.sid ? flexState()?.worker?.tasks?.get?.(payload.sid) : undefined);
+    if (!task) return;
+    const snapshot = JSON.stringify(taskSnapshot(task));
+    let answer;
+    try {
+      answer = JSON.parse(engine.beforeAccept(snapshot));
+    } catch (error) {
+      goInert(error);
+      return;
+    }
+    if (typeof answer?.conferenceRecord !== 'boolean') return;
+    if (!payload.conferenceOptions || typeof payload.conferenceOptions !== 'object') payload.conferenceOptions = {};
+    payload.conferenceOptions.conferenceRecord = answer.conferenceRecord;
+  }
+
+  const acceptWait = acceptWaitMs(manager);
+
+  /**
+   * Settles when the core is ready or after `ms`, whichever comes first; never rejects.
+   * @param {number} ms
+   * @returns {Promise<void>}
+   */
+  function coreOrTimeout(ms) {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      ready.then(() => { clearTimeout(timer); resolve(); });
+    });
+  }
+
+  /**
+   * beforeAcceptTask. Flex awaits the promise a before-listener returns, so
+   * one is returned only while the core is loading; it settles within
+   * `accept_wait_ms` and never rejects. Nothing is thrown into Flex.
+   * @param {AcceptTaskPayload} payload
+   * @returns {Promise<void> | undefined}
+   */
+  function beforeAcceptTask(payload) {
+    try {
+      if (dead || !payload) return undefined;
+      if (engine) {
+        decideAccept(payload);
+        return undefined;
+      }
+      return coreOrTimeout(acceptWait).then(() => {
+        try {
+          if (engine) decideAccept(payload);
+          else if (!dead) {
+            const taskSid = payload.task?.taskSid ?? payload.sid ?? 'a task';
+            log('warn', `the recording core was not ready within accept_wait_ms (${acceptWait} ms): Flex's conference recording was left as configured for ${taskSid}`);
+          }
+        } catch (error) {
+          log('error', 'beforeAcceptTask: the recording decision failed; Flex\'s conference recording was left as configured', error);
+        }
+      });
+    } catch (error) {
+      log('error', 'beforeAcceptTask: the recording decision failed; Flex\'s conference recording was left as configured', error);
+      return undefined;
+    }
+  }
+  flex.Actions.addListener('beforeAcceptTask', beforeAcceptTask);
 
   return {
     /** Settles when the core is loaded: true when it records, false when inert. */
