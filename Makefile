@@ -7,6 +7,8 @@ SHELL := bash
 
 SHARED ?= ../shared
 SCENARIOS ?= $(SHARED)/scenarios
+# The next/ examples whose behaviour is built; `make test` plays them too.
+NEXT_SCENARIOS := $(SHARED)/scenarios/next/10-conference-method-records-whole-conference.json
 export SHARED_DIR := $(abspath $(SHARED))
 export CHROMEDRIVER ?= /usr/bin/chromedriver
 
@@ -87,14 +89,14 @@ replay: build
 
 # Every scenario, ours and the shared ones, through Prism (issue 5's contract test).
 contract-replay: build
-	node tests/replay/replay.mjs --via-prism $(SCENARIOS) tests/scenarios
+	node tests/replay/replay.mjs --via-prism $(SCENARIOS) $(NEXT_SCENARIOS) tests/scenarios
 
 test: lint typecheck test-rust test-wasm test-js test-plugin
-	node tests/replay/replay.mjs $(SCENARIOS) tests/scenarios
-	node tests/replay/replay.mjs --browser $(SCENARIOS) tests/scenarios
-	node tests/replay/replay.mjs --via-prism $(SCENARIOS) tests/scenarios
-	PLUGIN_BUNDLE=$(OFFICIAL_BUNDLE) node tests/replay/replay.mjs $(SCENARIOS) tests/scenarios
-	PLUGIN_BUNDLE=$(OFFICIAL_BUNDLE) node tests/replay/replay.mjs --browser $(SCENARIOS) tests/scenarios
+	node tests/replay/replay.mjs $(SCENARIOS) $(NEXT_SCENARIOS) tests/scenarios
+	node tests/replay/replay.mjs --browser $(SCENARIOS) $(NEXT_SCENARIOS) tests/scenarios
+	node tests/replay/replay.mjs --via-prism $(SCENARIOS) $(NEXT_SCENARIOS) tests/scenarios
+	PLUGIN_BUNDLE=$(OFFICIAL_BUNDLE) node tests/replay/replay.mjs $(SCENARIOS) $(NEXT_SCENARIOS) tests/scenarios
+	PLUGIN_BUNDLE=$(OFFICIAL_BUNDLE) node tests/replay/replay.mjs --browser $(SCENARIOS) $(NEXT_SCENARIOS) tests/scenarios
 
 demo: build
 	node tests/demo/server.mjs
