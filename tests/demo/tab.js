@@ -51,6 +51,12 @@ function render() {
     pill.className = `pill state-${status.state}`;
     pill.textContent = status.state + (status.recordings && status.recordings.length ? ` · ${status.recordings.length} rec` : '');
     li.append(name, meta, ' ', pill);
+    if (status.reason) {
+      const reason = document.createElement('div');
+      reason.className = 'muted reason';
+      reason.textContent = status.reason;
+      li.append(reason);
+    }
     list.append(li);
   }
   const ev = $('events');
@@ -100,6 +106,13 @@ window.__tab = {
     const result = await sim[method](...args);
     render();
     return result && typeof result === 'object' ? undefined : result;
+  },
+  /** The agent clicks Accept in this tab: the AcceptTask action, `{conferenceRecord}` after its before-listeners. */
+  async invokeAcceptTask(spec) {
+    if (!sim) throw new Error('tab not set up');
+    const result = await sim.invokeAcceptTask(spec);
+    render();
+    return result;
   },
   activeCall: () => {
     const a = sim && sim.manager.store.getState().flex.phone.activeCall;
