@@ -327,13 +327,18 @@ export function startFeature(flex, manager, loadCore) {
         decideAccept(payload);
         return undefined;
       }
+      const notReady = () => {
+        const taskSid = payload.task?.taskSid ?? payload.sid ?? 'a task';
+        log('warn', `the recording core was not ready within accept_wait_ms (${acceptWait} ms): Flex's conference recording was left as configured for ${taskSid}`);
+      };
+      if (acceptWait === 0) {
+        notReady();
+        return undefined;
+      }
       return coreOrTimeout(acceptWait).then(() => {
         try {
           if (engine) decideAccept(payload);
-          else if (!dead) {
-            const taskSid = payload.task?.taskSid ?? payload.sid ?? 'a task';
-            log('warn', `the recording core was not ready within accept_wait_ms (${acceptWait} ms): Flex's conference recording was left as configured for ${taskSid}`);
-          }
+          else if (!dead) notReady();
         } catch (error) {
           log('error', 'beforeAcceptTask: the recording decision failed; Flex\'s conference recording was left as configured', error);
         }
