@@ -509,7 +509,17 @@ impl<'a> Scanner<'a> {
                         _ => return self.err("bad escape"),
                     }
                 }
-                _ => out.push(c),
+                // A run without quote or escape is copied at once.
+                _ => {
+                    let rest = self.b.get(self.i..).unwrap_or_default();
+                    let run = rest
+                        .iter()
+                        .position(|&x| x == b'"' || x == b'\\')
+                        .unwrap_or(rest.len());
+                    out.push(c);
+                    out.extend_from_slice(&rest[..run]);
+                    self.i += run;
+                }
             }
         }
         Ok(String::from_utf8_lossy(&out).into_owned())
