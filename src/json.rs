@@ -270,6 +270,56 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    /// A scanner at byte `i` of `text` (an offset this module handed out).
+    pub(crate) fn at(text: &'a str, i: usize) -> Self {
+        Scanner {
+            b: text.as_bytes(),
+            i,
+        }
+    }
+
+    /// At `{`: reads the object through, calling `seen(key, value_offset)`
+    /// for each member in order (the key's bytes, unescaped), and skipping
+    /// each value.
+    pub(crate) fn each_member(
+        &mut self,
+        mut seen: impl FnMut(&[u8], usize),
+    ) -> Result<(), ScanError> {
+        self.i += 1;
+        self.ws();
+        if self.peek() == Some(b'}') {
+            self.i += 1;
+            return Ok(());
+        }
+        loop {
+            self.ws();
+            if self.peek() != Some(b'"') {
+                return self.err("expected a key");
+            }
+            let decoded;
+            let key: &[u8] = match self.plain_string() {
+                Some(raw) => raw,
+                None => {
+                    decoded = self.string()?;
+                    decoded.as_bytes()
+                }
+            };
+            self.expect(b':', "expected ':'")?;
+            self.ws();
+            seen(key, self.i);
+            self.skip_value()?;
+            self.ws();
+            match self.peek() {
+                Some(b',') => self.i += 1,
+                Some(b'}') => {
+                    self.i += 1;
+                    return Ok(());
+                }
+                _ => return self.err("expected ',' or '}'"),
+            }
+        }
+    }
+
     pub(crate) fn err<T>(&self, problem: &'static str) -> Result<T, ScanError> {
         Err(ScanError {
             offset: self.i,
