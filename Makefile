@@ -7,8 +7,9 @@ SHELL := bash
 
 SHARED ?= ../shared
 SCENARIOS ?= $(SHARED)/scenarios
-# The next/ examples whose behaviour is built; `make test` plays them too.
-NEXT_SCENARIOS := $(SHARED)/scenarios/next/10-conference-method-records-whole-conference.json
+# next/ examples that a merged issue made pass: replayed by `make test` too.
+NEXT_SCENARIOS := $(SHARED)/scenarios/next/11-completed-from-wrapup-keeps-conference-sid.json \
+	$(SHARED)/scenarios/next/10-conference-method-records-whole-conference.json
 export SHARED_DIR := $(abspath $(SHARED))
 export CHROMEDRIVER ?= /usr/bin/chromedriver
 
@@ -18,7 +19,7 @@ WASM := pkg/dual_channel_recording_bg.wasm
 WASM_OPT_FLAGS := -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
 	--enable-mutable-globals --strip-debug --strip-producers
 
-.PHONY: help tools wasm bundle plugin-deps bundle-official typecheck test-plugin bins build test test-rust test-wasm test-js replay contract-replay \
+.PHONY: help tools browser-tools image wasm bundle plugin-deps bundle-official typecheck test-plugin bins build test test-rust test-wasm test-js replay contract-replay \
 	contract demo bench lint clean
 
 help:
@@ -26,9 +27,14 @@ help:
 	@echo "make test    run every test suite"
 	@echo "make replay SCENARIOS='FILE_OR_DIR ...'   play scenario files (BROWSER=1: in Chromium; PRISM=1: through Prism)"
 	@echo "make bench   run the benchmarks (figures go to BENCHMARKS.md by hand)"
+	@echo "make image   build the backend's container image (podman or docker)"
 
 tools:
 	@scripts/ensure-tools.sh
+
+# Chromium and chromedriver: only the tests and benchmarks need them, not `make demo`.
+browser-tools:
+	@scripts/ensure-tools.sh browser
 
 wasm: tools
 	wasm-pack build --profile wasm-release --target web --out-dir pkg --no-pack
@@ -55,7 +61,7 @@ typecheck: wasm plugin-deps
 	node plugin-shim/scripts/gen-core.cjs
 	plugin-shim/node_modules/.bin/tsc -p plugin-shim
 
-test-plugin: build bundle-official
+test-plugin: build bundle-official browser-tools
 	node --test plugin-shim/test/
 
 bins: tools
@@ -72,19 +78,20 @@ lint: tools
 test-rust: tools
 	cargo test --workspace
 
-test-wasm: tools
+test-wasm: tools browser-tools
 	wasm-pack test --node
 	wasm-pack test --headless --chrome
 
-test-js: build
+test-js: build browser-tools
 	node --test tests/harness/ tests/replay/
 	node --test tests/contract/
 	node --test tests/browser/
+	node --test tests/demo/
 
 # BROWSER=1 plays in headless Chromium; PRISM=1 puts `prism proxy --errors`
 # between the backend and the simulator and checks every answer against
 # Twilio's OpenAPI description.
-replay: build
+replay: build $(if $(BROWSER),browser-tools)
 	node tests/replay/replay.mjs $(if $(BROWSER),--browser) $(if $(PRISM),--via-prism) $(SCENARIOS)
 
 # Every scenario, ours and the shared ones, through Prism (issue 5's contract test).
@@ -97,11 +104,18 @@ test: lint typecheck test-rust test-wasm test-js test-plugin
 	node tests/replay/replay.mjs --via-prism $(SCENARIOS) $(NEXT_SCENARIOS) tests/scenarios
 	PLUGIN_BUNDLE=$(OFFICIAL_BUNDLE) node tests/replay/replay.mjs $(SCENARIOS) $(NEXT_SCENARIOS) tests/scenarios
 	PLUGIN_BUNDLE=$(OFFICIAL_BUNDLE) node tests/replay/replay.mjs --browser $(SCENARIOS) $(NEXT_SCENARIOS) tests/scenarios
+	node tests/replay/replay.mjs --flex-actions $(SCENARIOS) $(NEXT_SCENARIOS) tests/scenarios
 
 demo: build
 	node tests/demo/server.mjs
 
-bench: build
+# The backend's container image (podman, else docker). Not part of `make test`:
+# it compiles the backend from scratch inside the image.
+CONTAINER ?= $(shell command -v podman || command -v docker)
+image:
+	$(CONTAINER) build $(if $(findstring podman,$(CONTAINER)),--format docker) -f Containerfile -t recording-backend .
+
+bench: build browser-tools
 	node bench/run.mjs
 
 clean:

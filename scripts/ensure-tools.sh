@@ -1,11 +1,24 @@
 #!/usr/bin/env bash
-# Installs what the build and the tests need, skipping what is already there.
+# Installs what the build needs, skipping what is already there:
+#   scripts/ensure-tools.sh           the build (Rust targets, wasm-pack, wasm-bindgen-cli, npm packages)
+#   scripts/ensure-tools.sh browser   Chromium and chromedriver, for the tests only (uses apt-get:
+#                                     root, or sudo when run as another user)
 # Called by `make`; safe to run again. Needs network access to crates.io, the
-# npm registry and Debian's archive (the only registries this project uses).
+# npm registry and (browser only) Debian's archive.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 say() { printf '[tools] %s\n' "$*"; }
+
+if [ "${1:-}" = browser ]; then
+  if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+    say "installing Debian's chromium and chromium-driver (for the browser tests)"
+    apt_get() { if [ "$(id -u)" = 0 ]; then apt-get "$@"; else sudo apt-get "$@"; fi; }
+    apt_get update -qq
+    DEBIAN_FRONTEND=noninteractive apt_get install -y -qq chromium chromium-driver >/dev/null
+  fi
+  exit 0
+fi
 
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   say "adding the wasm32-unknown-unknown target"
@@ -23,16 +36,9 @@ want=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/"/, "", $3); print $3; ex
 have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
 if [ "$have" != "$want" ]; then
   say "installing wasm-bindgen-cli $want (about 3 minutes, once)"
-  # Not --locked: its lock file names a webpki-roots release the registry
-  # mirror here does not serve; the newest compatible one works.
+  # Not --locked: its lock file names a webpki-roots release that not every
+  # registry mirror serves; the newest compatible one works.
   cargo install wasm-bindgen-cli --version "$want" --force
-fi
-
-if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
-  say "installing Debian's chromium and chromium-driver"
-  apt_get() { if [ "$(id -u)" = 0 ]; then apt-get "$@"; else sudo apt-get "$@"; fi; }
-  apt_get update -qq
-  DEBIAN_FRONTEND=noninteractive apt_get install -y -qq chromium chromium-driver >/dev/null
 fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

@@ -89,6 +89,10 @@ fn describe_error(status: u16, body: &str) -> String {
     }
 }
 
+fn error_code(body: &str) -> Option<i64> {
+    Json::parse(body).ok()?.get("code").and_then(Json::as_i64)
+}
+
 fn classify<T>(answer: &Answer, read: impl Fn(&Json) -> Option<T>) -> Outcome<T> {
     match answer {
         Answer::Network(why) => Outcome::Retry(format!("the backend could not be reached ({why})")),
@@ -99,6 +103,11 @@ fn classify<T>(answer: &Answer, read: impl Fn(&Json) -> Option<T>) -> Outcome<T>
                     "the backend answered {status} with an unreadable body"
                 )),
             }
+        }
+        // Twilio's 21220 (the call is not in progress) is final whatever HTTP
+        // status carries it: no repeat can bring the call back.
+        Answer::Http { status, body } if error_code(body) == Some(TWILIO_CALL_NOT_IN_PROGRESS) => {
+            Outcome::Fail(describe_error(*status, body))
         }
         Answer::Http { status, body } if *status == 429 || *status >= 500 => {
             Outcome::Retry(describe_error(*status, body))
@@ -224,6 +233,36 @@ mod tests {
                 Answer::Http {
                     status: 403,
                     body: r#"{"success":false,"message":"no","code":403}"#.into(),
+                },
+                "fail",
+            ),
+            // 21220 is final whatever status carries it.
+            (
+                Answer::Http {
+                    status: 502,
+                    body: r#"{"success":false,"message":"Call is not in-progress","code":21220}"#
+                        .into(),
+                },
+                "fail",
+            ),
+            (
+                Answer::Http {
+                    status: 503,
+                    body: r#"{"success":false,"message":"m","code":21220}"#.into(),
+                },
+                "fail",
+            ),
+            (
+                Answer::Http {
+                    status: 429,
+                    body: r#"{"success":false,"message":"m","code":21220}"#.into(),
+                },
+                "fail",
+            ),
+            (
+                Answer::Http {
+                    status: 400,
+                    body: r#"{"success":false,"message":"m","code":21220}"#.into(),
                 },
                 "fail",
             ),

@@ -10,7 +10,7 @@
 
 use crate::attributes::ScanError;
 use crate::config::{Config, Method};
-use crate::exclusion::{exclusion, Exclusion};
+use crate::exclusion::{exclusion, unreadable_attributes, Exclusion};
 use crate::json::quote;
 use crate::snapshot::TaskSnapshot;
 
@@ -31,6 +31,9 @@ pub enum Refusal {
     /// Attribute rules exist but the task's attributes cannot be read: fail
     /// closed, as the call-leg method does.
     UnreadableAttributes(ScanError),
+    /// Attribute rules exist but the attributes are not an object (or Flex
+    /// could not serialise them): `exclusion::unreadable_attributes`'s words.
+    AttributesNotAnObject(String),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,6 +65,9 @@ impl Decision {
             Decision::DoNotRecord(Refusal::Excluded(why)) => why.to_string(),
             Decision::DoNotRecord(Refusal::UnreadableAttributes(e)) => {
                 format!("the exclusion rules cannot be checked: {e}")
+            }
+            Decision::DoNotRecord(Refusal::AttributesNotAnObject(why)) => {
+                format!("its attributes {why}, so exclude_attributes cannot be checked")
             }
             Decision::Untouched(Untouched::Inert) => {
                 "the plugin is disabled or misconfigured: Flex's own recording setting applies"
@@ -99,6 +105,13 @@ pub fn decide(config: Option<&Config>, task: &TaskSnapshot) -> Decision {
     }
     if task.channel.as_deref() != Some("voice") {
         return Decision::Untouched(Untouched::NotVoice);
+    }
+    if !config.exclude_attributes.is_empty() {
+        if let Some(why) =
+            unreadable_attributes(task.attributes_unreadable.as_deref(), &task.attributes)
+        {
+            return Decision::DoNotRecord(Refusal::AttributesNotAnObject(why));
+        }
     }
     match exclusion(
         config,
@@ -138,6 +151,7 @@ mod tests {
             channel: Some(channel.into()),
             attributes: attributes.to_string(),
             date_updated: None,
+            attributes_unreadable: None,
         }
     }
 
@@ -296,6 +310,39 @@ mod tests {
                 )),
             ),
             (
+                "attributes not an object, with rules: fail closed",
+                conference(json!([]), json!([{"key": "a", "value": "b"}])),
+                TaskSnapshot {
+                    attributes: "[1]".into(),
+                    ..task("voice", SALES, json!({}))
+                },
+                Decision::DoNotRecord(Refusal::AttributesNotAnObject(
+                    "are an array, not a JSON object".into(),
+                )),
+            ),
+            (
+                "attributes Flex could not serialise, with rules: fail closed",
+                conference(json!([]), json!([{"key": "a", "value": "b"}])),
+                TaskSnapshot {
+                    attributes: String::new(),
+                    attributes_unreadable: Some("cyclic".into()),
+                    ..task("voice", SALES, json!({}))
+                },
+                Decision::DoNotRecord(Refusal::AttributesNotAnObject(
+                    "could not be read in Flex (cyclic)".into(),
+                )),
+            ),
+            (
+                "attributes Flex could not serialise, no attribute rule",
+                conference(json!(["Billing"]), json!([])),
+                TaskSnapshot {
+                    attributes: String::new(),
+                    attributes_unreadable: Some("cyclic".into()),
+                    ..task("voice", SALES, json!({}))
+                },
+                Decision::Record,
+            ),
+            (
                 "unreadable attributes without rules",
                 conference(json!([]), json!([])),
                 TaskSnapshot {
@@ -404,6 +451,7 @@ mod core_tests {
             channel: Some("voice".into()),
             attributes: attributes.to_string(),
             date_updated: Some(1_700_000_000_000),
+            attributes_unreadable: None,
         }
     }
 
@@ -555,6 +603,13 @@ mod core_tests {
         assert!(c.idle());
         assert!(c.followed().is_empty());
         assert_eq!(c.status(T1).state, "conference");
+    }
+
+    #[test]
+    fn flex_call_recording_on_is_no_warning_in_the_conference_method() {
+        let (mut c, _) = core(CONFERENCE(), json!({}));
+        let out = c.handle(Event::Flex(FlexEvent::FlexCallRecording { enabled: true }));
+        assert!(logs(&out).is_empty(), "{out:?}");
     }
 
     #[test]

@@ -327,10 +327,16 @@ pub fn parse(custom_data: &Json) -> Setup {
         }
     };
 
-    let backend_url = if call_leg {
-        backend_url(custom_data, &mut err)
-    } else {
+    // The plugin's own key wins; the template's `serverless_functions_*` are
+    // the fallback, so a template configuration works unchanged. The
+    // conference method makes no backend request and reads neither.
+    let backend_url = if !call_leg {
         Some(String::new())
+    } else {
+        match obj.get("backend_url") {
+            None | Some(Json::Null) => backend_url(custom_data, &mut err),
+            Some(v) => backend_origin(v, &mut err),
+        }
     };
 
     match (method, channel, backend_url) {
@@ -441,6 +447,35 @@ fn backend_url(custom_data: &Json, err: &mut impl FnMut(String, String)) -> Opti
     })
 }
 
+/// `features.dual_channel_recording.backend_url`: an origin, such as
+/// `https://recordings.example.com` or `http://127.0.0.1:8787` (a trailing
+/// slash is tolerated; a path is not, since the plugin appends its own).
+fn backend_origin(v: &Json, err: &mut impl FnMut(String, String)) -> Option<String> {
+    const EXPECTED: &str =
+        "must be an origin such as \"https://recordings.example.com\" (scheme, host and optional port; no path)";
+    let Json::String(text) = v else {
+        err(
+            "backend_url".into(),
+            format!("{EXPECTED}, found {}", type_name(v)),
+        );
+        return None;
+    };
+    let trimmed = text.trim().trim_end_matches('/');
+    let host = trimmed
+        .strip_prefix("https://")
+        .or_else(|| trimmed.strip_prefix("http://"));
+    match host {
+        Some(h) if valid_host(h) => Some(trimmed.to_string()),
+        _ => {
+            err(
+                "backend_url".into(),
+                format!("{EXPECTED}, found \"{text}\""),
+            );
+            None
+        }
+    }
+}
+
 fn valid_host(d: &str) -> bool {
     !d.is_empty()
         && d.bytes().all(|c| {
@@ -468,6 +503,76 @@ mod tests {
             Setup::Invalid(e) => e.iter().map(|e| e.to_string()).collect(),
             other => panic!("expected errors, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn backend_url_is_the_plugins_own_key_and_the_template_keys_the_fallback() {
+        let feature =
+            |url: Value| json!({"enabled": true, "channel": "customer", "backend_url": url});
+        let template = json!({"serverless_functions_domain": "functions.example.com",
+            "serverless_functions_protocol": "http", "serverless_functions_port": "8080"});
+        let with_template = |url: Value| {
+            let mut cd = template.clone();
+            cd["features"] = json!({"dual_channel_recording": feature(url)});
+            j(cd)
+        };
+        let alone = |url: Value| j(json!({"features": {"dual_channel_recording": feature(url)}}));
+        let ok = [
+            (
+                alone(json!("https://recordings.example.com")),
+                "https://recordings.example.com",
+            ),
+            (
+                alone(json!("https://recordings.example.com/")),
+                "https://recordings.example.com",
+            ),
+            (
+                alone(json!("http://127.0.0.1:8787")),
+                "http://127.0.0.1:8787",
+            ),
+            // The plugin's key wins over the template's domain...
+            (
+                with_template(json!("https://recordings.example.com")),
+                "https://recordings.example.com",
+            ),
+            // ...and the template's keys still work without it.
+            (
+                with_template(Value::Null),
+                "http://functions.example.com:8080",
+            ),
+        ];
+        for (cd, want) in ok {
+            let Setup::Enabled(c) = parse(&cd) else {
+                panic!("{cd:?}")
+            };
+            assert_eq!(c.backend_url, want);
+        }
+        for bad in [
+            json!("recordings.example.com"),
+            json!("https://recordings.example.com/api"),
+            json!("ftp://recordings.example.com"),
+            json!("https://"),
+            json!("https://a b"),
+            json!(""),
+            json!(8787),
+            json!({"url": "https://x"}),
+        ] {
+            // A wrong value is an error at its path, never a silent fallback.
+            let e = errors(parse(&with_template(bad.clone())));
+            assert_eq!(e.len(), 1, "{bad}: {e:?}");
+            assert!(
+                e[0].starts_with("backend_url: must be an origin"),
+                "{bad}: {e:?}"
+            );
+        }
+        // Neither key: the template's domain is what is missing.
+        let e = errors(parse(&j(
+            json!({"features": {"dual_channel_recording": {"enabled": true, "channel": "customer"}}}),
+        )));
+        assert!(
+            e[0].starts_with("serverless_functions_domain: missing"),
+            "{e:?}"
+        );
     }
 
     #[test]

@@ -39,6 +39,26 @@ fn found_matches(found: &Found, value: &str) -> bool {
     }
 }
 
+/// Why a task's attributes cannot be checked against `exclude_attributes`,
+/// or `None` when they can be read: they must be a JSON object. `unserialised`
+/// is the shim's reason when it could not even produce the text.
+pub fn unreadable_attributes(unserialised: Option<&str>, attributes_json: &str) -> Option<String> {
+    if let Some(why) = unserialised {
+        return Some(format!("could not be read in Flex ({why})"));
+    }
+    let kind = match attributes_json.trim_start().as_bytes().first() {
+        Some(b'{') => return None,
+        None => "empty",
+        Some(b'[') => "an array",
+        Some(b'"') => "a string",
+        Some(b'n') => "null",
+        Some(b't' | b'f') => "a boolean",
+        Some(b'-' | b'0'..=b'9') => "a number",
+        Some(_) => "not JSON",
+    };
+    Some(format!("are {kind}, not a JSON object"))
+}
+
 /// The first reason the task must not be recorded, if any.
 pub fn exclusion(
     config: &Config,
@@ -157,6 +177,39 @@ mod tests {
         ];
         for (name, sid, want) in cases {
             assert_eq!(exclusion(&c, name, sid, "{}").unwrap(), want, "{name:?}");
+        }
+    }
+
+    #[test]
+    fn attributes_that_are_not_an_object_are_unreadable() {
+        let cases = [
+            (None, r#"{"a": 1}"#, None),
+            (None, "  {}", None),
+            (None, "", Some("are empty, not a JSON object")),
+            (None, "   ", Some("are empty, not a JSON object")),
+            (None, "[1, 2]", Some("are an array, not a JSON object")),
+            (None, r#""text""#, Some("are a string, not a JSON object")),
+            (None, "null", Some("are null, not a JSON object")),
+            (None, "true", Some("are a boolean, not a JSON object")),
+            (None, "42", Some("are a number, not a JSON object")),
+            (None, "<xml>", Some("are not JSON, not a JSON object")),
+            (
+                Some("cyclic object value"),
+                "",
+                Some("could not be read in Flex (cyclic object value)"),
+            ),
+            (
+                Some("BigInt"),
+                "{}",
+                Some("could not be read in Flex (BigInt)"),
+            ),
+        ];
+        for (unserialised, text, want) in cases {
+            assert_eq!(
+                unreadable_attributes(unserialised, text).as_deref(),
+                want,
+                "{unserialised:?} {text:?}"
+            );
         }
     }
 

@@ -16,7 +16,7 @@ use crate::api::{
 use crate::backend_client::{create_outcome, link_outcome, Answer, Jitter, Outcome, RETRY};
 use crate::conference::{self, Decision, Refusal};
 use crate::config::{self, Channel, Config, Method, Setup};
-use crate::exclusion::exclusion;
+use crate::exclusion::{exclusion, unreadable_attributes};
 use crate::json::{quote, Json};
 use crate::leg::{self, already_recorded, call_kind, carried_here, recordable_leg, CallKind, Leg};
 use crate::sid::{is_sid, SidKind};
@@ -29,6 +29,13 @@ use std::collections::VecDeque;
 /// carrying one to act first. The backend makes the outcome one recording
 /// either way; this only spares it redundant requests.
 pub const DEFER_MS: u64 = 300;
+/// Longest Flex's CompleteTask is held while a backend request of the task
+/// (a recording start, a conference link) is in flight. Flex waits for a
+/// `beforeCompleteTask` listener's promise, and TaskRouter completes the
+/// reservation right after; a request that reaches the backend later is
+/// refused (only an accepted or wrapping reservation may record or link).
+/// Tasks completed long after their recording started are never held.
+pub const COMPLETE_HOLD_MS: u64 = 3_000;
 /// Finished tasks remembered for `status()`.
 const FINISHED_KEPT: usize = 200;
 
@@ -54,6 +61,11 @@ pub enum FlexEvent {
     Ended {
         task_sid: String,
         reason: String,
+    },
+    /// Flex's own "Call Recording" setting at start
+    /// (`manager.serviceConfiguration.call_recording_enabled`).
+    FlexCallRecording {
+        enabled: bool,
     },
 }
 
@@ -85,6 +97,9 @@ impl FlexEvent {
             },
             "complete" => FlexEvent::Complete {
                 task_sid: task_sid()?,
+            },
+            "flexCallRecording" => FlexEvent::FlexCallRecording {
+                enabled: v.get("enabled").and_then(Json::as_bool).unwrap_or(false),
             },
             "ended" => FlexEvent::Ended {
                 task_sid: task_sid()?,
@@ -154,6 +169,9 @@ pub enum Command {
         task_sid: String,
         call_sid: String,
         recording_sid: String,
+        /// The backend answered with a recording it had already started for
+        /// the call (another tab, device or a retry asked first).
+        already_recording: bool,
     },
 }
 
@@ -192,6 +210,8 @@ enum LegState {
     },
     Recording {
         recording_sid: String,
+        /// Answered `alreadyRecording`: someone else started it.
+        already: bool,
     },
     Failed,
     /// A deferred leg that stopped being live before its turn came.
@@ -256,6 +276,8 @@ pub struct Core {
     next_id: u64,
     jitter: Jitter,
     followed: Vec<String>,
+    /// The double-recording warning was logged (once per start).
+    warned_double_recording: bool,
 }
 
 struct Out(Vec<Command>);
@@ -346,6 +368,7 @@ impl Core {
             next_id: 1,
             jitter: Jitter::new(seed),
             followed: Vec::new(),
+            warned_double_recording: false,
         };
         (core, out.0)
     }
@@ -362,6 +385,22 @@ impl Core {
                 .timers
                 .values()
                 .any(|t| matches!(t, TimerPurpose::Defer { .. } | TimerPurpose::Retry { .. }))
+    }
+
+    /// A backend request of this task (sent, or waiting to be retried) has not
+    /// been answered yet.
+    pub fn request_pending(&self, task_sid: &str) -> bool {
+        self.requests.values().any(|p| p.task_sid == task_sid)
+    }
+
+    /// How long the shim may hold CompleteTask for this task: up to
+    /// [`COMPLETE_HOLD_MS`] while one of its requests is pending, else not at all.
+    pub fn complete_hold_ms(&self, task_sid: &str) -> u64 {
+        if self.request_pending(task_sid) {
+            COMPLETE_HOLD_MS
+        } else {
+            0
+        }
     }
 
     pub fn followed(&self) -> &[String] {
@@ -416,7 +455,9 @@ impl Core {
                 out.log(Level::Info, format!("not recording {t}: {why}"));
                 "excluded"
             }
-            Decision::DoNotRecord(Refusal::UnreadableAttributes(_)) => {
+            Decision::DoNotRecord(
+                Refusal::UnreadableAttributes(_) | Refusal::AttributesNotAnObject(_),
+            ) => {
                 out.log(
                     Level::Error,
                     format!("not recording {t}: {}", decision.reason()),
@@ -480,6 +521,23 @@ impl Core {
                 self.link_if_needed(&task_sid, out)
             }
             FlexEvent::Ended { task_sid, reason } => self.end(&task_sid, &reason, out),
+            FlexEvent::FlexCallRecording { enabled } => {
+                // Every call-leg recording this plugin makes would come on top
+                // of the one Flex makes (`../shared/flex-facts.md`). Agents
+                // are shown nothing; administrators read the log. With the
+                // conference method Flex's recording is the one there is.
+                let call_leg = self
+                    .config
+                    .as_ref()
+                    .is_some_and(|c| c.method == Method::CallLeg);
+                if enabled && call_leg && !self.warned_double_recording {
+                    self.warned_double_recording = true;
+                    out.log(
+                        Level::Warn,
+                        "Flex's own Call Recording is on (call_recording_enabled) and this plugin records call legs as well, so every call will be recorded twice. Turn Call Recording off in the Flex configuration (call_recording_enabled: false) to keep only this plugin's dual-channel recordings.".into(),
+                    );
+                }
+            }
         }
     }
 
@@ -511,6 +569,25 @@ impl Core {
             return;
         }
         let attrs = task.attributes.as_str();
+        // Fail closed: attribute rules that cannot be checked might have
+        // excluded this task, so it is not recorded.
+        if !config.exclude_attributes.is_empty() {
+            if let Some(why) = unreadable_attributes(task.attributes_unreadable.as_deref(), attrs) {
+                out.log(
+                    Level::Warn,
+                    format!("not recording {t}: its attributes {why}, so exclude_attributes cannot be checked"),
+                );
+                self.finish(
+                    &t,
+                    Status {
+                        state: "excluded",
+                        recordings: vec![],
+                        reason: Some(format!("attributes {why}")),
+                    },
+                );
+                return;
+            }
+        }
         match exclusion(
             config,
             task.queue_name.as_deref(),
@@ -532,7 +609,7 @@ impl Core {
             }
             Err(e) => {
                 out.log(
-                    Level::Error,
+                    Level::Warn,
                     format!("not recording {t}: the exclusion rules cannot be checked, the task attributes are not valid JSON ({e})"),
                 );
                 self.finish(
@@ -921,6 +998,7 @@ impl Core {
                         if let Some(r) = self.leg_mut(&task_sid, request) {
                             r.state = LegState::Recording {
                                 recording_sid: resp.recording_sid.clone(),
+                                already: resp.already_recording,
                             };
                         } else if let Some((_, done)) =
                             self.finished.iter_mut().rev().find(|(t, _)| *t == task_sid)
@@ -952,6 +1030,7 @@ impl Core {
                             task_sid,
                             call_sid: resp.call_sid,
                             recording_sid: resp.recording_sid,
+                            already_recording: resp.already_recording,
                         });
                         return;
                     }
@@ -1038,7 +1117,7 @@ fn session_status(s: &Session) -> Status {
         .legs
         .iter()
         .filter_map(|r| match &r.state {
-            LegState::Recording { recording_sid } => Some(recording_sid.clone()),
+            LegState::Recording { recording_sid, .. } => Some(recording_sid.clone()),
             _ => None,
         })
         .collect();
@@ -1058,6 +1137,47 @@ fn session_status(s: &Session) -> Status {
     Status {
         state,
         recordings,
-        reason: None,
+        reason: Some(session_reason(s, state).into()),
+    }
+}
+
+/// Why a session is where it is, in words an administrator (or the demo) can
+/// show as they are.
+fn session_reason(s: &Session, state: &str) -> &'static str {
+    let deferred = s
+        .legs
+        .iter()
+        .any(|r| matches!(r.state, LegState::Deferred { .. }));
+    let last_recording = s.legs.iter().rev().find_map(|r| match &r.state {
+        LegState::Recording { already, .. } => Some((r.leg.kind, *already)),
+        _ => None,
+    });
+    match (state, s.phase) {
+        (_, Phase::Waiting) if s.kind == CallKind::Outbound => {
+            "waiting for the customer to answer (the leg to record)"
+        }
+        (_, Phase::Waiting) => "waiting for the leg to record to join the conference",
+        (_, Phase::GaveUp) => "gave up: no leg to record joined within max_wait_seconds",
+        ("starting", _) if deferred => {
+            "another tab or device carries this call; this one starts the recording only if that one does not"
+        }
+        ("starting", _) => "asking the backend to start the recording",
+        _ => match last_recording {
+            Some((_, true)) => {
+                "recorded by another tab or device: the backend answered alreadyRecording"
+            }
+            Some((crate::insights::RecordedLeg::Customer, false)) => {
+                "recording the customer's leg for the whole call; Join Call and new worker legs keep this recording"
+            }
+            Some((crate::insights::RecordedLeg::Worker, false))
+                if s.kind == CallKind::InternalOutbound =>
+            {
+                "recording this agent's outgoing internal call"
+            }
+            Some((crate::insights::RecordedLeg::Worker, false)) => {
+                "recording this worker's leg; each new leg of this worker (Join Call) gets its own recording"
+            }
+            None => "the recording could not be started; the browser console says why",
+        },
     }
 }

@@ -49,6 +49,7 @@ fn task(sid: &str, wr: &str, attrs: serde_json::Value) -> FlexEvent {
             queue_sid: Some("WQ00000000000000000000000000000001".into()),
             channel: Some("voice".into()),
             attributes: attrs.to_string(),
+            attributes_unreadable: None,
             date_updated: Some(1_700_000_000_000),
         },
     }
@@ -183,7 +184,8 @@ fn inbound_customer_channel_carried_here_starts_at_once() {
     assert!(out.contains(&Command::RecordingStarted {
         task_sid: T1.into(),
         call_sid: C1.into(),
-        recording_sid: "RE1".into()
+        recording_sid: "RE1".into(),
+        already_recording: false,
     }));
     assert_eq!(c.status(T1).state, "recording");
     assert_eq!(c.status(T1).recordings, vec!["RE1".to_string()]);
@@ -511,6 +513,10 @@ fn outbound_hung_up_unanswered_still_links_the_conference_once() {
         ),
         (T1, Some(CF), None)
     );
+    // CompleteTask may wait for the link, boundedly; other tasks are not held.
+    assert!(c.request_pending(T1));
+    assert_eq!(c.complete_hold_ms(T1), crate::session::COMPLETE_HOLD_MS);
+    assert_eq!(c.complete_hold_ms(T2), 0);
     assert!(sends(&flex(
         &mut c,
         FlexEvent::Complete {
@@ -535,6 +541,8 @@ fn outbound_hung_up_unanswered_still_links_the_conference_once() {
         },
     });
     assert!(c.idle());
+    assert!(!c.request_pending(T1));
+    assert_eq!(c.complete_hold_ms(T1), 0);
 }
 
 #[test]
@@ -1001,4 +1009,209 @@ fn status_json_for_other_plugins() {
     };
     let v: serde_json::Value = serde_json::from_str(&s.to_json()).unwrap();
     assert_eq!(v["reason"], "queue \"B\"");
+}
+
+/// Each status carries the reason for what the session shows, from the core
+/// (the demo and other plugins show it as it is).
+#[test]
+fn statuses_say_why() {
+    // (channel, worker leg of the conference, backend answered alreadyRecording, state, reason contains)
+    let cases = [
+        (
+            "customer",
+            None,
+            false,
+            "waiting",
+            "waiting for the leg to record",
+        ),
+        (
+            "customer",
+            Some(A1),
+            false,
+            "recording",
+            "customer's leg for the whole call; Join Call",
+        ),
+        (
+            "customer",
+            Some(A1),
+            true,
+            "recording",
+            "answered alreadyRecording",
+        ),
+        (
+            "worker",
+            Some(A1),
+            false,
+            "recording",
+            "this worker's leg; each new leg",
+        ),
+        (
+            "worker",
+            Some(A1),
+            true,
+            "recording",
+            "answered alreadyRecording",
+        ),
+    ];
+    for (channel, leg, already, state, reason) in cases {
+        let mut c = core(channel);
+        flex(&mut c, active(leg));
+        flex(
+            &mut c,
+            task(T1, R1, json!({"call_sid": C1, "direction": "inbound"})),
+        );
+        if let Some(leg) = leg {
+            let out = flex(&mut c, conf(T1, full(leg)));
+            let s = sends(&out);
+            let want = if channel == "customer" { C1 } else { leg };
+            c.handle(Event::Answer {
+                request: s[0].0,
+                answer: ok(want, "RE1", already),
+            });
+        }
+        let st = c.status(T1);
+        assert_eq!(st.state, state, "{channel} {leg:?} {already}");
+        let got = st.reason.unwrap_or_default();
+        assert!(got.contains(reason), "{channel} {leg:?} {already}: {got:?}");
+    }
+    // Join Call on the customer channel: a new worker leg, the same recording.
+    let mut c = core("customer");
+    flex(&mut c, active(Some(A1)));
+    flex(
+        &mut c,
+        task(T1, R1, json!({"call_sid": C1, "direction": "inbound"})),
+    );
+    let s = sends(&flex(&mut c, conf(T1, full(A1))));
+    c.handle(Event::Answer {
+        request: s[0].0,
+        answer: ok(C1, "RE1", false),
+    });
+    flex(&mut c, active(Some(A2)));
+    let out = flex(
+        &mut c,
+        conf(
+            T1,
+            vec![
+                p("customer", "joined", Some(C1), None),
+                p("worker", "left", Some(A1), Some(ME)),
+                p("worker", "joined", Some(A2), Some(ME)),
+            ],
+        ),
+    );
+    assert!(sends(&out).is_empty());
+    let st = c.status(T1);
+    assert_eq!(
+        (st.state, st.recordings.clone()),
+        ("recording", vec!["RE1".to_string()])
+    );
+    assert!(st
+        .reason
+        .unwrap_or_default()
+        .contains("keep this recording"));
+    // The event says whether this instance's request started the recording.
+    let mut c = core("customer");
+    flex(&mut c, active(Some(A1)));
+    flex(
+        &mut c,
+        task(T1, R1, json!({"call_sid": C1, "direction": "inbound"})),
+    );
+    let s = sends(&flex(&mut c, conf(T1, full(A1))));
+    let out = c.handle(Event::Answer {
+        request: s[0].0,
+        answer: ok(C1, "RE1", true),
+    });
+    assert!(out.contains(&Command::RecordingStarted {
+        task_sid: T1.into(),
+        call_sid: C1.into(),
+        recording_sid: "RE1".into(),
+        already_recording: true,
+    }));
+}
+
+#[test]
+fn unreadable_attributes_fail_closed_when_attribute_rules_exist() {
+    let with_rules = json!({"enabled": true, "channel": "customer",
+        "exclude_attributes": [{"key": "customer.privacy", "value": "no-recording"}]});
+    let queue_rules_only =
+        json!({"enabled": true, "channel": "customer", "exclude_queues": ["Billing"]});
+    // (configuration, attributes text, shim's marker, recorded)
+    let cases: Vec<(&serde_json::Value, &str, Option<&str>, bool)> = vec![
+        (&with_rules, r#"{"direction":"inbound"}"#, None, true),
+        (&with_rules, "", None, false),
+        (&with_rules, "[1,2]", None, false),
+        (&with_rules, r#""text""#, None, false),
+        (&with_rules, "null", None, false),
+        (&with_rules, "", Some("cyclic object value"), false),
+        (&queue_rules_only, "", Some("cyclic object value"), true),
+        (&queue_rules_only, "[1,2]", None, true),
+    ];
+    for (feature, text, marker, recorded) in cases {
+        let (mut c, _) = core_with(feature.clone());
+        let out = flex(
+            &mut c,
+            FlexEvent::TaskAccepted {
+                task: TaskSnapshot {
+                    task_sid: T1.into(),
+                    sid: R1.into(),
+                    queue_name: Some("Sales".into()),
+                    queue_sid: None,
+                    channel: Some("voice".into()),
+                    attributes: text.into(),
+                    attributes_unreadable: marker.map(Into::into),
+                    date_updated: Some(1_700_000_000_000),
+                },
+            },
+        );
+        let status = c.status(T1);
+        let label = format!("{feature} {text:?} {marker:?}");
+        if recorded {
+            assert_ne!(status.state, "excluded", "{label}");
+            assert!(logs(&out, Level::Warn).is_empty(), "{label}");
+        } else {
+            assert_eq!(status.state, "excluded", "{label}");
+            let warnings = logs(&out, Level::Warn);
+            assert_eq!(warnings.len(), 1, "{label}: one warning");
+            assert!(
+                warnings[0].contains("exclude_attributes cannot be checked"),
+                "{label}: {}",
+                warnings[0]
+            );
+            // Later Flex state for the task starts nothing.
+            let out = flex(&mut c, conf(T1, full(A1)));
+            assert!(sends(&out).is_empty(), "{label}");
+        }
+    }
+}
+
+#[test]
+fn flex_call_recording_on_warns_once_at_start() {
+    let enabled = json!({"enabled": true, "channel": "customer"});
+    // (feature, Flex's Call Recording, warnings)
+    let cases = [
+        (enabled.clone(), true, 1),
+        (enabled.clone(), false, 0),
+        (json!({"enabled": false}), true, 0),
+        (json!({"enabled": true, "channel": "agent"}), true, 0),
+    ];
+    for (feature, on, want) in cases {
+        let (mut c, _) = core_with(feature.clone());
+        let mut warnings = Vec::new();
+        for _ in 0..3 {
+            let out = flex(&mut c, FlexEvent::FlexCallRecording { enabled: on });
+            warnings.extend(logs(&out, Level::Warn));
+        }
+        assert_eq!(warnings.len(), want, "{feature} {on}: {warnings:?}");
+        if want == 1 {
+            assert!(warnings[0].contains("recorded twice"), "{}", warnings[0]);
+            assert!(warnings[0].contains("call_recording_enabled"));
+        }
+    }
+    assert_eq!(
+        FlexEvent::parse(r#"{"type":"flexCallRecording","enabled":true}"#).unwrap(),
+        FlexEvent::FlexCallRecording { enabled: true }
+    );
+    assert_eq!(
+        FlexEvent::parse(r#"{"type":"flexCallRecording","enabled":"yes"}"#).unwrap(),
+        FlexEvent::FlexCallRecording { enabled: false }
+    );
 }

@@ -42,6 +42,7 @@ extern "C" {
         task_sid: &str,
         call_sid: &str,
         recording_sid: &str,
+        already_recording: bool,
     ) -> Result<(), JsValue>;
 }
 
@@ -61,8 +62,21 @@ impl Timer {
 /// error. gloo-net builds the request; the call to `fetch` is ours, because
 /// gloo-net treats a rejection that is not an `Error` as a bug and panics
 /// (and code that wraps `window.fetch` can reject with anything).
+///
+/// The deadline is an `AbortController` aborted by our own timer, not
+/// `AbortSignal.timeout()`: that arrived in Chrome 103, Firefox 100 and
+/// Safari 16, later than the browsers the plugin declares
+/// (`plugin-shim/package.json` browserslist), where calling it would throw
+/// and a missing deadline would leave a request pending forever.
+/// `AbortController` and `setTimeout` exist in all of them.
 async fn post_form(url: &str, form: String) -> Answer {
-    let signal = web_sys::AbortSignal::timeout_with_u32(REQUEST_TIMEOUT_MS);
+    let controller = match web_sys::AbortController::new() {
+        Ok(c) => c,
+        Err(e) => return Answer::Network(describe(&e)),
+    };
+    let signal = controller.signal();
+    // Dropping the timer (when this function returns) clears it.
+    let _deadline = Timer::start(u64::from(REQUEST_TIMEOUT_MS), move || controller.abort());
     let request = gloo_net::http::Request::post(url)
         .header("Content-Type", "application/x-www-form-urlencoded")
         .abort_signal(Some(&signal))
@@ -145,10 +159,14 @@ impl Inner {
                     task_sid,
                     call_sid,
                     recording_sid,
+                    already_recording,
                 } => {
-                    let _ = self
-                        .host
-                        .recording_started(&task_sid, &call_sid, &recording_sid);
+                    let _ = self.host.recording_started(
+                        &task_sid,
+                        &call_sid,
+                        &recording_sid,
+                        already_recording,
+                    );
                 }
                 Command::SetTimer { id, ms } => {
                     let me = Rc::downgrade(self);
@@ -294,6 +312,27 @@ impl Engine {
             .ok()
             .map(|c| c.status(task_sid).to_json())
             .unwrap_or_else(|| r#"{"state":"unknown","recordings":[]}"#.to_string())
+    }
+
+    /// Milliseconds the shim may hold CompleteTask of `task_sid` (its
+    /// `beforeCompleteTask` promise) while a request of the task is in
+    /// flight; 0: do not hold.
+    #[wasm_bindgen(js_name = completeHoldMs)]
+    pub fn complete_hold_ms(&self, task_sid: &str) -> u32 {
+        self.inner
+            .core
+            .try_borrow()
+            .map(|c| u32::try_from(c.complete_hold_ms(task_sid)).unwrap_or(u32::MAX))
+            .unwrap_or(0)
+    }
+
+    /// A backend request of the task has not been answered yet.
+    #[wasm_bindgen(js_name = requestPending)]
+    pub fn request_pending(&self, task_sid: &str) -> bool {
+        self.inner
+            .core
+            .try_borrow()
+            .is_ok_and(|c| c.request_pending(task_sid))
     }
 
     /// The tasks whose conference the shim forwards.

@@ -16,7 +16,7 @@ pub const DEFAULT_ALLOWED_ORIGIN: &str = "https://flex.twilio.com";
     name = "recording-backend",
     version,
     about = "Starts dual-channel call recordings for the Flex plugin and links them for Flex Insights.",
-    after_help = "Environment:\n  TWILIO_ACCOUNT_SID            account SID (AC...), required\n  TWILIO_AUTH_TOKEN             auth token, or else both of:\n  TWILIO_API_KEY                API key SID (SK...)\n  TWILIO_API_SECRET             API key secret\n  TWILIO_FLEX_WORKSPACE_SID     Flex TaskRouter workspace SID (WS...), required\n  ALLOWED_ORIGINS               comma-separated browser origins (default https://flex.twilio.com)\n  RECORDING_STATUS_CALLBACK     URL Twilio calls on recording events (optional)\n  RECORDING_STATUS_CALLBACK_EVENT  events for it: in-progress, completed, absent (space or comma separated; default completed)\n  AUTHORIZATION                 strict (default) or token-only\n  TWILIO_REGION, TWILIO_EDGE    Twilio region and edge, as in Twilio's helper libraries\n  RUST_LOG                      log filter (default info)"
+    after_help = "Environment:\n  TWILIO_ACCOUNT_SID            account SID (AC...), required\n  TWILIO_AUTH_TOKEN             auth token, or else both of:\n  TWILIO_API_KEY                API key SID (SK...)\n  TWILIO_API_SECRET             API key secret\n  TWILIO_FLEX_WORKSPACE_SID     Flex TaskRouter workspace SID (WS...), required\n  ALLOWED_ORIGINS               comma-separated browser origins (default https://flex.twilio.com)\n  RECORDING_STATUS_CALLBACK     URL Twilio calls on recording events (optional)\n  RECORDING_STATUS_CALLBACK_EVENT  events for it: in-progress, completed, absent (space or comma separated; default completed)\n  AUTHORIZATION                 strict (default) or token-only\n  TWILIO_REGION, TWILIO_EDGE    Twilio region and edge, as in Twilio's helper libraries\n  METRICS_LISTEN                serve /metrics on this address (host:port) instead of --listen\n  LOG_FORMAT                    text (default) or json (one JSON object per line)\n  RUST_LOG                      log filter (default info)"
 )]
 pub struct Cli {
     /// Address to listen on.
@@ -31,6 +31,19 @@ pub struct Cli {
     /// Also allow http://127.0.0.1:* and http://localhost:* as browser origins.
     #[arg(long)]
     pub demo: bool,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// Exit 0 if the backend at ADDR answers /healthz healthy within 2 s, 1
+    /// otherwise (for container HEALTHCHECKs and probes: no shell or curl needed).
+    Healthcheck {
+        /// Address of the running backend (0.0.0.0 or [::] mean this host).
+        #[arg(long, default_value = "127.0.0.1:8787")]
+        listen: SocketAddr,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -51,7 +64,7 @@ impl Credentials {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AuthorizationMode {
-    /// The token's worker must hold an accepted reservation on the task the call belongs to.
+    /// The token's worker must hold an accepted or wrapping reservation on the task the call belongs to.
     Strict,
     /// Any valid Flex token of the account may record any call (the template's behaviour).
     TokenOnly,
@@ -69,6 +82,10 @@ pub struct TwilioHosts {
     pub api: String,
     pub taskrouter: String,
     pub iam: String,
+    /// The REST API host that Insights recording links name: `api` of the
+    /// region and edge. A `--twilio-base-url` override changes only where
+    /// requests go (a stand-in for Twilio), not the links.
+    pub recording_links: String,
 }
 
 impl TwilioHosts {
@@ -92,14 +109,16 @@ impl TwilioHosts {
             api: host("api"),
             taskrouter: host("taskrouter"),
             iam: host("iam"),
+            recording_links: host("api"),
         }
     }
 
-    fn all(url: &str) -> Self {
+    fn all(url: &str, recording_links: String) -> Self {
         TwilioHosts {
             api: url.to_string(),
             taskrouter: url.to_string(),
             iam: url.to_string(),
+            recording_links,
         }
     }
 }
@@ -115,6 +134,8 @@ pub struct Config {
     pub demo: bool,
     pub status_callback: Option<StatusCallback>,
     pub authorization: AuthorizationMode,
+    /// `METRICS_LISTEN`: serve `/metrics` there, not on `listen`.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -206,12 +227,16 @@ impl Config {
             });
         }
 
+        let regional = TwilioHosts::for_region(
+            get("TWILIO_REGION").as_deref(),
+            get("TWILIO_EDGE").as_deref(),
+        );
         let mut hosts = match &cli.twilio_base_url {
-            Some(url) => TwilioHosts::all(&trim_base(url, "--twilio-base-url")?),
-            None => TwilioHosts::for_region(
-                get("TWILIO_REGION").as_deref(),
-                get("TWILIO_EDGE").as_deref(),
+            Some(url) => TwilioHosts::all(
+                &trim_base(url, "--twilio-base-url")?,
+                regional.recording_links,
             ),
+            None => regional,
         };
         if let Some(iam) = &cli.iam_base_url {
             hosts.iam = trim_base(iam, "--iam-base-url")?;
@@ -280,6 +305,15 @@ impl Config {
             }
         };
 
+        let metrics_listen = match get("METRICS_LISTEN") {
+            None => None,
+            Some(v) => Some(v.parse::<SocketAddr>().map_err(|_| ConfigError::Invalid {
+                var: "METRICS_LISTEN",
+                what: "address (host:port, e.g. 127.0.0.1:9187)",
+                value: v.clone(),
+            })?),
+        };
+
         Ok(Config {
             listen: cli.listen,
             account_sid,
@@ -290,6 +324,7 @@ impl Config {
             demo: cli.demo,
             status_callback,
             authorization,
+            metrics_listen,
         })
     }
 }
@@ -394,6 +429,13 @@ mod tests {
         v.push(("TWILIO_EDGE", "dublin"));
         let c = load(&[], &v).unwrap();
         assert_eq!(c.hosts.iam, "https://iam.dublin.ie1.twilio.com");
+        assert_eq!(c.hosts.recording_links, "https://api.dublin.ie1.twilio.com");
+        // A stand-in for Twilio changes where requests go, not what links name.
+        let c = load(&["--twilio-base-url", "http://127.0.0.1:9"], &v).unwrap();
+        assert_eq!(c.hosts.api, "http://127.0.0.1:9");
+        assert_eq!(c.hosts.recording_links, "https://api.dublin.ie1.twilio.com");
+        let c = load(&["--twilio-base-url", "http://127.0.0.1:9"], &base()).unwrap();
+        assert_eq!(c.hosts.recording_links, "https://api.twilio.com");
     }
 
     #[test]
@@ -461,6 +503,22 @@ mod tests {
                 "{k}={bad}"
             );
         }
+        let mut v = base();
+        v.push(("METRICS_LISTEN", "127.0.0.1:9187"));
+        assert_eq!(
+            load(&[], &v).unwrap().metrics_listen,
+            Some("127.0.0.1:9187".parse().unwrap())
+        );
+        assert_eq!(load(&[], &base()).unwrap().metrics_listen, None);
+        let mut v = base();
+        v.push(("METRICS_LISTEN", "9187"));
+        assert!(matches!(
+            load(&[], &v),
+            Err(ConfigError::Invalid {
+                var: "METRICS_LISTEN",
+                ..
+            })
+        ));
         let mut v = base();
         v.push(("RECORDING_STATUS_CALLBACK", "https://cb.example"));
         v.push(("RECORDING_STATUS_CALLBACK_EVENT", "ringing"));

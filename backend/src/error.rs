@@ -94,7 +94,7 @@ impl AppError {
                 }
             }
             TwilioError::Unreachable(detail) => {
-                tracing::warn!(%detail, "Twilio unreachable while {doing}");
+                note_cause(&format!("Twilio unreachable while {doing}: {detail}"));
                 AppError::Unavailable(format!(
                     "Twilio could not be reached while {doing}; try again shortly"
                 ))
@@ -103,7 +103,7 @@ impl AppError {
                 "Twilio did not answer in time while {doing}; try again shortly"
             )),
             TwilioError::BadAnswer(detail) => {
-                tracing::error!(%detail, "unreadable Twilio answer while {doing}");
+                note_cause(&format!("unreadable Twilio answer while {doing}: {detail}"));
                 AppError::Twilio {
                     status: StatusCode::BAD_GATEWAY,
                     code: 502,
@@ -131,15 +131,33 @@ impl AppError {
     }
 }
 
+/// Keeps a failure's internal detail (a peer's error, an unreadable answer)
+/// for the one log line that reports the failure: it is recorded in the
+/// request's span (field `cause`) instead of being logged on its own, so each
+/// failure is logged once, with its cause, and never reaches the browser.
+pub fn note_cause(detail: &str) {
+    tracing::Span::current().record("cause", detail);
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.status();
-        if status.is_server_error() {
-            tracing::warn!(status = status.as_u16(), error = %self, "request failed");
-        } else {
-            tracing::info!(status = status.as_u16(), error = %self, "request refused");
+        let body = self.body();
+        // The one log line of a failed request (the trace layer logs no
+        // second one), and the one place refusals and failures are counted.
+        crate::metrics::error_answer(status, body.code);
+        match status {
+            StatusCode::INTERNAL_SERVER_ERROR | StatusCode::BAD_GATEWAY => {
+                tracing::error!(status = status.as_u16(), code = body.code, error = %self, "request failed")
+            }
+            s if s.is_server_error() => {
+                tracing::warn!(status = status.as_u16(), code = body.code, error = %self, "request failed")
+            }
+            _ => {
+                tracing::info!(status = status.as_u16(), code = body.code, error = %self, "request refused")
+            }
         }
-        let mut resp = (status, Json(self.body())).into_response();
+        let mut resp = (status, Json(body)).into_response();
         if status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::SERVICE_UNAVAILABLE {
             resp.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,

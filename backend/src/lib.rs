@@ -12,6 +12,9 @@ pub mod auth;
 pub mod authz;
 pub mod config;
 pub mod error;
+pub mod healthcheck;
+pub mod logging;
+pub mod metrics;
 pub mod recording;
 pub mod routes;
 pub mod twilio;
@@ -146,10 +149,19 @@ pub fn app(state: AppState) -> Router {
         .expose_headers([REQUEST_ID])
         .max_age(Duration::from_secs(600));
 
-    Router::new()
+    // Metrics stay off the public router when METRICS_LISTEN gives them their own address.
+    let metrics_here = state.0.config.metrics_listen.is_none();
+    crate::metrics::handle();
+    let router = Router::new()
         .route(CREATE_RECORDING_PATH, post(routes::create_recording))
         .route(LINK_CALL_PATH, post(routes::link_call))
-        .route("/healthz", get(routes::healthz))
+        .route("/healthz", get(routes::healthz));
+    let router = if metrics_here {
+        router.route("/metrics", get(crate::metrics::serve))
+    } else {
+        router
+    };
+    router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
@@ -158,6 +170,7 @@ pub fn app(state: AppState) -> Router {
         .layer(cors)
         .layer(middleware::from_fn_with_state(policy, check_origin))
         .layer(CatchPanicLayer::custom(|_| AppError::Internal.into_response()))
+        .layer(middleware::from_fn(crate::metrics::track_request))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request| {
@@ -167,9 +180,23 @@ pub fn app(state: AppState) -> Router {
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or("-");
                 // Path only: no query string, no headers (the token could be in either).
-                tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
+                // `cause` is filled in by `error::note_cause` when a failure has
+                // a detail that must not reach the browser.
+                tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path(), cause = tracing::field::Empty)
             })
-            .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+            .on_response(DefaultOnResponse::new().level(tracing::Level::INFO))
+            // A failed answer is logged once, where the `AppError` becomes
+            // the answer (with its reason); the default would log every 5xx
+            // a second time at ERROR without one.
+            .on_failure(()),
         )
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+/// The router of `METRICS_LISTEN`: `/metrics` only.
+pub fn metrics_app() -> Router {
+    crate::metrics::handle();
+    Router::new()
+        .route("/metrics", get(crate::metrics::serve))
+        .fallback(not_found)
 }

@@ -217,7 +217,7 @@ async fn detached<T: Send + 'static>(
     tokio::spawn(work.instrument(tracing::Span::current()))
         .await
         .unwrap_or_else(|e| {
-            tracing::error!(error = %e, "request task failed");
+            crate::error::note_cause(&format!("request task failed: {e}"));
             Err(AppError::Internal)
         })
 }
@@ -287,8 +287,17 @@ async fn create(state: AppState, input: CreateInput) -> Result<CreateRecordingRe
         s.config.status_callback.as_ref(),
     )
     .await?;
+    if started.already {
+        crate::metrics::already_recording();
+    } else {
+        crate::metrics::recording_started();
+    }
     let rec = started.recording.clone();
-    let recording_url = insights::recording_url(&s.config.account_sid, &rec.sid);
+    let recording_url = insights::recording_url(
+        &s.config.hosts.recording_links,
+        &s.config.account_sid,
+        &rec.sid,
+    );
 
     let mut response = CreateRecordingResponse {
         success: true,
@@ -418,7 +427,12 @@ async fn link(state: AppState, input: LinkInput) -> Result<LinkCallResponse, App
             success: true,
             changed: applied.wrote,
         }),
-        Err(problem) => Err(write_problem_error(&input.task_sid, problem)),
+        Err(problem) => {
+            if let WriteProblem::TooLarge { chars, limit } = &problem {
+                tracing::warn!(task = %input.task_sid, chars, limit, "conference link not written: the task attributes would exceed TaskRouter's limit");
+            }
+            Err(write_problem_error(&input.task_sid, problem))
+        }
     }
 }
 

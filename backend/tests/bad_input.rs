@@ -396,7 +396,7 @@ bad_input!(
     FORM,
     valid_with("reservationSid", WR_OTHER),
     FORBIDDEN,
-    "is not an accepted reservation of worker",
+    "is not a reservation of task",
     3
 );
 bad_input!(

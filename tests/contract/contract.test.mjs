@@ -185,6 +185,19 @@ describe('Twilio contract, through prism proxy --errors', () => {
     assert.equal(reservations.status, 200, JSON.stringify(reservations.body));
     assert.deepEqual(reservations.body.reservations.map((r) => r.sid), [WR]);
 
+    const reservation = await twilio(p, 'GET', tr(`/Tasks/${WT}/Reservations/${WR}`));
+    assert.equal(reservation.status, 200, JSON.stringify(reservation.body));
+    assert.equal(reservation.body.sid, WR);
+    assert.equal(reservation.body.worker_sid, WK);
+    assert.equal(reservation.body.reservation_status, 'accepted');
+
+    // Over TaskRouter's 4096 characters: refused with Twilio's error body, nothing changes.
+    const tooLong = await twilio(p, 'POST', tr(`/Tasks/${WT}`), {
+      form: { Attributes: JSON.stringify({ notes: 'x'.repeat(4100) }) },
+    });
+    assert.equal(tooLong.status, 400, JSON.stringify(tooLong.body));
+    assert.equal(typeof tooLong.body.code, 'number');
+
     // Error answers the backend must cope with go through prism as well.
     const notInProgress = await twilio(p, 'POST', v2010(`/Calls/${CA_ENDED}/Recordings.json`), { form: { RecordingChannels: 'dual' } });
     assert.equal(notInProgress.status, 400);
@@ -252,6 +265,8 @@ describe('Twilio contract, through prism proxy --errors', () => {
       'POST /v1/Workspaces/{sid}/Tasks/{sid} 200',
       'POST /v1/Workspaces/{sid}/Tasks/{sid} 412',
       'GET /v1/Workspaces/{sid}/Tasks/{sid}/Reservations 200',
+      'GET /v1/Workspaces/{sid}/Tasks/{sid}/Reservations/{sid} 200',
+      'POST /v1/Workspaces/{sid}/Tasks/{sid} 400',
       'POST /v1/Accounts/{sid}/Tokens/validate 200',
     ]) {
       assert.ok(kinds.has(kind), `log holds ${kind}; it has ${[...kinds].join(', ')}`);

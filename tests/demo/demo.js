@@ -20,14 +20,70 @@ const short = (s) => (s ? `${s.slice(0, 2)}…${s.slice(-6)}` : '–');
 const mid = (s) => (s ? `${s.slice(0, 2)}…${s.slice(-10)}` : '–');
 const clock = (t) => { const d = new Date(t); return Number.isNaN(d.getTime()) ? (t || '') : d.toLocaleTimeString(); };
 
+/** One line in "What happened" (newest first; the list is numbered in reverse, so the newest has the highest number). */
 function say(message, kind = '') {
   const status = $('status');
   status.textContent = message;
   status.className = `status ${kind}`;
   const li = document.createElement('li');
-  li.textContent = message;
+  const time = document.createElement('time');
+  const now = new Date();
+  time.dateTime = now.toISOString();
+  time.textContent = now.toLocaleTimeString();
+  li.append(time, ' ', message);
   if (kind) li.className = kind;
   $('log').prepend(li);
+}
+
+/**
+ * What a tab's plugin reports: each status change of a task (state and the
+ * core's reason, from `DualChannelRecording.status(taskSid)`) and each
+ * recording event (`onRecordingStarted`, with the backend's alreadyRecording).
+ */
+function onReport(r) {
+  if (r.kind === 'status') {
+    const recs = r.recordings && r.recordings.length ? ` (${r.recordings.map(short).join(', ')})` : '';
+    say(`Tab ${r.tab} · task ${short(r.taskSid)}: ${r.state}${recs}${r.reason ? ` · ${r.reason}` : ''}`, `decision state-${r.state}`);
+  } else if (r.kind === 'recording') {
+    if (r.alreadyRecording) {
+      say(`Tab ${r.tab}: the backend answered alreadyRecording: ${short(r.recordingSid)} on ${short(r.callSid)} was started by another tab, so tab ${r.tab} did not start one.`, 'decision');
+    } else {
+      say(`Tab ${r.tab} started recording ${short(r.recordingSid)} on ${short(r.callSid)}.`, 'decision');
+    }
+  }
+}
+
+/** Says where each open tab's plugin stands on the current task, with the core's reason. */
+function sayStatuses() {
+  if (!call) return;
+  for (const t of openTabs()) {
+    const st = t.api.status(call.taskSid);
+    if (st && st.state !== 'unknown') {
+      say(`Tab ${t.name} · task ${short(call.taskSid)}: ${st.state}${st.reason ? ` · ${st.reason}` : ''}`, `decision state-${st.state}`);
+    }
+  }
+}
+
+/** Which buttons apply now: a button that would do nothing or the wrong thing is disabled. */
+function applicable() {
+  const live = call && !call.done;
+  return {
+    ring: !live,
+    accept: !!live && !call.accepted,
+    connect: !!live && call.accepted && !call.connected && !call.ended,
+    join: !!live && call.connected && !call.ended,
+    transfer: !!live && call.connected && !call.ended,
+    hangup: !!live && call.accepted && !call.ended,
+    complete: !!live && call.accepted,
+  };
+}
+
+let busy = false;
+function updateButtons() {
+  const ok = applicable();
+  for (const [id, enabled] of Object.entries(ok)) $(id).disabled = busy || !enabled;
+  $('toggle-b').disabled = busy;
+  $('reset').disabled = busy;
 }
 
 function openTabs() { return Object.entries(tabs).filter(([, t]) => t.open).map(([name, t]) => ({ name, api: t.frame.contentWindow.__tab })); }
@@ -56,6 +112,7 @@ async function loadTab(name) {
   await t.frame.contentWindow.__tab.setup({
     name,
     bundleUrl: '/bundle.js',
+    onReport,
     flexOptions: {
       workerSid: cfg.workerSid,
       accountSid: cfg.accountSid,
@@ -81,6 +138,7 @@ async function reset() {
   $('log').replaceChildren();
   for (const [name, t] of Object.entries(tabs)) if (t.open) await loadTab(name);
   say(`Reset: method ${$('method').value}, ${$('channel').value} channel. Ring an inbound call to start.`);
+  updateButtons();
 }
 
 /**
@@ -155,6 +213,9 @@ const actions = {
     await tab(to).call('setActiveCall', leg);
     call.activeTab = to;
     say(`Join Call in tab ${to}: new worker leg ${short(leg)}${old ? `, ${short(old.callSid)} left` : ''}.`);
+    // On the customer channel nothing changes, so no status change reports it: say what each plugin decided.
+    await new Promise((r) => setTimeout(r, 300));
+    sayStatuses();
   },
   async transfer() {
     requireCall('connected');
@@ -286,7 +347,12 @@ function renderState(state) {
   const taskSid = call && call.taskSid;
   const task = taskSid && state.tasks && state.tasks[taskSid];
   $('task-label').textContent = task ? `${taskSid} · revision ${task.revision}` : '';
-  $('attributes').textContent = task ? JSON.stringify(task.attributes, null, 2) : 'no task yet';
+  $('attributes').textContent = task ? readableTimes(JSON.stringify(task.attributes, null, 2)) : 'no task yet';
+}
+
+/** Insights' start_time is epoch milliseconds, as Flex Insights wants it; the view adds the clock time beside it. */
+function readableTimes(json) {
+  return json.replace(/("start_time": )(\d{12,})(,?)$/gm, (_, key, ms, comma) => `${key}${ms}${comma}  // ${new Date(Number(ms)).toLocaleTimeString()}`);
 }
 
 async function poll() {
@@ -306,8 +372,9 @@ async function main() {
   for (const [name, fn] of Object.entries(actions)) {
     $(name).addEventListener('click', async (ev) => {
       const button = ev.currentTarget;
-      button.disabled = true;
-      try { await fn(); } catch (err) { say(`${button.textContent.replace(/^\d · /, '')}: ${err.message}`, 'error'); } finally { button.disabled = false; }
+      busy = true;
+      updateButtons();
+      try { await fn(); } catch (err) { say(`${button.textContent.replace(/^\d · /, '')}: ${err.message}`, 'error'); } finally { busy = false; updateButtons(); }
     });
   }
   $('toggle-b').addEventListener('click', () => toggleB().catch((err) => say(err.message, 'error')));

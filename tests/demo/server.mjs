@@ -2,7 +2,8 @@
 // `make demo`: starts the Twilio simulator and the backend (the same binaries
 // and environment as the replay runner; ports 8788 and 8787 unless taken) and
 // serves the demo page, which loads the built plugin bundle into simulated Flex
-// tabs. Serves on 127.0.0.1:8080 (env DEMO_PORT). Ctrl-C stops everything.
+// tabs. Serves on 127.0.0.1:8080, or any free port when 8080 is taken; with
+// DEMO_PORT set, on that port or not at all. Ctrl-C stops everything.
 
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -23,7 +24,7 @@ async function main() {
 
   const sim = await startSim({ port: await freePort(8788), logFile: path.join(OUT, 'twilio-sim.log') });
   const backend = await startBackend({ port: await freePort(8787), simUrl: sim.url, logFile: path.join(OUT, 'recording-backend.log') });
-  const port = Number(process.env.DEMO_PORT || 8080);
+  const port = process.env.DEMO_PORT ? Number(process.env.DEMO_PORT) : await freePort(8080);
   let files;
   try {
     files = await startStaticServer({

@@ -39,15 +39,17 @@ export class Emitter {
   }
   listenerCount(name) { return (this._listeners.get(name) || []).length; }
   /**
-   * Calls every listener at once and settles when the promises they return
-   * have settled, as Flex runs `before`/`after` action listeners (its
-   * ActionsImpl.customEmit: Promise.all over the listeners' results, each
-   * rejection caught and logged, so one failing listener does not cut the
-   * wait for the others short).
+   * Calls every listener at once and waits until the promises they return
+   * have settled, as Flex's Actions framework runs `before` and `after`
+   * listeners (ActionsImpl.customEmit in @twilio/flex-ui 2.17.1:
+   * Promise.all over the listeners' results, each rejection caught and
+   * logged). The flex-project-template flushes its deferred task-attribute
+   * updates in `beforeCompleteTask` this way; the plugin bounds how long its
+   * `beforeAcceptTask` holds an accept. A failing listener is reported, not thrown.
    */
-  emitAwaited(name, ...args) {
+  async emitAwaited(name, ...args) {
     const list = this._listeners.get(name) || [];
-    return Promise.all(list.map((fn) => {
+    await Promise.all(list.map((fn) => {
       try {
         const r = fn(...args);
         return r && typeof r.then === 'function' ? Promise.resolve(r).then(undefined, (err) => this._onError(name, err)) : r;
@@ -56,6 +58,7 @@ export class Emitter {
         return undefined;
       }
     }));
+    return list.length > 0;
   }
   emit(name, ...args) {
     const list = this._listeners.get(name) || [];
@@ -158,6 +161,9 @@ function toDate(value) {
  * @param {string} [options.identity]
  * @param {string} [options.locale] manager.localization.localeTag
  * @param {(task: object) => any} [options.onJoinCall] what task.joinCall() does (default: nothing)
+ * @param {boolean} [options.callRecordingEnabled] Flex's own Call Recording (manager.serviceConfiguration.call_recording_enabled)
+ * @param {object} [options.actions] Flex's own Actions (tests/harness/real-flex-actions.mjs) in place
+ *   of this simulator's: the actions below are played through it, their bodies given with replaceAction
  */
 export function createFlex(options = {}) {
   const {
@@ -168,6 +174,8 @@ export function createFlex(options = {}) {
     identity = `worker_${workerSid}`,
     locale = 'en-US',
     onJoinCall,
+    callRecordingEnabled = false,
+    actions: flexActions,
   } = options;
 
   const shown = [];
@@ -206,18 +214,20 @@ export function createFlex(options = {}) {
     user: { token, identity },
     workerClient: { sid: workerSid, accountSid, reservations, attributes: {} },
     localization: { localeTag: locale },
+    serviceConfiguration: { call_recording_enabled: callRecordingEnabled === true },
   };
 
   // ---- Actions ------------------------------------------------------------
   const actionListeners = new Emitter((name, err) => reportError(`Actions ${name} listener`, err));
   const defaultActions = new Map();
-  const Actions = {
+  // Flex's own Actions framework when given (options.actions), else this one.
+  const Actions = flexActions || {
     addListener(name, fn) { actionListeners.addListener(name, fn); },
     removeListener(name, fn) { actionListeners.removeListener(name, fn); },
     /**
-     * Runs the `before<Name>` listeners and waits for the promises they
-     * return, as Flex does (a before-listener can hold an action: the plugin
-     * must bound how long), then the action itself, then `after<Name>`.
+     * Runs `before<Name>` listeners, waiting for any promise they return (as
+     * Flex does: a before-listener can hold an action, so the plugin must
+     * bound how long), the action itself, then `after<Name>`.
      */
     async invokeAction(name, payload = {}) {
       let aborted = false;
@@ -433,12 +443,21 @@ export function createFlex(options = {}) {
     return Actions.invokeAction('CompleteTask', { task: requireTask(taskSid) });
   }
 
-  /** The call ended for the agent: the task goes to wrap-up (taskWrapup fires). */
+  /**
+   * The call ended for the agent: the reservation and the task go to
+   * wrap-up, as TaskRouter reports them (`wrapping`), and taskWrapup fires.
+   * Already wrapping: nothing happens (Flex reports each change once).
+   */
   function wrapup(taskSid) {
     const task = requireTask(taskSid);
+    if (task.status === 'wrapping') return;
     task.status = 'wrapping';
     task.taskStatus = 'wrapping';
     task.dateUpdated = new Date();
+    const reservation = reservations.get(task.sid);
+    if (reservation) {
+      reservations.set(task.sid, { ...reservation, status: 'wrapping', task: { ...reservation.task, status: 'wrapping' } });
+    }
     publishTasks();
     events.emit('taskWrapup', task);
   }
@@ -459,6 +478,14 @@ export function createFlex(options = {}) {
   /** A store change that touches nothing the plugin follows. */
   function unrelatedChange() {
     store.dispatch({ type: 'FLEX_SIM/UNRELATED' });
+  }
+
+  // Flex's own bodies of these actions talk to Twilio (the Voice SDK call, the
+  // TaskRouter reservation): with Flex's Actions the simulator's bodies
+  // replace them (`replaceAction`, as a plugin does), and Flex still runs
+  // its payload update functions and the before/after listeners.
+  if (flexActions) {
+    for (const [name, impl] of defaultActions) flexActions.replaceAction(name, async (payload) => impl(payload));
   }
 
   return {

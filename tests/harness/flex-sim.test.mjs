@@ -106,25 +106,22 @@ test('setActiveCall: phone.activeCall.parameters.CallSid, other branches untouch
   assert.equal(sim.manager.store.getState().flex.phone.activeCall, null);
 });
 
-test('hangup and complete fire before-listeners with {task}; the action waits for their promises, as in Flex', async () => {
+test('hangup and complete fire before-listeners with {task}; the action waits for a listener\'s promise, as Flex does', async () => {
   const sim = createFlex();
   const task = sim.acceptTask(taskSpec);
   const calls = [];
-  let release;
   sim.flex.Actions.addListener('beforeHangupCall', (payload) => { calls.push(['hangup', payload.task]); });
+  const completed = [];
   sim.flex.Actions.addListener('beforeCompleteTask', (payload) => {
     calls.push(['complete', payload.task]);
-    return new Promise((resolve) => { release = resolve; });
+    return new Promise((resolve) => {
+      setTimeout(() => { calls.push(['listener done', completed.length]); resolve(); }, 30);
+    });
   });
-  const completed = [];
   sim.manager.events.addListener('taskCompleted', (t) => completed.push(t));
   await sim.hangup(WT);
-  const completing = sim.complete(WT);
-  await new Promise((r) => setTimeout(r, 20));
-  assert.deepEqual(completed, [], 'CompleteTask waits for its before-listener');
-  release();
-  await completing;
-  assert.deepEqual(calls, [['hangup', task], ['complete', task]]);
+  await sim.complete(WT);
+  assert.deepEqual(calls, [['hangup', task], ['complete', task], ['listener done', 0]]);
   assert.deepEqual(completed, [task]);
   assert.equal(sim.manager.store.getState().flex.worker.tasks.size, 0);
   assert.equal(sim.manager.workerClient.reservations.size, 0);
@@ -280,4 +277,19 @@ test('NodeInstance: own realm, browser-like globals, timers cleared on dispose',
   await new Promise((r) => setTimeout(r, 30));
   assert.equal(seen.ticks, ticks, 'no timer runs after dispose');
   assert.equal(inst.timers.size, 0);
+});
+
+test('wrap-up: the task and its reservation show wrapping and taskWrapup fires once', () => {
+  const sim = createFlex({ callRecordingEnabled: true });
+  const task = sim.acceptTask(taskSpec);
+  const wrapped = [];
+  sim.manager.events.addListener('taskWrapup', (t) => wrapped.push(t));
+  sim.wrapup(WT);
+  sim.wrapup(WT);
+  assert.deepEqual(wrapped, [task]);
+  assert.equal(task.status, 'wrapping');
+  assert.equal(task.taskStatus, 'wrapping');
+  assert.equal(sim.manager.workerClient.reservations.get(WR).status, 'wrapping');
+  assert.equal(sim.manager.serviceConfiguration.call_recording_enabled, true);
+  assert.equal(createFlex().manager.serviceConfiguration.call_recording_enabled, false);
 });

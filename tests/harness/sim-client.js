@@ -53,6 +53,9 @@ export function createSimClient(baseUrl, { fetchImpl } = {}) {
     upsertReservation: ({ taskSid, reservationSid, workerSid, status = 'accepted' }) =>
       request('POST', '/_sim/reservations', { taskSid, reservationSid, workerSid, status }),
     deleteReservation: (reservationSid) => request('DELETE', `/_sim/reservations/${enc(reservationSid)}`),
+    /** TaskRouter's lifecycle: `wrapping` (the call ended) or `completed`; the task's assignment status follows. */
+    setReservationStatus: (reservationSid, status) =>
+      request('POST', `/_sim/reservations/${enc(reservationSid)}/status`, { status }),
     putConference: (conferenceSid, { taskSid, participants }) =>
       request('PUT', `/_sim/conferences/${enc(conferenceSid)}`, { taskSid, participants }),
     fault: (fault) => request('POST', '/_sim/faults', fault),

@@ -26,10 +26,16 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  * REST API through `prism proxy --errors` (the token check goes straight to
  * the simulator, as it is not in Twilio's OpenAPI files) and every scenario
  * ends with the contract check of tests/contract/via-prism.mjs.
+ * With `flexActions` (Node instances only), each instance's flex.Actions is
+ * Flex's own framework from @twilio/flex-ui (tests/harness/real-flex-actions.mjs).
  */
-export async function createEnvironment({ browser = false, echo = false, viaPrism = false } = {}) {
+export async function createEnvironment({ browser = false, echo = false, viaPrism = false, flexActions = false } = {}) {
   mkdirSync(OUT_DIR, { recursive: true });
   const env = { browser, viaPrism, closers: [] };
+  if (flexActions) {
+    if (browser) throw new Error("Flex's own Actions run in Node instances only (not with --browser)");
+    env.createFlexActions = (await import('../harness/real-flex-actions.mjs')).createFlexActions;
+  }
   try {
     env.simProc = await startSim({ logFile: path.join(OUT_DIR, 'twilio-sim.log'), echo });
     env.closers.push(() => env.simProc.stop());
@@ -153,12 +159,14 @@ async function play(scenario, env, log, instances, setBrowserContext) {
   for (const name of names) {
     const token = `flex-token-${process.pid}-${tokenCounter}-${name}`;
     await sim.registerToken({ token, workerSid, identity, valid: true, expiresInSec: 3600, roles: ['agent'] });
-    const flexOptions = { customData, workerSid, accountSid: SIM_ACCOUNT.accountSid, token, identity, locale: 'en-US' };
+    const flexOptions = {
+      customData, workerSid, accountSid: SIM_ACCOUNT.accountSid, token, identity, locale: 'en-US', callRecordingEnabled: scenario.flexCallRecording === true,
+    };
     const inst = env.browser
       ? new BrowserInstance(name, {
         context, pageUrl: `${env.files.url}/harness/harness.html`, bundleUrl: `${env.files.url}/bundle.js`, flexOptions, log,
       })
-      : new NodeInstance(name, { bundleFile: env.bundleFile, flexOptions, log });
+      : new NodeInstance(name, { bundleFile: env.bundleFile, flexOptions, log, actions: env.createFlexActions?.() });
     instances.push(inst);
     await inst.start();
     log(`instance ${name} ready`);
@@ -169,6 +177,35 @@ async function play(scenario, env, log, instances, setBrowserContext) {
   const conferenceRecords = {}; // taskSid -> conferenceOptions.conferenceRecord after beforeAcceptTask
   const tasks = {}; // taskSid -> accept spec
   const calls = new Map(); // callSid -> status the runner gave it
+
+  // The reservation lifecycle (scenario README, `hangup` and `complete`):
+  // accepted → wrapping when the call ends → completed at CompleteTask, at
+  // TaskRouter (the simulator) and in Flex state (task status, taskWrapup).
+  const reservationStatus = {}; // taskSid -> 'accepted' | 'wrapping' | 'completed'
+  const toWrapUp = async (taskSid, holders) => {
+    if (reservationStatus[taskSid] !== 'accepted') return;
+    await sim.setReservationStatus(tasks[taskSid].sid, 'wrapping');
+    reservationStatus[taskSid] = 'wrapping';
+    for (const inst of holders) await inst.call('wrapup', taskSid);
+  };
+  const playLifecycle = async (kind, taskSid, holders) => {
+    if (!tasks[taskSid]) throw new Error(`task ${taskSid} was never accepted`);
+    if (kind === 'hangup') {
+      // beforeHangupCall runs (awaited, as Flex does), then the call is over.
+      for (const inst of holders) await inst.call('hangup', taskSid);
+      await toWrapUp(taskSid, holders);
+      return;
+    }
+    // Flex completes a voice task from wrap-up.
+    await toWrapUp(taskSid, holders);
+    // beforeCompleteTask runs (awaited), then the task leaves Flex state and
+    // TaskRouter completes the reservation and the task.
+    for (const inst of holders) await inst.call('complete', taskSid);
+    if (reservationStatus[taskSid] !== 'completed') {
+      await sim.setReservationStatus(tasks[taskSid].sid, 'completed');
+      reservationStatus[taskSid] = 'completed';
+    }
+  };
 
   const ensureCall = async (callSid, from, to) => {
     if (calls.get(callSid) === 'in-progress') return;
@@ -205,6 +242,7 @@ async function play(scenario, env, log, instances, setBrowserContext) {
           log(`beforeAcceptTask in ${targets[0].name}: conferenceRecord ${JSON.stringify(conferenceRecord)}`);
           await sim.upsertReservation({ taskSid: spec.taskSid, reservationSid: spec.sid, workerSid, status: 'accepted' });
           accepted[spec.taskSid] = JSON.parse(JSON.stringify(spec.attributes));
+          reservationStatus[spec.taskSid] = 'accepted';
           tasks[spec.taskSid] = spec;
           for (const inst of targets) await inst.call('acceptTask', spec);
           break;
@@ -239,8 +277,10 @@ async function play(scenario, env, log, instances, setBrowserContext) {
             // The reservation disappears at Twilio, then Flex learns it.
             if (!tasks[value]) throw new Error(`task ${value} was never accepted`);
             await sim.deleteReservation(tasks[value].sid);
+            for (const inst of holders) await inst.call(kind, value);
+          } else {
+            await playLifecycle(kind, value, holders);
           }
-          for (const inst of holders) await inst.call(kind, value);
           break;
         }
         case 'endCall':

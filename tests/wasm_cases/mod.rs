@@ -244,3 +244,36 @@ fn before_accept_answers_the_conference_record_at_once() {
     ));
     assert!(r.named("notify").is_empty());
 }
+
+#[wasm_bindgen_test]
+fn flex_call_recording_on_is_one_warning() {
+    let r = Recorder::new();
+    let engine = engine_for(&r, "customer", "en-US");
+    assert!(engine.handle(r#"{"type": "flexCallRecording", "enabled": true}"#));
+    assert!(engine.handle(r#"{"type": "flexCallRecording", "enabled": true}"#));
+    let warnings: Vec<String> = r
+        .named("log")
+        .iter()
+        .filter(|l| l.get(1).as_string().as_deref() == Some("warn"))
+        .map(|l| l.get(2).as_string().unwrap())
+        .collect();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].contains("recorded twice"));
+    assert!(r.named("notify").is_empty(), "agents see nothing");
+}
+
+#[wasm_bindgen_test]
+fn complete_is_held_only_while_a_request_of_the_task_is_open() {
+    let r = Recorder::new();
+    let engine = engine_for(&r, "customer", "en-US");
+    let task = "WT00000000000000000000000000000009";
+    assert_eq!(engine.complete_hold_ms(task), 0);
+    start_call(&engine, task);
+    // The recording request is on its way (to a port nothing answers on).
+    assert!(engine.request_pending(task));
+    assert_eq!(engine.complete_hold_ms(task), 3_000);
+    assert_eq!(
+        engine.complete_hold_ms("WT00000000000000000000000000000008"),
+        0
+    );
+}

@@ -46,6 +46,11 @@ pub(crate) struct FailNext {
     pub status: StatusCode,
     pub code: i64,
     pub remaining: u64,
+    /// Only requests whose path ends with this fail (tests aim a fault at one
+    /// kind of request); `None`: any REST request.
+    pub path: Option<String>,
+    /// Only requests with this HTTP method fail; `None`: any.
+    pub method: Option<String>,
 }
 
 pub(crate) struct ConcurrentWrite {
@@ -481,6 +486,26 @@ pub(crate) fn not_found(path: &str) -> Response {
         StatusCode::NOT_FOUND,
         20404,
         format!("The requested resource {path} was not found"),
+    )
+}
+
+/// TaskRouter's limit on a task's attributes: 4096 characters of JSON text
+/// (TaskRouter's published "Resource configuration limits", which cannot be
+/// raised; `../shared/flex-facts.md`). The scenario format says such a write
+/// is refused with a 400 and changes nothing.
+pub const TASK_ATTRIBUTES_MAX_CHARS: usize = 4096;
+
+/// The refusal of an over-long `Attributes`. The code is 20001, Twilio's
+/// generic "invalid parameter" code: no Twilio page naming a code specific to
+/// this limit could be found with the search tool, so the exact code Twilio
+/// sends is NOT verified; the status (400) and body shape are Twilio's.
+pub(crate) fn attributes_too_long(chars: usize) -> Response {
+    twilio_error(
+        StatusCode::BAD_REQUEST,
+        20001,
+        format!(
+            "Attributes is {chars} characters long; task attributes may be at most {TASK_ATTRIBUTES_MAX_CHARS} characters"
+        ),
     )
 }
 

@@ -16,8 +16,9 @@ use base64::Engine;
 use serde_json::{json, Map, Value};
 
 use crate::model::{
-    bad_param, deep_merge, is_sid, not_found, participant_to_twilio, twilio_error, LogEntry,
-    Recording, Reservation, RESERVATION_STATUSES, TASKROUTER_HOST, TASK_STATUSES,
+    attributes_too_long, bad_param, deep_merge, is_sid, not_found, participant_to_twilio,
+    twilio_error, LogEntry, Recording, Reservation, RESERVATION_STATUSES, TASKROUTER_HOST,
+    TASK_ATTRIBUTES_MAX_CHARS, TASK_STATUSES,
 };
 use crate::time::now_ms;
 use crate::SimState;
@@ -50,6 +51,10 @@ pub(crate) fn router(state: SimState) -> Router {
         .route(
             "/v1/Workspaces/{workspace}/Tasks/{task}/Reservations",
             get(list_reservations),
+        )
+        .route(
+            "/v1/Workspaces/{workspace}/Tasks/{task}/Reservations/{reservation}",
+            get(fetch_reservation),
         )
         .fallback(unknown_path)
         .method_not_allowed_fallback(method_not_allowed)
@@ -94,7 +99,13 @@ async fn rest_layer(State(st): State<SimState>, req: Request, next: Next) -> Res
         let mut sim = st.lock();
         let latency = sim.faults.latency_ms;
         let fault = match sim.faults.fail_next.as_mut() {
-            Some(f) if f.remaining > 0 => {
+            Some(f)
+                if f.remaining > 0
+                    && f.path.as_deref().is_none_or(|p| path.ends_with(p))
+                    && f.method
+                        .as_deref()
+                        .is_none_or(|m| m.eq_ignore_ascii_case(&method)) =>
+            {
                 f.remaining -= 1;
                 Some((f.status, f.code))
             }
@@ -617,6 +628,9 @@ async fn update_task(
         let form = parse_form(&body)?;
         let attributes = match last(&form, "Attributes") {
             None => None,
+            Some(text) if text.chars().count() > TASK_ATTRIBUTES_MAX_CHARS => {
+                return Err(attributes_too_long(text.chars().count()))
+            }
             Some(text) => match crate::model::parse_json::<Value>(text.as_bytes()) {
                 Ok(Value::Object(m)) => Some(m),
                 Ok(_) => return Err(bad_param("Attributes must be a JSON object")),
@@ -761,6 +775,30 @@ async fn list_reservations(
             }
         });
         Ok(with_json(StatusCode::OK, body))
+    };
+    match inner() {
+        Ok(r) | Err(r) => r,
+    }
+}
+
+async fn fetch_reservation(
+    State(st): State<SimState>,
+    path: Result<Path<(String, String, String)>, PathRejection>,
+    uri: Uri,
+) -> Response {
+    let inner = || -> Result<Response, Response> {
+        let (workspace, task_sid, reservation_sid) = path_or_404(path, &uri)?;
+        let cfg = st.config();
+        check_owner(&cfg.workspace_sid, &workspace, &uri)?;
+        let sim = st.lock();
+        // A reservation is found only under its own task.
+        let r = sim
+            .world
+            .reservations
+            .iter()
+            .find(|r| r.sid == reservation_sid && r.task_sid == task_sid)
+            .ok_or_else(|| not_found(uri.path()))?;
+        Ok(with_json(StatusCode::OK, r.to_twilio(cfg)))
     };
     match inner() {
         Ok(r) | Err(r) => r,

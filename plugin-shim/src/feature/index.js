@@ -5,9 +5,11 @@
  * for (token, notification, logs). Every decision is the core's.
  *
  * Two promises to agents: nothing here ever throws into Flex, and nothing
- * here delays an action such as accepting, hanging up or completing a task.
- * The one bounded exception: an accept while the core is still loading waits
- * for it at most `accept_wait_ms` (beforeAcceptTask below), then goes ahead.
+ * here delays an action such as accepting, hanging up or completing a task,
+ * with two bounded exceptions: completing a task whose backend request is
+ * still on its way waits for it, at most the core's `COMPLETE_HOLD_MS` (3 s);
+ * an accept while the core is still loading waits for it at most
+ * `accept_wait_ms` (beforeAcceptTask below), then goes ahead.
  */
 import { log } from './logger.js';
 import { conferenceSnapshot, taskSnapshot } from './snapshots.js';
@@ -15,7 +17,7 @@ import { conferenceSnapshot, taskSnapshot } from './snapshots.js';
 /** @typedef {import('@twilio/flex-ui').Manager} Manager */
 /** @typedef {typeof import('@twilio/flex-ui')} Flex */
 /** @typedef {import('@twilio/flex-ui').ITask} ITask */
-/** @typedef {{ taskSid: string, callSid: string, recordingSid: string }} RecordingStarted */
+/** @typedef {{ taskSid: string, callSid: string, recordingSid: string, alreadyRecording: boolean }} RecordingStarted */
 /** @typedef {typeof import('../generated/core.js').Engine} EngineClass the Rust core's wasm-bindgen class */
 /** @typedef {import('@twilio/flex-ui/src/actions/WorkerActions').WorkerAcceptTaskActionPayload} AcceptTaskPayload */
 
@@ -199,11 +201,11 @@ export function startFeature(flex, manager, loadCore) {
     token() {
       return manager.user?.token ?? '';
     },
-    /** @param {string} taskSid @param {string} callSid @param {string} recordingSid */
-    recordingStarted(taskSid, callSid, recordingSid) {
+    /** @param {string} taskSid @param {string} callSid @param {string} recordingSid @param {boolean} alreadyRecording */
+    recordingStarted(taskSid, callSid, recordingSid, alreadyRecording) {
       for (const listener of recordingListeners) {
         try {
-          listener({ taskSid, callSid, recordingSid });
+          listener({ taskSid, callSid, recordingSid, alreadyRecording: alreadyRecording === true });
         } catch (error) {
           log('warn', 'a recordingStarted listener threw', error);
         }
@@ -238,10 +240,48 @@ export function startFeature(flex, manager, loadCore) {
     'beforeHangupCall',
     guard((payload) => forward({ type: 'hangup', taskSid: payload?.task?.taskSid })),
   );
-  flex.Actions.addListener(
-    'beforeCompleteTask',
-    guard((payload) => forward({ type: 'complete', taskSid: payload?.task?.taskSid })),
-  );
+  /**
+   * Flex waits for a `beforeCompleteTask` listener's promise before it
+   * completes the task, and TaskRouter completes the reservation right after;
+   * a recording start or conference link still in flight then would be
+   * refused. The core says whether (and how long, at most) to hold; the
+   * promise never rejects.
+   * @param {string | undefined} taskSid
+   * @returns {Promise<void> | undefined}
+   */
+  function holdComplete(taskSid) {
+    if (dead || !engine || typeof taskSid !== 'string') return undefined;
+    const current = engine;
+    const holdMs = current.completeHoldMs(taskSid);
+    if (!(holdMs > 0)) return undefined;
+    const until = Date.now() + holdMs;
+    return new Promise((resolve) => {
+      const poll = () => {
+        let pending = false;
+        try {
+          pending = !dead && engine === current && current.requestPending(taskSid);
+        } catch (error) {
+          goInert(error);
+        }
+        if (pending && Date.now() < until) setTimeout(poll, 25);
+        else resolve();
+      };
+      setTimeout(poll, 25);
+    });
+  }
+
+  flex.Actions.addListener('beforeCompleteTask', (/** @type {any} */ payload) => {
+    try {
+      const taskSid = payload?.task?.taskSid;
+      forward({ type: 'complete', taskSid });
+      return holdComplete(taskSid);
+    } catch (error) {
+      log('error', 'ignored a Flex event the plugin could not read', error);
+      return undefined;
+    }
+  });
+  // Flex's own Call Recording, once at start: the core decides whether to warn.
+  forward({ type: 'flexCallRecording', enabled: manager.serviceConfiguration?.call_recording_enabled === true });
 
   const ready = loadCore().then(
     ({ Engine }) => {
