@@ -321,9 +321,29 @@ export function createFlex(options = {}) {
   // What AcceptTask's body would send to TaskRouter with the accept: the
   // conference options as the before-listeners left them. The accepted
   // reservation itself is played by `acceptTask`, in every tab of the worker.
-  const acceptOptions = new Map(); // taskSid -> conferenceOptions
-  defaultActions.set('AcceptTask', ({ task, conferenceOptions }) => {
-    if (task && task.taskSid) acceptOptions.set(task.taskSid, conferenceOptions);
+  const acceptOptions = new Map(); // taskSid -> {options, written}
+  // Flex's own payload update for AcceptTask sets
+  // `conferenceOptions.conferenceRecord` from `call_recording_enabled` before
+  // the before-listeners run (@twilio/flex-ui 2.17.1,
+  // WorkerActions.updateAcceptTaskPayload). "Left unset" therefore means no
+  // listener wrote it: this first listener (registered before any plugin
+  // loads) watches for writes by the ones after it.
+  const acceptWatch = new WeakMap(); // payload -> () => written
+  Actions.addListener('beforeAcceptTask', (payload) => {
+    if (!payload || typeof payload !== 'object') return;
+    const target = payload.conferenceOptions && typeof payload.conferenceOptions === 'object' ? payload.conferenceOptions : {};
+    let written = false;
+    const watched = new Proxy(target, {
+      set(t, key, value) { if (key === 'conferenceRecord') written = true; t[key] = value; return true; },
+      deleteProperty(t, key) { if (key === 'conferenceRecord') written = true; delete t[key]; return true; },
+    });
+    payload.conferenceOptions = watched;
+    acceptWatch.set(payload, () => written || payload.conferenceOptions !== watched);
+  });
+  defaultActions.set('AcceptTask', (payload) => {
+    const { task, conferenceOptions } = payload;
+    const written = acceptWatch.get(payload);
+    if (task && task.taskSid) acceptOptions.set(task.taskSid, { options: conferenceOptions, written: written ? written() : true });
   });
   defaultActions.set('CompleteTask', ({ task }) => {
     if (!task || !tasks.has(task.taskSid)) return;
@@ -389,7 +409,8 @@ export function createFlex(options = {}) {
    * The agent accepts a reservation in this tab: the AcceptTask action runs
    * with `{task, sid, conferenceOptions: {}}` (the ITask still `pending`),
    * its before-listeners awaited. Resolves to the `conferenceRecord` the
-   * action was left with (`null`: unset). Then call `acceptTask` (every tab).
+   * listeners left (`null`: none of them set it, so Flex's own setting
+   * applies). Then call `acceptTask` (every tab).
    */
   async function invokeAcceptTask(spec) {
     if (!spec || !spec.taskSid || !spec.sid) throw new Error('invokeAcceptTask needs taskSid and sid');
@@ -409,8 +430,9 @@ export function createFlex(options = {}) {
     };
     acceptOptions.delete(spec.taskSid);
     await Actions.invokeAction('AcceptTask', { task, sid: spec.sid, conferenceOptions: {} });
-    const options = acceptOptions.get(spec.taskSid);
-    const value = options && typeof options === 'object' ? options.conferenceRecord : undefined;
+    const seen = acceptOptions.get(spec.taskSid);
+    const options = seen && seen.options;
+    const value = seen && seen.written && options && typeof options === 'object' ? options.conferenceRecord : undefined;
     return { conferenceRecord: value === undefined ? null : value };
   }
 
