@@ -8,7 +8,8 @@ SHELL := bash
 SHARED ?= ../shared
 SCENARIOS ?= $(SHARED)/scenarios
 # next/ examples that a merged issue made pass: replayed by `make test` too.
-NEXT_SCENARIOS := $(SHARED)/scenarios/next/11-completed-from-wrapup-keeps-conference-sid.json \
+NEXT_SCENARIOS := $(SHARED)/scenarios/next/10-conference-method-records-whole-conference.json \
+	$(SHARED)/scenarios/next/11-completed-from-wrapup-keeps-conference-sid.json \
 	$(SHARED)/scenarios/next/12-server-configuration-excludes.json \
 	$(SHARED)/scenarios/next/14-pause-and-resume.json
 export SHARED_DIR := $(abspath $(SHARED))

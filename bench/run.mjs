@@ -3,7 +3,7 @@
 // one run, printed as a table and written to tests/.out/bench/ (results.json,
 // results.md). Copy the table into BENCHMARKS.md with the command line.
 //
-//   node bench/run.mjs [--only size,latency,notify,load,counts,throughput,startdelay] [--calls N] [--loads N] [--start-delay-n N]
+//   node bench/run.mjs [--only size,latency,notify,load,counts,throughput,startdelay,accept] [--calls N] [--loads N] [--start-delay-n N] [--accepts N]
 //
 // Builds what it needs on top of `make build`: the release simulator, backend
 // and load generator (`cargo build --release -p twilio-sim -p recording-backend
@@ -17,7 +17,7 @@ import path from 'node:path';
 import { REPO_ROOT, SIM_ACCOUNT, freePort, startProcess } from '../tests/harness/processes.mjs';
 import { createSimClient } from '../tests/harness/sim-client.js';
 import { countBench, loadgen, loadgenBin } from './backend.mjs';
-import { latencyBench, latencyNoActiveCall, loadBench, notifyBench } from './browser.mjs';
+import { acceptBench, latencyBench, latencyNoActiveCall, loadBench, notifyBench } from './browser.mjs';
 import { cpuMsOf, fmt, launchChromium, memoryOf, startIsolatedServer } from './lib.mjs';
 import { sizeBench } from './size.mjs';
 import { startDelayBench } from './start-delay.mjs';
@@ -25,11 +25,12 @@ import { startDelayBench } from './start-delay.mjs';
 const OUT = path.join(REPO_ROOT, 'tests/.out/bench');
 const argv = process.argv.slice(2);
 const opt = (name, dflt) => { const i = argv.indexOf(name); return i >= 0 ? argv[i + 1] : dflt; };
-const only = new Set((opt('--only', 'size,latency,notify,load,counts,throughput,startdelay')).split(','));
+const only = new Set((opt('--only', 'size,latency,notify,load,counts,throughput,startdelay,accept')).split(','));
 const START_DELAY_N = Number(opt('--start-delay-n', 100));
 const CALLS = Number(opt('--calls', 1000));
 const LOADS = Number(opt('--loads', 50));
 const LOAD_N = Number(opt('--load-n', 20000));
+const ACCEPTS = Number(opt('--accepts', 1000));
 const HARD_LIMIT_MS = 14 * 60 * 1000;
 
 const log = (line) => process.stderr.write(`[bench] ${line}\n`);
@@ -130,6 +131,10 @@ async function browserBenches(results) {
           results.load.official = { error: String(err.message).split('\n')[0] };
         }
       }
+    }
+    if (only.has('accept')) {
+      log(`bench 6: ${ACCEPTS} accepts with the plugin (method conference) and without, interleaved`);
+      results.accept = await acceptBench({ ...common, count: ACCEPTS });
     }
     if (only.has('counts')) {
       log('bench 4: REST calls and round trips per recorded call, strict and token-only');
@@ -297,9 +302,16 @@ function report(r) {
     const kinds = (x) => Object.entries(x.kinds).map(([k, v]) => `${k} ${fmt(v, 2)}`).join(', ');
     L.push(`| 6 | strict, with authorize-ahead: Twilio REST calls per recording (token cached, configuration cached) | ${fmt(d.grant.twilioPerRecording, 2)} (${kinds(d.grant)}) | ≤ 5 (template 5) | ${verdict(d.grant.twilioPerRecording <= 5)} |`);
     L.push(`| 6 | browser round trips per task, this plugin | grant row ${fmt(d.grant.fetchesPerTask, 2)}, no-grant row ${fmt(d.noGrant.fetchesPerTask, 2)} (authorize + create); template row ${fmt(d.template.fetchesPerTask, 2)} (its attribute update is not sent by the baseline) | ≤ 2 (template 2) | ${verdict(d.grant.fetchesPerTask <= 2 && d.noGrant.fetchesPerTask <= 2)} |`);
+  if (r.accept) {
+    const a = r.accept;
+    const ms = (x) => `median ${fmt(x.median, 3)} ms, p99 ${fmt(x.p99, 3)} ms, max ${fmt(x.max, 3)} ms`;
+    L.push(`| 7 | beforeAcceptTask listener, method conference, timed directly (core decision included): ${a.keys}-key attributes ${a.depth} levels deep, ${a.rules} attribute rules + ${a.queues} queues, none matching (n=${a.listener.n}; conferenceRecord true ${a.decidedWith.true}/${a.listener.n}) | ${ms(a.listener)} | p99 ≤ 1 ms | ${verdict(a.listener.p99 <= 1 && a.decidedWith.true === a.listener.n, `p99 ${fmt(a.listener.p99 * 100, 0)}% of target`)} |`);
+    L.push(`| 7 | the whole AcceptTask action (Actions.invokeAction), with the plugin | ${ms(a.actionWith)} | - | - |`);
+    L.push(`| 7 | same, without the plugin (same page, same tasks, interleaved; conferenceRecord unset ${a.decidedWithout.unset}/${a.actionWithout.n}) | ${ms(a.actionWithout)} | - | added by the plugin: median ${fmt(a.actionWith.median - a.actionWithout.median, 3)} ms, p99 ${fmt(a.actionWith.p99 - a.actionWithout.p99, 3)} ms |`);
   }
   L.push('');
   if (r.latency) L.push(`Bench 1 timestamps: performance.now() in a ${r.latency.isolated ? 'cross-origin isolated page (5 µs resolution)' : 'non-isolated page (100 µs resolution)'}; ${fmt(r.latency.fetchesPerCallOurs, 2)} fetches per call by the plugin.`);
+  if (r.accept) L.push(`Bench 6 timestamps: performance.now() in a ${r.accept.isolated ? 'cross-origin isolated page (5 µs resolution)' : 'non-isolated page (100 µs resolution)'}; ${r.accept.listeners} beforeAcceptTask listener(s) of the plugin.`);
   if (r.notify) L.push(`Bench 2: ${r.notify.subscribers} store subscriber(s) (the plugin's); an unrelated dispatch costs ${fmt(r.notify.offNs.median, 0)} ns without the plugin's listener and ${fmt(r.notify.onNs.median, 0)} ns with it; ${r.notify.fetchesDuring} requests were sent during the loop.`);
   L.push(`Run time ${((Date.now() - started) / 1000).toFixed(0)} s.`);
   return L.join('\n');
@@ -333,7 +345,7 @@ async function main() {
     log('bench 5: bundle size');
     results.size = await sizeBench(REPO_ROOT, [['fast (esbuild)', DIST], ['official (flex-plugin build)', OFFICIAL]]);
   }
-  if (['latency', 'notify', 'load', 'counts'].some((k) => only.has(k))) await browserBenches(results);
+  if (['latency', 'notify', 'load', 'counts', 'accept'].some((k) => only.has(k))) await browserBenches(results);
   if (only.has('throughput')) await throughputBench(results);
   if (only.has('startdelay')) await startDelayRows(results);
   const md = report(results);

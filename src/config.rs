@@ -10,6 +10,11 @@ use crate::json::Json;
 pub const FEATURE_KEY: &str = "dual_channel_recording";
 /// How long a task waits for its leg to appear before we give up (the template's 60 s).
 pub const DEFAULT_MAX_WAIT_SECONDS: u64 = 60;
+/// How long `beforeAcceptTask` may hold an accept while the core is still
+/// loading (`accept_wait_ms`). The shim reads the raw number before the core
+/// exists and clamps it to these bounds (plugin-shim/src/feature/index.js).
+pub const DEFAULT_ACCEPT_WAIT_MS: u64 = 200;
+pub const MAX_ACCEPT_WAIT_MS: u64 = 1000;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Channel {
@@ -37,12 +42,17 @@ pub struct AttributeRule {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
-    pub channel: Channel,
     pub method: Method,
+    /// With `Method::Conference` it is ignored: what the administrator wrote
+    /// if valid, else `Customer`.
+    pub channel: Channel,
     pub exclude_queues: Vec<String>,
     pub exclude_attributes: Vec<AttributeRule>,
     pub max_wait_ms: u64,
-    /// Base URL of the backend, no trailing slash.
+    pub accept_wait_ms: u64,
+    /// Base URL of the backend, no trailing slash. Empty with
+    /// `Method::Conference`, which never sends a request and does not read
+    /// the backend's location.
     pub backend_url: String,
 }
 
@@ -135,7 +145,36 @@ fn parse_with(custom_data: &Json, locate_backend: bool) -> Setup {
         }
     }
 
+    let method = match obj.get("method") {
+        None | Some(Json::Null) => Some(Method::CallLeg),
+        Some(Json::String(m)) if m == "call-leg" => Some(Method::CallLeg),
+        Some(Json::String(m)) if m == "conference" => Some(Method::Conference),
+        Some(Json::String(m)) => {
+            err(
+                "method".into(),
+                format!("must be \"call-leg\" or \"conference\", found \"{m}\""),
+            );
+            None
+        }
+        Some(other) => {
+            err(
+                "method".into(),
+                format!(
+                    "must be \"call-leg\" or \"conference\", found {}",
+                    type_name(other)
+                ),
+            );
+            None
+        }
+    };
+
+    // Only the call-leg method reads `channel` and the backend's location;
+    // with an unknown method neither is checked, so the one problem reported
+    // is the method itself.
+    let call_leg = method == Some(Method::CallLeg);
     let channel = match obj.get("channel") {
+        Some(Json::String(s)) if !call_leg && s == "worker" => Some(Channel::Worker),
+        _ if !call_leg => Some(Channel::Customer),
         Some(Json::String(s)) if s == "customer" => Some(Channel::Customer),
         Some(Json::String(s)) if s == "worker" => Some(Channel::Worker),
         Some(Json::String(s)) => {
@@ -161,29 +200,6 @@ fn parse_with(custom_data: &Json, locate_backend: bool) -> Setup {
                 ),
             );
             None
-        }
-    };
-
-    let method = match obj.get("method") {
-        None => Method::CallLeg,
-        Some(Json::String(s)) if s == "call-leg" => Method::CallLeg,
-        Some(Json::String(s)) if s == "conference" => Method::Conference,
-        Some(Json::String(s)) => {
-            err(
-                "method".into(),
-                format!("must be \"call-leg\" or \"conference\", found \"{s}\""),
-            );
-            Method::CallLeg
-        }
-        Some(other) => {
-            err(
-                "method".into(),
-                format!(
-                    "must be \"call-leg\" or \"conference\", found {}",
-                    type_name(other)
-                ),
-            );
-            Method::CallLeg
         }
     };
 
@@ -298,11 +314,43 @@ fn parse_with(custom_data: &Json, locate_backend: bool) -> Setup {
         }
     };
 
+    let accept_wait_ms = match obj.get("accept_wait_ms") {
+        None | Some(Json::Null) => DEFAULT_ACCEPT_WAIT_MS,
+        Some(Json::Number(n)) => match n.parse::<u64>() {
+            Ok(ms) if ms <= MAX_ACCEPT_WAIT_MS => ms,
+            _ => {
+                err(
+                    "accept_wait_ms".into(),
+                    format!("must be a whole number of milliseconds from 0 to {MAX_ACCEPT_WAIT_MS}, found {n}"),
+                );
+                0
+            }
+        },
+        Some(other) => {
+            err(
+                "accept_wait_ms".into(),
+                format!(
+                    "must be a number of milliseconds, found {}",
+                    type_name(other)
+                ),
+            );
+            0
+        }
+    };
+
     // The plugin's own key wins; the template's `serverless_functions_*` are
-    // the fallback, so a template configuration works unchanged. The backend
-    // reading the policy needs no backend location.
+    // the fallback, so a template configuration works unchanged. The
+    // conference method makes no backend request and reads neither, and
+    // the backend reading the policy needs no backend location.
     let backend_url = if !locate_backend {
         Some(String::new())
+    } else if !call_leg {
+        // Only pausing Flex's conference recording (`pause_recording`) needs
+        // the backend in this method: the plugin's own key, when given.
+        match obj.get("backend_url") {
+            None | Some(Json::Null) => Some(String::new()),
+            Some(v) => backend_origin(v, &mut err),
+        }
     } else {
         match obj.get("backend_url") {
             None | Some(Json::Null) => backend_url(custom_data, &mut err),
@@ -310,15 +358,18 @@ fn parse_with(custom_data: &Json, locate_backend: bool) -> Setup {
         }
     };
 
-    match (channel, backend_url) {
-        (Some(channel), Some(backend_url)) if errors.is_empty() => Setup::Enabled(Config {
-            channel,
-            method,
-            exclude_queues,
-            exclude_attributes,
-            max_wait_ms,
-            backend_url,
-        }),
+    match (method, channel, backend_url) {
+        (Some(method), Some(channel), Some(backend_url)) if errors.is_empty() => {
+            Setup::Enabled(Config {
+                method,
+                channel,
+                exclude_queues,
+                exclude_attributes,
+                max_wait_ms,
+                accept_wait_ms,
+                backend_url,
+            })
+        }
         _ => Setup::Invalid(errors),
     }
 }
@@ -647,27 +698,165 @@ mod tests {
     }
 
     #[test]
-    fn method_key() {
-        let method = |m: Option<&str>| {
-            let mut f = json!({"enabled": true, "channel": "customer"});
-            if let Some(m) = m {
-                f["method"] = json!(m);
-            }
-            match parse(&with(f)) {
-                Setup::Enabled(c) => Some(c.method),
-                _ => None,
-            }
+    fn method_choice() {
+        let method = |feature: Value| match parse(&with(feature)) {
+            Setup::Enabled(c) => Ok((c.method, c.channel)),
+            Setup::Invalid(e) => Err(e.iter().map(|e| e.to_string()).collect::<Vec<_>>()),
+            Setup::Disabled => Err(vec!["disabled".to_string()]),
         };
-        let cases = [
-            (None, Some(Method::CallLeg)),
-            (Some("call-leg"), Some(Method::CallLeg)),
-            (Some("conference"), Some(Method::Conference)),
-            (Some("Conference"), None),
-            (Some(""), None),
+        type Want = Result<(Method, Channel), Vec<&'static str>>;
+        let cases: Vec<(Value, Want)> = vec![
+            (
+                json!({"enabled": true, "channel": "worker"}),
+                Ok((Method::CallLeg, Channel::Worker)),
+            ),
+            (
+                json!({"enabled": true, "channel": "customer", "method": null}),
+                Ok((Method::CallLeg, Channel::Customer)),
+            ),
+            (
+                json!({"enabled": true, "channel": "customer", "method": "call-leg"}),
+                Ok((Method::CallLeg, Channel::Customer)),
+            ),
+            (
+                json!({"enabled": true, "channel": "worker", "method": "conference"}),
+                Ok((Method::Conference, Channel::Worker)),
+            ),
+            // In the conference method `channel` is not required, and ignored.
+            (
+                json!({"enabled": true, "method": "conference"}),
+                Ok((Method::Conference, Channel::Customer)),
+            ),
+            (
+                json!({"enabled": true, "method": "conference", "channel": "agent"}),
+                Ok((Method::Conference, Channel::Customer)),
+            ),
+            (
+                json!({"enabled": true, "method": "conference", "channel": 3}),
+                Ok((Method::Conference, Channel::Customer)),
+            ),
+            (
+                json!({"enabled": true, "channel": "customer", "method": "Conference"}),
+                Err(vec![
+                    r#"method: must be "call-leg" or "conference", found "Conference""#,
+                ]),
+            ),
+            (
+                json!({"enabled": true, "channel": "customer", "method": "native"}),
+                Err(vec![
+                    r#"method: must be "call-leg" or "conference", found "native""#,
+                ]),
+            ),
+            (
+                json!({"enabled": true, "channel": "customer", "method": ""}),
+                Err(vec![
+                    r#"method: must be "call-leg" or "conference", found """#,
+                ]),
+            ),
+            (
+                json!({"enabled": true, "channel": "customer", "method": true}),
+                Err(vec![
+                    r#"method: must be "call-leg" or "conference", found a boolean"#,
+                ]),
+            ),
+            (
+                json!({"enabled": true, "channel": "customer", "method": ["conference"]}),
+                Err(vec![
+                    r#"method: must be "call-leg" or "conference", found an array"#,
+                ]),
+            ),
+            // An unknown method is the one problem reported: channel is not asked for.
+            (
+                json!({"enabled": true, "method": "conferance"}),
+                Err(vec![
+                    r#"method: must be "call-leg" or "conference", found "conferance""#,
+                ]),
+            ),
+            // The other keys are checked in every method.
+            (
+                json!({"enabled": true, "method": "conference", "exclude_queues": [1], "exclude_attributes": [{"value": "x"}]}),
+                Err(vec![
+                    "exclude_queues[0]: must be a queue name or WQ SID (a string), found a number",
+                    "exclude_attributes[0].key: missing",
+                ]),
+            ),
+            (
+                json!({"enabled": false, "method": "nonsense"}),
+                Err(vec!["disabled"]),
+            ),
         ];
-        for (given, want) in cases {
-            assert_eq!(method(given), want, "{given:?}");
+        for (feature, want) in cases {
+            let want = want.map_err(|e| e.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+            assert_eq!(method(feature.clone()), want, "{feature}");
         }
+    }
+
+    #[test]
+    fn conference_method_needs_no_backend_location() {
+        let cd = j(
+            json!({"features": {"dual_channel_recording": {"enabled": true, "method": "conference"}}}),
+        );
+        let Setup::Enabled(c) = parse(&cd) else {
+            panic!("{:?}", parse(&cd))
+        };
+        assert_eq!(c.method, Method::Conference);
+        assert_eq!(c.backend_url, "");
+        // Not even a broken one is reported: the conference method never reads it.
+        let cd = j(
+            json!({"features": {"dual_channel_recording": {"enabled": true, "method": "conference"}}, "serverless_functions_domain": "https://x.io/path"}),
+        );
+        assert!(matches!(parse(&cd), Setup::Enabled(_)));
+        // The call-leg method still needs it.
+        let cd = j(
+            json!({"features": {"dual_channel_recording": {"enabled": true, "channel": "customer", "method": "call-leg"}}}),
+        );
+        assert_eq!(
+            errors(parse(&cd)),
+            vec!["serverless_functions_domain: missing: set the backend's host name"]
+        );
+    }
+
+    #[test]
+    fn accept_wait_bound() {
+        let wait = |v: Value| match parse(&with(
+            json!({"enabled": true, "method": "conference", "accept_wait_ms": v}),
+        )) {
+            Setup::Enabled(c) => Ok(c.accept_wait_ms),
+            Setup::Invalid(e) => Err(e
+                .iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("; ")),
+            Setup::Disabled => Err("disabled".into()),
+        };
+        let bad = |found: &str| {
+            Err(format!(
+                "accept_wait_ms: must be a whole number of milliseconds from 0 to 1000, found {found}"
+            ))
+        };
+        let cases: Vec<(Value, Result<u64, String>)> = vec![
+            (Value::Null, Ok(DEFAULT_ACCEPT_WAIT_MS)),
+            (json!(0), Ok(0)),
+            (json!(150), Ok(150)),
+            (json!(1000), Ok(1000)),
+            (json!(1001), bad("1001")),
+            (json!(-5), bad("-5")),
+            (json!(2.5), bad("2.5")),
+            // Numbers are read as JavaScript writes them: 1000.0 is 1000.
+            (json!(1e3), Ok(1000)),
+            (
+                json!("200"),
+                Err("accept_wait_ms: must be a number of milliseconds, found a string".into()),
+            ),
+        ];
+        for (v, want) in cases {
+            assert_eq!(wait(v.clone()), want, "{v}");
+        }
+        let Setup::Enabled(c) = parse(&with(json!({"enabled": true, "channel": "customer"})))
+        else {
+            panic!()
+        };
+        assert_eq!(c.accept_wait_ms, 200);
     }
 
     #[test]

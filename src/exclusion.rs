@@ -1,6 +1,6 @@
 //! Which tasks are never recorded: excluded queues and attribute rules.
 
-use crate::attributes::{lookup, Found, ScanError};
+use crate::attributes::{lookup, lookup_all, Found, ScanError};
 use crate::config::{AttributeRule, Config};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -25,11 +25,18 @@ impl std::fmt::Display for Exclusion {
 /// Whether one rule matches: the value at the dotted key equals the rule's
 /// value as text, or is an array containing it. Null or missing never matches.
 pub fn rule_matches(attributes_json: &str, rule: &AttributeRule) -> Result<bool, ScanError> {
-    Ok(match lookup(attributes_json, &rule.key)? {
-        Found::Scalar(text) => text == rule.value,
-        Found::Array { scalars, .. } => scalars.contains(&rule.value),
+    Ok(found_matches(
+        &lookup(attributes_json, &rule.key)?,
+        &rule.value,
+    ))
+}
+
+fn found_matches(found: &Found, value: &str) -> bool {
+    match found {
+        Found::Scalar(text) => text == value,
+        Found::Array { scalars, .. } => scalars.iter().any(|s| s == value),
         Found::Missing | Found::Null | Found::Object => false,
-    })
+    }
 }
 
 /// Why a task's attributes cannot be checked against `exclude_attributes`,
@@ -64,8 +71,22 @@ pub fn exclusion(
             return Ok(Some(Exclusion::Queue(q.clone())));
         }
     }
-    for rule in &config.exclude_attributes {
-        if rule_matches(attributes_json, rule)? {
+    if config.exclude_attributes.is_empty() {
+        return Ok(None);
+    }
+    let keys: Vec<&str> = config
+        .exclude_attributes
+        .iter()
+        .map(|r| r.key.as_str())
+        .collect();
+    // In rule order: the first rule that matches is reported, and a document
+    // that cannot be read fails at the first rule that meets the problem.
+    for (rule, found) in config
+        .exclude_attributes
+        .iter()
+        .zip(lookup_all(attributes_json, &keys))
+    {
+        if found_matches(&found?, &rule.value) {
             return Ok(Some(Exclusion::Attribute {
                 key: rule.key.clone(),
                 value: rule.value.clone(),
@@ -89,11 +110,12 @@ mod tests {
 
     fn config(queues: &[&str], rules: Vec<AttributeRule>) -> Config {
         Config {
-            channel: Channel::Customer,
             method: Method::CallLeg,
+            channel: Channel::Customer,
             exclude_queues: queues.iter().map(|q| q.to_string()).collect(),
             exclude_attributes: rules,
             max_wait_ms: 60_000,
+            accept_wait_ms: 200,
             backend_url: "http://x".into(),
         }
     }

@@ -6,6 +6,7 @@
 pub mod api;
 pub mod attributes;
 pub mod backend_client;
+pub mod conference;
 pub mod config;
 pub mod exclusion;
 pub mod insights;

@@ -18,6 +18,7 @@ use crate::api::{ControlAction, RecordingControlRequest};
 use crate::backend_client::{
     authorize_outcome, create_outcome, link_outcome, Answer, Jitter, Outcome, RETRY,
 };
+use crate::conference::{self, Decision, Refusal};
 use crate::config::{self, Channel, Config, Method, Setup};
 use crate::exclusion::{exclusion, unreadable_attributes};
 use crate::json::{quote, Json};
@@ -265,6 +266,9 @@ enum Phase {
     /// Gave up waiting for a leg; kept until the task ends so that an outbound
     /// call hung up unanswered still gets its conference linked.
     GaveUp,
+    /// The conference method: Flex records the whole conference; the session
+    /// only follows the conference, for pausing and resuming that recording.
+    Conference,
 }
 
 #[derive(Clone, Debug)]
@@ -375,6 +379,19 @@ impl Core {
                     text: strings::broken_notification(locale),
                 });
                 None
+            }
+            Setup::Enabled(c) if c.method == Method::Conference => {
+                out.log(
+                    Level::Info,
+                    "method conference: Flex records each call's whole conference; the plugin decides conferenceRecord when a task is accepted and makes no backend request".into(),
+                );
+                if c.channel == Channel::Worker {
+                    out.log(
+                        Level::Warn,
+                        "channel \"worker\" is ignored with method \"conference\": one recording covers the whole conference; for one recording per worker leg set method \"call-leg\"".into(),
+                    );
+                }
+                Some(c)
             }
             Setup::Enabled(c) => {
                 out.log(
@@ -496,6 +513,49 @@ impl Core {
         out.0
     }
 
+    /// `beforeAcceptTask` with the `conference` method: what to set in
+    /// `conferenceOptions.conferenceRecord` (`conference::decide`), logged,
+    /// and kept for `status()` in this Flex instance, the one that decided.
+    pub fn before_accept(&mut self, task: &TaskSnapshot) -> (Decision, Vec<Command>) {
+        let mut out = Out(Vec::new());
+        let decision = conference::decide(self.config.as_ref(), task);
+        let t = &task.task_sid;
+        let state = match &decision {
+            Decision::Record => {
+                out.log(
+                    Level::Info,
+                    format!("conference recording for {t}: {}", decision.reason()),
+                );
+                "conference"
+            }
+            Decision::DoNotRecord(Refusal::Excluded(why)) => {
+                out.log(Level::Info, format!("not recording {t}: {why}"));
+                "excluded"
+            }
+            Decision::DoNotRecord(
+                Refusal::UnreadableAttributes(_) | Refusal::AttributesNotAnObject(_),
+            ) => {
+                out.log(
+                    Level::Error,
+                    format!("not recording {t}: {}", decision.reason()),
+                );
+                "excluded"
+            }
+            Decision::Untouched(_) => return (decision, out.0),
+        };
+        if is_sid(SidKind::Task, t) {
+            self.finish(
+                t,
+                Status {
+                    state,
+                    recordings: Vec::new(),
+                    reason: Some(decision.reason()),
+                },
+            );
+        }
+        (decision, out.0)
+    }
+
     fn id(&mut self) -> u64 {
         let id = self.next_id;
         self.next_id += 1;
@@ -554,14 +614,13 @@ impl Core {
             FlexEvent::FlexCallRecording { enabled } => {
                 // Every call-leg recording this plugin makes would come on top
                 // of the one Flex makes (`../shared/flex-facts.md`). Agents
-                // are shown nothing; administrators read the log.
-                if enabled
-                    && !self.warned_double_recording
-                    && self
-                        .config
-                        .as_ref()
-                        .is_some_and(|c| c.method == config::Method::CallLeg)
-                {
+                // are shown nothing; administrators read the log. With the
+                // conference method Flex's recording is the one there is.
+                let call_leg = self
+                    .config
+                    .as_ref()
+                    .is_some_and(|c| c.method == Method::CallLeg);
+                if enabled && call_leg && !self.warned_double_recording {
                     self.warned_double_recording = true;
                     out.log(
                         Level::Warn,
@@ -581,6 +640,32 @@ impl Core {
 
     fn on_accepted(&mut self, task: TaskSnapshot, out: &mut Out) {
         let Some(config) = &self.config else { return };
+        // Flex records the conference; `before_accept` has decided already.
+        // A conference it records is followed, so that it can be paused.
+        if config.method == Method::Conference {
+            let t = task.task_sid.clone();
+            if is_sid(SidKind::Task, &t)
+                && !self.sessions.contains_key(&t)
+                && conference::decide(Some(config), &task) == Decision::Record
+            {
+                let kind = call_kind(&task.attributes);
+                self.sessions.insert(
+                    t.clone(),
+                    Session {
+                        task_sid: t,
+                        reservation_sid: Some(task.sid).filter(|s| is_sid(SidKind::Reservation, s)),
+                        accepted_at: task.date_updated,
+                        kind,
+                        conference: None,
+                        legs: Vec::new(),
+                        phase: Phase::Conference,
+                        wait_timer: None,
+                        linked: true,
+                    },
+                );
+            }
+            return;
+        }
         let t = task.task_sid.clone();
         if !is_sid(SidKind::Task, &t) {
             out.log(
@@ -712,7 +797,7 @@ impl Core {
         let Some(s) = self.sessions.get(task_sid) else {
             return;
         };
-        if s.phase == Phase::GaveUp {
+        if matches!(s.phase, Phase::GaveUp | Phase::Conference) {
             return;
         }
         let active = self.active_call.as_deref();
@@ -1276,6 +1361,13 @@ impl Core {
         let Some(pause_config) = &self.pause else {
             return Err(NoTarget::Misconfigured.reason(task_sid));
         };
+        if config.backend_url.is_empty() {
+            // The conference method needs the backend only for this.
+            return Err(format!(
+                "pausing needs the recording backend: set custom_data.features.{}.backend_url",
+                config::FEATURE_KEY
+            ));
+        }
         let Some(s) = self.sessions.get(task_sid) else {
             // Accepted here but not recorded (excluded, not a call), or over.
             let known = self.finished.iter().any(|(t, _)| t == task_sid);
@@ -1404,7 +1496,7 @@ impl Core {
             .filter(|s| match s.phase {
                 // A paused task is watched for this worker leaving the call.
                 _ if self.paused.contains_key(&s.task_sid) => true,
-                Phase::Waiting => true,
+                Phase::Waiting | Phase::Conference => true,
                 Phase::GaveUp => false,
                 Phase::Active => {
                     channel == Some(Channel::Worker)
@@ -1442,6 +1534,7 @@ fn session_status(s: &Session) -> Status {
     let state = match s.phase {
         Phase::Waiting => "waiting",
         Phase::GaveUp => "done",
+        Phase::Conference => "recording",
         Phase::Active if starting => "starting",
         Phase::Active if !recordings.is_empty() => "recording",
         Phase::Active => "failed",
@@ -1470,6 +1563,7 @@ fn session_reason(s: &Session, state: &str) -> &'static str {
         }
         (_, Phase::Waiting) => "waiting for the leg to record to join the conference",
         (_, Phase::GaveUp) => "gave up: no leg to record joined within max_wait_seconds",
+        (_, Phase::Conference) => "Flex records the whole conference (method conference)",
         ("starting", _) if deferred => {
             "another tab or device carries this call; this one starts the recording only if that one does not"
         }

@@ -1339,6 +1339,14 @@ fn conference_method_pauses_the_conference() {
         "serverless_functions_domain": "127.0.0.1:8787"
     })
     .to_string();
+    // The template's backend keys are not read in this method: no backend.
+    let (c, _) = Core::new(&data, ME, "en-US", 7);
+    let err = c.control_request(T1, ControlAction::Pause).unwrap_err();
+    assert!(err.contains("backend_url"), "{err}");
+    let data = json!({
+        "features": {"dual_channel_recording": {"enabled": true, "method": "conference", "backend_url": "http://127.0.0.1:8787"}}
+    })
+    .to_string();
     let (mut c, _) = Core::new(&data, ME, "en-US", 7);
     flex(
         &mut c,

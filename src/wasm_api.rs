@@ -11,11 +11,15 @@ use crate::api::ControlAction;
 use crate::backend_client::{Answer, Outcome};
 use crate::pause::control_outcome;
 use crate::session::{Command, Core, Event, FlexEvent, Level, Outgoing};
+use crate::snapshot::TaskSnapshot;
 use crate::vec_map::VecMap;
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
+
+/// The answer to `beforeAccept` when the core cannot decide: leave it.
+const UNTOUCHED: &str = r#"{"conferenceRecord":null,"reason":"the task could not be read"}"#;
 
 /// Backend requests that take longer are abandoned and retried.
 const REQUEST_TIMEOUT_MS: u32 = 15_000;
@@ -278,6 +282,31 @@ impl Engine {
                 false
             }
         }
+    }
+
+    /// `beforeAcceptTask` (method `conference`): the task as the shim's
+    /// `taskAccepted` snapshot (JSON), answered at once with
+    /// `{"conferenceRecord": true|false|null, "reason"}` (see
+    /// `conference::Decision`). `null`: leave `conferenceOptions` untouched.
+    #[wasm_bindgen(js_name = beforeAccept)]
+    pub fn before_accept(&self, task_json: &str) -> String {
+        let task = match crate::json::Json::parse(task_json) {
+            Ok(v) => TaskSnapshot::from_json(&v),
+            Err(e) => {
+                self.inner.log(
+                    Level::Error,
+                    &format!("ignored an unreadable task from beforeAcceptTask ({e})"),
+                );
+                return UNTOUCHED.to_string();
+            }
+        };
+        let answer = match self.inner.core.try_borrow_mut() {
+            Ok(mut core) => core.before_accept(&task),
+            Err(_) => return UNTOUCHED.to_string(),
+        };
+        let (decision, commands) = answer;
+        self.inner.execute(commands);
+        decision.to_json()
     }
 
     /// No backend request, retry or deferred start pending.

@@ -93,6 +93,7 @@ function tab(name) { return tabs[name].frame.contentWindow.__tab; }
 function config() {
   return {
     enabled: true,
+    method: $('method').value,
     channel: $('channel').value,
     exclude_attributes: [{ key: 'customer.preferences.privacy', value: 'no-recording' }],
     exclude_queues: ['Billing'],
@@ -138,8 +139,24 @@ async function reset() {
   await sim.putFlexConfiguration({ uiAttributes: { custom_data: { features: { dual_channel_recording: config() } } }, callRecordingEnabled: false });
   $('log').replaceChildren();
   for (const [name, t] of Object.entries(tabs)) if (t.open) await loadTab(name);
-  say(`Reset: ${$('channel').value} channel. Ring an inbound call to start.`);
+  say(`Reset: method ${$('method').value}, ${$('channel').value} channel. Ring an inbound call to start.`);
   updateButtons();
+}
+
+/**
+ * The agent clicks Accept in the first open tab: the AcceptTask action runs
+ * there (the plugin's beforeAcceptTask decides conferenceRecord), then every
+ * tab sees the accepted task. Returns that tab's decision and its reason.
+ */
+async function acceptInTabs(taskSpec) {
+  const [first] = openTabs();
+  const { conferenceRecord } = await first.api.invokeAcceptTask(taskSpec);
+  await inTabs('acceptTask', taskSpec);
+  const status = first.api.status(taskSpec.taskSid) || {};
+  const decision = conferenceRecord === null
+    ? `conferenceRecord left unset${$('method').value === 'call-leg' ? ' (method call-leg)' : ''}`
+    : `conferenceRecord ${conferenceRecord}`;
+  return `${decision}; plugin: ${status.state || 'unknown'}${status.reason ? ` (${status.reason})` : ''}`;
 }
 
 function requireCall(phase) {
@@ -167,9 +184,9 @@ const actions = {
     if (call.accepted) throw new Error('already accepted');
     await sim.upsertReservation({ taskSid: call.taskSid, reservationSid: call.reservationSid, workerSid: cfg.workerSid, status: 'accepted' });
     call.taskSpec.dateUpdated = new Date().toISOString();
-    await inTabs('acceptTask', call.taskSpec);
+    const decision = await acceptInTabs(call.taskSpec);
     call.accepted = true;
-    say(`Accepted task ${short(call.taskSid)} in ${openTabs().map((t) => t.name).join(' and ')}.`);
+    say(`Accepted task ${short(call.taskSid)} in ${openTabs().map((t) => t.name).join(' and ')}: ${decision}.`);
   },
   async connect() {
     requireCall('accepted');
@@ -223,7 +240,7 @@ const actions = {
     call.taskSpec = { ...prev.taskSpec, taskSid: call.taskSid, sid: call.reservationSid, attributes, dateUpdated: new Date().toISOString() };
     await sim.putTask(call.taskSid, attributes, { queueName, queueSid: QUEUES[queueName], channel: 'voice' });
     await sim.upsertReservation({ taskSid: call.taskSid, reservationSid: call.reservationSid, workerSid: cfg.workerSid, status: 'accepted' });
-    await inTabs('acceptTask', call.taskSpec);
+    const decision = await acceptInTabs(call.taskSpec);
     call.accepted = true;
     const leg = sid('CA');
     await sim.upsertCall({ callSid: leg, status: 'in-progress', from: FLEX_NUMBER, to: `client:${identity()}` });
@@ -232,7 +249,7 @@ const actions = {
     const target = prev.activeTab || 'A';
     await tab(target).call('setActiveCall', leg);
     call.activeTab = target;
-    say(`Transfer: task ${short(prev.taskSid)} completed; new task ${short(call.taskSid)} with worker leg ${short(leg)}.`);
+    say(`Transfer: task ${short(prev.taskSid)} completed; new task ${short(call.taskSid)} with worker leg ${short(leg)}: ${decision}.`);
   },
   async pause() {
     requireCall('connected');
@@ -389,6 +406,7 @@ async function main() {
   $('toggle-b').addEventListener('click', () => toggleB().catch((err) => say(err.message, 'error')));
   $('reset').addEventListener('click', () => reset().catch((err) => say(err.message, 'error')));
   $('channel').addEventListener('change', () => reset().catch((err) => say(err.message, 'error')));
+  $('method').addEventListener('change', () => reset().catch((err) => say(err.message, 'error')));
   await reset();
   poll();
 }

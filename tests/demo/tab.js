@@ -137,6 +137,14 @@ window.__tab = {
     render();
     return JSON.parse(JSON.stringify(outcome, (k, v) => (k === 'task' ? undefined : v)));
   },
+
+  /** The agent clicks Accept in this tab: the AcceptTask action, `{conferenceRecord}` after its before-listeners. */
+  async invokeAcceptTask(spec) {
+    if (!sim) throw new Error('tab not set up');
+    const result = await sim.invokeAcceptTask(spec);
+    render();
+    return result;
+  },
   activeCall: () => {
     const a = sim && sim.manager.store.getState().flex.phone.activeCall;
     return a ? a.parameters.CallSid : null;

@@ -39,20 +39,25 @@ export class Emitter {
   }
   listenerCount(name) { return (this._listeners.get(name) || []).length; }
   /**
-   * Calls the listeners in turn and waits for each one's promise, as Flex's
-   * Actions framework does with `before` listeners (the flex-project-template
-   * flushes its deferred task-attribute updates in `beforeCompleteTask`
-   * before the task completes). A failing listener is reported, not thrown.
+   * Calls every listener at once and waits until the promises they return
+   * have settled, as Flex's Actions framework runs `before` and `after`
+   * listeners (ActionsImpl.customEmit in @twilio/flex-ui 2.17.1:
+   * Promise.all over the listeners' results, each rejection caught and
+   * logged). The flex-project-template flushes its deferred task-attribute
+   * updates in `beforeCompleteTask` this way; the plugin bounds how long its
+   * `beforeAcceptTask` holds an accept. A failing listener is reported, not thrown.
    */
   async emitAwaited(name, ...args) {
     const list = this._listeners.get(name) || [];
-    for (const fn of list) {
+    await Promise.all(list.map((fn) => {
       try {
-        await fn(...args);
+        const r = fn(...args);
+        return r && typeof r.then === 'function' ? Promise.resolve(r).then(undefined, (err) => this._onError(name, err)) : r;
       } catch (err) {
         this._onError(name, err);
+        return undefined;
       }
-    }
+    }));
     return list.length > 0;
   }
   emit(name, ...args) {
@@ -230,8 +235,9 @@ export function createFlex(options = {}) {
     },
     /**
      * Runs `before<Name>` listeners, waiting for any promise they return (as
-     * Flex does), the action itself (awaited: its promise is the action's),
-     * then `after<Name>`.
+     * Flex does: a before-listener can hold an action, so the plugin must
+     * bound how long), the action itself (awaited: its promise is the
+     * action's), then `after<Name>`.
      */
     async invokeAction(name, payload = {}) {
       let aborted = false;
@@ -240,7 +246,7 @@ export function createFlex(options = {}) {
       if (aborted) return undefined;
       const impl = defaultActions.get(name);
       const result = impl ? await impl(payload) : undefined;
-      actionListeners.emit(`after${name}`, payload, abort);
+      await actionListeners.emitAwaited(`after${name}`, payload, abort);
       return result;
     },
   };
@@ -322,6 +328,33 @@ export function createFlex(options = {}) {
   }
 
   defaultActions.set('HangupCall', () => undefined);
+  // What AcceptTask's body would send to TaskRouter with the accept: the
+  // conference options as the before-listeners left them. The accepted
+  // reservation itself is played by `acceptTask`, in every tab of the worker.
+  const acceptOptions = new Map(); // taskSid -> {options, written}
+  // Flex's own payload update for AcceptTask sets
+  // `conferenceOptions.conferenceRecord` from `call_recording_enabled` before
+  // the before-listeners run (@twilio/flex-ui 2.17.1,
+  // WorkerActions.updateAcceptTaskPayload). "Left unset" therefore means no
+  // listener wrote it: this first listener (registered before any plugin
+  // loads) watches for writes by the ones after it.
+  const acceptWatch = new WeakMap(); // payload -> () => written
+  Actions.addListener('beforeAcceptTask', (payload) => {
+    if (!payload || typeof payload !== 'object') return;
+    const target = payload.conferenceOptions && typeof payload.conferenceOptions === 'object' ? payload.conferenceOptions : {};
+    let written = false;
+    const watched = new Proxy(target, {
+      set(t, key, value) { if (key === 'conferenceRecord') written = true; t[key] = value; return true; },
+      deleteProperty(t, key) { if (key === 'conferenceRecord') written = true; delete t[key]; return true; },
+    });
+    payload.conferenceOptions = watched;
+    acceptWatch.set(payload, () => written || payload.conferenceOptions !== watched);
+  });
+  defaultActions.set('AcceptTask', (payload) => {
+    const { task, conferenceOptions } = payload;
+    const written = acceptWatch.get(payload);
+    if (task && task.taskSid) acceptOptions.set(task.taskSid, { options: conferenceOptions, written: written ? written() : true });
+  });
   defaultActions.set('CompleteTask', ({ task }) => {
     if (!task || !tasks.has(task.taskSid)) return;
     task.status = 'completed';
@@ -380,6 +413,37 @@ export function createFlex(options = {}) {
     publishTasks();
     events.emit('taskAccepted', task);
     return task;
+  }
+
+  /**
+   * The agent accepts a reservation in this tab: the AcceptTask action runs
+   * with `{task, sid, conferenceOptions: {}}` (the ITask still `pending`),
+   * its before-listeners awaited. Resolves to the `conferenceRecord` the
+   * listeners left (`null`: none of them set it, so Flex's own setting
+   * applies). Then call `acceptTask` (every tab).
+   */
+  async function invokeAcceptTask(spec) {
+    if (!spec || !spec.taskSid || !spec.sid) throw new Error('invokeAcceptTask needs taskSid and sid');
+    const task = {
+      sid: spec.sid,
+      taskSid: spec.taskSid,
+      status: 'pending',
+      taskStatus: 'reserved',
+      attributes: spec.attributes ? JSON.parse(JSON.stringify(spec.attributes)) : {},
+      queueName: spec.queueName,
+      queueSid: spec.queueSid,
+      taskChannelUniqueName: spec.channel || 'voice',
+      dateCreated: toDate(spec.dateUpdated),
+      dateUpdated: toDate(spec.dateUpdated),
+      workerSid,
+      conference: undefined,
+    };
+    acceptOptions.delete(spec.taskSid);
+    await Actions.invokeAction('AcceptTask', { task, sid: spec.sid, conferenceOptions: {} });
+    const seen = acceptOptions.get(spec.taskSid);
+    const options = seen && seen.options;
+    const value = seen && seen.written && options && typeof options === 'object' ? options.conferenceRecord : undefined;
+    return { conferenceRecord: value === undefined ? null : value };
   }
 
   /** The task's conference now looks like this, in the store and on task.conference. */
@@ -485,6 +549,7 @@ export function createFlex(options = {}) {
       return g;
     },
     acceptTask,
+    invokeAcceptTask,
     setConference,
     setActiveCall,
     hangup,

@@ -128,6 +128,51 @@ test('hangup and complete fire before-listeners with {task}; the action waits fo
   assert.throws(() => sim.complete(WT), /no task/);
 });
 
+test('invokeAcceptTask: beforeAcceptTask gets {task, sid, conferenceOptions: {}}, is awaited, and its conferenceRecord is read back', async () => {
+  const sim = createFlex({ workerSid: WK });
+  const payloads = [];
+  const order = [];
+  sim.flex.Actions.addListener('beforeAcceptTask', (payload, abort) => {
+    payloads.push(payload);
+    assert.equal(typeof abort, 'function');
+    order.push('slow listener starts');
+    return new Promise((resolve) => setTimeout(() => {
+      payload.conferenceOptions.conferenceRecord = false;
+      order.push('slow listener sets false');
+      resolve();
+    }, 30));
+  });
+  sim.flex.Actions.addListener('afterAcceptTask', () => order.push('after'));
+  assert.deepEqual(await sim.invokeAcceptTask({ ...taskSpec, channel: 'voice' }), { conferenceRecord: false });
+  assert.deepEqual(order, ['slow listener starts', 'slow listener sets false', 'after']);
+  const [p] = payloads;
+  assert.equal(p.sid, WR);
+  assert.equal(p.task.taskSid, WT);
+  assert.equal(p.task.sid, WR);
+  assert.equal(p.task.status, 'pending');
+  assert.equal(p.task.taskChannelUniqueName, 'voice');
+  assert.deepEqual(p.task.attributes, taskSpec.attributes);
+  assert.equal(sim.getTask(WT), undefined, 'the action alone does not put the task in Flex state: acceptTask does');
+
+  const quiet = createFlex({ workerSid: WK });
+  assert.deepEqual(await quiet.invokeAcceptTask(taskSpec), { conferenceRecord: null }, 'no listener: unset');
+  quiet.flex.Actions.addListener('beforeAcceptTask', (payload) => { payload.conferenceOptions.conferenceRecord = true; });
+  assert.deepEqual(await quiet.invokeAcceptTask(taskSpec), { conferenceRecord: true });
+});
+
+test('a before-listener that rejects or throws is reported; the action goes on', async () => {
+  const sim = createFlex();
+  const orig = console.error;
+  console.error = () => {};
+  try {
+    sim.flex.Actions.addListener('beforeAcceptTask', () => Promise.reject(new Error('late boom')));
+    sim.flex.Actions.addListener('beforeAcceptTask', () => { throw new Error('boom'); });
+    sim.flex.Actions.addListener('beforeAcceptTask', (payload) => { payload.conferenceOptions.conferenceRecord = true; });
+    assert.deepEqual(await sim.invokeAcceptTask(taskSpec), { conferenceRecord: true });
+  } finally { console.error = orig; }
+  assert.deepEqual(sim.errors().map((e) => e.message).sort(), ['boom', 'late boom']);
+});
+
 test('cancel: reservation removed, task leaves, taskCanceled', () => {
   const sim = createFlex();
   const task = sim.acceptTask(taskSpec);

@@ -57,6 +57,7 @@ window.__harness = {
     const pluginIdle = !!api.idle();
     return { idle: pluginIdle && inflight === 0, pluginIdle, inflight };
   },
+  invokeAcceptTask: (spec) => sim.invokeAcceptTask(spec),
   hasTask: (taskSid) => sim.getTask(taskSid) !== undefined,
   notificationsShown: () => sim.notificationsShown(),
   status: (taskSid) => window.DualChannelRecording.status(taskSid),

@@ -50,6 +50,9 @@ export function createSimClient(baseUrl, { fetchImpl } = {}) {
       for (const k of ['queueName', 'queueSid', 'channel', 'assignmentStatus']) if (extra[k] !== undefined) body[k] = extra[k];
       return request('PUT', `/_sim/tasks/${enc(taskSid)}`, body);
     },
+    /** What a task's accept ended with (`conferenceRecord`: true, false, null for unset): Flex's own conference recording follows it. */
+    putAcceptOptions: (taskSid, conferenceRecord) =>
+      request('PUT', `/_sim/tasks/${enc(taskSid)}/accept`, { conferenceRecord: conferenceRecord ?? null }),
     upsertReservation: ({ taskSid, reservationSid, workerSid, status = 'accepted' }) =>
       request('POST', '/_sim/reservations', { taskSid, reservationSid, workerSid, status }),
     deleteReservation: (reservationSid) => request('DELETE', `/_sim/reservations/${enc(reservationSid)}`),

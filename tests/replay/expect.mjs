@@ -4,7 +4,7 @@
 
 import { recordingUrl } from '../harness/sim-client.js';
 
-export const EXPECT_KEYS = ['recordings', 'taskAttributes', 'unchangedAttributes', 'notifications', 'recordingStatus'];
+export const EXPECT_KEYS = ['recordings', 'taskAttributes', 'unchangedAttributes', 'notifications', 'recordingStatus', 'conferenceRecord'];
 export const STEP_KINDS = ['accept', 'conference', 'activeCall', 'hangup', 'complete', 'cancel', 'endCall', 'wait', 'twilio', 'backend', 'action'];
 
 const MAX_SHOWN = 160;
@@ -144,10 +144,11 @@ function sameSet(expected, found) {
 /**
  * Check a scenario's `expect`.
  * @param {object} expect the scenario's expect object
- * @param {object} observed `{state, accepted: {WT: attributes as accepted}, notifications: [ids shown, all instances]}`
+ * @param {object} observed `{state, accepted: {WT: attributes as accepted}, notifications: [ids shown, all instances],
+ *   conferenceRecords: {WT: conferenceOptions.conferenceRecord after beforeAcceptTask, null when unset}}`
  * @returns {string[]} failures (empty: pass)
  */
-export function checkExpect(expect, { state, accepted = {}, notifications = [] }) {
+export function checkExpect(expect, { state, accepted = {}, notifications = [], conferenceRecords = {} }) {
   const failures = [];
   const unknown = Object.keys(expect || {}).filter((k) => !EXPECT_KEYS.includes(k));
   for (const k of unknown) failures.push(`unknown expect key "${k}" (known: ${EXPECT_KEYS.join(', ')})`);
@@ -175,6 +176,14 @@ export function checkExpect(expect, { state, accepted = {}, notifications = [] }
   }
 
   if (expect.recordingStatus !== undefined) failures.push(...checkRecordingStatus(expect.recordingStatus, state));
+  if (expect.conferenceRecord !== undefined) {
+    const said = (v) => (v === null ? 'null (left unset)' : show(v));
+    for (const [taskSid, want] of Object.entries(expect.conferenceRecord)) {
+      if (!(taskSid in conferenceRecords)) { failures.push(`conferenceRecord: task ${taskSid} was never accepted in this scenario`); continue; }
+      const found = conferenceRecords[taskSid];
+      if (found !== want) failures.push(`conferenceRecord ${taskSid}: expected ${said(want)}, found ${said(found)}`);
+    }
+  }
 
   if (expect.notifications !== undefined && !sameSet(expect.notifications, notifications)) {
     failures.push(`notifications: expected ${show([...new Set(expect.notifications)].sort())}, shown ${show([...new Set(notifications)].sort())}`);

@@ -93,6 +93,12 @@ const expectCases = [
   ['no notifications expected', { notifications: [] }, { notifications: ['PSDualChannelBroken'] }, ['notifications: expected [], shown ["PSDualChannelBroken"]']],
   ['missing notification', { notifications: ['X'] }, { notifications: [] }, ['expected ["X"], shown []']],
   ['unknown expect key', { recordigns: [] }, {}, ['unknown expect key "recordigns"']],
+  ['conferenceRecord true, false and unset', { conferenceRecord: { [WT1]: true, [WT2]: null } }, { conferenceRecords: { [WT1]: true, [WT2]: null } }, []],
+  ['conferenceRecord false', { conferenceRecord: { [WT1]: false } }, { conferenceRecords: { [WT1]: false } }, []],
+  ['conferenceRecord expected set, left unset', { conferenceRecord: { [WT1]: true } }, { conferenceRecords: { [WT1]: null } }, [`conferenceRecord ${WT1}: expected true, found null (left unset)`]],
+  ['conferenceRecord expected unset, set', { conferenceRecord: { [WT1]: null } }, { conferenceRecords: { [WT1]: false } }, [`conferenceRecord ${WT1}: expected null (left unset), found false`]],
+  ['conferenceRecord true is not "true"', { conferenceRecord: { [WT1]: true } }, { conferenceRecords: { [WT1]: 'true' } }, ['expected true, found "true"']],
+  ['conferenceRecord of a task never accepted', { conferenceRecord: { [WT2]: true } }, { conferenceRecords: { [WT1]: true } }, [`task ${WT2} was never accepted`]],
 ];
 
 for (const [name, expect, observed, fragments] of expectCases) {

@@ -205,6 +205,13 @@ export class NodeInstance {
     return JSON.parse(json);
   }
 
+  /** The AcceptTask action in this tab (flex-sim invokeAcceptTask): `{conferenceRecord}`. */
+  async invokeAcceptTask(spec) {
+    if (this.disposed) throw new Error(`instance ${this.name} is disposed`);
+    const run = vm.runInContext('(json) => __sim.invokeAcceptTask(JSON.parse(json)).then((r) => JSON.stringify(r))', this.context);
+    return JSON.parse(await run(JSON.stringify(spec)));
+  }
+
   async hasTask(taskSid) {
     return vm.runInContext(`__sim.getTask(${JSON.stringify(taskSid)}) !== undefined`, this.context) === true;
   }

@@ -186,6 +186,7 @@ async function play(scenario, env, log, instances, setBrowserContext) {
   const byName = new Map(instances.map((i) => [i.name, i]));
 
   const accepted = {}; // taskSid -> attributes as accepted
+  const conferenceRecords = {}; // taskSid -> conferenceOptions.conferenceRecord after beforeAcceptTask
   const tasks = {}; // taskSid -> accept spec
   const calls = new Map(); // callSid -> status the runner gave it
 
@@ -246,6 +247,13 @@ async function play(scenario, env, log, instances, setBrowserContext) {
         case 'accept': {
           const spec = { channel: 'voice', ...value };
           await sim.putTask(spec.taskSid, spec.attributes, { queueName: spec.queueName, queueSid: spec.queueSid, channel: spec.channel });
+          // The AcceptTask action (its beforeAcceptTask listeners) runs in the
+          // one tab where the agent clicks: the step's instance, else the first.
+          const { conferenceRecord } = await targets[0].invokeAcceptTask(spec);
+          conferenceRecords[spec.taskSid] = conferenceRecord;
+          log(`beforeAcceptTask in ${targets[0].name}: conferenceRecord ${JSON.stringify(conferenceRecord)}`);
+          // Flex records the conference when the accept asked for it (or left it to call_recording_enabled).
+          await sim.putAcceptOptions(spec.taskSid, conferenceRecord);
           await sim.upsertReservation({ taskSid: spec.taskSid, reservationSid: spec.sid, workerSid, status: 'accepted' });
           accepted[spec.taskSid] = JSON.parse(JSON.stringify(spec.attributes));
           reservationStatus[spec.taskSid] = 'accepted';
@@ -335,7 +343,7 @@ async function play(scenario, env, log, instances, setBrowserContext) {
     }
   }
 
-  const failures = checkExpect(scenario.expect, { state, accepted, notifications });
+  const failures = checkExpect(scenario.expect, { state, accepted, notifications, conferenceRecords });
   if (failures.length === 0) return null;
   let why = failures.join('; ');
   if (!settle.settled) why += ` (not settled within settleMs ${settleMs}: ${settle.busy})`;
