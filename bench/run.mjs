@@ -302,6 +302,7 @@ function report(r) {
     const kinds = (x) => Object.entries(x.kinds).map(([k, v]) => `${k} ${fmt(v, 2)}`).join(', ');
     L.push(`| 6 | strict, with authorize-ahead: Twilio REST calls per recording (token cached, configuration cached) | ${fmt(d.grant.twilioPerRecording, 2)} (${kinds(d.grant)}) | ≤ 5 (template 5) | ${verdict(d.grant.twilioPerRecording <= 5)} |`);
     L.push(`| 6 | browser round trips per task, this plugin | grant row ${fmt(d.grant.fetchesPerTask, 2)}, no-grant row ${fmt(d.noGrant.fetchesPerTask, 2)} (authorize + create); template row ${fmt(d.template.fetchesPerTask, 2)} (its attribute update is not sent by the baseline) | ≤ 2 (template 2) | ${verdict(d.grant.fetchesPerTask <= 2 && d.noGrant.fetchesPerTask <= 2)} |`);
+  }
   if (r.accept) {
     const a = r.accept;
     const ms = (x) => `median ${fmt(x.median, 3)} ms, p99 ${fmt(x.p99, 3)} ms, max ${fmt(x.max, 3)} ms`;
