@@ -12,6 +12,7 @@
 use crate::authz;
 use crate::config::AuthorizationMode;
 use crate::error::AppError;
+use crate::policy::TaskFacts;
 use crate::routes::parse_body;
 use crate::twilio::{Recording, TaskSnapshot, TwilioClient};
 use crate::AppState;
@@ -162,8 +163,10 @@ async fn control(
     let s = &*state.0;
     let identity = s.tokens.check(&s.twilio, &input.token).await?;
     tracing::info!(task = %input.task_sid, call = ?input.call_sid, conference = ?input.conference_sid, worker = ?identity.worker_sid, action = action.as_str(), "recording-control");
+    let mut task = None;
     if s.config.authorization == AuthorizationMode::Strict {
         let access = authz::task_access(&s.twilio, &identity, &input.task_sid, None).await?;
+        task = Some(access.task.clone());
         match (&input.call_sid, &input.conference_sid) {
             (Some(call), _) => {
                 authz::call_belongs_to_task(
@@ -180,6 +183,26 @@ async fn control(
                 conference_belongs_to_task(&s.twilio, &input.task_sid, &access.task, cf).await?
             }
             (None, None) => return Err(unreachable_input()),
+        }
+    }
+
+    if action == ControlAction::Resume {
+        if let Some(policy) = crate::routes::policy(&state).await? {
+            let task = match task {
+                Some(t) => t,
+                None => s
+                    .twilio
+                    .fetch_task(&input.task_sid)
+                    .await
+                    .map_err(|e| AppError::from_twilio("reading the task", e))?
+                    .ok_or_else(|| {
+                        AppError::NotFound(format!(
+                            "task {} was not found in the Flex workspace",
+                            input.task_sid
+                        ))
+                    })?,
+            };
+            policy.check_resume(TaskFacts::of(&input.task_sid, &task))?;
         }
     }
 

@@ -202,14 +202,31 @@ impl FlexPolicy {
 
     /// The rules that do not depend on the task.
     pub fn feature(&self) -> Result<&Config, Refusal> {
+        let c = self.enabled()?;
+        if c.method == Method::Conference {
+            return Err(Refusal::ConferenceMethod);
+        }
+        Ok(c)
+    }
+
+    /// `enabled` and a valid feature, whatever the method.
+    fn enabled(&self) -> Result<&Config, Refusal> {
         match &self.setup {
             Setup::Disabled => Err(Refusal::Disabled),
             Setup::Invalid(errors) => Err(Refusal::Misconfigured(
                 errors.iter().map(ToString::to_string).collect(),
             )),
-            Setup::Enabled(c) if c.method == Method::Conference => Err(Refusal::ConferenceMethod),
             Setup::Enabled(c) => Ok(c),
         }
+    }
+
+    /// Whether a paused recording of `task` may record again. A resume
+    /// records, so the rules apply as to a recording, except `method`: it
+    /// may be Flex's conference recording that is resumed. (A pause records
+    /// nothing and is never refused by the policy.)
+    pub fn check_resume(&self, task: TaskFacts<'_>) -> Result<(), Refusal> {
+        let feature = self.enabled()?;
+        Self::excluded(feature, task)
     }
 
     /// Whether recording a call of `task` is allowed. `None`: the request
@@ -224,6 +241,10 @@ impl FlexPolicy {
                 Err(Refusal::TaskRequired)
             };
         };
+        Self::excluded(feature, task)
+    }
+
+    fn excluded(feature: &Config, task: TaskFacts<'_>) -> Result<(), Refusal> {
         match exclusion(feature, task.queue_name, task.queue_sid, task.attributes) {
             Ok(None) => Ok(()),
             Ok(Some(rule)) => Err(Refusal::Excluded {

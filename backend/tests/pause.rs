@@ -454,3 +454,34 @@ async fn conference_method_pauses_flexs_conference_recording() {
     // Call recordings are untouched by a conference pause.
     assert!(sim.recordings().await.is_empty());
 }
+
+/// A resume records again, so the Flex configuration's rules apply to it as
+/// to a recording (the method aside); a pause records nothing and is never
+/// refused by them.
+#[tokio::test]
+async fn a_resume_is_refused_on_a_task_the_policy_now_excludes() {
+    let sim = Sim::start().await;
+    sim.scene().await;
+    let re = recording_on_customer_leg(&sim).await;
+    // The administrator excludes the call's number meanwhile; a fresh
+    // backend reads the configuration anew.
+    sim.flex_config(
+        json!({"enabled": true, "channel": "customer", "method": "conference",
+               "exclude_attributes": [{"key": "call_sid", "value": CA_CUSTOMER}]}),
+        false,
+    )
+    .await;
+    let app = backend_for(&sim);
+    let a = post(&app, PAUSE, &on_call(CA_CUSTOMER)).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.json);
+    assert_eq!(status_of(&sim, &re).await, "paused");
+    let a = post(&app, RESUME, &on_call(CA_CUSTOMER)).await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN, "{}", a.json);
+    assert_eq!(a.json["code"], "excluded", "{}", a.json);
+    assert_eq!(status_of(&sim, &re).await, "paused");
+    // Disabled: the same.
+    sim.flex_config(json!({"enabled": false}), false).await;
+    let a = post(&backend_for(&sim), RESUME, &on_call(CA_CUSTOMER)).await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN, "{}", a.json);
+    assert_eq!(a.json["code"], "disabled", "{}", a.json);
+}
