@@ -7,9 +7,12 @@ SHELL := bash
 
 SHARED ?= ../shared
 SCENARIOS ?= $(SHARED)/scenarios
-# Examples from ../shared/scenarios/next/ that the product now passes; played
-# by `make test` next to $(SCENARIOS) (a folder is read without next/).
-NEXT_SCENARIOS := $(SHARED)/scenarios/next/13-two-backend-replicas-one-recording.json
+# next/ examples that a merged issue made pass: replayed by `make test` too.
+NEXT_SCENARIOS := $(SHARED)/scenarios/next/10-conference-method-records-whole-conference.json \
+	$(SHARED)/scenarios/next/11-completed-from-wrapup-keeps-conference-sid.json \
+	$(SHARED)/scenarios/next/12-server-configuration-excludes.json \
+	$(SHARED)/scenarios/next/13-two-backend-replicas-one-recording.json \
+	$(SHARED)/scenarios/next/14-pause-and-resume.json
 export SHARED_DIR := $(abspath $(SHARED))
 export CHROMEDRIVER ?= /usr/bin/chromedriver
 
@@ -19,7 +22,7 @@ WASM := pkg/dual_channel_recording_bg.wasm
 WASM_OPT_FLAGS := -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
 	--enable-mutable-globals --strip-debug --strip-producers
 
-.PHONY: help tools wasm bundle plugin-deps bundle-official typecheck test-plugin bins build test test-rust test-wasm test-js replay contract-replay \
+.PHONY: help tools test-tools image wasm bundle plugin-deps bundle-official typecheck test-plugin bins build test test-rust test-wasm test-js replay contract-replay \
 	contract demo bench soak lint clean
 
 help:
@@ -28,9 +31,14 @@ help:
 	@echo "make replay SCENARIOS='FILE_OR_DIR ...'   play scenario files (BROWSER=1: in Chromium; PRISM=1: through Prism)"
 	@echo "make bench   run the benchmarks (figures go to BENCHMARKS.md by hand)"
 	@echo "make soak    a 10-minute shift of 5,000 calls on two replicas with faults (figures go to BENCHMARKS.md by hand)"
+	@echo "make image   build the backend's container image (podman or docker)"
 
 tools:
 	@scripts/ensure-tools.sh
+
+# Chromium and chromedriver: only the tests and benchmarks need them, not `make demo`.
+test-tools:
+	@scripts/ensure-tools.sh test
 
 wasm: tools
 	wasm-pack build --profile wasm-release --target web --out-dir pkg --no-pack
@@ -57,7 +65,7 @@ typecheck: wasm plugin-deps
 	node plugin-shim/scripts/gen-core.cjs
 	plugin-shim/node_modules/.bin/tsc -p plugin-shim
 
-test-plugin: build bundle-official
+test-plugin: build bundle-official test-tools
 	node --test plugin-shim/test/
 
 bins: tools
@@ -71,22 +79,23 @@ lint: tools
 	cargo clippy -p dual-channel-recording --target wasm32-unknown-unknown --all-targets -- -D warnings
 	npx eslint .
 
-test-rust: tools
+test-rust: tools test-tools
 	cargo test --workspace
 
-test-wasm: tools
+test-wasm: tools test-tools
 	wasm-pack test --node
 	wasm-pack test --headless --chrome
 
-test-js: build
+test-js: build test-tools
 	node --test tests/harness/ tests/replay/
 	node --test tests/contract/
 	node --test tests/browser/
+	node --test tests/demo/
 
 # BROWSER=1 plays in headless Chromium; PRISM=1 puts `prism proxy --errors`
 # between the backend and the simulator and checks every answer against
 # Twilio's OpenAPI description.
-replay: build
+replay: build test-tools
 	node tests/replay/replay.mjs $(if $(BROWSER),--browser) $(if $(PRISM),--via-prism) $(SCENARIOS)
 
 # Every scenario, ours and the shared ones, through Prism (issue 5's contract test).
@@ -99,18 +108,25 @@ test: lint typecheck test-rust test-wasm test-js test-plugin
 	node tests/replay/replay.mjs --via-prism $(SCENARIOS) $(NEXT_SCENARIOS) tests/scenarios
 	PLUGIN_BUNDLE=$(OFFICIAL_BUNDLE) node tests/replay/replay.mjs $(SCENARIOS) $(NEXT_SCENARIOS) tests/scenarios
 	PLUGIN_BUNDLE=$(OFFICIAL_BUNDLE) node tests/replay/replay.mjs --browser $(SCENARIOS) $(NEXT_SCENARIOS) tests/scenarios
+	node tests/replay/replay.mjs --flex-actions $(SCENARIOS) $(NEXT_SCENARIOS) tests/scenarios
 	node tests/soak/soak.mjs --duration-s 30 --calls 50 --workers 10
 
 demo: build
 	node tests/demo/server.mjs
 
-bench: build
+# The backend's container image (podman, else docker). Not part of `make test`:
+# it compiles the backend from scratch inside the image.
+CONTAINER ?= $(shell command -v podman || command -v docker)
+image:
+	$(CONTAINER) build $(if $(findstring podman,$(CONTAINER)),--format docker) -f Containerfile -t recording-backend .
+
+bench: build test-tools
 	node bench/run.mjs
 
 # A shift-long soak on release binaries: 5,000 calls over 10 minutes from 50
 # workers with two Flex instances each, two backend replicas sharing Redis,
 # faults on the way (tests/soak/soak.mjs says which). Figures: BENCHMARKS.md.
-soak: bundle tools
+soak: bundle tools test-tools
 	cargo build --release -p twilio-sim -p recording-backend
 	TWILIO_SIM_BIN=target/release/twilio-sim BACKEND_BIN=target/release/recording-backend \
 		node tests/soak/soak.mjs --duration-s 600 --calls 5000 --workers 50

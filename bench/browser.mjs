@@ -25,7 +25,9 @@ export async function prepareCalls(sim, run, count, delays) {
   return calls;
 }
 
-export async function openPage(context, { pageUrl, scripts, backendPort, token, log, quietConsole = false }) {
+export async function openPage(context, {
+  pageUrl, scripts, backendPort, token, log, quietConsole = false, feature = { enabled: true, channel: 'customer' },
+}) {
   const page = await context.newPage();
   page.on('pageerror', (err) => log(`page error: ${err.message}`));
   page.on('console', (msg) => { if (msg.type() === 'error') log(`console: ${msg.text()}`); });
@@ -33,7 +35,7 @@ export async function openPage(context, { pageUrl, scripts, backendPort, token, 
   await page.waitForFunction(() => window.__bench !== undefined, null, { timeout: 10000 });
   const flexOptions = {
     customData: {
-      features: { dual_channel_recording: { enabled: true, channel: 'customer' } },
+      features: { dual_channel_recording: feature },
       serverless_functions_domain: `127.0.0.1:${backendPort}`,
       serverless_functions_protocol: 'http',
     },
@@ -168,4 +170,70 @@ export async function countCalls({ browser, files, backendPort, sim, token, run,
   const fetches = (await page.evaluate(() => window.__bench.fetches())).slice(before);
   await context.close();
   return { rows, fetches, startSeq, callSids: new Set(calls.slice(1).map((c) => c.customerCall)) };
+}
+
+/**
+ * Bench 6 (issue 10): the `conference` method's beforeAcceptTask listener.
+ * Tasks with 110-key attributes 150 levels deep; 20 attribute rules and 5
+ * excluded queues, none of which match, so every rule is read to its end
+ * (the rules point past the deep value, into it, and at keys that are not
+ * there). Two pages, played in alternating chunks: the plugin as built, and
+ * the same simulated Flex without any plugin (the AcceptTask action alone).
+ */
+export async function acceptBench({ browser, files, backendPort, token, count = 1000, chunk = 100, log }) {
+  const KEYS = 110;
+  const DEPTH = 150;
+  const deepKey = ['history', ...Array(DEPTH - 2).fill('n'), 'leaf'].join('.');
+  const rules = [
+    { key: deepKey, value: 'stop' },
+    { key: 'direction', value: 'outbound' },
+    { key: 'customer.preferences.privacy', value: 'no-recording' },
+    { key: 'conversations.topics', value: 'medical' },
+    { key: 'history.n.n.n.x', value: 'y' },
+    { key: 'field_1.sub', value: 'x' },
+    { key: 'missing_key', value: true },
+    ...[3, 4, 5, 50, 99, 100, 101, 102, 103, 104, 105, 106, 107].map((k) => ({ key: `field_${k}`, value: k % 3 === 2 ? 'tag-0' : 'not this' })),
+  ];
+  const feature = {
+    enabled: true,
+    method: 'conference',
+    exclude_queues: ['Billing', 'Legal', 'Compliance', 'WQ0000000000000000000000000000dead', 'WQ0000000000000000000000000000beef'],
+    exclude_attributes: rules,
+  };
+  const context = await browser.newContext();
+  const pageUrl = `${files.url}/bench/page.html`;
+  const variants = {
+    plugin: { scripts: ['plugin-shim/dist/plugin-dual-channel-recording.js'], rows: [], decided: { true: 0, false: 0, unset: 0 } },
+    none: { scripts: [], rows: [], decided: { true: 0, false: 0, unset: 0 } },
+  };
+  for (const v of Object.values(variants)) {
+    v.page = await openPage(context, { pageUrl, scripts: v.scripts.map((x) => `${files.url}/${x}`), backendPort, token, log, quietConsole: true, feature });
+  }
+  const isolated = await variants.plugin.page.evaluate(() => window.__bench.crossOriginIsolated());
+  let keysSeen;
+  let listeners;
+  for (let i = 0, k = 0; i < count; i += chunk, k += 1) {
+    const order = k % 2 === 0 ? ['plugin', 'none'] : ['none', 'plugin'];
+    for (const which of order) {
+      const v = variants[which];
+      const r = await v.page.evaluate((o) => window.__bench.acceptCost(o), { n: Math.min(chunk, count - i), warmup: k === 0 ? 50 : 5, keys: KEYS, depth: DEPTH });
+      v.rows.push(...r.rows);
+      for (const [key, value] of Object.entries(r.decided)) v.decided[key] += value;
+      if (which === 'plugin') { keysSeen = r.keysSeen; listeners = r.listeners; }
+    }
+  }
+  await context.close();
+  return {
+    isolated,
+    keys: keysSeen,
+    depth: DEPTH,
+    rules: rules.length,
+    queues: feature.exclude_queues.length,
+    listeners,
+    listener: summary(variants.plugin.rows.map((r) => r.listenerMs)),
+    actionWith: summary(variants.plugin.rows.map((r) => r.actionMs)),
+    actionWithout: summary(variants.none.rows.map((r) => r.actionMs)),
+    decidedWith: variants.plugin.decided,
+    decidedWithout: variants.none.decided,
+  };
 }

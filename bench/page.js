@@ -76,6 +76,22 @@ function loadScript(src) {
 
 let sim = null;
 const subscribers = []; // {listener, on}
+const actionListeners = new Map(); // name -> [listener] the plugin added
+
+/**
+ * Task attributes for the accept bench: `keys` top-level keys, the first of
+ * which nests `depth - 1` objects (`depth` levels in all), so that every rule
+ * looking further has the deep value to read past.
+ */
+function acceptAttributes(i, keys, depth) {
+  let deep = { leaf: 'go' };
+  for (let d = 2; d < depth; d += 1) deep = { n: deep };
+  const a = { history: deep, call_sid: `CA${i.toString(16).padStart(32, '0')}`, direction: 'inbound' };
+  for (let k = 1; Object.keys(a).length < keys; k += 1) {
+    a[`field_${k}`] = k % 3 === 0 ? `value ${k} of task ${i}` : (k % 3 === 1 ? k * 1.5 : [`tag-${k}`, `tag-${k + 1}`]);
+  }
+  return a;
+}
 
 window.__bench = {
   crossOriginIsolated: () => window.crossOriginIsolated === true,
@@ -103,6 +119,11 @@ window.__bench = {
       const plugin = init(PluginClass);
       marks.initReturned = now();
       return plugin;
+    };
+    const addListener = sim.flex.Actions.addListener;
+    sim.flex.Actions.addListener = (name, listener) => {
+      actionListeners.set(name, [...(actionListeners.get(name) || []), listener]);
+      return addListener(name, listener);
     };
     sim.install(window);
     window.__sim = sim;
@@ -181,6 +202,54 @@ window.__bench = {
     return results;
   },
 
+  /**
+   * Start delay (issue 11): plays `calls` one after another. For each: a
+   * fresh Flex token when `freshTokens` lists one (the template checks the
+   * token on every request), the task accepted with this instance's call
+   * active, `leadMs` later the conference showing both legs joined (the
+   * store change that makes the leg recordable; `leads[i]` instead when
+ * given). Returns, per call, that
+   * moment in µs since the Unix epoch, to compare with the simulator's
+   * `receivedUs` of the recording create.
+   */
+  async startDelayCalls(calls, { leadMs = 0, leads = null, freshTokens = null, settleMs = 3000 } = {}) {
+    const results = [];
+    const workerSid = sim.workerSid;
+    const epochUs = () => Math.round((performance.timeOrigin + performance.now()) * 1000);
+    for (const [i, c] of calls.entries()) {
+      if (freshTokens) sim.manager.user.token = freshTokens[i];
+      const before = sent.length;
+      sim.acceptTask({
+        taskSid: c.taskSid, sid: c.reservationSid, channel: 'voice', queueName: 'Sales', queueSid: c.queueSid,
+        attributes: { call_sid: c.customerCall, conference: { sid: c.conferenceSid }, direction: 'inbound' },
+        dateUpdated: new Date(),
+      });
+      sim.setActiveCall(c.workerCall);
+      await sleep(leads ? leads[i] : leadMs);
+      const seen = new Promise((resolve) => {
+        waiters.set(c.customerCall, resolve);
+        setTimeout(() => { if (waiters.delete(c.customerCall)) resolve(null); }, settleMs);
+      });
+      const t0Us = epochUs();
+      sim.setConference(c.taskSid, c.conferenceSid, [
+        { participantType: 'worker', status: 'joined', callSid: c.workerCall, workerSid, reservationSid: c.reservationSid },
+        { participantType: 'customer', status: 'joined', callSid: c.customerCall },
+      ]);
+      const rec = await seen;
+      if (rec) await Promise.race([rec.done, sleep(settleMs)]);
+      const api = window.DualChannelRecording;
+      const until = now() + settleMs;
+      while (api && !api.idle() && now() < until) await sleep(1);
+      await Promise.race([Promise.all(sent.slice(before).map((s) => s.done)), sleep(settleMs)]);
+      const fetches = sent.length - before;
+      sim.setActiveCall(null);
+      await sim.complete(c.taskSid);
+      await tick();
+      results.push({ callSid: c.customerCall, t0Us, fetches });
+    }
+    return results;
+  },
+
   /** Every fetch the page made: count by URL. */
   fetchCount: () => sent.length,
   fetches: () => sent.map((s) => ({ url: s.url, callSid: s.callSid, status: s.status })),
@@ -204,6 +273,58 @@ window.__bench = {
   },
 
   subscriberCount: () => subscribers.length,
+
+  /**
+   * Bench 6: `n` accepts (after `warmup`) of voice tasks whose attributes
+   * have `keys` keys and `depth` levels. Per accept, timed apart: the
+   * plugin's beforeAcceptTask listener called directly (the core's decision
+   * included), and the whole AcceptTask action (Actions.invokeAction: every
+   * before-listener awaited, the action, the after-listeners). Payloads are
+   * built before the clock starts.
+   */
+  async acceptCost({ n = 1000, warmup = 50, keys = 110, depth = 150 } = {}) {
+    const listeners = actionListeners.get('beforeAcceptTask') || [];
+    const listener = listeners[listeners.length - 1];
+    const payload = (i, tag) => {
+      const taskSid = `WT${tag}${i.toString(16).padStart(30, '0')}`;
+      return {
+        task: {
+          sid: `WR${taskSid.slice(2)}`, taskSid, status: 'pending', taskStatus: 'reserved', attributes: acceptAttributes(i, keys, depth),
+          queueName: 'Sales', queueSid: 'WQ00000000000000000000000000000001', taskChannelUniqueName: 'voice',
+          dateCreated: new Date(), dateUpdated: new Date(), workerSid: sim.workerSid,
+        },
+        sid: `WR${taskSid.slice(2)}`,
+        conferenceOptions: {},
+      };
+    };
+    const rows = [];
+    const decided = { true: 0, false: 0, unset: 0 };
+    for (let i = 0; i < warmup + n; i += 1) {
+      const direct = payload(i, 'd0');
+      const invoked = payload(i, 'a0');
+      let listenerMs = null;
+      const timeListener = async () => {
+        if (!listener) return;
+        const t = now();
+        const r = listener(direct, () => {});
+        listenerMs = now() - t;
+        if (r && typeof r.then === 'function') await r;
+      };
+      let actionMs;
+      const timeAction = async () => {
+        const t = now();
+        await sim.flex.Actions.invokeAction('AcceptTask', invoked);
+        actionMs = now() - t;
+      };
+      // Alternate which goes first, so neither always finds the caches warm.
+      if (i % 2 === 0) { await timeListener(); await timeAction(); } else { await timeAction(); await timeListener(); }
+      if (i < warmup) continue;
+      const record = invoked.conferenceOptions.conferenceRecord;
+      decided[record === undefined ? 'unset' : String(record)] += 1;
+      rows.push({ listenerMs, actionMs });
+    }
+    return { rows, decided, keysSeen: Object.keys(acceptAttributes(0, keys, depth)).length, listeners: listeners.length };
+  },
 
   /**
    * Bench 2: per round, N unrelated store dispatches with the plugin's

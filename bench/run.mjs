@@ -3,7 +3,7 @@
 // one run, printed as a table and written to tests/.out/bench/ (results.json,
 // results.md). Copy the table into BENCHMARKS.md with the command line.
 //
-//   node bench/run.mjs [--only size,latency,notify,load,counts,throughput] [--calls N] [--loads N]
+//   node bench/run.mjs [--only size,latency,notify,load,counts,throughput,startdelay,accept] [--calls N] [--loads N] [--start-delay-n N] [--accepts N]
 //
 // Builds what it needs on top of `make build`: the release simulator, backend
 // and load generator (`cargo build --release -p twilio-sim -p recording-backend
@@ -17,17 +17,20 @@ import path from 'node:path';
 import { REPO_ROOT, SIM_ACCOUNT, freePort, startProcess } from '../tests/harness/processes.mjs';
 import { createSimClient } from '../tests/harness/sim-client.js';
 import { countBench, loadgen, loadgenBin } from './backend.mjs';
-import { latencyBench, latencyNoActiveCall, loadBench, notifyBench } from './browser.mjs';
+import { acceptBench, latencyBench, latencyNoActiveCall, loadBench, notifyBench } from './browser.mjs';
 import { cpuMsOf, fmt, launchChromium, memoryOf, startIsolatedServer } from './lib.mjs';
 import { sizeBench } from './size.mjs';
+import { startDelayBench } from './start-delay.mjs';
 
 const OUT = path.join(REPO_ROOT, 'tests/.out/bench');
 const argv = process.argv.slice(2);
 const opt = (name, dflt) => { const i = argv.indexOf(name); return i >= 0 ? argv[i + 1] : dflt; };
-const only = new Set((opt('--only', 'size,latency,notify,load,counts,throughput')).split(','));
+const only = new Set((opt('--only', 'size,latency,notify,load,counts,throughput,startdelay,accept')).split(','));
+const START_DELAY_N = Number(opt('--start-delay-n', 100));
 const CALLS = Number(opt('--calls', 1000));
 const LOADS = Number(opt('--loads', 50));
 const LOAD_N = Number(opt('--load-n', 20000));
+const ACCEPTS = Number(opt('--accepts', 1000));
 const HARD_LIMIT_MS = 14 * 60 * 1000;
 
 const log = (line) => process.stderr.write(`[bench] ${line}\n`);
@@ -61,10 +64,18 @@ function machine() {
   };
 }
 
+/** The Flex configuration the backend reads its recording policy from: recording on, no exclusions. */
+const FLEX_CONFIGURATION = { uiAttributes: { custom_data: { features: { dual_channel_recording: { enabled: true, channel: 'customer' } } } }, callRecordingEnabled: false };
+
 async function startSim(name) {
   const port = await freePort();
   const proc = await startProcess({ name, bin: SIM_BIN, args: ['--listen', `127.0.0.1:${port}`], logFile: path.join(OUT, `${name}.log`) });
-  return { ...proc, url: `http://127.0.0.1:${port}`, client: createSimClient(`http://127.0.0.1:${port}`) };
+  const client = createSimClient(`http://127.0.0.1:${port}`);
+  await client.putFlexConfiguration(FLEX_CONFIGURATION);
+  // A reset forgets the configuration too: put it back every time.
+  const reset = client.reset;
+  client.reset = async () => { await reset(); await client.putFlexConfiguration(FLEX_CONFIGURATION); };
+  return { ...proc, url: `http://127.0.0.1:${port}`, client };
 }
 
 async function startBackend(name, simUrl, extraEnv = {}) {
@@ -120,6 +131,10 @@ async function browserBenches(results) {
           results.load.official = { error: String(err.message).split('\n')[0] };
         }
       }
+    }
+    if (only.has('accept')) {
+      log(`bench 6: ${ACCEPTS} accepts with the plugin (method conference) and without, interleaved`);
+      results.accept = await acceptBench({ ...common, count: ACCEPTS });
     }
     if (only.has('counts')) {
       log('bench 4: REST calls and round trips per recorded call, strict and token-only');
@@ -275,11 +290,52 @@ function report(r) {
       L.push(`| 5 | ${which}: bundle script load + evaluation | median ${fmt(l.scriptMs.median, 2)} ms, max ${fmt(l.scriptMs.max, 2)} ms | - | - |`);
     }
   }
+  if (r.startDelay) {
+    const d = r.startDelay;
+    const row = (label, x, target, ok) => L.push(`| 6 | start delay: store change → simulator receives the create, Twilio ${d.twilioMs} ms; ${label} (n=${x.n}, missed ${x.missed}) | **median ${fmt(x.median, 1)} ms**, p90 ${fmt(x.p90, 1)}, p99 ${fmt(x.p99, 1)}, max ${fmt(x.max, 1)} ms | ${target} | ${ok == null ? '-' : verdict(ok)} |`);
+    row(`this plugin, accept ${d.leadMs} ms before the legs (grant)`, d.grant, 'median ≤ 10 ms', d.grant.median <= 10 && d.grant.missed === 0);
+    // One Twilio round trip is the simulator's 120 ms plus the local work
+    // that the grant row shows costs ≤ 10 ms: the checks' one round trip
+    // (reservations ∥ task ∥ configuration), then the create.
+    row('this plugin, accept and legs at once (no grant yet)', d.noGrant, `≤ one Twilio round trip: ${d.twilioMs} ms + the 10 ms local budget`, d.noGrant.median <= d.twilioMs + 10 && d.noGrant.missed === 0);
+    row('template flow: polling 100 ms (legs 0-99 ms after accept) + token check per request', d.template, '-', null);
+    const kinds = (x) => Object.entries(x.kinds).map(([k, v]) => `${k} ${fmt(v, 2)}`).join(', ');
+    L.push(`| 6 | strict, with authorize-ahead: Twilio REST calls per recording (token cached, configuration cached) | ${fmt(d.grant.twilioPerRecording, 2)} (${kinds(d.grant)}) | ≤ 5 (template 5) | ${verdict(d.grant.twilioPerRecording <= 5)} |`);
+    L.push(`| 6 | browser round trips per task, this plugin | grant row ${fmt(d.grant.fetchesPerTask, 2)}, no-grant row ${fmt(d.noGrant.fetchesPerTask, 2)} (authorize + create); template row ${fmt(d.template.fetchesPerTask, 2)} (its attribute update is not sent by the baseline) | ≤ 2 (template 2) | ${verdict(d.grant.fetchesPerTask <= 2 && d.noGrant.fetchesPerTask <= 2)} |`);
+  }
+  if (r.accept) {
+    const a = r.accept;
+    const ms = (x) => `median ${fmt(x.median, 3)} ms, p99 ${fmt(x.p99, 3)} ms, max ${fmt(x.max, 3)} ms`;
+    L.push(`| 7 | beforeAcceptTask listener, method conference, timed directly (core decision included): ${a.keys}-key attributes ${a.depth} levels deep, ${a.rules} attribute rules + ${a.queues} queues, none matching (n=${a.listener.n}; conferenceRecord true ${a.decidedWith.true}/${a.listener.n}) | ${ms(a.listener)} | p99 ≤ 1 ms | ${verdict(a.listener.p99 <= 1 && a.decidedWith.true === a.listener.n, `p99 ${fmt(a.listener.p99 * 100, 0)}% of target`)} |`);
+    L.push(`| 7 | the whole AcceptTask action (Actions.invokeAction), with the plugin | ${ms(a.actionWith)} | - | - |`);
+    L.push(`| 7 | same, without the plugin (same page, same tasks, interleaved; conferenceRecord unset ${a.decidedWithout.unset}/${a.actionWithout.n}) | ${ms(a.actionWithout)} | - | added by the plugin: median ${fmt(a.actionWith.median - a.actionWithout.median, 3)} ms, p99 ${fmt(a.actionWith.p99 - a.actionWithout.p99, 3)} ms |`);
+  }
   L.push('');
   if (r.latency) L.push(`Bench 1 timestamps: performance.now() in a ${r.latency.isolated ? 'cross-origin isolated page (5 µs resolution)' : 'non-isolated page (100 µs resolution)'}; ${fmt(r.latency.fetchesPerCallOurs, 2)} fetches per call by the plugin.`);
+  if (r.accept) L.push(`Bench 6 timestamps: performance.now() in a ${r.accept.isolated ? 'cross-origin isolated page (5 µs resolution)' : 'non-isolated page (100 µs resolution)'}; ${r.accept.listeners} beforeAcceptTask listener(s) of the plugin.`);
   if (r.notify) L.push(`Bench 2: ${r.notify.subscribers} store subscriber(s) (the plugin's); an unrelated dispatch costs ${fmt(r.notify.offNs.median, 0)} ns without the plugin's listener and ${fmt(r.notify.onNs.median, 0)} ns with it; ${r.notify.fetchesDuring} requests were sent during the loop.`);
   L.push(`Run time ${((Date.now() - started) / 1000).toFixed(0)} s.`);
   return L.join('\n');
+}
+
+async function startDelayRows(results) {
+  const sim = await startSim('sim-start-delay');
+  const strict = await startBackend('backend-start-delay-strict', sim.url);
+  const template = await startBackend('backend-start-delay-template', sim.url, { AUTHORIZATION: 'token-only', POLICY: 'off' });
+  const files = await startIsolatedServer(REPO_ROOT);
+  const chromium = await launchChromium();
+  results.machine.chromium = chromium.browser.version();
+  try {
+    await sim.client.registerToken({ token: TOKEN, workerSid: WORKER, identity: 'bench_worker', valid: true, expiresInSec: 3600, roles: ['agent'] });
+    log(`start delay: ${START_DELAY_N} calls per row (grant, no grant, template), simulator answering in 120 ms`);
+    results.startDelay = await startDelayBench({ browser: chromium.browser, files, sim: sim.client, strict, template, token: TOKEN, count: START_DELAY_N, log });
+  } finally {
+    await chromium.close();
+    await files.close();
+    await strict.stop();
+    await template.stop();
+    await sim.stop();
+  }
 }
 
 async function main() {
@@ -290,8 +346,9 @@ async function main() {
     log('bench 5: bundle size');
     results.size = await sizeBench(REPO_ROOT, [['fast (esbuild)', DIST], ['official (flex-plugin build)', OFFICIAL]]);
   }
-  if (['latency', 'notify', 'load', 'counts'].some((k) => only.has(k))) await browserBenches(results);
+  if (['latency', 'notify', 'load', 'counts', 'accept'].some((k) => only.has(k))) await browserBenches(results);
   if (only.has('throughput')) await throughputBench(results);
+  if (only.has('startdelay')) await startDelayRows(results);
   const md = report(results);
   writeFileSync(path.join(OUT, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
   writeFileSync(path.join(OUT, 'results.md'), `${md}\n`);

@@ -12,6 +12,13 @@ use serde::{Deserialize, Serialize};
 
 pub const CREATE_RECORDING_PATH: &str = "/features/dual-channel-recording/flex/create-recording";
 pub const LINK_CALL_PATH: &str = "/features/dual-channel-recording/flex/link-call";
+/// Pause, resume and read the recordings of a task (`RecordingControlRequest`).
+pub const PAUSE_RECORDING_PATH: &str = "/features/dual-channel-recording/flex/pause-recording";
+pub const RESUME_RECORDING_PATH: &str = "/features/dual-channel-recording/flex/resume-recording";
+pub const RECORDING_STATE_PATH: &str = "/features/dual-channel-recording/flex/recording-state";
+/// Sent once when a task is accepted: the backend checks everything it can
+/// before the call legs join, so the recording request finds it done.
+pub const AUTHORIZE_PATH: &str = "/features/dual-channel-recording/flex/authorize";
 
 /// Where the media entry goes; absent means "just record" (template behaviour).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,6 +63,25 @@ pub struct CreateRecordingRequest {
     /// The customer's call, written to `call_sid` when missing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer_call_sid: Option<String>,
+}
+
+/// Authorize ahead: the worker (from the token) holds this reservation on
+/// this task, and the policy allows recording it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthorizeRequest {
+    #[serde(rename = "Token")]
+    pub token: String,
+    pub task_sid: String,
+    pub reservation_sid: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthorizeResponse {
+    pub success: bool,
+    /// How long the backend keeps the grant before checking the reservation again.
+    pub valid_for_ms: u64,
 }
 
 /// Records the conference (and customer call) on a task when no recording
@@ -111,6 +137,167 @@ pub struct ErrorBody {
     pub more_info: Option<String>,
 }
 
+/// What a pause does with the paused stretch (Twilio's `PauseBehavior`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PauseBehavior {
+    /// The stretch is left out: the file is shorter than the call.
+    Skip,
+    /// The stretch is silence: the file keeps the call's length.
+    Silence,
+}
+
+impl PauseBehavior {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PauseBehavior::Skip => "skip",
+            PauseBehavior::Silence => "silence",
+        }
+    }
+}
+
+/// Which of the three control endpoints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ControlAction {
+    Pause,
+    Resume,
+    State,
+}
+
+impl ControlAction {
+    pub fn path(self) -> &'static str {
+        match self {
+            ControlAction::Pause => PAUSE_RECORDING_PATH,
+            ControlAction::Resume => RESUME_RECORDING_PATH,
+            ControlAction::State => RECORDING_STATE_PATH,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ControlAction::Pause => "pause",
+            ControlAction::Resume => "resume",
+            ControlAction::State => "state",
+        }
+    }
+}
+
+/// Pause, resume or read the recordings on one leg of a task (`callSid`) or
+/// on its conference (`conferenceSid`, the conference method). The backend
+/// addresses every active recording there by its SID.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordingControlRequest {
+    #[serde(rename = "Token")]
+    pub token: String,
+    pub task_sid: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call_sid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conference_sid: Option<String>,
+    /// Only for pause; Twilio's default (`silence`) when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pause_behavior: Option<PauseBehavior>,
+}
+
+impl RecordingControlRequest {
+    pub fn to_form(&self) -> String {
+        let mut s = String::new();
+        push_pair(&mut s, "Token", &self.token);
+        push_pair(&mut s, "taskSid", &self.task_sid);
+        if let Some(ca) = &self.call_sid {
+            push_pair(&mut s, "callSid", ca);
+        }
+        if let Some(cf) = &self.conference_sid {
+            push_pair(&mut s, "conferenceSid", cf);
+        }
+        if let Some(b) = self.pause_behavior {
+            push_pair(&mut s, "pauseBehavior", b.as_str());
+        }
+        s
+    }
+}
+
+/// One recording as Twilio now has it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordingStatusEntry {
+    pub recording_sid: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call_sid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conference_sid: Option<String>,
+    /// Twilio's status: `in-progress`, `paused`, `stopped`, `completed`...
+    pub status: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordingControlResponse {
+    pub success: bool,
+    /// `paused` when any active recording is paused, `recording` when all
+    /// are in progress, `none` when nothing is being recorded there.
+    pub state: String,
+    pub recordings: Vec<RecordingStatusEntry>,
+}
+
+/// Why the backend's own reading of the Flex configuration forbids a
+/// recording (HTTP 403). The plugin never retries these.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RefusalCode {
+    /// An `exclude_queues` or `exclude_attributes` rule matches the task.
+    Excluded,
+    /// `enabled` is false or the feature is absent.
+    Disabled,
+    /// `method` is `"conference"`: Flex records the conference itself.
+    ConferenceMethod,
+    /// The feature configuration is invalid.
+    Misconfigured,
+    /// The task's attributes cannot be read, so its exclusions cannot be checked.
+    UnreadableAttributes,
+    /// Exclusions exist but the request names no task.
+    TaskRequired,
+}
+
+impl RefusalCode {
+    pub const ALL: [RefusalCode; 6] = [
+        RefusalCode::Excluded,
+        RefusalCode::Disabled,
+        RefusalCode::ConferenceMethod,
+        RefusalCode::Misconfigured,
+        RefusalCode::UnreadableAttributes,
+        RefusalCode::TaskRequired,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefusalCode::Excluded => "excluded",
+            RefusalCode::Disabled => "disabled",
+            RefusalCode::ConferenceMethod => "conference-method",
+            RefusalCode::Misconfigured => "misconfigured",
+            RefusalCode::UnreadableAttributes => "unreadable-attributes",
+            RefusalCode::TaskRequired => "task-required",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<RefusalCode> {
+        RefusalCode::ALL.into_iter().find(|c| c.as_str() == code)
+    }
+}
+
+/// The 403 answer of a policy refusal: `code` is a [`RefusalCode`] (text,
+/// where [`ErrorBody`] has a number) and `rule` names what decided.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RefusalBody {
+    pub success: bool,
+    pub code: RefusalCode,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+}
+
 /// Twilio's "call is not in progress" error: retrying cannot help.
 pub const TWILIO_CALL_NOT_IN_PROGRESS: i64 = 21220;
 
@@ -161,6 +348,16 @@ impl CreateRecordingRequest {
                 push_pair(&mut s, k, &v);
             }
         }
+        s
+    }
+}
+
+impl AuthorizeRequest {
+    pub fn to_form(&self) -> String {
+        let mut s = String::new();
+        push_pair(&mut s, "Token", &self.token);
+        push_pair(&mut s, "taskSid", &self.task_sid);
+        push_pair(&mut s, "reservationSid", &self.reservation_sid);
         s
     }
 }

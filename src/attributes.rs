@@ -59,10 +59,64 @@ pub fn lookup(json: &str, key: &str) -> Result<Found, ScanError> {
     lookup_path(json, &segments)
 }
 
+/// `lookup` of each of `keys`, in order, reading the document's top level
+/// once instead of once per key: exclusion rules are checked together, and a
+/// task's attributes may be long. Falls back to one `lookup` per key when
+/// the document is not an object or cannot be read through, so that every
+/// answer, error included, is the one `lookup` gives.
+pub fn lookup_all(json: &str, keys: &[&str]) -> Vec<Result<Found, ScanError>> {
+    let one_by_one = || keys.iter().map(|k| lookup(json, k)).collect();
+    let mut s = Scanner::new(json);
+    s.ws();
+    if s.peek() != Some(b'{') {
+        return one_by_one();
+    }
+    let firsts: Vec<&str> = keys
+        .iter()
+        .map(|k| k.split('.').next().unwrap_or_default())
+        .collect();
+    // The first member of each name wins, as in `lookup`.
+    let mut whole: Vec<Option<usize>> = vec![None; keys.len()];
+    let mut first: Vec<Option<usize>> = vec![None; keys.len()];
+    let read = s.each_member(|name, at| {
+        for (i, key) in keys.iter().enumerate() {
+            if whole[i].is_none() && name == key.as_bytes() {
+                whole[i] = Some(at);
+            }
+            if first[i].is_none() && name == firsts[i].as_bytes() {
+                first[i] = Some(at);
+            }
+        }
+    });
+    if read.is_err() {
+        return one_by_one();
+    }
+    keys.iter()
+        .enumerate()
+        .map(|(i, key)| {
+            if let Some(at) = whole[i] {
+                return Scanner::at(json, at).read_found();
+            }
+            match first[i] {
+                Some(at) if key.contains('.') => {
+                    let rest: Vec<&str> = key.split('.').skip(1).collect();
+                    descend(Scanner::at(json, at), &rest)
+                }
+                _ => Ok(Found::Missing),
+            }
+        })
+        .collect()
+}
+
 /// Looks up an exact path of segments.
 pub fn lookup_path(json: &str, path: &[&str]) -> Result<Found, ScanError> {
     let mut s = Scanner::new(json);
     s.ws();
+    descend(s, path)
+}
+
+/// From the value the scanner is at, follows `path` and reads what is there.
+fn descend(mut s: Scanner<'_>, path: &[&str]) -> Result<Found, ScanError> {
     for seg in path {
         match s.peek() {
             Some(b'{') => {
@@ -123,6 +177,52 @@ mod tests {
                 len: 6
             }
         );
+    }
+
+    #[test]
+    fn lookup_all_answers_as_lookup_does() {
+        let docs = [
+            r#"{"a": {"b": [1, "x", true, null, {"z": 1}, [2]], "c": "d\"e"}, "a.b": "literal", "n": null, "num": 1.0}"#,
+            r#"{"a": 1, "a": 2, "k\u0065y": "escaped", "key": "plain", "x.y": {"z": 1}, "x": {"y": "seg"}}"#,
+            r#"{"x": {"y": "seg"}, "x.y": "whole after"}"#,
+            r#"{"tags": ["no-recording", 3, false], "deep": {"n": {"n": {"leaf": "go"}}}, "": "empty"}"#,
+            r#"{"found": 1, "later": [1, 2"#,
+            r#"{"found": 1, "bad": tru}"#,
+            r#"[{"k": "v"}, 2]"#,
+            r#""just a string""#,
+            "",
+            "{}",
+            r#"  { "spaced" : { "in" : [ "side" ] } }  trailing"#,
+        ];
+        let keys = [
+            "a",
+            "a.b",
+            "a.c",
+            "a.b.0",
+            "a.missing",
+            "n",
+            "num",
+            "key",
+            "x.y",
+            "x.y.z",
+            "x",
+            "tags",
+            "deep.n.n.leaf",
+            "deep.n.x",
+            "",
+            "found",
+            "later",
+            "bad",
+            "0.k",
+            "spaced.in",
+            "spaced.in.0",
+        ];
+        for doc in docs {
+            let all = lookup_all(doc, &keys);
+            for (key, got) in keys.iter().zip(all) {
+                assert_eq!(got, lookup(doc, key), "{doc} / {key}");
+            }
+        }
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Talking to the backend, as decisions: when to retry, how long to wait, and
 //! what an answer means. The wasm shell does the actual `fetch`.
 
-use crate::api::TWILIO_CALL_NOT_IN_PROGRESS;
+use crate::api::{RefusalCode, TWILIO_CALL_NOT_IN_PROGRESS};
 use crate::json::Json;
 
 /// Exponential backoff with full jitter (about as the template's client:
@@ -59,6 +59,9 @@ pub enum Outcome<T> {
     Retry(String),
     /// Trying again cannot help.
     Fail(String),
+    /// The backend's recording policy (its own reading of the Flex
+    /// configuration) forbids it: a decision, not a failure.
+    Refused(String),
 }
 
 /// What the plugin needs of `api::CreateRecordingResponse`. Read with our own
@@ -89,7 +92,22 @@ fn describe_error(status: u16, body: &str) -> String {
     }
 }
 
-fn classify<T>(answer: &Answer, read: impl Fn(&Json) -> Option<T>) -> Outcome<T> {
+fn error_code(body: &str) -> Option<i64> {
+    Json::parse(body).ok()?.get("code").and_then(Json::as_i64)
+}
+
+/// The message of a policy refusal (`api::RefusalBody`), if `body` is one.
+fn refusal(body: &str) -> Option<String> {
+    let v = Json::parse(body).ok()?;
+    let code = RefusalCode::from_code(v.get("code")?.as_str()?)?;
+    let message = v.str_at("message").unwrap_or_default();
+    Some(match v.str_at("rule") {
+        Some(rule) => format!("{message} (rule: {rule}; code {})", code.as_str()),
+        None => format!("{message} (code {})", code.as_str()),
+    })
+}
+
+pub(crate) fn classify<T>(answer: &Answer, read: impl Fn(&Json) -> Option<T>) -> Outcome<T> {
     match answer {
         Answer::Network(why) => Outcome::Retry(format!("the backend could not be reached ({why})")),
         Answer::Http { status, body } if (200..300).contains(status) => {
@@ -100,6 +118,15 @@ fn classify<T>(answer: &Answer, read: impl Fn(&Json) -> Option<T>) -> Outcome<T>
                 )),
             }
         }
+        // Twilio's 21220 (the call is not in progress) is final whatever HTTP
+        // status carries it: no repeat can bring the call back.
+        Answer::Http { status, body } if error_code(body) == Some(TWILIO_CALL_NOT_IN_PROGRESS) => {
+            Outcome::Fail(describe_error(*status, body))
+        }
+        Answer::Http { status: 403, body } => match refusal(body) {
+            Some(why) => Outcome::Refused(why),
+            None => Outcome::Fail(describe_error(403, body)),
+        },
         Answer::Http { status, body } if *status == 429 || *status >= 500 => {
             Outcome::Retry(describe_error(*status, body))
         }
@@ -118,6 +145,15 @@ pub fn create_outcome(answer: &Answer) -> Outcome<Started> {
                 .unwrap_or(false),
             warning: v.str_at("warning"),
         })
+    })
+}
+
+pub fn authorize_outcome(answer: &Answer) -> Outcome<u64> {
+    classify(answer, |v| {
+        v.get("success").and_then(Json::as_bool).filter(|ok| *ok)?;
+        v.get("validForMs")
+            .and_then(Json::as_i64)
+            .and_then(|ms| u64::try_from(ms).ok())
     })
 }
 
@@ -227,6 +263,36 @@ mod tests {
                 },
                 "fail",
             ),
+            // 21220 is final whatever status carries it.
+            (
+                Answer::Http {
+                    status: 502,
+                    body: r#"{"success":false,"message":"Call is not in-progress","code":21220}"#
+                        .into(),
+                },
+                "fail",
+            ),
+            (
+                Answer::Http {
+                    status: 503,
+                    body: r#"{"success":false,"message":"m","code":21220}"#.into(),
+                },
+                "fail",
+            ),
+            (
+                Answer::Http {
+                    status: 429,
+                    body: r#"{"success":false,"message":"m","code":21220}"#.into(),
+                },
+                "fail",
+            ),
+            (
+                Answer::Http {
+                    status: 400,
+                    body: r#"{"success":false,"message":"m","code":21220}"#.into(),
+                },
+                "fail",
+            ),
             (
                 Answer::Http {
                     status: 400,
@@ -234,12 +300,42 @@ mod tests {
                 },
                 "fail",
             ),
+            (
+                Answer::Http {
+                    status: 403,
+                    body: r#"{"success":false,"code":"excluded","message":"m","rule":"exclude_queues: Sales"}"#.into(),
+                },
+                "refused",
+            ),
+            (
+                Answer::Http {
+                    status: 403,
+                    body: r#"{"success":false,"code":"disabled","message":"m"}"#.into(),
+                },
+                "refused",
+            ),
+            (
+                Answer::Http {
+                    status: 403,
+                    body: r#"{"success":false,"code":"something-else","message":"m"}"#.into(),
+                },
+                "fail",
+            ),
+            // Only a 403 is a refusal; a 503 while the policy is unknown is retried.
+            (
+                Answer::Http {
+                    status: 503,
+                    body: r#"{"success":false,"code":503,"message":"the recording policy could not be read"}"#.into(),
+                },
+                "retry",
+            ),
         ];
         for (answer, want) in cases {
             let got = match create_outcome(&answer) {
                 Outcome::Done(_) => "done",
                 Outcome::Retry(_) => "retry",
                 Outcome::Fail(_) => "fail",
+                Outcome::Refused(_) => "refused",
             };
             assert_eq!(got, want, "{answer:?}");
         }
@@ -314,6 +410,35 @@ mod tests {
             panic!()
         };
         assert_eq!(m, "HTTP 401, code 20003: m (i)");
+    }
+
+    /// Every refusal the backend writes is read as one, never retried.
+    #[test]
+    fn reads_every_refusal_the_backend_writes() {
+        use crate::api::RefusalBody;
+        for code in RefusalCode::ALL {
+            let body = serde_json::to_string(&RefusalBody {
+                success: false,
+                code,
+                message: "task WT1 is excluded".into(),
+                rule: Some("exclude_queues: Sales".into()),
+            })
+            .unwrap();
+            assert_eq!(
+                create_outcome(&Answer::Http {
+                    status: 403,
+                    body: body.clone()
+                }),
+                Outcome::Refused(format!(
+                    "task WT1 is excluded (rule: exclude_queues: Sales; code {})",
+                    code.as_str()
+                ))
+            );
+            assert!(matches!(
+                link_outcome(&Answer::Http { status: 403, body }),
+                Outcome::Refused(_)
+            ));
+        }
     }
 
     #[test]

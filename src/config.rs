@@ -10,6 +10,11 @@ use crate::json::Json;
 pub const FEATURE_KEY: &str = "dual_channel_recording";
 /// How long a task waits for its leg to appear before we give up (the template's 60 s).
 pub const DEFAULT_MAX_WAIT_SECONDS: u64 = 60;
+/// How long `beforeAcceptTask` may hold an accept while the core is still
+/// loading (`accept_wait_ms`). The shim reads the raw number before the core
+/// exists and clamps it to these bounds (plugin-shim/src/feature/index.js).
+pub const DEFAULT_ACCEPT_WAIT_MS: u64 = 200;
+pub const MAX_ACCEPT_WAIT_MS: u64 = 1000;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Channel {
@@ -17,6 +22,15 @@ pub enum Channel {
     Customer,
     /// Record this worker's leg: one recording per leg the worker is on.
     Worker,
+}
+
+/// How calls are recorded (`method`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    /// Each call leg through the REST API, by the backend (the default).
+    CallLeg,
+    /// Flex records the whole conference natively (`conferenceOptions.conferenceRecord`).
+    Conference,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,11 +42,17 @@ pub struct AttributeRule {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
+    pub method: Method,
+    /// With `Method::Conference` it is ignored: what the administrator wrote
+    /// if valid, else `Customer`.
     pub channel: Channel,
     pub exclude_queues: Vec<String>,
     pub exclude_attributes: Vec<AttributeRule>,
     pub max_wait_ms: u64,
-    /// Base URL of the backend, no trailing slash.
+    pub accept_wait_ms: u64,
+    /// Base URL of the backend, no trailing slash. Empty with
+    /// `Method::Conference`, which never sends a request and does not read
+    /// the backend's location.
     pub backend_url: String,
 }
 
@@ -89,6 +109,17 @@ pub fn value_text(v: &Json) -> Option<String> {
 
 /// Reads the whole `custom_data` object.
 pub fn parse(custom_data: &Json) -> Setup {
+    parse_with(custom_data, true)
+}
+
+/// The feature's rules alone, as the backend applies them: where the backend
+/// is (`serverless_functions_*`) is the browser's concern, and its absence
+/// says nothing about what may be recorded. `backend_url` is empty.
+pub fn parse_policy(custom_data: &Json) -> Setup {
+    parse_with(custom_data, false)
+}
+
+fn parse_with(custom_data: &Json, locate_backend: bool) -> Setup {
     let feature = custom_data.get("features").and_then(|f| f.get(FEATURE_KEY));
     let Some(feature) = feature else {
         return Setup::Disabled;
@@ -114,7 +145,36 @@ pub fn parse(custom_data: &Json) -> Setup {
         }
     }
 
+    let method = match obj.get("method") {
+        None | Some(Json::Null) => Some(Method::CallLeg),
+        Some(Json::String(m)) if m == "call-leg" => Some(Method::CallLeg),
+        Some(Json::String(m)) if m == "conference" => Some(Method::Conference),
+        Some(Json::String(m)) => {
+            err(
+                "method".into(),
+                format!("must be \"call-leg\" or \"conference\", found \"{m}\""),
+            );
+            None
+        }
+        Some(other) => {
+            err(
+                "method".into(),
+                format!(
+                    "must be \"call-leg\" or \"conference\", found {}",
+                    type_name(other)
+                ),
+            );
+            None
+        }
+    };
+
+    // Only the call-leg method reads `channel` and the backend's location;
+    // with an unknown method neither is checked, so the one problem reported
+    // is the method itself.
+    let call_leg = method == Some(Method::CallLeg);
     let channel = match obj.get("channel") {
+        Some(Json::String(s)) if !call_leg && s == "worker" => Some(Channel::Worker),
+        _ if !call_leg => Some(Channel::Customer),
         Some(Json::String(s)) if s == "customer" => Some(Channel::Customer),
         Some(Json::String(s)) if s == "worker" => Some(Channel::Worker),
         Some(Json::String(s)) => {
@@ -254,16 +314,62 @@ pub fn parse(custom_data: &Json) -> Setup {
         }
     };
 
-    let backend_url = backend_url(custom_data, &mut err);
+    let accept_wait_ms = match obj.get("accept_wait_ms") {
+        None | Some(Json::Null) => DEFAULT_ACCEPT_WAIT_MS,
+        Some(Json::Number(n)) => match n.parse::<u64>() {
+            Ok(ms) if ms <= MAX_ACCEPT_WAIT_MS => ms,
+            _ => {
+                err(
+                    "accept_wait_ms".into(),
+                    format!("must be a whole number of milliseconds from 0 to {MAX_ACCEPT_WAIT_MS}, found {n}"),
+                );
+                0
+            }
+        },
+        Some(other) => {
+            err(
+                "accept_wait_ms".into(),
+                format!(
+                    "must be a number of milliseconds, found {}",
+                    type_name(other)
+                ),
+            );
+            0
+        }
+    };
 
-    match (channel, backend_url) {
-        (Some(channel), Some(backend_url)) if errors.is_empty() => Setup::Enabled(Config {
-            channel,
-            exclude_queues,
-            exclude_attributes,
-            max_wait_ms,
-            backend_url,
-        }),
+    // The plugin's own key wins; the template's `serverless_functions_*` are
+    // the fallback, so a template configuration works unchanged. The
+    // conference method makes no backend request and reads neither, and
+    // the backend reading the policy needs no backend location.
+    let backend_url = if !locate_backend {
+        Some(String::new())
+    } else if !call_leg {
+        // Only pausing Flex's conference recording (`pause_recording`) needs
+        // the backend in this method: the plugin's own key, when given.
+        match obj.get("backend_url") {
+            None | Some(Json::Null) => Some(String::new()),
+            Some(v) => backend_origin(v, &mut err),
+        }
+    } else {
+        match obj.get("backend_url") {
+            None | Some(Json::Null) => backend_url(custom_data, &mut err),
+            Some(v) => backend_origin(v, &mut err),
+        }
+    };
+
+    match (method, channel, backend_url) {
+        (Some(method), Some(channel), Some(backend_url)) if errors.is_empty() => {
+            Setup::Enabled(Config {
+                method,
+                channel,
+                exclude_queues,
+                exclude_attributes,
+                max_wait_ms,
+                accept_wait_ms,
+                backend_url,
+            })
+        }
         _ => Setup::Invalid(errors),
     }
 }
@@ -360,6 +466,35 @@ fn backend_url(custom_data: &Json, err: &mut impl FnMut(String, String)) -> Opti
     })
 }
 
+/// `features.dual_channel_recording.backend_url`: an origin, such as
+/// `https://recordings.example.com` or `http://127.0.0.1:8787` (a trailing
+/// slash is tolerated; a path is not, since the plugin appends its own).
+fn backend_origin(v: &Json, err: &mut impl FnMut(String, String)) -> Option<String> {
+    const EXPECTED: &str =
+        "must be an origin such as \"https://recordings.example.com\" (scheme, host and optional port; no path)";
+    let Json::String(text) = v else {
+        err(
+            "backend_url".into(),
+            format!("{EXPECTED}, found {}", type_name(v)),
+        );
+        return None;
+    };
+    let trimmed = text.trim().trim_end_matches('/');
+    let host = trimmed
+        .strip_prefix("https://")
+        .or_else(|| trimmed.strip_prefix("http://"));
+    match host {
+        Some(h) if valid_host(h) => Some(trimmed.to_string()),
+        _ => {
+            err(
+                "backend_url".into(),
+                format!("{EXPECTED}, found \"{text}\""),
+            );
+            None
+        }
+    }
+}
+
 fn valid_host(d: &str) -> bool {
     !d.is_empty()
         && d.bytes().all(|c| {
@@ -387,6 +522,76 @@ mod tests {
             Setup::Invalid(e) => e.iter().map(|e| e.to_string()).collect(),
             other => panic!("expected errors, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn backend_url_is_the_plugins_own_key_and_the_template_keys_the_fallback() {
+        let feature =
+            |url: Value| json!({"enabled": true, "channel": "customer", "backend_url": url});
+        let template = json!({"serverless_functions_domain": "functions.example.com",
+            "serverless_functions_protocol": "http", "serverless_functions_port": "8080"});
+        let with_template = |url: Value| {
+            let mut cd = template.clone();
+            cd["features"] = json!({"dual_channel_recording": feature(url)});
+            j(cd)
+        };
+        let alone = |url: Value| j(json!({"features": {"dual_channel_recording": feature(url)}}));
+        let ok = [
+            (
+                alone(json!("https://recordings.example.com")),
+                "https://recordings.example.com",
+            ),
+            (
+                alone(json!("https://recordings.example.com/")),
+                "https://recordings.example.com",
+            ),
+            (
+                alone(json!("http://127.0.0.1:8787")),
+                "http://127.0.0.1:8787",
+            ),
+            // The plugin's key wins over the template's domain...
+            (
+                with_template(json!("https://recordings.example.com")),
+                "https://recordings.example.com",
+            ),
+            // ...and the template's keys still work without it.
+            (
+                with_template(Value::Null),
+                "http://functions.example.com:8080",
+            ),
+        ];
+        for (cd, want) in ok {
+            let Setup::Enabled(c) = parse(&cd) else {
+                panic!("{cd:?}")
+            };
+            assert_eq!(c.backend_url, want);
+        }
+        for bad in [
+            json!("recordings.example.com"),
+            json!("https://recordings.example.com/api"),
+            json!("ftp://recordings.example.com"),
+            json!("https://"),
+            json!("https://a b"),
+            json!(""),
+            json!(8787),
+            json!({"url": "https://x"}),
+        ] {
+            // A wrong value is an error at its path, never a silent fallback.
+            let e = errors(parse(&with_template(bad.clone())));
+            assert_eq!(e.len(), 1, "{bad}: {e:?}");
+            assert!(
+                e[0].starts_with("backend_url: must be an origin"),
+                "{bad}: {e:?}"
+            );
+        }
+        // Neither key: the template's domain is what is missing.
+        let e = errors(parse(&j(
+            json!({"features": {"dual_channel_recording": {"enabled": true, "channel": "customer"}}}),
+        )));
+        assert!(
+            e[0].starts_with("serverless_functions_domain: missing"),
+            "{e:?}"
+        );
     }
 
     #[test]
@@ -463,10 +668,195 @@ mod tests {
             ),
             (json!({"enabled": true, "channel": "customer", "max_wait_seconds": -1}), vec!["max_wait_seconds: must be between 0 and 3600, found -1"]),
             (json!("on"), vec!["features.dual_channel_recording: must be an object, found a string"]),
+            (json!({"enabled": true, "channel": "customer", "method": "phone"}), vec![r#"method: must be "call-leg" or "conference", found "phone""#]),
+            (json!({"enabled": true, "channel": "customer", "method": 1}), vec![r#"method: must be "call-leg" or "conference", found a number"#]),
         ];
         for (feature, want) in cases {
             assert_eq!(errors(parse(&with(feature.clone()))), want, "{feature}");
         }
+    }
+
+    #[test]
+    fn policy_reading_needs_no_backend_location() {
+        let cd = j(
+            json!({"features": {"dual_channel_recording": {"enabled": true, "channel": "customer", "exclude_queues": ["Sales"]}}}),
+        );
+        assert!(matches!(parse(&cd), Setup::Invalid(_)));
+        let Setup::Enabled(c) = parse_policy(&cd) else {
+            panic!("{:?}", parse_policy(&cd))
+        };
+        assert_eq!(c.exclude_queues, vec!["Sales".to_string()]);
+        assert_eq!(c.backend_url, "");
+        // Every other problem is still one.
+        let bad = j(
+            json!({"features": {"dual_channel_recording": {"enabled": true, "channel": "agent"}}}),
+        );
+        assert_eq!(
+            errors(parse_policy(&bad)),
+            vec![r#"channel: must be "customer" or "worker", found "agent""#]
+        );
+    }
+
+    #[test]
+    fn method_choice() {
+        let method = |feature: Value| match parse(&with(feature)) {
+            Setup::Enabled(c) => Ok((c.method, c.channel)),
+            Setup::Invalid(e) => Err(e.iter().map(|e| e.to_string()).collect::<Vec<_>>()),
+            Setup::Disabled => Err(vec!["disabled".to_string()]),
+        };
+        type Want = Result<(Method, Channel), Vec<&'static str>>;
+        let cases: Vec<(Value, Want)> = vec![
+            (
+                json!({"enabled": true, "channel": "worker"}),
+                Ok((Method::CallLeg, Channel::Worker)),
+            ),
+            (
+                json!({"enabled": true, "channel": "customer", "method": null}),
+                Ok((Method::CallLeg, Channel::Customer)),
+            ),
+            (
+                json!({"enabled": true, "channel": "customer", "method": "call-leg"}),
+                Ok((Method::CallLeg, Channel::Customer)),
+            ),
+            (
+                json!({"enabled": true, "channel": "worker", "method": "conference"}),
+                Ok((Method::Conference, Channel::Worker)),
+            ),
+            // In the conference method `channel` is not required, and ignored.
+            (
+                json!({"enabled": true, "method": "conference"}),
+                Ok((Method::Conference, Channel::Customer)),
+            ),
+            (
+                json!({"enabled": true, "method": "conference", "channel": "agent"}),
+                Ok((Method::Conference, Channel::Customer)),
+            ),
+            (
+                json!({"enabled": true, "method": "conference", "channel": 3}),
+                Ok((Method::Conference, Channel::Customer)),
+            ),
+            (
+                json!({"enabled": true, "channel": "customer", "method": "Conference"}),
+                Err(vec![
+                    r#"method: must be "call-leg" or "conference", found "Conference""#,
+                ]),
+            ),
+            (
+                json!({"enabled": true, "channel": "customer", "method": "native"}),
+                Err(vec![
+                    r#"method: must be "call-leg" or "conference", found "native""#,
+                ]),
+            ),
+            (
+                json!({"enabled": true, "channel": "customer", "method": ""}),
+                Err(vec![
+                    r#"method: must be "call-leg" or "conference", found """#,
+                ]),
+            ),
+            (
+                json!({"enabled": true, "channel": "customer", "method": true}),
+                Err(vec![
+                    r#"method: must be "call-leg" or "conference", found a boolean"#,
+                ]),
+            ),
+            (
+                json!({"enabled": true, "channel": "customer", "method": ["conference"]}),
+                Err(vec![
+                    r#"method: must be "call-leg" or "conference", found an array"#,
+                ]),
+            ),
+            // An unknown method is the one problem reported: channel is not asked for.
+            (
+                json!({"enabled": true, "method": "conferance"}),
+                Err(vec![
+                    r#"method: must be "call-leg" or "conference", found "conferance""#,
+                ]),
+            ),
+            // The other keys are checked in every method.
+            (
+                json!({"enabled": true, "method": "conference", "exclude_queues": [1], "exclude_attributes": [{"value": "x"}]}),
+                Err(vec![
+                    "exclude_queues[0]: must be a queue name or WQ SID (a string), found a number",
+                    "exclude_attributes[0].key: missing",
+                ]),
+            ),
+            (
+                json!({"enabled": false, "method": "nonsense"}),
+                Err(vec!["disabled"]),
+            ),
+        ];
+        for (feature, want) in cases {
+            let want = want.map_err(|e| e.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+            assert_eq!(method(feature.clone()), want, "{feature}");
+        }
+    }
+
+    #[test]
+    fn conference_method_needs_no_backend_location() {
+        let cd = j(
+            json!({"features": {"dual_channel_recording": {"enabled": true, "method": "conference"}}}),
+        );
+        let Setup::Enabled(c) = parse(&cd) else {
+            panic!("{:?}", parse(&cd))
+        };
+        assert_eq!(c.method, Method::Conference);
+        assert_eq!(c.backend_url, "");
+        // Not even a broken one is reported: the conference method never reads it.
+        let cd = j(
+            json!({"features": {"dual_channel_recording": {"enabled": true, "method": "conference"}}, "serverless_functions_domain": "https://x.io/path"}),
+        );
+        assert!(matches!(parse(&cd), Setup::Enabled(_)));
+        // The call-leg method still needs it.
+        let cd = j(
+            json!({"features": {"dual_channel_recording": {"enabled": true, "channel": "customer", "method": "call-leg"}}}),
+        );
+        assert_eq!(
+            errors(parse(&cd)),
+            vec!["serverless_functions_domain: missing: set the backend's host name"]
+        );
+    }
+
+    #[test]
+    fn accept_wait_bound() {
+        let wait = |v: Value| match parse(&with(
+            json!({"enabled": true, "method": "conference", "accept_wait_ms": v}),
+        )) {
+            Setup::Enabled(c) => Ok(c.accept_wait_ms),
+            Setup::Invalid(e) => Err(e
+                .iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("; ")),
+            Setup::Disabled => Err("disabled".into()),
+        };
+        let bad = |found: &str| {
+            Err(format!(
+                "accept_wait_ms: must be a whole number of milliseconds from 0 to 1000, found {found}"
+            ))
+        };
+        let cases: Vec<(Value, Result<u64, String>)> = vec![
+            (Value::Null, Ok(DEFAULT_ACCEPT_WAIT_MS)),
+            (json!(0), Ok(0)),
+            (json!(150), Ok(150)),
+            (json!(1000), Ok(1000)),
+            (json!(1001), bad("1001")),
+            (json!(-5), bad("-5")),
+            (json!(2.5), bad("2.5")),
+            // Numbers are read as JavaScript writes them: 1000.0 is 1000.
+            (json!(1e3), Ok(1000)),
+            (
+                json!("200"),
+                Err("accept_wait_ms: must be a number of milliseconds, found a string".into()),
+            ),
+        ];
+        for (v, want) in cases {
+            assert_eq!(wait(v.clone()), want, "{v}");
+        }
+        let Setup::Enabled(c) = parse(&with(json!({"enabled": true, "channel": "customer"})))
+        else {
+            panic!()
+        };
+        assert_eq!(c.accept_wait_ms, 200);
     }
 
     #[test]

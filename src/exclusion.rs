@@ -1,6 +1,6 @@
 //! Which tasks are never recorded: excluded queues and attribute rules.
 
-use crate::attributes::{lookup, Found, ScanError};
+use crate::attributes::{lookup, lookup_all, Found, ScanError};
 use crate::config::{AttributeRule, Config};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -25,11 +25,38 @@ impl std::fmt::Display for Exclusion {
 /// Whether one rule matches: the value at the dotted key equals the rule's
 /// value as text, or is an array containing it. Null or missing never matches.
 pub fn rule_matches(attributes_json: &str, rule: &AttributeRule) -> Result<bool, ScanError> {
-    Ok(match lookup(attributes_json, &rule.key)? {
-        Found::Scalar(text) => text == rule.value,
-        Found::Array { scalars, .. } => scalars.contains(&rule.value),
+    Ok(found_matches(
+        &lookup(attributes_json, &rule.key)?,
+        &rule.value,
+    ))
+}
+
+fn found_matches(found: &Found, value: &str) -> bool {
+    match found {
+        Found::Scalar(text) => text == value,
+        Found::Array { scalars, .. } => scalars.iter().any(|s| s == value),
         Found::Missing | Found::Null | Found::Object => false,
-    })
+    }
+}
+
+/// Why a task's attributes cannot be checked against `exclude_attributes`,
+/// or `None` when they can be read: they must be a JSON object. `unserialised`
+/// is the shim's reason when it could not even produce the text.
+pub fn unreadable_attributes(unserialised: Option<&str>, attributes_json: &str) -> Option<String> {
+    if let Some(why) = unserialised {
+        return Some(format!("could not be read in Flex ({why})"));
+    }
+    let kind = match attributes_json.trim_start().as_bytes().first() {
+        Some(b'{') => return None,
+        None => "empty",
+        Some(b'[') => "an array",
+        Some(b'"') => "a string",
+        Some(b'n') => "null",
+        Some(b't' | b'f') => "a boolean",
+        Some(b'-' | b'0'..=b'9') => "a number",
+        Some(_) => "not JSON",
+    };
+    Some(format!("are {kind}, not a JSON object"))
 }
 
 /// The first reason the task must not be recorded, if any.
@@ -44,8 +71,22 @@ pub fn exclusion(
             return Ok(Some(Exclusion::Queue(q.clone())));
         }
     }
-    for rule in &config.exclude_attributes {
-        if rule_matches(attributes_json, rule)? {
+    if config.exclude_attributes.is_empty() {
+        return Ok(None);
+    }
+    let keys: Vec<&str> = config
+        .exclude_attributes
+        .iter()
+        .map(|r| r.key.as_str())
+        .collect();
+    // In rule order: the first rule that matches is reported, and a document
+    // that cannot be read fails at the first rule that meets the problem.
+    for (rule, found) in config
+        .exclude_attributes
+        .iter()
+        .zip(lookup_all(attributes_json, &keys))
+    {
+        if found_matches(&found?, &rule.value) {
             return Ok(Some(Exclusion::Attribute {
                 key: rule.key.clone(),
                 value: rule.value.clone(),
@@ -58,7 +99,7 @@ pub fn exclusion(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Channel;
+    use crate::config::{Channel, Method};
 
     fn rule(key: &str, value: &str) -> AttributeRule {
         AttributeRule {
@@ -69,10 +110,12 @@ mod tests {
 
     fn config(queues: &[&str], rules: Vec<AttributeRule>) -> Config {
         Config {
+            method: Method::CallLeg,
             channel: Channel::Customer,
             exclude_queues: queues.iter().map(|q| q.to_string()).collect(),
             exclude_attributes: rules,
             max_wait_ms: 60_000,
+            accept_wait_ms: 200,
             backend_url: "http://x".into(),
         }
     }
@@ -134,6 +177,39 @@ mod tests {
         ];
         for (name, sid, want) in cases {
             assert_eq!(exclusion(&c, name, sid, "{}").unwrap(), want, "{name:?}");
+        }
+    }
+
+    #[test]
+    fn attributes_that_are_not_an_object_are_unreadable() {
+        let cases = [
+            (None, r#"{"a": 1}"#, None),
+            (None, "  {}", None),
+            (None, "", Some("are empty, not a JSON object")),
+            (None, "   ", Some("are empty, not a JSON object")),
+            (None, "[1, 2]", Some("are an array, not a JSON object")),
+            (None, r#""text""#, Some("are a string, not a JSON object")),
+            (None, "null", Some("are null, not a JSON object")),
+            (None, "true", Some("are a boolean, not a JSON object")),
+            (None, "42", Some("are a number, not a JSON object")),
+            (None, "<xml>", Some("are not JSON, not a JSON object")),
+            (
+                Some("cyclic object value"),
+                "",
+                Some("could not be read in Flex (cyclic object value)"),
+            ),
+            (
+                Some("BigInt"),
+                "{}",
+                Some("could not be read in Flex (BigInt)"),
+            ),
+        ];
+        for (unserialised, text, want) in cases {
+            assert_eq!(
+                unreadable_attributes(unserialised, text).as_deref(),
+                want,
+                "{unserialised:?} {text:?}"
+            );
         }
     }
 

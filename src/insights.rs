@@ -14,14 +14,25 @@ use serde_json::{Map, Value};
 
 pub const VOICE_RECORDING: &str = "VoiceRecording";
 
-/// Twilio's base for recording links in Insights.
-pub fn recording_url(account_sid: &str, recording_sid: &str) -> String {
-    format!("https://api.twilio.com/2010-04-01/Accounts/{account_sid}/Recordings/{recording_sid}")
+/// The link to a recording for Insights, under the REST API host the recording
+/// was made through (`https://api.twilio.com`, or a regional host such as
+/// `https://api.dublin.ie1.twilio.com`): a recording made in another region
+/// is not served from the default host.
+pub fn recording_url(api_host: &str, account_sid: &str, recording_sid: &str) -> String {
+    let host = api_host.trim_end_matches('/');
+    format!("{host}/2010-04-01/Accounts/{account_sid}/Recordings/{recording_sid}")
 }
 
-/// Which call leg a recording was made on. Decides the channel labels: a
-/// dual-channel recording of a leg puts that leg's party on the first channel
-/// and everyone else on the second.
+/// The `channels` of every `VoiceRecording` entry. Twilio's "Turn on
+/// dual-channel recording" page gives this one static value and warns that
+/// other values make Insights metrics such as talk time inconsistent; the
+/// flex-project-template writes it for customer and worker legs alike
+/// (`../shared/flex-facts.md`, "Flex Insights media"). In a recording of a
+/// worker's leg, channel 1 (labelled "customer") holds that worker, and
+/// channel 2 everyone else, the customer included.
+pub const MEDIA_CHANNELS: [&str; 2] = ["customer", "others"];
+
+/// Which call leg a recording was made on (which segment it belongs to).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RecordedLeg {
@@ -30,11 +41,9 @@ pub enum RecordedLeg {
 }
 
 impl RecordedLeg {
+    /// Always [`MEDIA_CHANNELS`]: Insights knows no other labels.
     pub fn channels(self) -> [&'static str; 2] {
-        match self {
-            RecordedLeg::Customer => ["customer", "others"],
-            RecordedLeg::Worker => ["agent", "others"],
-        }
+        MEDIA_CHANNELS
     }
 
     pub fn as_str(self) -> &'static str {
@@ -116,7 +125,7 @@ pub fn entry_start_time(
 }
 
 /// Deepest task attributes the backend parses into a tree to merge. Twilio
-/// caps task attributes at 16 KB, so real documents are far shallower; past
+/// caps task attributes at 4096 characters, so real documents are far shallower; past
 /// this, parsing and dropping a tree would risk the stack, and the recording
 /// stands without its Insights entry (with a warning saying why).
 pub const MAX_MERGE_DEPTH: usize = 512;
@@ -338,10 +347,39 @@ mod tests {
         .unwrap();
         assert_eq!(
             v,
-            json!({"type": "VoiceRecording", "url": "u", "start_time": 5, "channels": ["agent", "others"]})
+            json!({"type": "VoiceRecording", "url": "u", "start_time": 5, "channels": ["customer", "others"]})
         );
         let v = serde_json::to_value(entry("u")).unwrap();
         assert_eq!(v["channels"], json!(["customer", "others"]));
+    }
+
+    #[test]
+    fn channels_are_twilios_static_value_for_every_leg() {
+        for leg in [RecordedLeg::Customer, RecordedLeg::Worker] {
+            let e = MediaEntry::voice_recording("u".into(), 5, leg);
+            assert_eq!(e.channels, vec!["customer", "others"], "{leg:?}");
+        }
+    }
+
+    #[test]
+    fn recording_links_use_the_api_host_given() {
+        let cases = [
+            (
+                "https://api.twilio.com",
+                "https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE1",
+            ),
+            (
+                "https://api.dublin.ie1.twilio.com",
+                "https://api.dublin.ie1.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE1",
+            ),
+            (
+                "https://api.sydney.au1.twilio.com/",
+                "https://api.sydney.au1.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE1",
+            ),
+        ];
+        for (host, want) in cases {
+            assert_eq!(recording_url(host, "AC1", "RE1"), want);
+        }
     }
 
     #[test]

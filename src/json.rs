@@ -23,6 +23,38 @@ pub fn number_text(raw: &str) -> String {
     canonical_number(raw).unwrap_or_else(|| raw.to_string())
 }
 
+/// Whether `canonical_number` reads `raw` as a number: the same grammar,
+/// without building the text.
+fn is_number(raw: &[u8]) -> bool {
+    let digit = |i: usize| raw.get(i).is_some_and(u8::is_ascii_digit);
+    let mut i = usize::from(raw.first() == Some(&b'-'));
+    let mut seen_digit = false;
+    while digit(i) {
+        seen_digit = true;
+        i += 1;
+    }
+    if raw.get(i) == Some(&b'.') {
+        i += 1;
+        while digit(i) {
+            seen_digit = true;
+            i += 1;
+        }
+    }
+    if matches!(raw.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(raw.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        if !digit(i) {
+            return false;
+        }
+        while digit(i) {
+            i += 1;
+        }
+    }
+    seen_digit && i == raw.len()
+}
+
 /// `None` when `raw` is not a JSON number.
 fn canonical_number(raw: &str) -> Option<String> {
     let b = raw.as_bytes();
@@ -238,6 +270,56 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    /// A scanner at byte `i` of `text` (an offset this module handed out).
+    pub(crate) fn at(text: &'a str, i: usize) -> Self {
+        Scanner {
+            b: text.as_bytes(),
+            i,
+        }
+    }
+
+    /// At `{`: reads the object through, calling `seen(key, value_offset)`
+    /// for each member in order (the key's bytes, unescaped), and skipping
+    /// each value.
+    pub(crate) fn each_member(
+        &mut self,
+        mut seen: impl FnMut(&[u8], usize),
+    ) -> Result<(), ScanError> {
+        self.i += 1;
+        self.ws();
+        if self.peek() == Some(b'}') {
+            self.i += 1;
+            return Ok(());
+        }
+        loop {
+            self.ws();
+            if self.peek() != Some(b'"') {
+                return self.err("expected a key");
+            }
+            let decoded;
+            let key: &[u8] = match self.plain_string() {
+                Some(raw) => raw,
+                None => {
+                    decoded = self.string()?;
+                    decoded.as_bytes()
+                }
+            };
+            self.expect(b':', "expected ':'")?;
+            self.ws();
+            seen(key, self.i);
+            self.skip_value()?;
+            self.ws();
+            match self.peek() {
+                Some(b',') => self.i += 1,
+                Some(b'}') => {
+                    self.i += 1;
+                    return Ok(());
+                }
+                _ => return self.err("expected ',' or '}'"),
+            }
+        }
+    }
+
     pub(crate) fn err<T>(&self, problem: &'static str) -> Result<T, ScanError> {
         Err(ScanError {
             offset: self.i,
@@ -279,10 +361,15 @@ impl<'a> Scanner<'a> {
             if self.peek() != Some(b'"') {
                 return self.err("expected a key");
             }
-            let k = self.string()?;
+            // Keys without escapes are compared where they lie: a lookup
+            // reads past every key before its own, for every rule.
+            let matched = match self.plain_string() {
+                Some(raw) => raw == key.as_bytes(),
+                None => self.string()? == key,
+            };
             self.expect(b':', "expected ':'")?;
             self.ws();
-            if k == key {
+            if matched {
                 return Ok(true);
             }
             self.skip_value()?;
@@ -406,8 +493,30 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    /// At `"`: the string's bytes when it holds no escape (and moves past
+    /// it); `None` (staying put) when it does or is unterminated.
+    pub(crate) fn plain_string(&mut self) -> Option<&'a [u8]> {
+        let b = self.b;
+        let start = self.i + 1;
+        let mut j = start;
+        while let Some(&c) = b.get(j) {
+            match c {
+                b'"' => {
+                    self.i = j + 1;
+                    return b.get(start..j);
+                }
+                b'\\' => return None,
+                _ => j += 1,
+            }
+        }
+        None
+    }
+
     /// At `"`: the unescaped string.
     pub(crate) fn string(&mut self) -> Result<String, ScanError> {
+        if let Some(raw) = self.plain_string() {
+            return Ok(String::from_utf8_lossy(raw).into_owned());
+        }
         self.i += 1;
         let mut out = Vec::new();
         loop {
@@ -450,7 +559,17 @@ impl<'a> Scanner<'a> {
                         _ => return self.err("bad escape"),
                     }
                 }
-                _ => out.push(c),
+                // A run without quote or escape is copied at once.
+                _ => {
+                    let rest = self.b.get(self.i..).unwrap_or_default();
+                    let run = rest
+                        .iter()
+                        .position(|&x| x == b'"' || x == b'\\')
+                        .unwrap_or(rest.len());
+                    out.push(c);
+                    out.extend_from_slice(&rest[..run]);
+                    self.i += run;
+                }
             }
         }
         Ok(String::from_utf8_lossy(&out).into_owned())
@@ -497,9 +616,7 @@ impl<'a> Scanner<'a> {
                     self.i += 1;
                     continue;
                 }
-                Some(_) => {
-                    self.scalar()?;
-                }
+                Some(_) => self.scalar_skip()?,
             }
             if depth == 0 {
                 return Ok(());
@@ -507,18 +624,45 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    /// Skips a number or literal, checked as `scalar` checks it, without
+    /// building its text.
+    pub(crate) fn scalar_skip(&mut self) -> Result<(), ScanError> {
+        match self.peek() {
+            Some(b't') => self.literal("true"),
+            Some(b'f') => self.literal("false"),
+            Some(b'n') => self.literal("null"),
+            Some(b'-' | b'0'..=b'9') => {
+                let start = self.i;
+                while matches!(
+                    self.peek(),
+                    Some(b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')
+                ) {
+                    self.i += 1;
+                }
+                if is_number(&self.b[start..self.i]) {
+                    Ok(())
+                } else {
+                    self.err("bad number")
+                }
+            }
+            _ => self.err("expected a value"),
+        }
+    }
+
     pub(crate) fn string_skip(&mut self) -> Result<(), ScanError> {
         self.i += 1;
         loop {
-            match self.peek() {
-                None => return self.err("unterminated string"),
-                Some(b'\\') => self.i += 2,
-                Some(b'"') => {
-                    self.i += 1;
-                    return Ok(());
-                }
-                Some(_) => self.i += 1,
+            let rest = self.b.get(self.i..).unwrap_or_default();
+            let Some(k) = rest.iter().position(|&c| c == b'"' || c == b'\\') else {
+                self.i = self.b.len();
+                return self.err("unterminated string");
+            };
+            self.i += k;
+            if rest[k] == b'"' {
+                self.i += 1;
+                return Ok(());
             }
+            self.i += 2;
         }
     }
 }
@@ -592,6 +736,59 @@ impl Scanner<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn skipping_a_number_accepts_what_reading_it_accepts() {
+        let cases = [
+            "0",
+            "-0",
+            "1",
+            "01",
+            "1.0",
+            "1.",
+            ".5",
+            "-.5",
+            "1e3",
+            "1E+3",
+            "1e-3",
+            "1e",
+            "1e+",
+            "-",
+            "",
+            "1-2",
+            "1.2.3",
+            "1ee2",
+            "--1",
+            "+1",
+            "12345678901234567890",
+            "0.000001",
+            "1e400",
+            "e3",
+            "-e3",
+            "1.e3",
+        ];
+        for raw in cases {
+            assert_eq!(
+                is_number(raw.as_bytes()),
+                canonical_number(raw).is_some(),
+                "{raw:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn keys_are_compared_with_and_without_escapes() {
+        use crate::attributes::{lookup, Found};
+        let doc = r#"{"n": 1e2, "t": true, "x": [false, null], "k\u0065y": "escaped", "ke\"y": 2, "key": "plain", "é": "ü"}"#;
+        assert_eq!(lookup(doc, "key").unwrap(), Found::Scalar("escaped".into()));
+        assert_eq!(lookup(doc, "ke\"y").unwrap(), Found::Scalar("2".into()));
+        assert_eq!(lookup(doc, "é").unwrap(), Found::Scalar("ü".into()));
+        assert_eq!(lookup(doc, "missing").unwrap(), Found::Missing);
+        assert!(lookup(r#"{"a": 1x, "b": 2}"#, "b").is_err());
+        assert!(lookup(r#"{"a": tru, "b": 2}"#, "b").is_err());
+        assert!(lookup(r#"{"a": [1, 2e], "b": 2}"#, "b").is_err());
+        assert!(lookup(r#"{"a": "open"#, "b").is_err());
+    }
 
     #[test]
     fn parses_what_we_exchange() {

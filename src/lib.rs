@@ -6,11 +6,13 @@
 pub mod api;
 pub mod attributes;
 pub mod backend_client;
+pub mod conference;
 pub mod config;
 pub mod exclusion;
 pub mod insights;
 pub mod json;
 pub mod leg;
+pub mod pause;
 pub mod session;
 pub mod sid;
 pub mod snapshot;

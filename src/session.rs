@@ -11,13 +11,19 @@
 //! is canceled or its reservation disappears; its timers end with it.
 
 use crate::api::{
-    CreateRecordingRequest, LinkCallRequest, TargetKind, CREATE_RECORDING_PATH, LINK_CALL_PATH,
+    AuthorizeRequest, CreateRecordingRequest, LinkCallRequest, TargetKind, AUTHORIZE_PATH,
+    CREATE_RECORDING_PATH, LINK_CALL_PATH,
 };
-use crate::backend_client::{create_outcome, link_outcome, Answer, Jitter, Outcome, RETRY};
-use crate::config::{self, Channel, Config, Setup};
-use crate::exclusion::exclusion;
+use crate::api::{ControlAction, RecordingControlRequest};
+use crate::backend_client::{
+    authorize_outcome, create_outcome, link_outcome, Answer, Jitter, Outcome, RETRY,
+};
+use crate::conference::{self, Decision, Refusal};
+use crate::config::{self, Channel, Config, Method, Setup};
+use crate::exclusion::{exclusion, unreadable_attributes};
 use crate::json::{quote, Json};
 use crate::leg::{self, already_recorded, call_kind, carried_here, recordable_leg, CallKind, Leg};
+use crate::pause::{self, NoTarget, PauseConfig, RecordedLegRef, Target};
 use crate::sid::{is_sid, SidKind};
 use crate::snapshot::{ConferenceSnapshot, TaskSnapshot};
 use crate::strings;
@@ -28,6 +34,15 @@ use std::collections::VecDeque;
 /// carrying one to act first. The backend makes the outcome one recording
 /// either way; this only spares it redundant requests.
 pub const DEFER_MS: u64 = 300;
+/// Longest Flex's CompleteTask is held while a backend request of the task
+/// (a recording start, a conference link) is in flight. Flex waits for a
+/// `beforeCompleteTask` listener's promise, and TaskRouter completes the
+/// reservation right after; a request that reaches the backend later is
+/// refused (only an accepted or wrapping reservation may record or link).
+/// Tasks completed long after their recording started are never held.
+pub const COMPLETE_HOLD_MS: u64 = 3_000;
+/// Attempts of an automatic resume (a few hundred milliseconds in all).
+pub const CONTROL_ATTEMPTS: u32 = 3;
 /// Finished tasks remembered for `status()`.
 const FINISHED_KEPT: usize = 200;
 
@@ -53,6 +68,24 @@ pub enum FlexEvent {
     Ended {
         task_sid: String,
         reason: String,
+    },
+    /// Flex's own "Call Recording" setting at start
+    /// (`manager.serviceConfiguration.call_recording_enabled`).
+    FlexCallRecording {
+        enabled: bool,
+    },
+    /// What Twilio now says of the task's recordings after this worker
+    /// paused or resumed them in this instance.
+    PauseState {
+        task_sid: String,
+        paused: bool,
+    },
+    /// What Twilio says of them when merely read (the button's display).
+    /// A pause seen this way may be another agent's (a warm transfer): it
+    /// is never resumed automatically; seeing it resumed clears ours.
+    StateRead {
+        task_sid: String,
+        paused: bool,
     },
 }
 
@@ -85,9 +118,20 @@ impl FlexEvent {
             "complete" => FlexEvent::Complete {
                 task_sid: task_sid()?,
             },
+            "flexCallRecording" => FlexEvent::FlexCallRecording {
+                enabled: v.get("enabled").and_then(Json::as_bool).unwrap_or(false),
+            },
             "ended" => FlexEvent::Ended {
                 task_sid: task_sid()?,
                 reason: v.str_at("reason").unwrap_or_default(),
+            },
+            "pauseState" => FlexEvent::PauseState {
+                task_sid: task_sid()?,
+                paused: v.get("paused").and_then(Json::as_bool).unwrap_or(false),
+            },
+            "stateRead" => FlexEvent::StateRead {
+                task_sid: task_sid()?,
+                paused: v.get("paused").and_then(Json::as_bool).unwrap_or(false),
             },
             other => return Err(format!("unknown event type \"{other}\"")),
         })
@@ -119,6 +163,13 @@ pub enum Level {
 pub enum Outgoing {
     Create(CreateRecordingRequest),
     Link(LinkCallRequest),
+    /// An automatic resume (the worker's part ended, or `max_pause_seconds`).
+    Control {
+        action: ControlAction,
+        body: RecordingControlRequest,
+    },
+    /// Sent once per accepted task; never retried (see `Core::authorize_ahead`).
+    Authorize(AuthorizeRequest),
 }
 
 /// Requests carry no token: the shell adds Flex's current one when it sends,
@@ -153,6 +204,9 @@ pub enum Command {
         task_sid: String,
         call_sid: String,
         recording_sid: String,
+        /// The backend answered with a recording it had already started for
+        /// the call (another tab, device or a retry asked first).
+        already_recording: bool,
     },
 }
 
@@ -191,6 +245,8 @@ enum LegState {
     },
     Recording {
         recording_sid: String,
+        /// Answered `alreadyRecording`: someone else started it.
+        already: bool,
     },
     Failed,
     /// A deferred leg that stopped being live before its turn came.
@@ -210,6 +266,9 @@ enum Phase {
     /// Gave up waiting for a leg; kept until the task ends so that an outbound
     /// call hung up unanswered still gets its conference linked.
     GaveUp,
+    /// The conference method: Flex records the whole conference; the session
+    /// only follows the conference, for pausing and resuming that recording.
+    Conference,
 }
 
 #[derive(Clone, Debug)]
@@ -231,6 +290,7 @@ enum TimerPurpose {
     Wait { task_sid: String },
     Defer { task_sid: String, call_sid: String },
     Retry { request: u64 },
+    MaxPause { task_sid: String },
 }
 
 #[derive(Clone, Debug)]
@@ -255,6 +315,14 @@ pub struct Core {
     next_id: u64,
     jitter: Jitter,
     followed: Vec<String>,
+    /// The double-recording warning was logged (once per start).
+    warned_double_recording: bool,
+    /// `None`: `features.pause_recording` is invalid, pausing is inert.
+    pause: Option<PauseConfig>,
+    /// Tasks this instance knows paused, with their `max_pause_seconds` timer.
+    paused: VecMap<String, Option<u64>>,
+    /// Authorize-ahead requests on their way, by request id: task SID.
+    authorizing: VecMap<u64, String>,
 }
 
 struct Out(Vec<Command>);
@@ -274,13 +342,19 @@ impl Core {
         seed: u64,
     ) -> (Core, Vec<Command>) {
         let mut out = Out(Vec::new());
-        let setup = match crate::json::Json::parse(custom_data_json) {
-            Ok(v) => config::parse(&v),
+        let parsed = crate::json::Json::parse(custom_data_json);
+        let setup = match &parsed {
+            Ok(v) => config::parse(v),
             Err(e) => Setup::Invalid(vec![config::ConfigError {
                 path: "custom_data".into(),
                 problem: format!("not readable as JSON ({e})"),
             }]),
         };
+        let pause = match &parsed {
+            Ok(v) => pause::parse(v),
+            Err(_) => Ok(PauseConfig::default()),
+        };
+        let recording_on = matches!(setup, Setup::Enabled(_));
         let config = match setup {
             Setup::Disabled => {
                 out.log(
@@ -306,6 +380,19 @@ impl Core {
                 });
                 None
             }
+            Setup::Enabled(c) if c.method == Method::Conference => {
+                out.log(
+                    Level::Info,
+                    "method conference: Flex records each call's whole conference; the plugin decides conferenceRecord when a task is accepted and makes no backend request".into(),
+                );
+                if c.channel == Channel::Worker {
+                    out.log(
+                        Level::Warn,
+                        "channel \"worker\" is ignored with method \"conference\": one recording covers the whole conference; for one recording per worker leg set method \"call-leg\"".into(),
+                    );
+                }
+                Some(c)
+            }
             Setup::Enabled(c) => {
                 out.log(
                     Level::Info,
@@ -321,7 +408,32 @@ impl Core {
                 Some(c)
             }
         };
+        let pause = match pause {
+            Ok(p) => Some(p),
+            Err(errors) => {
+                for e in &errors {
+                    out.log(Level::Error, format!("misconfigured: {e}"));
+                }
+                out.log(
+                    Level::Error,
+                    format!(
+                        "pause and resume are off until custom_data.features.{} is fixed",
+                        pause::PAUSE_FEATURE_KEY
+                    ),
+                );
+                // One notification, whichever part is wrong.
+                if recording_on {
+                    out.0.push(Command::Notify {
+                        id: strings::BROKEN_NOTIFICATION_ID,
+                        text: strings::broken_notification(locale),
+                    });
+                }
+                None
+            }
+        };
         let core = Core {
+            pause,
+            paused: VecMap::new(),
             config,
             worker_sid: worker_sid.to_string(),
             active_call: None,
@@ -332,6 +444,8 @@ impl Core {
             next_id: 1,
             jitter: Jitter::new(seed),
             followed: Vec::new(),
+            warned_double_recording: false,
+            authorizing: VecMap::new(),
         };
         (core, out.0)
     }
@@ -348,6 +462,22 @@ impl Core {
                 .timers
                 .values()
                 .any(|t| matches!(t, TimerPurpose::Defer { .. } | TimerPurpose::Retry { .. }))
+    }
+
+    /// A backend request of this task (sent, or waiting to be retried) has not
+    /// been answered yet.
+    pub fn request_pending(&self, task_sid: &str) -> bool {
+        self.requests.values().any(|p| p.task_sid == task_sid)
+    }
+
+    /// How long the shim may hold CompleteTask for this task: up to
+    /// [`COMPLETE_HOLD_MS`] while one of its requests is pending, else not at all.
+    pub fn complete_hold_ms(&self, task_sid: &str) -> u64 {
+        if self.request_pending(task_sid) {
+            COMPLETE_HOLD_MS
+        } else {
+            0
+        }
     }
 
     pub fn followed(&self) -> &[String] {
@@ -383,6 +513,49 @@ impl Core {
         out.0
     }
 
+    /// `beforeAcceptTask` with the `conference` method: what to set in
+    /// `conferenceOptions.conferenceRecord` (`conference::decide`), logged,
+    /// and kept for `status()` in this Flex instance, the one that decided.
+    pub fn before_accept(&mut self, task: &TaskSnapshot) -> (Decision, Vec<Command>) {
+        let mut out = Out(Vec::new());
+        let decision = conference::decide(self.config.as_ref(), task);
+        let t = &task.task_sid;
+        let state = match &decision {
+            Decision::Record => {
+                out.log(
+                    Level::Info,
+                    format!("conference recording for {t}: {}", decision.reason()),
+                );
+                "conference"
+            }
+            Decision::DoNotRecord(Refusal::Excluded(why)) => {
+                out.log(Level::Info, format!("not recording {t}: {why}"));
+                "excluded"
+            }
+            Decision::DoNotRecord(
+                Refusal::UnreadableAttributes(_) | Refusal::AttributesNotAnObject(_),
+            ) => {
+                out.log(
+                    Level::Error,
+                    format!("not recording {t}: {}", decision.reason()),
+                );
+                "excluded"
+            }
+            Decision::Untouched(_) => return (decision, out.0),
+        };
+        if is_sid(SidKind::Task, t) {
+            self.finish(
+                t,
+                Status {
+                    state,
+                    recordings: Vec::new(),
+                    reason: Some(decision.reason()),
+                },
+            );
+        }
+        (decision, out.0)
+    }
+
     fn id(&mut self) -> u64 {
         let id = self.next_id;
         self.next_id += 1;
@@ -412,6 +585,7 @@ impl Core {
                 if let Some(s) = self.sessions.get_mut(&task_sid) {
                     s.conference = conference;
                     self.evaluate(&task_sid, out);
+                    self.resume_if_left(&task_sid, out);
                 }
             }
             FlexEvent::ActiveCall { call_sid } => {
@@ -422,9 +596,38 @@ impl Core {
                 }
             }
             FlexEvent::Hangup { task_sid } | FlexEvent::Complete { task_sid } => {
-                self.link_if_needed(&task_sid, out)
+                self.link_if_needed(&task_sid, out);
+                self.resume_if_paused(&task_sid, "the worker's part of the call ended", out);
             }
-            FlexEvent::Ended { task_sid, reason } => self.end(&task_sid, &reason, out),
+            FlexEvent::Ended { task_sid, reason } => {
+                self.resume_if_paused(&task_sid, "the task left this worker", out);
+                self.end(&task_sid, &reason, out)
+            }
+            FlexEvent::StateRead { task_sid, paused } => {
+                if !paused {
+                    self.on_pause_state(&task_sid, false, out)
+                }
+            }
+            FlexEvent::PauseState { task_sid, paused } => {
+                self.on_pause_state(&task_sid, paused, out)
+            }
+            FlexEvent::FlexCallRecording { enabled } => {
+                // Every call-leg recording this plugin makes would come on top
+                // of the one Flex makes (`../shared/flex-facts.md`). Agents
+                // are shown nothing; administrators read the log. With the
+                // conference method Flex's recording is the one there is.
+                let call_leg = self
+                    .config
+                    .as_ref()
+                    .is_some_and(|c| c.method == Method::CallLeg);
+                if enabled && call_leg && !self.warned_double_recording {
+                    self.warned_double_recording = true;
+                    out.log(
+                        Level::Warn,
+                        "Flex's own Call Recording is on (call_recording_enabled) and this plugin records call legs as well, so every call will be recorded twice. Turn Call Recording off in the Flex configuration (call_recording_enabled: false) to keep only this plugin's dual-channel recordings.".into(),
+                    );
+                }
+            }
         }
     }
 
@@ -437,6 +640,32 @@ impl Core {
 
     fn on_accepted(&mut self, task: TaskSnapshot, out: &mut Out) {
         let Some(config) = &self.config else { return };
+        // Flex records the conference; `before_accept` has decided already.
+        // A conference it records is followed, so that it can be paused.
+        if config.method == Method::Conference {
+            let t = task.task_sid.clone();
+            if is_sid(SidKind::Task, &t)
+                && !self.sessions.contains_key(&t)
+                && conference::decide(Some(config), &task) == Decision::Record
+            {
+                let kind = call_kind(&task.attributes);
+                self.sessions.insert(
+                    t.clone(),
+                    Session {
+                        task_sid: t,
+                        reservation_sid: Some(task.sid).filter(|s| is_sid(SidKind::Reservation, s)),
+                        accepted_at: task.date_updated,
+                        kind,
+                        conference: None,
+                        legs: Vec::new(),
+                        phase: Phase::Conference,
+                        wait_timer: None,
+                        linked: true,
+                    },
+                );
+            }
+            return;
+        }
         let t = task.task_sid.clone();
         if !is_sid(SidKind::Task, &t) {
             out.log(
@@ -452,6 +681,25 @@ impl Core {
             return;
         }
         let attrs = task.attributes.as_str();
+        // Fail closed: attribute rules that cannot be checked might have
+        // excluded this task, so it is not recorded.
+        if !config.exclude_attributes.is_empty() {
+            if let Some(why) = unreadable_attributes(task.attributes_unreadable.as_deref(), attrs) {
+                out.log(
+                    Level::Warn,
+                    format!("not recording {t}: its attributes {why}, so exclude_attributes cannot be checked"),
+                );
+                self.finish(
+                    &t,
+                    Status {
+                        state: "excluded",
+                        recordings: vec![],
+                        reason: Some(format!("attributes {why}")),
+                    },
+                );
+                return;
+            }
+        }
         match exclusion(
             config,
             task.queue_name.as_deref(),
@@ -473,7 +721,7 @@ impl Core {
             }
             Err(e) => {
                 out.log(
-                    Level::Error,
+                    Level::Warn,
                     format!("not recording {t}: the exclusion rules cannot be checked, the task attributes are not valid JSON ({e})"),
                 );
                 self.finish(
@@ -528,6 +776,7 @@ impl Core {
             linked: leg::sid_attribute(attrs, "conference.sid", SidKind::Conference).is_some(),
         };
         self.sessions.insert(t.clone(), session);
+        self.authorize_ahead(&t, out);
         let timer = self.set_timer(
             max_wait,
             TimerPurpose::Wait {
@@ -548,7 +797,7 @@ impl Core {
         let Some(s) = self.sessions.get(task_sid) else {
             return;
         };
-        if s.phase == Phase::GaveUp {
+        if matches!(s.phase, Phase::GaveUp | Phase::Conference) {
             return;
         }
         let active = self.active_call.as_deref();
@@ -709,10 +958,43 @@ impl Core {
         out.0.push(Command::Send { request, url, body });
     }
 
+    /// Tells the backend, once, that this task will be recorded, so that it
+    /// checks token, reservation, task and policy while the legs are still
+    /// joining and the recording request finds a grant. An optimisation only:
+    /// it is not retried (a failure costs the recording request its own
+    /// checks, nothing more), not tracked by `idle`, and its answer changes
+    /// nothing but a log line.
+    fn authorize_ahead(&mut self, task_sid: &str, out: &mut Out) {
+        let Some(config) = &self.config else { return };
+        if config.method != Method::CallLeg {
+            return;
+        }
+        let Some(reservation_sid) = self
+            .sessions
+            .get(task_sid)
+            .and_then(|s| s.reservation_sid.clone())
+        else {
+            return;
+        };
+        let body = Outgoing::Authorize(AuthorizeRequest {
+            token: String::new(),
+            task_sid: task_sid.to_string(),
+            reservation_sid,
+        });
+        let Some(url) = self.url_for(&body) else {
+            return;
+        };
+        let request = self.id();
+        self.authorizing.insert(request, task_sid.to_string());
+        out.0.push(Command::Send { request, url, body });
+    }
+
     fn url_for(&self, body: &Outgoing) -> Option<String> {
         let path = match body {
             Outgoing::Create(_) => CREATE_RECORDING_PATH,
             Outgoing::Link(_) => LINK_CALL_PATH,
+            Outgoing::Control { action, .. } => action.path(),
+            Outgoing::Authorize(_) => AUTHORIZE_PATH,
         };
         self.config
             .as_ref()
@@ -784,6 +1066,16 @@ impl Core {
                 p.orphaned = true;
             }
         }
+        // An authorize-ahead answer for an ended task has nothing to tell.
+        let stale: Vec<u64> = self
+            .authorizing
+            .iter()
+            .filter(|(_, t)| t.as_str() == task_sid)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in stale {
+            self.authorizing.remove(&id);
+        }
         let reason = if reason.is_empty() { "ended" } else { reason };
         out.log(
             Level::Debug,
@@ -826,6 +1118,12 @@ impl Core {
                     self.start(&task_sid, i, out);
                 }
             }
+            TimerPurpose::MaxPause { task_sid } => {
+                if self.paused.get(&task_sid) == Some(&Some(id)) {
+                    self.paused.insert(task_sid.clone(), None);
+                    self.resume_if_paused(&task_sid, "max_pause_seconds passed", out);
+                }
+            }
             TimerPurpose::Retry { request } => {
                 if let Some(p) = self.requests.get_mut(&request) {
                     p.attempt += 1;
@@ -848,6 +1146,23 @@ impl Core {
     }
 
     fn on_answer(&mut self, request: u64, answer: Answer, out: &mut Out) {
+        if let Some(task_sid) = self.authorizing.remove(&request) {
+            match authorize_outcome(&answer) {
+                Outcome::Done(_) => out.log(
+                    Level::Debug,
+                    format!("{task_sid}: the backend authorized its recording ahead"),
+                ),
+                Outcome::Refused(why) => out.log(
+                    Level::Info,
+                    format!("{task_sid}: the backend's recording policy will refuse its recording: {why}"),
+                ),
+                Outcome::Retry(why) | Outcome::Fail(why) => out.log(
+                    Level::Debug,
+                    format!("{task_sid}: authorizing ahead did not work ({why}); the recording request authorizes itself"),
+                ),
+            }
+            return;
+        }
         let Some(p) = self.requests.get_mut(&request) else {
             return;
         };
@@ -862,6 +1177,7 @@ impl Core {
                         if let Some(r) = self.leg_mut(&task_sid, request) {
                             r.state = LegState::Recording {
                                 recording_sid: resp.recording_sid.clone(),
+                                already: resp.already_recording,
                             };
                         } else if let Some((_, done)) =
                             self.finished.iter_mut().rev().find(|(t, _)| *t == task_sid)
@@ -893,6 +1209,7 @@ impl Core {
                             task_sid,
                             call_sid: resp.call_sid,
                             recording_sid: resp.recording_sid,
+                            already_recording: resp.already_recording,
                         });
                         return;
                     }
@@ -904,6 +1221,19 @@ impl Core {
                         out.log(
                             Level::Error,
                             format!("could not record {call_sid} for {task_sid}: {why}"),
+                        );
+                        return;
+                    }
+                    Outcome::Refused(why) => {
+                        // The administrator's rules, applied by the backend:
+                        // expected, so not an error, and never retried.
+                        self.requests.remove(&request);
+                        if let Some(r) = self.leg_mut(&task_sid, request) {
+                            r.state = LegState::Failed;
+                        }
+                        out.log(
+                            Level::Info,
+                            format!("not recording {call_sid} for {task_sid}: the backend's recording policy refused it: {why}"),
                         );
                         return;
                     }
@@ -924,10 +1254,59 @@ impl Core {
                     );
                     return;
                 }
+                Outcome::Refused(why) => {
+                    self.requests.remove(&request);
+                    out.log(
+                        Level::Info,
+                        format!("not adding the conference to {task_sid}: the backend's recording policy refused it: {why}"),
+                    );
+                    return;
+                }
                 Outcome::Retry(why) => (format!("linking the conference of {task_sid}"), why),
             },
+            Outgoing::Control { action, .. } => {
+                let action = action.as_str();
+                match pause::control_outcome(&answer) {
+                    Outcome::Done(state) => {
+                        self.requests.remove(&request);
+                        out.log(
+                            Level::Info,
+                            format!("{action} of {task_sid} done: {}", state.state),
+                        );
+                        return;
+                    }
+                    Outcome::Fail(why) => {
+                        self.requests.remove(&request);
+                        out.log(
+                            Level::Warn,
+                            format!("could not {action} the recording of {task_sid}: {why}"),
+                        );
+                        return;
+                    }
+                    Outcome::Refused(why) => {
+                        self.requests.remove(&request);
+                        out.log(
+                            Level::Info,
+                            format!("the backend refused to {action} the recording of {task_sid}: {why}"),
+                        );
+                        return;
+                    }
+                    Outcome::Retry(why) => (format!("{action} of {task_sid}"), why),
+                }
+            }
+            // Never kept in `requests` (see `authorize_ahead`).
+            Outgoing::Authorize(_) => {
+                self.requests.remove(&request);
+                return;
+            }
         };
-        if orphaned || !RETRY.may_retry(attempt) {
+        // An automatic resume is retried briefly only: one that lands much
+        // later could undo a pause the next agent of the call has made since.
+        let control = self
+            .requests
+            .get(&request)
+            .is_some_and(|p| matches!(p.body, Outgoing::Control { .. }));
+        if orphaned || !RETRY.may_retry(attempt) || (control && attempt >= CONTROL_ATTEMPTS) {
             self.requests.remove(&request);
             if let Some(r) = self.leg_mut(&task_sid, request) {
                 r.state = LegState::Failed;
@@ -948,13 +1327,176 @@ impl Core {
         self.set_timer(delay, TimerPurpose::Retry { request }, out);
     }
 
+    /// The pause configuration for the shim's UI, `None` when invalid.
+    pub fn pause_config(&self) -> Option<&PauseConfig> {
+        self.pause.as_ref()
+    }
+
+    /// A recording of the task is being started (requested or deferred): a
+    /// pause asked now waits for it, or it would find nothing to pause and the
+    /// recording would then run unpaused.
+    pub fn control_pending(&self, task_sid: &str) -> bool {
+        self.sessions.get(task_sid).is_some_and(|s| {
+            s.legs.iter().any(|r| {
+                matches!(
+                    r.state,
+                    LegState::Starting { .. } | LegState::Deferred { .. }
+                )
+            })
+        })
+    }
+
+    /// The request that pauses, resumes or reads the recordings of a task,
+    /// and where it goes; or why there is none (what the action rejects with).
+    pub fn control_request(
+        &self,
+        task_sid: &str,
+        action: ControlAction,
+    ) -> Result<(String, RecordingControlRequest), String> {
+        let Some(config) = &self.config else {
+            return Err(
+                "call recording is off or misconfigured in this Flex window (see the log)".into(),
+            );
+        };
+        let Some(pause_config) = &self.pause else {
+            return Err(NoTarget::Misconfigured.reason(task_sid));
+        };
+        if config.backend_url.is_empty() {
+            // The conference method needs the backend only for this.
+            return Err(format!(
+                "pausing needs the recording backend: set custom_data.features.{}.backend_url",
+                config::FEATURE_KEY
+            ));
+        }
+        let Some(s) = self.sessions.get(task_sid) else {
+            // Accepted here but not recorded (excluded, not a call), or over.
+            let known = self.finished.iter().any(|(t, _)| t == task_sid);
+            return Err(if known {
+                NoTarget::NothingRecording
+            } else {
+                NoTarget::NotThisWorkersTask
+            }
+            .reason(task_sid));
+        };
+        let recorded: Vec<RecordedLegRef> = s
+            .legs
+            .iter()
+            .filter(|r| matches!(r.state, LegState::Recording { .. }))
+            .map(|r| RecordedLegRef {
+                call_sid: &r.leg.call_sid,
+                kind: r.leg.kind,
+            })
+            .collect();
+        let target = pause::target(
+            config.method,
+            config.channel,
+            s.conference.as_ref(),
+            &recorded,
+            &self.worker_sid,
+        )
+        .map_err(|e| e.reason(task_sid))?;
+        let (call_sid, conference_sid) = match target {
+            Target::Call(c) => (Some(c), None),
+            Target::Conference(c) => (None, Some(c)),
+        };
+        let body = RecordingControlRequest {
+            token: String::new(),
+            task_sid: task_sid.to_string(),
+            call_sid,
+            conference_sid,
+            pause_behavior: (action == ControlAction::Pause).then(|| pause_config.pause_behavior()),
+        };
+        Ok((format!("{}{}", config.backend_url, action.path()), body))
+    }
+
+    fn on_pause_state(&mut self, task_sid: &str, paused: bool, out: &mut Out) {
+        if !paused {
+            if let Some(Some(timer)) = self.paused.remove(task_sid) {
+                self.cancel_timer(timer, out);
+            }
+            return;
+        }
+        if self.paused.contains_key(task_sid) || !self.sessions.contains_key(task_sid) {
+            return;
+        }
+        let max = self.pause.as_ref().and_then(|p| p.max_pause_ms);
+        let timer = max.map(|ms| {
+            self.set_timer(
+                ms,
+                TimerPurpose::MaxPause {
+                    task_sid: task_sid.to_string(),
+                },
+                out,
+            )
+        });
+        self.paused.insert(task_sid.to_string(), timer);
+    }
+
+    /// A transfer: this worker has no live leg in the conference any more
+    /// while the customer's call (or the conference) goes on, recorded and
+    /// paused. On the worker channel the paused leg ends with the worker, so
+    /// there is nothing to resume.
+    fn resume_if_left(&mut self, task_sid: &str, out: &mut Out) {
+        let Some(config) = &self.config else { return };
+        if !self.paused.contains_key(task_sid)
+            || (config.channel == Channel::Worker && config.method != config::Method::Conference)
+        {
+            return;
+        }
+        let left = self
+            .sessions
+            .get(task_sid)
+            .and_then(|s| s.conference.as_ref())
+            .is_some_and(|c| {
+                leg::worker_leg(c, &self.worker_sid).is_none() && leg::customer_leg(c).is_some()
+            });
+        if left {
+            self.resume_if_paused(task_sid, "this worker left the call, which goes on", out);
+        }
+    }
+
+    /// Never left paused by accident: a recording this instance knows paused
+    /// is resumed when the worker's part ends or the pause ran too long.
+    fn resume_if_paused(&mut self, task_sid: &str, why: &str, out: &mut Out) {
+        let Some(timer) = self.paused.remove(task_sid) else {
+            return;
+        };
+        if let Some(timer) = timer {
+            self.cancel_timer(timer, out);
+        }
+        match self.control_request(task_sid, ControlAction::Resume) {
+            Ok((_, body)) => {
+                out.log(
+                    Level::Info,
+                    format!("resuming the recording of {task_sid}: {why}"),
+                );
+                let request = self.id();
+                self.send(
+                    request,
+                    task_sid,
+                    Outgoing::Control {
+                        action: ControlAction::Resume,
+                        body,
+                    },
+                    out,
+                );
+            }
+            Err(reason) => out.log(
+                Level::Warn,
+                format!("could not resume the recording of {task_sid} ({why}): {reason}"),
+            ),
+        }
+    }
+
     fn sync_follow(&mut self, out: &mut Out) {
         let channel = self.config.as_ref().map(|c| c.channel);
         let followed: Vec<String> = self
             .sessions
             .values()
             .filter(|s| match s.phase {
-                Phase::Waiting => true,
+                // A paused task is watched for this worker leaving the call.
+                _ if self.paused.contains_key(&s.task_sid) => true,
+                Phase::Waiting | Phase::Conference => true,
                 Phase::GaveUp => false,
                 Phase::Active => {
                     channel == Some(Channel::Worker)
@@ -979,7 +1521,7 @@ fn session_status(s: &Session) -> Status {
         .legs
         .iter()
         .filter_map(|r| match &r.state {
-            LegState::Recording { recording_sid } => Some(recording_sid.clone()),
+            LegState::Recording { recording_sid, .. } => Some(recording_sid.clone()),
             _ => None,
         })
         .collect();
@@ -992,6 +1534,7 @@ fn session_status(s: &Session) -> Status {
     let state = match s.phase {
         Phase::Waiting => "waiting",
         Phase::GaveUp => "done",
+        Phase::Conference => "recording",
         Phase::Active if starting => "starting",
         Phase::Active if !recordings.is_empty() => "recording",
         Phase::Active => "failed",
@@ -999,6 +1542,48 @@ fn session_status(s: &Session) -> Status {
     Status {
         state,
         recordings,
-        reason: None,
+        reason: Some(session_reason(s, state).into()),
+    }
+}
+
+/// Why a session is where it is, in words an administrator (or the demo) can
+/// show as they are.
+fn session_reason(s: &Session, state: &str) -> &'static str {
+    let deferred = s
+        .legs
+        .iter()
+        .any(|r| matches!(r.state, LegState::Deferred { .. }));
+    let last_recording = s.legs.iter().rev().find_map(|r| match &r.state {
+        LegState::Recording { already, .. } => Some((r.leg.kind, *already)),
+        _ => None,
+    });
+    match (state, s.phase) {
+        (_, Phase::Waiting) if s.kind == CallKind::Outbound => {
+            "waiting for the customer to answer (the leg to record)"
+        }
+        (_, Phase::Waiting) => "waiting for the leg to record to join the conference",
+        (_, Phase::GaveUp) => "gave up: no leg to record joined within max_wait_seconds",
+        (_, Phase::Conference) => "Flex records the whole conference (method conference)",
+        ("starting", _) if deferred => {
+            "another tab or device carries this call; this one starts the recording only if that one does not"
+        }
+        ("starting", _) => "asking the backend to start the recording",
+        _ => match last_recording {
+            Some((_, true)) => {
+                "recorded by another tab or device: the backend answered alreadyRecording"
+            }
+            Some((crate::insights::RecordedLeg::Customer, false)) => {
+                "recording the customer's leg for the whole call; Join Call and new worker legs keep this recording"
+            }
+            Some((crate::insights::RecordedLeg::Worker, false))
+                if s.kind == CallKind::InternalOutbound =>
+            {
+                "recording this agent's outgoing internal call"
+            }
+            Some((crate::insights::RecordedLeg::Worker, false)) => {
+                "recording this worker's leg; each new leg of this worker (Join Call) gets its own recording"
+            }
+            None => "the recording could not be started; the browser console says why",
+        },
     }
 }

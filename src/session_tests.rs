@@ -1,6 +1,6 @@
 //! Table and timeline tests of the state machine, natively.
 
-use crate::api::TargetKind;
+use crate::api::{AuthorizeRequest, TargetKind};
 use crate::backend_client::{Answer, Jitter};
 use crate::insights::RecordedLeg;
 use crate::session::{Command, Core, Event, FlexEvent, Level, Outgoing};
@@ -49,6 +49,7 @@ fn task(sid: &str, wr: &str, attrs: serde_json::Value) -> FlexEvent {
             queue_sid: Some("WQ00000000000000000000000000000001".into()),
             channel: Some("voice".into()),
             attributes: attrs.to_string(),
+            attributes_unreadable: None,
             date_updated: Some(1_700_000_000_000),
         },
     }
@@ -104,7 +105,9 @@ fn sends(cmds: &[Command]) -> Vec<(u64, Outgoing)> {
 fn created_call(o: &Outgoing) -> &str {
     match o {
         Outgoing::Create(r) => &r.call_sid,
-        Outgoing::Link(_) => panic!("expected a create request"),
+        Outgoing::Link(_) | Outgoing::Control { .. } | Outgoing::Authorize(_) => {
+            panic!("expected a create request")
+        }
     }
 }
 
@@ -144,7 +147,19 @@ fn inbound_customer_channel_carried_here_starts_at_once() {
         &mut c,
         task(T1, R1, json!({"call_sid": C1, "direction": "inbound"})),
     );
-    assert_eq!(timers(&out), vec![(1, 60_000)], "the wait limit");
+    // Authorize ahead: one request at accept, before the legs join.
+    assert_eq!(
+        sends(&out),
+        vec![(
+            1,
+            Outgoing::Authorize(AuthorizeRequest {
+                token: String::new(),
+                task_sid: T1.into(),
+                reservation_sid: R1.into(),
+            })
+        )]
+    );
+    assert_eq!(timers(&out), vec![(2, 60_000)], "the wait limit");
     assert!(out.contains(&Command::Follow {
         task_sids: vec![T1.into()]
     }));
@@ -167,7 +182,7 @@ fn inbound_customer_channel_carried_here_starts_at_once() {
     );
     assert!(req.token.is_empty(), "the shell adds the token");
     assert!(
-        out.contains(&Command::CancelTimer { id: 1 }),
+        out.contains(&Command::CancelTimer { id: 2 }),
         "no longer waiting"
     );
     assert!(
@@ -183,7 +198,8 @@ fn inbound_customer_channel_carried_here_starts_at_once() {
     assert!(out.contains(&Command::RecordingStarted {
         task_sid: T1.into(),
         call_sid: C1.into(),
-        recording_sid: "RE1".into()
+        recording_sid: "RE1".into(),
+        already_recording: false,
     }));
     assert_eq!(c.status(T1).state, "recording");
     assert_eq!(c.status(T1).recordings, vec!["RE1".to_string()]);
@@ -511,6 +527,10 @@ fn outbound_hung_up_unanswered_still_links_the_conference_once() {
         ),
         (T1, Some(CF), None)
     );
+    // CompleteTask may wait for the link, boundedly; other tasks are not held.
+    assert!(c.request_pending(T1));
+    assert_eq!(c.complete_hold_ms(T1), crate::session::COMPLETE_HOLD_MS);
+    assert_eq!(c.complete_hold_ms(T2), 0);
     assert!(sends(&flex(
         &mut c,
         FlexEvent::Complete {
@@ -535,6 +555,8 @@ fn outbound_hung_up_unanswered_still_links_the_conference_once() {
         },
     });
     assert!(c.idle());
+    assert!(!c.request_pending(T1));
+    assert_eq!(c.complete_hold_ms(T1), 0);
 }
 
 #[test]
@@ -738,6 +760,26 @@ fn call_not_in_progress_is_not_retried() {
         logs(&out, Level::Error),
         vec![format!("could not record {C1} for {T1}: the call is no longer in progress (Twilio 21220: Call is not in-progress. Cannot create recording.)")]
     );
+}
+
+#[test]
+fn policy_refusal_is_logged_at_info_and_not_retried() {
+    let mut c = core("customer");
+    flex(&mut c, active(Some(A1)));
+    flex(&mut c, task(T1, R1, json!({})));
+    let s = sends(&flex(&mut c, conf(T1, full(A1))));
+    let out = c.handle(Event::Answer {
+        request: s[0].0,
+        answer: Answer::Http { status: 403, body: r#"{"success":false,"code":"excluded","message":"task is excluded","rule":"exclude_queues: Sales"}"#.into() },
+    });
+    assert!(timers(&out).is_empty());
+    assert!(sends(&out).is_empty());
+    assert!(logs(&out, Level::Error).is_empty() && logs(&out, Level::Warn).is_empty());
+    assert_eq!(
+        logs(&out, Level::Info),
+        vec![format!("not recording {C1} for {T1}: the backend's recording policy refused it: task is excluded (rule: exclude_queues: Sales; code excluded)")]
+    );
+    assert!(c.idle());
 }
 
 #[test]
@@ -1001,4 +1043,892 @@ fn status_json_for_other_plugins() {
     };
     let v: serde_json::Value = serde_json::from_str(&s.to_json()).unwrap();
     assert_eq!(v["reason"], "queue \"B\"");
+}
+
+/// Each status carries the reason for what the session shows, from the core
+/// (the demo and other plugins show it as it is).
+#[test]
+fn statuses_say_why() {
+    // (channel, worker leg of the conference, backend answered alreadyRecording, state, reason contains)
+    let cases = [
+        (
+            "customer",
+            None,
+            false,
+            "waiting",
+            "waiting for the leg to record",
+        ),
+        (
+            "customer",
+            Some(A1),
+            false,
+            "recording",
+            "customer's leg for the whole call; Join Call",
+        ),
+        (
+            "customer",
+            Some(A1),
+            true,
+            "recording",
+            "answered alreadyRecording",
+        ),
+        (
+            "worker",
+            Some(A1),
+            false,
+            "recording",
+            "this worker's leg; each new leg",
+        ),
+        (
+            "worker",
+            Some(A1),
+            true,
+            "recording",
+            "answered alreadyRecording",
+        ),
+    ];
+    for (channel, leg, already, state, reason) in cases {
+        let mut c = core(channel);
+        flex(&mut c, active(leg));
+        flex(
+            &mut c,
+            task(T1, R1, json!({"call_sid": C1, "direction": "inbound"})),
+        );
+        if let Some(leg) = leg {
+            let out = flex(&mut c, conf(T1, full(leg)));
+            let s = sends(&out);
+            let want = if channel == "customer" { C1 } else { leg };
+            c.handle(Event::Answer {
+                request: s[0].0,
+                answer: ok(want, "RE1", already),
+            });
+        }
+        let st = c.status(T1);
+        assert_eq!(st.state, state, "{channel} {leg:?} {already}");
+        let got = st.reason.unwrap_or_default();
+        assert!(got.contains(reason), "{channel} {leg:?} {already}: {got:?}");
+    }
+    // Join Call on the customer channel: a new worker leg, the same recording.
+    let mut c = core("customer");
+    flex(&mut c, active(Some(A1)));
+    flex(
+        &mut c,
+        task(T1, R1, json!({"call_sid": C1, "direction": "inbound"})),
+    );
+    let s = sends(&flex(&mut c, conf(T1, full(A1))));
+    c.handle(Event::Answer {
+        request: s[0].0,
+        answer: ok(C1, "RE1", false),
+    });
+    flex(&mut c, active(Some(A2)));
+    let out = flex(
+        &mut c,
+        conf(
+            T1,
+            vec![
+                p("customer", "joined", Some(C1), None),
+                p("worker", "left", Some(A1), Some(ME)),
+                p("worker", "joined", Some(A2), Some(ME)),
+            ],
+        ),
+    );
+    assert!(sends(&out).is_empty());
+    let st = c.status(T1);
+    assert_eq!(
+        (st.state, st.recordings.clone()),
+        ("recording", vec!["RE1".to_string()])
+    );
+    assert!(st
+        .reason
+        .unwrap_or_default()
+        .contains("keep this recording"));
+    // The event says whether this instance's request started the recording.
+    let mut c = core("customer");
+    flex(&mut c, active(Some(A1)));
+    flex(
+        &mut c,
+        task(T1, R1, json!({"call_sid": C1, "direction": "inbound"})),
+    );
+    let s = sends(&flex(&mut c, conf(T1, full(A1))));
+    let out = c.handle(Event::Answer {
+        request: s[0].0,
+        answer: ok(C1, "RE1", true),
+    });
+    assert!(out.contains(&Command::RecordingStarted {
+        task_sid: T1.into(),
+        call_sid: C1.into(),
+        recording_sid: "RE1".into(),
+        already_recording: true,
+    }));
+}
+
+#[test]
+fn unreadable_attributes_fail_closed_when_attribute_rules_exist() {
+    let with_rules = json!({"enabled": true, "channel": "customer",
+        "exclude_attributes": [{"key": "customer.privacy", "value": "no-recording"}]});
+    let queue_rules_only =
+        json!({"enabled": true, "channel": "customer", "exclude_queues": ["Billing"]});
+    // (configuration, attributes text, shim's marker, recorded)
+    let cases: Vec<(&serde_json::Value, &str, Option<&str>, bool)> = vec![
+        (&with_rules, r#"{"direction":"inbound"}"#, None, true),
+        (&with_rules, "", None, false),
+        (&with_rules, "[1,2]", None, false),
+        (&with_rules, r#""text""#, None, false),
+        (&with_rules, "null", None, false),
+        (&with_rules, "", Some("cyclic object value"), false),
+        (&queue_rules_only, "", Some("cyclic object value"), true),
+        (&queue_rules_only, "[1,2]", None, true),
+    ];
+    for (feature, text, marker, recorded) in cases {
+        let (mut c, _) = core_with(feature.clone());
+        let out = flex(
+            &mut c,
+            FlexEvent::TaskAccepted {
+                task: TaskSnapshot {
+                    task_sid: T1.into(),
+                    sid: R1.into(),
+                    queue_name: Some("Sales".into()),
+                    queue_sid: None,
+                    channel: Some("voice".into()),
+                    attributes: text.into(),
+                    attributes_unreadable: marker.map(Into::into),
+                    date_updated: Some(1_700_000_000_000),
+                },
+            },
+        );
+        let status = c.status(T1);
+        let label = format!("{feature} {text:?} {marker:?}");
+        if recorded {
+            assert_ne!(status.state, "excluded", "{label}");
+            assert!(logs(&out, Level::Warn).is_empty(), "{label}");
+        } else {
+            assert_eq!(status.state, "excluded", "{label}");
+            let warnings = logs(&out, Level::Warn);
+            assert_eq!(warnings.len(), 1, "{label}: one warning");
+            assert!(
+                warnings[0].contains("exclude_attributes cannot be checked"),
+                "{label}: {}",
+                warnings[0]
+            );
+            // Later Flex state for the task starts nothing.
+            let out = flex(&mut c, conf(T1, full(A1)));
+            assert!(sends(&out).is_empty(), "{label}");
+        }
+    }
+}
+
+#[test]
+fn flex_call_recording_on_warns_once_at_start() {
+    let enabled = json!({"enabled": true, "channel": "customer"});
+    // (feature, Flex's Call Recording, warnings)
+    let cases = [
+        (enabled.clone(), true, 1),
+        (enabled.clone(), false, 0),
+        (json!({"enabled": false}), true, 0),
+        (json!({"enabled": true, "channel": "agent"}), true, 0),
+    ];
+    for (feature, on, want) in cases {
+        let (mut c, _) = core_with(feature.clone());
+        let mut warnings = Vec::new();
+        for _ in 0..3 {
+            let out = flex(&mut c, FlexEvent::FlexCallRecording { enabled: on });
+            warnings.extend(logs(&out, Level::Warn));
+        }
+        assert_eq!(warnings.len(), want, "{feature} {on}: {warnings:?}");
+        if want == 1 {
+            assert!(warnings[0].contains("recorded twice"), "{}", warnings[0]);
+            assert!(warnings[0].contains("call_recording_enabled"));
+        }
+    }
+    assert_eq!(
+        FlexEvent::parse(r#"{"type":"flexCallRecording","enabled":true}"#).unwrap(),
+        FlexEvent::FlexCallRecording { enabled: true }
+    );
+    assert_eq!(
+        FlexEvent::parse(r#"{"type":"flexCallRecording","enabled":"yes"}"#).unwrap(),
+        FlexEvent::FlexCallRecording { enabled: false }
+    );
+}
+
+// ---------------------------------------------------------------- pause and resume
+
+use crate::api::{ControlAction, PauseBehavior};
+
+fn core_with_pause(channel: &str, pause: serde_json::Value) -> (Core, Vec<Command>) {
+    let data = json!({
+        "features": {
+            "dual_channel_recording": {"enabled": true, "channel": channel,
+                "exclude_attributes": [{"key": "customer.privacy", "value": "no-recording"}]},
+            "pause_recording": pause
+        },
+        "serverless_functions_domain": "127.0.0.1:8787",
+        "serverless_functions_protocol": "http"
+    })
+    .to_string();
+    Core::new(&data, ME, "en-US", 7)
+}
+
+/// A customer-channel task recording C1 as RE1.
+fn recording_customer_leg(c: &mut Core) {
+    flex(c, active(Some(A1)));
+    flex(
+        c,
+        task(T1, R1, json!({"call_sid": C1, "direction": "inbound"})),
+    );
+    let out = flex(c, conf(T1, full(A1)));
+    let (request, _) = sends(&out)[0].clone();
+    c.handle(Event::Answer {
+        request,
+        answer: ok(C1, "RE1", false),
+    });
+}
+
+fn resumes(cmds: &[Command]) -> Vec<(Option<String>, Option<String>)> {
+    sends(cmds)
+        .into_iter()
+        .filter_map(|(_, o)| match o {
+            Outgoing::Control {
+                action: ControlAction::Resume,
+                body,
+            } => Some((body.call_sid, body.conference_sid)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn pause_request_names_the_recorded_leg_and_the_behaviour() {
+    let cases = [
+        (json!({}), PauseBehavior::Skip),
+        (json!({"include_silence": false}), PauseBehavior::Skip),
+        (json!({"include_silence": true}), PauseBehavior::Silence),
+    ];
+    for (pause, behaviour) in cases {
+        let (mut c, _) = core_with_pause("customer", pause);
+        recording_customer_leg(&mut c);
+        let (url, body) = c.control_request(T1, ControlAction::Pause).unwrap();
+        assert_eq!(
+            url,
+            "http://127.0.0.1:8787/features/dual-channel-recording/flex/pause-recording"
+        );
+        assert_eq!(body.call_sid.as_deref(), Some(C1));
+        assert_eq!(body.conference_sid, None);
+        assert_eq!(body.pause_behavior, Some(behaviour));
+        let (_, body) = c.control_request(T1, ControlAction::Resume).unwrap();
+        assert_eq!(body.pause_behavior, None, "only a pause has a behaviour");
+        let err = c.control_request(T2, ControlAction::Pause).unwrap_err();
+        assert!(err.contains("not a task of this worker"), "{err}");
+        // Accepted here but excluded: nothing is recorded on it.
+        flex(
+            &mut c,
+            task(
+                T2,
+                R2,
+                json!({"call_sid": B1, "direction": "inbound", "customer": {"privacy": "no-recording"}}),
+            ),
+        );
+        let err = c.control_request(T2, ControlAction::Pause).unwrap_err();
+        assert!(err.contains("nothing is being recorded"), "{err}");
+    }
+}
+
+#[test]
+fn conference_method_pauses_the_conference() {
+    let data = json!({
+        "features": {"dual_channel_recording": {"enabled": true, "channel": "customer", "method": "conference"}},
+        "serverless_functions_domain": "127.0.0.1:8787"
+    })
+    .to_string();
+    // The template's backend keys are not read in this method: no backend.
+    let (c, _) = Core::new(&data, ME, "en-US", 7);
+    let err = c.control_request(T1, ControlAction::Pause).unwrap_err();
+    assert!(err.contains("backend_url"), "{err}");
+    let data = json!({
+        "features": {"dual_channel_recording": {"enabled": true, "method": "conference", "backend_url": "http://127.0.0.1:8787"}}
+    })
+    .to_string();
+    let (mut c, _) = Core::new(&data, ME, "en-US", 7);
+    flex(
+        &mut c,
+        task(T1, R1, json!({"call_sid": C1, "direction": "inbound"})),
+    );
+    flex(&mut c, conf(T1, full(A1)));
+    let (_, body) = c.control_request(T1, ControlAction::Pause).unwrap();
+    assert_eq!(
+        (body.call_sid, body.conference_sid.as_deref()),
+        (None, Some(CF))
+    );
+}
+
+#[test]
+fn never_left_paused_when_the_workers_part_ends() {
+    // (what ends the worker's part, resumed?)
+    let ends: Vec<(&str, FlexEvent, bool)> = vec![
+        (
+            "hang-up",
+            FlexEvent::Hangup {
+                task_sid: T1.into(),
+            },
+            true,
+        ),
+        (
+            "complete",
+            FlexEvent::Complete {
+                task_sid: T1.into(),
+            },
+            true,
+        ),
+        (
+            "transfer (the task leaves)",
+            FlexEvent::Ended {
+                task_sid: T1.into(),
+                reason: "completed".into(),
+            },
+            true,
+        ),
+        (
+            "another task's hang-up",
+            FlexEvent::Hangup {
+                task_sid: T2.into(),
+            },
+            false,
+        ),
+    ];
+    for (what, end, resumed) in ends {
+        let (mut c, _) = core_with_pause("customer", json!({"enabled": true}));
+        recording_customer_leg(&mut c);
+        flex(
+            &mut c,
+            FlexEvent::PauseState {
+                task_sid: T1.into(),
+                paused: true,
+            },
+        );
+        let out = flex(&mut c, end);
+        let want = if resumed {
+            vec![(Some(C1.to_string()), None)]
+        } else {
+            vec![]
+        };
+        assert_eq!(resumes(&out), want, "{what}");
+        // Once: a later event of the same task does not resume again.
+        let again = flex(
+            &mut c,
+            FlexEvent::Complete {
+                task_sid: T1.into(),
+            },
+        );
+        if resumed {
+            assert!(resumes(&again).is_empty(), "{what}: resumed twice");
+        }
+    }
+    // Not paused (or resumed in the meantime): nothing is sent.
+    let (mut c, _) = core_with_pause("customer", json!({}));
+    recording_customer_leg(&mut c);
+    assert!(resumes(&flex(
+        &mut c,
+        FlexEvent::Hangup {
+            task_sid: T1.into()
+        }
+    ))
+    .is_empty());
+    flex(
+        &mut c,
+        FlexEvent::PauseState {
+            task_sid: T1.into(),
+            paused: true,
+        },
+    );
+    flex(
+        &mut c,
+        FlexEvent::PauseState {
+            task_sid: T1.into(),
+            paused: false,
+        },
+    );
+    assert!(resumes(&flex(
+        &mut c,
+        FlexEvent::Complete {
+            task_sid: T1.into()
+        }
+    ))
+    .is_empty());
+}
+
+#[test]
+fn max_pause_seconds_resumes_and_a_resume_cancels_it() {
+    let (mut c, _) = core_with_pause("customer", json!({"max_pause_seconds": 45}));
+    recording_customer_leg(&mut c);
+    let out = flex(
+        &mut c,
+        FlexEvent::PauseState {
+            task_sid: T1.into(),
+            paused: true,
+        },
+    );
+    let t = timers(&out);
+    assert_eq!(t.len(), 1);
+    assert_eq!(t[0].1, 45_000);
+    // Pausing again (another tab's state read) does not restart the clock.
+    assert!(timers(&flex(
+        &mut c,
+        FlexEvent::PauseState {
+            task_sid: T1.into(),
+            paused: true
+        }
+    ))
+    .is_empty());
+    let out = c.handle(Event::Timer { id: t[0].0 });
+    assert_eq!(resumes(&out), vec![(Some(C1.to_string()), None)]);
+    assert!(!c.idle(), "the resume is on its way");
+    let (request, _) = sends(&out)[0].clone();
+    let out = c.handle(Event::Answer {
+        request,
+        answer: Answer::Http {
+            status: 200,
+            body: r#"{"success":true,"state":"recording","recordings":[]}"#.into(),
+        },
+    });
+    assert!(
+        logs(&out, Level::Info)
+            .iter()
+            .any(|l| l.contains("resume of")),
+        "{out:?}"
+    );
+    assert!(c.idle());
+    // A resume before the limit cancels the timer.
+    let out = flex(
+        &mut c,
+        FlexEvent::PauseState {
+            task_sid: T1.into(),
+            paused: true,
+        },
+    );
+    let id = timers(&out)[0].0;
+    let out = flex(
+        &mut c,
+        FlexEvent::PauseState {
+            task_sid: T1.into(),
+            paused: false,
+        },
+    );
+    assert!(out.contains(&Command::CancelTimer { id }));
+    assert!(resumes(&c.handle(Event::Timer { id })).is_empty());
+}
+
+#[test]
+fn an_automatic_resume_is_retried_then_given_up_with_a_log() {
+    let (mut c, _) = core_with_pause("customer", json!({}));
+    recording_customer_leg(&mut c);
+    flex(
+        &mut c,
+        FlexEvent::PauseState {
+            task_sid: T1.into(),
+            paused: true,
+        },
+    );
+    let out = flex(
+        &mut c,
+        FlexEvent::Hangup {
+            task_sid: T1.into(),
+        },
+    );
+    let (request, _) = sends(&out)[0].clone();
+    let out = c.handle(Event::Answer {
+        request,
+        answer: Answer::Network("refused".into()),
+    });
+    assert_eq!(timers(&out).len(), 1, "retried later");
+    let out = c.handle(Event::Timer {
+        id: timers(&out)[0].0,
+    });
+    assert_eq!(resumes(&out).len(), 1);
+    let out = c.handle(Event::Answer {
+        request,
+        answer: Answer::Http {
+            status: 403,
+            body: r#"{"success":false,"message":"no accepted reservation","code":403}"#.into(),
+        },
+    });
+    assert!(
+        logs(&out, Level::Warn)
+            .iter()
+            .any(|l| l.contains("not this worker's task")),
+        "{out:?}"
+    );
+    assert!(c.idle());
+
+    // Unreachable backend: a few quick attempts, then given up with a log.
+    flex(
+        &mut c,
+        FlexEvent::PauseState {
+            task_sid: T1.into(),
+            paused: true,
+        },
+    );
+    let out = flex(
+        &mut c,
+        FlexEvent::Complete {
+            task_sid: T1.into(),
+        },
+    );
+    let (request, _) = sends(&out)[0].clone();
+    let mut attempts = 1;
+    let mut last;
+    loop {
+        last = c.handle(Event::Answer {
+            request,
+            answer: Answer::Network("refused".into()),
+        });
+        let Some((id, ms)) = timers(&last).first().copied() else {
+            break;
+        };
+        assert!(ms <= 1_000, "a quick retry, not {ms} ms");
+        c.handle(Event::Timer { id });
+        attempts += 1;
+    }
+    assert_eq!(attempts, crate::session::CONTROL_ATTEMPTS);
+    assert!(
+        logs(&last, Level::Error)
+            .iter()
+            .any(|l| l.contains("gave up")),
+        "{last:?}"
+    );
+    assert!(c.idle());
+}
+
+#[test]
+fn invalid_pause_configuration_is_reported_with_its_path_and_pausing_is_off() {
+    let (c, out) = core_with_pause(
+        "customer",
+        json!({"enabled": "yes", "max_pause_seconds": -1}),
+    );
+    let errors = logs(&out, Level::Error);
+    assert!(
+        errors
+            .iter()
+            .any(|l| l.contains("features.pause_recording.enabled")),
+        "{errors:?}"
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|l| l.contains("features.pause_recording.max_pause_seconds")),
+        "{errors:?}"
+    );
+    let notes = out
+        .iter()
+        .filter(|c| matches!(c, Command::Notify { .. }))
+        .count();
+    assert_eq!(notes, 1);
+    assert!(c.is_enabled(), "recording itself goes on");
+    assert!(c.pause_config().is_none());
+    let mut c = c;
+    recording_customer_leg(&mut c);
+    let err = c.control_request(T1, ControlAction::Pause).unwrap_err();
+    assert!(err.contains("pause_recording is invalid"), "{err}");
+}
+
+#[test]
+fn a_transfer_while_paused_resumes_when_this_worker_leaves() {
+    // (channel, the conference after the transfer, resumed?)
+    let other = "WK00000000000000000000000000000002";
+    let transferred = vec![
+        p("customer", "joined", Some(C1), None),
+        p("worker", "left", Some(A1), Some(ME)),
+        p("worker", "joined", Some(B1), Some(other)),
+    ];
+    let customer_gone = vec![
+        p("customer", "left", Some(C1), None),
+        p("worker", "left", Some(A1), Some(ME)),
+    ];
+    let joined_again = vec![
+        p("customer", "joined", Some(C1), None),
+        p("worker", "left", Some(A1), Some(ME)),
+        p("worker", "joined", Some(A2), Some(ME)),
+    ];
+    let cases: Vec<(&str, Vec<Participant>, bool)> = vec![
+        (
+            "transfer: the customer stays, this worker left",
+            transferred,
+            true,
+        ),
+        ("the call is over for everyone", customer_gone, false),
+        (
+            "Join Call: this worker is still on the call",
+            joined_again,
+            false,
+        ),
+    ];
+    for (what, after, resumed) in cases {
+        let (mut c, _) = core_with_pause("customer", json!({}));
+        recording_customer_leg(&mut c);
+        let out = flex(
+            &mut c,
+            FlexEvent::PauseState {
+                task_sid: T1.into(),
+                paused: true,
+            },
+        );
+        assert!(
+            out.contains(&Command::Follow {
+                task_sids: vec![T1.into()]
+            }),
+            "{what}: a paused task is followed"
+        );
+        let out = flex(&mut c, conf(T1, after));
+        let want = if resumed {
+            vec![(Some(C1.to_string()), None)]
+        } else {
+            vec![]
+        };
+        assert_eq!(resumes(&out), want, "{what}");
+        if resumed {
+            assert!(
+                out.contains(&Command::Follow { task_sids: vec![] }),
+                "{what}: no longer followed"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_pause_only_read_is_never_resumed_automatically() {
+    // Another agent on the same call (warm transfer) paused it: this worker's
+    // tab reads "paused" for its button, then leaves the call. Resuming would
+    // record what the other agent is taking care not to record.
+    let (mut c, _) = core_with_pause("customer", json!({"max_pause_seconds": 30}));
+    recording_customer_leg(&mut c);
+    let out = flex(
+        &mut c,
+        FlexEvent::StateRead {
+            task_sid: T1.into(),
+            paused: true,
+        },
+    );
+    assert!(
+        timers(&out).is_empty(),
+        "no max-pause clock for someone else's pause"
+    );
+    assert!(resumes(&flex(
+        &mut c,
+        FlexEvent::Hangup {
+            task_sid: T1.into()
+        }
+    ))
+    .is_empty());
+    // A read that finds it resumed clears our own pause (resumed in another tab).
+    flex(
+        &mut c,
+        FlexEvent::PauseState {
+            task_sid: T1.into(),
+            paused: true,
+        },
+    );
+    flex(
+        &mut c,
+        FlexEvent::StateRead {
+            task_sid: T1.into(),
+            paused: false,
+        },
+    );
+    assert!(resumes(&flex(
+        &mut c,
+        FlexEvent::Complete {
+            task_sid: T1.into()
+        }
+    ))
+    .is_empty());
+}
+
+#[test]
+fn pause_events_parse() {
+    let cases = [
+        (
+            r#"{"type":"pauseState","taskSid":"WT1","paused":true}"#,
+            FlexEvent::PauseState {
+                task_sid: "WT1".into(),
+                paused: true,
+            },
+        ),
+        (
+            r#"{"type":"stateRead","taskSid":"WT1","paused":false}"#,
+            FlexEvent::StateRead {
+                task_sid: "WT1".into(),
+                paused: false,
+            },
+        ),
+        (
+            r#"{"type":"stateRead","taskSid":"WT1"}"#,
+            FlexEvent::StateRead {
+                task_sid: "WT1".into(),
+                paused: false,
+            },
+        ),
+    ];
+    for (text, want) in cases {
+        assert_eq!(FlexEvent::parse(text).unwrap(), want, "{text}");
+    }
+    assert!(FlexEvent::parse(r#"{"type":"pauseState"}"#).is_err());
+}
+
+#[test]
+fn a_pause_waits_while_the_recording_is_being_started() {
+    let (mut c, _) = core_with_pause("customer", json!({}));
+    assert!(!c.control_pending(T1), "unknown task: nothing to wait for");
+    flex(&mut c, active(Some(A1)));
+    flex(
+        &mut c,
+        task(T1, R1, json!({"call_sid": C1, "direction": "inbound"})),
+    );
+    assert!(
+        !c.control_pending(T1),
+        "no leg yet: a pause now is refused, not held"
+    );
+    let out = flex(&mut c, conf(T1, full(A1)));
+    assert!(c.control_pending(T1), "the create request is on its way");
+    let (request, _) = sends(&out)[0].clone();
+    c.handle(Event::Answer {
+        request,
+        answer: ok(C1, "RE1", false),
+    });
+    assert!(!c.control_pending(T1));
+    // A failed start does not hold a pause forever either.
+    let (mut c, _) = core_with_pause("customer", json!({}));
+    flex(&mut c, active(Some(A1)));
+    flex(
+        &mut c,
+        task(T1, R1, json!({"call_sid": C1, "direction": "inbound"})),
+    );
+    let out = flex(&mut c, conf(T1, full(A1)));
+    let (request, _) = sends(&out)[0].clone();
+    c.handle(Event::Answer {
+        request,
+        answer: Answer::Http {
+            status: 403,
+            body: r#"{"success":false,"message":"no","code":403}"#.into(),
+        },
+    });
+    assert!(!c.control_pending(T1));
+}
+
+fn authorizes(cmds: &[Command]) -> Vec<u64> {
+    sends(cmds)
+        .into_iter()
+        .filter(|(_, o)| matches!(o, Outgoing::Authorize(_)))
+        .map(|(id, _)| id)
+        .collect()
+}
+
+/// Authorize ahead is sent once per task that will be recorded, by the
+/// call-leg method only, and is never what keeps the core busy or retrying.
+#[test]
+fn authorize_ahead_only_for_tasks_that_will_be_recorded() {
+    let cases = [
+        (
+            json!({"enabled": true, "channel": "customer"}),
+            json!({}),
+            1,
+        ),
+        (json!({"enabled": true, "channel": "worker"}), json!({}), 1),
+        (
+            json!({"enabled": true, "channel": "customer", "method": "call-leg"}),
+            json!({}),
+            1,
+        ),
+        (
+            json!({"enabled": true, "channel": "customer", "method": "conference"}),
+            json!({}),
+            0,
+        ),
+        (
+            json!({"enabled": true, "channel": "customer", "exclude_queues": ["Sales"]}),
+            json!({}),
+            0,
+        ),
+        (
+            json!({"enabled": true, "channel": "customer", "exclude_attributes": [{"key": "x", "value": 1}]}),
+            json!({"x": 1}),
+            0,
+        ),
+        (
+            json!({"enabled": false, "channel": "customer"}),
+            json!({}),
+            0,
+        ),
+        // Already recorded before a transfer (customer channel): nothing to authorize.
+        (
+            json!({"enabled": true, "channel": "customer"}),
+            json!({"conversations": {"media": [{"type": "VoiceRecording", "url": "u"}]}}),
+            0,
+        ),
+    ];
+    for (feature, attrs, want) in cases {
+        let (mut c, _) = core_with(feature.clone());
+        let out = flex(&mut c, task(T1, R1, attrs.clone()));
+        assert_eq!(authorizes(&out).len(), want, "{feature} {attrs}");
+        // A second accepted event for the same task sends nothing more.
+        let again = flex(&mut c, task(T1, R1, attrs.clone()));
+        assert!(authorizes(&again).is_empty(), "{feature}");
+    }
+}
+
+#[test]
+fn authorize_answers_are_logged_never_retried_and_change_nothing() {
+    let answers = [
+        (Answer::Http { status: 200, body: r#"{"success":true,"validForMs":15000}"#.into() }, Level::Debug),
+        (Answer::Http { status: 403, body: r#"{"success":false,"code":"excluded","message":"m","rule":"exclude_queues: Sales"}"#.into() }, Level::Info),
+        (Answer::Http { status: 503, body: "".into() }, Level::Debug),
+        (Answer::Network("refused".into()), Level::Debug),
+    ];
+    for (answer, level) in answers {
+        let mut c = core("customer");
+        flex(&mut c, active(Some(A1)));
+        let out = flex(&mut c, task(T1, R1, json!({})));
+        let id = authorizes(&out)[0];
+        assert!(
+            c.idle(),
+            "an authorize on its way is not work the runner waits for"
+        );
+        let out = c.handle(Event::Answer {
+            request: id,
+            answer: answer.clone(),
+        });
+        assert!(timers(&out).is_empty(), "{answer:?}");
+        assert!(sends(&out).is_empty(), "{answer:?}");
+        assert_eq!(logs(&out, level).len(), 1, "{answer:?}");
+        // The recording request goes out as without it.
+        let s = sends(&flex(&mut c, conf(T1, full(A1))));
+        assert_eq!(s.len(), 1);
+        assert_eq!(created_call(&s[0].1), C1);
+        // A repeated answer to the same id is ignored.
+        assert!(c
+            .handle(Event::Answer {
+                request: id,
+                answer
+            })
+            .is_empty());
+    }
+}
+
+#[test]
+fn an_authorize_answer_after_the_task_ended_is_ignored() {
+    let mut c = core("customer");
+    let id = authorizes(&flex(&mut c, task(T1, R1, json!({}))))[0];
+    flex(
+        &mut c,
+        FlexEvent::Ended {
+            task_sid: T1.into(),
+            reason: "canceled".into(),
+        },
+    );
+    let out = c.handle(Event::Answer {
+        request: id,
+        answer: Answer::Http {
+            status: 403,
+            body: r#"{"success":false,"code":"disabled","message":"m"}"#.into(),
+        },
+    });
+    assert!(out.is_empty(), "{out:?}");
+    assert!(c.idle());
 }

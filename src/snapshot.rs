@@ -15,6 +15,9 @@ pub struct TaskSnapshot {
     pub channel: Option<String>,
     /// The task attributes as JSON text (see `attributes` for why not a tree).
     pub attributes: String,
+    /// The shim could not turn the task's attributes into JSON text (a cycle,
+    /// a BigInt, a throwing getter): why, and `attributes` is then empty.
+    pub attributes_unreadable: Option<String>,
     /// `dateUpdated` at acceptance, ms since the epoch.
     pub date_updated: Option<i64>,
 }
@@ -63,6 +66,7 @@ impl TaskSnapshot {
             queue_sid: v.str_at("queueSid"),
             channel: v.str_at("channel"),
             attributes: v.str_at("attributes").unwrap_or_default(),
+            attributes_unreadable: v.str_at("attributesUnreadable"),
             date_updated: v.get("dateUpdated").and_then(Json::as_i64),
         }
     }

@@ -20,9 +20,79 @@ pub fn broken_notification(locale: &str) -> &'static str {
     }
 }
 
+/// The texts of pause and resume: the button (two states) and the banner.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PauseTexts {
+    pub pause: &'static str,
+    pub resume: &'static str,
+    pub paused_banner: &'static str,
+}
+
+pub const PAUSED_NOTIFICATION_ID: &str = "PSDualChannelRecordingPaused";
+
+/// Pause and resume texts for a Flex locale tag, falling back as `broken_notification`.
+pub fn pause_texts(locale: &str) -> PauseTexts {
+    let lower = locale.to_ascii_lowercase().replace('_', "-");
+    match lower.as_str() {
+        "es-es" => PauseTexts {
+            pause: "Pausar grabación",
+            resume: "Reanudar grabación",
+            paused_banner: "La grabación de la llamada está en pausa.",
+        },
+        l if l.starts_with("es") => PauseTexts {
+            pause: "Pausar grabación",
+            resume: "Reanudar grabación",
+            paused_banner: "La grabación de la llamada está pausada.",
+        },
+        l if l.starts_with("pt") => PauseTexts {
+            pause: "Pausar gravação",
+            resume: "Retomar gravação",
+            paused_banner: "A gravação da chamada está pausada.",
+        },
+        l if l.starts_with("th") => PauseTexts {
+            pause: "หยุดบันทึกชั่วคราว",
+            resume: "บันทึกต่อ",
+            paused_banner: "การบันทึกการโทรหยุดชั่วคราวอยู่",
+        },
+        l if l.starts_with("zh") => PauseTexts {
+            pause: "暂停录音",
+            resume: "继续录音",
+            paused_banner: "通话录音已暂停",
+        },
+        _ => PauseTexts {
+            pause: "Pause recording",
+            resume: "Resume recording",
+            paused_banner: "Call recording is paused.",
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pause_texts_in_six_locales() {
+        let cases = [
+            ("en-US", "Pause recording"),
+            ("es-ES", "Pausar grabación"),
+            ("es-MX", "Pausar grabación"),
+            ("pt-BR", "Pausar gravação"),
+            ("th", "หยุดบันทึกชั่วคราว"),
+            ("zh-Hans", "暂停录音"),
+            ("de-DE", "Pause recording"),
+            ("", "Pause recording"),
+        ];
+        for (locale, pause) in cases {
+            let t = pause_texts(locale);
+            assert_eq!(t.pause, pause, "{locale}");
+            assert!(!t.resume.is_empty() && !t.paused_banner.is_empty());
+        }
+        assert_ne!(
+            pause_texts("es-ES").paused_banner,
+            pause_texts("es-MX").paused_banner
+        );
+    }
 
     #[test]
     fn locales() {

@@ -7,16 +7,26 @@
 //! borrowed. Host callbacks are imported with `catch`: a throwing callback is
 //! logged, never unwound through wasm frames.
 
-use crate::backend_client::Answer;
+use crate::api::ControlAction;
+use crate::backend_client::{Answer, Outcome};
+use crate::pause::control_outcome;
 use crate::session::{Command, Core, Event, FlexEvent, Level, Outgoing};
+use crate::snapshot::TaskSnapshot;
 use crate::vec_map::VecMap;
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
+/// The answer to `beforeAccept` when the core cannot decide: leave it.
+const UNTOUCHED: &str = r#"{"conferenceRecord":null,"reason":"the task could not be read"}"#;
+
 /// Backend requests that take longer are abandoned and retried.
 const REQUEST_TIMEOUT_MS: u32 = 15_000;
+/// How long a pause waits for a recording that is being started, and how
+/// often it looks again.
+const CONTROL_WAIT_MS: u32 = 30_000;
+const CONTROL_POLL_MS: u32 = 100;
 
 #[wasm_bindgen]
 extern "C" {
@@ -38,6 +48,7 @@ extern "C" {
         task_sid: &str,
         call_sid: &str,
         recording_sid: &str,
+        already_recording: bool,
     ) -> Result<(), JsValue>;
 }
 
@@ -57,8 +68,21 @@ impl Timer {
 /// error. gloo-net builds the request; the call to `fetch` is ours, because
 /// gloo-net treats a rejection that is not an `Error` as a bug and panics
 /// (and code that wraps `window.fetch` can reject with anything).
+///
+/// The deadline is an `AbortController` aborted by our own timer, not
+/// `AbortSignal.timeout()`: that arrived in Chrome 103, Firefox 100 and
+/// Safari 16, later than the browsers the plugin declares
+/// (`plugin-shim/package.json` browserslist), where calling it would throw
+/// and a missing deadline would leave a request pending forever.
+/// `AbortController` and `setTimeout` exist in all of them.
 async fn post_form(url: &str, form: String) -> Answer {
-    let signal = web_sys::AbortSignal::timeout_with_u32(REQUEST_TIMEOUT_MS);
+    let controller = match web_sys::AbortController::new() {
+        Ok(c) => c,
+        Err(e) => return Answer::Network(describe(&e)),
+    };
+    let signal = controller.signal();
+    // Dropping the timer (when this function returns) clears it.
+    let _deadline = Timer::start(u64::from(REQUEST_TIMEOUT_MS), move || controller.abort());
     let request = gloo_net::http::Request::post(url)
         .header("Content-Type", "application/x-www-form-urlencoded")
         .abort_signal(Some(&signal))
@@ -141,10 +165,14 @@ impl Inner {
                     task_sid,
                     call_sid,
                     recording_sid,
+                    already_recording,
                 } => {
-                    let _ = self
-                        .host
-                        .recording_started(&task_sid, &call_sid, &recording_sid);
+                    let _ = self.host.recording_started(
+                        &task_sid,
+                        &call_sid,
+                        &recording_sid,
+                        already_recording,
+                    );
                 }
                 Command::SetTimer { id, ms } => {
                     let me = Rc::downgrade(self);
@@ -174,6 +202,14 @@ impl Inner {
                             r.to_form()
                         }
                         Outgoing::Link(mut r) => {
+                            r.token = token;
+                            r.to_form()
+                        }
+                        Outgoing::Control { mut body, .. } => {
+                            body.token = token;
+                            body.to_form()
+                        }
+                        Outgoing::Authorize(mut r) => {
                             r.token = token;
                             r.to_form()
                         }
@@ -248,6 +284,31 @@ impl Engine {
         }
     }
 
+    /// `beforeAcceptTask` (method `conference`): the task as the shim's
+    /// `taskAccepted` snapshot (JSON), answered at once with
+    /// `{"conferenceRecord": true|false|null, "reason"}` (see
+    /// `conference::Decision`). `null`: leave `conferenceOptions` untouched.
+    #[wasm_bindgen(js_name = beforeAccept)]
+    pub fn before_accept(&self, task_json: &str) -> String {
+        let task = match crate::json::Json::parse(task_json) {
+            Ok(v) => TaskSnapshot::from_json(&v),
+            Err(e) => {
+                self.inner.log(
+                    Level::Error,
+                    &format!("ignored an unreadable task from beforeAcceptTask ({e})"),
+                );
+                return UNTOUCHED.to_string();
+            }
+        };
+        let answer = match self.inner.core.try_borrow_mut() {
+            Ok(mut core) => core.before_accept(&task),
+            Err(_) => return UNTOUCHED.to_string(),
+        };
+        let (decision, commands) = answer;
+        self.inner.execute(commands);
+        decision.to_json()
+    }
+
     /// No backend request, retry or deferred start pending.
     pub fn idle(&self) -> bool {
         self.inner
@@ -267,6 +328,27 @@ impl Engine {
             .unwrap_or_else(|| r#"{"state":"unknown","recordings":[]}"#.to_string())
     }
 
+    /// Milliseconds the shim may hold CompleteTask of `task_sid` (its
+    /// `beforeCompleteTask` promise) while a request of the task is in
+    /// flight; 0: do not hold.
+    #[wasm_bindgen(js_name = completeHoldMs)]
+    pub fn complete_hold_ms(&self, task_sid: &str) -> u32 {
+        self.inner
+            .core
+            .try_borrow()
+            .map(|c| u32::try_from(c.complete_hold_ms(task_sid)).unwrap_or(u32::MAX))
+            .unwrap_or(0)
+    }
+
+    /// A backend request of the task has not been answered yet.
+    #[wasm_bindgen(js_name = requestPending)]
+    pub fn request_pending(&self, task_sid: &str) -> bool {
+        self.inner
+            .core
+            .try_borrow()
+            .is_ok_and(|c| c.request_pending(task_sid))
+    }
+
     /// The tasks whose conference the shim forwards.
     pub fn followed(&self) -> Vec<String> {
         self.inner
@@ -274,6 +356,89 @@ impl Engine {
             .try_borrow()
             .map(|c| c.followed().to_vec())
             .unwrap_or_default()
+    }
+
+    /// Pauses, resumes or reads (`action`: `pause`, `resume`, `state`) the
+    /// recordings of a task. Resolves with `{"state","recordings"}` once
+    /// Twilio has the new state; rejects with an `Error` whose message says
+    /// why (nothing recording, not this worker's task, Twilio's refusal).
+    pub fn control(&self, task_sid: &str, action: &str) -> js_sys::Promise {
+        let action = match action {
+            "pause" => ControlAction::Pause,
+            "resume" => ControlAction::Resume,
+            "state" => ControlAction::State,
+            other => {
+                return js_sys::Promise::reject(&js_sys::Error::new(&format!(
+                    "unknown recording action \"{other}\""
+                )))
+            }
+        };
+        let me = Rc::downgrade(&self.inner);
+        let task_sid = task_sid.to_string();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let mut waited = 0;
+            let request = loop {
+                let Some(inner) = me.upgrade() else {
+                    return Err(js_sys::Error::new("the plugin was stopped").into());
+                };
+                let (pending, request) = match inner.core.try_borrow() {
+                    Ok(core) => (
+                        core.control_pending(&task_sid),
+                        core.control_request(&task_sid, action),
+                    ),
+                    Err(_) => (true, Err("the recording core is busy; try again".into())),
+                };
+                if !pending || waited >= CONTROL_WAIT_MS {
+                    break request.map(|r| (r, inner.host.token()));
+                }
+                drop(inner);
+                gloo_timers::future::TimeoutFuture::new(CONTROL_POLL_MS).await;
+                waited += CONTROL_POLL_MS;
+            };
+            let ((url, mut body), token) = match request {
+                Ok(r) => r,
+                Err(reason) => return Err(js_sys::Error::new(&reason).into()),
+            };
+            body.token = token.ok().and_then(|t| t.as_string()).unwrap_or_default();
+            let answer = post_form(&url, body.to_form()).await;
+            match control_outcome(&answer) {
+                Outcome::Done(state) => {
+                    if let Some(me) = me.upgrade() {
+                        let (task_sid, paused) = (task_sid, state.paused());
+                        me.dispatch(Event::Flex(match action {
+                            ControlAction::State => FlexEvent::StateRead { task_sid, paused },
+                            _ => FlexEvent::PauseState { task_sid, paused },
+                        }));
+                    }
+                    Ok(JsValue::from_str(&state.to_json()))
+                }
+                Outcome::Retry(why) | Outcome::Fail(why) | Outcome::Refused(why) => {
+                    if let Some(me) = me.upgrade() {
+                        me.log(
+                            Level::Warn,
+                            &format!(
+                                "could not {} the recording of {task_sid}: {why}",
+                                action.as_str()
+                            ),
+                        );
+                    }
+                    Err(js_sys::Error::new(&why).into())
+                }
+            }
+        })
+    }
+
+    /// What the Pause/Resume button and indicators need (see
+    /// `PauseConfig::ui_json`), texts in `locale`; `null` when
+    /// `features.pause_recording` is invalid.
+    #[wasm_bindgen(js_name = pauseUi)]
+    pub fn pause_ui(&self, locale: &str) -> String {
+        self.inner
+            .core
+            .try_borrow()
+            .ok()
+            .and_then(|c| c.pause_config().map(|p| p.ui_json(locale)))
+            .unwrap_or_else(|| "null".into())
     }
 
     /// Ends all timers; the engine does nothing afterwards.

@@ -7,15 +7,12 @@ use crate::twilio::{TaskSnapshot, TaskWrite, TwilioClient, TwilioError};
 use dual_channel_recording::insights::{parse_attributes, MergeError, ParseError};
 use serde_json::Value;
 
-/// Largest task attributes document TaskRouter accepts, in bytes of JSON text
-/// (whitespace counts; we send it minified). Twilio's TaskRouter limits page
-/// (<https://www.twilio.com/docs/taskrouter/limits>, "Resource Configuration
-/// Limits", which Twilio says are not raised on request) lists 16 KB for task
-/// attributes; the 4096-character figure quoted in issue 5 is, as far as we
-/// know, an older or Worker-attribute figure. This was taken from our
-/// knowledge of that page, not re-read on this offline machine: if the page
-/// says otherwise, this constant is the one place to change.
-pub const TASK_ATTRIBUTES_MAX_BYTES: usize = 16 * 1024;
+/// Longest task attributes TaskRouter accepts: 4096 characters of JSON text
+/// (TaskRouter's published "Resource configuration limits", which cannot be
+/// raised; `../shared/flex-facts.md`, "TaskRouter facts"). Counted in
+/// characters of the text we send (minified), not bytes. A write that would
+/// be longer is never sent: nothing is shortened or dropped to make room.
+pub const TASK_ATTRIBUTES_MAX_CHARS: usize = 4096;
 
 /// Conditional writes tried before giving up on a task that keeps changing.
 pub const MAX_WRITE_ATTEMPTS: usize = 5;
@@ -29,9 +26,9 @@ pub enum WriteProblem {
     #[error(transparent)]
     Blocked(#[from] MergeError),
     #[error(
-        "the task attributes would grow to {size} bytes, over TaskRouter's limit of {limit} bytes"
+        "the task attributes would be {chars} characters long with it, over TaskRouter's limit of {limit} characters for task attributes; nothing was written"
     )]
-    TooLarge { size: usize, limit: usize },
+    TooLarge { chars: usize, limit: usize },
     #[error("Twilio gave no revision (ETag) for the task, so it cannot be written safely")]
     NoRevision,
     #[error(
@@ -80,10 +77,11 @@ pub async fn update<T>(
         }
         let text = serde_json::to_string(&attributes)
             .map_err(|e| WriteProblem::Unreadable(ParseError::Invalid(e.to_string())))?;
-        if text.len() > TASK_ATTRIBUTES_MAX_BYTES {
+        let chars = text.chars().count();
+        if chars > TASK_ATTRIBUTES_MAX_CHARS {
             return Err(WriteProblem::TooLarge {
-                size: text.len(),
-                limit: TASK_ATTRIBUTES_MAX_BYTES,
+                chars,
+                limit: TASK_ATTRIBUTES_MAX_CHARS,
             });
         }
         let etag = snapshot.etag.as_deref().ok_or(WriteProblem::NoRevision)?;

@@ -161,6 +161,12 @@ async fn ask_twilio(
 /// The check itself failing is never a pass: 503 while Twilio cannot be
 /// asked, 502 when Twilio refuses this backend (its credentials are wrong).
 fn token_check_failed(e: TwilioError) -> AppError {
+    // 21220 means the same wherever it comes from, and the plugin must never
+    // repeat a request that met it (409).
+    if matches!(e, TwilioError::Api { code, .. } if code == dual_channel_recording::api::TWILIO_CALL_NOT_IN_PROGRESS)
+    {
+        return AppError::from_twilio("checking the Flex token", e);
+    }
     match e {
         TwilioError::Api {
             status: 401,
@@ -174,7 +180,9 @@ fn token_check_failed(e: TwilioError) -> AppError {
             message,
             more_info,
         } => {
-            tracing::error!(code, %message, "Twilio refused this backend's credentials on the token check");
+            crate::error::note_cause(&format!(
+                "Twilio refused this backend's credentials on the token check: {code} {message}"
+            ));
             AppError::Twilio {
                 status: axum::http::StatusCode::BAD_GATEWAY,
                 code,
@@ -194,7 +202,7 @@ fn token_check_failed(e: TwilioError) -> AppError {
             more_info,
         },
         other => {
-            tracing::warn!(error = %other, "Flex token check unavailable");
+            crate::error::note_cause(&format!("Flex token check unavailable: {other}"));
             AppError::Unavailable(
                 "the Flex token could not be checked with Twilio right now; nothing was recorded; try again shortly".into(),
             )

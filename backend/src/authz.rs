@@ -1,15 +1,16 @@
 //! Authorization: which calls a valid Flex token may record.
 //!
 //! The template lets any valid token of the account record any call. Here, by
-//! default (`AUTHORIZATION=strict`), the token's worker must hold an accepted
-//! reservation on the task, and the call must belong to that task: the task's
+//! default (`AUTHORIZATION=strict`), the token's worker must hold a live
+//! reservation on the task ([`may_act`]: `accepted` while the call runs,
+//! `wrapping` in wrap-up), and the call must belong to that task: the task's
 //! `call_sid`, a joined participant of the task's conference, or the worker's
 //! own client leg (`client:` + the token's identity). Each check that needs
 //! Twilio runs only when the cheaper ones did not already decide.
 //!
 //! Known limit: when the task's attributes name no conference, the conference
 //! given in the request is used (an outbound call started in Flex has none
-//! yet). A worker with an accepted reservation on one task could then name
+//! yet). A worker with a live reservation on one task could then name
 //! another task's conference; Twilio's Participant resource does not say which
 //! task a conference belongs to, so this cannot be closed without another
 //! lookup.
@@ -20,7 +21,17 @@ use crate::twilio::{Reservation, TaskSnapshot, TwilioClient};
 use dual_channel_recording::attributes::{lookup_path, Found};
 use dual_channel_recording::sid::{is_sid, SidKind};
 
-/// The worker's accepted reservations on the task, and the task as read (the
+/// The reservation statuses that let a worker record its legs and link the
+/// conference: `accepted` while the call runs and `wrapping` once it ended
+/// (TaskRouter's reservation lifecycle: Flex completes a voice task from
+/// wrap-up, so `beforeCompleteTask` runs while the reservation is
+/// `wrapping`). `pending`, `rejected`, `timeout`, `canceled`, `rescinded` and
+/// `completed` do not: the worker no longer (or never) holds the task.
+pub fn may_act(reservation_status: Option<&str>) -> bool {
+    matches!(reservation_status, Some("accepted") | Some("wrapping"))
+}
+
+/// The worker's live reservations on the task, and the task as read (the
 /// read is reused for the attribute write, so its ETag is the one we write on).
 pub struct TaskAccess {
     pub reservations: Vec<Reservation>,
@@ -37,8 +48,13 @@ fn worker_of(identity: &Identity) -> Result<&str, AppError> {
     }
 }
 
-/// The token's worker must hold an accepted reservation on `task_sid`
-/// (and on `reservation_sid`, when one is named).
+fn status_of(r: &Reservation) -> &str {
+    r.reservation_status.as_deref().unwrap_or("unknown")
+}
+
+/// The token's worker must hold a live reservation ([`may_act`]) on
+/// `task_sid`; when `reservation_sid` is named, that one (fetched alone),
+/// otherwise any of the worker's reservations on the task.
 pub async fn task_access(
     twilio: &TwilioClient,
     identity: &Identity,
@@ -46,10 +62,16 @@ pub async fn task_access(
     reservation_sid: Option<&str>,
 ) -> Result<TaskAccess, AppError> {
     let worker = worker_of(identity)?;
-    let (reservations, task) = tokio::join!(
-        twilio.accepted_reservations(task_sid, worker),
-        twilio.fetch_task(task_sid)
-    );
+    let reservations = async {
+        match reservation_sid {
+            Some(wr) => twilio
+                .fetch_reservation(task_sid, wr)
+                .await
+                .map(|r| r.into_iter().collect::<Vec<_>>()),
+            None => twilio.worker_reservations(task_sid, worker).await,
+        }
+    };
+    let (reservations, task) = tokio::join!(reservations, twilio.fetch_task(task_sid));
     let task = task
         .map_err(|e| AppError::from_twilio("reading the task", e))?
         .ok_or_else(|| {
@@ -59,19 +81,47 @@ pub async fn task_access(
         })?;
     let reservations =
         reservations.map_err(|e| AppError::from_twilio("checking the worker's reservation", e))?;
-    if reservations.is_empty() {
-        return Err(AppError::Forbidden(format!(
-            "worker {worker} holds no accepted reservation on task {task_sid}"
-        )));
-    }
     if let Some(wr) = reservation_sid {
-        if !reservations.iter().any(|r| r.sid == wr) {
+        let Some(r) = reservations.first() else {
             return Err(AppError::Forbidden(format!(
-                "reservation {wr} is not an accepted reservation of worker {worker} on task {task_sid}"
+                "reservation {wr} is not a reservation of task {task_sid}"
+            )));
+        };
+        if r.worker_sid.as_deref() != Some(worker) {
+            return Err(AppError::Forbidden(format!(
+                "reservation {wr} of task {task_sid} belongs to another worker than {worker}"
+            )));
+        }
+        if !may_act(r.reservation_status.as_deref()) {
+            return Err(AppError::Forbidden(format!(
+                "reservation {wr} of worker {worker} on task {task_sid} is {}; only an accepted or wrapping reservation may record or link calls",
+                status_of(r)
             )));
         }
     }
-    Ok(TaskAccess { reservations, task })
+    let live: Vec<Reservation> = reservations
+        .iter()
+        .filter(|r| may_act(r.reservation_status.as_deref()))
+        .cloned()
+        .collect();
+    if live.is_empty() {
+        let seen: Vec<String> = reservations
+            .iter()
+            .map(|r| format!("{} is {}", r.sid, status_of(r)))
+            .collect();
+        return Err(AppError::Forbidden(if seen.is_empty() {
+            format!("worker {worker} holds no accepted or wrapping reservation on task {task_sid}")
+        } else {
+            format!(
+                "worker {worker} holds no accepted or wrapping reservation on task {task_sid} ({})",
+                seen.join(", ")
+            )
+        }));
+    }
+    Ok(TaskAccess {
+        reservations: live,
+        task,
+    })
 }
 
 /// The call must be part of the task (see the module comment).
@@ -123,4 +173,29 @@ pub async fn call_belongs_to_task(
     Err(AppError::Forbidden(format!(
         "call {call_sid} is neither the call of task {task_sid}, nor in its conference, nor this worker's own call"
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::may_act;
+
+    #[test]
+    fn every_reservation_status() {
+        let cases = [
+            (Some("accepted"), true),
+            (Some("wrapping"), true),
+            (Some("pending"), false),
+            (Some("completed"), false),
+            (Some("canceled"), false),
+            (Some("rescinded"), false),
+            (Some("timeout"), false),
+            (Some("rejected"), false),
+            (Some("Accepted"), false),
+            (Some(""), false),
+            (None, false),
+        ];
+        for (status, want) in cases {
+            assert_eq!(may_act(status), want, "{status:?}");
+        }
+    }
 }

@@ -16,7 +16,7 @@ pub const DEFAULT_ALLOWED_ORIGIN: &str = "https://flex.twilio.com";
     name = "recording-backend",
     version,
     about = "Starts dual-channel call recordings for the Flex plugin and links them for Flex Insights.",
-    after_help = "Environment:\n  TWILIO_ACCOUNT_SID            account SID (AC...), required\n  TWILIO_AUTH_TOKEN             auth token, or else both of:\n  TWILIO_API_KEY                API key SID (SK...)\n  TWILIO_API_SECRET             API key secret\n  TWILIO_FLEX_WORKSPACE_SID     Flex TaskRouter workspace SID (WS...), required\n  ALLOWED_ORIGINS               comma-separated browser origins (default https://flex.twilio.com)\n  RECORDING_STATUS_CALLBACK     URL Twilio calls on recording events (optional)\n  RECORDING_STATUS_CALLBACK_EVENT  events for it: in-progress, completed, absent (space or comma separated; default completed)\n  AUTHORIZATION                 strict (default) or token-only\n  REDIS_URL                     redis://[:password@]host:port[/db], the claim store shared by several replicas (optional; without it run one replica)\n  TWILIO_REGION, TWILIO_EDGE    Twilio region and edge, as in Twilio's helper libraries\n  RUST_LOG                      log filter (default info)"
+    after_help = "Environment:\n  TWILIO_ACCOUNT_SID            account SID (AC...), required\n  TWILIO_AUTH_TOKEN             auth token, or else both of:\n  TWILIO_API_KEY                API key SID (SK...)\n  TWILIO_API_SECRET             API key secret\n  TWILIO_FLEX_WORKSPACE_SID     Flex TaskRouter workspace SID (WS...), required\n  ALLOWED_ORIGINS               comma-separated browser origins (default https://flex.twilio.com)\n  RECORDING_STATUS_CALLBACK     URL Twilio calls on recording events (optional)\n  RECORDING_STATUS_CALLBACK_EVENT  events for it: in-progress, completed, absent (space or comma separated; default completed)\n  AUTHORIZATION                 strict (default) or token-only\n  POLICY                        on (default: enforce the Flex configuration's rules) or off\n  REDIS_URL                     redis://[:password@]host:port[/db], the claim store shared by several replicas (optional; without it run one replica)\n  TWILIO_REGION, TWILIO_EDGE    Twilio region and edge, as in Twilio's helper libraries\n  METRICS_LISTEN                serve /metrics on this address (host:port) instead of --listen\n  LOG_FORMAT                    text (default) or json (one JSON object per line)\n  RUST_LOG                      log filter (default info)"
 )]
 pub struct Cli {
     /// Address to listen on.
@@ -31,6 +31,19 @@ pub struct Cli {
     /// Also allow http://127.0.0.1:* and http://localhost:* as browser origins.
     #[arg(long)]
     pub demo: bool,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// Exit 0 if the backend at ADDR answers /healthz healthy within 2 s, 1
+    /// otherwise (for container HEALTHCHECKs and probes: no shell or curl needed).
+    Healthcheck {
+        /// Address of the running backend (0.0.0.0 or [::] mean this host).
+        #[arg(long, default_value = "127.0.0.1:8787")]
+        listen: SocketAddr,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -51,10 +64,19 @@ impl Credentials {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AuthorizationMode {
-    /// The token's worker must hold an accepted reservation on the task the call belongs to.
+    /// The token's worker must hold an accepted or wrapping reservation on the task the call belongs to.
     Strict,
     /// Any valid Flex token of the account may record any call (the template's behaviour).
     TokenOnly,
+}
+
+/// Whether the backend applies the Flex configuration's recording rules itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PolicyMode {
+    /// Every request is checked against the Flex configuration read from Twilio.
+    On,
+    /// The browser's decision is trusted (the behaviour before server-side policy).
+    Off,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -69,6 +91,14 @@ pub struct TwilioHosts {
     pub api: String,
     pub taskrouter: String,
     pub iam: String,
+    /// The REST API host that Insights recording links name: `api` of the
+    /// region and edge. A `--twilio-base-url` override changes only where
+    /// requests go (a stand-in for Twilio), not the links.
+    pub recording_links: String,
+    /// `flex-api`: the Flex configuration the recording policy is read from
+    /// (`servers` of `/v1/Configuration` in `twilio_flex_v1.subset.json`:
+    /// `https://flex-api.twilio.com`; regions and edges as for the others).
+    pub flex: String,
 }
 
 impl TwilioHosts {
@@ -92,14 +122,18 @@ impl TwilioHosts {
             api: host("api"),
             taskrouter: host("taskrouter"),
             iam: host("iam"),
+            recording_links: host("api"),
+            flex: host("flex-api"),
         }
     }
 
-    fn all(url: &str) -> Self {
+    fn all(url: &str, recording_links: String) -> Self {
         TwilioHosts {
             api: url.to_string(),
             taskrouter: url.to_string(),
             iam: url.to_string(),
+            recording_links,
+            flex: url.to_string(),
         }
     }
 }
@@ -161,6 +195,12 @@ pub struct Config {
     pub demo: bool,
     pub status_callback: Option<StatusCallback>,
     pub authorization: AuthorizationMode,
+    /// `METRICS_LISTEN`: serve `/metrics` there, not on `listen`.
+    pub metrics_listen: Option<SocketAddr>,
+    pub policy: PolicyMode,
+    pub policy_timing: crate::policy::PolicyTiming,
+    /// How long an authorize-ahead grant is used before it is checked again.
+    pub grant_valid_for: std::time::Duration,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -252,12 +292,16 @@ impl Config {
             });
         }
 
+        let regional = TwilioHosts::for_region(
+            get("TWILIO_REGION").as_deref(),
+            get("TWILIO_EDGE").as_deref(),
+        );
         let mut hosts = match &cli.twilio_base_url {
-            Some(url) => TwilioHosts::all(&trim_base(url, "--twilio-base-url")?),
-            None => TwilioHosts::for_region(
-                get("TWILIO_REGION").as_deref(),
-                get("TWILIO_EDGE").as_deref(),
+            Some(url) => TwilioHosts::all(
+                &trim_base(url, "--twilio-base-url")?,
+                regional.recording_links,
             ),
+            None => regional,
         };
         if let Some(iam) = &cli.iam_base_url {
             hosts.iam = trim_base(iam, "--iam-base-url")?;
@@ -330,6 +374,27 @@ impl Config {
             .map(|url| RedisTarget::parse(&url))
             .transpose()?;
 
+        let metrics_listen = match get("METRICS_LISTEN") {
+            None => None,
+            Some(v) => Some(v.parse::<SocketAddr>().map_err(|_| ConfigError::Invalid {
+                var: "METRICS_LISTEN",
+                what: "address (host:port, e.g. 127.0.0.1:9187)",
+                value: v.clone(),
+            })?),
+        };
+
+        let policy = match get("POLICY").as_deref() {
+            None | Some("on") => PolicyMode::On,
+            Some("off") => PolicyMode::Off,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    var: "POLICY",
+                    what: "policy mode (on or off)",
+                    value: other.to_string(),
+                })
+            }
+        };
+
         Ok(Config {
             listen: cli.listen,
             redis,
@@ -341,6 +406,10 @@ impl Config {
             demo: cli.demo,
             status_callback,
             authorization,
+            metrics_listen,
+            policy,
+            policy_timing: crate::policy::PolicyTiming::default(),
+            grant_valid_for: crate::grant::GRANT_VALID_FOR,
         })
     }
 }
@@ -475,6 +544,18 @@ mod tests {
         v.push(("TWILIO_EDGE", "dublin"));
         let c = load(&[], &v).unwrap();
         assert_eq!(c.hosts.iam, "https://iam.dublin.ie1.twilio.com");
+        assert_eq!(c.hosts.flex, "https://flex-api.dublin.ie1.twilio.com");
+        assert_eq!(c.hosts.recording_links, "https://api.dublin.ie1.twilio.com");
+        // A stand-in for Twilio changes where requests go, not what links name.
+        let c = load(&["--twilio-base-url", "http://127.0.0.1:9"], &v).unwrap();
+        assert_eq!(c.hosts.api, "http://127.0.0.1:9");
+        assert_eq!(c.hosts.recording_links, "https://api.dublin.ie1.twilio.com");
+        let c = load(&["--twilio-base-url", "http://127.0.0.1:9"], &base()).unwrap();
+        assert_eq!(c.hosts.recording_links, "https://api.twilio.com");
+        assert_eq!(
+            TwilioHosts::for_region(None, None).flex,
+            "https://flex-api.twilio.com"
+        );
     }
 
     #[test]
@@ -483,6 +564,7 @@ mod tests {
         assert_eq!(c.hosts.api, "http://127.0.0.1:9");
         assert_eq!(c.hosts.taskrouter, "http://127.0.0.1:9");
         assert_eq!(c.hosts.iam, "http://127.0.0.1:9");
+        assert_eq!(c.hosts.flex, "http://127.0.0.1:9");
         let c = load(
             &[
                 "--twilio-base-url",
@@ -520,6 +602,10 @@ mod tests {
             vec!["https://a.example", "https://b.example"]
         );
         assert_eq!(c.authorization, AuthorizationMode::TokenOnly);
+        assert_eq!(c.policy, PolicyMode::On);
+        let mut off = base();
+        off.push(("POLICY", "off"));
+        assert_eq!(load(&[], &off).unwrap().policy, PolicyMode::Off);
         assert!(c.demo);
         assert_eq!(
             c.status_callback,
@@ -530,6 +616,7 @@ mod tests {
         );
         for (k, bad) in [
             ("AUTHORIZATION", "lax"),
+            ("POLICY", "maybe"),
             ("RECORDING_STATUS_CALLBACK", "not a url"),
             ("ALLOWED_ORIGINS", "flex.twilio.com"),
             ("TWILIO_FLEX_WORKSPACE_SID", "WS1"),
@@ -542,6 +629,22 @@ mod tests {
                 "{k}={bad}"
             );
         }
+        let mut v = base();
+        v.push(("METRICS_LISTEN", "127.0.0.1:9187"));
+        assert_eq!(
+            load(&[], &v).unwrap().metrics_listen,
+            Some("127.0.0.1:9187".parse().unwrap())
+        );
+        assert_eq!(load(&[], &base()).unwrap().metrics_listen, None);
+        let mut v = base();
+        v.push(("METRICS_LISTEN", "9187"));
+        assert!(matches!(
+            load(&[], &v),
+            Err(ConfigError::Invalid {
+                var: "METRICS_LISTEN",
+                ..
+            })
+        ));
         let mut v = base();
         v.push(("RECORDING_STATUS_CALLBACK", "https://cb.example"));
         v.push(("RECORDING_STATUS_CALLBACK_EVENT", "ringing"));

@@ -6,7 +6,9 @@ use crate::twilio::TwilioError;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use dual_channel_recording::api::{ErrorBody, TWILIO_CALL_NOT_IN_PROGRESS};
+use dual_channel_recording::api::{
+    ErrorBody, RefusalBody, RefusalCode, TWILIO_CALL_NOT_IN_PROGRESS,
+};
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum AppError {
@@ -40,8 +42,25 @@ pub enum AppError {
     },
     #[error("{0}")]
     Unavailable(String),
+    /// The recording policy (the Flex configuration) forbids it.
+    #[error("{message}")]
+    Refused {
+        code: RefusalCode,
+        message: String,
+        rule: Option<String>,
+    },
     #[error("the recording backend failed unexpectedly; see its log")]
     Internal,
+}
+
+impl From<crate::policy::Refusal> for AppError {
+    fn from(r: crate::policy::Refusal) -> Self {
+        AppError::Refused {
+            code: r.code(),
+            message: r.message(),
+            rule: r.rule(),
+        }
+    }
 }
 
 impl AppError {
@@ -51,7 +70,9 @@ impl AppError {
             AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::MissingToken | AppError::InvalidToken { .. } => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden(_) | AppError::OriginNotAllowed => StatusCode::FORBIDDEN,
+            AppError::Forbidden(_) | AppError::OriginNotAllowed | AppError::Refused { .. } => {
+                StatusCode::FORBIDDEN
+            }
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AppError::Conflict(_) => StatusCode::CONFLICT,
@@ -94,7 +115,7 @@ impl AppError {
                 }
             }
             TwilioError::Unreachable(detail) => {
-                tracing::warn!(%detail, "Twilio unreachable while {doing}");
+                note_cause(&format!("Twilio unreachable while {doing}: {detail}"));
                 AppError::Unavailable(format!(
                     "Twilio could not be reached while {doing}; try again shortly"
                 ))
@@ -103,7 +124,7 @@ impl AppError {
                 "Twilio did not answer in time while {doing}; try again shortly"
             )),
             TwilioError::BadAnswer(detail) => {
-                tracing::error!(%detail, "unreadable Twilio answer while {doing}");
+                note_cause(&format!("unreadable Twilio answer while {doing}: {detail}"));
                 AppError::Twilio {
                     status: StatusCode::BAD_GATEWAY,
                     code: 502,
@@ -131,15 +152,53 @@ impl AppError {
     }
 }
 
+/// Keeps a failure's internal detail (a peer's error, an unreadable answer)
+/// for the one log line that reports the failure: it is recorded in the
+/// request's span (field `cause`) instead of being logged on its own, so each
+/// failure is logged once, with its cause, and never reaches the browser.
+pub fn note_cause(detail: &str) {
+    tracing::Span::current().record("cause", detail);
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.status();
-        if status.is_server_error() {
-            tracing::warn!(status = status.as_u16(), error = %self, "request failed");
-        } else {
-            tracing::info!(status = status.as_u16(), error = %self, "request refused");
+        let body = self.body();
+        // The one log line of a failed request (the trace layer logs no
+        // second one), and the one place refusals and failures are counted.
+        let code_label = match &self {
+            AppError::Refused { code, .. } => code.as_str().to_string(),
+            _ => body.code.to_string(),
+        };
+        crate::metrics::error_answer(status, &code_label);
+        match status {
+            StatusCode::INTERNAL_SERVER_ERROR | StatusCode::BAD_GATEWAY => {
+                tracing::error!(status = status.as_u16(), code = body.code, error = %self, "request failed")
+            }
+            s if s.is_server_error() => {
+                tracing::warn!(status = status.as_u16(), code = body.code, error = %self, "request failed")
+            }
+            _ => {
+                tracing::info!(status = status.as_u16(), code = body.code, error = %self, "request refused")
+            }
         }
-        let mut resp = (status, Json(self.body())).into_response();
+        let mut resp = match &self {
+            AppError::Refused {
+                code,
+                message,
+                rule,
+            } => (
+                status,
+                Json(RefusalBody {
+                    success: false,
+                    code: *code,
+                    message: message.clone(),
+                    rule: rule.clone(),
+                }),
+            )
+                .into_response(),
+            _ => (status, Json(body)).into_response(),
+        };
         if status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::SERVICE_UNAVAILABLE {
             resp.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,

@@ -14,6 +14,12 @@ pub mod authz;
 pub mod claims;
 pub mod config;
 pub mod error;
+pub mod grant;
+pub mod healthcheck;
+pub mod logging;
+pub mod metrics;
+pub mod pause;
+pub mod policy;
 pub mod recording;
 pub mod routes;
 pub mod twilio;
@@ -27,7 +33,10 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use dual_channel_recording::api::{CREATE_RECORDING_PATH, LINK_CALL_PATH};
+use dual_channel_recording::api::{AUTHORIZE_PATH, CREATE_RECORDING_PATH, LINK_CALL_PATH};
+use dual_channel_recording::api::{
+    PAUSE_RECORDING_PATH, RECORDING_STATE_PATH, RESUME_RECORDING_PATH,
+};
 use std::sync::Arc;
 use std::time::Duration;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -48,6 +57,8 @@ pub struct Inner {
     pub recordings: recording::RecordingRegistry,
     /// Shared with the other replicas (`REDIS_URL`), if configured.
     pub claims: Option<claims::ClaimStore>,
+    pub policy: policy::PolicyCache,
+    pub grants: grant::GrantStore,
 }
 
 /// Shared state; cheap to clone.
@@ -66,7 +77,6 @@ impl AppState {
             .clone()
             .map(|target| claims::ClaimStore::new(target, &config.account_sid, &retry));
         Ok(AppState(Arc::new(Inner {
-            config,
             twilio,
             tokens: auth::TokenCache::default(),
             recordings: match claims {
@@ -76,6 +86,9 @@ impl AppState {
                 None => recording::RecordingRegistry::default(),
             },
             claims,
+            policy: policy::PolicyCache::new(config.policy_timing),
+            grants: grant::GrantStore::new(config.grant_valid_for),
+            config,
         })))
     }
 }
@@ -160,10 +173,23 @@ pub fn app(state: AppState) -> Router {
         .expose_headers([REQUEST_ID])
         .max_age(Duration::from_secs(600));
 
-    Router::new()
+    // Metrics stay off the public router when METRICS_LISTEN gives them their own address.
+    let metrics_here = state.0.config.metrics_listen.is_none();
+    crate::metrics::handle();
+    let router = Router::new()
         .route(CREATE_RECORDING_PATH, post(routes::create_recording))
         .route(LINK_CALL_PATH, post(routes::link_call))
-        .route("/healthz", get(routes::healthz))
+        .route(AUTHORIZE_PATH, post(grant::authorize))
+        .route(PAUSE_RECORDING_PATH, post(pause::pause))
+        .route(RESUME_RECORDING_PATH, post(pause::resume))
+        .route(RECORDING_STATE_PATH, post(pause::state))
+        .route("/healthz", get(routes::healthz));
+    let router = if metrics_here {
+        router.route("/metrics", get(crate::metrics::serve))
+    } else {
+        router
+    };
+    router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
@@ -172,6 +198,7 @@ pub fn app(state: AppState) -> Router {
         .layer(cors)
         .layer(middleware::from_fn_with_state(policy, check_origin))
         .layer(CatchPanicLayer::custom(|_| AppError::Internal.into_response()))
+        .layer(middleware::from_fn(crate::metrics::track_request))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request| {
@@ -181,9 +208,23 @@ pub fn app(state: AppState) -> Router {
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or("-");
                 // Path only: no query string, no headers (the token could be in either).
-                tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
+                // `cause` is filled in by `error::note_cause` when a failure has
+                // a detail that must not reach the browser.
+                tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path(), cause = tracing::field::Empty)
             })
-            .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+            .on_response(DefaultOnResponse::new().level(tracing::Level::INFO))
+            // A failed answer is logged once, where the `AppError` becomes
+            // the answer (with its reason); the default would log every 5xx
+            // a second time at ERROR without one.
+            .on_failure(()),
         )
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+/// The router of `METRICS_LISTEN`: `/metrics` only.
+pub fn metrics_app() -> Router {
+    crate::metrics::handle();
+    Router::new()
+        .route("/metrics", get(crate::metrics::serve))
+        .fallback(not_found)
 }

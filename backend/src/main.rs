@@ -2,21 +2,32 @@
 //! Everything else is in the library (`recording_backend::app`).
 
 use clap::Parser;
-use recording_backend::config::{Cli, Config};
-use recording_backend::{app, AppState};
+use recording_backend::config::{Cli, Command, Config, PolicyMode};
+use recording_backend::logging::{self, LogFormat};
+use recording_backend::{app, healthcheck, metrics_app, AppState};
 use shutdown_signal::shutdown_signal;
 use std::process::ExitCode;
-use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    if let Some(Command::Healthcheck { listen }) = cli.command {
+        return match healthcheck::probe(listen).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("recording-backend healthcheck: unhealthy: {e}");
+                ExitCode::from(1)
+            }
+        };
+    }
+    let format = match LogFormat::parse(std::env::var("LOG_FORMAT").ok().as_deref()) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("recording-backend: cannot start: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    logging::init(format);
 
     let config = match Config::from_env(&cli, |k| std::env::var(k).ok()) {
         Ok(c) => c,
@@ -26,13 +37,16 @@ async fn main() -> ExitCode {
         }
     };
     let listen = config.listen;
+    let metrics_listen = config.metrics_listen;
     tracing::info!(
         api = %config.hosts.api,
         taskrouter = %config.hosts.taskrouter,
         iam = %config.hosts.iam,
         authorization = ?config.authorization,
+        policy = ?config.policy,
         origins = ?config.allowed_origins,
         demo = config.demo,
+        metrics = %metrics_listen.map_or_else(|| "on --listen".to_string(), |a| a.to_string()),
         "configuration loaded"
     );
     let state = match AppState::new(config) {
@@ -42,6 +56,17 @@ async fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    match state.0.config.policy {
+        PolicyMode::Off => tracing::warn!("POLICY=off: the Flex configuration's recording rules are not checked here; the browser's decision is trusted"),
+        PolicyMode::On => {
+            // Read the policy before the first request needs it; a failure
+            // here is logged and retried by the first request.
+            let warm = state.clone();
+            tokio::spawn(async move {
+                let _ = warm.0.policy.get(&warm.0.twilio).await;
+            });
+        }
+    }
     let listener = match tokio::net::TcpListener::bind(listen).await {
         Ok(l) => l,
         Err(e) => {
@@ -50,7 +75,29 @@ async fn main() -> ExitCode {
         }
     };
     let addr = listener.local_addr().unwrap_or(listen);
+    // Bound before the main listener reports ready, so a wrong address fails
+    // the start rather than leaving metrics silently missing.
+    let mut metrics_addr = None;
+    if let Some(m) = metrics_listen {
+        let metrics_listener = match tokio::net::TcpListener::bind(m).await {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("recording-backend: cannot listen on METRICS_LISTEN {m}: {e}");
+                return ExitCode::from(1);
+            }
+        };
+        metrics_addr = Some(metrics_listener.local_addr().unwrap_or(m));
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(metrics_listener, metrics_app()).await {
+                tracing::error!(error = %e, "metrics listener stopped");
+            }
+        });
+    }
+    recording_backend::metrics::spawn_upkeep();
     println!("recording-backend listening on http://{addr}");
+    if let Some(m) = metrics_addr {
+        println!("recording-backend metrics on http://{m}/metrics");
+    }
     if let Err(e) = axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown_signal())
         .await

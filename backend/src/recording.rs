@@ -383,10 +383,6 @@ async fn start(
         dual_channel_recording::sid::SidKind::Recording,
         &rec.sid,
     ) {
-        tracing::error!(
-            call = call_sid,
-            "Twilio answered the recording start without a recording SID"
-        );
         return Err(AppError::from_twilio(
             "starting the recording",
             TwilioError::BadAnswer("recording SID missing or malformed".into()),

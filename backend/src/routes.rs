@@ -3,8 +3,10 @@
 
 use crate::attributes::{self, WriteProblem};
 use crate::authz;
-use crate::config::AuthorizationMode;
+use crate::config::{AuthorizationMode, PolicyMode};
 use crate::error::AppError;
+use crate::grant::{self, GrantKey, GrantStore};
+use crate::policy::TaskFacts;
 use crate::recording::{self, StartedRecording};
 use crate::twilio::TaskSnapshot;
 use crate::AppState;
@@ -211,13 +213,13 @@ pub fn validate_link(r: LinkCallRequest) -> Result<LinkInput, AppError> {
 /// Runs `work` to completion even if the client goes away: once a recording
 /// may have been started, stopping halfway would leave it unrecorded in our
 /// map and unlinked in Insights.
-async fn detached<T: Send + 'static>(
+pub(crate) async fn detached<T: Send + 'static>(
     work: impl std::future::Future<Output = Result<T, AppError>> + Send + 'static,
 ) -> Result<T, AppError> {
     tokio::spawn(work.instrument(tracing::Span::current()))
         .await
         .unwrap_or_else(|e| {
-            tracing::error!(error = %e, "request task failed");
+            crate::error::note_cause(&format!("request task failed: {e}"));
             Err(AppError::Internal)
         })
 }
@@ -249,7 +251,7 @@ async fn create(state: AppState, input: CreateInput) -> Result<CreateRecordingRe
     let identity = s.tokens.check(&s.twilio, &input.token).await?;
     tracing::info!(call = %input.call_sid, task = ?input.task_sid, worker = ?identity.worker_sid, "create-recording");
 
-    let mut task: Option<TaskSnapshot> = None;
+    let task: Option<TaskSnapshot>;
     match s.config.authorization {
         AuthorizationMode::Strict => {
             let task_sid = input.task_sid.as_deref().ok_or_else(|| {
@@ -257,25 +259,55 @@ async fn create(state: AppState, input: CreateInput) -> Result<CreateRecordingRe
                     "this backend runs with AUTHORIZATION=strict: the request must name the task (taskSid) the call belongs to".into(),
                 )
             })?;
-            let access = authz::task_access(
-                &s.twilio,
-                &identity,
-                task_sid,
-                input.reservation_sid.as_deref(),
-            )
-            .await?;
+            let wr = input.reservation_sid.as_deref();
+            // A grant from authorize-ahead stands in for the reservation,
+            // task and policy reads (see `grant`); without one they are made
+            // now, and kept as a grant for the task's next legs.
+            let checked = match GrantKey::of(&identity, Some(task_sid), wr) {
+                Some(key) => {
+                    let slot = s.grants.slot(&key);
+                    let mut held = slot.lock().await;
+                    match s.grants.usable(&held) {
+                        Some(g) => g.task,
+                        None => {
+                            *held = None;
+                            let t = grant::check(&state, &identity, task_sid, wr).await?;
+                            *held = Some(GrantStore::grant(t.clone()));
+                            t
+                        }
+                    }
+                }
+                None => grant::check(&state, &identity, task_sid, wr).await?,
+            };
             authz::call_belongs_to_task(
                 &s.twilio,
                 &identity,
                 task_sid,
-                &access.task,
+                &checked,
                 &input.call_sid,
                 input.conference_sid.as_deref(),
             )
             .await?;
-            task = Some(access.task);
+            task = Some(checked);
         }
-        AuthorizationMode::TokenOnly => {}
+        AuthorizationMode::TokenOnly => {
+            let granted = match GrantKey::of(
+                &identity,
+                input.task_sid.as_deref(),
+                input.reservation_sid.as_deref(),
+            ) {
+                Some(key) => {
+                    let slot = s.grants.slot(&key);
+                    let held = slot.lock().await;
+                    s.grants.usable(&held)
+                }
+                None => None,
+            };
+            task = match granted {
+                Some(g) => Some(g.task),
+                None => token_only_policy(&state, input.task_sid.as_deref()).await?,
+            };
+        }
     }
 
     let slot = s.recordings.slot(&input.call_sid).await;
@@ -288,8 +320,17 @@ async fn create(state: AppState, input: CreateInput) -> Result<CreateRecordingRe
         s.config.status_callback.as_ref(),
     )
     .await?;
+    if started.already {
+        crate::metrics::already_recording();
+    } else {
+        crate::metrics::recording_started();
+    }
     let rec = started.recording.clone();
-    let recording_url = insights::recording_url(&s.config.account_sid, &rec.sid);
+    let recording_url = insights::recording_url(
+        &s.config.hosts.recording_links,
+        &s.config.account_sid,
+        &rec.sid,
+    );
 
     let mut response = CreateRecordingResponse {
         success: true,
@@ -398,12 +439,18 @@ async fn link(state: AppState, input: LinkInput) -> Result<LinkCallResponse, App
     let identity = s.tokens.check(&s.twilio, &input.token).await?;
     tracing::info!(task = %input.task_sid, worker = ?identity.worker_sid, "link-call");
     let task = match s.config.authorization {
-        AuthorizationMode::Strict => Some(
-            authz::task_access(&s.twilio, &identity, &input.task_sid, None)
-                .await?
-                .task,
-        ),
-        AuthorizationMode::TokenOnly => None,
+        AuthorizationMode::Strict => {
+            let (access, policy) = tokio::join!(
+                authz::task_access(&s.twilio, &identity, &input.task_sid, None),
+                policy(&state),
+            );
+            let task = access?.task;
+            if let Some(p) = policy? {
+                p.check(Some(TaskFacts::of(&input.task_sid, &task)))?;
+            }
+            Some(task)
+        }
+        AuthorizationMode::TokenOnly => token_only_policy(&state, Some(&input.task_sid)).await?,
     };
     let result = attributes::update(&s.twilio, &input.task_sid, task, |attrs| {
         let changed = insights::link_call(
@@ -419,7 +466,12 @@ async fn link(state: AppState, input: LinkInput) -> Result<LinkCallResponse, App
             success: true,
             changed: applied.wrote,
         }),
-        Err(problem) => Err(write_problem_error(&input.task_sid, problem)),
+        Err(problem) => {
+            if let WriteProblem::TooLarge { chars, limit } = &problem {
+                tracing::warn!(task = %input.task_sid, chars, limit, "conference link not written: the task attributes would exceed TaskRouter's limit");
+            }
+            Err(write_problem_error(&input.task_sid, problem))
+        }
     }
 }
 
@@ -431,4 +483,46 @@ fn write_problem_error(task_sid: &str, problem: WriteProblem) -> AppError {
         WriteProblem::Twilio(e) => AppError::from_twilio("updating the task", e),
         other => AppError::Conflict(format!("task {task_sid} was not updated: {other}")),
     }
+}
+
+/// The recording policy to apply, or `None` when `POLICY=off`.
+pub(crate) async fn policy(
+    state: &AppState,
+) -> Result<Option<std::sync::Arc<crate::policy::FlexPolicy>>, AppError> {
+    let s = &*state.0;
+    match s.config.policy {
+        PolicyMode::Off => Ok(None),
+        PolicyMode::On => s.policy.get(&s.twilio).await.map(Some),
+    }
+}
+
+/// Token-only authorization checks no reservation, but the policy still
+/// applies: the task is read when the request names one (the read is then
+/// reused for the attribute write).
+async fn token_only_policy(
+    state: &AppState,
+    task_sid: Option<&str>,
+) -> Result<Option<TaskSnapshot>, AppError> {
+    let s = &*state.0;
+    if s.config.policy == PolicyMode::Off {
+        return Ok(None);
+    }
+    let Some(task_sid) = task_sid else {
+        if let Some(p) = policy(state).await? {
+            p.check(None)?;
+        }
+        return Ok(None);
+    };
+    let (task, policy) = tokio::join!(s.twilio.fetch_task(task_sid), policy(state));
+    let task = task
+        .map_err(|e| AppError::from_twilio("reading the task", e))?
+        .ok_or_else(|| {
+            AppError::NotFound(format!(
+                "task {task_sid} was not found in the Flex workspace"
+            ))
+        })?;
+    if let Some(p) = policy? {
+        p.check(Some(TaskFacts::of(task_sid, &task)))?;
+    }
+    Ok(Some(task))
 }

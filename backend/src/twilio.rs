@@ -10,6 +10,7 @@
 //! message and `more_info`.
 
 use crate::config::{Config, TwilioHosts};
+use dual_channel_recording::api::TWILIO_CALL_NOT_IN_PROGRESS;
 use rand::{Rng, RngExt};
 use reqwest::header::{HeaderMap, ETAG, IF_MATCH};
 use reqwest::{RequestBuilder, StatusCode};
@@ -175,6 +176,12 @@ struct ReservationPage {
 #[derive(Debug, Deserialize)]
 struct TaskIn {
     attributes: String,
+    #[serde(default)]
+    task_queue_sid: Option<String>,
+    #[serde(default)]
+    task_queue_friendly_name: Option<String>,
+    #[serde(default)]
+    task_channel_unique_name: Option<String>,
 }
 
 /// A task as read: its attributes (still the raw JSON text) and the revision to
@@ -183,6 +190,11 @@ struct TaskIn {
 pub struct TaskSnapshot {
     pub attributes: String,
     pub etag: Option<String>,
+    /// What the recording policy's `exclude_queues` compares with.
+    pub queue_sid: Option<String>,
+    pub queue_name: Option<String>,
+    /// `voice`, `chat`, ...
+    pub channel: Option<String>,
 }
 
 /// Outcome of a conditional task write.
@@ -226,6 +238,21 @@ fn api_error(status: StatusCode, body: &[u8]) -> TwilioError {
     }
 }
 
+/// Twilio error codes that no repeat can change, whatever HTTP status carries
+/// them: 21220 (the call is not in progress) stays so.
+fn is_final_code(body: &[u8]) -> bool {
+    serde_json::from_slice::<ErrorBodyIn>(body)
+        .ok()
+        .and_then(|b| b.code)
+        .is_some_and(|c| c == TWILIO_CALL_NOT_IN_PROGRESS)
+}
+
+/// Twilio does not know the resource: 404, unless the body carries a final
+/// code such as 21220, which must reach the caller as the error it is.
+fn is_not_found(reply: &Reply) -> bool {
+    reply.status == StatusCode::NOT_FOUND && !is_final_code(&reply.body)
+}
+
 impl TwilioClient {
     pub fn new(config: &Config, retry: RetryPolicy) -> Result<Self, reqwest::Error> {
         let http = reqwest::Client::builder()
@@ -252,7 +279,8 @@ impl TwilioClient {
     }
 
     /// Sends the request built by `build`, retrying as the policy allows.
-    /// Returns any answer that is not retried, 2xx or not.
+    /// Returns any answer that is not retried, 2xx or not. Every Twilio
+    /// operation passes here, so its latency and failures are measured here.
     async fn send(
         &self,
         what: &'static str,
@@ -260,14 +288,32 @@ impl TwilioClient {
         build: impl Fn() -> RequestBuilder,
     ) -> Result<Reply, TwilioError> {
         let started = Instant::now();
+        let result = self.send_with_retries(what, repeat, build, started).await;
+        crate::metrics::twilio_duration(what, started.elapsed());
+        match &result {
+            Err(TwilioError::Timeout) => crate::metrics::twilio_error("timeout"),
+            Err(TwilioError::Unreachable(_)) => crate::metrics::twilio_error("unreachable"),
+            _ => {}
+        }
+        result
+    }
+
+    async fn send_with_retries(
+        &self,
+        what: &'static str,
+        repeat: Repeat,
+        build: impl Fn() -> RequestBuilder,
+        started: Instant,
+    ) -> Result<Reply, TwilioError> {
         let mut attempt = 0u32;
         loop {
             attempt += 1;
             let outcome = self.attempt(build()).await;
             let retryable = match &outcome {
                 Ok(r) => {
-                    r.status == StatusCode::TOO_MANY_REQUESTS
-                        || r.status == StatusCode::SERVICE_UNAVAILABLE
+                    (r.status == StatusCode::TOO_MANY_REQUESTS
+                        || r.status == StatusCode::SERVICE_UNAVAILABLE)
+                        && !is_final_code(&r.body)
                 }
                 Err(Failure::Connect(_)) => true,
                 Err(Failure::Timeout) => repeat == Repeat::Safe,
@@ -291,13 +337,17 @@ impl TwilioClient {
                     }
                 };
             }
-            tracing::warn!(
+            // INFO, not WARN: a retry is routine (429s are expected under
+            // load); if the operation fails in the end, that is logged once
+            // where the request fails, and retries are counted in /metrics.
+            tracing::info!(
                 twilio_request = what,
                 attempt,
                 delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
                 status = outcome.as_ref().ok().map(|r| r.status.as_u16()),
                 "Twilio request will be retried"
             );
+            crate::metrics::twilio_retry(what);
             tokio::time::sleep(delay).await;
         }
     }
@@ -326,11 +376,18 @@ impl TwilioClient {
         }
     }
 
+    /// Where a Twilio answer becomes an error (answers a caller expects, such
+    /// as 404 for "no such call" or 412 for a stale write, never get here),
+    /// so Twilio errors are counted by code here and nowhere else.
     fn ok_or_api(reply: Reply) -> Result<Reply, TwilioError> {
         if reply.status.is_success() {
             Ok(reply)
         } else {
-            Err(api_error(reply.status, &reply.body))
+            let e = api_error(reply.status, &reply.body);
+            if let TwilioError::Api { code, .. } = &e {
+                crate::metrics::twilio_error(&code.to_string());
+            }
+            Err(e)
         }
     }
 
@@ -393,6 +450,52 @@ impl TwilioClient {
         Ok((page.recordings, page.next_page_uri.is_some()))
     }
 
+    /// The first page of the conference's recordings (Flex's own) and whether more exist.
+    pub async fn list_conference_recordings(
+        &self,
+        conference_sid: &str,
+    ) -> Result<(Vec<Recording>, bool), TwilioError> {
+        let url = format!(
+            "{}/2010-04-01/Accounts/{}/Conferences/{conference_sid}/Recordings.json",
+            self.hosts.api, self.account_sid
+        );
+        let reply = self
+            .send("list conference recordings", Repeat::Safe, || {
+                self.http.get(&url).query(&[("PageSize", "100")])
+            })
+            .await?;
+        let page: RecordingPage = parse(&Self::ok_or_api(reply)?, "list conference recordings")?;
+        Ok((page.recordings, page.next_page_uri.is_some()))
+    }
+
+    /// Sets a recording's `Status` (`paused` with `PauseBehavior`, or
+    /// `in-progress`), addressed by its SID: `Twilio.CURRENT` is ambiguous
+    /// when a call or conference has several recordings. `parent` is
+    /// `Calls/{CA}` or `Conferences/{CF}`. Repeating it is harmless: setting
+    /// the status a recording already has changes nothing.
+    pub async fn update_recording_status(
+        &self,
+        parent: &str,
+        recording_sid: &str,
+        status: &str,
+        pause_behavior: Option<&str>,
+    ) -> Result<Recording, TwilioError> {
+        let url = format!(
+            "{}/2010-04-01/Accounts/{}/{parent}/Recordings/{recording_sid}.json",
+            self.hosts.api, self.account_sid
+        );
+        let mut form: Vec<(&str, &str)> = vec![("Status", status)];
+        if let Some(b) = pause_behavior {
+            form.push(("PauseBehavior", b));
+        }
+        let reply = self
+            .send("update recording status", Repeat::Safe, || {
+                self.http.post(&url).form(&form)
+            })
+            .await?;
+        parse(&Self::ok_or_api(reply)?, "update recording status")
+    }
+
     /// `None` when Twilio does not know the call.
     pub async fn fetch_call(&self, call_sid: &str) -> Result<Option<Call>, TwilioError> {
         let url = format!(
@@ -402,7 +505,7 @@ impl TwilioClient {
         let reply = self
             .send("fetch call", Repeat::Safe, || self.http.get(&url))
             .await?;
-        if reply.status == StatusCode::NOT_FOUND {
+        if is_not_found(&reply) {
             return Ok(None);
         }
         parse(&Self::ok_or_api(reply)?, "fetch call").map(Some)
@@ -423,14 +526,15 @@ impl TwilioClient {
                 self.http.get(&url)
             })
             .await?;
-        if reply.status == StatusCode::NOT_FOUND {
+        if is_not_found(&reply) {
             return Ok(None);
         }
         parse(&Self::ok_or_api(reply)?, "fetch conference participant").map(Some)
     }
 
-    /// The worker's accepted reservations on the task.
-    pub async fn accepted_reservations(
+    /// The worker's reservations on the task, in any status (the caller
+    /// decides which statuses count).
+    pub async fn worker_reservations(
         &self,
         task_sid: &str,
         worker_sid: &str,
@@ -443,7 +547,7 @@ impl TwilioClient {
             .send("list reservations", Repeat::Safe, || {
                 self.http
                     .get(&url)
-                    .query(&[("WorkerSid", worker_sid), ("ReservationStatus", "accepted")])
+                    .query(&[("WorkerSid", worker_sid), ("PageSize", "50")])
             })
             .await?;
         let page: ReservationPage = parse(&Self::ok_or_api(reply)?, "list reservations")?;
@@ -452,11 +556,27 @@ impl TwilioClient {
         Ok(page
             .reservations
             .into_iter()
-            .filter(|r| {
-                r.worker_sid.as_deref() == Some(worker_sid)
-                    && r.reservation_status.as_deref() == Some("accepted")
-            })
+            .filter(|r| r.worker_sid.as_deref() == Some(worker_sid))
             .collect())
+    }
+
+    /// One reservation of the task; `None` when the task has no such reservation.
+    pub async fn fetch_reservation(
+        &self,
+        task_sid: &str,
+        reservation_sid: &str,
+    ) -> Result<Option<Reservation>, TwilioError> {
+        let url = format!(
+            "{}/v1/Workspaces/{}/Tasks/{task_sid}/Reservations/{reservation_sid}",
+            self.hosts.taskrouter, self.workspace_sid
+        );
+        let reply = self
+            .send("fetch reservation", Repeat::Safe, || self.http.get(&url))
+            .await?;
+        if is_not_found(&reply) {
+            return Ok(None);
+        }
+        parse(&Self::ok_or_api(reply)?, "fetch reservation").map(Some)
     }
 
     /// `None` when the task does not exist.
@@ -468,7 +588,7 @@ impl TwilioClient {
         let reply = self
             .send("fetch task", Repeat::Safe, || self.http.get(&url))
             .await?;
-        if reply.status == StatusCode::NOT_FOUND {
+        if is_not_found(&reply) {
             return Ok(None);
         }
         let reply = Self::ok_or_api(reply)?;
@@ -481,7 +601,22 @@ impl TwilioClient {
         Ok(Some(TaskSnapshot {
             attributes: task.attributes,
             etag,
+            queue_sid: task.task_queue_sid,
+            queue_name: task.task_queue_friendly_name,
+            channel: task.task_channel_unique_name,
         }))
+    }
+
+    /// `GET https://flex-api.twilio.com/v1/Configuration`: the account's Flex
+    /// configuration as Twilio sends it (read by `policy`).
+    pub async fn fetch_flex_configuration(&self) -> Result<Vec<u8>, TwilioError> {
+        let url = format!("{}/v1/Configuration", self.hosts.flex);
+        let reply = self
+            .send("fetch Flex configuration", Repeat::Safe, || {
+                self.http.get(&url)
+            })
+            .await?;
+        Ok(Self::ok_or_api(reply)?.body)
     }
 
     /// Writes the attributes only if the task is still at `etag`.
@@ -588,5 +723,24 @@ mod tests {
         );
         let e = api_error(StatusCode::BAD_GATEWAY, b"<html>");
         assert!(matches!(e, TwilioError::Api { code: 502, .. }));
+    }
+
+    #[test]
+    fn final_codes_whatever_the_status() {
+        let cases: [(&[u8], bool); 5] = [
+            (br#"{"code":21220,"message":"m","status":429}"#, true),
+            (br#"{"code":21220,"message":"m","status":503}"#, true),
+            (br#"{"code":20429,"message":"m","status":429}"#, false),
+            (br#"{"message":"m"}"#, false),
+            (b"<html>", false),
+        ];
+        for (body, want) in cases {
+            assert_eq!(
+                is_final_code(body),
+                want,
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
     }
 }

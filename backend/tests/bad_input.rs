@@ -388,7 +388,8 @@ bad_input!(
     valid_with("callSid", CA_STRANGER),
     FORBIDDEN,
     "is neither the call of task",
-    5
+    // Token, reservations, task, Flex configuration (read alongside), participant, call.
+    6
 );
 bad_input!(
     other_workers_reservation,
@@ -396,8 +397,9 @@ bad_input!(
     FORM,
     valid_with("reservationSid", WR_OTHER),
     FORBIDDEN,
-    "is not an accepted reservation of worker",
-    3
+    "is not a reservation of task",
+    // Token, the named reservation, task, Flex configuration (read alongside).
+    4
 );
 bad_input!(
     link_missing_task,

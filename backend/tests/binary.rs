@@ -17,6 +17,7 @@ fn bare() -> Command {
         "TWILIO_FLEX_WORKSPACE_SID",
         "ALLOWED_ORIGINS",
         "AUTHORIZATION",
+        "POLICY",
         "RECORDING_STATUS_CALLBACK",
         "TWILIO_REGION",
         "TWILIO_EDGE",
@@ -56,6 +57,7 @@ fn help_lists_flags_and_environment() {
         "--demo",
         "TWILIO_AUTH_TOKEN",
         "AUTHORIZATION",
+        "POLICY",
         "TWILIO_REGION",
     ] {
         assert!(help.contains(needle), "--help lacks {needle}");
@@ -126,4 +128,305 @@ fn prints_listening_line_serves_and_stops_on_sigterm() {
         !stderr.contains("secret-auth-token"),
         "secret in log: {stderr}"
     );
+}
+
+/// Starts the binary on a free port against a Twilio that is not there,
+/// with `env` added; returns it and the address from its listening line.
+fn start(
+    env: &[(&str, &str)],
+) -> (
+    std::process::Child,
+    String,
+    BufReader<std::process::ChildStdout>,
+) {
+    let mut c = bare();
+    c.args([
+        "--listen",
+        "127.0.0.1:0",
+        "--twilio-base-url",
+        "http://127.0.0.1:9",
+    ])
+    .env("TWILIO_ACCOUNT_SID", "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")
+    .env("TWILIO_AUTH_TOKEN", "secret-auth-token")
+    .env(
+        "TWILIO_FLEX_WORKSPACE_SID",
+        "WSaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+    )
+    .env_remove("LOG_FORMAT")
+    .env_remove("METRICS_LISTEN")
+    .env_remove("RUST_LOG")
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let mut child = c.spawn().unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("recording-backend listening on http://")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_string();
+    (child, addr, out)
+}
+
+/// SIGTERM, wait, and everything it wrote to stderr.
+fn stop(mut child: std::process::Child) -> String {
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let mut waited = Duration::ZERO;
+    while child.try_wait().unwrap().is_none() {
+        assert!(waited < Duration::from_secs(10), "did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+        waited += Duration::from_millis(50);
+    }
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    stderr
+}
+
+fn healthcheck(addr: &str) -> std::process::Output {
+    bare()
+        .args(["healthcheck", "--listen", addr])
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn healthcheck_exits_0_when_healthy_and_1_otherwise() {
+    let (child, addr, _out) = start(&[]);
+    let ok = healthcheck(&addr);
+    assert_eq!(ok.status.code(), Some(0), "{ok:?}");
+    // The container probes a wildcard listen address on loopback.
+    let port = addr.rsplit(':').next().unwrap();
+    let ok = healthcheck(&format!("0.0.0.0:{port}"));
+    assert_eq!(ok.status.code(), Some(0), "{ok:?}");
+    stop(child);
+
+    // Nothing listening: unhealthy, and it says why.
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = free.local_addr().unwrap().to_string();
+    drop(free);
+    let down = healthcheck(&addr);
+    assert_eq!(down.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&down.stderr).contains("unhealthy"));
+
+    // Something that accepts but never answers: unhealthy within the 2 s budget.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = silent.local_addr().unwrap().to_string();
+    let started = std::time::Instant::now();
+    let hung = healthcheck(&addr);
+    assert_eq!(hung.status.code(), Some(1));
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        String::from_utf8_lossy(&hung.stderr).contains("within"),
+        "{hung:?}"
+    );
+
+    // Something else answering: not our health.
+    let other = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = other.local_addr().unwrap().to_string();
+    let server = std::thread::spawn(move || {
+        let (mut s, _) = other.accept().unwrap();
+        let mut buf = [0u8; 1024];
+        let _ = std::io::Read::read(&mut s, &mut buf);
+        let _ = std::io::Write::write_all(
+            &mut s,
+            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 12\r\nconnection: close\r\n\r\n{\"ok\":false}",
+        );
+    });
+    let wrong = healthcheck(&addr);
+    assert_eq!(wrong.status.code(), Some(1), "{wrong:?}");
+    server.join().unwrap();
+}
+
+#[test]
+fn json_logs_are_one_object_per_line_and_each_failure_is_logged_once() {
+    let (child, addr, _out) = start(&[("LOG_FORMAT", "json")]);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    // Twilio is not there: the token check fails, a 503.
+    let status = rt.block_on(async {
+        reqwest::Client::new()
+            .post(format!(
+                "http://{addr}/features/dual-channel-recording/flex/create-recording"
+            ))
+            .header("x-request-id", "req-json-1")
+            .form(&[
+                ("callSid", "CA000000000000000000000000000000c1"),
+                ("Token", "a-flex-token"),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    assert_eq!(status.as_u16(), 503);
+    let stderr = stop(child);
+    let lines: Vec<serde_json::Value> = stderr
+        .lines()
+        .map(|l| {
+            serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON object ({e}): {l:?}"))
+        })
+        .collect();
+    assert!(lines.len() >= 3, "{stderr}");
+    for l in &lines {
+        assert!(l["timestamp"].is_string(), "{l}");
+        assert!(l["level"].is_string(), "{l}");
+        assert!(l["message"].is_string(), "{l}");
+    }
+    let of_request: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|l| l["span"]["request_id"] == "req-json-1")
+        .collect();
+    assert!(!of_request.is_empty(), "{stderr}");
+    // One line for the failure, with its cause; no second line for it.
+    let failed: Vec<&&serde_json::Value> = of_request
+        .iter()
+        .filter(|l| l["level"] == "WARN" || l["level"] == "ERROR")
+        .collect();
+    assert_eq!(failed.len(), 1, "{stderr}");
+    assert_eq!(failed[0]["message"], "request failed");
+    assert_eq!(failed[0]["status"], 503);
+    assert!(
+        failed[0]["span"]["cause"]
+            .as_str()
+            .is_some_and(|c| c.contains("token check")),
+        "{}",
+        failed[0]
+    );
+    assert!(!stderr.contains("a-flex-token"), "token in log: {stderr}");
+    assert!(!stderr.contains("secret-auth-token"));
+}
+
+#[test]
+fn text_logs_have_no_colour_when_not_a_terminal() {
+    let (child, addr, _out) = start(&[]);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        reqwest::get(format!("http://{addr}/no-such-endpoint"))
+            .await
+            .unwrap()
+    });
+    let stderr = stop(child);
+    assert!(stderr.contains("request refused"), "{stderr}");
+    assert!(!stderr.contains('\u{1b}'), "ANSI escape in {stderr:?}");
+}
+
+#[test]
+fn bad_log_format_and_metrics_listen_refuse_to_start() {
+    let mut c = bare();
+    c.env("TWILIO_ACCOUNT_SID", "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")
+        .env("TWILIO_AUTH_TOKEN", "x")
+        .env(
+            "TWILIO_FLEX_WORKSPACE_SID",
+            "WSaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        )
+        .env("LOG_FORMAT", "xml");
+    let out = c.output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("LOG_FORMAT"));
+    let out = bare()
+        .env("TWILIO_ACCOUNT_SID", "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")
+        .env("TWILIO_AUTH_TOKEN", "x")
+        .env(
+            "TWILIO_FLEX_WORKSPACE_SID",
+            "WSaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        )
+        .env("METRICS_LISTEN", "everywhere")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("METRICS_LISTEN"));
+}
+
+#[test]
+fn metrics_listen_serves_metrics_on_its_own_address() {
+    let (child, addr, mut out) = start(&[("METRICS_LISTEN", "127.0.0.1:0")]);
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    let metrics_url = line
+        .trim()
+        .strip_prefix("recording-backend metrics on ")
+        .unwrap_or_else(|| panic!("unexpected second line {line:?}"))
+        .to_string();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (public, text) = rt.block_on(async {
+        let public = reqwest::get(format!("http://{addr}/metrics"))
+            .await
+            .unwrap()
+            .status();
+        let text = reqwest::get(&metrics_url)
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        (public, text)
+    });
+    assert_eq!(public.as_u16(), 404);
+    assert!(
+        text.contains("# TYPE recording_backend_recordings_started_total counter"),
+        "{text}"
+    );
+    stop(child);
+}
+
+#[test]
+fn policy_off_is_logged_at_start() {
+    let mut child = bare()
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--twilio-base-url",
+            "http://127.0.0.1:9",
+        ])
+        .env("TWILIO_ACCOUNT_SID", "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")
+        .env("TWILIO_AUTH_TOKEN", "secret-auth-token")
+        .env(
+            "TWILIO_FLEX_WORKSPACE_SID",
+            "WSaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        )
+        .env("POLICY", "off")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(
+        line.starts_with("recording-backend listening on"),
+        "{line:?}"
+    );
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("POLICY=off: the Flex configuration's recording rules are not checked here"),
+        "{err}"
+    );
+    assert!(!err.contains("secret-auth-token"), "{err}");
 }

@@ -145,10 +145,12 @@ fn state_with_wait(config: Config, wait: Duration) -> AppState {
     let claims = ClaimStore::new(config.redis.clone().unwrap(), AC, &retry).with_wait(wait);
     AppState(Arc::new(Inner {
         twilio: TwilioClient::new(&config, retry).unwrap(),
-        config,
         tokens: auth::TokenCache::default(),
         recordings: recording::RecordingRegistry::default(),
         claims: Some(claims),
+        policy: recording_backend::policy::PolicyCache::new(config.policy_timing),
+        grants: recording_backend::grant::GrantStore::new(config.grant_valid_for),
+        config,
     }))
 }
 

@@ -10,7 +10,10 @@
 //   accepting, hanging up and completing tasks;
 // - the core compiled asynchronously: while the wasm is still compiling, a
 //   task is accepted and its conference comes up; once the core is ready the
-//   customer's leg is recorded all the same (with the simulator and backend).
+//   customer's leg is recorded all the same (with the simulator and backend);
+// - beforeAcceptTask (method conference) while the core compiles: the accept
+//   waits for it at most `accept_wait_ms`, then goes on with conferenceOptions
+//   untouched and one warning; a core that becomes ready in time decides.
 //
 // Needs: both bundles built (make bundle bundle-official), the simulator and
 // backend binaries (cargo build -p twilio-sim -p recording-backend).
@@ -156,6 +159,11 @@ for (const bundleFile of BUNDLES) {
           await inst.call('hangup', 'WT0000000000000000000000000000d102');
           await inst.call('complete', 'WT0000000000000000000000000000d102');
           await inst.call('cancel', 'WT0000000000000000000000000000d101');
+          // An accept with the AcceptTask action: the listener leaves conferenceOptions alone.
+          assert.deepEqual(
+            await settled(inst.invokeAcceptTask({ taskSid: 'WT0000000000000000000000000000d103', sid: 'WR0000000000000000000000000000d103', ...QUEUE, channel: 'voice', attributes: {} })),
+            { conferenceRecord: null },
+          );
           await sleep(50);
 
           assert.equal(await inst.hasTask('WT0000000000000000000000000000d102'), false, 'the completed task left Flex');
@@ -270,3 +278,81 @@ describe('a task accepted while the core is still compiling is recorded', () => 
     });
   });
 });
+
+describe('beforeAcceptTask while the core is still compiling (method conference)', () => {
+  // The same gate as above: the wasm compiles only when the test says so.
+  const GATE = `
+    (() => {
+      const real = WebAssembly.instantiate;
+      let release;
+      const gate = new Promise((resolve) => { release = resolve; });
+      globalThis.__wasm = { release: () => release() };
+      WebAssembly.instantiate = (...args) => gate.then(() => real.apply(WebAssembly, args));
+    })();
+  `;
+  const conference = (extra = {}) => ({
+    features: { dual_channel_recording: { enabled: true, method: 'conference', exclude_queues: ['Billing'], ...extra } },
+  });
+  const spec = (n, queueName = 'Sales') => ({
+    taskSid: `WT0000000000000000000000000000f${n}`.padEnd(34, '0'),
+    sid: `WR0000000000000000000000000000f${n}`.padEnd(34, '0'),
+    queueName,
+    queueSid: QUEUE.queueSid,
+    channel: 'voice',
+    attributes: { direction: 'inbound' },
+  });
+
+  for (const bundleFile of BUNDLES) {
+    const label = path.relative(REPO, bundleFile);
+
+    test(`${label}: not ready within accept_wait_ms: untouched, one warning; ready later: decided`, async () => {
+      const { inst, lines } = makeInstance(bundleFile, conference({ accept_wait_ms: 40 }));
+      try {
+        const api = inst.load(GATE);
+        // Never settles while the gate is closed: the bound alone ends the wait.
+        assert.deepEqual(await settled(inst.invokeAcceptTask(spec(1)), 5000), { conferenceRecord: null });
+        const warnings = lines.filter((l) => l.startsWith(`[A] warn: ${PREFIX}`));
+        assert.equal(warnings.length, 1, lines.join('\n'));
+        assert.match(warnings[0], /not ready within accept_wait_ms \(40 ms\).*WT0000000000000000000000000000f1/);
+
+        inst.eval('__wasm.release()');
+        assert.equal(await settled(api.ready), true);
+        assert.deepEqual(await inst.invokeAcceptTask(spec(2)), { conferenceRecord: true });
+        assert.deepEqual(await inst.invokeAcceptTask(spec(3, 'Billing')), { conferenceRecord: false });
+        assert.deepEqual(inst.flexErrors(), []);
+        assert.deepEqual(inst.uncaught.map(String), []);
+        assert.deepEqual(await inst.notificationsShown(), []);
+        assert.equal(lines.filter((l) => l.startsWith(`[A] warn: ${PREFIX}`)).length, 1, 'no further warning');
+      } finally {
+        await inst.dispose();
+      }
+    });
+
+    test(`${label}: the core becomes ready during the wait: the accept is decided`, async () => {
+      const { inst, lines } = makeInstance(bundleFile, conference({ accept_wait_ms: 1000 }));
+      try {
+        const api = inst.load(GATE);
+        const accepting = inst.invokeAcceptTask(spec(4, 'Billing'));
+        await sleep(20);
+        inst.eval('__wasm.release()');
+        assert.deepEqual(await settled(accepting, 5000), { conferenceRecord: false });
+        assert.equal(await settled(api.ready), true);
+        assert.ok(!lines.some((l) => l.startsWith(`[A] warn: ${PREFIX}`)), lines.join('\n'));
+        assert.deepEqual(inst.flexErrors(), []);
+      } finally {
+        await inst.dispose();
+      }
+    });
+
+    test(`${label}: accept_wait_ms 0: the accept never waits for the core`, async () => {
+      const { inst } = makeInstance(bundleFile, conference({ accept_wait_ms: 0 }));
+      try {
+        inst.load(GATE);
+        assert.deepEqual(await settled(inst.invokeAcceptTask(spec(5)), 5000), { conferenceRecord: null });
+      } finally {
+        await inst.dispose();
+      }
+    });
+  }
+});
+

@@ -21,19 +21,26 @@ const WORKER_LEG = 'CA0000000000000000000000000000a001';
 const IDENTITY = `worker_${WK}`;
 
 let sim; let backend; let files; let chromium; let simClient;
+/** The Flex configuration the backend reads its recording policy from. */
+const FLEX_CONFIGURATION = {
+  uiAttributes: { custom_data: { features: { dual_channel_recording: { enabled: true, channel: 'customer', exclude_attributes: [], exclude_queues: [] } } } },
+  callRecordingEnabled: false,
+};
 const pageLog = [];
 
 before(async () => {
   const missing = missingParts();
   if (missing.length) throw new Error(`cannot run the browser test, missing:\n  ${missing.join('\n  ')}`);
   sim = await startSim({ logFile: path.join(OUT, 'twilio-sim.log') });
+  simClient = createSimClient(sim.url);
+  // Before the backend starts: it reads its recording policy at start.
+  await simClient.putFlexConfiguration(FLEX_CONFIGURATION);
   backend = await startBackend({ simUrl: sim.url, logFile: path.join(OUT, 'recording-backend.log') });
   files = await startStaticServer({
     routes: { '/bundle.js': bundlePath() },
     dirs: { '/harness/': path.join(REPO_ROOT, 'tests/harness') },
   });
   chromium = await launchChromium();
-  simClient = createSimClient(sim.url);
 });
 
 after(async () => {
@@ -57,6 +64,7 @@ async function poll(what, fn, timeoutMs = 10000) {
 test('the built bundle records an inbound call in headless Chromium', async () => {
   const token = `browser-test-token-${process.pid}`;
   await simClient.reset();
+  await simClient.putFlexConfiguration(FLEX_CONFIGURATION);
   await simClient.registerToken({ token, workerSid: WK, identity: IDENTITY });
 
   const page = await chromium.browser.newPage();

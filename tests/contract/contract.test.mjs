@@ -185,6 +185,27 @@ describe('Twilio contract, through prism proxy --errors', () => {
     assert.equal(reservations.status, 200, JSON.stringify(reservations.body));
     assert.deepEqual(reservations.body.reservations.map((r) => r.sid), [WR]);
 
+    const reservation = await twilio(p, 'GET', tr(`/Tasks/${WT}/Reservations/${WR}`));
+    assert.equal(reservation.status, 200, JSON.stringify(reservation.body));
+    assert.equal(reservation.body.sid, WR);
+    assert.equal(reservation.body.worker_sid, WK);
+    assert.equal(reservation.body.reservation_status, 'accepted');
+
+    // Over TaskRouter's 4096 characters: refused with Twilio's error body, nothing changes.
+    const tooLong = await twilio(p, 'POST', tr(`/Tasks/${WT}`), {
+      form: { Attributes: JSON.stringify({ notes: 'x'.repeat(4100) }) },
+    });
+    assert.equal(tooLong.status, 400, JSON.stringify(tooLong.body));
+    assert.equal(typeof tooLong.body.code, 'number');
+
+    // The Flex configuration the backend reads its recording policy from.
+    const feature = { enabled: true, channel: 'customer', exclude_queues: ['Sales'] };
+    await control(sim, 'PUT', '/configuration', { uiAttributes: { custom_data: { features: { dual_channel_recording: feature } } }, callRecordingEnabled: true });
+    const configuration = await twilio(p, 'GET', '/v1/Configuration');
+    assert.equal(configuration.status, 200, JSON.stringify(configuration.body));
+    assert.deepEqual(configuration.body.ui_attributes.custom_data.features.dual_channel_recording, feature);
+    assert.equal(configuration.body.call_recording_enabled, true);
+
     // Error answers the backend must cope with go through prism as well.
     const notInProgress = await twilio(p, 'POST', v2010(`/Calls/${CA_ENDED}/Recordings.json`), { form: { RecordingChannels: 'dual' } });
     assert.equal(notInProgress.status, 400);
@@ -252,6 +273,9 @@ describe('Twilio contract, through prism proxy --errors', () => {
       'POST /v1/Workspaces/{sid}/Tasks/{sid} 200',
       'POST /v1/Workspaces/{sid}/Tasks/{sid} 412',
       'GET /v1/Workspaces/{sid}/Tasks/{sid}/Reservations 200',
+      'GET /v1/Workspaces/{sid}/Tasks/{sid}/Reservations/{sid} 200',
+      'POST /v1/Workspaces/{sid}/Tasks/{sid} 400',
+      'GET /v1/Configuration 200',
       'POST /v1/Accounts/{sid}/Tokens/validate 200',
     ]) {
       assert.ok(kinds.has(kind), `log holds ${kind}; it has ${[...kinds].join(', ')}`);

@@ -20,14 +20,70 @@ const short = (s) => (s ? `${s.slice(0, 2)}…${s.slice(-6)}` : '–');
 const mid = (s) => (s ? `${s.slice(0, 2)}…${s.slice(-10)}` : '–');
 const clock = (t) => { const d = new Date(t); return Number.isNaN(d.getTime()) ? (t || '') : d.toLocaleTimeString(); };
 
+/** One line in "What happened" (newest first; the list is numbered in reverse, so the newest has the highest number). */
 function say(message, kind = '') {
   const status = $('status');
   status.textContent = message;
   status.className = `status ${kind}`;
   const li = document.createElement('li');
-  li.textContent = message;
+  const time = document.createElement('time');
+  const now = new Date();
+  time.dateTime = now.toISOString();
+  time.textContent = now.toLocaleTimeString();
+  li.append(time, ' ', message);
   if (kind) li.className = kind;
   $('log').prepend(li);
+}
+
+/**
+ * What a tab's plugin reports: each status change of a task (state and the
+ * core's reason, from `DualChannelRecording.status(taskSid)`) and each
+ * recording event (`onRecordingStarted`, with the backend's alreadyRecording).
+ */
+function onReport(r) {
+  if (r.kind === 'status') {
+    const recs = r.recordings && r.recordings.length ? ` (${r.recordings.map(short).join(', ')})` : '';
+    say(`Tab ${r.tab} · task ${short(r.taskSid)}: ${r.state}${recs}${r.reason ? ` · ${r.reason}` : ''}`, `decision state-${r.state}`);
+  } else if (r.kind === 'recording') {
+    if (r.alreadyRecording) {
+      say(`Tab ${r.tab}: the backend answered alreadyRecording: ${short(r.recordingSid)} on ${short(r.callSid)} was started by another tab, so tab ${r.tab} did not start one.`, 'decision');
+    } else {
+      say(`Tab ${r.tab} started recording ${short(r.recordingSid)} on ${short(r.callSid)}.`, 'decision');
+    }
+  }
+}
+
+/** Says where each open tab's plugin stands on the current task, with the core's reason. */
+function sayStatuses() {
+  if (!call) return;
+  for (const t of openTabs()) {
+    const st = t.api.status(call.taskSid);
+    if (st && st.state !== 'unknown') {
+      say(`Tab ${t.name} · task ${short(call.taskSid)}: ${st.state}${st.reason ? ` · ${st.reason}` : ''}`, `decision state-${st.state}`);
+    }
+  }
+}
+
+/** Which buttons apply now: a button that would do nothing or the wrong thing is disabled. */
+function applicable() {
+  const live = call && !call.done;
+  return {
+    ring: !live,
+    accept: !!live && !call.accepted,
+    connect: !!live && call.accepted && !call.connected && !call.ended,
+    join: !!live && call.connected && !call.ended,
+    transfer: !!live && call.connected && !call.ended,
+    hangup: !!live && call.accepted && !call.ended,
+    complete: !!live && call.accepted,
+  };
+}
+
+let busy = false;
+function updateButtons() {
+  const ok = applicable();
+  for (const [id, enabled] of Object.entries(ok)) $(id).disabled = busy || !enabled;
+  $('toggle-b').disabled = busy;
+  $('reset').disabled = busy;
 }
 
 function openTabs() { return Object.entries(tabs).filter(([, t]) => t.open).map(([name, t]) => ({ name, api: t.frame.contentWindow.__tab })); }
@@ -37,6 +93,7 @@ function tab(name) { return tabs[name].frame.contentWindow.__tab; }
 function config() {
   return {
     enabled: true,
+    method: $('method').value,
     channel: $('channel').value,
     exclude_attributes: [{ key: 'customer.preferences.privacy', value: 'no-recording' }],
     exclude_queues: ['Billing'],
@@ -55,13 +112,14 @@ async function loadTab(name) {
   await t.frame.contentWindow.__tab.setup({
     name,
     bundleUrl: '/bundle.js',
+    onReport,
     flexOptions: {
       workerSid: cfg.workerSid,
       accountSid: cfg.accountSid,
       token,
       identity: identity(),
       customData: {
-        features: { dual_channel_recording: config() },
+        features: { dual_channel_recording: config(), pause_recording: { enabled: true, indicator_banner: true } },
         serverless_functions_domain: cfg.backendHost,
         serverless_functions_protocol: 'http',
       },
@@ -77,9 +135,28 @@ async function loadTab(name) {
 async function reset() {
   call = null;
   await sim.reset();
+  // The Flex configuration as the backend reads it (its recording policy).
+  await sim.putFlexConfiguration({ uiAttributes: { custom_data: { features: { dual_channel_recording: config() } } }, callRecordingEnabled: false });
   $('log').replaceChildren();
   for (const [name, t] of Object.entries(tabs)) if (t.open) await loadTab(name);
-  say(`Reset: ${$('channel').value} channel. Ring an inbound call to start.`);
+  say(`Reset: method ${$('method').value}, ${$('channel').value} channel. Ring an inbound call to start.`);
+  updateButtons();
+}
+
+/**
+ * The agent clicks Accept in the first open tab: the AcceptTask action runs
+ * there (the plugin's beforeAcceptTask decides conferenceRecord), then every
+ * tab sees the accepted task. Returns that tab's decision and its reason.
+ */
+async function acceptInTabs(taskSpec) {
+  const [first] = openTabs();
+  const { conferenceRecord } = await first.api.invokeAcceptTask(taskSpec);
+  await inTabs('acceptTask', taskSpec);
+  const status = first.api.status(taskSpec.taskSid) || {};
+  const decision = conferenceRecord === null
+    ? `conferenceRecord left unset${$('method').value === 'call-leg' ? ' (method call-leg)' : ''}`
+    : `conferenceRecord ${conferenceRecord}`;
+  return `${decision}; plugin: ${status.state || 'unknown'}${status.reason ? ` (${status.reason})` : ''}`;
 }
 
 function requireCall(phase) {
@@ -107,9 +184,9 @@ const actions = {
     if (call.accepted) throw new Error('already accepted');
     await sim.upsertReservation({ taskSid: call.taskSid, reservationSid: call.reservationSid, workerSid: cfg.workerSid, status: 'accepted' });
     call.taskSpec.dateUpdated = new Date().toISOString();
-    await inTabs('acceptTask', call.taskSpec);
+    const decision = await acceptInTabs(call.taskSpec);
     call.accepted = true;
-    say(`Accepted task ${short(call.taskSid)} in ${openTabs().map((t) => t.name).join(' and ')}.`);
+    say(`Accepted task ${short(call.taskSid)} in ${openTabs().map((t) => t.name).join(' and ')}: ${decision}.`);
   },
   async connect() {
     requireCall('accepted');
@@ -138,6 +215,9 @@ const actions = {
     await tab(to).call('setActiveCall', leg);
     call.activeTab = to;
     say(`Join Call in tab ${to}: new worker leg ${short(leg)}${old ? `, ${short(old.callSid)} left` : ''}.`);
+    // On the customer channel nothing changes, so no status change reports it: say what each plugin decided.
+    await new Promise((r) => setTimeout(r, 300));
+    sayStatuses();
   },
   async transfer() {
     requireCall('connected');
@@ -160,7 +240,7 @@ const actions = {
     call.taskSpec = { ...prev.taskSpec, taskSid: call.taskSid, sid: call.reservationSid, attributes, dateUpdated: new Date().toISOString() };
     await sim.putTask(call.taskSid, attributes, { queueName, queueSid: QUEUES[queueName], channel: 'voice' });
     await sim.upsertReservation({ taskSid: call.taskSid, reservationSid: call.reservationSid, workerSid: cfg.workerSid, status: 'accepted' });
-    await inTabs('acceptTask', call.taskSpec);
+    const decision = await acceptInTabs(call.taskSpec);
     call.accepted = true;
     const leg = sid('CA');
     await sim.upsertCall({ callSid: leg, status: 'in-progress', from: FLEX_NUMBER, to: `client:${identity()}` });
@@ -169,7 +249,21 @@ const actions = {
     const target = prev.activeTab || 'A';
     await tab(target).call('setActiveCall', leg);
     call.activeTab = target;
-    say(`Transfer: task ${short(prev.taskSid)} completed; new task ${short(call.taskSid)} with worker leg ${short(leg)}.`);
+    say(`Transfer: task ${short(prev.taskSid)} completed; new task ${short(call.taskSid)} with worker leg ${short(leg)}: ${decision}.`);
+  },
+  async pause() {
+    requireCall('connected');
+    const where = call.activeTab || 'A';
+    const r = await tab(where).invokeAction('PauseDualChannelRecording', { taskSid: call.taskSid });
+    if (!r.ok) throw new Error(r.error);
+    say(`Paused in tab ${where}: ${r.value.recordings.map((x) => `${short(x.recordingSid)} ${x.status}`).join(', ')}.`);
+  },
+  async resume() {
+    requireCall('connected');
+    const where = tabs.B.open && call.activeTab !== 'B' ? 'B' : 'A';
+    const r = await tab(where).invokeAction('ResumeDualChannelRecording', { taskSid: call.taskSid });
+    if (!r.ok) throw new Error(r.error);
+    say(`Resumed in tab ${where}: ${r.value.recordings.map((x) => `${short(x.recordingSid)} ${x.status}`).join(', ')}.`);
   },
   async hangup() {
     requireCall('accepted');
@@ -246,6 +340,16 @@ function renderState(state) {
     cell(tr, clock(r.startTime));
     rec.append(tr);
   }
+  for (const r of state.conferenceRecordings || []) {
+    const tr = document.createElement('tr');
+    cell(tr, code(r.sid));
+    cell(tr, code(r.conferenceSid));
+    cell(tr, 'conference (Flex)');
+    cell(tr, r.channels);
+    cell(tr, pill(r.status));
+    cell(tr, '');
+    rec.append(tr);
+  }
   if (!rec.rows.length) rec.innerHTML = '<tr><td colspan="6" class="muted">no recording yet</td></tr>';
 
   const calls = $('calls').tBodies[0];
@@ -269,7 +373,12 @@ function renderState(state) {
   const taskSid = call && call.taskSid;
   const task = taskSid && state.tasks && state.tasks[taskSid];
   $('task-label').textContent = task ? `${taskSid} · revision ${task.revision}` : '';
-  $('attributes').textContent = task ? JSON.stringify(task.attributes, null, 2) : 'no task yet';
+  $('attributes').textContent = task ? readableTimes(JSON.stringify(task.attributes, null, 2)) : 'no task yet';
+}
+
+/** Insights' start_time is epoch milliseconds, as Flex Insights wants it; the view adds the clock time beside it. */
+function readableTimes(json) {
+  return json.replace(/("start_time": )(\d{12,})(,?)$/gm, (_, key, ms, comma) => `${key}${ms}${comma}  // ${new Date(Number(ms)).toLocaleTimeString()}`);
 }
 
 async function poll() {
@@ -289,13 +398,15 @@ async function main() {
   for (const [name, fn] of Object.entries(actions)) {
     $(name).addEventListener('click', async (ev) => {
       const button = ev.currentTarget;
-      button.disabled = true;
-      try { await fn(); } catch (err) { say(`${button.textContent.replace(/^\d · /, '')}: ${err.message}`, 'error'); } finally { button.disabled = false; }
+      busy = true;
+      updateButtons();
+      try { await fn(); } catch (err) { say(`${button.textContent.replace(/^\d · /, '')}: ${err.message}`, 'error'); } finally { busy = false; updateButtons(); }
     });
   }
   $('toggle-b').addEventListener('click', () => toggleB().catch((err) => say(err.message, 'error')));
   $('reset').addEventListener('click', () => reset().catch((err) => say(err.message, 'error')));
   $('channel').addEventListener('change', () => reset().catch((err) => say(err.message, 'error')));
+  $('method').addEventListener('change', () => reset().catch((err) => say(err.message, 'error')));
   await reset();
   poll();
 }

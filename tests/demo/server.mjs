@@ -2,13 +2,15 @@
 // `make demo`: starts the Twilio simulator and the backend (the same binaries
 // and environment as the replay runner; ports 8788 and 8787 unless taken) and
 // serves the demo page, which loads the built plugin bundle into simulated Flex
-// tabs. Serves on 127.0.0.1:8080 (env DEMO_PORT). Ctrl-C stops everything.
+// tabs. Serves on 127.0.0.1:8080, or any free port when 8080 is taken; with
+// DEMO_PORT set, on that port or not at all. Ctrl-C stops everything.
 
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import {
   REPO_ROOT, SIM_ACCOUNT, bundlePath, freePort, missingParts, startBackend, startSim, startStaticServer,
 } from '../harness/processes.mjs';
+import { createSimClient } from '../harness/sim-client.js';
 
 const OUT = path.join(REPO_ROOT, 'tests/.out/demo');
 
@@ -22,8 +24,14 @@ async function main() {
   if (!existsSync(bundle)) console.error(`warning: ${bundle} does not exist yet; the Flex tabs will say so until it is built`);
 
   const sim = await startSim({ port: await freePort(8788), logFile: path.join(OUT, 'twilio-sim.log') });
+  // The backend reads its recording policy at start: the demo page's rules
+  // (tests/demo/demo.js `config()`, which puts them again on every reset).
+  await createSimClient(sim.url).putFlexConfiguration({
+    uiAttributes: { custom_data: { features: { dual_channel_recording: { enabled: true, channel: 'customer', exclude_attributes: [{ key: 'customer.preferences.privacy', value: 'no-recording' }], exclude_queues: ['Billing'] } } } },
+    callRecordingEnabled: false,
+  });
   const backend = await startBackend({ port: await freePort(8787), simUrl: sim.url, logFile: path.join(OUT, 'recording-backend.log') });
-  const port = Number(process.env.DEMO_PORT || 8080);
+  const port = process.env.DEMO_PORT ? Number(process.env.DEMO_PORT) : await freePort(8080);
   let files;
   try {
     files = await startStaticServer({

@@ -5,7 +5,13 @@ import { createFlex } from '../harness/flex-sim.js';
 
 const $ = (id) => document.getElementById(id);
 let sim = null;
+let tabName = '';
+/** Recordings this tab's plugin started (the backend did not answer alreadyRecording). */
 const started = [];
+/** taskSid → the last status reported, so each change is reported once. */
+const lastStatus = new Map();
+/** The demo page's "What happened" (set by setup). */
+let report = () => {};
 
 function loadScript(src) {
   return new Promise((resolve, reject) => {
@@ -42,6 +48,7 @@ function render() {
     const li = document.createElement('li');
     let status = { state: 'unknown', recordings: [] };
     try { if (api) status = api.status(taskSid); } catch { /* plugin not ready */ }
+    noteStatus(taskSid, status);
     const name = document.createElement('code');
     name.textContent = taskSid;
     const meta = document.createElement('span');
@@ -50,7 +57,12 @@ function render() {
     const pill = document.createElement('span');
     pill.className = `pill state-${status.state}`;
     pill.textContent = status.state + (status.recordings && status.recordings.length ? ` · ${status.recordings.length} rec` : '');
-    li.append(name, meta, ' ', pill);
+    // The pill says what the core says, reason included (status(taskSid).reason).
+    const reason = document.createElement('div');
+    reason.className = 'reason';
+    reason.textContent = status.reason || '';
+    pill.title = status.reason || '';
+    li.append(name, meta, ' ', pill, reason);
     list.append(li);
   }
   const ev = $('events');
@@ -61,7 +73,7 @@ function render() {
     li.textContent = 'none yet';
     ev.append(li);
   }
-  for (const e of started.slice(-4)) {
+  for (const e of started.slice(-4).reverse()) {
     const li = document.createElement('li');
     li.innerHTML = '<code></code> on <code></code>';
     li.children[0].textContent = e.recordingSid;
@@ -70,8 +82,25 @@ function render() {
   }
 }
 
+/** Reports a task's status to the demo page when its state or reason changed. */
+function noteStatus(taskSid, status) {
+  if (!status || status.state === 'unknown') return;
+  const key = `${status.state}|${status.reason || ''}|${(status.recordings || []).join(',')}`;
+  if (lastStatus.get(taskSid) === key) return;
+  lastStatus.set(taskSid, key);
+  report({ tab: tabName, kind: 'status', taskSid, ...status });
+}
+
+function onRecording(e) {
+  if (!e.alreadyRecording) started.push(e);
+  report({ tab: tabName, kind: 'recording', ...e });
+  render();
+}
+
 window.__tab = {
-  async setup({ name, flexOptions, bundleUrl }) {
+  async setup({ name, flexOptions, bundleUrl, onReport }) {
+    tabName = name;
+    if (typeof onReport === 'function') report = onReport;
     text($('tab-name'), `Flex tab ${name}`);
     document.title = `Flex tab ${name}`;
     text($('worker'), flexOptions.workerSid);
@@ -84,7 +113,7 @@ window.__tab = {
       const api = window.DualChannelRecording;
       if (!api) throw new Error('bundle did not publish DualChannelRecording');
       await api.ready;
-      api.onRecordingStarted((e) => { started.push(e); render(); });
+      api.onRecordingStarted(onRecording);
       pill.textContent = 'plugin ready';
       pill.classList.add('ok');
     } catch (err) {
@@ -100,6 +129,21 @@ window.__tab = {
     const result = await sim[method](...args);
     render();
     return result && typeof result === 'object' ? undefined : result;
+  },
+  /** `flex.Actions.invokeAction` in this tab: `{ok, value}` or `{ok: false, error}`. */
+  async invokeAction(name, payload) {
+    if (!sim) throw new Error('tab not set up');
+    const outcome = await sim.invokeAction(name, payload);
+    render();
+    return JSON.parse(JSON.stringify(outcome, (k, v) => (k === 'task' ? undefined : v)));
+  },
+
+  /** The agent clicks Accept in this tab: the AcceptTask action, `{conferenceRecord}` after its before-listeners. */
+  async invokeAcceptTask(spec) {
+    if (!sim) throw new Error('tab not set up');
+    const result = await sim.invokeAcceptTask(spec);
+    render();
+    return result;
   },
   activeCall: () => {
     const a = sim && sim.manager.store.getState().flex.phone.activeCall;

@@ -38,6 +38,28 @@ export class Emitter {
     return this;
   }
   listenerCount(name) { return (this._listeners.get(name) || []).length; }
+  /**
+   * Calls every listener at once and waits until the promises they return
+   * have settled, as Flex's Actions framework runs `before` and `after`
+   * listeners (ActionsImpl.customEmit in @twilio/flex-ui 2.17.1:
+   * Promise.all over the listeners' results, each rejection caught and
+   * logged). The flex-project-template flushes its deferred task-attribute
+   * updates in `beforeCompleteTask` this way; the plugin bounds how long its
+   * `beforeAcceptTask` holds an accept. A failing listener is reported, not thrown.
+   */
+  async emitAwaited(name, ...args) {
+    const list = this._listeners.get(name) || [];
+    await Promise.all(list.map((fn) => {
+      try {
+        const r = fn(...args);
+        return r && typeof r.then === 'function' ? Promise.resolve(r).then(undefined, (err) => this._onError(name, err)) : r;
+      } catch (err) {
+        this._onError(name, err);
+        return undefined;
+      }
+    }));
+    return list.length > 0;
+  }
   emit(name, ...args) {
     const list = this._listeners.get(name) || [];
     for (const fn of list) {
@@ -139,6 +161,9 @@ function toDate(value) {
  * @param {string} [options.identity]
  * @param {string} [options.locale] manager.localization.localeTag
  * @param {(task: object) => any} [options.onJoinCall] what task.joinCall() does (default: nothing)
+ * @param {boolean} [options.callRecordingEnabled] Flex's own Call Recording (manager.serviceConfiguration.call_recording_enabled)
+ * @param {object} [options.actions] Flex's own Actions (tests/harness/real-flex-actions.mjs) in place
+ *   of this simulator's: the actions below are played through it, their bodies given with replaceAction
  */
 export function createFlex(options = {}) {
   const {
@@ -149,6 +174,8 @@ export function createFlex(options = {}) {
     identity = `worker_${workerSid}`,
     locale = 'en-US',
     onJoinCall,
+    callRecordingEnabled = false,
+    actions: flexActions,
   } = options;
 
   const shown = [];
@@ -187,26 +214,39 @@ export function createFlex(options = {}) {
     user: { token, identity },
     workerClient: { sid: workerSid, accountSid, reservations, attributes: {} },
     localization: { localeTag: locale },
+    serviceConfiguration: { call_recording_enabled: callRecordingEnabled === true },
   };
 
   // ---- Actions ------------------------------------------------------------
   const actionListeners = new Emitter((name, err) => reportError(`Actions ${name} listener`, err));
   const defaultActions = new Map();
-  const Actions = {
+  // Flex's own Actions framework when given (options.actions), else this one.
+  const Actions = flexActions || {
     addListener(name, fn) { actionListeners.addListener(name, fn); },
     removeListener(name, fn) { actionListeners.removeListener(name, fn); },
     /**
-     * Runs `before<Name>` listeners (not awaited: in this simulator a listener
-     * cannot block or delay the action), the action itself, then `after<Name>`.
+     * A new action other plugins and buttons can invoke, as Flex's
+     * `Actions.registerAction(name, action)`; a name already taken is refused.
+     */
+    registerAction(name, impl) {
+      if (typeof name !== 'string' || typeof impl !== 'function') throw new TypeError('registerAction needs a name and a function');
+      if (defaultActions.has(name)) throw new Error(`action ${name} is already registered`);
+      defaultActions.set(name, impl);
+    },
+    /**
+     * Runs `before<Name>` listeners, waiting for any promise they return (as
+     * Flex does: a before-listener can hold an action, so the plugin must
+     * bound how long), the action itself (awaited: its promise is the
+     * action's), then `after<Name>`.
      */
     async invokeAction(name, payload = {}) {
       let aborted = false;
       const abort = () => { aborted = true; };
-      actionListeners.emit(`before${name}`, payload, abort);
+      await actionListeners.emitAwaited(`before${name}`, payload, abort);
       if (aborted) return undefined;
       const impl = defaultActions.get(name);
-      const result = impl ? impl(payload) : undefined;
-      actionListeners.emit(`after${name}`, payload, abort);
+      const result = impl ? await impl(payload) : undefined;
+      await actionListeners.emitAwaited(`after${name}`, payload, abort);
       return result;
     },
   };
@@ -288,6 +328,33 @@ export function createFlex(options = {}) {
   }
 
   defaultActions.set('HangupCall', () => undefined);
+  // What AcceptTask's body would send to TaskRouter with the accept: the
+  // conference options as the before-listeners left them. The accepted
+  // reservation itself is played by `acceptTask`, in every tab of the worker.
+  const acceptOptions = new Map(); // taskSid -> {options, written}
+  // Flex's own payload update for AcceptTask sets
+  // `conferenceOptions.conferenceRecord` from `call_recording_enabled` before
+  // the before-listeners run (@twilio/flex-ui 2.17.1,
+  // WorkerActions.updateAcceptTaskPayload). "Left unset" therefore means no
+  // listener wrote it: this first listener (registered before any plugin
+  // loads) watches for writes by the ones after it.
+  const acceptWatch = new WeakMap(); // payload -> () => written
+  Actions.addListener('beforeAcceptTask', (payload) => {
+    if (!payload || typeof payload !== 'object') return;
+    const target = payload.conferenceOptions && typeof payload.conferenceOptions === 'object' ? payload.conferenceOptions : {};
+    let written = false;
+    const watched = new Proxy(target, {
+      set(t, key, value) { if (key === 'conferenceRecord') written = true; t[key] = value; return true; },
+      deleteProperty(t, key) { if (key === 'conferenceRecord') written = true; delete t[key]; return true; },
+    });
+    payload.conferenceOptions = watched;
+    acceptWatch.set(payload, () => written || payload.conferenceOptions !== watched);
+  });
+  defaultActions.set('AcceptTask', (payload) => {
+    const { task, conferenceOptions } = payload;
+    const written = acceptWatch.get(payload);
+    if (task && task.taskSid) acceptOptions.set(task.taskSid, { options: conferenceOptions, written: written ? written() : true });
+  });
   defaultActions.set('CompleteTask', ({ task }) => {
     if (!task || !tasks.has(task.taskSid)) return;
     task.status = 'completed';
@@ -348,6 +415,37 @@ export function createFlex(options = {}) {
     return task;
   }
 
+  /**
+   * The agent accepts a reservation in this tab: the AcceptTask action runs
+   * with `{task, sid, conferenceOptions: {}}` (the ITask still `pending`),
+   * its before-listeners awaited. Resolves to the `conferenceRecord` the
+   * listeners left (`null`: none of them set it, so Flex's own setting
+   * applies). Then call `acceptTask` (every tab).
+   */
+  async function invokeAcceptTask(spec) {
+    if (!spec || !spec.taskSid || !spec.sid) throw new Error('invokeAcceptTask needs taskSid and sid');
+    const task = {
+      sid: spec.sid,
+      taskSid: spec.taskSid,
+      status: 'pending',
+      taskStatus: 'reserved',
+      attributes: spec.attributes ? JSON.parse(JSON.stringify(spec.attributes)) : {},
+      queueName: spec.queueName,
+      queueSid: spec.queueSid,
+      taskChannelUniqueName: spec.channel || 'voice',
+      dateCreated: toDate(spec.dateUpdated),
+      dateUpdated: toDate(spec.dateUpdated),
+      workerSid,
+      conference: undefined,
+    };
+    acceptOptions.delete(spec.taskSid);
+    await Actions.invokeAction('AcceptTask', { task, sid: spec.sid, conferenceOptions: {} });
+    const seen = acceptOptions.get(spec.taskSid);
+    const options = seen && seen.options;
+    const value = seen && seen.written && options && typeof options === 'object' ? options.conferenceRecord : undefined;
+    return { conferenceRecord: value === undefined ? null : value };
+  }
+
   /** The task's conference now looks like this, in the store and on task.conference. */
   function setConference(taskSid, conferenceSid, participants = []) {
     const conference = makeConference(conferenceSid, participants, workerSid);
@@ -369,6 +467,22 @@ export function createFlex(options = {}) {
     setBranch('phone', { ...phone, activeCall: callSid ? { parameters: { CallSid: callSid } } : null });
   }
 
+  /**
+   * `flex.Actions.invokeAction(name, payload)` as another plugin or a button
+   * would; a `taskSid` naming a task of this instance brings its ITask along.
+   * Resolves with `{ok, value}` or `{ok: false, error}`: a rejected action is
+   * an outcome, not a driver failure.
+   */
+  async function invokeAction(name, payload = {}) {
+    const full = { ...payload };
+    if (typeof full.taskSid === 'string' && tasks.has(full.taskSid) && full.task === undefined) full.task = tasks.get(full.taskSid);
+    try {
+      return { ok: true, value: await Actions.invokeAction(name, full) };
+    } catch (err) {
+      return { ok: false, error: err && err.message ? err.message : String(err) };
+    }
+  }
+
   function hangup(taskSid) {
     return Actions.invokeAction('HangupCall', { task: requireTask(taskSid) });
   }
@@ -377,12 +491,21 @@ export function createFlex(options = {}) {
     return Actions.invokeAction('CompleteTask', { task: requireTask(taskSid) });
   }
 
-  /** The call ended for the agent: the task goes to wrap-up (taskWrapup fires). */
+  /**
+   * The call ended for the agent: the reservation and the task go to
+   * wrap-up, as TaskRouter reports them (`wrapping`), and taskWrapup fires.
+   * Already wrapping: nothing happens (Flex reports each change once).
+   */
   function wrapup(taskSid) {
     const task = requireTask(taskSid);
+    if (task.status === 'wrapping') return;
     task.status = 'wrapping';
     task.taskStatus = 'wrapping';
     task.dateUpdated = new Date();
+    const reservation = reservations.get(task.sid);
+    if (reservation) {
+      reservations.set(task.sid, { ...reservation, status: 'wrapping', task: { ...reservation.task, status: 'wrapping' } });
+    }
     publishTasks();
     events.emit('taskWrapup', task);
   }
@@ -405,6 +528,14 @@ export function createFlex(options = {}) {
     store.dispatch({ type: 'FLEX_SIM/UNRELATED' });
   }
 
+  // Flex's own bodies of these actions talk to Twilio (the Voice SDK call, the
+  // TaskRouter reservation): with Flex's Actions the simulator's bodies
+  // replace them (`replaceAction`, as a plugin does), and Flex still runs
+  // its payload update functions and the before/after listeners.
+  if (flexActions) {
+    for (const [name, impl] of defaultActions) flexActions.replaceAction(name, async (payload) => impl(payload));
+  }
+
   return {
     flex,
     manager,
@@ -418,11 +549,13 @@ export function createFlex(options = {}) {
       return g;
     },
     acceptTask,
+    invokeAcceptTask,
     setConference,
     setActiveCall,
     hangup,
     complete,
     wrapup,
+    invokeAction,
     cancel,
     unrelatedChange,
     getTask: (taskSid) => tasks.get(taskSid),

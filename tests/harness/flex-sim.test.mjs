@@ -106,24 +106,71 @@ test('setActiveCall: phone.activeCall.parameters.CallSid, other branches untouch
   assert.equal(sim.manager.store.getState().flex.phone.activeCall, null);
 });
 
-test('hangup and complete fire before-listeners with {task}; a slow listener does not block', async () => {
+test('hangup and complete fire before-listeners with {task}; the action waits for a listener\'s promise, as Flex does', async () => {
   const sim = createFlex();
   const task = sim.acceptTask(taskSpec);
   const calls = [];
   sim.flex.Actions.addListener('beforeHangupCall', (payload) => { calls.push(['hangup', payload.task]); });
+  const completed = [];
   sim.flex.Actions.addListener('beforeCompleteTask', (payload) => {
     calls.push(['complete', payload.task]);
-    return new Promise(() => {}); // never settles
+    return new Promise((resolve) => {
+      setTimeout(() => { calls.push(['listener done', completed.length]); resolve(); }, 30);
+    });
   });
-  const completed = [];
   sim.manager.events.addListener('taskCompleted', (t) => completed.push(t));
   await sim.hangup(WT);
   await sim.complete(WT);
-  assert.deepEqual(calls, [['hangup', task], ['complete', task]]);
+  assert.deepEqual(calls, [['hangup', task], ['complete', task], ['listener done', 0]]);
   assert.deepEqual(completed, [task]);
   assert.equal(sim.manager.store.getState().flex.worker.tasks.size, 0);
   assert.equal(sim.manager.workerClient.reservations.size, 0);
   assert.throws(() => sim.complete(WT), /no task/);
+});
+
+test('invokeAcceptTask: beforeAcceptTask gets {task, sid, conferenceOptions: {}}, is awaited, and its conferenceRecord is read back', async () => {
+  const sim = createFlex({ workerSid: WK });
+  const payloads = [];
+  const order = [];
+  sim.flex.Actions.addListener('beforeAcceptTask', (payload, abort) => {
+    payloads.push(payload);
+    assert.equal(typeof abort, 'function');
+    order.push('slow listener starts');
+    return new Promise((resolve) => setTimeout(() => {
+      payload.conferenceOptions.conferenceRecord = false;
+      order.push('slow listener sets false');
+      resolve();
+    }, 30));
+  });
+  sim.flex.Actions.addListener('afterAcceptTask', () => order.push('after'));
+  assert.deepEqual(await sim.invokeAcceptTask({ ...taskSpec, channel: 'voice' }), { conferenceRecord: false });
+  assert.deepEqual(order, ['slow listener starts', 'slow listener sets false', 'after']);
+  const [p] = payloads;
+  assert.equal(p.sid, WR);
+  assert.equal(p.task.taskSid, WT);
+  assert.equal(p.task.sid, WR);
+  assert.equal(p.task.status, 'pending');
+  assert.equal(p.task.taskChannelUniqueName, 'voice');
+  assert.deepEqual(p.task.attributes, taskSpec.attributes);
+  assert.equal(sim.getTask(WT), undefined, 'the action alone does not put the task in Flex state: acceptTask does');
+
+  const quiet = createFlex({ workerSid: WK });
+  assert.deepEqual(await quiet.invokeAcceptTask(taskSpec), { conferenceRecord: null }, 'no listener: unset');
+  quiet.flex.Actions.addListener('beforeAcceptTask', (payload) => { payload.conferenceOptions.conferenceRecord = true; });
+  assert.deepEqual(await quiet.invokeAcceptTask(taskSpec), { conferenceRecord: true });
+});
+
+test('a before-listener that rejects or throws is reported; the action goes on', async () => {
+  const sim = createFlex();
+  const orig = console.error;
+  console.error = () => {};
+  try {
+    sim.flex.Actions.addListener('beforeAcceptTask', () => Promise.reject(new Error('late boom')));
+    sim.flex.Actions.addListener('beforeAcceptTask', () => { throw new Error('boom'); });
+    sim.flex.Actions.addListener('beforeAcceptTask', (payload) => { payload.conferenceOptions.conferenceRecord = true; });
+    assert.deepEqual(await sim.invokeAcceptTask(taskSpec), { conferenceRecord: true });
+  } finally { console.error = orig; }
+  assert.deepEqual(sim.errors().map((e) => e.message).sort(), ['boom', 'late boom']);
 });
 
 test('cancel: reservation removed, task leaves, taskCanceled', () => {
@@ -230,4 +277,45 @@ test('NodeInstance: own realm, browser-like globals, timers cleared on dispose',
   await new Promise((r) => setTimeout(r, 30));
   assert.equal(seen.ticks, ticks, 'no timer runs after dispose');
   assert.equal(inst.timers.size, 0);
+});
+
+test('wrap-up: the task and its reservation show wrapping and taskWrapup fires once', () => {
+  const sim = createFlex({ callRecordingEnabled: true });
+  const task = sim.acceptTask(taskSpec);
+  const wrapped = [];
+  sim.manager.events.addListener('taskWrapup', (t) => wrapped.push(t));
+  sim.wrapup(WT);
+  sim.wrapup(WT);
+  assert.deepEqual(wrapped, [task]);
+  assert.equal(task.status, 'wrapping');
+  assert.equal(task.taskStatus, 'wrapping');
+  assert.equal(sim.manager.workerClient.reservations.get(WR).status, 'wrapping');
+  assert.equal(sim.manager.serviceConfiguration.call_recording_enabled, true);
+  assert.equal(createFlex().manager.serviceConfiguration.call_recording_enabled, false);
+});
+
+test('Actions.registerAction / invokeAction: the action runs between before and after listeners, its promise is the action\'s', async () => {
+  const sim = createFlex({ workerSid: WK });
+  const order = [];
+  sim.flex.Actions.addListener('beforeMyAction', (p) => order.push(`before ${p.n}`));
+  sim.flex.Actions.addListener('afterMyAction', (p) => order.push(`after ${p.n}`));
+  sim.flex.Actions.registerAction('MyAction', async (p) => { order.push(`run ${p.n}`); return p.n * 2; });
+  assert.equal(await sim.flex.Actions.invokeAction('MyAction', { n: 21 }), 42);
+  assert.deepEqual(order, ['before 21', 'run 21', 'after 21']);
+  assert.throws(() => sim.flex.Actions.registerAction('MyAction', () => 1), /already registered/);
+  sim.flex.Actions.registerAction('Failing', async () => { throw new Error('nothing recording'); });
+  await assert.rejects(sim.flex.Actions.invokeAction('Failing', {}), /nothing recording/);
+});
+
+test('invokeAction driver: the task of a taskSid comes along; a rejection is an outcome', async () => {
+  const sim = createFlex({ workerSid: WK });
+  sim.acceptTask(taskSpec);
+  let seen;
+  sim.flex.Actions.registerAction('Look', (p) => { seen = p; return 'ok'; });
+  assert.deepEqual(await sim.invokeAction('Look', { taskSid: WT }), { ok: true, value: 'ok' });
+  assert.equal(seen.task, sim.getTask(WT));
+  await sim.invokeAction('Look', { taskSid: 'WT0000000000000000000000000000ffff' });
+  assert.equal(seen.task, undefined, 'no task for a SID this instance does not hold');
+  sim.flex.Actions.registerAction('No', () => Promise.reject(new Error('not this worker\'s task')));
+  assert.deepEqual(await sim.invokeAction('No', { taskSid: WT }), { ok: false, error: 'not this worker\'s task' });
 });

@@ -47,11 +47,17 @@ window.__harness = {
     if (result && typeof result.then === 'function') await result;
     return undefined;
   },
+  /** `flex.Actions.invokeAction` with its outcome: `{ok, value}` or `{ok: false, error}`. */
+  async invokeAction(name, payloadJson) {
+    const outcome = await sim.invokeAction(name, JSON.parse(payloadJson));
+    return JSON.stringify(outcome, (k, v) => (k === 'task' ? undefined : v));
+  },
   idle() {
     const api = window.DualChannelRecording;
     const pluginIdle = !!api.idle();
     return { idle: pluginIdle && inflight === 0, pluginIdle, inflight };
   },
+  invokeAcceptTask: (spec) => sim.invokeAcceptTask(spec),
   hasTask: (taskSid) => sim.getTask(taskSid) !== undefined,
   notificationsShown: () => sim.notificationsShown(),
   status: (taskSid) => window.DualChannelRecording.status(taskSid),

@@ -50,12 +50,21 @@ export function createSimClient(baseUrl, { fetchImpl } = {}) {
       for (const k of ['queueName', 'queueSid', 'channel', 'assignmentStatus']) if (extra[k] !== undefined) body[k] = extra[k];
       return request('PUT', `/_sim/tasks/${enc(taskSid)}`, body);
     },
+    /** What a task's accept ended with (`conferenceRecord`: true, false, null for unset): Flex's own conference recording follows it. */
+    putAcceptOptions: (taskSid, conferenceRecord) =>
+      request('PUT', `/_sim/tasks/${enc(taskSid)}/accept`, { conferenceRecord: conferenceRecord ?? null }),
     upsertReservation: ({ taskSid, reservationSid, workerSid, status = 'accepted' }) =>
       request('POST', '/_sim/reservations', { taskSid, reservationSid, workerSid, status }),
     deleteReservation: (reservationSid) => request('DELETE', `/_sim/reservations/${enc(reservationSid)}`),
+    /** TaskRouter's lifecycle: `wrapping` (the call ended) or `completed`; the task's assignment status follows. */
+    setReservationStatus: (reservationSid, status) =>
+      request('POST', `/_sim/reservations/${enc(reservationSid)}/status`, { status }),
     putConference: (conferenceSid, { taskSid, participants }) =>
       request('PUT', `/_sim/conferences/${enc(conferenceSid)}`, { taskSid, participants }),
     fault: (fault) => request('POST', '/_sim/faults', fault),
+    /** The Flex configuration the backend reads (`GET /v1/Configuration`). */
+    putFlexConfiguration: ({ uiAttributes, callRecordingEnabled }) =>
+      request('PUT', '/_sim/configuration', { uiAttributes, callRecordingEnabled }),
   };
 }
 

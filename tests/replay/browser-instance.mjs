@@ -43,6 +43,15 @@ export class BrowserInstance {
     await this._eval(method, ([m, json]) => window.__harness.call(m, JSON.parse(json)), [method, JSON.stringify(args)]);
   }
 
+  async invokeAction(name, payload) {
+    return JSON.parse(await this._eval('invokeAction', ([n, json]) => window.__harness.invokeAction(n, json), [name, JSON.stringify(payload)]));
+  }
+
+  /** The AcceptTask action in this tab (flex-sim invokeAcceptTask): `{conferenceRecord}`. */
+  invokeAcceptTask(spec) {
+    return this._eval('invokeAcceptTask', (json) => window.__harness.invokeAcceptTask(JSON.parse(json)), JSON.stringify(spec));
+  }
+
   hasTask(taskSid) {
     return this._eval('hasTask', (t) => window.__harness.hasTask(t), taskSid);
   }

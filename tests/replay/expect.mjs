@@ -4,8 +4,8 @@
 
 import { recordingUrl } from '../harness/sim-client.js';
 
-export const EXPECT_KEYS = ['recordings', 'taskAttributes', 'unchangedAttributes', 'notifications'];
-export const STEP_KINDS = ['accept', 'conference', 'activeCall', 'hangup', 'complete', 'cancel', 'endCall', 'wait', 'twilio', 'backend'];
+export const EXPECT_KEYS = ['recordings', 'taskAttributes', 'unchangedAttributes', 'notifications', 'recordingStatus', 'conferenceRecord'];
+export const STEP_KINDS = ['accept', 'conference', 'activeCall', 'hangup', 'complete', 'cancel', 'endCall', 'wait', 'twilio', 'backend', 'action'];
 
 const MAX_SHOWN = 160;
 
@@ -144,10 +144,11 @@ function sameSet(expected, found) {
 /**
  * Check a scenario's `expect`.
  * @param {object} expect the scenario's expect object
- * @param {object} observed `{state, accepted: {WT: attributes as accepted}, notifications: [ids shown, all instances]}`
+ * @param {object} observed `{state, accepted: {WT: attributes as accepted}, notifications: [ids shown, all instances],
+ *   conferenceRecords: {WT: conferenceOptions.conferenceRecord after beforeAcceptTask, null when unset}}`
  * @returns {string[]} failures (empty: pass)
  */
-export function checkExpect(expect, { state, accepted = {}, notifications = [] }) {
+export function checkExpect(expect, { state, accepted = {}, notifications = [], conferenceRecords = {} }) {
   const failures = [];
   const unknown = Object.keys(expect || {}).filter((k) => !EXPECT_KEYS.includes(k));
   for (const k of unknown) failures.push(`unknown expect key "${k}" (known: ${EXPECT_KEYS.join(', ')})`);
@@ -174,8 +175,35 @@ export function checkExpect(expect, { state, accepted = {}, notifications = [] }
     }
   }
 
+  if (expect.recordingStatus !== undefined) failures.push(...checkRecordingStatus(expect.recordingStatus, state));
+  if (expect.conferenceRecord !== undefined) {
+    const said = (v) => (v === null ? 'null (left unset)' : show(v));
+    for (const [taskSid, want] of Object.entries(expect.conferenceRecord)) {
+      if (!(taskSid in conferenceRecords)) { failures.push(`conferenceRecord: task ${taskSid} was never accepted in this scenario`); continue; }
+      const found = conferenceRecords[taskSid];
+      if (found !== want) failures.push(`conferenceRecord ${taskSid}: expected ${said(want)}, found ${said(found)}`);
+    }
+  }
+
   if (expect.notifications !== undefined && !sameSet(expect.notifications, notifications)) {
     failures.push(`notifications: expected ${show([...new Set(expect.notifications)].sort())}, shown ${show([...new Set(notifications)].sort())}`);
+  }
+  return failures;
+}
+
+/**
+ * `recordingStatus`: the status of the latest recording on each call (`CA...`)
+ * or of the conference's recording (`CF...`); `absent` when there is none.
+ */
+export function checkRecordingStatus(want, state) {
+  const failures = [];
+  for (const [sid, status] of Object.entries(want || {})) {
+    const list = sid.startsWith('CF')
+      ? (state.conferenceRecordings || []).filter((r) => r.conferenceSid === sid)
+      : (state.recordings || []).filter((r) => r.callSid === sid);
+    // The simulator lists recordings in creation order: the last is the latest.
+    const found = list.length ? list[list.length - 1].status : 'absent';
+    if (found !== status) failures.push(`recordingStatus ${sid}: expected ${status}, found ${found}`);
   }
   return failures;
 }

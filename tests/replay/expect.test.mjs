@@ -93,6 +93,12 @@ const expectCases = [
   ['no notifications expected', { notifications: [] }, { notifications: ['PSDualChannelBroken'] }, ['notifications: expected [], shown ["PSDualChannelBroken"]']],
   ['missing notification', { notifications: ['X'] }, { notifications: [] }, ['expected ["X"], shown []']],
   ['unknown expect key', { recordigns: [] }, {}, ['unknown expect key "recordigns"']],
+  ['conferenceRecord true, false and unset', { conferenceRecord: { [WT1]: true, [WT2]: null } }, { conferenceRecords: { [WT1]: true, [WT2]: null } }, []],
+  ['conferenceRecord false', { conferenceRecord: { [WT1]: false } }, { conferenceRecords: { [WT1]: false } }, []],
+  ['conferenceRecord expected set, left unset', { conferenceRecord: { [WT1]: true } }, { conferenceRecords: { [WT1]: null } }, [`conferenceRecord ${WT1}: expected true, found null (left unset)`]],
+  ['conferenceRecord expected unset, set', { conferenceRecord: { [WT1]: null } }, { conferenceRecords: { [WT1]: false } }, [`conferenceRecord ${WT1}: expected null (left unset), found false`]],
+  ['conferenceRecord true is not "true"', { conferenceRecord: { [WT1]: true } }, { conferenceRecords: { [WT1]: 'true' } }, ['expected true, found "true"']],
+  ['conferenceRecord of a task never accepted', { conferenceRecord: { [WT2]: true } }, { conferenceRecords: { [WT1]: true } }, [`task ${WT2} was never accepted`]],
 ];
 
 for (const [name, expect, observed, fragments] of expectCases) {
@@ -150,4 +156,33 @@ test('schema: messages for steps without a kind, with two kinds, bad activeCall'
   assert.match(formatSchemaErrors(validate.errors), /\/steps\/0\/activeCall must be (string|null)/);
   assert.equal(validate({ name: 'x', steps: [], expect: {} }), false);
   assert.match(formatSchemaErrors(validate.errors), /\/ must have required property 'config'/);
+});
+
+test('recordingStatus: the latest recording of a call, the conference\'s recording, absent', () => {
+  const CF = 'CF00000000000000000000000000000001';
+  const state = {
+    recordings: [
+      { sid: RE1, callSid: C1, status: 'completed' },
+      { sid: RE2, callSid: C1, status: 'paused' },
+      { sid: 'RE00000000000000000000000000000003', callSid: C2, status: 'in-progress' },
+    ],
+    conferenceRecordings: [{ sid: 'RE00000000000000000000000000000004', conferenceSid: CF, status: 'paused' }],
+  };
+  const cases = [
+    [{ [C1]: 'paused' }, []],
+    [{ [C1]: 'completed' }, [`recordingStatus ${C1}: expected completed, found paused`]],
+    [{ [C2]: 'in-progress', [CF]: 'paused' }, []],
+    [{ [C3]: 'absent' }, []],
+    [{ [C3]: 'in-progress' }, [`recordingStatus ${C3}: expected in-progress, found absent`]],
+    [{ CF00000000000000000000000000000009: 'absent' }, []],
+  ];
+  for (const [want, failures] of cases) {
+    assert.deepEqual(checkExpect({ recordingStatus: want }, { state }), failures, JSON.stringify(want));
+  }
+  // A simulator without conference recordings: every conference is absent.
+  assert.deepEqual(checkExpect({ recordingStatus: { [CF]: 'absent' } }, { state: { recordings: [] } }), []);
+});
+
+test('the action step is a known step kind', () => {
+  assert.equal(stepKind({ action: { name: 'PauseDualChannelRecording', payload: {} }, instance: 'B' }), 'action');
 });

@@ -43,12 +43,15 @@ export class NodeInstance {
    * @param {string} opts.bundleFile the plugin bundle
    * @param {object} opts.flexOptions createFlex options (JSON-serialisable)
    * @param {(line: string) => void} opts.log where the instance's console goes
+   * @param {object} [opts.actions] Flex's own Actions for this instance (real-flex-actions.mjs),
+   *   in place of the simulated one; it lives in the host realm
    */
-  constructor(name, { bundleFile, flexOptions, log }) {
+  constructor(name, { bundleFile, flexOptions, log, actions }) {
     this.name = name;
     this.bundleFile = bundleFile;
     this.flexOptions = flexOptions;
     this.log = log;
+    this.actions = actions;
     this.timers = new Map();
     this.controllers = new Set();
     this.inflight = 0;
@@ -166,8 +169,9 @@ export class NodeInstance {
     vm.runInContext('globalThis.window = globalThis; globalThis.self = globalThis;', this.context);
     vm.runInContext(flexSimScript(), this.context, { filename: 'tests/harness/flex-sim.js' });
     this.context.__flexOptions = JSON.stringify(this.flexOptions);
+    this.context.__flexActions = this.actions;
     vm.runInContext(`
-      globalThis.__sim = FlexSim.createFlex(JSON.parse(__flexOptions));
+      globalThis.__sim = FlexSim.createFlex({ ...JSON.parse(__flexOptions), actions: globalThis.__flexActions });
       __sim.install(globalThis);
       globalThis.__call = (method, json) => {
         const result = __sim[method](...JSON.parse(json));
@@ -188,6 +192,24 @@ export class NodeInstance {
   async call(method, ...args) {
     if (this.disposed) throw new Error(`instance ${this.name} is disposed`);
     await this.context.__call(method, JSON.stringify(args));
+  }
+
+  /** `flex.Actions.invokeAction` in this instance: `{ok, value}` or `{ok: false, error}`. */
+  async invokeAction(name, payload) {
+    if (this.disposed) throw new Error(`instance ${this.name} is disposed`);
+    this.context.__actionArgs = JSON.stringify([name, payload]);
+    const json = await vm.runInContext(
+      '__sim.invokeAction(...JSON.parse(__actionArgs)).then((o) => JSON.stringify(o, (k, v) => (k === "task" ? undefined : v)))',
+      this.context,
+    );
+    return JSON.parse(json);
+  }
+
+  /** The AcceptTask action in this tab (flex-sim invokeAcceptTask): `{conferenceRecord}`. */
+  async invokeAcceptTask(spec) {
+    if (this.disposed) throw new Error(`instance ${this.name} is disposed`);
+    const run = vm.runInContext('(json) => __sim.invokeAcceptTask(JSON.parse(json)).then((r) => JSON.stringify(r))', this.context);
+    return JSON.parse(await run(JSON.stringify(spec)));
   }
 
   async hasTask(taskSid) {

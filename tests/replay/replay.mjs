@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Replay runner: node tests/replay/replay.mjs [--browser] [--via-prism] [--verbose] FILE_OR_DIR ...
+// Replay runner: node tests/replay/replay.mjs [--browser] [--via-prism] [--flex-actions] [--verbose] FILE_OR_DIR ...
 //
 // Plays each scenario (../shared/scenarios/README.md) through the real plugin
 // bundle in simulated Flex instances, against the real backend and the Twilio
@@ -13,6 +13,10 @@
 // of its path, and prism's own log is read for refused requests; any break
 // fails the scenario, with one indented `contract:` line per break.
 //
+// --flex-actions (Node only): hang-up and completion run through Flex's own
+// Actions framework from @twilio/flex-ui (tests/harness/real-flex-actions.mjs)
+// instead of the simulator's, one Actions per instance.
+//
 // Environment: TWILIO_SIM_BIN (default target/debug/twilio-sim), BACKEND_BIN
 // (default target/debug/recording-backend), PLUGIN_BUNDLE (default
 // plugin-shim/dist/plugin-dual-channel-recording.js), SCENARIO_SCHEMA (default
@@ -24,13 +28,13 @@ import { missingParts } from '../harness/processes.mjs';
 import { closeEnvironment, createEnvironment, runScenario } from './runner.mjs';
 import { expandScenarioArgs, loadScenario } from './scenario.mjs';
 
-const USAGE = 'usage: node tests/replay/replay.mjs [--browser] [--via-prism] [--verbose] FILE_OR_DIR ...';
+const USAGE = 'usage: node tests/replay/replay.mjs [--browser] [--via-prism] [--flex-actions] [--verbose] FILE_OR_DIR ...';
 
 async function main(argv) {
   const flags = new Set(argv.filter((a) => a.startsWith('--')));
   const paths = argv.filter((a) => !a.startsWith('--'));
   for (const f of flags) {
-    if (!['--browser', '--via-prism', '--verbose', '--help'].includes(f)) {
+    if (!['--browser', '--via-prism', '--flex-actions', '--verbose', '--help'].includes(f)) {
       console.error(`unknown option ${f}\n${USAGE}`);
       return 2;
     }
@@ -42,6 +46,7 @@ async function main(argv) {
   const browser = flags.has('--browser');
   const verbose = flags.has('--verbose');
   const viaPrism = flags.has('--via-prism');
+  const flexActions = flags.has('--flex-actions');
 
   let files;
   try {
@@ -67,7 +72,7 @@ async function main(argv) {
       cannotRun = `cannot run: missing ${missing.join('; ')}`;
     } else {
       try {
-        env = await createEnvironment({ browser, echo: verbose, viaPrism });
+        env = await createEnvironment({ browser, echo: verbose, viaPrism, flexActions });
       } catch (err) {
         cannotRun = `cannot run: ${err.message.replace(/\n/g, ' | ')}`;
       }

@@ -27,10 +27,16 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  * REST API through `prism proxy --errors` (the token check goes straight to
  * the simulator, as it is not in Twilio's OpenAPI files) and every scenario
  * ends with the contract check of tests/contract/via-prism.mjs.
+ * With `flexActions` (Node instances only), each instance's flex.Actions is
+ * Flex's own framework from @twilio/flex-ui (tests/harness/real-flex-actions.mjs).
  */
-export async function createEnvironment({ browser = false, echo = false, viaPrism = false } = {}) {
+export async function createEnvironment({ browser = false, echo = false, viaPrism = false, flexActions = false } = {}) {
   mkdirSync(OUT_DIR, { recursive: true });
   const env = { browser, viaPrism, closers: [] };
+  if (flexActions) {
+    if (browser) throw new Error("Flex's own Actions run in Node instances only (not with --browser)");
+    env.createFlexActions = (await import('../harness/real-flex-actions.mjs')).createFlexActions;
+  }
   try {
     env.simProc = await startSim({ logFile: path.join(OUT_DIR, 'twilio-sim.log'), echo });
     env.closers.push(() => env.simProc.stop());
@@ -169,7 +175,6 @@ async function play(scenario, env, log, instances, setBrowserContext) {
   const settleMs = scenario.settleMs ?? 10000;
   const identity = identityOf(workerSid);
 
-  if (!backend.running) await backend.start();
   await sim.reset();
 
   const customData = {
@@ -177,6 +182,19 @@ async function play(scenario, env, log, instances, setBrowserContext) {
     serverless_functions_domain: `127.0.0.1:${backend.port}`,
     serverless_functions_protocol: 'http',
   };
+  // The Flex configuration as the backend reads it from Twilio: the same
+  // document, with `serverConfig` in place of `config` when the scenario
+  // plays a browser whose copy differs.
+  const flexCallRecording = scenario.flexCallRecording === true;
+  const serverConfig = Object.prototype.hasOwnProperty.call(scenario, 'serverConfig') ? scenario.serverConfig : scenario.config;
+  await sim.putFlexConfiguration({
+    uiAttributes: { custom_data: { ...customData, features: { dual_channel_recording: serverConfig } } },
+    callRecordingEnabled: flexCallRecording,
+  });
+  // A fresh backend per scenario: its caches (the policy read from the Flex
+  // configuration, tokens, recordings) must not carry over from the last one.
+  if (backend.running) await backend.stop();
+  await backend.start();
 
   let context = null;
   if (env.browser) {
@@ -187,12 +205,14 @@ async function play(scenario, env, log, instances, setBrowserContext) {
   for (const name of names) {
     const token = `flex-token-${process.pid}-${tokenCounter}-${name}`;
     await sim.registerToken({ token, workerSid, identity, valid: true, expiresInSec: 3600, roles: ['agent'] });
-    const flexOptions = { customData, workerSid, accountSid: SIM_ACCOUNT.accountSid, token, identity, locale: 'en-US' };
+    const flexOptions = {
+      customData, workerSid, accountSid: SIM_ACCOUNT.accountSid, token, identity, locale: 'en-US', callRecordingEnabled: flexCallRecording,
+    };
     const inst = env.browser
       ? new BrowserInstance(name, {
         context, pageUrl: `${env.files.url}/harness/harness.html`, bundleUrl: `${env.files.url}/bundle.js`, flexOptions, log,
       })
-      : new NodeInstance(name, { bundleFile: env.bundleFile, flexOptions, log });
+      : new NodeInstance(name, { bundleFile: env.bundleFile, flexOptions, log, actions: env.createFlexActions?.() });
     instances.push(inst);
     await inst.start();
     log(`instance ${name} ready`);
@@ -200,8 +220,38 @@ async function play(scenario, env, log, instances, setBrowserContext) {
   const byName = new Map(instances.map((i) => [i.name, i]));
 
   const accepted = {}; // taskSid -> attributes as accepted
+  const conferenceRecords = {}; // taskSid -> conferenceOptions.conferenceRecord after beforeAcceptTask
   const tasks = {}; // taskSid -> accept spec
   const calls = new Map(); // callSid -> status the runner gave it
+
+  // The reservation lifecycle (scenario README, `hangup` and `complete`):
+  // accepted → wrapping when the call ends → completed at CompleteTask, at
+  // TaskRouter (the simulator) and in Flex state (task status, taskWrapup).
+  const reservationStatus = {}; // taskSid -> 'accepted' | 'wrapping' | 'completed'
+  const toWrapUp = async (taskSid, holders) => {
+    if (reservationStatus[taskSid] !== 'accepted') return;
+    await sim.setReservationStatus(tasks[taskSid].sid, 'wrapping');
+    reservationStatus[taskSid] = 'wrapping';
+    for (const inst of holders) await inst.call('wrapup', taskSid);
+  };
+  const playLifecycle = async (kind, taskSid, holders) => {
+    if (!tasks[taskSid]) throw new Error(`task ${taskSid} was never accepted`);
+    if (kind === 'hangup') {
+      // beforeHangupCall runs (awaited, as Flex does), then the call is over.
+      for (const inst of holders) await inst.call('hangup', taskSid);
+      await toWrapUp(taskSid, holders);
+      return;
+    }
+    // Flex completes a voice task from wrap-up.
+    await toWrapUp(taskSid, holders);
+    // beforeCompleteTask runs (awaited), then the task leaves Flex state and
+    // TaskRouter completes the reservation and the task.
+    for (const inst of holders) await inst.call('complete', taskSid);
+    if (reservationStatus[taskSid] !== 'completed') {
+      await sim.setReservationStatus(tasks[taskSid].sid, 'completed');
+      reservationStatus[taskSid] = 'completed';
+    }
+  };
 
   const ensureCall = async (callSid, from, to) => {
     if (calls.get(callSid) === 'in-progress') return;
@@ -231,8 +281,16 @@ async function play(scenario, env, log, instances, setBrowserContext) {
         case 'accept': {
           const spec = { channel: 'voice', ...value };
           await sim.putTask(spec.taskSid, spec.attributes, { queueName: spec.queueName, queueSid: spec.queueSid, channel: spec.channel });
+          // The AcceptTask action (its beforeAcceptTask listeners) runs in the
+          // one tab where the agent clicks: the step's instance, else the first.
+          const { conferenceRecord } = await targets[0].invokeAcceptTask(spec);
+          conferenceRecords[spec.taskSid] = conferenceRecord;
+          log(`beforeAcceptTask in ${targets[0].name}: conferenceRecord ${JSON.stringify(conferenceRecord)}`);
+          // Flex records the conference when the accept asked for it (or left it to call_recording_enabled).
+          await sim.putAcceptOptions(spec.taskSid, conferenceRecord);
           await sim.upsertReservation({ taskSid: spec.taskSid, reservationSid: spec.sid, workerSid, status: 'accepted' });
           accepted[spec.taskSid] = JSON.parse(JSON.stringify(spec.attributes));
+          reservationStatus[spec.taskSid] = 'accepted';
           tasks[spec.taskSid] = spec;
           for (const inst of targets) await inst.call('acceptTask', spec);
           break;
@@ -267,8 +325,19 @@ async function play(scenario, env, log, instances, setBrowserContext) {
             // The reservation disappears at Twilio, then Flex learns it.
             if (!tasks[value]) throw new Error(`task ${value} was never accepted`);
             await sim.deleteReservation(tasks[value].sid);
+            for (const inst of holders) await inst.call(kind, value);
+          } else {
+            await playLifecycle(kind, value, holders);
           }
-          for (const inst of holders) await inst.call(kind, value);
+          break;
+        }
+        case 'action': {
+          // One instance: the step's, else the first; the runner waits for the action's promise.
+          const inst = step.instance !== undefined ? targets[0] : instances[0];
+          const { name, payload = {} } = value || {};
+          if (typeof name !== 'string') throw new Error(`action step needs a "name", found ${show(value)}`);
+          const outcome = await inst.invokeAction(name, payload);
+          log(`action ${name} in ${inst.name}: ${outcome.ok ? `resolved ${show(outcome.value)}` : `rejected: ${outcome.error}`}`);
           break;
         }
         case 'endCall':
@@ -308,7 +377,7 @@ async function play(scenario, env, log, instances, setBrowserContext) {
     }
   }
 
-  const failures = checkExpect(scenario.expect, { state, accepted, notifications });
+  const failures = checkExpect(scenario.expect, { state, accepted, notifications, conferenceRecords });
   if (failures.length === 0) return null;
   let why = failures.join('; ');
   if (!settle.settled) why += ` (not settled within settleMs ${settleMs}: ${settle.busy})`;

@@ -13,9 +13,9 @@
 //   without overflowing its stack or giving up, so the call is recorded;
 // - 29: the backend reads, merges and writes back a 300-level document
 //   (serde_json's default recursion limit is 128) and keeps every level;
-// - 30: about 100 KB is over TaskRouter's limit on task attributes (16 KB on
-//   Twilio's limits page; 4 KB in older figures), so Twilio would refuse the
-//   write: the recording stands and the attributes are left as they were.
+// - 30: about 100 KB is far over TaskRouter's limit on task attributes (4096
+//   characters), so the backend sends no write: the recording stands and the
+//   attributes are left as they were.
 //
 // Run: node tests/scenarios/generate-deep-attributes.mjs
 // (OUT_DIR=/some/dir writes the files there instead.)

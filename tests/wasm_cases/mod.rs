@@ -191,3 +191,89 @@ async fn a_fetch_rejecting_with_something_not_an_error_is_a_network_failure() {
     assert!(engine.idle());
     engine.dispose();
 }
+
+#[wasm_bindgen_test]
+fn before_accept_answers_the_conference_record_at_once() {
+    let r = Recorder::new();
+    let engine = Engine::new(
+        r#"{"features": {"dual_channel_recording": {"enabled": true, "method": "conference", "channel": "worker",
+            "exclude_queues": ["Billing"], "exclude_attributes": [{"key": "customer.privacy", "value": "no-recording"}]}}}"#,
+        "WK00000000000000000000000000000001",
+        "en-US",
+        0.5,
+        r.host.clone().unchecked_into(),
+    );
+    assert!(engine.enabled(), "no backend location needed");
+    assert!(logged(&r, r#"channel "worker" is ignored"#));
+    let task = |sid: &str, queue: &str, channel: &str, attributes: &str| {
+        format!(
+            r#"{{"taskSid": "{sid}", "sid": "WR00000000000000000000000000000001", "queueName": "{queue}",
+                "queueSid": "WQ00000000000000000000000000000001", "channel": "{channel}", "attributes": {}}}"#,
+            serde_json::to_string(attributes).unwrap()
+        )
+    };
+    let answer = |json: &str| -> serde_json::Value {
+        serde_json::from_str(&engine.before_accept(json)).unwrap()
+    };
+    let t1 = "WT00000000000000000000000000000001";
+    let a = answer(&task(t1, "Sales", "voice", r#"{"direction": "inbound"}"#));
+    assert_eq!(a["conferenceRecord"], serde_json::json!(true));
+    assert!(engine.status(t1).contains(r#""state":"conference""#));
+    let a = answer(&task(t1, "Billing", "voice", "{}"));
+    assert_eq!(a["conferenceRecord"], serde_json::json!(false));
+    assert_eq!(a["reason"], "queue Billing is in exclude_queues");
+    let a = answer(&task(
+        t1,
+        "Sales",
+        "voice",
+        r#"{"customer": {"privacy": ["no-recording"]}}"#,
+    ));
+    assert_eq!(a["conferenceRecord"], serde_json::json!(false));
+    let a = answer(&task(t1, "Sales", "chat", "{}"));
+    assert_eq!(a["conferenceRecord"], serde_json::Value::Null);
+    // An unreadable task: untouched, logged, never thrown.
+    let a = answer("{not json");
+    assert_eq!(a["conferenceRecord"], serde_json::Value::Null);
+    assert!(logged(
+        &r,
+        "ignored an unreadable task from beforeAcceptTask"
+    ));
+    assert!(logged(
+        &r,
+        "not recording WT00000000000000000000000000000001: queue Billing"
+    ));
+    assert!(r.named("notify").is_empty());
+}
+
+#[wasm_bindgen_test]
+fn flex_call_recording_on_is_one_warning() {
+    let r = Recorder::new();
+    let engine = engine_for(&r, "customer", "en-US");
+    assert!(engine.handle(r#"{"type": "flexCallRecording", "enabled": true}"#));
+    assert!(engine.handle(r#"{"type": "flexCallRecording", "enabled": true}"#));
+    let warnings: Vec<String> = r
+        .named("log")
+        .iter()
+        .filter(|l| l.get(1).as_string().as_deref() == Some("warn"))
+        .map(|l| l.get(2).as_string().unwrap())
+        .collect();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].contains("recorded twice"));
+    assert!(r.named("notify").is_empty(), "agents see nothing");
+}
+
+#[wasm_bindgen_test]
+fn complete_is_held_only_while_a_request_of_the_task_is_open() {
+    let r = Recorder::new();
+    let engine = engine_for(&r, "customer", "en-US");
+    let task = "WT00000000000000000000000000000009";
+    assert_eq!(engine.complete_hold_ms(task), 0);
+    start_call(&engine, task);
+    // The recording request is on its way (to a port nothing answers on).
+    assert!(engine.request_pending(task));
+    assert_eq!(engine.complete_hold_ms(task), 3_000);
+    assert_eq!(
+        engine.complete_hold_ms("WT00000000000000000000000000000008"),
+        0
+    );
+}

@@ -31,8 +31,14 @@ pub(crate) fn router(state: SimState) -> Router {
         .route("/tasks/{task}", put(put_task))
         .route("/reservations", post(upsert_reservation))
         .route("/reservations/{reservation}", delete(delete_reservation))
+        .route(
+            "/reservations/{reservation}/status",
+            post(set_reservation_status),
+        )
         .route("/conferences/{conference}", put(put_conference))
         .route("/faults", post(add_faults))
+        .route("/tasks/{task}/accept", put(put_accept_options))
+        .route("/configuration", put(put_flex_configuration))
         .fallback(|| async { control_error(StatusCode::NOT_FOUND, "no such control endpoint") })
         .layer(CorsLayer::very_permissive())
         .with_state(state)
@@ -121,6 +127,8 @@ async fn state_snapshot(State(st): State<SimState>) -> Response {
         "tasks": tasks,
         "reservations": w.reservations.iter().map(Reservation::to_control).collect::<Vec<_>>(),
         "conferences": conferences,
+        "conferenceRecordings": w.conference_recordings.iter().map(|r| r.to_control(cfg)).collect::<Vec<_>>(),
+        "flexCallRecording": w.flex.call_recording_enabled,
         "faults": {
             "failNext": f.fail_next.as_ref().map(|n| json!({"status": n.status.as_u16(), "code": n.code, "count": n.remaining})),
             "latencyMs": f.latency_ms,
@@ -373,6 +381,63 @@ async fn delete_reservation(
 }
 
 #[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct StatusBody {
+    status: String,
+}
+
+/// TaskRouter's reservation lifecycle after acceptance, as the scenario
+/// format plays it (`../shared/flex-facts.md`, "TaskRouter facts"): the call
+/// ends and the reservation goes `accepted` → `wrapping`; CompleteTask takes
+/// it (from `accepted` or `wrapping`) to `completed`. The task's assignment
+/// status follows, and like any task update it is a new revision (ETag).
+/// Repeating the current status changes nothing.
+fn next_task_status(from: &str, to: &str) -> Result<Option<&'static str>, String> {
+    match (from, to) {
+        (f, t) if f == t => Ok(None),
+        ("accepted", "wrapping") => Ok(Some("wrapping")),
+        ("accepted" | "wrapping", "completed") => Ok(Some("completed")),
+        _ => Err(format!("a reservation cannot go from {from} to {to}")),
+    }
+}
+
+async fn set_reservation_status(
+    State(st): State<SimState>,
+    path: Result<Path<String>, PathRejection>,
+    body: Bytes,
+) -> Response {
+    unwrap_either((|| {
+        let reservation_sid = path_sid(path, "WR")?;
+        let b: StatusBody = parse(&body)?;
+        let now = now_ms();
+        let mut sim = st.lock();
+        let world = &mut sim.world;
+        let Some(r) = world
+            .reservations
+            .iter_mut()
+            .find(|r| r.sid == reservation_sid)
+        else {
+            return Err(control_error(
+                StatusCode::NOT_FOUND,
+                format!("no reservation {reservation_sid}"),
+            ));
+        };
+        let task_status = next_task_status(&r.status, &b.status)
+            .map_err(|e| control_error(StatusCode::CONFLICT, e))?;
+        if let Some(task_status) = task_status {
+            r.status = b.status;
+            r.updated_ms = now;
+            if let Some(t) = world.tasks.get_mut(&r.task_sid) {
+                t.assignment_status = task_status.to_string();
+                t.revision += 1;
+                t.updated_ms = now;
+            }
+        }
+        Ok(Json(r.to_control()).into_response())
+    })())
+}
+
+#[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct ConferenceBody {
     task_sid: Option<String>,
@@ -410,7 +475,13 @@ async fn put_conference(
         };
         let answer =
             json!({"sid": conf.sid, "taskSid": conf.task_sid, "participants": conf.participants});
-        st.lock().world.conferences.insert(conference_sid, conf);
+        let now = conf.updated_ms;
+        let mut sim = st.lock();
+        sim.world.conferences.insert(conference_sid.clone(), conf);
+        sim.world
+            .maybe_start_conference_recording(&conference_sid, || st.new_sid("RE"), now);
+        // A participant that left may have been the last live call.
+        sim.world.end_finished_conference_recordings(now);
         Ok(Json(answer).into_response())
     })())
 }
@@ -433,6 +504,14 @@ struct FailNextBody {
     code: i64,
     #[serde(default = "one")]
     count: u64,
+    /// Not in the scenario format: tests aim a fault at requests whose path
+    /// ends with this text, and with this method.
+    #[serde(default)]
+    path: Option<String>,
+    #[serde(default)]
+    method: Option<String>,
+    #[serde(default)]
+    after: u64,
 }
 fn one() -> u64 {
     1
@@ -467,6 +546,9 @@ async fn add_faults(State(st): State<SimState>, body: Bytes) -> Response {
                     status,
                     code: f.code,
                     remaining: f.count,
+                    path: f.path.filter(|p| !p.is_empty()),
+                    method: f.method.filter(|m| !m.is_empty()),
+                    after: f.after,
                 })
             }
         };
@@ -500,4 +582,70 @@ async fn add_faults(State(st): State<SimState>, body: Bytes) -> Response {
         }
         Ok(ok())
     })())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct AcceptBody {
+    /// `null`: the accept left `conferenceOptions.conferenceRecord` unset.
+    conference_record: Option<bool>,
+}
+
+/// What a task's accept ended with, so that Flex's own conference recording
+/// starts as Flex would start it.
+async fn put_accept_options(
+    State(st): State<SimState>,
+    path: Result<Path<String>, PathRejection>,
+    body: Bytes,
+) -> Response {
+    unwrap_either((|| {
+        let task_sid = path_sid(path, "WT")?;
+        let b: AcceptBody = parse(&body)?;
+        let now = now_ms();
+        let mut sim = st.lock();
+        sim.world
+            .conference_record
+            .insert(task_sid.clone(), b.conference_record);
+        let conferences: Vec<String> = sim
+            .world
+            .conferences
+            .values()
+            .filter(|c| c.task_sid.as_deref() == Some(task_sid.as_str()))
+            .map(|c| c.sid.clone())
+            .collect();
+        for cf in conferences {
+            sim.world
+                .maybe_start_conference_recording(&cf, || st.new_sid("RE"), now);
+        }
+        Ok(ok())
+    })())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct FlexConfigurationBody {
+    #[serde(default)]
+    ui_attributes: Option<Map<String, Value>>,
+    #[serde(default)]
+    call_recording_enabled: Option<bool>,
+}
+
+/// Sets the Flex configuration the backend reads (`GET /v1/Configuration`):
+/// `uiAttributes` replaces `ui_attributes` whole, as a Flex administrator's
+/// save does; either field may be left out to keep it.
+async fn put_flex_configuration(State(st): State<SimState>, body: Bytes) -> Response {
+    let inner = || -> Result<Response, Response> {
+        let b: FlexConfigurationBody = parse(&body)?;
+        let mut sim = st.lock();
+        let flex = &mut sim.world.flex;
+        if let Some(ui) = b.ui_attributes {
+            flex.ui_attributes = ui;
+        }
+        if let Some(on) = b.call_recording_enabled {
+            flex.call_recording_enabled = on;
+        }
+        flex.updated_ms = now_ms();
+        Ok(ok())
+    };
+    unwrap_either(inner())
 }

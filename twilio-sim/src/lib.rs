@@ -16,6 +16,7 @@
 
 mod control;
 mod model;
+mod recording_status;
 mod rest;
 mod time;
 

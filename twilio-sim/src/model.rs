@@ -12,6 +12,7 @@ use crate::SimConfig;
 
 pub(crate) const API_HOST: &str = "https://api.twilio.com";
 pub(crate) const TASKROUTER_HOST: &str = "https://taskrouter.twilio.com";
+pub(crate) const FLEX_HOST: &str = "https://flex-api.twilio.com";
 
 /// Everything `/_sim/reset` forgets.
 #[derive(Default)]
@@ -32,6 +33,88 @@ pub(crate) struct World {
     /// In creation order.
     pub reservations: Vec<Reservation>,
     pub conferences: BTreeMap<String, Conference>,
+    /// Flex's own conference recordings, in creation order.
+    pub conference_recordings: Vec<crate::recording_status::ConferenceRecording>,
+    /// Per task, the `conferenceRecord` its accept ended with (`None`: left unset).
+    pub conference_record: HashMap<String, Option<bool>>,
+    pub flex: FlexConfiguration,
+}
+
+/// The account's Flex configuration (`GET /v1/Configuration`). Every Flex
+/// account has one; a fresh one carries no `custom_data` of ours.
+#[derive(Default)]
+pub(crate) struct FlexConfiguration {
+    pub ui_attributes: Map<String, Value>,
+    /// Flex's own "Call Recording" setting.
+    pub call_recording_enabled: bool,
+    pub updated_ms: i64,
+}
+
+impl FlexConfiguration {
+    pub fn to_twilio(&self, cfg: &SimConfig) -> Value {
+        let updated = iso8601(self.updated_ms);
+        // Twilio sends every field of the resource; the ones this simulator
+        // has nothing for are null (all are nullable in the contract).
+        const UNSET: [&str; 36] = [
+            "taskrouter_target_workflow_sid",
+            "taskrouter_target_taskqueue_sid",
+            "taskrouter_taskqueues",
+            "taskrouter_skills",
+            "taskrouter_worker_channels",
+            "taskrouter_worker_attributes",
+            "taskrouter_offline_activity_sid",
+            "runtime_domain",
+            "messaging_service_instance_sid",
+            "chat_service_instance_sid",
+            "flex_service_instance_sid",
+            "flex_instance_sid",
+            "ui_dependencies",
+            "crm_enabled",
+            "crm_type",
+            "crm_callback_url",
+            "crm_fallback_url",
+            "crm_attributes",
+            "public_attributes",
+            "plugin_service_enabled",
+            "plugin_service_attributes",
+            "integrations",
+            "outbound_call_flows",
+            "serverless_service_sids",
+            "queue_stats_configuration",
+            "notifications",
+            "markdown",
+            "flex_insights_hr",
+            "flex_insights_drilldown",
+            "flex_url",
+            "channel_configs",
+            "debugger_integration",
+            "flex_ui_status_report",
+            "agent_conv_end_methods",
+            "citrix_voice_vdi",
+            "offline_config",
+        ];
+        let mut out = json!({
+            "account_sid": cfg.account_sid,
+            "date_created": updated,
+            "date_updated": updated,
+            "attributes": {},
+            "status": "ok",
+            "taskrouter_workspace_sid": cfg.workspace_sid,
+            "ui_language": "en",
+            "ui_attributes": self.ui_attributes,
+            "ui_version": "2.x",
+            "service_version": null,
+            "call_recording_enabled": self.call_recording_enabled,
+            "call_recording_webhook_url": null,
+            "url": format!("{FLEX_HOST}/v1/Configuration"),
+        });
+        if let Some(m) = out.as_object_mut() {
+            for k in UNSET {
+                m.insert(k.to_string(), Value::Null);
+            }
+        }
+        out
+    }
 }
 
 #[derive(Default)]
@@ -46,6 +129,14 @@ pub(crate) struct FailNext {
     pub status: StatusCode,
     pub code: i64,
     pub remaining: u64,
+    /// Only requests whose path ends with this fail (tests aim a fault at one
+    /// kind of request); `None`: any REST request.
+    pub path: Option<String>,
+    /// Only requests with this HTTP method fail; `None`: any.
+    pub method: Option<String>,
+    /// REST requests answered normally before the first failure (tests
+    /// aiming at one request of a sequence; scenarios leave it at 0).
+    pub after: u64,
 }
 
 pub(crate) struct ConcurrentWrite {
@@ -81,6 +172,8 @@ pub(crate) struct Recording {
     pub status_callback: Option<String>,
     pub status_callback_method: String,
     pub status_callback_event: Vec<String>,
+    /// How the last pause was asked to sound (`skip` or `silence`).
+    pub pause_behavior: Option<String>,
     pub created_ms: i64,
     pub updated_ms: i64,
     pub ended_ms: Option<i64>,
@@ -140,6 +233,9 @@ pub(crate) struct LogEntry {
     pub request_body: Value,
     pub response_body: Value,
     pub latency_ms: u64,
+    /// When the request arrived, µs since the Unix epoch (before any
+    /// injected latency): what start-delay benchmarks compare with.
+    pub received_us: i64,
 }
 
 /// `true` when `s` is `prefix` followed by exactly 32 hex digits.
@@ -212,6 +308,7 @@ impl World {
                     r.ended_ms = Some(now);
                 }
             }
+            self.end_finished_conference_recordings(now);
         } else {
             call.ended_ms = None;
         }
@@ -260,6 +357,7 @@ impl Recording {
             "statusCallback": self.status_callback,
             "statusCallbackMethod": self.status_callback_method,
             "statusCallbackEvent": self.status_callback_event,
+            "pauseBehavior": self.pause_behavior,
             // What Flex Insights media entries point at (scenario `$recordingUrl`).
             "url": format!("{API_HOST}/2010-04-01/Accounts/{}/Recordings/{}", cfg.account_sid, self.sid),
         })
@@ -481,6 +579,26 @@ pub(crate) fn not_found(path: &str) -> Response {
         StatusCode::NOT_FOUND,
         20404,
         format!("The requested resource {path} was not found"),
+    )
+}
+
+/// TaskRouter's limit on a task's attributes: 4096 characters of JSON text
+/// (TaskRouter's published "Resource configuration limits", which cannot be
+/// raised; `../shared/flex-facts.md`). The scenario format says such a write
+/// is refused with a 400 and changes nothing.
+pub const TASK_ATTRIBUTES_MAX_CHARS: usize = 4096;
+
+/// The refusal of an over-long `Attributes`. The code is 20001, Twilio's
+/// generic "invalid parameter" code: no Twilio page naming a code specific to
+/// this limit could be found with the search tool, so the exact code Twilio
+/// sends is NOT verified; the status (400) and body shape are Twilio's.
+pub(crate) fn attributes_too_long(chars: usize) -> Response {
+    twilio_error(
+        StatusCode::BAD_REQUEST,
+        20001,
+        format!(
+            "Attributes is {chars} characters long; task attributes may be at most {TASK_ATTRIBUTES_MAX_CHARS} characters"
+        ),
     )
 }
 

@@ -16,8 +16,9 @@ use base64::Engine;
 use serde_json::{json, Map, Value};
 
 use crate::model::{
-    bad_param, deep_merge, is_sid, not_found, participant_to_twilio, twilio_error, LogEntry,
-    Recording, Reservation, RESERVATION_STATUSES, TASKROUTER_HOST, TASK_STATUSES,
+    attributes_too_long, bad_param, deep_merge, is_sid, not_found, participant_to_twilio,
+    twilio_error, LogEntry, Recording, Reservation, RESERVATION_STATUSES, TASKROUTER_HOST,
+    TASK_ATTRIBUTES_MAX_CHARS, TASK_STATUSES,
 };
 use crate::time::now_ms;
 use crate::SimState;
@@ -51,6 +52,12 @@ pub(crate) fn router(state: SimState) -> Router {
             "/v1/Workspaces/{workspace}/Tasks/{task}/Reservations",
             get(list_reservations),
         )
+        .route(
+            "/v1/Workspaces/{workspace}/Tasks/{task}/Reservations/{reservation}",
+            get(fetch_reservation),
+        )
+        .merge(crate::recording_status::router())
+        .route("/v1/Configuration", get(fetch_flex_configuration))
         .fallback(unknown_path)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), rest_layer))
@@ -78,6 +85,7 @@ async fn rest_layer(State(st): State<SimState>, req: Request, next: Next) -> Res
     if req.uri().path().starts_with("/_sim") {
         return next.run(req).await;
     }
+    let received_us = crate::time::now_us();
     let (parts, body) = req.into_parts();
     let method = parts.method.to_string();
     let path = parts.uri.path().to_string();
@@ -94,7 +102,23 @@ async fn rest_layer(State(st): State<SimState>, req: Request, next: Next) -> Res
         let mut sim = st.lock();
         let latency = sim.faults.latency_ms;
         let fault = match sim.faults.fail_next.as_mut() {
-            Some(f) if f.remaining > 0 => {
+            Some(f)
+                if f.after > 0
+                    && f.path.as_deref().is_none_or(|p| path.ends_with(p))
+                    && f.method
+                        .as_deref()
+                        .is_none_or(|m| m.eq_ignore_ascii_case(&method)) =>
+            {
+                f.after -= 1;
+                None
+            }
+            Some(f)
+                if f.remaining > 0
+                    && f.path.as_deref().is_none_or(|p| path.ends_with(p))
+                    && f.method
+                        .as_deref()
+                        .is_none_or(|m| m.eq_ignore_ascii_case(&method)) =>
+            {
                 f.remaining -= 1;
                 Some((f.status, f.code))
             }
@@ -158,6 +182,7 @@ async fn rest_layer(State(st): State<SimState>, req: Request, next: Next) -> Res
             request_body: request_log,
             response_body: response_log,
             latency_ms,
+            received_us,
         });
         let limit = st.config().log_limit.max(1);
         while sim.log.len() > limit {
@@ -423,6 +448,7 @@ fn create_recording_inner(
         status_callback,
         status_callback_method: cb_method.to_string(),
         status_callback_event: events,
+        pause_behavior: None,
         created_ms: now,
         updated_ms: now,
         ended_ms: None,
@@ -481,6 +507,14 @@ fn list_recordings_inner(
         "previous_page_uri": if page > 0 { Some(page_uri(page - 1)) } else { None },
     });
     Ok(with_json(StatusCode::OK, body))
+}
+
+/// `GET https://flex-api.twilio.com/v1/Configuration`: one per account, so
+/// the path names no SID.
+async fn fetch_flex_configuration(State(st): State<SimState>) -> Response {
+    let cfg = st.config();
+    let sim = st.lock();
+    with_json(StatusCode::OK, sim.world.flex.to_twilio(cfg))
 }
 
 async fn fetch_call(
@@ -617,6 +651,9 @@ async fn update_task(
         let form = parse_form(&body)?;
         let attributes = match last(&form, "Attributes") {
             None => None,
+            Some(text) if text.chars().count() > TASK_ATTRIBUTES_MAX_CHARS => {
+                return Err(attributes_too_long(text.chars().count()))
+            }
             Some(text) => match crate::model::parse_json::<Value>(text.as_bytes()) {
                 Ok(Value::Object(m)) => Some(m),
                 Ok(_) => return Err(bad_param("Attributes must be a JSON object")),
@@ -761,6 +798,30 @@ async fn list_reservations(
             }
         });
         Ok(with_json(StatusCode::OK, body))
+    };
+    match inner() {
+        Ok(r) | Err(r) => r,
+    }
+}
+
+async fn fetch_reservation(
+    State(st): State<SimState>,
+    path: Result<Path<(String, String, String)>, PathRejection>,
+    uri: Uri,
+) -> Response {
+    let inner = || -> Result<Response, Response> {
+        let (workspace, task_sid, reservation_sid) = path_or_404(path, &uri)?;
+        let cfg = st.config();
+        check_owner(&cfg.workspace_sid, &workspace, &uri)?;
+        let sim = st.lock();
+        // A reservation is found only under its own task.
+        let r = sim
+            .world
+            .reservations
+            .iter()
+            .find(|r| r.sid == reservation_sid && r.task_sid == task_sid)
+            .ok_or_else(|| not_found(uri.path()))?;
+        Ok(with_json(StatusCode::OK, r.to_twilio(cfg)))
     };
     match inner() {
         Ok(r) | Err(r) => r,

@@ -26,6 +26,14 @@ pub(crate) fn now_ms() -> i64 {
     }
 }
 
+/// Microseconds since the Unix epoch.
+pub(crate) fn now_us() -> i64 {
+    match SystemTime::now().duration_since(UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_micros()).unwrap_or(i64::MAX),
+        Err(_) => 0,
+    }
+}
+
 /// The instant in UTC; outside `time`'s range (years beyond ±9999), the
 /// nearest end of it, so formatting never fails.
 fn utc(ms: i64) -> OffsetDateTime {

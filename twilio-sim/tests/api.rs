@@ -891,3 +891,187 @@ async fn serve_on_a_real_socket() {
     let _ = tx.send(());
     server.await.expect("join").expect("serve");
 }
+
+#[tokio::test]
+async fn one_reservation_is_fetched_under_its_own_task() {
+    let app = scene().await;
+    let one = rest(
+        &app,
+        Method::GET,
+        &format!("{}/Reservations/{WR}", task_path(WT)),
+        None,
+    )
+    .await;
+    assert_eq!(one.status, StatusCode::OK, "{:?}", one.body);
+    assert_eq!(one.body["sid"], json!(WR));
+    assert_eq!(one.body["task_sid"], json!(WT));
+    assert_eq!(one.body["worker_sid"], json!(WK));
+    assert_eq!(one.body["reservation_status"], json!("accepted"));
+    // Under another task, or unknown: 404 with Twilio's body.
+    let other_task = rest(
+        &app,
+        Method::GET,
+        &format!(
+            "{}/Reservations/{WR}",
+            task_path("WT000000000000000000000000000000ee")
+        ),
+        None,
+    )
+    .await;
+    assert_twilio_error(&other_task, 404, 20404);
+    let unknown = rest(
+        &app,
+        Method::GET,
+        &format!(
+            "{}/Reservations/WR000000000000000000000000000000ee",
+            task_path(WT)
+        ),
+        None,
+    )
+    .await;
+    assert_twilio_error(&unknown, 404, 20404);
+}
+
+async fn reservation_status(app: &Router) -> (Value, Value) {
+    let state = control(app, Method::GET, "/state", Value::Null).await;
+    let r = state.body["reservations"][0]["status"].clone();
+    (r, state.body["tasks"][WT]["assignmentStatus"].clone())
+}
+
+#[tokio::test]
+async fn reservation_lifecycle_accepted_wrapping_completed() {
+    let app = scene().await;
+    let path = format!("/reservations/{WR}/status");
+    let a = control(&app, Method::POST, &path, json!({"status": "wrapping"})).await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    assert_eq!(
+        reservation_status(&app).await,
+        (json!("wrapping"), json!("wrapping"))
+    );
+    // TaskRouter shows it too, and a task status change is a new revision.
+    let one = rest(
+        &app,
+        Method::GET,
+        &format!("{}/Reservations/{WR}", task_path(WT)),
+        None,
+    )
+    .await;
+    assert_eq!(one.body["reservation_status"], json!("wrapping"));
+    let task = rest(&app, Method::GET, &task_path(WT), None).await;
+    assert_eq!(task.body["assignment_status"], json!("wrapping"));
+    assert_eq!(task.headers[header::ETAG], "\"1\"");
+    // Repeating is harmless; going back is refused.
+    let again = control(&app, Method::POST, &path, json!({"status": "wrapping"})).await;
+    assert_eq!(again.status, StatusCode::OK);
+    let back = control(&app, Method::POST, &path, json!({"status": "accepted"})).await;
+    assert_eq!(back.status, StatusCode::CONFLICT, "{:?}", back.body);
+    let done = control(&app, Method::POST, &path, json!({"status": "completed"})).await;
+    assert_eq!(done.status, StatusCode::OK);
+    assert_eq!(
+        reservation_status(&app).await,
+        (json!("completed"), json!("completed"))
+    );
+    let bad = control(&app, Method::POST, &path, json!({"status": "wrapping"})).await;
+    assert_eq!(bad.status, StatusCode::CONFLICT);
+    let unknown = control(
+        &app,
+        Method::POST,
+        "/reservations/WR000000000000000000000000000000ee/status",
+        json!({"status": "wrapping"}),
+    )
+    .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn completing_from_accepted_is_allowed() {
+    let app = scene().await;
+    let a = control(
+        &app,
+        Method::POST,
+        &format!("/reservations/{WR}/status"),
+        json!({"status": "completed"}),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    assert_eq!(
+        reservation_status(&app).await,
+        (json!("completed"), json!("completed"))
+    );
+}
+
+/// Attributes `{"k":"xxx..."}` exactly `chars` characters long.
+fn attributes_of_length(chars: usize) -> String {
+    let text = format!("{{\"k\":\"{}\"}}", "x".repeat(chars - 8));
+    assert_eq!(text.chars().count(), chars);
+    text
+}
+
+#[tokio::test]
+async fn attribute_writes_over_4096_characters_are_refused_and_change_nothing() {
+    for (chars, accepted) in [(4095, true), (4096, true), (4097, false), (20_000, false)] {
+        let app = scene().await;
+        let before =
+            control(&app, Method::GET, "/state", Value::Null).await.body["tasks"][WT].clone();
+        let text = attributes_of_length(chars);
+        let form = serde_urlencoded::to_string([("Attributes", text.as_str())]).expect("form");
+        let a = send(
+            &app,
+            Method::POST,
+            &task_path(WT),
+            Auth::Account,
+            &[("If-Match", "\"0\"")],
+            Some(("application/x-www-form-urlencoded", form)),
+        )
+        .await;
+        let after =
+            control(&app, Method::GET, "/state", Value::Null).await.body["tasks"][WT].clone();
+        if accepted {
+            assert_eq!(a.status, StatusCode::OK, "{chars}: {:?}", a.body);
+            assert_eq!(after["revision"], json!(1));
+        } else {
+            assert_twilio_error(&a, 400, 20001);
+            let m = a.body["message"].as_str().unwrap_or_default();
+            assert!(m.contains(&chars.to_string()) && m.contains("4096"), "{m}");
+            assert_eq!(after, before, "{chars}: nothing changes");
+        }
+    }
+    // Characters, not bytes: 4096 characters of multi-byte text are accepted.
+    let app = scene().await;
+    let text = format!("{{\"k\":\"{}\"}}", "é".repeat(4096 - 8));
+    let form = serde_urlencoded::to_string([("Attributes", text.as_str())]).expect("form");
+    let a = rest(&app, Method::POST, &task_path(WT), Some(&form)).await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+}
+
+#[tokio::test]
+async fn fail_next_can_aim_at_one_path() {
+    let app = scene().await;
+    let a = control(
+        &app,
+        Method::POST,
+        "/faults",
+        json!({"failNext": {"status": 400, "code": 21220, "count": 1, "path": "/Reservations", "method": "GET"}}),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    // Other paths are answered as usual and do not use the fault up.
+    let task = rest(&app, Method::GET, &task_path(WT), None).await;
+    assert_eq!(task.status, StatusCode::OK);
+    let res = rest(
+        &app,
+        Method::GET,
+        &format!("{}/Reservations", task_path(WT)),
+        None,
+    )
+    .await;
+    assert_twilio_error(&res, 400, 21220);
+    let again = rest(
+        &app,
+        Method::GET,
+        &format!("{}/Reservations", task_path(WT)),
+        None,
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::OK);
+}

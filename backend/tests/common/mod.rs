@@ -112,9 +112,28 @@ impl Sim {
         self.state().await["tasks"][task]["attributes"].clone()
     }
 
+    /// The Flex configuration the backend reads its recording policy from:
+    /// `feature` at `custom_data.features.dual_channel_recording`.
+    pub async fn flex_config(&self, feature: Value, call_recording_enabled: bool) {
+        self.put(
+            "/configuration",
+            json!({
+                "uiAttributes": {"custom_data": {
+                    "serverless_functions_domain": "recordings.example.com",
+                    "features": {"dual_channel_recording": feature}
+                }},
+                "callRecordingEnabled": call_recording_enabled
+            }),
+        )
+        .await;
+    }
+
     /// One inbound call accepted by worker WK: its task, reservation,
-    /// conference (customer and worker legs joined) and both calls.
+    /// conference (customer and worker legs joined) and both calls; the Flex
+    /// configuration enables recording without exclusions.
     pub async fn scene(&self) {
+        self.flex_config(json!({"enabled": true, "channel": "customer"}), false)
+            .await;
         self.post(
             "/tokens",
             json!({"token": TOKEN, "workerSid": WK, "identity": IDENTITY}),

@@ -5,16 +5,40 @@
  * for (token, notification, logs). Every decision is the core's.
  *
  * Two promises to agents: nothing here ever throws into Flex, and nothing
- * here ever delays an action such as accepting, hanging up or completing a task.
+ * here delays an action such as accepting, hanging up or completing a task,
+ * with two bounded exceptions: completing a task whose backend request is
+ * still on its way waits for it, at most the core's `COMPLETE_HOLD_MS` (3 s);
+ * an accept while the core is still loading waits for it at most
+ * `accept_wait_ms` (beforeAcceptTask below), then goes ahead.
  */
 import { log } from './logger.js';
 import { conferenceSnapshot, taskSnapshot } from './snapshots.js';
+import { startPause } from './pause.js';
 
 /** @typedef {import('@twilio/flex-ui').Manager} Manager */
 /** @typedef {typeof import('@twilio/flex-ui')} Flex */
 /** @typedef {import('@twilio/flex-ui').ITask} ITask */
-/** @typedef {{ taskSid: string, callSid: string, recordingSid: string }} RecordingStarted */
+/** @typedef {{ taskSid: string, callSid: string, recordingSid: string, alreadyRecording: boolean }} RecordingStarted */
 /** @typedef {typeof import('../generated/core.js').Engine} EngineClass the Rust core's wasm-bindgen class */
+/** @typedef {import('@twilio/flex-ui/src/actions/WorkerActions').WorkerAcceptTaskActionPayload} AcceptTaskPayload */
+
+/** `accept_wait_ms` bounds, as src/config.rs defines them (DEFAULT_ACCEPT_WAIT_MS, MAX_ACCEPT_WAIT_MS). */
+const DEFAULT_ACCEPT_WAIT_MS = 200;
+const MAX_ACCEPT_WAIT_MS = 1000;
+
+/**
+ * The raw `accept_wait_ms`, clamped: it is needed before the core exists,
+ * which validates it with the rest of the configuration (and reports it with
+ * its path) once loaded.
+ * @param {Manager} manager
+ */
+function acceptWaitMs(manager) {
+  /** @type {any} */
+  const feature = manager.configuration?.custom_data?.features?.dual_channel_recording;
+  const raw = feature && typeof feature === 'object' ? feature.accept_wait_ms : undefined;
+  if (typeof raw !== 'number' || !Number.isFinite(raw)) return DEFAULT_ACCEPT_WAIT_MS;
+  return Math.min(Math.max(Math.floor(raw), 0), MAX_ACCEPT_WAIT_MS);
+}
 
 /**
  * @param {Flex} flex
@@ -178,11 +202,11 @@ export function startFeature(flex, manager, loadCore) {
     token() {
       return manager.user?.token ?? '';
     },
-    /** @param {string} taskSid @param {string} callSid @param {string} recordingSid */
-    recordingStarted(taskSid, callSid, recordingSid) {
+    /** @param {string} taskSid @param {string} callSid @param {string} recordingSid @param {boolean} alreadyRecording */
+    recordingStarted(taskSid, callSid, recordingSid, alreadyRecording) {
       for (const listener of recordingListeners) {
         try {
-          listener({ taskSid, callSid, recordingSid });
+          listener({ taskSid, callSid, recordingSid, alreadyRecording: alreadyRecording === true });
         } catch (error) {
           log('warn', 'a recordingStarted listener threw', error);
         }
@@ -217,10 +241,54 @@ export function startFeature(flex, manager, loadCore) {
     'beforeHangupCall',
     guard((payload) => forward({ type: 'hangup', taskSid: payload?.task?.taskSid })),
   );
-  flex.Actions.addListener(
-    'beforeCompleteTask',
-    guard((payload) => forward({ type: 'complete', taskSid: payload?.task?.taskSid })),
+  // Wrap-up also starts when the customer hangs up (no beforeHangupCall):
+  // the core treats it as the end of the worker's part, once.
+  manager.events.addListener(
+    'taskWrapup',
+    guard((task) => forward({ type: 'hangup', taskSid: task?.taskSid })),
   );
+  /**
+   * Flex waits for a `beforeCompleteTask` listener's promise before it
+   * completes the task, and TaskRouter completes the reservation right after;
+   * a recording start or conference link still in flight then would be
+   * refused. The core says whether (and how long, at most) to hold; the
+   * promise never rejects.
+   * @param {string | undefined} taskSid
+   * @returns {Promise<void> | undefined}
+   */
+  function holdComplete(taskSid) {
+    if (dead || !engine || typeof taskSid !== 'string') return undefined;
+    const current = engine;
+    const holdMs = current.completeHoldMs(taskSid);
+    if (!(holdMs > 0)) return undefined;
+    const until = Date.now() + holdMs;
+    return new Promise((resolve) => {
+      const poll = () => {
+        let pending = false;
+        try {
+          pending = !dead && engine === current && current.requestPending(taskSid);
+        } catch (error) {
+          goInert(error);
+        }
+        if (pending && Date.now() < until) setTimeout(poll, 25);
+        else resolve();
+      };
+      setTimeout(poll, 25);
+    });
+  }
+
+  flex.Actions.addListener('beforeCompleteTask', (/** @type {any} */ payload) => {
+    try {
+      const taskSid = payload?.task?.taskSid;
+      forward({ type: 'complete', taskSid });
+      return holdComplete(taskSid);
+    } catch (error) {
+      log('error', 'ignored a Flex event the plugin could not read', error);
+      return undefined;
+    }
+  });
+  // Flex's own Call Recording, once at start: the core decides whether to warn.
+  forward({ type: 'flexCallRecording', enabled: manager.serviceConfiguration?.call_recording_enabled === true });
 
   const ready = loadCore().then(
     ({ Engine }) => {
@@ -255,7 +323,84 @@ export function startFeature(flex, manager, loadCore) {
     },
   );
 
+  /**
+   * The conference method's decision into `payload.conferenceOptions`; the
+   * core answers null (leave it) for non-voice tasks and the call-leg method.
+   * @param {AcceptTaskPayload} payload
+   */
+  function decideAccept(payload) {
+    if (!engine) return;
+    // Flex fills `task` in; `sid` (the reservation) is the documented alternative.
+    const task = payload.task ?? (payload.sid ? flexState()?.worker?.tasks?.get?.(payload.sid) : undefined);
+    if (!task) return;
+    const snapshot = JSON.stringify(taskSnapshot(task));
+    let answer;
+    try {
+      answer = JSON.parse(engine.beforeAccept(snapshot));
+    } catch (error) {
+      goInert(error);
+      return;
+    }
+    if (typeof answer?.conferenceRecord !== 'boolean') return;
+    if (!payload.conferenceOptions || typeof payload.conferenceOptions !== 'object') payload.conferenceOptions = {};
+    payload.conferenceOptions.conferenceRecord = answer.conferenceRecord;
+  }
+
+  const acceptWait = acceptWaitMs(manager);
+
+  /**
+   * Settles when the core is ready or after `ms`, whichever comes first; never rejects.
+   * @param {number} ms
+   * @returns {Promise<void>}
+   */
+  function coreOrTimeout(ms) {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      ready.then(() => { clearTimeout(timer); resolve(); });
+    });
+  }
+
+  /**
+   * beforeAcceptTask. Flex awaits the promise a before-listener returns, so
+   * one is returned only while the core is loading; it settles within
+   * `accept_wait_ms` and never rejects. Nothing is thrown into Flex.
+   * @param {AcceptTaskPayload} payload
+   * @returns {Promise<void> | undefined}
+   */
+  function beforeAcceptTask(payload) {
+    try {
+      if (dead || !payload) return undefined;
+      if (engine) {
+        decideAccept(payload);
+        return undefined;
+      }
+      const notReady = () => {
+        const taskSid = payload.task?.taskSid ?? payload.sid ?? 'a task';
+        log('warn', `the recording core was not ready within accept_wait_ms (${acceptWait} ms): Flex's conference recording was left as configured for ${taskSid}`);
+      };
+      if (acceptWait === 0) {
+        notReady();
+        return undefined;
+      }
+      return coreOrTimeout(acceptWait).then(() => {
+        try {
+          if (engine) decideAccept(payload);
+          else if (!dead) notReady();
+        } catch (error) {
+          log('error', 'beforeAcceptTask: the recording decision failed; Flex\'s conference recording was left as configured', error);
+        }
+      });
+    } catch (error) {
+      log('error', 'beforeAcceptTask: the recording decision failed; Flex\'s conference recording was left as configured', error);
+      return undefined;
+    }
+  }
+  flex.Actions.addListener('beforeAcceptTask', beforeAcceptTask);
+  // Registered now, at plugin init, as Flex expects; they wait for the core.
+  const pause = startPause(flex, manager, () => engine, ready);
+
   return {
+    ...pause,
     /** Settles when the core is loaded: true when it records, false when inert. */
     ready,
     /** No backend request or retry in flight. */

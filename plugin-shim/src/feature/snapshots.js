@@ -9,10 +9,13 @@
  */
 export function taskSnapshot(task) {
   let attributes = '';
+  /** @type {string | undefined} */
+  let attributesUnreadable;
   try {
-    attributes = JSON.stringify(task.attributes ?? {});
-  } catch {
-    // Unserialisable attributes: the core reports that it cannot check its rules.
+    attributes = JSON.stringify(task.attributes ?? {}) ?? '';
+  } catch (error) {
+    // Unserialisable attributes: the core decides what that means for its rules.
+    attributesUnreadable = String(/** @type {any} */ (error)?.message ?? error) || 'JSON.stringify failed';
   }
   const updated = task.dateUpdated instanceof Date ? task.dateUpdated.valueOf() : Date.parse(String(task.dateUpdated));
   return {
@@ -22,6 +25,7 @@ export function taskSnapshot(task) {
     queueSid: task.queueSid,
     channel: task.taskChannelUniqueName,
     attributes,
+    ...(attributesUnreadable === undefined ? {} : { attributesUnreadable }),
     dateUpdated: Number.isFinite(updated) ? updated : null,
   };
 }

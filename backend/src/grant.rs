@@ -1,0 +1,229 @@
+//! Authorize ahead.
+//!
+//! The first words of a call are lost between the moment its legs are up and
+//! the moment Twilio starts recording. Everything but the recording create
+//! itself (token, reservation, task, policy) can be checked earlier: when the
+//! agent accepts the task, the plugin sends one `authorize` request, and
+//! between the accept and the legs joining (seconds, in Flex) the backend
+//! makes those checks and keeps a grant for that worker, task and
+//! reservation. When the leg's create-recording request comes with the same
+//! three, the grant stands in for the reservation, task and policy reads, so
+//! for a call the task names (its `call_sid`, the customer leg) the recording
+//! create is the first Twilio request on the hot path.
+//!
+//! # Invariants
+//!
+//! - A grant is keyed by the worker SID of the *token that asked*, so it is
+//!   never used by another worker: another token maps to another key.
+//! - A grant never outlives its reservation's `accepted` state by more than
+//!   [`GRANT_VALID_FOR`]: past that age it is "in doubt" and the request makes
+//!   every check again (and renews the grant if they pass). 15 s covers the
+//!   accept-to-legs time of a Flex call with room to spare, so a grant made
+//!   at accept serves its legs; a reservation that moves on (task completed,
+//!   canceled or transferred away) can be used for at most that long, and the
+//!   call itself must still belong to the task and be in progress, which
+//!   Twilio checks on the create. Issue 9's `wrapping` rule lives in
+//!   `authz::task_access`, which grants use unchanged.
+//! - A request that meets an authorization still in flight for its key waits
+//!   for it (one lock per key) instead of repeating its Twilio reads.
+//! - Refusals are never kept: a failed check leaves no grant.
+
+use crate::auth::Identity;
+use crate::authz;
+use crate::error::AppError;
+use crate::policy::TaskFacts;
+use crate::routes::{detached, parse_body, policy};
+use crate::twilio::TaskSnapshot;
+use crate::AppState;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::Json;
+use dual_channel_recording::api::{AuthorizeRequest, AuthorizeResponse};
+use dual_channel_recording::sid::{is_sid, SidKind};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How long a grant is used without checking the reservation again.
+pub const GRANT_VALID_FOR: Duration = Duration::from_secs(15);
+
+/// Beyond this many keys, unused expired grants are swept.
+const GRANTS_SWEEP_AT: usize = 10_000;
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct GrantKey {
+    pub worker_sid: String,
+    pub task_sid: String,
+    pub reservation_sid: String,
+}
+
+impl GrantKey {
+    /// The key of a request: `None` when the token has no worker or the
+    /// request names no task or reservation (then there is no grant to use).
+    pub fn of(
+        identity: &Identity,
+        task_sid: Option<&str>,
+        reservation_sid: Option<&str>,
+    ) -> Option<GrantKey> {
+        let worker_sid = identity
+            .worker_sid
+            .as_deref()
+            .filter(|w| is_sid(SidKind::Worker, w))?;
+        Some(GrantKey {
+            worker_sid: worker_sid.to_string(),
+            task_sid: task_sid?.to_string(),
+            reservation_sid: reservation_sid?.to_string(),
+        })
+    }
+}
+
+/// What was checked, and when.
+#[derive(Clone, Debug)]
+pub struct Grant {
+    /// The task as read at the check: its attributes say which call is the
+    /// task's, and its ETag is the first one the attribute write tries.
+    pub task: TaskSnapshot,
+    at: Instant,
+}
+
+pub type GrantSlot = Arc<tokio::sync::Mutex<Option<Grant>>>;
+
+pub struct GrantStore {
+    valid_for: Duration,
+    slots: Mutex<Slots>,
+}
+
+#[derive(Default)]
+struct Slots {
+    map: HashMap<GrantKey, GrantSlot>,
+    sweep_at: usize,
+}
+
+impl GrantStore {
+    pub fn new(valid_for: Duration) -> Self {
+        GrantStore {
+            valid_for,
+            slots: Mutex::new(Slots::default()),
+        }
+    }
+
+    pub fn valid_for(&self) -> Duration {
+        self.valid_for
+    }
+
+    /// The key's slot; lock it to read, wait for, or write its grant.
+    pub fn slot(&self, key: &GrantKey) -> GrantSlot {
+        let mut guard = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        let Slots { map, sweep_at } = &mut *guard;
+        if map.len() >= (*sweep_at).max(GRANTS_SWEEP_AT) {
+            let valid_for = self.valid_for;
+            map.retain(|_, slot| {
+                Arc::strong_count(slot) > 1
+                    || slot
+                        .try_lock()
+                        .map(|g| g.as_ref().is_some_and(|g| g.at.elapsed() < valid_for))
+                        .unwrap_or(true)
+            });
+            *sweep_at = map.len().saturating_mul(2);
+        }
+        map.entry(key.clone()).or_default().clone()
+    }
+
+    /// The grant in `slot`, if it is not in doubt yet.
+    pub fn usable(&self, slot: &Option<Grant>) -> Option<Grant> {
+        slot.as_ref()
+            .filter(|g| g.at.elapsed() < self.valid_for)
+            .cloned()
+    }
+
+    pub fn grant(task: TaskSnapshot) -> Grant {
+        Grant {
+            task,
+            at: Instant::now(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.slots
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .map
+            .len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Reservation, task and policy, as a create-recording request in strict
+/// mode checks them; the task as read.
+pub async fn check(
+    state: &AppState,
+    identity: &Identity,
+    task_sid: &str,
+    reservation_sid: Option<&str>,
+) -> Result<TaskSnapshot, AppError> {
+    let s = &*state.0;
+    let (access, policy) = tokio::join!(
+        authz::task_access(&s.twilio, identity, task_sid, reservation_sid),
+        policy(state),
+    );
+    let access = access?;
+    if let Some(p) = policy? {
+        p.check(Some(TaskFacts::of(task_sid, &access.task)))?;
+    }
+    Ok(access.task)
+}
+
+pub async fn authorize(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<AuthorizeResponse>, AppError> {
+    let r: AuthorizeRequest = parse_body(&headers, body)?;
+    if r.token.trim().is_empty() {
+        return Err(AppError::MissingToken);
+    }
+    for (field, kind, value) in [
+        ("taskSid", SidKind::Task, &r.task_sid),
+        ("reservationSid", SidKind::Reservation, &r.reservation_sid),
+    ] {
+        if !is_sid(kind, value) {
+            return Err(AppError::InvalidInput(format!(
+                "{field} must be a {} followed by 32 hex digits",
+                kind.label()
+            )));
+        }
+    }
+    detached(authorize_inner(state, r)).await.map(Json)
+}
+
+async fn authorize_inner(
+    state: AppState,
+    r: AuthorizeRequest,
+) -> Result<AuthorizeResponse, AppError> {
+    let s = &*state.0;
+    let identity = s.tokens.check(&s.twilio, &r.token).await?;
+    let key = GrantKey::of(&identity, Some(&r.task_sid), Some(&r.reservation_sid))
+        .ok_or_else(|| {
+            AppError::Forbidden(
+                "the Flex token belongs to no TaskRouter worker, so it cannot record calls of a task"
+                    .into(),
+            )
+        })?;
+    tracing::info!(task = %r.task_sid, worker = %key.worker_sid, "authorize ahead");
+    let slot = s.grants.slot(&key);
+    let mut held = slot.lock().await;
+    if s.grants.usable(&held).is_none() {
+        *held = None;
+        let task = check(&state, &identity, &r.task_sid, Some(&r.reservation_sid)).await?;
+        *held = Some(GrantStore::grant(task));
+    }
+    Ok(AuthorizeResponse {
+        success: true,
+        valid_for_ms: u64::try_from(s.grants.valid_for().as_millis()).unwrap_or(u64::MAX),
+    })
+}

@@ -1,0 +1,202 @@
+//! Prometheus metrics (`GET /metrics`, or on `METRICS_LISTEN`).
+//!
+//! The `metrics` facade records; `metrics-exporter-prometheus` renders the
+//! text exposition format. A recorder is process-wide and can be installed
+//! only once, so [`handle`] installs it on first use and every `app()` of the
+//! process (the tests build many) shares it: counters only ever grow, and a
+//! test reads the difference it caused.
+//!
+//! Every name is here, so what an operator can scrape is one list; other
+//! modules call the functions below rather than naming metrics themselves.
+
+use axum::extract::{MatchedPath, Request};
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+pub const RECORDINGS_STARTED: &str = "recording_backend_recordings_started_total";
+pub const ALREADY_RECORDING: &str = "recording_backend_already_recording_total";
+pub const REFUSALS: &str = "recording_backend_refusals_total";
+pub const FAILURES: &str = "recording_backend_failures_total";
+pub const TWILIO_ERRORS: &str = "recording_backend_twilio_errors_total";
+pub const TWILIO_RETRIES: &str = "recording_backend_twilio_retries_total";
+pub const CLAIM_STORE_ERRORS: &str = "recording_backend_claim_store_errors_total";
+pub const REQUEST_DURATION: &str = "recording_backend_http_request_duration_seconds";
+pub const TWILIO_DURATION: &str = "recording_backend_twilio_request_duration_seconds";
+
+/// Seconds. Requests to us include Twilio round trips (tens to hundreds of
+/// milliseconds each) and, at worst, the 60 s request deadline.
+const BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+];
+
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// The process's Prometheus recorder, installed on first use.
+pub fn handle() -> &'static PrometheusHandle {
+    HANDLE.get_or_init(|| {
+        let builder = PrometheusBuilder::new()
+            .set_buckets_for_metric(Matcher::Suffix("_duration_seconds".into()), BUCKETS)
+            .unwrap_or_else(|_| PrometheusBuilder::new());
+        let recorder = builder.build_recorder();
+        let handle = recorder.handle();
+        // Fails only if something else installed a recorder first; /metrics
+        // then renders ours, empty, rather than taking the process down.
+        if ::metrics::set_global_recorder(recorder).is_ok() {
+            describe();
+        }
+        handle
+    })
+}
+
+fn describe() {
+    use ::metrics::{describe_counter, describe_histogram, Unit};
+    describe_counter!(
+        RECORDINGS_STARTED,
+        "Dual-channel recordings this process started on Twilio"
+    );
+    describe_counter!(
+        ALREADY_RECORDING,
+        "Requests answered with a recording already running (another tab, device or a retry asked first)"
+    );
+    describe_counter!(
+        REFUSALS,
+        "Requests refused (4xx), by HTTP status and the answer's code (the HTTP status, or Twilio's error code)"
+    );
+    describe_counter!(
+        FAILURES,
+        "Requests that failed (5xx), by HTTP status and the answer's code"
+    );
+    describe_counter!(
+        TWILIO_ERRORS,
+        "Twilio requests that ended in an error, by Twilio error code (or unreachable, timeout)"
+    );
+    describe_counter!(
+        TWILIO_RETRIES,
+        "Twilio requests sent again after a 429, a 503 or a connection failure"
+    );
+    describe_counter!(
+        CLAIM_STORE_ERRORS,
+        "Failures talking to the shared claim store"
+    );
+    describe_histogram!(
+        REQUEST_DURATION,
+        Unit::Seconds,
+        "Time to answer an HTTP request, by route, method and status"
+    );
+    describe_histogram!(
+        TWILIO_DURATION,
+        Unit::Seconds,
+        "Time of one Twilio operation including its retries, by operation"
+    );
+    // Counters without labels exist from the start, so a dashboard shows 0
+    // rather than no data.
+    ::metrics::counter!(RECORDINGS_STARTED).increment(0);
+    ::metrics::counter!(ALREADY_RECORDING).increment(0);
+    ::metrics::counter!(CLAIM_STORE_ERRORS).increment(0);
+}
+
+/// The Prometheus text exposition of every metric.
+pub fn render() -> String {
+    let h = handle();
+    h.run_upkeep();
+    h.render()
+}
+
+/// `GET /metrics`.
+pub async fn serve() -> Response {
+    (
+        StatusCode::OK,
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        render(),
+    )
+        .into_response()
+}
+
+/// Histograms keep samples until rendered; a process nobody scrapes must not
+/// grow, so upkeep also runs on a timer.
+pub fn spawn_upkeep() {
+    let h = handle();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            tick.tick().await;
+            h.run_upkeep();
+        }
+    });
+}
+
+pub fn recording_started() {
+    ::metrics::counter!(RECORDINGS_STARTED).increment(1);
+}
+
+pub fn already_recording() {
+    ::metrics::counter!(ALREADY_RECORDING).increment(1);
+}
+
+/// Called where an `AppError` becomes an answer, so every kind of refusal,
+/// including ones added later, is counted by its code without naming it here.
+/// `code` is the answer's code: a number, or a policy refusal's text code
+/// (`excluded`, `disabled`, ...), so refusals can be told apart by reason.
+pub fn error_answer(status: StatusCode, code: &str) {
+    let name = if status.is_server_error() {
+        FAILURES
+    } else {
+        REFUSALS
+    };
+    ::metrics::counter!(name, "status" => status.as_u16().to_string(), "code" => code.to_string())
+        .increment(1);
+}
+
+/// A Twilio operation that ended in an error: Twilio's code, or `unreachable`/`timeout`.
+pub fn twilio_error(code: &str) {
+    ::metrics::counter!(TWILIO_ERRORS, "code" => code.to_string()).increment(1);
+}
+
+pub fn twilio_retry(operation: &'static str) {
+    ::metrics::counter!(TWILIO_RETRIES, "operation" => operation).increment(1);
+}
+
+pub fn twilio_duration(operation: &'static str, took: Duration) {
+    ::metrics::histogram!(TWILIO_DURATION, "operation" => operation).record(took.as_secs_f64());
+}
+
+/// For the shared claim store: one call per failed store operation.
+pub fn claim_store_error() {
+    ::metrics::counter!(CLAIM_STORE_ERRORS).increment(1);
+}
+
+/// Middleware: how long each request took. The route is the matched pattern
+/// (never the raw path, which could carry anything a client sends).
+pub async fn track_request(req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let method: &'static str = match req.method().as_str() {
+        "GET" => "GET",
+        "POST" => "POST",
+        "HEAD" => "HEAD",
+        "OPTIONS" => "OPTIONS",
+        "PUT" => "PUT",
+        "PATCH" => "PATCH",
+        "DELETE" => "DELETE",
+        _ => "other",
+    };
+    let started = Instant::now();
+    let resp = next.run(req).await;
+    ::metrics::histogram!(
+        REQUEST_DURATION,
+        "route" => route,
+        "method" => method,
+        "status" => resp.status().as_u16().to_string()
+    )
+    .record(started.elapsed().as_secs_f64());
+    resp
+}

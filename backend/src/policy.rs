@@ -1,0 +1,580 @@
+//! The recording policy, enforced by the backend itself.
+//!
+//! The browser decides what to record from its own copy of the Flex
+//! configuration; an out-of-date plugin, a tab opened before a configuration
+//! change, or a tampered browser could still ask to record a call the
+//! configuration excludes. So before any recording starts (and before any
+//! task write), the backend reads the Flex configuration with its own
+//! credentials (`GET https://flex-api.twilio.com/v1/Configuration`, see
+//! `../shared/twilio-openapi/twilio_flex_v1.subset.json`) and applies the same
+//! rules with the same code as the plugin: the core's `config::parse_policy`
+//! (`config::parse` without the backend's location, which is the browser's
+//! concern) and `exclusion::exclusion`.
+//!
+//! # Caching
+//!
+//! The configuration changes rarely and is read on the hot path, so it is
+//! cached ([`PolicyTiming`]): a read older than `fresh_for` (30 s) is
+//! refreshed by the next request, so a change takes effect within 60 s even
+//! counting the read itself. Refreshes are single-flight: concurrent requests
+//! wait for the one read in progress instead of each making their own. When
+//! Twilio cannot be reached, the last configuration read serves for up to
+//! `stale_for` (one hour), and the read is not attempted again for
+//! `retry_after_failure`, so an outage does not turn every request into a
+//! slow failing read. With no configuration ever read, requests are refused
+//! with a retryable 503: recording against an unknown policy could record
+//! what the administrator excluded.
+//!
+//! No caching crate fits this: `moka` and `cached` expire entries but do not
+//! serve an expired one while its refresh fails, which is the behaviour asked
+//! for here; the state is one value, so a mutex and a single-flight lock do it.
+//!
+//! `call_recording_enabled` (Flex's own "Call Recording") is read too. With
+//! it on, Flex already records every conference; recording legs as well makes
+//! a second recording of each call (`../shared/flex-facts.md`). That is the
+//! administrator's choice, not a reason to lose the recording this plugin was
+//! configured to make, so it is logged as a warning each time it turns on,
+//! never refused.
+
+use crate::error::AppError;
+use crate::twilio::{TaskSnapshot, TwilioClient};
+use dual_channel_recording::api::RefusalCode;
+use dual_channel_recording::config::{self, Config, Method, Setup};
+use dual_channel_recording::exclusion::{exclusion, Exclusion};
+use dual_channel_recording::json::Json;
+use serde::Deserialize;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How long a configuration read is trusted, and what happens when Twilio
+/// cannot be reached.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PolicyTiming {
+    /// A read younger than this is used as it is. Half of the 60 s within
+    /// which a change must take effect, leaving room for the read itself.
+    pub fresh_for: Duration,
+    /// The last good read serves this long when Twilio cannot be reached.
+    pub stale_for: Duration,
+    /// After a failed read, no new read starts for this long.
+    pub retry_after_failure: Duration,
+}
+
+impl Default for PolicyTiming {
+    fn default() -> Self {
+        PolicyTiming {
+            fresh_for: Duration::from_secs(30),
+            stale_for: Duration::from_secs(3600),
+            retry_after_failure: Duration::from_secs(5),
+        }
+    }
+}
+
+/// The policy as read from one Flex configuration.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FlexPolicy {
+    /// `ui_attributes.custom_data` through the core's `config::parse_policy`.
+    pub setup: Setup,
+    /// Flex's own "Call Recording" setting.
+    pub call_recording_enabled: bool,
+}
+
+/// The task facts the policy looks at, as TaskRouter has them.
+#[derive(Clone, Copy, Debug)]
+pub struct TaskFacts<'a> {
+    pub task_sid: &'a str,
+    pub queue_name: Option<&'a str>,
+    pub queue_sid: Option<&'a str>,
+    pub attributes: &'a str,
+}
+
+impl<'a> TaskFacts<'a> {
+    pub fn of(task_sid: &'a str, task: &'a TaskSnapshot) -> Self {
+        TaskFacts {
+            task_sid,
+            queue_name: task.queue_name.as_deref(),
+            queue_sid: task.queue_sid.as_deref(),
+            attributes: &task.attributes,
+        }
+    }
+}
+
+/// Why the policy forbids a recording. Answered as 403 with its code.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    Disabled,
+    ConferenceMethod,
+    Misconfigured(Vec<String>),
+    Excluded {
+        task_sid: String,
+        rule: Exclusion,
+    },
+    UnreadableAttributes {
+        task_sid: String,
+        problem: String,
+    },
+    /// Token-only requests without `taskSid` cannot be checked against exclusions.
+    TaskRequired,
+}
+
+impl Refusal {
+    pub fn code(&self) -> RefusalCode {
+        match self {
+            Refusal::Disabled => RefusalCode::Disabled,
+            Refusal::ConferenceMethod => RefusalCode::ConferenceMethod,
+            Refusal::Misconfigured(_) => RefusalCode::Misconfigured,
+            Refusal::Excluded { .. } => RefusalCode::Excluded,
+            Refusal::UnreadableAttributes { .. } => RefusalCode::UnreadableAttributes,
+            Refusal::TaskRequired => RefusalCode::TaskRequired,
+        }
+    }
+
+    /// The rule that decided, as an administrator finds it in the configuration.
+    pub fn rule(&self) -> Option<String> {
+        match self {
+            Refusal::Disabled => Some("enabled".into()),
+            Refusal::ConferenceMethod => Some("method".into()),
+            Refusal::Misconfigured(problems) => problems.first().cloned(),
+            Refusal::Excluded {
+                rule: Exclusion::Queue(q),
+                ..
+            } => Some(format!("exclude_queues: {q}")),
+            Refusal::Excluded {
+                rule: Exclusion::Attribute { key, value },
+                ..
+            } => Some(format!("exclude_attributes: {key} = {value}")),
+            Refusal::UnreadableAttributes { .. } | Refusal::TaskRequired => None,
+        }
+    }
+
+    pub fn message(&self) -> String {
+        match self {
+            Refusal::Disabled => "dual-channel recording is disabled in the Flex configuration (features.dual_channel_recording.enabled), so this backend records nothing".into(),
+            Refusal::ConferenceMethod => "the Flex configuration sets method \"conference\": Flex records the whole conference itself, so this backend records no call leg".into(),
+            Refusal::Misconfigured(problems) => format!(
+                "the Flex configuration's features.dual_channel_recording is not valid, so nothing is recorded until it is fixed: {}",
+                problems.join("; ")
+            ),
+            Refusal::Excluded { task_sid, rule } => {
+                format!("task {task_sid} is excluded from recording by the Flex configuration: {rule}")
+            }
+            Refusal::UnreadableAttributes { task_sid, problem } => format!(
+                "the exclusion rules of the Flex configuration cannot be checked on task {task_sid}: its attributes are not valid JSON ({problem})"
+            ),
+            Refusal::TaskRequired => "the Flex configuration has exclusion rules, so the request must name the task (taskSid) the call belongs to".into(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct ConfigurationIn {
+    #[serde(default)]
+    ui_attributes: Option<serde_json::Value>,
+    #[serde(default)]
+    call_recording_enabled: Option<bool>,
+}
+
+impl FlexPolicy {
+    /// Reads Twilio's Configuration answer. Only an unreadable answer is an
+    /// error; a configuration without our feature is a policy (disabled).
+    pub fn from_configuration(body: &[u8]) -> Result<FlexPolicy, String> {
+        let cfg: ConfigurationIn =
+            serde_json::from_slice(body).map_err(|e| format!("not a configuration: {e}"))?;
+        let ui = match cfg.ui_attributes {
+            // Older API answers carry `ui_attributes` as JSON text.
+            Some(serde_json::Value::String(text)) => serde_json::from_str(&text)
+                .map_err(|e| format!("ui_attributes is not JSON: {e}"))?,
+            Some(v) => v,
+            None => serde_json::Value::Null,
+        };
+        let custom_data = ui
+            .get("custom_data")
+            .cloned()
+            .unwrap_or(serde_json::Value::Null);
+        // The core reads its own JSON type: the text round trip hands it the
+        // same document the browser's plugin reads.
+        let custom_data = Json::parse(&custom_data.to_string())
+            .map_err(|e| format!("custom_data cannot be read: {e}"))?;
+        Ok(FlexPolicy {
+            setup: config::parse_policy(&custom_data),
+            call_recording_enabled: cfg.call_recording_enabled.unwrap_or(false),
+        })
+    }
+
+    /// The rules that do not depend on the task.
+    pub fn feature(&self) -> Result<&Config, Refusal> {
+        let c = self.enabled()?;
+        if c.method == Method::Conference {
+            return Err(Refusal::ConferenceMethod);
+        }
+        Ok(c)
+    }
+
+    /// `enabled` and a valid feature, whatever the method.
+    fn enabled(&self) -> Result<&Config, Refusal> {
+        match &self.setup {
+            Setup::Disabled => Err(Refusal::Disabled),
+            Setup::Invalid(errors) => Err(Refusal::Misconfigured(
+                errors.iter().map(ToString::to_string).collect(),
+            )),
+            Setup::Enabled(c) => Ok(c),
+        }
+    }
+
+    /// Whether a paused recording of `task` may record again. A resume
+    /// records, so the rules apply as to a recording, except `method`: it
+    /// may be Flex's conference recording that is resumed. (A pause records
+    /// nothing and is never refused by the policy.)
+    pub fn check_resume(&self, task: TaskFacts<'_>) -> Result<(), Refusal> {
+        let feature = self.enabled()?;
+        Self::excluded(feature, task)
+    }
+
+    /// Whether recording a call of `task` is allowed. `None`: the request
+    /// names no task (token-only authorization), allowed only when no
+    /// exclusion rule could apply.
+    pub fn check(&self, task: Option<TaskFacts<'_>>) -> Result<(), Refusal> {
+        let feature = self.feature()?;
+        let Some(task) = task else {
+            return if feature.exclude_queues.is_empty() && feature.exclude_attributes.is_empty() {
+                Ok(())
+            } else {
+                Err(Refusal::TaskRequired)
+            };
+        };
+        Self::excluded(feature, task)
+    }
+
+    fn excluded(feature: &Config, task: TaskFacts<'_>) -> Result<(), Refusal> {
+        match exclusion(feature, task.queue_name, task.queue_sid, task.attributes) {
+            Ok(None) => Ok(()),
+            Ok(Some(rule)) => Err(Refusal::Excluded {
+                task_sid: task.task_sid.to_string(),
+                rule,
+            }),
+            Err(e) => Err(Refusal::UnreadableAttributes {
+                task_sid: task.task_sid.to_string(),
+                problem: e.to_string(),
+            }),
+        }
+    }
+}
+
+struct Loaded {
+    policy: Arc<FlexPolicy>,
+    at: Instant,
+}
+
+#[derive(Default)]
+struct CacheState {
+    last: Option<Loaded>,
+    failed_at: Option<Instant>,
+}
+
+/// The cached policy (see the module comment).
+pub struct PolicyCache {
+    timing: PolicyTiming,
+    state: Mutex<CacheState>,
+    /// Held while one read is in flight: single flight.
+    refreshing: tokio::sync::Mutex<()>,
+}
+
+enum Cached {
+    Use(Arc<FlexPolicy>),
+    Refresh,
+}
+
+impl PolicyCache {
+    pub fn new(timing: PolicyTiming) -> Self {
+        PolicyCache {
+            timing,
+            state: Mutex::new(CacheState::default()),
+            refreshing: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    fn lookup(&self, now: Instant) -> Cached {
+        let st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(last) = &st.last else {
+            return Cached::Refresh;
+        };
+        let age = now.saturating_duration_since(last.at);
+        if age < self.timing.fresh_for {
+            return Cached::Use(last.policy.clone());
+        }
+        let failed_recently = st
+            .failed_at
+            .is_some_and(|f| now.saturating_duration_since(f) < self.timing.retry_after_failure);
+        if failed_recently && age < self.timing.stale_for {
+            return Cached::Use(last.policy.clone());
+        }
+        Cached::Refresh
+    }
+
+    /// The policy to apply now, reading the configuration when needed.
+    pub async fn get(&self, twilio: &TwilioClient) -> Result<Arc<FlexPolicy>, AppError> {
+        if let Cached::Use(p) = self.lookup(Instant::now()) {
+            return Ok(p);
+        }
+        let _flight = self.refreshing.lock().await;
+        // Whoever held the lock before us may have just read it.
+        if let Cached::Use(p) = self.lookup(Instant::now()) {
+            return Ok(p);
+        }
+        let read = twilio.fetch_flex_configuration().await;
+        // Twilio refusing our own credentials is for the administrator to
+        // fix, not a passing outage: the answer says so.
+        let refused_us = matches!(
+            &read,
+            Err(crate::twilio::TwilioError::Api {
+                status: 401 | 403,
+                ..
+            })
+        );
+        let parsed = match read {
+            Ok(body) => FlexPolicy::from_configuration(&body),
+            Err(e) => Err(e.to_string()),
+        };
+        let now = Instant::now();
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        match parsed {
+            Ok(policy) => {
+                let policy = Arc::new(policy);
+                let changed = st.last.as_ref().map(|l| &*l.policy) != Some(&*policy);
+                if changed {
+                    log_policy(&policy);
+                }
+                st.last = Some(Loaded {
+                    policy: policy.clone(),
+                    at: now,
+                });
+                st.failed_at = None;
+                Ok(policy)
+            }
+            Err(problem) => {
+                st.failed_at = Some(now);
+                match &st.last {
+                    Some(last)
+                        if now.saturating_duration_since(last.at) < self.timing.stale_for =>
+                    {
+                        tracing::warn!(%problem, age_s = now.saturating_duration_since(last.at).as_secs(), "the Flex configuration could not be read; the last one read still applies");
+                        Ok(last.policy.clone())
+                    }
+                    _ => {
+                        tracing::error!(%problem, "the Flex configuration could not be read and none is known; recording requests are refused until it can be");
+                        Err(AppError::Unavailable(if refused_us {
+                            "the recording policy (the Flex configuration) could not be read: Twilio refused the backend's credentials for GET /v1/Configuration; give them access to the Flex configuration, or set POLICY=off".into()
+                        } else {
+                            "the recording policy (the Flex configuration) could not be read from Twilio; try again shortly".into()
+                        }))
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn log_policy(policy: &FlexPolicy) {
+    match policy.feature() {
+        Ok(c) => tracing::info!(
+            excluded_queues = c.exclude_queues.len(),
+            attribute_rules = c.exclude_attributes.len(),
+            "recording policy read from the Flex configuration: enabled"
+        ),
+        Err(r) => tracing::info!(
+            refusal = r.code().as_str(),
+            "recording policy read from the Flex configuration: {}",
+            r.message()
+        ),
+    }
+    if policy.call_recording_enabled && policy.feature().is_ok() {
+        tracing::warn!("Flex's own Call Recording (call_recording_enabled) is on as well: every call is also recorded as a whole conference; turn it off to keep one recording per leg");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn policy(feature: serde_json::Value, flex_recording: bool) -> FlexPolicy {
+        let body = json!({
+            "account_sid": "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            "ui_attributes": {"custom_data": {
+                "serverless_functions_domain": "recordings.example.com",
+                "features": {"dual_channel_recording": feature}
+            }},
+            "call_recording_enabled": flex_recording,
+        });
+        FlexPolicy::from_configuration(body.to_string().as_bytes()).unwrap()
+    }
+
+    const WT: &str = "WT00000000000000000000000000000001";
+
+    fn task<'a>(queue: (&'a str, &'a str), attributes: &'a str) -> TaskFacts<'a> {
+        TaskFacts {
+            task_sid: WT,
+            queue_name: Some(queue.0),
+            queue_sid: Some(queue.1),
+            attributes,
+        }
+    }
+
+    /// Feature, task, expected decision, expected rule.
+    type Case<'a> = (
+        serde_json::Value,
+        Option<TaskFacts<'a>>,
+        Result<(), RefusalCode>,
+        Option<&'a str>,
+    );
+
+    #[test]
+    fn decisions() {
+        let sales = ("Sales", "WQ00000000000000000000000000000001");
+        let billing = ("Billing", "WQ00000000000000000000000000000002");
+        let rules = json!({
+            "enabled": true, "channel": "customer",
+            "exclude_queues": ["Sales", "WQ00000000000000000000000000000002"],
+            "exclude_attributes": [{"key": "customer.privacy", "value": "no-recording"}, {"key": "vip", "value": true}]
+        });
+        let plain = json!({"enabled": true, "channel": "worker"});
+        let cases: Vec<Case> = vec![
+            (
+                rules.clone(),
+                Some(task(sales, "{}")),
+                Err(RefusalCode::Excluded),
+                Some("exclude_queues: Sales"),
+            ),
+            (
+                rules.clone(),
+                Some(task(billing, "{}")),
+                Err(RefusalCode::Excluded),
+                Some("exclude_queues: WQ00000000000000000000000000000002"),
+            ),
+            (
+                rules.clone(),
+                Some(task(
+                    ("Support", "WQ00000000000000000000000000000003"),
+                    r#"{"customer":{"privacy":"no-recording"}}"#,
+                )),
+                Err(RefusalCode::Excluded),
+                Some("exclude_attributes: customer.privacy = no-recording"),
+            ),
+            // Compared as text, arrays by membership: the core's semantics.
+            (
+                rules.clone(),
+                Some(task(
+                    ("Support", "WQ00000000000000000000000000000003"),
+                    r#"{"vip":"true"}"#,
+                )),
+                Err(RefusalCode::Excluded),
+                Some("exclude_attributes: vip = true"),
+            ),
+            (
+                rules.clone(),
+                Some(task(
+                    ("Support", "WQ00000000000000000000000000000003"),
+                    r#"{"customer":{"privacy":["x","no-recording"]}}"#,
+                )),
+                Err(RefusalCode::Excluded),
+                None,
+            ),
+            (
+                rules.clone(),
+                Some(task(
+                    ("Support", "WQ00000000000000000000000000000003"),
+                    r#"{"customer":{"privacy":"ok"}}"#,
+                )),
+                Ok(()),
+                None,
+            ),
+            (
+                rules.clone(),
+                Some(task(
+                    ("Support", "WQ00000000000000000000000000000003"),
+                    "{not json",
+                )),
+                Err(RefusalCode::UnreadableAttributes),
+                None,
+            ),
+            (rules.clone(), None, Err(RefusalCode::TaskRequired), None),
+            (plain.clone(), None, Ok(()), None),
+            (plain.clone(), Some(task(sales, "{}")), Ok(()), None),
+            (
+                json!({"enabled": false, "channel": "customer"}),
+                Some(task(sales, "{}")),
+                Err(RefusalCode::Disabled),
+                Some("enabled"),
+            ),
+            (json!({}), None, Err(RefusalCode::Disabled), Some("enabled")),
+            (json!(null), None, Err(RefusalCode::Misconfigured), None),
+            (
+                json!({"enabled": true, "channel": "customer", "method": "conference"}),
+                Some(task(sales, "{}")),
+                Err(RefusalCode::ConferenceMethod),
+                Some("method"),
+            ),
+            (
+                json!({"enabled": true, "channel": "customer", "method": "call-leg"}),
+                Some(task(sales, "{}")),
+                Ok(()),
+                None,
+            ),
+            (
+                json!({"enabled": true, "channel": "agent"}),
+                Some(task(sales, "{}")),
+                Err(RefusalCode::Misconfigured),
+                Some(r#"channel: must be "customer" or "worker", found "agent""#),
+            ),
+            (
+                json!({"enabled": true, "channel": "customer", "method": "phone"}),
+                None,
+                Err(RefusalCode::Misconfigured),
+                None,
+            ),
+        ];
+        for (feature, t, want, rule) in cases {
+            let p = policy(feature.clone(), false);
+            let got = p.check(t);
+            assert_eq!(
+                got.as_ref().map_err(Refusal::code).copied(),
+                want,
+                "{feature} {t:?}"
+            );
+            if let (Err(r), Some(rule)) = (&got, rule) {
+                assert_eq!(r.rule().as_deref(), Some(rule), "{feature}");
+            }
+            if let Err(r) = &got {
+                assert!(!r.message().is_empty());
+            }
+        }
+    }
+
+    #[test]
+    fn flex_recording_on_is_read_but_not_a_refusal() {
+        let p = policy(json!({"enabled": true, "channel": "customer"}), true);
+        assert!(p.call_recording_enabled);
+        assert_eq!(p.check(None), Ok(()));
+    }
+
+    #[test]
+    fn configuration_answers() {
+        // Without custom_data, or with ui_attributes as text, or null.
+        let read =
+            |body: serde_json::Value| FlexPolicy::from_configuration(body.to_string().as_bytes());
+        assert_eq!(
+            read(json!({"ui_attributes": {}})).unwrap().setup,
+            Setup::Disabled
+        );
+        assert_eq!(
+            read(json!({"ui_attributes": null})).unwrap().setup,
+            Setup::Disabled
+        );
+        let text = json!({"custom_data": {"serverless_functions_domain": "x.io", "features": {"dual_channel_recording": {"enabled": true, "channel": "customer"}}}}).to_string();
+        assert!(matches!(
+            read(json!({"ui_attributes": text})).unwrap().setup,
+            Setup::Enabled(_)
+        ));
+        assert!(read(json!({"ui_attributes": "{oops"})).is_err());
+        assert!(FlexPolicy::from_configuration(b"<html>").is_err());
+    }
+}

@@ -1,0 +1,667 @@
+//! Pause and resume (PCI): the configuration, which recordings a pause
+//! reaches, and what the backend's answer means. Plain decisions; the session
+//! keeps the few facts it needs (which task is paused, the max-pause timer).
+//!
+//! The state lives at Twilio: the backend reads and changes the recordings
+//! there, so every tab of the worker shows the same state and any tab may
+//! resume what another paused.
+
+use crate::api::PauseBehavior;
+use crate::backend_client::{classify, Answer, Outcome};
+use crate::config::{Channel, ConfigError, Method};
+use crate::insights::RecordedLeg;
+use crate::json::Json;
+use crate::leg::{customer_leg, worker_leg};
+use crate::sid::{is_sid, SidKind};
+use crate::snapshot::ConferenceSnapshot;
+
+/// A leg this instance recorded (or found recording), as the session knows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecordedLegRef<'a> {
+    pub call_sid: &'a str,
+    pub kind: RecordedLeg,
+}
+
+/// The flex-project-template's own key, `custom_data.features.pause_recording`.
+pub const PAUSE_FEATURE_KEY: &str = "pause_recording";
+/// Longest `max_pause_seconds` accepted: a pause longer than a day is a typo.
+const MAX_PAUSE_LIMIT_MS: u64 = 86_400_000;
+
+/// `custom_data.features.pause_recording`. Absent: everything off, and the
+/// Flex actions still work (other plugins and buttons may call them).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PauseConfig {
+    /// The Pause/Resume button in the call canvas.
+    pub enabled: bool,
+    /// Twilio `PauseBehavior`: `silence` when true, else `skip` (the template's rule).
+    pub include_silence: bool,
+    /// A banner while the recording is paused.
+    pub indicator_banner: bool,
+    /// A permanent indicator of the recording state in the call canvas.
+    pub indicator_permanent: bool,
+    /// Resume automatically after this long.
+    pub max_pause_ms: Option<u64>,
+}
+
+impl PauseConfig {
+    pub fn pause_behavior(&self) -> PauseBehavior {
+        if self.include_silence {
+            PauseBehavior::Silence
+        } else {
+            PauseBehavior::Skip
+        }
+    }
+
+    /// What the shim's button and indicators need, texts in `locale`:
+    /// `{"enabled","indicatorBanner","indicatorPermanent","notificationId","texts":{"pause","resume","pausedBanner"}}`.
+    pub fn ui_json(&self, locale: &str) -> String {
+        let t = crate::strings::pause_texts(locale);
+        let q = crate::json::quote;
+        format!(
+            r#"{{"enabled":{},"indicatorBanner":{},"indicatorPermanent":{},"notificationId":{},"texts":{{"pause":{},"resume":{},"pausedBanner":{}}}}}"#,
+            self.enabled,
+            self.indicator_banner,
+            self.indicator_permanent,
+            q(crate::strings::PAUSED_NOTIFICATION_ID),
+            q(t.pause),
+            q(t.resume),
+            q(t.paused_banner)
+        )
+    }
+}
+
+fn flag(obj: &Json, key: &str, errors: &mut Vec<ConfigError>) -> bool {
+    match obj.get(key) {
+        None | Some(Json::Null) => false,
+        Some(Json::Bool(b)) => *b,
+        Some(other) => {
+            errors.push(ConfigError {
+                path: format!("features.{PAUSE_FEATURE_KEY}.{key}"),
+                problem: format!("must be true or false, found {}", other.kind()),
+            });
+            false
+        }
+    }
+}
+
+/// Reads the pause configuration out of the whole `custom_data`. Any problem
+/// makes pausing inert (`Err`), with every problem and its path.
+pub fn parse(custom_data: &Json) -> Result<PauseConfig, Vec<ConfigError>> {
+    let Some(obj) = custom_data
+        .get("features")
+        .and_then(|f| f.get(PAUSE_FEATURE_KEY))
+    else {
+        return Ok(PauseConfig::default());
+    };
+    let mut errors = Vec::new();
+    if !matches!(obj, Json::Object(_)) {
+        if obj.is_null() {
+            return Ok(PauseConfig::default());
+        }
+        return Err(vec![ConfigError {
+            path: format!("features.{PAUSE_FEATURE_KEY}"),
+            problem: format!("must be an object, found {}", obj.kind()),
+        }]);
+    }
+    let enabled = flag(obj, "enabled", &mut errors);
+    let include_silence = flag(obj, "include_silence", &mut errors);
+    let indicator_banner = flag(obj, "indicator_banner", &mut errors);
+    let indicator_permanent = flag(obj, "indicator_permanent", &mut errors);
+    let max_pause_ms = match obj.get("max_pause_seconds") {
+        None | Some(Json::Null) => None,
+        Some(Json::Number(n)) => match seconds_to_ms(n) {
+            Some(ms) if ms > 0 && ms <= MAX_PAUSE_LIMIT_MS => Some(ms),
+            _ => {
+                errors.push(ConfigError {
+                    path: format!("features.{PAUSE_FEATURE_KEY}.max_pause_seconds"),
+                    problem: format!("must be more than 0 and at most 86400, found {n}"),
+                });
+                None
+            }
+        },
+        Some(other) => {
+            errors.push(ConfigError {
+                path: format!("features.{PAUSE_FEATURE_KEY}.max_pause_seconds"),
+                problem: format!("must be a number of seconds, found {}", other.kind()),
+            });
+            None
+        }
+    };
+    if errors.is_empty() {
+        Ok(PauseConfig {
+            enabled,
+            include_silence,
+            indicator_banner,
+            indicator_permanent,
+            max_pause_ms,
+        })
+    } else {
+        Err(errors)
+    }
+}
+
+/// Milliseconds from canonical decimal seconds (`"1.5"`); `None` for
+/// negative, exponent or unreadable text.
+fn seconds_to_ms(text: &str) -> Option<u64> {
+    let (int, frac) = text.split_once('.').unwrap_or((text, ""));
+    if frac.contains(['e', 'E']) || int.contains(['e', 'E']) || int.starts_with('-') {
+        return None;
+    }
+    let whole: u64 = int.parse().ok()?;
+    let mut millis = 0u64;
+    for (k, d) in frac.bytes().take(3).enumerate() {
+        let digit = d.checked_sub(b'0').filter(|d| *d <= 9)?;
+        millis += u64::from(digit) * [100, 10, 1][k];
+    }
+    whole.checked_mul(1000)?.checked_add(millis)
+}
+
+/// Where a pause goes: one leg of the task, or its conference.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    Call(String),
+    Conference(String),
+}
+
+/// Why there is nothing to pause; the text is what the action rejects with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NoTarget {
+    /// The task is not one of this worker's tasks in this Flex instance.
+    NotThisWorkersTask,
+    /// Nothing this plugin records (or Flex records) is live on the task.
+    NothingRecording,
+    /// The pause configuration is invalid; see the log.
+    Misconfigured,
+}
+
+impl NoTarget {
+    pub fn reason(&self, task_sid: &str) -> String {
+        match self {
+            NoTarget::NotThisWorkersTask => {
+                format!("{task_sid} is not a task of this worker in this Flex window")
+            }
+            NoTarget::NothingRecording => format!("nothing is being recorded on {task_sid}"),
+            NoTarget::Misconfigured => format!(
+                "pausing is off because custom_data.features.{PAUSE_FEATURE_KEY} is invalid (see the log)"
+            ),
+        }
+    }
+}
+
+/// Which recording(s) a pause of the task reaches:
+/// - `method: "conference"`: the conference's recording (Flex's own);
+/// - customer channel: the customer-leg recording, the one call recording of
+///   the task (the leg this plugin recorded, else the customer's live leg);
+/// - worker channel: this worker's live leg, the newest after any Join Call;
+///   without a conference (an internal call) the leg this plugin recorded last.
+///
+/// `recorded` lists the legs this instance started or found recording, oldest
+/// first.
+pub fn target(
+    method: Method,
+    channel: Channel,
+    conference: Option<&ConferenceSnapshot>,
+    recorded: &[RecordedLegRef<'_>],
+    worker_sid: &str,
+) -> Result<Target, NoTarget> {
+    if method == Method::Conference {
+        return conference
+            .and_then(|c| c.conference_sid.as_deref())
+            .filter(|cf| is_sid(SidKind::Conference, cf))
+            .map(|cf| Target::Conference(cf.to_string()))
+            .ok_or(NoTarget::NothingRecording);
+    }
+    let last_recorded = || recorded.last().map(|r| r.call_sid.to_string());
+    let call = match channel {
+        Channel::Customer => {
+            last_recorded().or_else(|| conference.and_then(customer_leg).map(str::to_string))
+        }
+        Channel::Worker => conference
+            .and_then(|c| worker_leg(c, worker_sid))
+            .map(str::to_string)
+            .or_else(last_recorded),
+    };
+    call.filter(|c| is_sid(SidKind::Call, c))
+        .map(Target::Call)
+        .ok_or(NoTarget::NothingRecording)
+}
+
+/// The recording state of a task as the backend read it from Twilio.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ControlState {
+    /// `paused`, `recording` or `none`.
+    pub state: String,
+    /// `(recording SID, Twilio status)`.
+    pub recordings: Vec<(String, String)>,
+}
+
+impl ControlState {
+    pub fn paused(&self) -> bool {
+        self.state == "paused"
+    }
+
+    /// `{"state","recordings":[{"recordingSid","status"}]}`, what the actions resolve with.
+    pub fn to_json(&self) -> String {
+        let recs: Vec<String> = self
+            .recordings
+            .iter()
+            .map(|(sid, status)| {
+                format!(
+                    r#"{{"recordingSid":{},"status":{}}}"#,
+                    crate::json::quote(sid),
+                    crate::json::quote(status)
+                )
+            })
+            .collect();
+        format!(
+            r#"{{"state":{},"recordings":[{}]}}"#,
+            crate::json::quote(&self.state),
+            recs.join(",")
+        )
+    }
+}
+
+/// What an answer of the pause, resume or state endpoint means.
+pub fn control_outcome(answer: &Answer) -> Outcome<ControlState> {
+    let outcome = classify(answer, |v| {
+        let state = v.str_at("state")?;
+        let recordings = v
+            .get("recordings")
+            .and_then(Json::as_array)
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|r| Some((r.str_at("recordingSid")?, r.str_at("status")?)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Some(ControlState { state, recordings })
+    });
+    // The backend refuses a worker who holds no reservation on the task with
+    // 403; say so in the words an agent's supervisor would use.
+    match (outcome, answer) {
+        (Outcome::Fail(why), Answer::Http { status: 403, .. }) => {
+            Outcome::Fail(format!("not this worker's task: {why}"))
+        }
+        (o, _) => o,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::Participant;
+
+    const W: &str = "WK00000000000000000000000000000001";
+    const OTHER: &str = "WK00000000000000000000000000000002";
+    const CF: &str = "CF00000000000000000000000000000001";
+    const C: &str = "CA000000000000000000000000000000c1";
+    const A1: &str = "CA000000000000000000000000000000a1";
+    const A2: &str = "CA000000000000000000000000000000a2";
+    const B1: &str = "CA000000000000000000000000000000b1";
+
+    fn p(kind: &str, status: &str, call: &str, worker: Option<&str>) -> Participant {
+        Participant {
+            participant_type: Some(kind.into()),
+            status: Some(status.into()),
+            call_sid: Some(call.into()),
+            worker_sid: worker.map(str::to_string),
+            ..Default::default()
+        }
+    }
+
+    fn conf(ps: Vec<Participant>) -> ConferenceSnapshot {
+        ConferenceSnapshot {
+            conference_sid: Some(CF.into()),
+            participants: ps,
+        }
+    }
+
+    /// (name, method, channel, conference, recorded legs, expected)
+    type TargetCase<'a> = (
+        &'a str,
+        Method,
+        Channel,
+        Option<&'a ConferenceSnapshot>,
+        Vec<RecordedLegRef<'a>>,
+        Result<Target, NoTarget>,
+    );
+
+    #[test]
+    fn which_recording_a_pause_reaches() {
+        let plain = conf(vec![
+            p("customer", "joined", C, None),
+            p("worker", "joined", A1, Some(W)),
+        ]);
+        // Join Call: the old leg still listed as joined, the new one last.
+        let joined_again = conf(vec![
+            p("customer", "joined", C, None),
+            p("worker", "joined", A1, Some(W)),
+            p("worker", "joined", A2, Some(W)),
+        ]);
+        // Transfer: another worker joined, this worker's leg left.
+        let transferred = conf(vec![
+            p("customer", "joined", C, None),
+            p("worker", "left", A1, Some(W)),
+            p("worker", "joined", B1, Some(OTHER)),
+        ]);
+        let rec = |c: &'static str, k| RecordedLegRef {
+            call_sid: c,
+            kind: k,
+        };
+        let no_conf_id = ConferenceSnapshot {
+            conference_sid: None,
+            ..plain.clone()
+        };
+        use Channel::*;
+        use Method::*;
+        let cases: Vec<TargetCase> = vec![
+            (
+                "customer channel: the recorded customer leg",
+                CallLeg,
+                Customer,
+                Some(&plain),
+                vec![rec(C, RecordedLeg::Customer)],
+                Ok(Target::Call(C.into())),
+            ),
+            (
+                "customer channel before any answer: the live customer leg",
+                CallLeg,
+                Customer,
+                Some(&plain),
+                vec![],
+                Ok(Target::Call(C.into())),
+            ),
+            (
+                "customer channel, nothing known",
+                CallLeg,
+                Customer,
+                None,
+                vec![],
+                Err(NoTarget::NothingRecording),
+            ),
+            (
+                "worker channel: this worker's leg",
+                CallLeg,
+                Worker,
+                Some(&plain),
+                vec![rec(A1, RecordedLeg::Worker)],
+                Ok(Target::Call(A1.into())),
+            ),
+            (
+                "worker channel after Join Call: the newest leg",
+                CallLeg,
+                Worker,
+                Some(&joined_again),
+                vec![rec(A1, RecordedLeg::Worker), rec(A2, RecordedLeg::Worker)],
+                Ok(Target::Call(A2.into())),
+            ),
+            (
+                "worker channel after Join Call, the new leg not recorded yet",
+                CallLeg,
+                Worker,
+                Some(&joined_again),
+                vec![rec(A1, RecordedLeg::Worker)],
+                Ok(Target::Call(A2.into())),
+            ),
+            (
+                "worker channel after transfer: never the other worker's leg",
+                CallLeg,
+                Worker,
+                Some(&transferred),
+                vec![rec(A1, RecordedLeg::Worker)],
+                Ok(Target::Call(A1.into())),
+            ),
+            (
+                "worker channel, internal call (no conference)",
+                CallLeg,
+                Worker,
+                None,
+                vec![rec(A1, RecordedLeg::Worker)],
+                Ok(Target::Call(A1.into())),
+            ),
+            (
+                "worker channel, nothing",
+                CallLeg,
+                Worker,
+                None,
+                vec![],
+                Err(NoTarget::NothingRecording),
+            ),
+            (
+                "conference method: the conference",
+                Conference,
+                Customer,
+                Some(&plain),
+                vec![],
+                Ok(Target::Conference(CF.into())),
+            ),
+            (
+                "conference method, worker channel: the conference",
+                Conference,
+                Worker,
+                Some(&joined_again),
+                vec![rec(A1, RecordedLeg::Worker)],
+                Ok(Target::Conference(CF.into())),
+            ),
+            (
+                "conference method without a known conference",
+                Conference,
+                Customer,
+                Some(&no_conf_id),
+                vec![],
+                Err(NoTarget::NothingRecording),
+            ),
+            (
+                "conference method, no conference yet",
+                Conference,
+                Customer,
+                None,
+                vec![rec(C, RecordedLeg::Customer)],
+                Err(NoTarget::NothingRecording),
+            ),
+        ];
+        for (name, method, channel, conference, recorded, want) in cases {
+            assert_eq!(
+                target(method, channel, conference, &recorded, W),
+                want,
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn configuration() {
+        let parse_text = |t: &str| parse(&Json::parse(t).unwrap());
+        let on = PauseConfig {
+            enabled: true,
+            ..Default::default()
+        };
+        let cases: Vec<(&str, Result<PauseConfig, Vec<&str>>)> = vec![
+            (r#"{}"#, Ok(PauseConfig::default())),
+            (r#"{"features":{}}"#, Ok(PauseConfig::default())),
+            (
+                r#"{"features":{"pause_recording":null}}"#,
+                Ok(PauseConfig::default()),
+            ),
+            (
+                r#"{"features":{"pause_recording":{"enabled":true}}}"#,
+                Ok(on.clone()),
+            ),
+            (
+                r#"{"features":{"pause_recording":{"enabled":true,"include_silence":true,"indicator_banner":true,"indicator_permanent":true,"max_pause_seconds":90}}}"#,
+                Ok(PauseConfig {
+                    enabled: true,
+                    include_silence: true,
+                    indicator_banner: true,
+                    indicator_permanent: true,
+                    max_pause_ms: Some(90_000),
+                }),
+            ),
+            (
+                r#"{"features":{"pause_recording":{"max_pause_seconds":0.5}}}"#,
+                Ok(PauseConfig {
+                    max_pause_ms: Some(500),
+                    ..Default::default()
+                }),
+            ),
+            (
+                r#"{"features":{"pause_recording":true}}"#,
+                Err(vec!["features.pause_recording"]),
+            ),
+            (
+                r#"{"features":{"pause_recording":{"enabled":"yes"}}}"#,
+                Err(vec!["features.pause_recording.enabled"]),
+            ),
+            (
+                r#"{"features":{"pause_recording":{"include_silence":1,"indicator_banner":[],"indicator_permanent":{}}}}"#,
+                Err(vec![
+                    "features.pause_recording.include_silence",
+                    "features.pause_recording.indicator_banner",
+                    "features.pause_recording.indicator_permanent",
+                ]),
+            ),
+            (
+                r#"{"features":{"pause_recording":{"max_pause_seconds":0}}}"#,
+                Err(vec!["features.pause_recording.max_pause_seconds"]),
+            ),
+            (
+                r#"{"features":{"pause_recording":{"max_pause_seconds":-5}}}"#,
+                Err(vec!["features.pause_recording.max_pause_seconds"]),
+            ),
+            // Numbers arrive canonical: 1e3 is 1000 seconds.
+            (
+                r#"{"features":{"pause_recording":{"max_pause_seconds":1e3}}}"#,
+                Ok(PauseConfig {
+                    max_pause_ms: Some(1_000_000),
+                    ..Default::default()
+                }),
+            ),
+            (
+                r#"{"features":{"pause_recording":{"max_pause_seconds":"60"}}}"#,
+                Err(vec!["features.pause_recording.max_pause_seconds"]),
+            ),
+            (
+                r#"{"features":{"pause_recording":{"max_pause_seconds":86401}}}"#,
+                Err(vec!["features.pause_recording.max_pause_seconds"]),
+            ),
+        ];
+        for (text, want) in cases {
+            let got = parse_text(text)
+                .map_err(|es| es.iter().map(|e| e.path.clone()).collect::<Vec<_>>());
+            let want = want.map_err(|ps| ps.iter().map(|p| p.to_string()).collect::<Vec<_>>());
+            assert_eq!(got, want, "{text}");
+        }
+        assert_eq!(on.pause_behavior(), PauseBehavior::Skip);
+        let ui: serde_json::Value = serde_json::from_str(&on.ui_json("pt-BR")).unwrap();
+        assert_eq!(ui["enabled"], true);
+        assert_eq!(ui["indicatorBanner"], false);
+        assert_eq!(ui["texts"]["resume"], "Retomar gravação");
+        let silent = PauseConfig {
+            include_silence: true,
+            ..on
+        };
+        assert_eq!(silent.pause_behavior(), PauseBehavior::Silence);
+    }
+
+    #[test]
+    fn answers() {
+        let http = |status, body: &str| Answer::Http {
+            status,
+            body: body.into(),
+        };
+        let ok = http(
+            200,
+            r#"{"success":true,"state":"paused","recordings":[{"recordingSid":"RE1","callSid":"CA1","status":"paused"}]}"#,
+        );
+        match control_outcome(&ok) {
+            Outcome::Done(s) => {
+                assert!(s.paused());
+                assert_eq!(
+                    s.recordings,
+                    vec![("RE1".to_string(), "paused".to_string())]
+                );
+                assert_eq!(
+                    s.to_json(),
+                    r#"{"state":"paused","recordings":[{"recordingSid":"RE1","status":"paused"}]}"#
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        let cases: Vec<(Answer, &str)> = vec![
+            (
+                http(
+                    403,
+                    r#"{"success":false,"message":"worker WK1 holds no accepted reservation","code":403}"#,
+                ),
+                "fail:not this worker's task",
+            ),
+            (
+                http(
+                    409,
+                    r#"{"success":false,"message":"nothing is being recorded on CA1","code":409}"#,
+                ),
+                "fail:HTTP 409",
+            ),
+            (
+                http(
+                    409,
+                    r#"{"success":false,"message":"Twilio refused","code":21220}"#,
+                ),
+                "fail:no longer in progress",
+            ),
+            (http(503, "{}"), "retry:"),
+            (
+                http(
+                    403,
+                    r#"{"success":false,"code":"excluded","message":"queue Billing is in exclude_queues","rule":"exclude_queues: Billing"}"#,
+                ),
+                "refused:exclude_queues: Billing",
+            ),
+            (http(200, "not json"), "fail:unreadable"),
+            (
+                Answer::Network("refused".into()),
+                "retry:could not be reached",
+            ),
+        ];
+        for (answer, want) in cases {
+            let got = match control_outcome(&answer) {
+                Outcome::Done(_) => "done:".to_string(),
+                Outcome::Retry(w) => format!("retry:{w}"),
+                Outcome::Fail(w) => format!("fail:{w}"),
+                Outcome::Refused(w) => format!("refused:{w}"),
+            };
+            let (kind, text) = want.split_once(':').unwrap();
+            assert!(
+                got.starts_with(kind) && got.contains(text),
+                "{answer:?}: {got}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_answer_type_the_backend_writes_is_read() {
+        let written = serde_json::to_string(&crate::api::RecordingControlResponse {
+            success: true,
+            state: "recording".into(),
+            recordings: vec![crate::api::RecordingStatusEntry {
+                recording_sid: "RE1".into(),
+                call_sid: None,
+                conference_sid: Some(CF.into()),
+                status: "in-progress".into(),
+            }],
+        })
+        .unwrap();
+        let Outcome::Done(s) = control_outcome(&Answer::Http {
+            status: 200,
+            body: written,
+        }) else {
+            panic!("not read");
+        };
+        assert_eq!(s.state, "recording");
+        assert_eq!(
+            s.recordings,
+            vec![("RE1".to_string(), "in-progress".to_string())]
+        );
+    }
+}

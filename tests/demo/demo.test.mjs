@@ -1,0 +1,169 @@
+// node --test tests/demo/demo.test.mjs
+// The demo page (`make demo`) in headless Chromium, as a visitor uses it:
+// "What happened" shows each decision with the core's reason, buttons are
+// enabled only when they apply, and the layout holds at 800 px.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { REPO_ROOT, launchChromium, missingParts } from '../harness/processes.mjs';
+
+let server; let chromium; let url;
+
+before(async () => {
+  const missing = missingParts();
+  if (missing.length) throw new Error(`cannot run the demo test, missing:\n  ${missing.join('\n  ')}`);
+  // No DEMO_PORT: the server takes 8080 or, when that is taken, any free
+  // port. 8080 is held here (unless something else holds it already).
+  const blocker = net.createServer();
+  await new Promise((resolve) => { blocker.once('error', resolve); blocker.listen(8080, '127.0.0.1', resolve); });
+  server = spawn(process.execPath, [path.join(REPO_ROOT, 'tests/demo/server.mjs')], {
+    env: { ...process.env, DEMO_PORT: '' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  url = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('demo server did not start in 60 s')), 60_000);
+    let seen = '';
+    server.stdout.on('data', (chunk) => {
+      seen += String(chunk);
+      const m = /Demo page: (\S+)/.exec(seen);
+      if (m) { clearTimeout(timer); resolve(m[1]); }
+    });
+    server.once('exit', (code) => { clearTimeout(timer); reject(new Error(`demo server exited with ${code}`)); });
+  });
+  blocker.close(() => {});
+  assert.notEqual(new URL(url).port, '8080', 'served elsewhere while 8080 is taken');
+  chromium = await launchChromium();
+});
+
+after(async () => {
+  if (chromium) await chromium.close();
+  if (server) {
+    const gone = new Promise((r) => server.once('exit', r));
+    server.kill('SIGTERM');
+    await gone;
+  }
+});
+
+async function openDemo(width = 1280) {
+  const page = await chromium.browser.newPage({ viewport: { width, height: 900 } });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(url);
+  await page.waitForFunction(() => /Reset: /.test(document.getElementById('status').textContent), null, { timeout: 20_000 });
+  await page.frameLocator('#tab-A').locator('#plugin-state.ok').waitFor({ timeout: 20_000 });
+  return { page, errors };
+}
+
+const logText = (page) => page.$$eval('#log li', (lis) => lis.map((li) => li.textContent));
+const enabled = (page) => page.$$eval('.buttons button', (bs) => Object.fromEntries(bs.map((b) => [b.id, !b.disabled])));
+
+async function click(page, id) {
+  await page.click(`#${id}`);
+  // An action disables every button while it runs and re-enables what applies after.
+  await page.waitForFunction(() => !document.getElementById('toggle-b').disabled, null, { timeout: 20_000 });
+}
+
+async function waitForLog(page, re, what) {
+  try {
+    await page.waitForFunction((src) => [...document.querySelectorAll('#log li')].some((li) => new RegExp(src).test(li.textContent)), re.source, { timeout: 15_000 });
+  } catch {
+    assert.fail(`${what}: no line matching ${re} in What happened:\n${(await logText(page)).join('\n')}`);
+  }
+}
+
+test('one inbound call: reasons from the core, buttons that apply, Accept disabled after Complete', async () => {
+  const { page, errors } = await openDemo();
+  try {
+    assert.deepEqual(await enabled(page), {
+      ring: true, accept: false, connect: false, join: false, transfer: false, hangup: false, complete: false, 'toggle-b': true,
+    });
+    await click(page, 'ring');
+    assert.equal((await enabled(page)).accept, true);
+    assert.equal((await enabled(page)).ring, false, 'one call at a time');
+    await click(page, 'accept');
+    await waitForLog(page, /Tab A · task WT…\w+: waiting · waiting for the leg to record/, 'waiting for the leg');
+    assert.equal((await enabled(page)).accept, false, 'accepted once');
+    await click(page, 'connect');
+    await waitForLog(page, /Tab A started recording RE…\w+ on CA…/, 'recording started here');
+    await waitForLog(page, /Tab A · task WT…\w+: recording \(RE…\w+\) · recording the customer's leg for the whole call/, 'recording with reason');
+    const startedHere = await page.frameLocator('#tab-A').locator('#events li code').allTextContents();
+    assert.equal(startedHere.length, 2, `one recording (SID, call) listed as started here: ${startedHere}`);
+    // The pill says the same as the log.
+    const reason = await page.frameLocator('#tab-A').locator('#tasks .reason').first().textContent();
+    assert.match(reason, /recording the customer's leg/);
+
+    // Insights' start_time is epoch milliseconds in the data; the view adds its clock time.
+    await page.waitForFunction(() => /"start_time": \d{13},?\s+\/\/ \d/.test(document.getElementById('attributes').textContent), null, { timeout: 10_000 });
+
+    await click(page, 'complete');
+    const after = await enabled(page);
+    assert.equal(after.accept, false, 'no Accept after Complete');
+    assert.equal(after.complete, false);
+    assert.equal(after.hangup, false);
+    assert.equal(after.ring, true);
+
+    // Newest first, numbered so that the newest has the highest number; times are clock times.
+    const { first, count, start, times } = await page.$eval('#log', (ol) => ({
+      first: ol.querySelector('li').textContent,
+      count: ol.children.length,
+      start: ol.reversed,
+      times: [...ol.querySelectorAll('li time')].map((t) => t.textContent),
+    }));
+    assert.ok(start, 'the list counts down');
+    assert.match(first, /Completed task/);
+    assert.ok(count >= 6, `${count} entries`);
+    for (const t of times) assert.doesNotMatch(t, /^\d{10,}$/, 'no epoch milliseconds');
+    assert.deepEqual(errors, []);
+  } finally {
+    await page.close();
+  }
+});
+
+test('an excluded queue says which rule', async () => {
+  const { page, errors } = await openDemo();
+  try {
+    await page.selectOption('#queue', 'Billing');
+    await click(page, 'ring');
+    await click(page, 'accept');
+    await waitForLog(page, /Tab A · task WT…\w+: excluded · queue Billing is in exclude_queues/, 'exclusion reason');
+    const pill = await page.frameLocator('#tab-A').locator('#tasks .pill').first().textContent();
+    assert.match(pill, /excluded/);
+    assert.deepEqual(errors, []);
+  } finally {
+    await page.close();
+  }
+});
+
+test('two tabs: one starts the recording, the other is answered alreadyRecording; Join Call keeps it; a transfer is already recorded', async () => {
+  const { page, errors } = await openDemo(800);
+  try {
+    await click(page, 'toggle-b');
+    await page.frameLocator('#tab-B').locator('#plugin-state.ok').waitFor({ timeout: 20_000 });
+    await click(page, 'ring');
+    await click(page, 'accept');
+    await click(page, 'connect');
+    await waitForLog(page, /started recording RE…/, 'one tab started it');
+    await waitForLog(page, /answered alreadyRecording: RE…\w+ on CA…\w+ was started by another tab/, 'the other was answered alreadyRecording');
+    await waitForLog(page, /recorded by another tab or device: the backend answered alreadyRecording/, 'status reason of the other tab');
+    const a = await page.frameLocator('#tab-A').locator('#events li').allTextContents();
+    const b = await page.frameLocator('#tab-B').locator('#events li').allTextContents();
+    const listed = [...a, ...b].filter((t) => /^RE/.test(t));
+    assert.equal(listed.length, 1, `exactly one tab lists the recording as started there: A ${a} / B ${b}`);
+
+    await click(page, 'join');
+    await waitForLog(page, /Join Call in tab B/, 'join');
+    await waitForLog(page, /recording \(RE…\w+\) · recording the customer's leg for the whole call; Join Call and new worker legs keep this recording|recording · recording the customer's leg for the whole call; Join Call and new worker legs keep this recording/, 'Join Call keeps the recording');
+
+    await click(page, 'transfer');
+    await waitForLog(page, /excluded · already recorded before a transfer/, 'transfer: already recorded');
+
+    // The layout holds at 800 px: nothing wider than the window.
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `page is ${overflow} px wider than 800`);
+    assert.deepEqual(errors, []);
+  } finally {
+    await page.close();
+  }
+});
