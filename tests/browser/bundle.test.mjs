@@ -121,7 +121,11 @@ test('the built bundle records an inbound call in headless Chromium', async () =
   assert.equal(media[0].url, recordingUrl(state.accountSid, rec.sid));
   assert.deepEqual(media[0].channels, ['customer', 'others']);
   assert.equal(typeof media[0].start_time, 'number');
-  const status = await page.evaluate((t) => window.__harness.status(t), WT);
+  // The backend writes the media entry before its answer reaches the plugin.
+  const { status } = await poll('the plugin to see the backend\'s answer', async () => {
+    const st = await page.evaluate((t) => window.__harness.status(t), WT);
+    return { ok: st.state !== 'starting', status: st, seen: st };
+  });
   assert.equal(status.state, 'recording', `plugin status: ${JSON.stringify(status)}`);
   assert.deepEqual(status.recordings, [rec.sid]);
   await page.close();
