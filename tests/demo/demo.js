@@ -75,6 +75,9 @@ function applicable() {
     transfer: !!live && call.connected && !call.ended,
     hangup: !!live && call.accepted && !call.ended,
     complete: !!live && call.accepted,
+    // Twilio's state as the last answer gave it: Pause while recording, Resume while paused.
+    pause: !!live && call.connected && !call.ended && !call.paused,
+    resume: !!live && call.connected && !call.ended && !!call.paused,
   };
 }
 
@@ -256,6 +259,7 @@ const actions = {
     const where = call.activeTab || 'A';
     const r = await tab(where).invokeAction('PauseDualChannelRecording', { taskSid: call.taskSid });
     if (!r.ok) throw new Error(r.error);
+    call.paused = r.value.state === 'paused';
     say(`Paused in tab ${where}: ${r.value.recordings.map((x) => `${short(x.recordingSid)} ${x.status}`).join(', ')}.`);
   },
   async resume() {
@@ -263,6 +267,7 @@ const actions = {
     const where = tabs.B.open && call.activeTab !== 'B' ? 'B' : 'A';
     const r = await tab(where).invokeAction('ResumeDualChannelRecording', { taskSid: call.taskSid });
     if (!r.ok) throw new Error(r.error);
+    call.paused = r.value.state === 'paused';
     say(`Resumed in tab ${where}: ${r.value.recordings.map((x) => `${short(x.recordingSid)} ${x.status}`).join(', ')}.`);
   },
   async hangup() {

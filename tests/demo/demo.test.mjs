@@ -77,7 +77,7 @@ test('one inbound call: reasons from the core, buttons that apply, Accept disabl
   const { page, errors } = await openDemo();
   try {
     assert.deepEqual(await enabled(page), {
-      ring: true, accept: false, connect: false, join: false, transfer: false, hangup: false, complete: false, 'toggle-b': true,
+      ring: true, accept: false, connect: false, join: false, transfer: false, hangup: false, complete: false, pause: false, resume: false, 'toggle-b': true,
     });
     await click(page, 'ring');
     assert.equal((await enabled(page)).accept, true);
@@ -93,6 +93,15 @@ test('one inbound call: reasons from the core, buttons that apply, Accept disabl
     // The pill says the same as the log.
     const reason = await page.frameLocator('#tab-A').locator('#tasks .reason').first().textContent();
     assert.match(reason, /recording the customer's leg/);
+
+    // Pause and Resume apply in turn, from Twilio's answer.
+    assert.deepEqual([(await enabled(page)).pause, (await enabled(page)).resume], [true, false]);
+    await click(page, 'pause');
+    await waitForLog(page, /Paused in tab A: RE…\w+ paused/, 'paused');
+    assert.deepEqual([(await enabled(page)).pause, (await enabled(page)).resume], [false, true]);
+    await click(page, 'resume');
+    await waitForLog(page, /Resumed in tab A: RE…\w+ in-progress/, 'resumed');
+    assert.deepEqual([(await enabled(page)).pause, (await enabled(page)).resume], [true, false]);
 
     // Insights' start_time is epoch milliseconds in the data; the view adds its clock time.
     await page.waitForFunction(() => /"start_time": \d{13},?\s+\/\/ \d/.test(document.getElementById('attributes').textContent), null, { timeout: 10_000 });
