@@ -28,6 +28,11 @@ import { NodeInstance } from '../../tests/replay/node-instance.mjs';
 import { SIM_ACCOUNT, missingParts, startBackend, startSim } from '../../tests/harness/processes.mjs';
 import { createSimClient } from '../../tests/harness/sim-client.js';
 
+// The Flex configuration the backend reads (its policy): recording enabled,
+// no exclusions. Put before the backend starts (it reads it then) and after
+// every simulator reset (which empties it).
+const BACKEND_FEATURE = { enabled: true, channel: 'customer' };
+
 const SHIM = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const REPO = path.resolve(SHIM, '..');
 const PREFIX = '[dual-channel-recording]';
@@ -195,8 +200,9 @@ describe('a task accepted while the core is still compiling is recorded', () => 
     const missing = missingParts({ bundle: false });
     if (missing.length) throw new Error(`missing:\n  ${missing.join('\n  ')}`);
     sim = await startSim({ logFile: path.join(OUT, 'twilio-sim.log') });
-    backend = await startBackend({ simUrl: sim.url, logFile: path.join(OUT, 'recording-backend.log') });
     simClient = createSimClient(sim.url);
+    await simClient.putRecordingFeature(BACKEND_FEATURE);
+    backend = await startBackend({ simUrl: sim.url, logFile: path.join(OUT, 'recording-backend.log') });
   });
   after(async () => {
     if (backend) await backend.stop();
@@ -225,6 +231,7 @@ describe('a task accepted while the core is still compiling is recorded', () => 
       const [WT, WR, CF, CUSTOMER, WORKER_LEG] = [sid('WT', 'e'), sid('WR', 'e'), sid('CF', 'e'), sid('CA', 'c'), sid('CA', 'a')];
       const token = `flex-token-load-${process.pid}-${n}`;
       await simClient.reset();
+      await simClient.putRecordingFeature(BACKEND_FEATURE);
       await simClient.registerToken({ token, workerSid: WK, identity: IDENTITY });
       const { inst, lines } = makeInstance(bundleFile, config(backend.port), token);
       try {

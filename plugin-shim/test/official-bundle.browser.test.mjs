@@ -35,11 +35,17 @@ const WORKER_LEG = 'CA0000000000000000000000000000a0f1';
 
 let sim; let backend; let files; let chromium; let simClient;
 
+// The Flex configuration the backend reads (its policy): recording enabled,
+// no exclusions. Put before the backend starts (it reads it then) and after
+// every simulator reset (which empties it).
+const BACKEND_FEATURE = { enabled: true, channel: 'customer' };
+
 before(async () => {
   assert.ok(existsSync(BUNDLE), `${BUNDLE} is missing: run make bundle-official`);
   const missing = missingParts({ bundle: false });
   if (missing.length) throw new Error(`missing:\n  ${missing.join('\n  ')}`);
   sim = await startSim({ logFile: path.join(OUT, 'twilio-sim.log') });
+  await createSimClient(sim.url).putRecordingFeature(BACKEND_FEATURE);
   backend = await startBackend({ simUrl: sim.url, logFile: path.join(OUT, 'recording-backend.log') });
   const harnessHtml = readFileSync(path.join(REPO, 'tests/harness/harness.html'));
   files = await startStaticServer({
@@ -114,6 +120,7 @@ test('the official build is one JavaScript file (its source map beside it, which
 test('the official bundle records an inbound call in headless Chromium, fetching nothing else', async () => {
   const token = `official-bundle-token-${process.pid}`;
   await simClient.reset();
+  await simClient.putRecordingFeature(BACKEND_FEATURE);
   await simClient.registerToken({ token, workerSid: WK, identity: IDENTITY });
   const page = await chromium.browser.newPage();
   try {
@@ -155,6 +162,7 @@ test('the official bundle records an inbound call in headless Chromium, fetching
 test('the official bundle under a CSP that forbids WebAssembly: Flex works, nothing shown, one error line', async () => {
   const token = `official-bundle-csp-${process.pid}`;
   await simClient.reset();
+  await simClient.putRecordingFeature(BACKEND_FEATURE);
   await simClient.registerToken({ token, workerSid: WK, identity: IDENTITY });
   const page = await chromium.browser.newPage();
   try {

@@ -59,6 +59,11 @@ function gate() {
   return { opened, open };
 }
 
+// The Flex configuration the backend reads (its policy): recording enabled,
+// no exclusions. Put before the backend starts (it reads it then) and after
+// every simulator reset (which empties it).
+const BACKEND_FEATURE = { enabled: true, channel: 'customer' };
+
 describe("the shim's before-listeners through Flex's own Actions", () => {
   let sim; let backend; let simClient; let run = 0;
 
@@ -68,8 +73,9 @@ describe("the shim's before-listeners through Flex's own Actions", () => {
     if (missing.length) throw new Error(`missing:\n  ${missing.join('\n  ')}`);
     loadFlexUi();
     sim = await startSim({ logFile: path.join(OUT, 'twilio-sim.log') });
-    backend = await startBackend({ simUrl: sim.url, logFile: path.join(OUT, 'recording-backend.log') });
     simClient = createSimClient(sim.url);
+    await simClient.putRecordingFeature(BACKEND_FEATURE);
+    backend = await startBackend({ simUrl: sim.url, logFile: path.join(OUT, 'recording-backend.log') });
   });
   after(async () => {
     if (backend) await backend.stop();
@@ -121,6 +127,7 @@ describe("the shim's before-listeners through Flex's own Actions", () => {
     const ids = { WT: sid('WT', 'f'), WR: sid('WR', 'f'), CF: sid('CF', 'f'), WORKER_LEG: sid('CA', 'a') };
     const token = `flex-token-real-actions-${process.pid}-${n}`;
     await simClient.reset();
+    await simClient.putRecordingFeature(BACKEND_FEATURE);
     await simClient.registerToken({ token, workerSid: WK, identity: IDENTITY });
     const actions = createFlexActions();
     if (prepare) prepare(actions);

@@ -50,6 +50,12 @@ export function createSimClient(baseUrl, { fetchImpl } = {}) {
       for (const k of ['queueName', 'queueSid', 'channel', 'assignmentStatus']) if (extra[k] !== undefined) body[k] = extra[k];
       return request('PUT', `/_sim/tasks/${enc(taskSid)}`, body);
     },
+    /** The Flex configuration the backend reads its policy from: `feature` at `custom_data.features.dual_channel_recording`. */
+    putRecordingFeature: (feature, callRecordingEnabled = false) =>
+      request('PUT', '/_sim/configuration', {
+        uiAttributes: { custom_data: { features: { dual_channel_recording: feature } } },
+        callRecordingEnabled,
+      }),
     /** What a task's accept ended with (`conferenceRecord`: true, false, null for unset): Flex's own conference recording follows it. */
     putAcceptOptions: (taskSid, conferenceRecord) =>
       request('PUT', `/_sim/tasks/${enc(taskSid)}/accept`, { conferenceRecord: conferenceRecord ?? null }),
