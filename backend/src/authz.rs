@@ -118,6 +118,15 @@ pub async fn task_access(
             )
         }));
     }
+    // Only a call task has call legs to record; a chat task held by the
+    // worker must not serve as the ticket to record someone's call.
+    if let Some(channel) = task.channel.as_deref() {
+        if channel != "voice" {
+            return Err(AppError::Forbidden(format!(
+                "task {task_sid} is a {channel} task, not a voice call: it has no call to record or link"
+            )));
+        }
+    }
     Ok(TaskAccess {
         reservations: live,
         task,
@@ -198,4 +207,28 @@ mod tests {
             assert_eq!(may_act(status), want, "{status:?}");
         }
     }
+}
+
+/// The customer's call SID a request asks to write as the task's `call_sid`,
+/// kept only when Twilio shows it in the conference being linked: a later
+/// request trusts `call_sid` as the task's call, so the browser's word alone
+/// must never put it there (strict authorization).
+pub async fn verified_customer_call(
+    twilio: &TwilioClient,
+    conference_sid: Option<&str>,
+    customer_call_sid: Option<&str>,
+) -> Result<Option<String>, AppError> {
+    let (Some(cf), Some(ca)) = (conference_sid, customer_call_sid) else {
+        return Ok(None);
+    };
+    let participant = twilio
+        .fetch_participant(cf, ca)
+        .await
+        .map_err(|e| AppError::from_twilio("checking the customer's call in the conference", e))?;
+    let live = participant
+        .is_some_and(|p| !matches!(p.status.as_deref(), Some("complete") | Some("failed")));
+    if !live {
+        tracing::info!(conference = %cf, call = %ca, "customerCallSid is not in the conference: call_sid is not written");
+    }
+    Ok(live.then(|| ca.to_string()))
 }

@@ -206,6 +206,7 @@ impl ClaimStore {
 
     /// Counts one request that went on without the store; returns the total.
     pub fn count_failure(&self) -> u64 {
+        crate::metrics::claim_store_error();
         self.failures.fetch_add(1, Ordering::Relaxed) + 1
     }
 

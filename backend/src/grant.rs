@@ -138,10 +138,13 @@ impl GrantStore {
             .cloned()
     }
 
-    pub fn grant(task: TaskSnapshot) -> Grant {
+    /// `checked_at`: when the checks began. The reservation may have been
+    /// read then, so the grant's age counts from it, not from when the
+    /// slowest read (a retried configuration read) came back.
+    pub fn grant(task: TaskSnapshot, checked_at: Instant) -> Grant {
         Grant {
             task,
-            at: Instant::now(),
+            at: checked_at,
         }
     }
 
@@ -219,8 +222,9 @@ async fn authorize_inner(
     let mut held = slot.lock().await;
     if s.grants.usable(&held).is_none() {
         *held = None;
+        let checked_at = Instant::now();
         let task = check(&state, &identity, &r.task_sid, Some(&r.reservation_sid)).await?;
-        *held = Some(GrantStore::grant(task));
+        *held = Some(GrantStore::grant(task, checked_at));
     }
     Ok(AuthorizeResponse {
         success: true,

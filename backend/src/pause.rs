@@ -26,7 +26,6 @@ use dual_channel_recording::api::{
 };
 use dual_channel_recording::attributes::{lookup_path, Found};
 use dual_channel_recording::sid::{is_sid, SidKind};
-use tracing::Instrument;
 
 /// A control request whose fields have been checked.
 #[derive(Debug, Clone)]
@@ -117,12 +116,8 @@ async fn handle(
     let input = validate(parse_body(&headers, body)?, action)?;
     // Finished even if the browser goes away: a pause half-applied across
     // several recordings is worse than one the agent learns about late.
-    tokio::spawn(control(state, input, action).instrument(tracing::Span::current()))
+    crate::routes::detached(control(state, input, action))
         .await
-        .unwrap_or_else(|e| {
-            tracing::error!(error = %e, "request task failed");
-            Err(AppError::Internal)
-        })
         .map(Json)
 }
 

@@ -280,6 +280,9 @@ pub struct PolicyCache {
 
 enum Cached {
     Use(Arc<FlexPolicy>),
+    /// None was ever read and the last attempt just failed: answer 503 at
+    /// once rather than queue every request behind another full read.
+    Unknown,
     Refresh,
 }
 
@@ -294,16 +297,20 @@ impl PolicyCache {
 
     fn lookup(&self, now: Instant) -> Cached {
         let st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let failed_recently = st
+            .failed_at
+            .is_some_and(|f| now.saturating_duration_since(f) < self.timing.retry_after_failure);
         let Some(last) = &st.last else {
-            return Cached::Refresh;
+            return if failed_recently {
+                Cached::Unknown
+            } else {
+                Cached::Refresh
+            };
         };
         let age = now.saturating_duration_since(last.at);
         if age < self.timing.fresh_for {
             return Cached::Use(last.policy.clone());
         }
-        let failed_recently = st
-            .failed_at
-            .is_some_and(|f| now.saturating_duration_since(f) < self.timing.retry_after_failure);
         if failed_recently && age < self.timing.stale_for {
             return Cached::Use(last.policy.clone());
         }
@@ -312,13 +319,17 @@ impl PolicyCache {
 
     /// The policy to apply now, reading the configuration when needed.
     pub async fn get(&self, twilio: &TwilioClient) -> Result<Arc<FlexPolicy>, AppError> {
-        if let Cached::Use(p) = self.lookup(Instant::now()) {
-            return Ok(p);
+        match self.lookup(Instant::now()) {
+            Cached::Use(p) => return Ok(p),
+            Cached::Unknown => return Err(unknown_policy()),
+            Cached::Refresh => {}
         }
         let _flight = self.refreshing.lock().await;
-        // Whoever held the lock before us may have just read it.
-        if let Cached::Use(p) = self.lookup(Instant::now()) {
-            return Ok(p);
+        // Whoever held the lock before us may have just read it (or failed).
+        match self.lookup(Instant::now()) {
+            Cached::Use(p) => return Ok(p),
+            Cached::Unknown => return Err(unknown_policy()),
+            Cached::Refresh => {}
         }
         let read = twilio.fetch_flex_configuration().await;
         // Twilio refusing our own credentials is for the administrator to
@@ -360,7 +371,10 @@ impl PolicyCache {
                         Ok(last.policy.clone())
                     }
                     _ => {
-                        tracing::error!(%problem, "the Flex configuration could not be read and none is known; recording requests are refused until it can be");
+                        // Logged once, as this request's cause, where the 503 is answered.
+                        crate::error::note_cause(&format!(
+                            "the Flex configuration could not be read and none is known: {problem}"
+                        ));
                         Err(AppError::Unavailable(if refused_us {
                             "the recording policy (the Flex configuration) could not be read: Twilio refused the backend's credentials for GET /v1/Configuration; give them access to the Flex configuration, or set POLICY=off".into()
                         } else {
@@ -577,4 +591,10 @@ mod tests {
         assert!(read(json!({"ui_attributes": "{oops"})).is_err());
         assert!(FlexPolicy::from_configuration(b"<html>").is_err());
     }
+}
+
+fn unknown_policy() -> AppError {
+    AppError::Unavailable(
+        "the recording policy (the Flex configuration) could not be read from Twilio; try again shortly".into(),
+    )
 }

@@ -271,8 +271,9 @@ async fn create(state: AppState, input: CreateInput) -> Result<CreateRecordingRe
                         Some(g) => g.task,
                         None => {
                             *held = None;
+                            let checked_at = std::time::Instant::now();
                             let t = grant::check(&state, &identity, task_sid, wr).await?;
-                            *held = Some(GrantStore::grant(t.clone()));
+                            *held = Some(GrantStore::grant(t.clone(), checked_at));
                             t
                         }
                     }
@@ -401,6 +402,16 @@ async fn link_media(
     task: Option<TaskSnapshot>,
 ) -> Result<MediaEntry, (Option<MediaEntry>, WriteProblem)> {
     let now_ms = time::OffsetDateTime::now_utc().unix_timestamp() * 1000;
+    let customer_call = match state.0.config.authorization {
+        AuthorizationMode::Strict => authz::verified_customer_call(
+            &state.0.twilio,
+            input.conference_sid.as_deref(),
+            input.customer_call_sid.as_deref(),
+        )
+        .await
+        .unwrap_or(None),
+        AuthorizationMode::TokenOnly => input.customer_call_sid.clone(),
+    };
     let mut last_entry: Option<MediaEntry> = None;
     let result = attributes::update(&state.0.twilio, task_sid, task, |attrs| {
         let existing = insights::existing_recordings(attrs, target);
@@ -410,7 +421,7 @@ async fn link_media(
         let linked = insights::link_call(
             attrs,
             input.conference_sid.as_deref(),
-            input.customer_call_sid.as_deref(),
+            customer_call.as_deref(),
         )?;
         let outcome = insights::append_media(attrs, target, &entry)?;
         // When it was already listed, answer with the entry as listed.
@@ -452,11 +463,22 @@ async fn link(state: AppState, input: LinkInput) -> Result<LinkCallResponse, App
         }
         AuthorizationMode::TokenOnly => token_only_policy(&state, Some(&input.task_sid)).await?,
     };
+    let customer_call = match s.config.authorization {
+        AuthorizationMode::Strict => {
+            authz::verified_customer_call(
+                &s.twilio,
+                input.conference_sid.as_deref(),
+                input.customer_call_sid.as_deref(),
+            )
+            .await?
+        }
+        AuthorizationMode::TokenOnly => input.customer_call_sid.clone(),
+    };
     let result = attributes::update(&s.twilio, &input.task_sid, task, |attrs| {
         let changed = insights::link_call(
             attrs,
             input.conference_sid.as_deref(),
-            input.customer_call_sid.as_deref(),
+            customer_call.as_deref(),
         )?;
         Ok((changed, ()))
     })

@@ -967,3 +967,65 @@ async fn healthz_and_json_404_405() {
     assert_eq!(a.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(a.json["code"], 405);
 }
+
+/// `call_sid` is what later requests trust as the task's call, so the
+/// browser's word alone never puts it there: in strict mode a
+/// `customerCallSid` is written only when Twilio shows it in the conference
+/// being linked. And a task that is not a voice call cannot serve as the
+/// ticket for recording or linking any call.
+#[tokio::test]
+async fn the_browser_cannot_make_any_call_the_tasks_call() {
+    let sim = Sim::start().await;
+    sim.scene().await;
+    sim.put(
+        &format!("/tasks/{WT}"),
+        json!({"attributes": {"direction": "outbound"}}),
+    )
+    .await;
+    let app = backend_for(&sim);
+    // A stranger's call, not in the conference: the conference is linked, not the call.
+    let a = post_form(
+        &app,
+        LINK,
+        &[
+            ("Token", TOKEN),
+            ("taskSid", WT),
+            ("conferenceSid", CF),
+            ("customerCallSid", CA_STRANGER),
+        ],
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.json);
+    let attrs = sim.attributes(WT).await;
+    assert_eq!(attrs["conference"]["sid"], CF);
+    assert!(attrs.get("call_sid").is_none(), "{attrs}");
+    // Recording that stranger's call is still refused.
+    let mut req = customer_request();
+    for (k, v) in req.iter_mut() {
+        if *k == "callSid" {
+            *v = CA_STRANGER.into();
+        }
+    }
+    let refs: Vec<(&str, &str)> = req.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let a = post_form(&app, CREATE, &refs).await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN, "{}", a.json);
+
+    // A chat task held by the worker is no ticket.
+    sim.put(
+        &format!("/tasks/{WT}"),
+        json!({"attributes": {"call_sid": CA_CUSTOMER}, "channel": "chat"}),
+    )
+    .await;
+    let a = post_form(
+        &backend_for(&sim),
+        LINK,
+        &[("Token", TOKEN), ("taskSid", WT), ("conferenceSid", CF)],
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN, "{}", a.json);
+    assert!(
+        a.json["message"].as_str().unwrap().contains("chat task"),
+        "{}",
+        a.json
+    );
+}
