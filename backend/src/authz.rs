@@ -184,6 +184,30 @@ pub async fn call_belongs_to_task(
     )))
 }
 
+/// The customer's call SID a request asks to write as the task's `call_sid`,
+/// kept only when Twilio shows it in the conference being linked: a later
+/// request trusts `call_sid` as the task's call, so the browser's word alone
+/// must never put it there (strict authorization).
+pub async fn verified_customer_call(
+    twilio: &TwilioClient,
+    conference_sid: Option<&str>,
+    customer_call_sid: Option<&str>,
+) -> Result<Option<String>, AppError> {
+    let (Some(cf), Some(ca)) = (conference_sid, customer_call_sid) else {
+        return Ok(None);
+    };
+    let participant = twilio
+        .fetch_participant(cf, ca)
+        .await
+        .map_err(|e| AppError::from_twilio("checking the customer's call in the conference", e))?;
+    let live = participant
+        .is_some_and(|p| !matches!(p.status.as_deref(), Some("complete") | Some("failed")));
+    if !live {
+        tracing::info!(conference = %cf, call = %ca, "customerCallSid is not in the conference: call_sid is not written");
+    }
+    Ok(live.then(|| ca.to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::may_act;
@@ -207,28 +231,4 @@ mod tests {
             assert_eq!(may_act(status), want, "{status:?}");
         }
     }
-}
-
-/// The customer's call SID a request asks to write as the task's `call_sid`,
-/// kept only when Twilio shows it in the conference being linked: a later
-/// request trusts `call_sid` as the task's call, so the browser's word alone
-/// must never put it there (strict authorization).
-pub async fn verified_customer_call(
-    twilio: &TwilioClient,
-    conference_sid: Option<&str>,
-    customer_call_sid: Option<&str>,
-) -> Result<Option<String>, AppError> {
-    let (Some(cf), Some(ca)) = (conference_sid, customer_call_sid) else {
-        return Ok(None);
-    };
-    let participant = twilio
-        .fetch_participant(cf, ca)
-        .await
-        .map_err(|e| AppError::from_twilio("checking the customer's call in the conference", e))?;
-    let live = participant
-        .is_some_and(|p| !matches!(p.status.as_deref(), Some("complete") | Some("failed")));
-    if !live {
-        tracing::info!(conference = %cf, call = %ca, "customerCallSid is not in the conference: call_sid is not written");
-    }
-    Ok(live.then(|| ca.to_string()))
 }

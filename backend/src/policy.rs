@@ -405,6 +405,12 @@ fn log_policy(policy: &FlexPolicy) {
     }
 }
 
+fn unknown_policy() -> AppError {
+    AppError::Unavailable(
+        "the recording policy (the Flex configuration) could not be read from Twilio; try again shortly".into(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -591,10 +597,4 @@ mod tests {
         assert!(read(json!({"ui_attributes": "{oops"})).is_err());
         assert!(FlexPolicy::from_configuration(b"<html>").is_err());
     }
-}
-
-fn unknown_policy() -> AppError {
-    AppError::Unavailable(
-        "the recording policy (the Flex configuration) could not be read from Twilio; try again shortly".into(),
-    )
 }
