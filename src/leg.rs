@@ -89,6 +89,15 @@ pub fn worker_leg<'a>(conference: &'a ConferenceSnapshot, worker_sid: &str) -> O
         .find_map(|p| valid_call(&p.call_sid))
 }
 
+/// Whether this worker is still in the call: a joined participant of theirs,
+/// even one whose call SID Flex does not have yet (Join Call in progress).
+pub fn worker_joined(conference: &ConferenceSnapshot, worker_sid: &str) -> bool {
+    conference
+        .participants
+        .iter()
+        .any(|p| p.is_worker(worker_sid) && p.is_joined())
+}
+
 /// The leg to record now, if it exists yet.
 pub fn recordable_leg(
     channel: Channel,

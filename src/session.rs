@@ -310,6 +310,9 @@ pub struct Core {
     active_call: Option<String>,
     sessions: VecMap<String, Session>,
     finished: VecDeque<(String, Status)>,
+    /// What a resume of an ended task would address: a pause of this tab
+    /// that lands after its task ended is resumed with it.
+    ended_targets: VecDeque<(String, RecordingControlRequest)>,
     requests: VecMap<u64, Pending>,
     timers: VecMap<u64, TimerPurpose>,
     next_id: u64,
@@ -431,6 +434,26 @@ impl Core {
                 None
             }
         };
+        // The conference method needs the backend only for pausing: without
+        // its location, pausing is off, and the administrator is told where.
+        let pause = match (pause, &config) {
+            (Some(p), Some(c)) if p.enabled && c.backend_url.is_empty() => {
+                out.log(
+                    Level::Error,
+                    format!(
+                        "misconfigured: features.{}.backend_url: missing: pausing Flex's conference recording goes through the recording backend (features.{}.enabled is true)",
+                        config::FEATURE_KEY,
+                        pause::PAUSE_FEATURE_KEY
+                    ),
+                );
+                out.0.push(Command::Notify {
+                    id: strings::BROKEN_NOTIFICATION_ID,
+                    text: strings::broken_notification(locale),
+                });
+                None
+            }
+            (p, _) => p,
+        };
         let core = Core {
             pause,
             paused: VecMap::new(),
@@ -439,6 +462,7 @@ impl Core {
             active_call: None,
             sessions: VecMap::new(),
             finished: VecDeque::new(),
+            ended_targets: VecDeque::new(),
             requests: VecMap::new(),
             timers: VecMap::new(),
             next_id: 1,
@@ -644,9 +668,12 @@ impl Core {
         // A conference it records is followed, so that it can be paused.
         if config.method == Method::Conference {
             let t = task.task_sid.clone();
+            // Every voice task is followed, whatever was decided: only the tab
+            // that ran the accept decided, and what Twilio records (read
+            // through the backend) is what a pause reaches.
             if is_sid(SidKind::Task, &t)
                 && !self.sessions.contains_key(&t)
-                && conference::decide(Some(config), &task) == Decision::Record
+                && task.channel.as_deref() == Some("voice")
             {
                 let kind = call_kind(&task.attributes);
                 self.sessions.insert(
@@ -1036,6 +1063,12 @@ impl Core {
     }
 
     fn end(&mut self, task_sid: &str, reason: &str, out: &mut Out) {
+        if let Ok((_, body)) = self.control_request(task_sid, ControlAction::Resume) {
+            if self.ended_targets.len() >= FINISHED_KEPT {
+                self.ended_targets.pop_front();
+            }
+            self.ended_targets.push_back((task_sid.to_string(), body));
+        }
         let Some(s) = self.sessions.remove(task_sid) else {
             return;
         };
@@ -1203,6 +1236,17 @@ impl Core {
                             out.log(
                                 Level::Warn,
                                 format!("{task_sid}: the recording runs but {w}"),
+                            );
+                        }
+                        // Card details are being read: a leg that starts
+                        // recording now (Join Call, a late start) is paused
+                        // at once, like the one the agent paused.
+                        if self.paused.contains_key(&task_sid) {
+                            self.send_control(
+                                &task_sid,
+                                ControlAction::Pause,
+                                "a new leg started recording while the task is paused",
+                                out,
                             );
                         }
                         out.0.push(Command::RecordingStarted {
@@ -1416,7 +1460,27 @@ impl Core {
             }
             return;
         }
-        if self.paused.contains_key(task_sid) || !self.sessions.contains_key(task_sid) {
+        if !self.sessions.contains_key(task_sid) {
+            // This tab's pause landed after the task left this worker: nobody
+            // would ever resume it, so it is resumed now.
+            let ended = self
+                .ended_targets
+                .iter()
+                .rev()
+                .find(|(t, _)| t == task_sid)
+                .map(|(_, body)| body.clone());
+            if let Some(body) = ended {
+                self.send_control_body(
+                    task_sid,
+                    ControlAction::Resume,
+                    body,
+                    "the pause landed after the task left this worker",
+                    out,
+                );
+            }
+            return;
+        }
+        if self.paused.contains_key(task_sid) {
             return;
         }
         let max = self.pause.as_ref().and_then(|p| p.max_pause_ms);
@@ -1430,6 +1494,8 @@ impl Core {
             )
         });
         self.paused.insert(task_sid.to_string(), timer);
+        // The pause may land after this worker left the call.
+        self.resume_if_left(task_sid, out);
     }
 
     /// A transfer: this worker has no live leg in the conference any more
@@ -1448,7 +1514,7 @@ impl Core {
             .get(task_sid)
             .and_then(|s| s.conference.as_ref())
             .is_some_and(|c| {
-                leg::worker_leg(c, &self.worker_sid).is_none() && leg::customer_leg(c).is_some()
+                !leg::worker_joined(c, &self.worker_sid) && leg::customer_leg(c).is_some()
             });
         if left {
             self.resume_if_paused(task_sid, "this worker left the call, which goes on", out);
@@ -1464,28 +1530,37 @@ impl Core {
         if let Some(timer) = timer {
             self.cancel_timer(timer, out);
         }
-        match self.control_request(task_sid, ControlAction::Resume) {
-            Ok((_, body)) => {
-                out.log(
-                    Level::Info,
-                    format!("resuming the recording of {task_sid}: {why}"),
-                );
-                let request = self.id();
-                self.send(
-                    request,
-                    task_sid,
-                    Outgoing::Control {
-                        action: ControlAction::Resume,
-                        body,
-                    },
-                    out,
-                );
-            }
+        self.send_control(task_sid, ControlAction::Resume, why, out);
+    }
+
+    /// An automatic pause or resume of the task's recordings, sent by the core.
+    fn send_control(&mut self, task_sid: &str, action: ControlAction, why: &str, out: &mut Out) {
+        match self.control_request(task_sid, action) {
+            Ok((_, body)) => self.send_control_body(task_sid, action, body, why, out),
             Err(reason) => out.log(
                 Level::Warn,
-                format!("could not resume the recording of {task_sid} ({why}): {reason}"),
+                format!(
+                    "could not {} the recording of {task_sid} ({why}): {reason}",
+                    action.as_str()
+                ),
             ),
         }
+    }
+
+    fn send_control_body(
+        &mut self,
+        task_sid: &str,
+        action: ControlAction,
+        body: RecordingControlRequest,
+        why: &str,
+        out: &mut Out,
+    ) {
+        out.log(
+            Level::Info,
+            format!("{} of the recording of {task_sid}: {why}", action.as_str()),
+        );
+        let request = self.id();
+        self.send(request, task_sid, Outgoing::Control { action, body }, out);
     }
 
     fn sync_follow(&mut self, out: &mut Out) {

@@ -1647,6 +1647,12 @@ fn a_transfer_while_paused_resumes_when_this_worker_leaves() {
         p("worker", "left", Some(A1), Some(ME)),
         p("worker", "joined", Some(A2), Some(ME)),
     ];
+    // Join Call before Flex has the new leg's call SID: still on the call.
+    let joining = vec![
+        p("customer", "joined", Some(C1), None),
+        p("worker", "left", Some(A1), Some(ME)),
+        p("worker", "joined", None, Some(ME)),
+    ];
     let cases: Vec<(&str, Vec<Participant>, bool)> = vec![
         (
             "transfer: the customer stays, this worker left",
@@ -1657,6 +1663,11 @@ fn a_transfer_while_paused_resumes_when_this_worker_leaves() {
         (
             "Join Call: this worker is still on the call",
             joined_again,
+            false,
+        ),
+        (
+            "Join Call, the new leg's call SID not known yet: still on the call",
+            joining,
             false,
         ),
     ];
@@ -1931,4 +1942,115 @@ fn an_authorize_answer_after_the_task_ended_is_ignored() {
     });
     assert!(out.is_empty(), "{out:?}");
     assert!(c.idle());
+}
+
+fn pauses(cmds: &[Command]) -> Vec<Option<String>> {
+    sends(cmds)
+        .into_iter()
+        .filter_map(|(_, o)| match o {
+            Outgoing::Control {
+                action: ControlAction::Pause,
+                body,
+            } => Some(body.call_sid),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Card details are being read when the agent moves legs: the new leg's
+/// recording is paused as soon as it starts.
+#[test]
+fn a_leg_that_starts_recording_while_paused_is_paused_at_once() {
+    let (mut c, _) = core_with_pause("worker", json!({}));
+    flex(&mut c, active(Some(A1)));
+    flex(
+        &mut c,
+        task(T1, R1, json!({"call_sid": C1, "direction": "inbound"})),
+    );
+    let out = flex(&mut c, conf(T1, full(A1)));
+    let (request, _) = sends(&out)[0].clone();
+    let out = c.handle(Event::Answer {
+        request,
+        answer: ok(A1, "RE1", false),
+    });
+    assert!(pauses(&out).is_empty(), "nothing paused yet");
+    flex(
+        &mut c,
+        FlexEvent::PauseState {
+            task_sid: T1.into(),
+            paused: true,
+        },
+    );
+    // Join Call: the new leg A2 is recorded, and paused at once.
+    flex(&mut c, active(Some(A2)));
+    let out = flex(
+        &mut c,
+        conf(
+            T1,
+            vec![
+                p("customer", "joined", Some(C1), None),
+                p("worker", "left", Some(A1), Some(ME)),
+                p("worker", "joined", Some(A2), Some(ME)),
+            ],
+        ),
+    );
+    let (request, _) = sends(&out)
+        .into_iter()
+        .find(|(_, o)| matches!(o, Outgoing::Create(_)))
+        .expect("the new leg is recorded");
+    let out = c.handle(Event::Answer {
+        request,
+        answer: ok(A2, "RE2", false),
+    });
+    assert_eq!(pauses(&out), vec![Some(A2.to_string())]);
+}
+
+/// This tab's pause that lands after its task left this worker would never
+/// be resumed by anyone: it is resumed at once.
+#[test]
+fn a_pause_that_lands_after_the_task_ended_is_resumed_at_once() {
+    let (mut c, _) = core_with_pause("customer", json!({}));
+    recording_customer_leg(&mut c);
+    flex(
+        &mut c,
+        FlexEvent::Ended {
+            task_sid: T1.into(),
+            reason: "completed".into(),
+        },
+    );
+    let out = flex(
+        &mut c,
+        FlexEvent::PauseState {
+            task_sid: T1.into(),
+            paused: true,
+        },
+    );
+    assert_eq!(resumes(&out), vec![(Some(C1.to_string()), None)]);
+    // A task this tab never held: nothing to do.
+    let out = flex(
+        &mut c,
+        FlexEvent::PauseState {
+            task_sid: T2.into(),
+            paused: true,
+        },
+    );
+    assert!(resumes(&out).is_empty());
+}
+
+/// Pausing Flex's conference recording needs the backend: without its
+/// location the administrator is told the path, and pausing is off.
+#[test]
+fn conference_method_pausing_without_backend_url_says_where() {
+    let data = json!({
+        "features": {
+            "dual_channel_recording": {"enabled": true, "method": "conference"},
+            "pause_recording": {"enabled": true}
+        }
+    })
+    .to_string();
+    let (c, out) = Core::new(&data, ME, "en-US", 7);
+    assert!(c.is_enabled(), "recording decisions go on");
+    assert!(c.pause_config().is_none(), "pausing is off");
+    assert!(out.iter().any(|cmd| matches!(cmd, Command::Log { level: Level::Error, message } if message.contains("features.dual_channel_recording.backend_url: missing"))), "{out:?}");
+    assert!(out.iter().any(|cmd| matches!(cmd, Command::Notify { .. })));
 }

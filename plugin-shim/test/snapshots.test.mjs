@@ -35,5 +35,7 @@ test('attributes JSON.stringify cannot handle carry the reason', () => {
 test('attributes that are not an object are passed as they are, for the core to judge', () => {
   assert.equal(taskSnapshot(/** @type {any} */ ({ ...base, attributes: [1, 2] })).attributes, '[1,2]');
   assert.equal(taskSnapshot(/** @type {any} */ ({ ...base, attributes: 'text' })).attributes, '"text"');
-  assert.equal(taskSnapshot(/** @type {any} */ ({ ...base, attributes: undefined })).attributes, '{}');
+  // Missing or null attributes are not an empty object: the core fails closed on them.
+  assert.equal(taskSnapshot(/** @type {any} */ ({ ...base, attributes: undefined })).attributes, '');
+  assert.equal(taskSnapshot(/** @type {any} */ ({ ...base, attributes: null })).attributes, 'null');
 });

@@ -360,6 +360,7 @@ export function startFeature(flex, manager, loadCore) {
     });
   }
 
+  let warnedNotReady = false;
   /**
    * beforeAcceptTask. Flex awaits the promise a before-listener returns, so
    * one is returned only while the core is loading; it settles within
@@ -375,6 +376,9 @@ export function startFeature(flex, manager, loadCore) {
         return undefined;
       }
       const notReady = () => {
+        // Once: every accept while the core loads would say the same.
+        if (warnedNotReady) return;
+        warnedNotReady = true;
         const taskSid = payload.task?.taskSid ?? payload.sid ?? 'a task';
         log('warn', `the recording core was not ready within accept_wait_ms (${acceptWait} ms): Flex's conference recording was left as configured for ${taskSid}`);
       };

@@ -111,12 +111,16 @@ function startBanner(flex, ui, listeners) {
     log('warn', 'could not register the paused-recording banner', error);
     return;
   }
-  let shown = false;
-  listeners.add((/** @type {string} */ _taskSid, /** @type {RecordingState} */ state) => {
-    const paused = state.state === 'paused';
-    if (paused && !shown) flex.Notifications.showNotification(ui.notificationId);
-    if (!paused && shown) flex.Notifications.dismissNotificationById?.(ui.notificationId);
-    shown = paused;
+  // Shown while any task of this worker is paused, not only the last one read.
+  /** @type {Set<string>} */
+  const pausedTasks = new Set();
+  listeners.add((/** @type {string} */ taskSid, /** @type {RecordingState} */ state) => {
+    const before = pausedTasks.size > 0;
+    if (state.state === 'paused') pausedTasks.add(taskSid);
+    else pausedTasks.delete(taskSid);
+    const after = pausedTasks.size > 0;
+    if (after && !before) flex.Notifications.showNotification(ui.notificationId);
+    if (!after && before) flex.Notifications.dismissNotificationById?.(ui.notificationId);
   });
 }
 

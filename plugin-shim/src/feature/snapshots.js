@@ -12,7 +12,9 @@ export function taskSnapshot(task) {
   /** @type {string | undefined} */
   let attributesUnreadable;
   try {
-    attributes = JSON.stringify(task.attributes ?? {}) ?? '';
+    // Missing attributes stay missing (''), never `{}`: the core fails
+    // closed on them when attribute rules exist.
+    attributes = JSON.stringify(task.attributes) ?? '';
   } catch (error) {
     // Unserialisable attributes: the core decides what that means for its rules.
     attributesUnreadable = String(/** @type {any} */ (error)?.message ?? error) || 'JSON.stringify failed';
