@@ -169,32 +169,35 @@ async function backendFor(scenario, env, log) {
 
 async function play(scenario, env, log, instances, setBrowserContext) {
   const { sim } = env;
-  const backend = await backendFor(scenario, env, log);
   const workerSid = scenario.worker || DEFAULT_WORKER;
   const names = scenario.instances || ['A'];
   const settleMs = scenario.settleMs ?? 10000;
   const identity = identityOf(workerSid);
 
+  // Every backend of this scenario starts after the simulator is reset and
+  // holds the scenario's Flex configuration: a backend reads it as it starts,
+  // and a read of the last scenario's must not land in this one's log.
+  if ((scenario.backendReplicas ?? 1) === 1 && env.backend.running) await env.backend.stop();
   await sim.reset();
+  // The Flex configuration as the backend reads it from Twilio: the
+  // scenario's feature, with `serverConfig` in place of `config` when the
+  // scenario plays a browser whose copy differs.
+  const flexCallRecording = scenario.flexCallRecording === true;
+  const serverConfig = Object.prototype.hasOwnProperty.call(scenario, 'serverConfig') ? scenario.serverConfig : scenario.config;
+  await sim.putFlexConfiguration({
+    uiAttributes: { custom_data: { features: { dual_channel_recording: serverConfig } } },
+    callRecordingEnabled: flexCallRecording,
+  });
+  // A fresh backend per scenario: its caches (the policy read from the Flex
+  // configuration, tokens, recordings) must not carry over from the last one.
+  const backend = await backendFor(scenario, env, log);
+  if (!backend.running) await backend.start();
 
   const customData = {
     features: { dual_channel_recording: scenario.config },
     serverless_functions_domain: `127.0.0.1:${backend.port}`,
     serverless_functions_protocol: 'http',
   };
-  // The Flex configuration as the backend reads it from Twilio: the same
-  // document, with `serverConfig` in place of `config` when the scenario
-  // plays a browser whose copy differs.
-  const flexCallRecording = scenario.flexCallRecording === true;
-  const serverConfig = Object.prototype.hasOwnProperty.call(scenario, 'serverConfig') ? scenario.serverConfig : scenario.config;
-  await sim.putFlexConfiguration({
-    uiAttributes: { custom_data: { ...customData, features: { dual_channel_recording: serverConfig } } },
-    callRecordingEnabled: flexCallRecording,
-  });
-  // A fresh backend per scenario: its caches (the policy read from the Flex
-  // configuration, tokens, recordings) must not carry over from the last one.
-  if (backend.running) await backend.stop();
-  await backend.start();
 
   let context = null;
   if (env.browser) {
