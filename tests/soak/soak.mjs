@@ -110,6 +110,10 @@ async function main() {
     const simProc = await startSim({ logFile: path.join(OUT_DIR, 'twilio-sim.log') });
     closers.push(() => simProc.stop());
     const sim = createSimClient(simProc.url);
+    // The Flex configuration the replicas read their policy from, before they
+    // start: the same rules every worker's plugin has (the channel is each
+    // browser's own; the policy reads only enabled, method and exclusions).
+    await sim.putRecordingFeature(featureConfig('customer'));
     const redis = await startRedis({ logFile: path.join(OUT_DIR, 'redis-server.log') });
     closers.push(() => redis.stop());
     const group = await startReplicaGroup({
