@@ -166,10 +166,19 @@ function addButton(flex, ui, control, listeners) {
         .catch((/** @type {unknown} */ error) => log('warn', 'pause/resume failed', error))
         .finally(() => setBusy(false));
     };
-    return h(
+    const button = h(
       'button',
       { type: 'button', onClick, disabled: busy, 'aria-pressed': paused, 'data-recording-state': state },
       paused ? ui.texts.resume : ui.texts.pause,
+    );
+    // `indicator_permanent`, as the template's: a paused indicator in the
+    // call canvas for as long as the recording is paused.
+    if (!(paused && ui.indicatorPermanent)) return button;
+    return h(
+      React.Fragment,
+      null,
+      button,
+      h('span', { role: 'status', 'data-recording-paused': true }, ui.texts.pausedBanner),
     );
   }
 
