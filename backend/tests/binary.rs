@@ -390,40 +390,9 @@ fn metrics_listen_serves_metrics_on_its_own_address() {
 
 #[test]
 fn policy_off_is_logged_at_start() {
-    let mut child = bare()
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--twilio-base-url",
-            "http://127.0.0.1:9",
-        ])
-        .env("TWILIO_ACCOUNT_SID", "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")
-        .env("TWILIO_AUTH_TOKEN", "secret-auth-token")
-        .env(
-            "TWILIO_FLEX_WORKSPACE_SID",
-            "WSaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-        )
-        .env("POLICY", "off")
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    assert!(
-        line.starts_with("recording-backend listening on"),
-        "{line:?}"
-    );
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let out = child.wait_with_output().unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
+    // `start` fails unless the first line says where it listens.
+    let (child, _addr, _out) = start(&[("POLICY", "off"), ("RUST_LOG", "info")]);
+    let err = stop(child);
     assert!(
         err.contains("POLICY=off: the Flex configuration's recording rules are not checked here"),
         "{err}"
