@@ -145,7 +145,10 @@ async fn ask_twilio(
             Ok(Cached { identity, ttl })
         }
         Ok(v) => {
-            tracing::info!(token = %token_tag, code = ?v.code, "Flex token rejected");
+            crate::error::note_cause(&format!(
+                "Flex token {token_tag} rejected (code {:?})",
+                v.code
+            ));
             Err(AppError::InvalidToken {
                 code: v.code.filter(|c| *c != 0).unwrap_or(401),
                 message: v

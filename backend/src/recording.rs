@@ -310,10 +310,9 @@ async fn waited_too_long(
     if let Some(found) = running_dual_recording(twilio, call_sid).await? {
         return Ok(remember(slot, found.sid, found.start_ms, true));
     }
-    tracing::info!(
-        call = call_sid,
-        "another replica is still starting the recording of this call"
-    );
+    crate::error::note_cause(&format!(
+        "another replica is still starting the recording of {call_sid}"
+    ));
     Err(AppError::Unavailable(
         "another recording-backend replica is still starting the recording of this call; try again shortly".into(),
     ))

@@ -490,7 +490,8 @@ async fn link(state: AppState, input: LinkInput) -> Result<LinkCallResponse, App
         }),
         Err(problem) => {
             if let WriteProblem::TooLarge { chars, limit } = &problem {
-                tracing::warn!(task = %input.task_sid, chars, limit, "conference link not written: the task attributes would exceed TaskRouter's limit");
+                // The one log line is the refusal's (error.rs), with this cause.
+                crate::error::note_cause(&format!("conference link not written: the task attributes would be {chars} characters, over TaskRouter's limit of {limit}"));
             }
             Err(write_problem_error(&input.task_sid, problem))
         }
