@@ -232,6 +232,10 @@ describe('a task accepted while the core is still compiling is recorded', () => 
       const token = `flex-token-load-${process.pid}-${n}`;
       await simClient.reset();
       await simClient.putRecordingFeature(BACKEND_FEATURE);
+      // A fresh backend reads it anew: one started earlier may have read the
+      // configuration while the reset had emptied it (and caches what it read).
+      await backend.stop();
+      await backend.start();
       await simClient.registerToken({ token, workerSid: WK, identity: IDENTITY });
       const { inst, lines } = makeInstance(bundleFile, config(backend.port), token);
       try {

@@ -121,6 +121,10 @@ test('the official bundle records an inbound call in headless Chromium, fetching
   const token = `official-bundle-token-${process.pid}`;
   await simClient.reset();
   await simClient.putRecordingFeature(BACKEND_FEATURE);
+  // A fresh backend reads it anew: one started earlier may have read the
+  // configuration while the reset had emptied it (and caches what it read).
+  await backend.stop();
+  await backend.start();
   await simClient.registerToken({ token, workerSid: WK, identity: IDENTITY });
   const page = await chromium.browser.newPage();
   try {
@@ -163,6 +167,10 @@ test('the official bundle under a CSP that forbids WebAssembly: Flex works, noth
   const token = `official-bundle-csp-${process.pid}`;
   await simClient.reset();
   await simClient.putRecordingFeature(BACKEND_FEATURE);
+  // A fresh backend reads it anew: one started earlier may have read the
+  // configuration while the reset had emptied it (and caches what it read).
+  await backend.stop();
+  await backend.start();
   await simClient.registerToken({ token, workerSid: WK, identity: IDENTITY });
   const page = await chromium.browser.newPage();
   try {

@@ -128,6 +128,10 @@ describe("the shim's before-listeners through Flex's own Actions", () => {
     const token = `flex-token-real-actions-${process.pid}-${n}`;
     await simClient.reset();
     await simClient.putRecordingFeature(BACKEND_FEATURE);
+    // A fresh backend reads it anew: one started earlier may have read the
+    // configuration while the reset had emptied it (and caches what it read).
+    await backend.stop();
+    await backend.start();
     await simClient.registerToken({ token, workerSid: WK, identity: IDENTITY });
     const actions = createFlexActions();
     if (prepare) prepare(actions);

@@ -65,6 +65,10 @@ test('the built bundle records an inbound call in headless Chromium', async () =
   const token = `browser-test-token-${process.pid}`;
   await simClient.reset();
   await simClient.putFlexConfiguration(FLEX_CONFIGURATION);
+  // A fresh backend reads it anew: one started earlier may have read the
+  // configuration while the reset had emptied it (and caches what it read).
+  await backend.stop();
+  await backend.start();
   await simClient.registerToken({ token, workerSid: WK, identity: IDENTITY });
 
   const page = await chromium.browser.newPage();
