@@ -405,22 +405,7 @@ async fn list_conference_recordings(
         if account != cfg.account_sid {
             return Err(not_found(uri.path()));
         }
-        let pairs =
-            serde_urlencoded::from_str::<Vec<(String, String)>>(query.as_deref().unwrap_or(""))
-                .map_err(|_| bad_param("Query string is not valid"))?;
-        let size = match pairs.iter().rev().find(|(k, _)| k == "PageSize") {
-            None => 50,
-            Some((_, v)) => match v.parse::<usize>() {
-                Ok(n) if (1..=1000).contains(&n) => n,
-                _ => return Err(bad_param("PageSize must be an integer from 1 to 1000")),
-            },
-        };
-        let page = match pairs.iter().rev().find(|(k, _)| k == "Page") {
-            None => 0,
-            Some((_, v)) => v
-                .parse::<usize>()
-                .map_err(|_| bad_param("Page must be a non-negative integer"))?,
-        };
+        let (page, size) = crate::rest::paging(&crate::rest::parse_query(query.as_deref())?)?;
         let sim = st.lock();
         // Newest first, as Twilio lists recordings.
         let all: Vec<Value> = sim
@@ -431,22 +416,6 @@ async fn list_conference_recordings(
             .filter(|r| r.conference_sid == conference_sid)
             .map(|r| r.to_twilio(cfg))
             .collect();
-        let base = uri.path();
-        let page_uri = |p: usize| format!("{base}?PageSize={size}&Page={p}");
-        let start = page.saturating_mul(size);
-        let items: Vec<Value> = all.iter().skip(start).take(size).cloned().collect();
-        let has_next = start.saturating_add(size) < all.len();
-        Ok(Json(json!({
-            "recordings": items,
-            "page": page,
-            "page_size": size,
-            "start": start,
-            "end": start + items.len().saturating_sub(1),
-            "uri": page_uri(page),
-            "first_page_uri": page_uri(0),
-            "next_page_uri": if has_next { Some(page_uri(page + 1)) } else { None },
-            "previous_page_uri": if page > 0 { Some(page_uri(page - 1)) } else { None },
-        }))
-        .into_response())
+        Ok(Json(crate::rest::recordings_page(&all, uri.path(), page, size)).into_response())
     })())
 }

@@ -274,7 +274,7 @@ fn parse_form(bytes: &Bytes) -> Result<Vec<(String, String)>, Response> {
         .map_err(|_| bad_param("Request body is not valid application/x-www-form-urlencoded"))
 }
 
-fn parse_query(q: Option<&str>) -> Result<Vec<(String, String)>, Response> {
+pub(crate) fn parse_query(q: Option<&str>) -> Result<Vec<(String, String)>, Response> {
     serde_urlencoded::from_str::<Vec<(String, String)>>(q.unwrap_or(""))
         .map_err(|_| bad_param("Query string is not valid"))
 }
@@ -304,7 +304,7 @@ fn one_of<'a>(
 }
 
 /// Twilio list paging: `PageSize` 1..=1000 (default 50), `Page` from 0.
-fn paging(pairs: &[(String, String)]) -> Result<(usize, usize), Response> {
+pub(crate) fn paging(pairs: &[(String, String)]) -> Result<(usize, usize), Response> {
     let size = match last(pairs, "PageSize") {
         None => 50,
         Some(v) => match v.parse::<usize>() {
@@ -490,12 +490,20 @@ fn list_recordings_inner(
         .filter(|r| r.call_sid == call_sid)
         .map(|r| r.to_twilio(cfg))
         .collect();
-    let base = uri.path();
-    let page_uri = |p: usize| format!("{base}?PageSize={size}&Page={p}");
+    Ok(with_json(
+        StatusCode::OK,
+        recordings_page(&all, uri.path(), page, size),
+    ))
+}
+
+/// One page of a recordings list, with Twilio's paging fields; `path` is the
+/// list's own path (call or conference recordings).
+pub(crate) fn recordings_page(all: &[Value], path: &str, page: usize, size: usize) -> Value {
+    let page_uri = |p: usize| format!("{path}?PageSize={size}&Page={p}");
     let start = page.saturating_mul(size);
     let items: Vec<Value> = all.iter().skip(start).take(size).cloned().collect();
     let has_next = start.saturating_add(size) < all.len();
-    let body = json!({
+    json!({
         "recordings": items,
         "page": page,
         "page_size": size,
@@ -505,8 +513,7 @@ fn list_recordings_inner(
         "first_page_uri": page_uri(0),
         "next_page_uri": if has_next { Some(page_uri(page + 1)) } else { None },
         "previous_page_uri": if page > 0 { Some(page_uri(page - 1)) } else { None },
-    });
-    Ok(with_json(StatusCode::OK, body))
+    })
 }
 
 /// `GET https://flex-api.twilio.com/v1/Configuration`: one per account, so
