@@ -52,7 +52,7 @@ bundle: wasm plugin-deps
 plugin-deps:
 	@if [ ! -f plugin-shim/node_modules/.package-lock.json ] || [ plugin-shim/package-lock.json -nt plugin-shim/node_modules/.package-lock.json ]; then \
 		echo "[plugin] npm ci in plugin-shim (about 2 minutes, once)"; \
-		cd plugin-shim && npm ci --no-audit --no-fund --loglevel=error; \
+		cd plugin-shim && { npm ci --no-audit --no-fund --loglevel=error || { ../scripts/explain-npm-failure.sh; exit 1; }; }; \
 	fi
 
 # The bundle as Flex developers build it: flex-plugin build (webpack 4).
