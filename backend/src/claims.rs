@@ -14,7 +14,15 @@
 //! Changes of an existing value are compare-and-set scripts: a replica writes
 //! the recording only over its own pending value (or an expired one), and
 //! replaces a recording that is no longer in progress only if nobody else did
-//! first. `recording` decides what to do with each answer; this module only
+//! first.
+//!
+//! A pause the backend made, for `pause_watch`, is one more key per
+//! recording, `dual-channel-recording:{AC}:paused:{RE}`, holding the token of
+//! the newest pause: a resume on any replica deletes it, a new pause
+//! replaces it, so the replica whose timer fires resumes only a pause that is
+//! still its own.
+//!
+//! `recording` decides what to do with each answer; this module only
 //! talks to Redis, each operation bounded by a short timeout so an unreachable
 //! store costs milliseconds, never a blocked request.
 
@@ -80,6 +88,17 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
 end
 return 0
+";
+
+/// Sets the key, whatever it held.
+const PUT: &str = r"
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+";
+
+/// Deletes the key, whatever it held.
+const DROP: &str = r"
+return redis.call('DEL', KEYS[1])
 ";
 
 /// What the store says about a call.
@@ -163,6 +182,8 @@ pub struct ClaimStore {
     claim: Script,
     replace: Script,
     release: Script,
+    put: Script,
+    drop: Script,
 }
 
 impl ClaimStore {
@@ -171,7 +192,7 @@ impl ClaimStore {
     pub fn new(target: RedisTarget, account_sid: &str, retry: &RetryPolicy) -> Self {
         ClaimStore {
             target,
-            prefix: format!("dual-channel-recording:{account_sid}:claim:"),
+            prefix: format!("dual-channel-recording:{account_sid}:"),
             lease: lease_for(retry),
             wait: DEFAULT_WAIT,
             conn: tokio::sync::Mutex::new(None),
@@ -180,6 +201,8 @@ impl ClaimStore {
             claim: Script::new(CLAIM),
             replace: Script::new(REPLACE),
             release: Script::new(RELEASE),
+            put: Script::new(PUT),
+            drop: Script::new(DROP),
         }
     }
 
@@ -211,7 +234,11 @@ impl ClaimStore {
     }
 
     fn key(&self, call_sid: &str) -> String {
-        format!("{}{call_sid}", self.prefix)
+        format!("{}claim:{call_sid}", self.prefix)
+    }
+
+    fn pause_key(&self, recording_sid: &str) -> String {
+        format!("{}paused:{recording_sid}", self.prefix)
     }
 
     async fn connection(&self) -> Result<ConnectionManager, StoreError> {
@@ -270,10 +297,10 @@ impl ClaimStore {
     async fn run<T: redis::FromRedisValue>(
         &self,
         script: &Script,
-        call_sid: &str,
+        key: String,
         args: &[&str],
     ) -> Result<T, StoreError> {
-        let mut invocation = script.key(self.key(call_sid));
+        let mut invocation = script.key(key);
         for a in args {
             invocation.arg(*a);
         }
@@ -300,7 +327,7 @@ impl ClaimStore {
         let lease = new_lease();
         let lease_ms = millis(self.lease).to_string();
         let (won, value): (i64, Option<String>) = self
-            .run(&self.claim, call_sid, &[&lease.value, &lease_ms])
+            .run(&self.claim, self.key(call_sid), &[&lease.value, &lease_ms])
             .await?;
         Ok(match (won, value) {
             (1, _) => Claim::Won(lease),
@@ -323,7 +350,7 @@ impl ClaimStore {
         let done: i64 = self
             .run(
                 &self.replace,
-                call_sid,
+                self.key(call_sid),
                 &[&seen.value, &lease.value, &lease_ms],
             )
             .await?;
@@ -342,7 +369,11 @@ impl ClaimStore {
         let value = recorded_value(recording_sid, start_ms);
         let ttl = millis(RECORDED_TTL).to_string();
         let done: i64 = self
-            .run(&self.replace, call_sid, &[&lease.value, &value, &ttl])
+            .run(
+                &self.replace,
+                self.key(call_sid),
+                &[&lease.value, &value, &ttl],
+            )
             .await?;
         Ok(done == 1)
     }
@@ -350,7 +381,41 @@ impl ClaimStore {
     /// Gives the claim up after a failed start, so the next request need not
     /// wait for the lease to run out.
     pub async fn release(&self, call_sid: &str, lease: &Lease) -> Result<(), StoreError> {
-        let _: i64 = self.run(&self.release, call_sid, &[&lease.value]).await?;
+        let _: i64 = self
+            .run(&self.release, self.key(call_sid), &[&lease.value])
+            .await?;
+        Ok(())
+    }
+
+    /// Notes that `recording_sid` was paused by the pause `token` (see
+    /// `pause_watch`); a later pause overwrites it.
+    pub async fn mark_paused(
+        &self,
+        recording_sid: &str,
+        token: &str,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        let ttl = millis(ttl).to_string();
+        let _: i64 = self
+            .run(&self.put, self.pause_key(recording_sid), &[token, &ttl])
+            .await?;
+        Ok(())
+    }
+
+    /// Forgets the pause of `recording_sid` if it is still the one `token`
+    /// made: `true` then, `false` when it was resumed or paused again since.
+    pub async fn take_paused(&self, recording_sid: &str, token: &str) -> Result<bool, StoreError> {
+        let n: i64 = self
+            .run(&self.release, self.pause_key(recording_sid), &[token])
+            .await?;
+        Ok(n == 1)
+    }
+
+    /// Forgets any pause of `recording_sid` (it was resumed).
+    pub async fn clear_paused(&self, recording_sid: &str) -> Result<(), StoreError> {
+        let _: i64 = self
+            .run(&self.drop, self.pause_key(recording_sid), &[])
+            .await?;
         Ok(())
     }
 }

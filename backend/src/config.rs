@@ -201,6 +201,9 @@ pub struct Config {
     pub policy_timing: crate::policy::PolicyTiming,
     /// How long an authorize-ahead grant is used before it is checked again.
     pub grant_valid_for: std::time::Duration,
+    /// How long after `max_pause_seconds` the backend resumes a pause no
+    /// browser resumed (`pause_watch`).
+    pub pause_watch_grace: std::time::Duration,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -410,6 +413,7 @@ impl Config {
             policy,
             policy_timing: crate::policy::PolicyTiming::default(),
             grant_valid_for: crate::grant::GRANT_VALID_FOR,
+            pause_watch_grace: crate::pause_watch::GRACE,
         })
     }
 }

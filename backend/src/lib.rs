@@ -19,6 +19,7 @@ pub mod healthcheck;
 pub mod logging;
 pub mod metrics;
 pub mod pause;
+pub mod pause_watch;
 pub mod policy;
 pub mod recording;
 pub mod routes;
@@ -59,6 +60,7 @@ pub struct Inner {
     pub claims: Option<claims::ClaimStore>,
     pub policy: policy::PolicyCache,
     pub grants: grant::GrantStore,
+    pub pause_watch: pause_watch::PauseWatch,
 }
 
 /// Shared state; cheap to clone.
@@ -88,6 +90,7 @@ impl AppState {
             claims,
             policy: policy::PolicyCache::new(config.policy_timing),
             grants: grant::GrantStore::new(config.grant_valid_for),
+            pause_watch: pause_watch::PauseWatch::default(),
             config,
         })))
     }

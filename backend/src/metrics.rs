@@ -24,6 +24,7 @@ pub const FAILURES: &str = "recording_backend_failures_total";
 pub const TWILIO_ERRORS: &str = "recording_backend_twilio_errors_total";
 pub const TWILIO_RETRIES: &str = "recording_backend_twilio_retries_total";
 pub const CLAIM_STORE_ERRORS: &str = "recording_backend_claim_store_errors_total";
+pub const PAUSES_RESUMED_BY_BACKEND: &str = "recording_backend_pauses_resumed_total";
 pub const REQUEST_DURATION: &str = "recording_backend_http_request_duration_seconds";
 pub const TWILIO_DURATION: &str = "recording_backend_twilio_request_duration_seconds";
 
@@ -82,6 +83,10 @@ fn describe() {
         CLAIM_STORE_ERRORS,
         "Failures talking to the shared claim store"
     );
+    describe_counter!(
+        PAUSES_RESUMED_BY_BACKEND,
+        "Pauses the backend resumed itself after max_pause_seconds because no browser did (a closed or crashed tab)"
+    );
     describe_histogram!(
         REQUEST_DURATION,
         Unit::Seconds,
@@ -97,6 +102,7 @@ fn describe() {
     ::metrics::counter!(RECORDINGS_STARTED).increment(0);
     ::metrics::counter!(ALREADY_RECORDING).increment(0);
     ::metrics::counter!(CLAIM_STORE_ERRORS).increment(0);
+    ::metrics::counter!(PAUSES_RESUMED_BY_BACKEND).increment(0);
 }
 
 /// The Prometheus text exposition of every metric.
@@ -170,6 +176,11 @@ pub fn twilio_duration(operation: &'static str, took: Duration) {
 /// For the shared claim store: one call per failed store operation.
 pub fn claim_store_error() {
     ::metrics::counter!(CLAIM_STORE_ERRORS).increment(1);
+}
+
+/// For `pause_watch`: one pause resumed because no browser did.
+pub fn pause_watch_resumed() {
+    ::metrics::counter!(PAUSES_RESUMED_BY_BACKEND).increment(1);
 }
 
 /// Middleware: how long each request took. The route is the matched pattern

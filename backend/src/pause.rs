@@ -254,6 +254,17 @@ async fn control(
         ControlAction::Pause => "pausing the recording",
         _ => "resuming the recording",
     };
+    // Pausing: the backend watches `max_pause_seconds` too (`pause_watch`).
+    let max_pause = match action {
+        ControlAction::Pause => match crate::routes::policy(&state).await {
+            Ok(p) => p.and_then(|p| p.max_pause),
+            Err(e) => {
+                tracing::warn!(task = %input.task_sid, error = %e, "the Flex configuration cannot be read: this pause is not watched by the backend");
+                None
+            }
+        },
+        _ => None,
+    };
     let mut entries = Vec::with_capacity(active.len());
     for rec in active {
         if !is_sid(SidKind::Recording, &rec.sid) {
@@ -271,6 +282,17 @@ async fn control(
                     .map_err(|e| AppError::from_twilio(doing, e))?;
                 status = updated.status.unwrap_or_else(|| w.to_string());
                 tracing::info!(recording = %rec.sid, %status, task = %input.task_sid, "recording status set");
+                if let (Some(after), "paused") = (max_pause, status.as_str()) {
+                    let paused = crate::pause_watch::Watched {
+                        task_sid: input.task_sid.clone(),
+                        parent: parent.clone(),
+                        recording_sid: rec.sid.clone(),
+                    };
+                    s.pause_watch.watch(&state, paused, after).await;
+                }
+            }
+            if action == ControlAction::Resume {
+                s.pause_watch.resumed(&state, &rec.sid).await;
             }
         }
         entries.push(RecordingStatusEntry {

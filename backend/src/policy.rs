@@ -42,6 +42,7 @@ use dual_channel_recording::api::RefusalCode;
 use dual_channel_recording::config::{self, Config, Method, Setup};
 use dual_channel_recording::exclusion::{exclusion, Exclusion};
 use dual_channel_recording::json::Json;
+use dual_channel_recording::pause;
 use serde::Deserialize;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -76,6 +77,9 @@ pub struct FlexPolicy {
     pub setup: Setup,
     /// Flex's own "Call Recording" setting.
     pub call_recording_enabled: bool,
+    /// `features.pause_recording.max_pause_seconds`, when set and valid: how
+    /// long a pause may last before the backend resumes it (`pause_watch`).
+    pub max_pause: Option<Duration>,
 }
 
 /// The task facts the policy looks at, as TaskRouter has them.
@@ -197,6 +201,12 @@ impl FlexPolicy {
         Ok(FlexPolicy {
             setup: config::parse_policy(&custom_data),
             call_recording_enabled: cfg.call_recording_enabled.unwrap_or(false),
+            // An invalid pause configuration makes pausing inert in the
+            // plugin, which then never pauses: nothing to watch.
+            max_pause: pause::parse(&custom_data)
+                .ok()
+                .and_then(|p| p.max_pause_ms)
+                .map(Duration::from_millis),
         })
     }
 

@@ -6,6 +6,7 @@ mod common;
 use axum::http::StatusCode;
 use common::*;
 use serde_json::{json, Value};
+use std::time::{Duration, Instant};
 
 const PAUSE: &str = "/features/dual-channel-recording/flex/pause-recording";
 const RESUME: &str = "/features/dual-channel-recording/flex/resume-recording";
@@ -365,10 +366,12 @@ async fn a_twilio_refusal_of_the_update_passes_its_code() {
     sim.scene().await;
     let re = recording_on_customer_leg(&sim).await;
     let app = backend_for(&sim);
-    // Warm the token cache: a pause is then exactly four Twilio requests,
-    // task and reservations (in parallel), the call's recordings, the update.
+    // Warm the token and policy caches (a resume reads both; the recording
+    // is not paused, so it changes nothing): a pause is then exactly four
+    // Twilio requests, task and reservations (in parallel), the call's
+    // recordings, the update.
     assert_eq!(
-        post(&app, STATE, &on_call(CA_CUSTOMER)).await.status,
+        post(&app, RESUME, &on_call(CA_CUSTOMER)).await.status,
         StatusCode::OK
     );
     // (Twilio's answer to the update, what the plugin gets)
@@ -484,4 +487,128 @@ async fn a_resume_is_refused_on_a_task_the_policy_now_excludes() {
     let a = post(&backend_for(&sim), RESUME, &on_call(CA_CUSTOMER)).await;
     assert_eq!(a.status, StatusCode::FORBIDDEN, "{}", a.json);
     assert_eq!(a.json["code"], "disabled", "{}", a.json);
+}
+
+/// The Flex configuration with recording on and `max_pause_seconds`, and a
+/// backend that steps in `grace` after it.
+async fn watched_backend(sim: &Sim, max_pause_seconds: f64, grace: Duration) -> axum::Router {
+    sim.put(
+        "/configuration",
+        json!({
+            "uiAttributes": {"custom_data": {"features": {
+                "dual_channel_recording": {"enabled": true, "channel": "customer"},
+                "pause_recording": {"enabled": true, "max_pause_seconds": max_pause_seconds}
+            }}},
+            "callRecordingEnabled": false
+        }),
+    )
+    .await;
+    let mut cfg = config(&sim.url, &[], &[]);
+    cfg.pause_watch_grace = grace;
+    backend(cfg)
+}
+
+async fn wait_for_status(sim: &Sim, re: &str, want: &str, within: Duration) -> bool {
+    let until = Instant::now() + within;
+    while Instant::now() < until {
+        if status_of(sim, re).await == want {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
+/// A pause no browser resumes (the tab was closed) is resumed by the backend
+/// once `max_pause_seconds` and the grace have passed.
+#[tokio::test]
+async fn a_pause_no_browser_resumes_is_resumed_after_max_pause_seconds() {
+    let sim = Sim::start().await;
+    sim.scene().await;
+    let re = recording_on_customer_leg(&sim).await;
+    let app = watched_backend(&sim, 0.5, Duration::from_millis(100)).await;
+    let a = post(&app, PAUSE, &on_call(CA_CUSTOMER)).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.json);
+    assert_eq!(status_of(&sim, &re).await, "paused");
+    assert!(
+        wait_for_status(&sim, &re, "in-progress", Duration::from_secs(10)).await,
+        "still {} long after max_pause_seconds",
+        status_of(&sim, &re).await
+    );
+    // Addressed by SID, as every update.
+    let log = sim.log().await;
+    assert_eq!(count(&log, "POST", "Twilio.CURRENT"), 0);
+}
+
+/// Never early: a resume then a new pause starts the clock again; the first
+/// pause's timer finds its pause gone and leaves the new one alone.
+#[tokio::test]
+async fn a_later_pause_is_not_cut_short_by_an_earlier_pauses_timer() {
+    let sim = Sim::start().await;
+    sim.scene().await;
+    let re = recording_on_customer_leg(&sim).await;
+    let app = watched_backend(&sim, 1.5, Duration::from_millis(100)).await;
+    let first = Instant::now();
+    assert_eq!(
+        post(&app, PAUSE, &on_call(CA_CUSTOMER)).await.status,
+        StatusCode::OK
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        post(&app, RESUME, &on_call(CA_CUSTOMER)).await.status,
+        StatusCode::OK
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        post(&app, PAUSE, &on_call(CA_CUSTOMER)).await.status,
+        StatusCode::OK
+    );
+    let second = Instant::now();
+    // The first pause's timer fires 1.6 s after it; the second's 1.6 s after
+    // the second pause, at least 0.6 s later.
+    tokio::time::sleep_until((first + Duration::from_millis(1900)).into()).await;
+    assert!(
+        second.elapsed() < Duration::from_millis(1600),
+        "the machine was too slow for this check"
+    );
+    assert_eq!(status_of(&sim, &re).await, "paused");
+    assert!(wait_for_status(&sim, &re, "in-progress", Duration::from_secs(10)).await);
+}
+
+/// A pause the plugin resumed itself is not touched again, and without
+/// `max_pause_seconds` nothing is watched.
+#[tokio::test]
+async fn resumed_or_unlimited_pauses_are_left_to_the_plugin() {
+    let sim = Sim::start().await;
+    sim.scene().await;
+    let re = recording_on_customer_leg(&sim).await;
+    let app = watched_backend(&sim, 0.3, Duration::from_millis(50)).await;
+    assert_eq!(
+        post(&app, PAUSE, &on_call(CA_CUSTOMER)).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        post(&app, RESUME, &on_call(CA_CUSTOMER)).await.status,
+        StatusCode::OK
+    );
+    let updates = count(&sim.log().await, "POST", &format!("/Recordings/{re}.json"));
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(
+        count(&sim.log().await, "POST", &format!("/Recordings/{re}.json")),
+        updates,
+        "the backend resumed a pause that had been resumed"
+    );
+
+    // No max_pause_seconds: the pause stays until someone resumes it.
+    sim.flex_config(json!({"enabled": true, "channel": "customer"}), false)
+        .await;
+    let mut cfg = config(&sim.url, &[], &[]);
+    cfg.pause_watch_grace = Duration::from_millis(50);
+    let app = backend(cfg);
+    assert_eq!(
+        post(&app, PAUSE, &on_call(CA_CUSTOMER)).await.status,
+        StatusCode::OK
+    );
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(status_of(&sim, &re).await, "paused");
 }

@@ -150,6 +150,7 @@ fn state_with_wait(config: Config, wait: Duration) -> AppState {
         claims: Some(claims),
         policy: recording_backend::policy::PolicyCache::new(config.policy_timing),
         grants: recording_backend::grant::GrantStore::new(config.grant_valid_for),
+        pause_watch: Default::default(),
         config,
     }))
 }
@@ -503,4 +504,79 @@ async fn redis_going_away_and_coming_back_is_followed_without_a_restart() {
         "{stored}"
     );
     assert_eq!(sim.recordings().await.len(), 2);
+}
+
+/// `pause_watch` across replicas: a pause made on one replica, resumed and
+/// paused again on another, is not cut short by the first replica's timer,
+/// and the newest pause is still resumed after `max_pause_seconds`.
+#[tokio::test]
+async fn a_pause_watched_on_one_replica_follows_resumes_on_another() {
+    const PAUSE: &str = "/features/dual-channel-recording/flex/pause-recording";
+    const RESUME: &str = "/features/dual-channel-recording/flex/resume-recording";
+    let redis = RedisServer::start().await;
+    let sim = Sim::start().await;
+    sim.scene().await;
+    sim.put(
+        "/configuration",
+        json!({
+            "uiAttributes": {"custom_data": {"features": {
+                "dual_channel_recording": {"enabled": true, "channel": "customer"},
+                "pause_recording": {"enabled": true, "max_pause_seconds": 1.5}
+            }}},
+            "callRecordingEnabled": false
+        }),
+    )
+    .await;
+    let watched = || {
+        let mut cfg = config(&sim.url, &[], &[("REDIS_URL", &redis.url())]);
+        cfg.pause_watch_grace = Duration::from_millis(100);
+        app(AppState::with_retry(cfg, test_retry()).unwrap())
+    };
+    let (a, b) = (watched(), watched());
+    let re = create(&a, &customer_request()).await.json["recordingSid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let on_call = [("Token", TOKEN), ("taskSid", WT), ("callSid", CA_CUSTOMER)];
+    let status = || async {
+        sim.recordings()
+            .await
+            .iter()
+            .find(|r| r["sid"] == re.as_str())
+            .map(|r| r["status"].clone())
+            .unwrap_or(Value::Null)
+    };
+
+    let first = Instant::now();
+    assert_eq!(post_form(&a, PAUSE, &on_call).await.status, StatusCode::OK);
+    assert!(redis
+        .get(&format!("dual-channel-recording:{AC}:paused:{re}"))
+        .await
+        .is_some());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(post_form(&b, RESUME, &on_call).await.status, StatusCode::OK);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(post_form(&b, PAUSE, &on_call).await.status, StatusCode::OK);
+    let second = Instant::now();
+    // Replica A's timer fires 1.6 s after the first pause; B's 1.6 s after
+    // the second, at least 0.6 s later.
+    tokio::time::sleep_until((first + Duration::from_millis(1900)).into()).await;
+    assert!(
+        second.elapsed() < Duration::from_millis(1600),
+        "the machine was too slow for this check"
+    );
+    assert_eq!(
+        status().await,
+        "paused",
+        "replica A resumed replica B's pause early"
+    );
+    let until = Instant::now() + Duration::from_secs(10);
+    while status().await != "in-progress" {
+        assert!(Instant::now() < until, "the second pause was never resumed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(redis
+        .get(&format!("dual-channel-recording:{AC}:paused:{re}"))
+        .await
+        .is_none());
 }
