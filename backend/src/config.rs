@@ -16,7 +16,7 @@ pub const DEFAULT_ALLOWED_ORIGIN: &str = "https://flex.twilio.com";
     name = "recording-backend",
     version,
     about = "Starts dual-channel call recordings for the Flex plugin and links them for Flex Insights.",
-    after_help = "Environment:\n  TWILIO_ACCOUNT_SID            account SID (AC...), required\n  TWILIO_AUTH_TOKEN             auth token, or else both of:\n  TWILIO_API_KEY                API key SID (SK...)\n  TWILIO_API_SECRET             API key secret\n  TWILIO_FLEX_WORKSPACE_SID     Flex TaskRouter workspace SID (WS...), required\n  ALLOWED_ORIGINS               comma-separated browser origins (default https://flex.twilio.com)\n  RECORDING_STATUS_CALLBACK     URL Twilio calls on recording events (optional)\n  RECORDING_STATUS_CALLBACK_EVENT  events for it: in-progress, completed, absent (space or comma separated; default completed)\n  AUTHORIZATION                 strict (default) or token-only\n  POLICY                        on (default: enforce the Flex configuration's rules) or off\n  REDIS_URL                     redis://[:password@]host:port[/db], the claim store shared by several replicas (optional; without it run one replica)\n  TWILIO_REGION, TWILIO_EDGE    Twilio region and edge, as in Twilio's helper libraries\n  METRICS_LISTEN                serve /metrics on this address (host:port) instead of --listen\n  LOG_FORMAT                    text (default) or json (one JSON object per line)\n  RUST_LOG                      log filter (default info)"
+    after_help = "Environment:\n  TWILIO_ACCOUNT_SID            account SID (AC...), required\n  TWILIO_AUTH_TOKEN             auth token, or else both of:\n  TWILIO_API_KEY                API key SID (SK...)\n  TWILIO_API_SECRET             API key secret\n  TWILIO_FLEX_WORKSPACE_SID     Flex TaskRouter workspace SID (WS...), required\n  ALLOWED_ORIGINS               comma-separated browser origins (default https://flex.twilio.com)\n  RECORDING_STATUS_CALLBACK     URL Twilio calls on recording events (optional)\n  RECORDING_STATUS_CALLBACK_EVENT  events for it: in-progress, completed, absent (space or comma separated; default completed)\n  AUTHORIZATION                 strict (default) or token-only\n  POLICY                        on (default: enforce the Flex configuration's rules) or off\n  REDIS_URL                     redis://[:password@]host:port[/db], the claim store shared by several replicas (optional; without it run one replica)\n  TWILIO_REGION, TWILIO_EDGE    Twilio region and edge ({product}.{edge}.{region}.twilio.com; a region alone: its own edge)\n  METRICS_LISTEN                serve /metrics on this address (host:port) instead of --listen\n  LOG_FORMAT                    text (default) or json (one JSON object per line)\n  RUST_LOG                      log filter (default info)"
 )]
 pub struct Cli {
     /// Address to listen on.
@@ -101,11 +101,37 @@ pub struct TwilioHosts {
     pub flex: String,
 }
 
+/// The edge a region alone is reached through: Twilio's hostnames are
+/// `{product}.{edge}.{region}.twilio.com`, and the older
+/// `{product}.{region}.twilio.com` for every region but us1 stopped working on
+/// 2026-04-28 (twilio.com/docs/global-infrastructure/understanding-edge-locations,
+/// "Action Required by April 28, 2026"; the legacy-regions page gives
+/// `api.sydney.au1`, `api.dublin.ie1`; the CLI's regional page names the valid
+/// pairs au1/sydney, ie1/dublin, jp1/tokyo). The helper libraries pick the
+/// same edges for a region given alone (twilio-java, "Regional API domain
+/// processing", 2025). Any other region needs `TWILIO_EDGE`.
+fn default_edge(region: &str) -> Option<&'static str> {
+    match region {
+        "us1" => Some("ashburn"),
+        "au1" => Some("sydney"),
+        "ie1" => Some("dublin"),
+        "jp1" => Some("tokyo"),
+        _ => None,
+    }
+}
+
 impl TwilioHosts {
-    /// Twilio's helper libraries build `{product}.{edge}.{region}.twilio.com`;
-    /// an edge without a region implies region `us1`, a region alone gives
-    /// `{product}.{region}.twilio.com`.
-    pub fn for_region(region: Option<&str>, edge: Option<&str>) -> Self {
+    /// Twilio's hostnames, `{product}.{edge}.{region}.twilio.com`: an edge
+    /// without a region implies region `us1`, a region without an edge takes
+    /// the region's own edge (`default_edge`), neither gives the global
+    /// `{product}.twilio.com`.
+    pub fn for_region(region: Option<&str>, edge: Option<&str>) -> Result<Self, ConfigError> {
+        let edge = match (region, edge) {
+            (Some(r), None) => {
+                Some(default_edge(r).ok_or_else(|| ConfigError::RegionNeedsEdge(r.to_string()))?)
+            }
+            (_, e) => e,
+        };
         let region = region.or(edge.map(|_| "us1"));
         let host = |product: &str| {
             let mut parts = vec![product];
@@ -118,13 +144,13 @@ impl TwilioHosts {
             parts.push("twilio.com");
             format!("https://{}", parts.join("."))
         };
-        TwilioHosts {
+        Ok(TwilioHosts {
             api: host("api"),
             taskrouter: host("taskrouter"),
             iam: host("iam"),
             recording_links: host("api"),
             flex: host("flex-api"),
-        }
+        })
     }
 
     fn all(url: &str, recording_links: String) -> Self {
@@ -214,6 +240,8 @@ pub enum ConfigError {
     MissingCredentials,
     #[error("{0} is set but {1} is not; set both or use TWILIO_AUTH_TOKEN")]
     HalfApiKey(&'static str, &'static str),
+    #[error("TWILIO_REGION={0} needs TWILIO_EDGE as well (Twilio retired {{product}}.{0}.twilio.com on 2026-04-28; the hosts are {{product}}.{{edge}}.{0}.twilio.com): set TWILIO_EDGE to the edge location of that region")]
+    RegionNeedsEdge(String),
     #[error("{var} is not a valid {what}: {value:?}")]
     Invalid {
         var: &'static str,
@@ -298,7 +326,7 @@ impl Config {
         let regional = TwilioHosts::for_region(
             get("TWILIO_REGION").as_deref(),
             get("TWILIO_EDGE").as_deref(),
-        );
+        )?;
         let mut hosts = match &cli.twilio_base_url {
             Some(url) => TwilioHosts::all(
                 &trim_base(url, "--twilio-base-url")?,
@@ -536,13 +564,32 @@ mod tests {
 
     #[test]
     fn region_and_edge_as_helper_libraries() {
-        let h = TwilioHosts::for_region(Some("au1"), Some("sydney"));
+        let hosts = |r, e| TwilioHosts::for_region(r, e).unwrap();
+        let h = hosts(Some("au1"), Some("sydney"));
         assert_eq!(h.api, "https://api.sydney.au1.twilio.com");
         assert_eq!(h.iam, "https://iam.sydney.au1.twilio.com");
-        let h = TwilioHosts::for_region(Some("ie1"), None);
-        assert_eq!(h.taskrouter, "https://taskrouter.ie1.twilio.com");
-        let h = TwilioHosts::for_region(None, Some("dublin"));
+        // A region alone: its own edge (the edgeless hosts are retired).
+        let cases = [
+            ("ie1", "https://taskrouter.dublin.ie1.twilio.com"),
+            ("au1", "https://taskrouter.sydney.au1.twilio.com"),
+            ("jp1", "https://taskrouter.tokyo.jp1.twilio.com"),
+            ("us1", "https://taskrouter.ashburn.us1.twilio.com"),
+        ];
+        for (region, want) in cases {
+            assert_eq!(hosts(Some(region), None).taskrouter, want);
+        }
+        let h = hosts(None, Some("dublin"));
         assert_eq!(h.api, "https://api.dublin.us1.twilio.com");
+        // Any other region needs its edge named.
+        let e = TwilioHosts::for_region(Some("de1"), None).unwrap_err();
+        assert!(e.to_string().contains("TWILIO_EDGE"), "{e}");
+        assert_eq!(
+            hosts(Some("de1"), Some("frankfurt")).api,
+            "https://api.frankfurt.de1.twilio.com"
+        );
+        let mut v = base();
+        v.push(("TWILIO_REGION", "sg1"));
+        assert!(matches!(load(&[], &v), Err(ConfigError::RegionNeedsEdge(r)) if r == "sg1"));
         let mut v = base();
         v.push(("TWILIO_REGION", "ie1"));
         v.push(("TWILIO_EDGE", "dublin"));
@@ -556,10 +603,7 @@ mod tests {
         assert_eq!(c.hosts.recording_links, "https://api.dublin.ie1.twilio.com");
         let c = load(&["--twilio-base-url", "http://127.0.0.1:9"], &base()).unwrap();
         assert_eq!(c.hosts.recording_links, "https://api.twilio.com");
-        assert_eq!(
-            TwilioHosts::for_region(None, None).flex,
-            "https://flex-api.twilio.com"
-        );
+        assert_eq!(hosts(None, None).flex, "https://flex-api.twilio.com");
     }
 
     #[test]
