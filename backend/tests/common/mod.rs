@@ -6,6 +6,7 @@ use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
 use clap::Parser;
+use dual_channel_recording::retry::Backoff;
 use http_body_util::BodyExt;
 use recording_backend::config::{Cli, Config};
 use recording_backend::twilio::RetryPolicy;
@@ -208,10 +209,12 @@ pub fn config(base: &str, extra_args: &[&str], vars: &[(&str, &str)]) -> Config 
 /// Fast but otherwise real retry policy, so tests of failures stay short.
 pub fn test_retry() -> RetryPolicy {
     RetryPolicy {
-        max_attempts: 5,
-        base_delay: Duration::from_millis(20),
-        max_delay: Duration::from_millis(200),
-        total_budget: Duration::from_secs(3),
+        schedule: Backoff {
+            max_attempts: 5,
+            base: Duration::from_millis(20),
+            cap: Duration::from_millis(200),
+            budget: Some(Duration::from_secs(3)),
+        },
         request_timeout: Duration::from_secs(3),
         connect_timeout: Duration::from_secs(1),
     }
