@@ -436,17 +436,8 @@ impl TwilioClient {
         &self,
         call_sid: &str,
     ) -> Result<(Vec<Recording>, bool), TwilioError> {
-        let url = format!(
-            "{}/2010-04-01/Accounts/{}/Calls/{call_sid}/Recordings.json",
-            self.hosts.api, self.account_sid
-        );
-        let reply = self
-            .send("list recordings", Repeat::Safe, || {
-                self.http.get(&url).query(&[("PageSize", "100")])
-            })
-            .await?;
-        let page: RecordingPage = parse(&Self::ok_or_api(reply)?, "list recordings")?;
-        Ok((page.recordings, page.next_page_uri.is_some()))
+        self.list_recordings_of(&format!("Calls/{call_sid}"), "list recordings")
+            .await
     }
 
     /// The first page of the conference's recordings (Flex's own) and whether more exist.
@@ -454,16 +445,29 @@ impl TwilioClient {
         &self,
         conference_sid: &str,
     ) -> Result<(Vec<Recording>, bool), TwilioError> {
+        self.list_recordings_of(
+            &format!("Conferences/{conference_sid}"),
+            "list conference recordings",
+        )
+        .await
+    }
+
+    /// `parent` is `Calls/{CA}` or `Conferences/{CF}`.
+    async fn list_recordings_of(
+        &self,
+        parent: &str,
+        what: &'static str,
+    ) -> Result<(Vec<Recording>, bool), TwilioError> {
         let url = format!(
-            "{}/2010-04-01/Accounts/{}/Conferences/{conference_sid}/Recordings.json",
+            "{}/2010-04-01/Accounts/{}/{parent}/Recordings.json",
             self.hosts.api, self.account_sid
         );
         let reply = self
-            .send("list conference recordings", Repeat::Safe, || {
+            .send(what, Repeat::Safe, || {
                 self.http.get(&url).query(&[("PageSize", "100")])
             })
             .await?;
-        let page: RecordingPage = parse(&Self::ok_or_api(reply)?, "list conference recordings")?;
+        let page: RecordingPage = parse(&Self::ok_or_api(reply)?, what)?;
         Ok((page.recordings, page.next_page_uri.is_some()))
     }
 
