@@ -316,7 +316,8 @@ impl World {
     }
 }
 
-fn secs_between(from_ms: i64, to_ms: i64) -> String {
+/// A recording's `duration`, in whole seconds as Twilio writes it.
+pub(crate) fn secs_between(from_ms: i64, to_ms: i64) -> String {
     ((to_ms - from_ms).max(0) / 1000).to_string()
 }
 
