@@ -3,6 +3,9 @@
 
 import assert from 'node:assert/strict';
 
+import { createValidator } from './openapi.mjs';
+import { contractSpecPath } from './prism.mjs';
+
 export const AC = 'ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
 export const AUTH = `Basic ${Buffer.from(`${AC}:sim-auth-token`).toString('base64')}`;
 
@@ -38,4 +41,20 @@ export async function twilio(base, method, path, { form, json, headers = {}, aut
   let parsed = text;
   try { parsed = JSON.parse(text); } catch { /* not JSON: keep the text */ }
   return { status: res.status, headers: res.headers, body: parsed };
+}
+
+/**
+ * The simulator's request log holds every exchange of `kinds` (`METHOD path
+ * status`, SIDs as `{sid}`), and every answer in it matches Twilio's response
+ * schemas.
+ */
+export async function assertLogMatchesSchemas(sim, kinds) {
+  const { validateExchange } = createValidator(contractSpecPath());
+  const log = await control(sim, 'GET', '/log');
+  const seen = new Set(log.map((e) => `${e.method} ${e.path.replace(/[A-Z]{2}[0-9a-f]{32}/g, '{sid}')} ${e.status}`));
+  for (const kind of kinds) {
+    assert.ok(seen.has(kind), `log holds ${kind}; it has ${[...seen].join(', ')}`);
+  }
+  const failures = log.flatMap((e) => validateExchange(e).map((m) => `#${e.seq} ${m}`));
+  assert.deepEqual(failures, []);
 }
