@@ -1,9 +1,8 @@
-// Small helpers shared by the benchmarks: statistics, a static file server
-// that makes its pages cross-origin isolated (finer performance.now()), and
-// Chromium without background throttling.
+// Small helpers shared by the benchmarks: statistics, the harness's static
+// file server making its pages cross-origin isolated (finer
+// performance.now()), and the harness's Chromium without background throttling.
 import { promises as fsp } from 'node:fs';
-import http from 'node:http';
-import path from 'node:path';
+import { launchChromium as launchHarnessChromium, startStaticServer } from '../tests/harness/processes.mjs';
 
 export function sorted(values) {
   return values.filter((v) => typeof v === 'number' && Number.isFinite(v)).sort((a, b) => a - b);
@@ -24,65 +23,30 @@ export function summary(values) {
 
 export const fmt = (v, digits = 2) => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(digits) : String(v));
 
-const TYPES = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.json': 'application/json; charset=utf-8',
-  '.wasm': 'application/wasm',
-};
-
 /**
  * Serves `root` on 127.0.0.1 with COOP/COEP headers: the pages are
  * cross-origin isolated, so performance.now() has 5 us resolution instead of
  * 100 us. Requests to the backend stay CORS requests, which COEP allows.
  */
-export async function startIsolatedServer(root) {
-  const base = path.resolve(root);
-  const server = http.createServer(async (req, res) => {
-    try {
-      const pathname = decodeURIComponent(new URL(req.url, 'http://127.0.0.1').pathname);
-      const file = path.resolve(base, `.${pathname}`);
-      if (!file.startsWith(base + path.sep)) throw Object.assign(new Error('outside'), { code: 'ENOENT' });
-      const body = await fsp.readFile(file);
-      res.writeHead(200, {
-        'content-type': TYPES[path.extname(file)] || 'application/octet-stream',
-        'cache-control': 'no-store',
-        'cross-origin-opener-policy': 'same-origin',
-        'cross-origin-embedder-policy': 'require-corp',
-        'cross-origin-resource-policy': 'same-origin',
-      });
-      res.end(body);
-    } catch (err) {
-      res.writeHead(err.code === 'ENOENT' ? 404 : 500, { 'content-type': 'text/plain' });
-      res.end(String(err.message));
-    }
+export function startIsolatedServer(root) {
+  return startStaticServer({
+    dirs: { '/': root },
+    headers: {
+      'cross-origin-opener-policy': 'same-origin',
+      'cross-origin-embedder-policy': 'require-corp',
+      'cross-origin-resource-policy': 'same-origin',
+    },
   });
-  await new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address();
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () => new Promise((resolve) => { server.closeAllConnections?.(); server.close(() => resolve()); }),
-  };
 }
 
 /** Debian's Chromium, headless, with timers of background pages not throttled. */
-export async function launchChromium() {
-  const { chromium } = await import('playwright-core');
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_BIN || '/usr/bin/chromium',
-    headless: true,
+export function launchChromium() {
+  return launchHarnessChromium({
     args: [
-      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking',
-      '--disable-component-update', '--no-first-run', '--disable-sync',
-      '--disable-background-timer-throttling', '--disable-renderer-backgrounding',
+      '--disable-quic', '--disable-background-timer-throttling', '--disable-renderer-backgrounding',
       '--disable-backgrounding-occluded-windows',
     ],
   });
-  return { browser, close: () => browser.close().catch(() => {}) };
 }
 
 /** Deterministic pseudo-random numbers (xorshift32) so both variants get the same delays. */

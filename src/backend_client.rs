@@ -1,44 +1,22 @@
 //! Talking to the backend, as decisions: when to retry, how long to wait, and
 //! what an answer means. The wasm shell does the actual `fetch`.
 
+use crate::retry::Backoff;
+use core::time::Duration;
+
 use crate::api::{RefusalCode, TWILIO_CALL_NOT_IN_PROGRESS};
 use crate::json::Json;
 
-/// Exponential backoff with full jitter (about as the template's client:
-/// up to 10 attempts, delays capped at 3 s).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RetryPolicy {
-    pub max_attempts: u32,
-    pub base_ms: u64,
-    pub cap_ms: u64,
-}
-
-pub const RETRY: RetryPolicy = RetryPolicy {
+/// How the plugin retries a request to the backend (`retry::Backoff`):
+/// about as the template's client, up to 10 attempts, delays with full jitter
+/// doubling from 200 ms up to 3 s. No time budget: a request ends with its
+/// attempts or with its task.
+pub const RETRY: Backoff = Backoff {
     max_attempts: 10,
-    base_ms: 200,
-    cap_ms: 3_000,
+    base: Duration::from_millis(200),
+    cap: Duration::from_secs(3),
+    budget: None,
 };
-
-impl RetryPolicy {
-    /// Delay before attempt `attempt + 1`, after `attempt` (1-based) failed.
-    /// `unit` is a uniform random number in [0, 1).
-    pub fn delay_ms(&self, attempt: u32, unit: f64) -> u64 {
-        let exp = self
-            .base_ms
-            .saturating_mul(1u64 << attempt.saturating_sub(1).min(20));
-        let ceiling = exp.min(self.cap_ms);
-        let unit = if unit.is_finite() {
-            unit.clamp(0.0, 1.0)
-        } else {
-            0.0
-        };
-        (ceiling as f64 * unit) as u64
-    }
-
-    pub fn may_retry(&self, attempt: u32) -> bool {
-        attempt < self.max_attempts
-    }
-}
 
 /// What the shell saw.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -186,20 +164,6 @@ impl Jitter {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backoff_is_capped_full_jitter() {
-        let p = RETRY;
-        assert_eq!(p.delay_ms(1, 0.0), 0);
-        assert_eq!(p.delay_ms(1, 0.999_999), 199);
-        assert_eq!(p.delay_ms(2, 0.5), 200);
-        assert_eq!(p.delay_ms(4, 0.5), 800);
-        assert_eq!(p.delay_ms(5, 0.999_999), 2_999);
-        assert_eq!(p.delay_ms(9, 0.999_999), 2_999);
-        assert_eq!(p.delay_ms(u32::MAX, 1.0), 3_000);
-        assert_eq!(p.delay_ms(3, f64::NAN), 0);
-        assert!(p.may_retry(9) && !p.may_retry(10));
-    }
 
     #[test]
     fn answers_table() {

@@ -131,9 +131,9 @@ pub fn entry_start_time(
 pub const MAX_MERGE_DEPTH: usize = 512;
 
 /// How deeply `json` nests, counted without parsing (strings are skipped).
-pub fn nesting_depth(json: &str) -> usize {
+pub fn nesting_depth(json: &[u8]) -> usize {
     let (mut depth, mut max, mut in_string, mut escaped) = (0usize, 0usize, false, false);
-    for b in json.bytes() {
+    for &b in json {
         if in_string {
             match (escaped, b) {
                 (true, _) => escaped = false,
@@ -158,16 +158,16 @@ pub fn nesting_depth(json: &str) -> usize {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ParseError {
-    TooDeep { depth: usize },
+    TooDeep { depth: usize, max: usize },
     Invalid(String),
 }
 
 impl std::fmt::Display for ParseError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            ParseError::TooDeep { depth } => write!(
+            ParseError::TooDeep { depth, max } => write!(
                 f,
-                "the task attributes nest {depth} levels deep, more than the {MAX_MERGE_DEPTH} this backend merges"
+                "the task attributes nest {depth} levels deep, more than the {max} this backend merges"
             ),
             ParseError::Invalid(e) => write!(f, "the task attributes are not valid JSON ({e})"),
         }
@@ -179,14 +179,27 @@ impl std::error::Error for ParseError {}
 /// Parses task attributes for a merge: any depth up to `MAX_MERGE_DEPTH`
 /// (serde_json alone stops at 128, which real Flex attributes can exceed).
 pub fn parse_attributes(json: &str) -> Result<Value, ParseError> {
+    parse_json_within(json.as_bytes(), MAX_MERGE_DEPTH)
+}
+
+/// Parses JSON of any depth up to `max_depth`, checked before parsing so
+/// that no document deeper than that is ever built (parsing or dropping one
+/// recurses once a level). The one depth pre-scan of the workspace: the
+/// backend's merge and the simulator's bodies both come here.
+pub fn parse_json_within<T: serde::de::DeserializeOwned>(
+    json: &[u8],
+    max_depth: usize,
+) -> Result<T, ParseError> {
     let depth = nesting_depth(json);
-    if depth > MAX_MERGE_DEPTH {
-        return Err(ParseError::TooDeep { depth });
+    if depth > max_depth {
+        return Err(ParseError::TooDeep {
+            depth,
+            max: max_depth,
+        });
     }
-    let mut de = serde_json::Deserializer::from_str(json);
+    let mut de = serde_json::Deserializer::from_slice(json);
     de.disable_recursion_limit();
-    let v = <Value as serde::Deserialize>::deserialize(&mut de)
-        .map_err(|e| ParseError::Invalid(e.to_string()))?;
+    let v = T::deserialize(&mut de).map_err(|e| ParseError::Invalid(e.to_string()))?;
     de.end().map_err(|e| ParseError::Invalid(e.to_string()))?;
     Ok(v)
 }
@@ -473,7 +486,7 @@ mod tests {
                 "]".repeat(n)
             )
         };
-        assert_eq!(nesting_depth(&deep(300)), 301);
+        assert_eq!(nesting_depth(deep(300).as_bytes()), 301);
         let mut v = parse_attributes(&deep(300)).unwrap();
         append_media(&mut v, &MediaTarget::Conversation, &entry("r")).unwrap();
         let text = serde_json::to_string(&v).unwrap();
@@ -486,7 +499,8 @@ mod tests {
         assert_eq!(
             parse_attributes(&deep(MAX_MERGE_DEPTH)),
             Err(ParseError::TooDeep {
-                depth: MAX_MERGE_DEPTH + 1
+                depth: MAX_MERGE_DEPTH + 1,
+                max: MAX_MERGE_DEPTH
             })
         );
         assert!(matches!(

@@ -13,6 +13,7 @@ pub mod insights;
 pub mod json;
 pub mod leg;
 pub mod pause;
+pub mod retry;
 pub mod session;
 pub mod sid;
 pub mod snapshot;

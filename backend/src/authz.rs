@@ -72,13 +72,7 @@ pub async fn task_access(
         }
     };
     let (reservations, task) = tokio::join!(reservations, twilio.fetch_task(task_sid));
-    let task = task
-        .map_err(|e| AppError::from_twilio("reading the task", e))?
-        .ok_or_else(|| {
-            AppError::NotFound(format!(
-                "task {task_sid} was not found in the Flex workspace"
-            ))
-        })?;
+    let task = AppError::task_read(task_sid, task)?;
     let reservations =
         reservations.map_err(|e| AppError::from_twilio("checking the worker's reservation", e))?;
     if let Some(wr) = reservation_sid {

@@ -421,10 +421,14 @@ impl ClaimStore {
 }
 
 /// Longer than the longest start a live replica can make: the Twilio client's
-/// whole retry budget plus one last request, twice (the start, then the look
-/// at the call's recordings after a start that timed out), plus a margin.
+/// longest operation (`RetryPolicy::longest_operation`: the schedule's time
+/// budget plus one last request), twice (the start, then the look at the
+/// call's recordings after a start that timed out), plus a margin.
 pub fn lease_for(retry: &RetryPolicy) -> Duration {
-    (retry.total_budget + retry.request_timeout) * 2 + Duration::from_secs(5)
+    retry
+        .longest_operation()
+        .saturating_mul(2)
+        .saturating_add(Duration::from_secs(5))
 }
 
 #[cfg(test)]
@@ -496,7 +500,8 @@ mod tests {
     fn the_lease_outlasts_a_start() {
         let p = RetryPolicy::default();
         let lease = lease_for(&p);
-        assert!(lease > (p.total_budget + p.request_timeout) * 2);
+        assert_eq!(p.longest_operation(), Duration::from_secs(8 + 5));
+        assert!(lease > p.longest_operation() * 2);
         assert!(DEFAULT_WAIT < lease);
     }
 }

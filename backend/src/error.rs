@@ -82,6 +82,20 @@ impl AppError {
         }
     }
 
+    /// The task is not in the Flex workspace (any more).
+    pub fn task_not_found(task_sid: &str) -> Self {
+        AppError::NotFound(format!(
+            "task {task_sid} was not found in the Flex workspace"
+        ))
+    }
+
+    /// A task read (`TwilioClient::fetch_task`) as the request needs it:
+    /// Twilio's failure mapped, and no such task a 404.
+    pub fn task_read<T>(task_sid: &str, read: Result<Option<T>, TwilioError>) -> Result<T, Self> {
+        read.map_err(|e| AppError::from_twilio("reading the task", e))?
+            .ok_or_else(|| AppError::task_not_found(task_sid))
+    }
+
     /// Maps a Twilio failure of `doing` (e.g. "starting the recording").
     pub fn from_twilio(doing: &str, e: TwilioError) -> Self {
         match e {

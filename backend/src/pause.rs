@@ -13,7 +13,7 @@ use crate::authz;
 use crate::config::AuthorizationMode;
 use crate::error::AppError;
 use crate::policy::TaskFacts;
-use crate::routes::parse_body;
+use crate::routes::{check_sid, parse_body};
 use crate::twilio::{Recording, TaskSnapshot, TwilioClient};
 use crate::AppState;
 use axum::body::Bytes;
@@ -37,17 +37,6 @@ pub struct ControlInput {
     pub pause_behavior: Option<&'static str>,
 }
 
-fn check(field: &str, kind: SidKind, value: &str) -> Result<(), AppError> {
-    if is_sid(kind, value) {
-        Ok(())
-    } else {
-        Err(AppError::InvalidInput(format!(
-            "{field} must be a {} followed by 32 hex digits",
-            kind.label()
-        )))
-    }
-}
-
 pub fn validate(
     r: RecordingControlRequest,
     action: ControlAction,
@@ -55,14 +44,14 @@ pub fn validate(
     if r.token.trim().is_empty() {
         return Err(AppError::MissingToken);
     }
-    check("taskSid", SidKind::Task, &r.task_sid)?;
+    check_sid("taskSid", SidKind::Task, &r.task_sid)?;
     let call_sid = r.call_sid.filter(|s| !s.trim().is_empty());
     let conference_sid = r.conference_sid.filter(|s| !s.trim().is_empty());
     if let Some(c) = &call_sid {
-        check("callSid", SidKind::Call, c)?;
+        check_sid("callSid", SidKind::Call, c)?;
     }
     if let Some(c) = &conference_sid {
-        check("conferenceSid", SidKind::Conference, c)?;
+        check_sid("conferenceSid", SidKind::Conference, c)?;
     }
     if call_sid.is_some() == conference_sid.is_some() {
         return Err(AppError::InvalidInput(
@@ -185,17 +174,10 @@ async fn control(
         if let Some(policy) = crate::routes::policy(&state).await? {
             let task = match task {
                 Some(t) => t,
-                None => s
-                    .twilio
-                    .fetch_task(&input.task_sid)
-                    .await
-                    .map_err(|e| AppError::from_twilio("reading the task", e))?
-                    .ok_or_else(|| {
-                        AppError::NotFound(format!(
-                            "task {} was not found in the Flex workspace",
-                            input.task_sid
-                        ))
-                    })?,
+                None => AppError::task_read(
+                    &input.task_sid,
+                    s.twilio.fetch_task(&input.task_sid).await,
+                )?,
             };
             policy.check_resume(TaskFacts::of(&input.task_sid, &task))?;
         }

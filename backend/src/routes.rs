@@ -92,7 +92,7 @@ fn opt(v: Option<String>) -> Option<String> {
     v.filter(|s| !s.trim().is_empty())
 }
 
-fn check_sid(field: &str, kind: SidKind, value: &str) -> Result<(), AppError> {
+pub(crate) fn check_sid(field: &str, kind: SidKind, value: &str) -> Result<(), AppError> {
     if is_sid(kind, value) {
         Ok(())
     } else {
@@ -500,9 +500,7 @@ async fn link(state: AppState, input: LinkInput) -> Result<LinkCallResponse, App
 
 fn write_problem_error(task_sid: &str, problem: WriteProblem) -> AppError {
     match problem {
-        WriteProblem::TaskGone => AppError::NotFound(format!(
-            "task {task_sid} was not found in the Flex workspace"
-        )),
+        WriteProblem::TaskGone => AppError::task_not_found(task_sid),
         WriteProblem::Twilio(e) => AppError::from_twilio("updating the task", e),
         other => AppError::Conflict(format!("task {task_sid} was not updated: {other}")),
     }
@@ -537,13 +535,7 @@ async fn token_only_policy(
         return Ok(None);
     };
     let (task, policy) = tokio::join!(s.twilio.fetch_task(task_sid), policy(state));
-    let task = task
-        .map_err(|e| AppError::from_twilio("reading the task", e))?
-        .ok_or_else(|| {
-            AppError::NotFound(format!(
-                "task {task_sid} was not found in the Flex workspace"
-            ))
-        })?;
+    let task = AppError::task_read(task_sid, task)?;
     if let Some(p) = policy? {
         p.check(Some(TaskFacts::of(task_sid, &task)))?;
     }

@@ -11,20 +11,19 @@
 
 use crate::config::{Config, TwilioHosts};
 use dual_channel_recording::api::TWILIO_CALL_NOT_IN_PROGRESS;
-use rand::{Rng, RngExt};
+use dual_channel_recording::retry::Backoff;
+use rand::RngExt;
 use reqwest::header::{HeaderMap, ETAG, IF_MATCH};
 use reqwest::{RequestBuilder, StatusCode};
 use serde::Deserialize;
 use std::time::{Duration, Instant};
 
-/// How hard we try before giving up on one Twilio operation.
+/// How hard we try before giving up on one Twilio operation: the shared
+/// schedule (`retry::Backoff`: full jitter, attempts, a time budget) and the
+/// timeouts of each attempt, which are this client's alone.
 #[derive(Clone, Debug)]
 pub struct RetryPolicy {
-    pub max_attempts: u32,
-    pub base_delay: Duration,
-    pub max_delay: Duration,
-    /// No retry starts after this much time has passed since the first attempt.
-    pub total_budget: Duration,
+    pub schedule: Backoff,
     pub request_timeout: Duration,
     pub connect_timeout: Duration,
 }
@@ -32,10 +31,12 @@ pub struct RetryPolicy {
 impl Default for RetryPolicy {
     fn default() -> Self {
         RetryPolicy {
-            max_attempts: 5,
-            base_delay: Duration::from_millis(100),
-            max_delay: Duration::from_secs(2),
-            total_budget: Duration::from_secs(8),
+            schedule: Backoff {
+                max_attempts: 5,
+                base: Duration::from_millis(100),
+                cap: Duration::from_secs(2),
+                budget: Some(Duration::from_secs(8)),
+            },
             request_timeout: Duration::from_secs(5),
             connect_timeout: Duration::from_secs(2),
         }
@@ -43,16 +44,12 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
-    /// Full jitter: uniform in `[0, min(max_delay, base * 2^(attempt-1))]`, so
-    /// many backends throttled at once do not retry in lockstep.
-    pub fn backoff(&self, attempt: u32, rng: &mut impl Rng) -> Duration {
-        let exp = self.base_delay.saturating_mul(
-            1u32.checked_shl(attempt.saturating_sub(1))
-                .unwrap_or(u32::MAX),
-        );
-        let ceiling = exp.min(self.max_delay);
-        let ms = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
-        Duration::from_millis(rng.random_range(0..=ms))
+    /// The longest one operation can take: its last attempt begins at the
+    /// latest the schedule allows and runs into its timeout.
+    pub fn longest_operation(&self) -> Duration {
+        self.schedule
+            .latest_last_start(self.request_timeout)
+            .saturating_add(self.request_timeout)
     }
 }
 
@@ -319,10 +316,12 @@ impl TwilioClient {
                 Err(Failure::Timeout) => repeat == Repeat::Safe,
                 Err(Failure::Other(_)) => false,
             };
-            let delay = self.retry.backoff(attempt, &mut rand::rng());
-            let out_of_budget = attempt >= self.retry.max_attempts
-                || started.elapsed() + delay > self.retry.total_budget;
-            if !retryable || out_of_budget {
+            let next = self.retry.schedule.next_delay(
+                attempt,
+                started.elapsed(),
+                rand::rng().random::<f64>(),
+            );
+            let Some(delay) = next.filter(|_| retryable) else {
                 return match outcome {
                     Ok(r) => Ok(r),
                     Err(Failure::Timeout) if repeat == Repeat::NotOnTimeout => {
@@ -336,7 +335,7 @@ impl TwilioClient {
                         Err(TwilioError::Unreachable(format!("{what}: {m}")))
                     }
                 };
-            }
+            };
             // INFO, not WARN: a retry is routine (429s are expected under
             // load); if the operation fails in the end, that is logged once
             // where the request fails, and retries are counted in /metrics.
@@ -437,17 +436,8 @@ impl TwilioClient {
         &self,
         call_sid: &str,
     ) -> Result<(Vec<Recording>, bool), TwilioError> {
-        let url = format!(
-            "{}/2010-04-01/Accounts/{}/Calls/{call_sid}/Recordings.json",
-            self.hosts.api, self.account_sid
-        );
-        let reply = self
-            .send("list recordings", Repeat::Safe, || {
-                self.http.get(&url).query(&[("PageSize", "100")])
-            })
-            .await?;
-        let page: RecordingPage = parse(&Self::ok_or_api(reply)?, "list recordings")?;
-        Ok((page.recordings, page.next_page_uri.is_some()))
+        self.list_recordings_of(&format!("Calls/{call_sid}"), "list recordings")
+            .await
     }
 
     /// The first page of the conference's recordings (Flex's own) and whether more exist.
@@ -455,16 +445,29 @@ impl TwilioClient {
         &self,
         conference_sid: &str,
     ) -> Result<(Vec<Recording>, bool), TwilioError> {
+        self.list_recordings_of(
+            &format!("Conferences/{conference_sid}"),
+            "list conference recordings",
+        )
+        .await
+    }
+
+    /// `parent` is `Calls/{CA}` or `Conferences/{CF}`.
+    async fn list_recordings_of(
+        &self,
+        parent: &str,
+        what: &'static str,
+    ) -> Result<(Vec<Recording>, bool), TwilioError> {
         let url = format!(
-            "{}/2010-04-01/Accounts/{}/Conferences/{conference_sid}/Recordings.json",
+            "{}/2010-04-01/Accounts/{}/{parent}/Recordings.json",
             self.hosts.api, self.account_sid
         );
         let reply = self
-            .send("list conference recordings", Repeat::Safe, || {
+            .send(what, Repeat::Safe, || {
                 self.http.get(&url).query(&[("PageSize", "100")])
             })
             .await?;
-        let page: RecordingPage = parse(&Self::ok_or_api(reply)?, "list conference recordings")?;
+        let page: RecordingPage = parse(&Self::ok_or_api(reply)?, what)?;
         Ok((page.recordings, page.next_page_uri.is_some()))
     }
 
@@ -682,28 +685,24 @@ fn without_url(e: reqwest::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand::rngs::StdRng;
-    use rand::SeedableRng;
 
+    /// The schedule's arithmetic is tested as a table in the core
+    /// (`retry`); this checks what the client feeds it: `rand`'s numbers stay
+    /// under each ceiling and spread over the whole range (full jitter).
     #[test]
     fn backoff_is_bounded_full_jitter() {
-        let p = RetryPolicy::default();
-        let mut rng = StdRng::seed_from_u64(7);
+        let p = RetryPolicy::default().schedule;
         for attempt in 1..=40 {
-            let ceiling = p
-                .base_delay
-                .saturating_mul(1u32.checked_shl(attempt - 1).unwrap_or(u32::MAX))
-                .min(p.max_delay);
             for _ in 0..50 {
-                let d = p.backoff(attempt, &mut rng);
-                assert!(d <= ceiling, "attempt {attempt}: {d:?} > {ceiling:?}");
+                let d = p.delay(attempt, rand::rng().random::<f64>());
+                assert!(d <= p.ceiling(attempt), "attempt {attempt}: {d:?}");
             }
         }
-        // Full jitter spreads over the whole range, not just near the ceiling.
-        let samples: Vec<_> = (0..200).map(|_| p.backoff(5, &mut rng)).collect();
+        let samples: Vec<_> = (0..200)
+            .map(|_| p.delay(5, rand::rng().random::<f64>()))
+            .collect();
         assert!(samples.iter().any(|d| *d < Duration::from_millis(400)));
         assert!(samples.iter().any(|d| *d > Duration::from_millis(1200)));
-        assert!(p.backoff(0, &mut rng) <= p.base_delay);
     }
 
     #[test]

@@ -228,33 +228,8 @@ async fn idempotent_concurrent_requests_start_one_recording() {
     let sim = Sim::start().await;
     sim.scene().await;
     let app = backend_for(&sim);
-    let n = 12;
-    let mut joins = Vec::new();
-    for _ in 0..n {
-        let app = app.clone();
-        joins.push(tokio::spawn(async move {
-            create(&app, &customer_request()).await
-        }));
-    }
-    let mut answers = Vec::new();
-    for j in joins {
-        answers.push(j.await.unwrap());
-    }
-    for a in &answers {
-        assert_eq!(a.status, StatusCode::OK, "{}", a.json);
-    }
-    let sids: std::collections::HashSet<_> = answers
-        .iter()
-        .map(|a| a.json["recordingSid"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(sids.len(), 1);
-    assert_eq!(
-        answers
-            .iter()
-            .filter(|a| a.json["alreadyRecording"] == false)
-            .count(),
-        1
-    );
+    let (_, started) = create_at_once(&[app], 12).await;
+    assert_eq!(started, 1);
     assert_eq!(sim.recordings().await.len(), 1);
     assert_eq!(
         sim.attributes(WT).await["conversations"]["media"]

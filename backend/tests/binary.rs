@@ -64,72 +64,6 @@ fn help_lists_flags_and_environment() {
     }
 }
 
-#[test]
-fn prints_listening_line_serves_and_stops_on_sigterm() {
-    let mut child = bare()
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--twilio-base-url",
-            "http://127.0.0.1:9",
-        ])
-        .env("TWILIO_ACCOUNT_SID", "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")
-        .env("TWILIO_AUTH_TOKEN", "secret-auth-token")
-        .env(
-            "TWILIO_FLEX_WORKSPACE_SID",
-            "WSaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-        )
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("recording-backend listening on http://")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_string();
-
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let body: serde_json::Value = rt.block_on(async {
-        reqwest::get(format!("http://{addr}/healthz"))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    });
-    assert_eq!(body["ok"], true);
-
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let mut waited = Duration::ZERO;
-    let exit = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(waited < Duration::from_secs(10), "did not stop on SIGTERM");
-        std::thread::sleep(Duration::from_millis(50));
-        waited += Duration::from_millis(50);
-    };
-    assert!(exit.success(), "{exit:?}");
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
-    assert!(
-        !stderr.contains("secret-auth-token"),
-        "secret in log: {stderr}"
-    );
-}
-
 /// Starts the binary on a free port against a Twilio that is not there,
 /// with `env` added; returns it and the address from its listening line.
 fn start(
@@ -172,21 +106,49 @@ fn start(
     (child, addr, out)
 }
 
-/// SIGTERM, wait, and everything it wrote to stderr.
+/// SIGTERM, wait for a clean exit, and everything it wrote to stderr.
 fn stop(mut child: std::process::Child) -> String {
-    Command::new("kill")
+    let killed = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
         .unwrap();
+    assert!(killed.success());
     let mut waited = Duration::ZERO;
-    while child.try_wait().unwrap().is_none() {
+    let exit = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
         assert!(waited < Duration::from_secs(10), "did not stop on SIGTERM");
         std::thread::sleep(Duration::from_millis(50));
         waited += Duration::from_millis(50);
-    }
+    };
+    assert!(exit.success(), "{exit:?}");
     let mut stderr = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
     stderr
+}
+
+#[test]
+fn prints_listening_line_serves_and_stops_on_sigterm() {
+    let (child, addr, _out) = start(&[]);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let body: serde_json::Value = rt.block_on(async {
+        reqwest::get(format!("http://{addr}/healthz"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    });
+    assert_eq!(body["ok"], true);
+    let stderr = stop(child);
+    assert!(
+        !stderr.contains("secret-auth-token"),
+        "secret in log: {stderr}"
+    );
 }
 
 fn healthcheck(addr: &str) -> std::process::Output {

@@ -115,23 +115,7 @@ async fn every_active_recording_on_the_leg_is_reached() {
     let app = backend_for(&sim);
     let cfg_app = backend(config(&sim.url, &[], &[("AUTHORIZATION", "token-only")]));
     // A second recording on the same call, straight at the simulator's REST API.
-    let second = {
-        let client = reqwest::Client::new();
-        let r: Value = client
-            .post(format!(
-                "{}/2010-04-01/Accounts/{AC}/Calls/{CA_CUSTOMER}/Recordings.json",
-                sim.url
-            ))
-            .basic_auth(AC, Some("sim-auth-token"))
-            .form(&[("RecordingChannels", "dual")])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        r["sid"].as_str().unwrap().to_string()
-    };
+    let second = sim.start_recording_elsewhere(CA_CUSTOMER).await;
     let a = post(&app, PAUSE, &on_call(CA_CUSTOMER)).await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.json);
     assert_eq!(a.json["recordings"].as_array().unwrap().len(), 2);
@@ -334,19 +318,14 @@ async fn nothing_recording_and_twilio_errors() {
     )
     .await;
 
-    let client = reqwest::Client::new();
     // The recording is stopped by someone else; pausing now finds nothing active.
-    let stopped = client
-        .post(format!(
-            "{}/2010-04-01/Accounts/{AC}/Calls/{CA_CUSTOMER}/Recordings/{re}.json",
-            sim.url
-        ))
-        .basic_auth(AC, Some("sim-auth-token"))
-        .form(&[("Status", "stopped")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(stopped.status().as_u16(), 200);
+    let (stopped, _) = sim
+        .twilio_post(
+            &format!("/Calls/{CA_CUSTOMER}/Recordings/{re}.json"),
+            &[("Status", "stopped")],
+        )
+        .await;
+    assert_eq!(stopped, 200);
     let a = post(&app, PAUSE, &on_call(CA_CUSTOMER)).await;
     assert_eq!(a.status, StatusCode::CONFLICT, "{}", a.json);
 

@@ -175,36 +175,11 @@ async fn two_replicas_sharing_redis_start_one_recording() {
     sim.post("/faults", json!({"latencyMs": 150})).await;
     let (a, state_a) = replica(&sim, &redis.url(), None);
     let (b, state_b) = replica(&sim, &redis.url(), None);
-    let mut joins = Vec::new();
-    for i in 0..8 {
-        let app = if i % 2 == 0 { a.clone() } else { b.clone() };
-        joins.push(tokio::spawn(async move {
-            create(&app, &customer_request()).await
-        }));
-    }
-    let mut answers = Vec::new();
-    for j in joins {
-        answers.push(j.await.unwrap());
-    }
-    for a in &answers {
-        assert_eq!(a.status, StatusCode::OK, "{}", a.json);
-    }
-    let sids: std::collections::HashSet<_> = answers
-        .iter()
-        .map(|a| a.json["recordingSid"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(sids.len(), 1, "{sids:?}");
-    assert_eq!(
-        answers
-            .iter()
-            .filter(|a| a.json["alreadyRecording"] == false)
-            .count(),
-        1
-    );
+    let (sid, started) = create_at_once(&[a, b], 8).await;
+    assert_eq!(started, 1);
     assert_eq!(sim.recordings().await.len(), 1);
     assert_eq!(count(&sim.log().await, "POST", "/Recordings.json"), 1);
     assert_eq!(media(&sim).await.len(), 1);
-    let sid = sids.into_iter().next().unwrap();
     let stored = redis.get(&claim_key(CA_CUSTOMER)).await.unwrap();
     assert!(stored.starts_with(&format!("recorded:{sid}:")), "{stored}");
     assert_eq!(failures(&state_a) + failures(&state_b), 0);
@@ -329,20 +304,7 @@ async fn a_loser_waits_for_the_winners_recording_and_never_starts_one() {
     });
     tokio::time::sleep(Duration::from_millis(300)).await;
     // The winner's recording appears at Twilio and in the store.
-    let created: Value = reqwest::Client::new()
-        .post(format!(
-            "{}/2010-04-01/Accounts/{AC}/Calls/{CA_CUSTOMER}/Recordings.json",
-            sim.url
-        ))
-        .basic_auth(AC, Some("sim-auth-token"))
-        .form(&[("RecordingChannels", "dual")])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let sid = created["sid"].as_str().unwrap();
+    let sid = sim.start_recording_elsewhere(CA_CUSTOMER).await;
     redis
         .set(&claim_key(CA_CUSTOMER), &format!("recorded:{sid}:"))
         .await;

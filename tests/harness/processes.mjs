@@ -205,9 +205,10 @@ const TYPES = {
 
 /**
  * Serve files on 127.0.0.1. `routes` maps exact URL paths to files or to
- * functions `(req, res) => void`; `dirs` maps URL prefixes to directories.
+ * functions `(req, res) => void`; `dirs` maps URL prefixes to directories;
+ * `headers` are added to every file served (the benchmarks' isolation headers).
  */
-export async function startStaticServer({ port = 0, routes = {}, dirs = {} } = {}) {
+export async function startStaticServer({ port = 0, routes = {}, dirs = {}, headers = {} } = {}) {
   const server = http.createServer(async (req, res) => {
     try {
       const url = new URL(req.url, 'http://127.0.0.1');
@@ -234,6 +235,7 @@ export async function startStaticServer({ port = 0, routes = {}, dirs = {} } = {
       res.writeHead(200, {
         'content-type': TYPES[path.extname(file)] || 'application/octet-stream',
         'cache-control': 'no-store',
+        ...headers,
       });
       res.end(body);
     } catch (err) {
@@ -258,7 +260,7 @@ export async function startStaticServer({ port = 0, routes = {}, dirs = {} } = {
  * each launch a fresh temporary profile (its own --user-data-dir) and removes
  * it on close; it refuses an explicit --user-data-dir with launch().
  */
-export async function launchChromium() {
+export async function launchChromium({ args = [] } = {}) {
   const { chromium } = await import('playwright-core');
   const executablePath = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
   const browser = await chromium.launch({
@@ -267,6 +269,7 @@ export async function launchChromium() {
     args: [
       '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
       '--disable-component-update', '--no-first-run', '--disable-sync',
+      ...args,
     ],
   });
   return { browser, close: () => browser.close().catch(() => {}) };

@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use dual_channel_recording::insights::{parse_json_within, ParseError};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
@@ -315,7 +316,8 @@ impl World {
     }
 }
 
-fn secs_between(from_ms: i64, to_ms: i64) -> String {
+/// A recording's `duration`, in whole seconds as Twilio writes it.
+pub(crate) fn secs_between(from_ms: i64, to_ms: i64) -> String {
     ((to_ms - from_ms).max(0) / 1000).to_string()
 }
 
@@ -611,34 +613,44 @@ pub(crate) fn bad_param(message: impl Into<String>) -> Response {
 /// and a tree deeper than this would risk the stack when parsed or dropped.
 pub const MAX_JSON_DEPTH: usize = 512;
 
-/// Parses JSON of any depth up to `MAX_JSON_DEPTH`.
+/// Parses JSON of any depth up to `MAX_JSON_DEPTH`, with the workspace's one
+/// depth pre-scan (`dual_channel_recording::insights::parse_json_within`).
 pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
-    let (mut depth, mut max, mut in_string, mut escaped) = (0usize, 0usize, false, false);
-    for &b in bytes {
-        if in_string {
-            match (escaped, b) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
-            }
-        } else if b == b'"' {
-            in_string = true;
-        } else if b == b'{' || b == b'[' {
-            depth += 1;
-            max = max.max(depth);
-        } else if b == b'}' || b == b']' {
-            depth = depth.saturating_sub(1);
+    parse_json_within(bytes, MAX_JSON_DEPTH).map_err(|e| match e {
+        ParseError::TooDeep { depth, max } => {
+            format!("nested {depth} levels deep, more than the {max} accepted")
+        }
+        ParseError::Invalid(e) => e,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_bodies_parse_to_the_depth_limit() {
+        let nested = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+        // (body, the error, if any)
+        let cases: Vec<(String, Option<String>)> = vec![
+            (nested(MAX_JSON_DEPTH), None),
+            (
+                nested(MAX_JSON_DEPTH + 1),
+                Some(format!(
+                    "nested {} levels deep, more than the {MAX_JSON_DEPTH} accepted",
+                    MAX_JSON_DEPTH + 1
+                )),
+            ),
+            // Brackets inside strings do not count.
+            (format!(r#"{{"a": "{}"}}"#, "[".repeat(10_000)), None),
+            (
+                "{} x".into(),
+                Some("trailing characters at line 1 column 4".into()),
+            ),
+        ];
+        for (body, want) in cases {
+            let got = parse_json::<Value>(body.as_bytes()).err();
+            assert_eq!(got, want, "{}", &body[..body.len().min(40)]);
         }
     }
-    if max > MAX_JSON_DEPTH {
-        return Err(format!(
-            "nested {max} levels deep, more than the {MAX_JSON_DEPTH} accepted"
-        ));
-    }
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    de.disable_recursion_limit();
-    let v = T::deserialize(&mut de).map_err(|e| e.to_string())?;
-    de.end().map_err(|e| e.to_string())?;
-    Ok(v)
 }

@@ -33,7 +33,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
-use crate::model::{bad_param, not_found, twilio_error, Recording, World, API_HOST};
+use crate::model::{bad_param, not_found, secs_between, twilio_error, Recording, World, API_HOST};
 use crate::time::{now_ms, rfc2822};
 use crate::{SimConfig, SimState};
 
@@ -56,10 +56,6 @@ pub(crate) struct ConferenceRecording {
 
 fn active(status: &str) -> bool {
     matches!(status, "in-progress" | "paused")
-}
-
-fn secs_between(from_ms: i64, to_ms: i64) -> String {
-    ((to_ms - from_ms).max(0) / 1000).to_string()
 }
 
 impl ConferenceRecording {

@@ -3,16 +3,14 @@
 
 use std::time::{Duration, Instant};
 
-use axum::body::Body;
-use axum::http::{header, Method, Request, StatusCode};
+use axum::http::{header, Method, StatusCode};
 use axum::Router;
-use base64::Engine;
-use http_body_util::BodyExt;
 use serde_json::{json, Value};
-use tower::ServiceExt;
 use twilio_sim::{app, SimConfig, SimState};
 
-const AC: &str = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+mod common;
+use common::{send, Answer, Auth, AC};
+
 const WS: &str = "WSaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 const CA: &str = "CA00000000000000000000000000000001";
 const CA_ENDED: &str = "CA00000000000000000000000000000002";
@@ -21,70 +19,6 @@ const CF: &str = "CF00000000000000000000000000000001";
 const WT: &str = "WT00000000000000000000000000000001";
 const WR: &str = "WR00000000000000000000000000000001";
 const WK: &str = "WK00000000000000000000000000000001";
-
-#[derive(Clone, Copy)]
-enum Auth {
-    Account,
-    ApiKey,
-    Wrong,
-    None,
-}
-
-struct Answer {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    body: Value,
-}
-
-fn basic(user: &str, pass: &str) -> String {
-    let enc = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
-    format!("Basic {enc}")
-}
-
-async fn send(
-    app: &Router,
-    method: Method,
-    uri: &str,
-    auth: Auth,
-    extra: &[(&str, &str)],
-    body: Option<(&str, String)>,
-) -> Answer {
-    let mut req = Request::builder().method(method).uri(uri);
-    match auth {
-        Auth::Account => req = req.header(header::AUTHORIZATION, basic(AC, "sim-auth-token")),
-        Auth::ApiKey => {
-            req = req.header(
-                header::AUTHORIZATION,
-                basic("SKaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "sim-api-secret"),
-            )
-        }
-        Auth::Wrong => req = req.header(header::AUTHORIZATION, basic(AC, "nope")),
-        Auth::None => {}
-    }
-    for (k, v) in extra {
-        req = req.header(*k, *v);
-    }
-    let req = match body {
-        Some((ct, b)) => req.header(header::CONTENT_TYPE, ct).body(Body::from(b)),
-        None => req.body(Body::empty()),
-    }
-    .expect("request");
-    let resp = app.clone().oneshot(req).await.expect("infallible");
-    let status = resp.status();
-    let headers = resp.headers().clone();
-    let bytes = resp.into_body().collect().await.expect("body").to_bytes();
-    let body = if bytes.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(&bytes)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
-    };
-    Answer {
-        status,
-        headers,
-        body,
-    }
-}
 
 async fn control(app: &Router, method: Method, path: &str, body: Value) -> Answer {
     send(

@@ -1,70 +1,45 @@
 //! Recording status updates (pause, resume, stop) and Flex's own conference
 //! recording, driven in-process with `oneshot`.
 
-use axum::body::Body;
-use axum::http::{header, Method, Request, StatusCode};
+use axum::http::{Method, StatusCode};
 use axum::Router;
-use base64::Engine;
-use http_body_util::BodyExt;
 use serde_json::{json, Value};
-use tower::ServiceExt;
 use twilio_sim::{app, SimConfig, SimState};
 
-const AC: &str = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+mod common;
+use common::{send, Auth, AC};
+
 const CA: &str = "CA00000000000000000000000000000001";
 const CA2: &str = "CA00000000000000000000000000000002";
 const CF: &str = "CF00000000000000000000000000000001";
 const WT: &str = "WT00000000000000000000000000000001";
 const WK: &str = "WK00000000000000000000000000000001";
 
-async fn send(
-    app: &Router,
-    method: Method,
-    uri: &str,
-    auth: bool,
-    body: Option<(&str, String)>,
-) -> (StatusCode, Value) {
-    let mut req = Request::builder().method(method).uri(uri);
-    if auth {
-        let enc = base64::engine::general_purpose::STANDARD.encode(format!("{AC}:sim-auth-token"));
-        req = req.header(header::AUTHORIZATION, format!("Basic {enc}"));
-    }
-    let req = match body {
-        Some((ct, b)) => req.header(header::CONTENT_TYPE, ct).body(Body::from(b)),
-        None => req.body(Body::empty()),
-    }
-    .expect("request");
-    let resp = app.clone().oneshot(req).await.expect("infallible");
-    let status = resp.status();
-    let bytes = resp.into_body().collect().await.expect("body").to_bytes();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
-}
-
 async fn control(app: &Router, method: Method, path: &str, body: Value) -> Value {
-    let (status, v) = send(
+    let a = send(
         app,
         method,
         &format!("/_sim{path}"),
-        false,
+        Auth::None,
+        &[],
         Some(("application/json", body.to_string())),
     )
     .await;
-    assert_eq!(status, StatusCode::OK, "{path}: {v}");
-    v
+    assert_eq!(a.status, StatusCode::OK, "{path}: {}", a.body);
+    a.body
 }
 
 async fn rest(app: &Router, method: Method, path: &str, form: Option<&str>) -> (StatusCode, Value) {
-    send(
+    let a = send(
         app,
         method,
         &format!("/2010-04-01/Accounts/{AC}{path}"),
-        true,
+        Auth::Account,
+        &[],
         form.map(|f| ("application/x-www-form-urlencoded", f.to_string())),
     )
-    .await
+    .await;
+    (a.status, a.body)
 }
 
 async fn with_calls() -> Router {

@@ -6,6 +6,7 @@ use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
 use clap::Parser;
+use dual_channel_recording::retry::Backoff;
 use http_body_util::BodyExt;
 use recording_backend::config::{Cli, Config};
 use recording_backend::twilio::RetryPolicy;
@@ -70,6 +71,34 @@ impl Sim {
 
     pub async fn put(&self, path: &str, body: Value) -> Value {
         self.control(Method::PUT, path, body).await
+    }
+
+    /// A POST straight at the simulator's API v2010 (`path` under the
+    /// account), as someone other than the backend: status and body.
+    pub async fn twilio_post(&self, path: &str, form: &[(&str, &str)]) -> (u16, Value) {
+        let r = self
+            .http
+            .post(format!("{}/2010-04-01/Accounts/{AC}{path}", self.url))
+            .basic_auth(AC, Some("sim-auth-token"))
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// A dual-channel recording of `call` started by someone other than the
+    /// backend (another plugin, the console); its SID.
+    pub async fn start_recording_elsewhere(&self, call: &str) -> String {
+        let (status, r) = self
+            .twilio_post(
+                &format!("/Calls/{call}/Recordings.json"),
+                &[("RecordingChannels", "dual")],
+            )
+            .await;
+        assert_eq!(status, 201, "{r}");
+        r["sid"].as_str().unwrap().to_string()
     }
 
     pub async fn state(&self) -> Value {
@@ -208,10 +237,12 @@ pub fn config(base: &str, extra_args: &[&str], vars: &[(&str, &str)]) -> Config 
 /// Fast but otherwise real retry policy, so tests of failures stay short.
 pub fn test_retry() -> RetryPolicy {
     RetryPolicy {
-        max_attempts: 5,
-        base_delay: Duration::from_millis(20),
-        max_delay: Duration::from_millis(200),
-        total_budget: Duration::from_secs(3),
+        schedule: Backoff {
+            max_attempts: 5,
+            base: Duration::from_millis(20),
+            cap: Duration::from_millis(200),
+            budget: Some(Duration::from_secs(3)),
+        },
         request_timeout: Duration::from_secs(3),
         connect_timeout: Duration::from_secs(1),
     }
@@ -303,6 +334,36 @@ pub fn customer_request() -> Vec<(&'static str, String)> {
 pub async fn create(app: &Router, pairs: &[(&'static str, String)]) -> Answer {
     let p: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
     post_form(app, CREATE, &p).await
+}
+
+/// `n` customer-leg create requests at once, spread in turn over `apps`
+/// (one backend, or replicas), each answered 200. Returns the one recording
+/// SID they all name (the test fails if they name several) and how many
+/// answers started it rather than finding it running.
+pub async fn create_at_once(apps: &[Router], n: usize) -> (String, usize) {
+    let joins: Vec<_> = (0..n)
+        .map(|i| {
+            let app = apps[i % apps.len()].clone();
+            tokio::spawn(async move { create(&app, &customer_request()).await })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for j in joins {
+        answers.push(j.await.unwrap());
+    }
+    for a in &answers {
+        assert_eq!(a.status, StatusCode::OK, "{}", a.json);
+    }
+    let sids: std::collections::HashSet<_> = answers
+        .iter()
+        .map(|a| a.json["recordingSid"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(sids.len(), 1, "{sids:?}");
+    let started = answers
+        .iter()
+        .filter(|a| a.json["alreadyRecording"] == false)
+        .count();
+    (sids.into_iter().next().unwrap(), started)
 }
 
 pub fn count(log: &[Value], method: &str, path_part: &str) -> usize {
