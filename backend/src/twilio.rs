@@ -238,10 +238,20 @@ fn api_error(status: StatusCode, body: &[u8]) -> TwilioError {
 /// Twilio error codes that no repeat can change, whatever HTTP status carries
 /// them: 21220 (the call is not in progress) stays so.
 fn is_final_code(body: &[u8]) -> bool {
+    error_code(body) == Some(TWILIO_CALL_NOT_IN_PROGRESS)
+}
+
+/// "Voice Recording: Resource not in a state to accept recording action
+/// request": Twilio timed out on a recording action while the call was being
+/// modified (a SIP transfer in progress), and its documented fix is "Retry the
+/// recording action request" (twilio.com/docs/api/errors/16114). The page
+/// names no HTTP status, so the code decides, whatever status carries it.
+const RECORDING_RESOURCE_BUSY: i64 = 16114;
+
+fn error_code(body: &[u8]) -> Option<i64> {
     serde_json::from_slice::<ErrorBodyIn>(body)
         .ok()
         .and_then(|b| b.code)
-        .is_some_and(|c| c == TWILIO_CALL_NOT_IN_PROGRESS)
 }
 
 /// Twilio does not know the resource: 404, unless the body carries a final
@@ -307,10 +317,12 @@ impl TwilioClient {
             attempt += 1;
             let outcome = self.attempt(build()).await;
             let retryable = match &outcome {
+                Ok(r) if r.status.is_success() => false,
                 Ok(r) => {
-                    (r.status == StatusCode::TOO_MANY_REQUESTS
+                    ((r.status == StatusCode::TOO_MANY_REQUESTS
                         || r.status == StatusCode::SERVICE_UNAVAILABLE)
-                        && !is_final_code(&r.body)
+                        && !is_final_code(&r.body))
+                        || error_code(&r.body) == Some(RECORDING_RESOURCE_BUSY)
                 }
                 Err(Failure::Connect(_)) => true,
                 Err(Failure::Timeout) => repeat == Repeat::Safe,

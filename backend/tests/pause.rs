@@ -591,3 +591,33 @@ async fn resumed_or_unlimited_pauses_are_left_to_the_plugin() {
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert_eq!(status_of(&sim, &re).await, "paused");
 }
+
+/// Twilio's 16114 ("resource not in a state to accept recording action
+/// request", a transfer in progress) says to retry the recording action: the
+/// pause goes through once Twilio takes it.
+#[tokio::test]
+async fn a_recording_action_twilio_cannot_take_yet_is_retried() {
+    let sim = Sim::start().await;
+    sim.scene().await;
+    let re = recording_on_customer_leg(&sim).await;
+    let app = backend_for(&sim);
+    // Warm the token and policy caches: the fourth request of the pause is
+    // the update (see a_twilio_refusal_of_the_update_passes_its_code).
+    assert_eq!(
+        post(&app, RESUME, &on_call(CA_CUSTOMER)).await.status,
+        StatusCode::OK
+    );
+    sim.post(
+        "/faults",
+        json!({"failNext": {"status": 409, "code": 16114, "count": 2, "after": 3}}),
+    )
+    .await;
+    let a = post(&app, PAUSE, &on_call(CA_CUSTOMER)).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.json);
+    assert_eq!(status_of(&sim, &re).await, "paused");
+    assert_eq!(
+        count(&sim.log().await, "POST", &format!("/Recordings/{re}.json")),
+        3,
+        "two refused updates, then the one Twilio took"
+    );
+}
