@@ -9,10 +9,10 @@
 //! same flag in a `beforeAcceptTask` listener (../shared/flex-facts.md).
 
 use crate::attributes::ReadError;
-use serde::Serialize;
 use crate::config::{Config, Method};
 use crate::exclusion::{exclusion, unreadable_attributes, Exclusion};
 use crate::snapshot::TaskSnapshot;
+use serde::Serialize;
 
 /// What the `beforeAcceptTask` listener does with `conferenceOptions`.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -372,9 +372,11 @@ mod tests {
 
     #[test]
     fn events_decode_from_the_shims_objects() {
-        let e = parse(json!({"type": "taskAccepted", "task": {"taskSid": "WT1", "sid": "WR1",
+        let e = parse(
+            json!({"type": "taskAccepted", "task": {"taskSid": "WT1", "sid": "WR1",
             "queueName": "Q", "queueSid": null, "channel": "voice",
-            "attributes": {"a": {"b": 1}}, "dateUpdated": 1700000000000.7_f64}}))
+            "attributes": {"a": {"b": 1}}, "dateUpdated": 1700000000000.7_f64}}),
+        )
         .unwrap();
         let FlexEvent::TaskAccepted { task } = e else {
             panic!()
@@ -453,7 +455,10 @@ mod tests {
         }
         let errors = [
             (json!({"type": "hangup"}), "hangup without \"taskSid\""),
-            (json!({"type": "hangup", "taskSid": 1}), "hangup without \"taskSid\""),
+            (
+                json!({"type": "hangup", "taskSid": 1}),
+                "hangup without \"taskSid\"",
+            ),
             (json!({"type": "nope"}), "unknown event type \"nope\""),
             (json!({"task": {}}), "no \"type\""),
             (json!({"type": 3}), "no \"type\""),

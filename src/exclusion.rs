@@ -31,7 +31,7 @@ pub fn rule_matches<L: Lookup + ?Sized>(
 ) -> Result<bool, ReadError> {
     match attributes.lookup(&rule.key) {
         Found::Scalar(text) => Ok(text == rule.value),
-        Found::Array { scalars, .. } => Ok(scalars.iter().any(|s| *s == rule.value)),
+        Found::Array { scalars, .. } => Ok(scalars.contains(&rule.value)),
         Found::Missing | Found::Null | Found::Object => Ok(false),
         Found::Unreadable(reason) => Err(ReadError {
             key: rule.key.clone(),
@@ -189,7 +189,10 @@ mod tests {
         );
         for text in ["", "   ", "<xml>"] {
             let why = unreadable_attributes(&*Attributes::parse(text)).unwrap();
-            assert!(why.starts_with("could not be read (not valid JSON: "), "{why}");
+            assert!(
+                why.starts_with("could not be read (not valid JSON: "),
+                "{why}"
+            );
         }
         assert_eq!(
             unreadable_attributes(&*Attributes::unreadable("a getter threw".into())).as_deref(),

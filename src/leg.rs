@@ -51,7 +51,11 @@ pub fn already_recorded<L: Lookup + ?Sized>(attributes: &L) -> bool {
 }
 
 /// A string attribute that holds a SID of `kind`.
-pub fn sid_attribute<L: Lookup + ?Sized>(attributes: &L, key: &str, kind: SidKind) -> Option<String> {
+pub fn sid_attribute<L: Lookup + ?Sized>(
+    attributes: &L,
+    key: &str,
+    kind: SidKind,
+) -> Option<String> {
     match attributes.lookup(key) {
         Found::Scalar(s) if is_sid(kind, &s) => Some(s),
         _ => None,

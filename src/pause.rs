@@ -10,11 +10,11 @@ use crate::api::PauseBehavior;
 use crate::backend_client::{classify, Answer, Outcome};
 use crate::config::{Channel, ConfigError, Method};
 use crate::insights::RecordedLeg;
-use serde::Serialize;
-use serde_json::Value;
 use crate::leg::{customer_leg, worker_leg};
 use crate::sid::{is_sid, SidKind};
 use crate::snapshot::ConferenceSnapshot;
+use serde::Serialize;
+use serde_json::Value;
 
 /// A leg this instance recorded (or found recording), as the session knows it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -97,7 +97,10 @@ fn flag(obj: &Value, key: &str, errors: &mut Vec<ConfigError>) -> bool {
         Some(other) => {
             errors.push(ConfigError {
                 path: format!("features.{PAUSE_FEATURE_KEY}.{key}"),
-                problem: format!("must be true or false, found {}", crate::config::type_name(other)),
+                problem: format!(
+                    "must be true or false, found {}",
+                    crate::config::type_name(other)
+                ),
             });
             false
         }
@@ -145,7 +148,10 @@ pub fn parse(custom_data: &Value) -> Result<PauseConfig, Vec<ConfigError>> {
         Some(other) => {
             errors.push(ConfigError {
                 path: format!("features.{PAUSE_FEATURE_KEY}.max_pause_seconds"),
-                problem: format!("must be a number of seconds, found {}", crate::config::type_name(other)),
+                problem: format!(
+                    "must be a number of seconds, found {}",
+                    crate::config::type_name(other)
+                ),
             });
             None
         }

@@ -1,10 +1,10 @@
 //! Table and timeline tests of the state machine, natively.
 
 use crate::api::{AuthorizeRequest, TargetKind};
+use crate::attributes::Attributes;
 use crate::backend_client::{Answer, Jitter};
 use crate::insights::RecordedLeg;
 use crate::session::{Command, Core, Event, FlexEvent, Level, Outgoing};
-use crate::attributes::Attributes;
 use crate::snapshot::{ConferenceSnapshot, Participant, TaskSnapshot};
 use serde_json::json;
 
@@ -1108,8 +1108,16 @@ fn unreadable_attributes_fail_closed_when_attribute_rules_exist() {
         (&with_rules, text("[1,2]"), false),
         (&with_rules, text(r#""text""#), false),
         (&with_rules, text("null"), false),
-        (&with_rules, Attributes::unreadable("a getter threw".into()), false),
-        (&queue_rules_only, Attributes::unreadable("a getter threw".into()), true),
+        (
+            &with_rules,
+            Attributes::unreadable("a getter threw".into()),
+            false,
+        ),
+        (
+            &queue_rules_only,
+            Attributes::unreadable("a getter threw".into()),
+            true,
+        ),
         (&queue_rules_only, text("[1,2]"), true),
     ];
     for (feature, attributes, recorded) in cases {
