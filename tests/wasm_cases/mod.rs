@@ -301,3 +301,103 @@ fn complete_is_held_only_while_a_request_of_the_task_is_open() {
         0
     );
 }
+
+#[path = "../lookup_cases/mod.rs"]
+mod lookup_cases;
+
+/// The browser's lookup (JSON.parse, then the walk of `wasm_lookup`), the
+/// native one (serde_json) and the oracle agree on generated documents.
+#[wasm_bindgen_test]
+fn browser_and_native_lookups_agree() {
+    use dual_channel_recording::attributes::Attributes;
+    use proptest::test_runner::{Config, TestRunner};
+    let mut runner = TestRunner::new(Config {
+        cases: 128,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let strategy = (
+        lookup_cases::document(),
+        proptest::collection::vec(lookup_cases::path(), 1..12),
+    );
+    runner
+        .run(&strategy, |(doc, paths)| {
+            let text = lookup_cases::to_json(&doc);
+            let browser = JsLookup::new(js(&text));
+            let native = Attributes::parse(&text);
+            for p in &paths {
+                let want = lookup_cases::oracle(&doc, p);
+                proptest::prop_assert_eq!(browser.lookup(p), want.clone(), "browser: {} in {}", p, text);
+                proptest::prop_assert_eq!(native.lookup(p), want, "native: {} in {}", p, text);
+            }
+            Ok(())
+        })
+        .unwrap();
+}
+
+/// What JSON cannot hold or a reader cannot read: unreadable, never a throw,
+/// and never the prototype chain.
+#[wasm_bindgen_test]
+fn the_browser_lookup_reads_own_values_only_and_fails_closed() {
+    use dual_channel_recording::attributes::{Attributes, Kind};
+    let make = |src: &str| Function::new_no_args(src).call0(&JsValue::NULL).unwrap();
+    let unreadable = |f: Found| matches!(f, Found::Unreadable(_));
+    // Not attributes: what every object inherits.
+    let plain = JsLookup::new(js(r#"{"a": 1}"#));
+    for key in ["constructor", "toString", "__proto__", "hasOwnProperty", "a.constructor"] {
+        assert_eq!(plain.lookup(key), Found::Missing, "{key}");
+    }
+    let list = JsLookup::new(js(r#"{"l": [1, "x", null, {"k": 1}]}"#));
+    assert_eq!(list.lookup("l.length"), Found::Missing);
+    assert_eq!(list.lookup("l.01"), Found::Missing);
+    assert_eq!(list.lookup("l.1"), Found::Scalar("x".into()));
+    // A throwing getter, a throwing proxy, a revoked proxy, a BigInt.
+    let getter = JsLookup::new(make(
+        "return {ok: 'yes', get bad() { throw new Error('getter failed'); }};",
+    ));
+    assert_eq!(getter.lookup("ok"), Found::Scalar("yes".into()));
+    assert!(unreadable(getter.lookup("bad")));
+    let proxy = JsLookup::new(make(
+        "return new Proxy({}, {getOwnPropertyDescriptor() { throw new Error('trap'); }});",
+    ));
+    assert!(unreadable(proxy.lookup("a")));
+    let revoked = make("const p = Proxy.revocable({}, {}); p.revoke(); return {r: p.proxy};");
+    assert!(unreadable(JsLookup::new(revoked.clone()).lookup("r.x")));
+    assert!(unreadable(JsLookup::new(revoked).lookup("r")));
+    let big = JsLookup::new(make("return {n: 10n, l: [1, 2n]};"));
+    assert!(unreadable(big.lookup("n")));
+    assert!(unreadable(big.lookup("l")));
+    assert!(matches!(
+        JsLookup::new(make("return 10n;")).kind(),
+        Kind::Unreadable(_)
+    ));
+    // A cycle is walked only as far as the path goes.
+    let cyclic = JsLookup::new(make("const o = {v: 'x'}; o.self = o; return o;"));
+    assert_eq!(cyclic.lookup("self.self.self.v"), Found::Scalar("x".into()));
+    // Undefined and functions are left out, as JSON.stringify leaves them.
+    let odd = JsLookup::new(make("return {u: undefined, f() {}, l: [undefined, 'y']};"));
+    assert_eq!(odd.lookup("u"), Found::Missing);
+    assert_eq!(odd.lookup("f"), Found::Missing);
+    assert_eq!(
+        odd.lookup("l"),
+        Found::Array {
+            scalars: vec!["y".into()],
+            len: 2
+        }
+    );
+    // A lone surrogate: JSON.parse accepts it, serde_json does not. Both
+    // fail closed where it is read; natively the whole document does.
+    let lone = r#"{"a": "\ud800A", "b": "fine"}"#;
+    assert!(unreadable(JsLookup::new(js(lone)).lookup("a")));
+    assert_eq!(
+        JsLookup::new(js(lone)).lookup("b"),
+        Found::Scalar("fine".into())
+    );
+    assert!(unreadable(Attributes::parse(lone).lookup("a")));
+    assert!(unreadable(Attributes::parse(lone).lookup("b")));
+    // Numbers as JavaScript writes them.
+    let n = JsLookup::new(js(r#"{"a": 1.0, "b": -0, "c": 1e400, "d": 1E2}"#));
+    for (k, want) in [("a", "1"), ("b", "0"), ("c", "Infinity"), ("d", "100")] {
+        assert_eq!(n.lookup(k), Found::Scalar(want.into()), "{k}");
+    }
+}
