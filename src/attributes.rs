@@ -98,6 +98,25 @@ pub fn number_text(n: f64) -> String {
     ryu_js::Buffer::new().format(n).to_string()
 }
 
+/// A serde_json number as JavaScript writes it. Integers of f64's exact
+/// range need no float formatting (nor its code in the wasm); the rest goes
+/// through f64, as JavaScript reads every number.
+pub fn number_of_json(n: &serde_json::Number) -> String {
+    const EXACT: i64 = 1 << 53;
+    match n.as_i64() {
+        // `-0` is an integer 0 here: JavaScript writes it `0` too.
+        Some(i) if (-EXACT..=EXACT).contains(&i) => i.to_string(),
+        // With `arbitrary_precision` (the backend, the tests) `as_f64`
+        // refuses what overflows f64 (`1e400`); JavaScript reads Infinity,
+        // and so does Rust's parse of the number's own text.
+        _ => number_text(
+            n.as_f64()
+                .or_else(|| n.to_string().parse().ok())
+                .unwrap_or(f64::NAN),
+        ),
+    }
+}
+
 /// An array index as JavaScript accepts one for an array: canonical decimal
 /// text (`"01"` names a property, not element 1).
 pub fn array_index(segment: &str) -> Option<usize> {
@@ -112,9 +131,7 @@ fn scalar_of_value(v: &Value) -> Option<String> {
         // Through the number's text: with serde_json's `arbitrary_precision`
         // that is the document's own (`1e400`), and Rust's parse rounds it
         // correctly, as JavaScript's does.
-        Value::Number(n) => Some(number_text(
-            n.to_string().parse::<f64>().unwrap_or(f64::NAN),
-        )),
+        Value::Number(n) => Some(number_of_json(n)),
         _ => None,
     }
 }

@@ -95,7 +95,7 @@ pub fn type_name(v: &Value) -> &'static str {
 /// administrator typed in Flex's configuration, read alike by the browser
 /// (a JS number) and the backend (JSON text).
 pub fn number(n: &serde_json::Number) -> String {
-    crate::attributes::number_text(n.to_string().parse::<f64>().unwrap_or(f64::NAN))
+    crate::attributes::number_of_json(n)
 }
 
 /// Milliseconds from a number of seconds written as canonical decimal text.

@@ -327,7 +327,13 @@ fn browser_and_native_lookups_agree() {
             let native = Attributes::parse(&text);
             for p in &paths {
                 let want = lookup_cases::oracle(&doc, p);
-                proptest::prop_assert_eq!(browser.lookup(p), want.clone(), "browser: {} in {}", p, text);
+                proptest::prop_assert_eq!(
+                    browser.lookup(p),
+                    want.clone(),
+                    "browser: {} in {}",
+                    p,
+                    text
+                );
                 proptest::prop_assert_eq!(native.lookup(p), want, "native: {} in {}", p, text);
             }
             Ok(())
@@ -344,7 +350,13 @@ fn the_browser_lookup_reads_own_values_only_and_fails_closed() {
     let unreadable = |f: Found| matches!(f, Found::Unreadable(_));
     // Not attributes: what every object inherits.
     let plain = JsLookup::new(js(r#"{"a": 1}"#));
-    for key in ["constructor", "toString", "__proto__", "hasOwnProperty", "a.constructor"] {
+    for key in [
+        "constructor",
+        "toString",
+        "__proto__",
+        "hasOwnProperty",
+        "a.constructor",
+    ] {
         assert_eq!(plain.lookup(key), Found::Missing, "{key}");
     }
     let list = JsLookup::new(js(r#"{"l": [1, "x", null, {"k": 1}]}"#));
