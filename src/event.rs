@@ -474,4 +474,42 @@ mod tests {
             assert!(e.starts_with(want), "{v}: {e}");
         }
     }
+
+    /// An event written as JSON text for the table.
+    fn parse_text(text: &str) -> Result<FlexEvent, String> {
+        let v: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+        FlexEvent::from_value(&v)
+    }
+
+    #[test]
+    fn pause_events_parse() {
+        let cases = [
+            (
+                r#"{"type":"pauseState","taskSid":"WT1","paused":true}"#,
+                FlexEvent::PauseState {
+                    task_sid: "WT1".into(),
+                    paused: true,
+                },
+            ),
+            (
+                r#"{"type":"stateRead","taskSid":"WT1","paused":false}"#,
+                FlexEvent::StateRead {
+                    task_sid: "WT1".into(),
+                    paused: false,
+                },
+            ),
+            (
+                r#"{"type":"stateRead","taskSid":"WT1"}"#,
+                FlexEvent::StateRead {
+                    task_sid: "WT1".into(),
+                    paused: false,
+                },
+            ),
+        ];
+        for (text, want) in cases {
+            assert_eq!(parse_text(text).unwrap(), want, "{text}");
+        }
+        assert!(parse_text(r#"{"type":"pauseState"}"#).is_err());
+    }
 }

@@ -8,12 +8,6 @@ use crate::session::{Command, Core, Event, FlexEvent, Level, Outgoing};
 use crate::snapshot::{ConferenceSnapshot, Participant, TaskSnapshot};
 use serde_json::json;
 
-/// An event as the shim would send it, written as JSON for the table.
-fn parse_event(text: &str) -> Result<FlexEvent, String> {
-    let v: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
-    FlexEvent::from_value(&v)
-}
-
 const ME: &str = "WK00000000000000000000000000000001";
 const T1: &str = "WT00000000000000000000000000000001";
 const T2: &str = "WT00000000000000000000000000000002";
@@ -1180,14 +1174,6 @@ fn flex_call_recording_on_warns_once_at_start() {
             assert!(warnings[0].contains("call_recording_enabled"));
         }
     }
-    assert_eq!(
-        parse_event(r#"{"type":"flexCallRecording","enabled":true}"#).unwrap(),
-        FlexEvent::FlexCallRecording { enabled: true }
-    );
-    assert_eq!(
-        parse_event(r#"{"type":"flexCallRecording","enabled":"yes"}"#).unwrap(),
-        FlexEvent::FlexCallRecording { enabled: false }
-    );
 }
 
 // ---------------------------------------------------------------- pause and resume
@@ -1687,37 +1673,6 @@ fn a_pause_only_read_is_never_resumed_automatically() {
         }
     ))
     .is_empty());
-}
-
-#[test]
-fn pause_events_parse() {
-    let cases = [
-        (
-            r#"{"type":"pauseState","taskSid":"WT1","paused":true}"#,
-            FlexEvent::PauseState {
-                task_sid: "WT1".into(),
-                paused: true,
-            },
-        ),
-        (
-            r#"{"type":"stateRead","taskSid":"WT1","paused":false}"#,
-            FlexEvent::StateRead {
-                task_sid: "WT1".into(),
-                paused: false,
-            },
-        ),
-        (
-            r#"{"type":"stateRead","taskSid":"WT1"}"#,
-            FlexEvent::StateRead {
-                task_sid: "WT1".into(),
-                paused: false,
-            },
-        ),
-    ];
-    for (text, want) in cases {
-        assert_eq!(parse_event(text).unwrap(), want, "{text}");
-    }
-    assert!(parse_event(r#"{"type":"pauseState"}"#).is_err());
 }
 
 #[test]
