@@ -147,216 +147,57 @@ impl FlexEvent {
 
 /// Readers for fields a Flex version may give with another type: a value of
 /// the wrong type reads as absent (or default) instead of failing the event.
+///
+/// Each tries the type it wants and drops the deserializer's error. That is
+/// safe for the deserializers the core is given (serde-wasm-bindgen over a
+/// JS value, `&serde_json::Value`): neither is a stream a failed read could
+/// leave half-consumed. (Not for `serde_json::from_str`.)
 pub mod loose {
-    use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-    use std::marker::PhantomData;
-
-    enum Scalar {
-        Str(String),
-        Bool(bool),
-        Num(f64),
-        Other,
-    }
-
-    struct ScalarVisitor;
-
-    impl<'de> Visitor<'de> for ScalarVisitor {
-        type Value = Scalar;
-
-        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("any value")
-        }
-
-        fn visit_bool<E>(self, v: bool) -> Result<Scalar, E> {
-            Ok(Scalar::Bool(v))
-        }
-
-        fn visit_i64<E>(self, v: i64) -> Result<Scalar, E> {
-            Ok(Scalar::Num(v as f64))
-        }
-
-        fn visit_u64<E>(self, v: u64) -> Result<Scalar, E> {
-            Ok(Scalar::Num(v as f64))
-        }
-
-        fn visit_f64<E>(self, v: f64) -> Result<Scalar, E> {
-            Ok(Scalar::Num(v))
-        }
-
-        fn visit_str<E>(self, v: &str) -> Result<Scalar, E> {
-            Ok(Scalar::Str(v.to_string()))
-        }
-
-        fn visit_string<E>(self, v: String) -> Result<Scalar, E> {
-            Ok(Scalar::Str(v))
-        }
-
-        fn visit_unit<E>(self) -> Result<Scalar, E> {
-            Ok(Scalar::Other)
-        }
-
-        fn visit_none<E>(self) -> Result<Scalar, E> {
-            Ok(Scalar::Other)
-        }
-
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Scalar, A::Error> {
-            while seq.next_element::<IgnoredAny>()?.is_some() {}
-            Ok(Scalar::Other)
-        }
-
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Scalar, A::Error> {
-            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-            Ok(Scalar::Other)
-        }
-    }
-
-    fn scalar<'de, D: Deserializer<'de>>(d: D) -> Result<Scalar, D::Error> {
-        d.deserialize_any(ScalarVisitor)
-    }
+    use serde::{Deserialize, Deserializer};
 
     pub fn opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-        Ok(match scalar(d)? {
-            Scalar::Str(s) => Some(s),
-            _ => None,
-        })
+        Ok(String::deserialize(d).ok())
     }
 
     pub fn string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-        Ok(opt_string(d)?.unwrap_or_default())
+        Ok(String::deserialize(d).unwrap_or_default())
     }
 
     pub fn opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
-        Ok(match scalar(d)? {
-            Scalar::Bool(b) => Some(b),
-            _ => None,
-        })
+        Ok(bool::deserialize(d).ok())
     }
 
     /// Whole milliseconds (a fraction is dropped), within i64.
     pub fn opt_millis<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-        Ok(match scalar(d)? {
-            Scalar::Num(n) if n.is_finite() && n.abs() < 9.2e18 => Some(n.trunc() as i64),
-            _ => None,
-        })
+        Ok(f64::deserialize(d)
+            .ok()
+            .filter(|n| n.is_finite() && n.abs() < 9.2e18)
+            .map(|n| n.trunc() as i64))
     }
 
     /// An object read as `T`; anything else (null, a string...) is `None`.
     pub fn object<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
         d: D,
     ) -> Result<Option<T>, D::Error> {
-        d.deserialize_any(ObjectVisitor(PhantomData))
+        Ok(T::deserialize(d).ok())
     }
 
-    struct ObjectVisitor<T>(PhantomData<T>);
-
-    impl<'de, T: Deserialize<'de>> Visitor<'de> for ObjectVisitor<T> {
-        type Value = Option<T>;
-
-        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("an object")
-        }
-
-        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Option<T>, A::Error> {
-            T::deserialize(de::value::MapAccessDeserializer::new(map)).map(Some)
-        }
-
-        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Option<T>, A::Error> {
-            ScalarVisitor.visit_seq(seq).map(|_| None)
-        }
-
-        fn visit_bool<E>(self, _: bool) -> Result<Option<T>, E> {
-            Ok(None)
-        }
-
-        fn visit_i64<E>(self, _: i64) -> Result<Option<T>, E> {
-            Ok(None)
-        }
-
-        fn visit_u64<E>(self, _: u64) -> Result<Option<T>, E> {
-            Ok(None)
-        }
-
-        fn visit_f64<E>(self, _: f64) -> Result<Option<T>, E> {
-            Ok(None)
-        }
-
-        fn visit_str<E>(self, _: &str) -> Result<Option<T>, E> {
-            Ok(None)
-        }
-
-        fn visit_unit<E>(self) -> Result<Option<T>, E> {
-            Ok(None)
-        }
-
-        fn visit_none<E>(self) -> Result<Option<T>, E> {
-            Ok(None)
-        }
-    }
-
-    /// An array of objects read as `T` (other elements read as
-    /// `T::default()`); anything else is empty.
-    pub fn list<'de, D: Deserializer<'de>, T: Deserialize<'de> + Default>(
-        d: D,
-    ) -> Result<Vec<T>, D::Error> {
-        d.deserialize_any(ListVisitor(PhantomData))
-    }
-
-    struct ListVisitor<T>(PhantomData<T>);
-
+    /// An element of `list`: what is not an object reads as `T::default()`.
     struct Element<T>(T);
 
     impl<'de, T: Deserialize<'de> + Default> Deserialize<'de> for Element<T> {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Element<T>, D::Error> {
-            Ok(Element(object(d)?.unwrap_or_default()))
+            Ok(Element(T::deserialize(d).unwrap_or_default()))
         }
     }
 
-    impl<'de, T: Deserialize<'de> + Default> Visitor<'de> for ListVisitor<T> {
-        type Value = Vec<T>;
-
-        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("an array")
-        }
-
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
-            let mut out = Vec::new();
-            while let Some(Element(item)) = seq.next_element::<Element<T>>()? {
-                out.push(item);
-            }
-            Ok(out)
-        }
-
-        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Vec<T>, A::Error> {
-            ScalarVisitor.visit_map(map).map(|_| Vec::new())
-        }
-
-        fn visit_bool<E>(self, _: bool) -> Result<Vec<T>, E> {
-            Ok(Vec::new())
-        }
-
-        fn visit_i64<E>(self, _: i64) -> Result<Vec<T>, E> {
-            Ok(Vec::new())
-        }
-
-        fn visit_u64<E>(self, _: u64) -> Result<Vec<T>, E> {
-            Ok(Vec::new())
-        }
-
-        fn visit_f64<E>(self, _: f64) -> Result<Vec<T>, E> {
-            Ok(Vec::new())
-        }
-
-        fn visit_str<E>(self, _: &str) -> Result<Vec<T>, E> {
-            Ok(Vec::new())
-        }
-
-        fn visit_unit<E>(self) -> Result<Vec<T>, E> {
-            Ok(Vec::new())
-        }
-
-        fn visit_none<E>(self) -> Result<Vec<T>, E> {
-            Ok(Vec::new())
-        }
+    /// An array of objects read as `T`; anything else is empty.
+    pub fn list<'de, D: Deserializer<'de>, T: Deserialize<'de> + Default>(
+        d: D,
+    ) -> Result<Vec<T>, D::Error> {
+        Ok(Vec::<Element<T>>::deserialize(d)
+            .map(|items| items.into_iter().map(|Element(t)| t).collect())
+            .unwrap_or_default())
     }
 }
 
