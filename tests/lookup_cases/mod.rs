@@ -221,6 +221,44 @@ pub fn path() -> impl Strategy<Value = String> {
     prop::collection::vec(prop::sample::select(NAMES), 1..5).prop_map(|s| s.join("."))
 }
 
+/// Paths that exist in `doc` (keys and the first array indexes, up to three
+/// levels), so that lookups hit as well as miss; at most `limit`.
+pub fn paths_of(doc: &Node, limit: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut queue = std::collections::VecDeque::from([(doc, String::new(), 0)]);
+    while let Some((node, prefix, depth)) = queue.pop_front() {
+        if depth == 3 || out.len() >= limit {
+            continue;
+        }
+        let join = |seg: &str| {
+            if prefix.is_empty() {
+                seg.to_string()
+            } else {
+                format!("{prefix}.{seg}")
+            }
+        };
+        match node {
+            Node::Obj(members) => {
+                for (k, v) in members {
+                    let p = join(&k.value);
+                    out.push(p.clone());
+                    queue.push_back((v, p, depth + 1));
+                }
+            }
+            Node::Arr(items) => {
+                for (i, v) in items.iter().enumerate().take(3) {
+                    let p = join(&i.to_string());
+                    out.push(p.clone());
+                    queue.push_back((v, p, depth + 1));
+                }
+            }
+            _ => {}
+        }
+    }
+    out.truncate(limit);
+    out
+}
+
 /// The document as JSON text. Iterative: deep documents must not overflow.
 pub fn to_json(node: &Node) -> String {
     enum Step<'a> {

@@ -325,7 +325,7 @@ fn browser_and_native_lookups_agree() {
             let text = lookup_cases::to_json(&doc);
             let browser = JsLookup::new(js(&text));
             let native = Attributes::parse(&text);
-            for p in &paths {
+            for p in paths.iter().chain(&lookup_cases::paths_of(&doc, 40)) {
                 let want = lookup_cases::oracle(&doc, p);
                 proptest::prop_assert_eq!(
                     browser.lookup(p),
