@@ -5,7 +5,16 @@ use crate::retry::Backoff;
 use core::time::Duration;
 
 use crate::api::{RefusalCode, TWILIO_CALL_NOT_IN_PROGRESS};
-use crate::json::Json;
+use serde_json::Value;
+
+/// A JSON body of the backend, read with serde_json.
+fn parse(body: &str) -> Option<Value> {
+    serde_json::from_str(body).ok()
+}
+
+fn str_at(v: &Value, key: &str) -> Option<String> {
+    v.get(key).and_then(Value::as_str).map(str::to_string)
+}
 
 /// How the plugin retries a request to the backend (`retry::Backoff`):
 /// about as the template's client, up to 10 attempts, delays with full jitter
@@ -54,15 +63,15 @@ pub struct Started {
 }
 
 fn describe_error(status: u16, body: &str) -> String {
-    let parsed = Json::parse(body).ok();
+    let parsed = parse(body);
     let field = |k: &str| parsed.as_ref().and_then(|v| v.get(k));
-    let message = field("message").and_then(Json::as_str);
-    let code = field("code").and_then(Json::as_i64);
+    let message = field("message").and_then(Value::as_str);
+    let code = field("code").and_then(Value::as_i64);
     match (code, message) {
         (Some(TWILIO_CALL_NOT_IN_PROGRESS), Some(m)) => {
             format!("the call is no longer in progress (Twilio {TWILIO_CALL_NOT_IN_PROGRESS}: {m})")
         }
-        (Some(code), Some(m)) => match field("moreInfo").and_then(Json::as_str) {
+        (Some(code), Some(m)) => match field("moreInfo").and_then(Value::as_str) {
             Some(info) => format!("HTTP {status}, code {code}: {m} ({info})"),
             None => format!("HTTP {status}, code {code}: {m}"),
         },
@@ -71,25 +80,25 @@ fn describe_error(status: u16, body: &str) -> String {
 }
 
 fn error_code(body: &str) -> Option<i64> {
-    Json::parse(body).ok()?.get("code").and_then(Json::as_i64)
+    parse(body)?.get("code").and_then(Value::as_i64)
 }
 
 /// The message of a policy refusal (`api::RefusalBody`), if `body` is one.
 fn refusal(body: &str) -> Option<String> {
-    let v = Json::parse(body).ok()?;
+    let v = parse(body)?;
     let code = RefusalCode::from_code(v.get("code")?.as_str()?)?;
-    let message = v.str_at("message").unwrap_or_default();
-    Some(match v.str_at("rule") {
+    let message = str_at(&v, "message").unwrap_or_default();
+    Some(match str_at(&v, "rule") {
         Some(rule) => format!("{message} (rule: {rule}; code {})", code.as_str()),
         None => format!("{message} (code {})", code.as_str()),
     })
 }
 
-pub(crate) fn classify<T>(answer: &Answer, read: impl Fn(&Json) -> Option<T>) -> Outcome<T> {
+pub(crate) fn classify<T>(answer: &Answer, read: impl Fn(&Value) -> Option<T>) -> Outcome<T> {
     match answer {
         Answer::Network(why) => Outcome::Retry(format!("the backend could not be reached ({why})")),
         Answer::Http { status, body } if (200..300).contains(status) => {
-            match Json::parse(body).ok().as_ref().and_then(&read) {
+            match parse(body).as_ref().and_then(&read) {
                 Some(v) => Outcome::Done(v),
                 None => Outcome::Fail(format!(
                     "the backend answered {status} with an unreadable body"
@@ -115,29 +124,29 @@ pub(crate) fn classify<T>(answer: &Answer, read: impl Fn(&Json) -> Option<T>) ->
 pub fn create_outcome(answer: &Answer) -> Outcome<Started> {
     classify(answer, |v| {
         Some(Started {
-            call_sid: v.str_at("callSid")?,
-            recording_sid: v.str_at("recordingSid")?,
+            call_sid: str_at(v, "callSid")?,
+            recording_sid: str_at(v, "recordingSid")?,
             already_recording: v
                 .get("alreadyRecording")
-                .and_then(Json::as_bool)
+                .and_then(Value::as_bool)
                 .unwrap_or(false),
-            warning: v.str_at("warning"),
+            warning: str_at(v, "warning"),
         })
     })
 }
 
 pub fn authorize_outcome(answer: &Answer) -> Outcome<u64> {
     classify(answer, |v| {
-        v.get("success").and_then(Json::as_bool).filter(|ok| *ok)?;
+        v.get("success").and_then(Value::as_bool).filter(|ok| *ok)?;
         v.get("validForMs")
-            .and_then(Json::as_i64)
+            .and_then(Value::as_i64)
             .and_then(|ms| u64::try_from(ms).ok())
     })
 }
 
 pub fn link_outcome(answer: &Answer) -> Outcome<bool> {
     classify(answer, |v| {
-        v.get("success").and_then(Json::as_bool).filter(|ok| *ok)
+        v.get("success").and_then(Value::as_bool).filter(|ok| *ok)
     })
 }
 

@@ -8,11 +8,11 @@
 //! flex-project-template's `conditional-recording` feature, which sets the
 //! same flag in a `beforeAcceptTask` listener (../shared/flex-facts.md).
 
-use crate::attributes::ScanError;
+use crate::attributes::ReadError;
 use crate::config::{Config, Method};
 use crate::exclusion::{exclusion, unreadable_attributes, Exclusion};
-use crate::json::quote;
 use crate::snapshot::TaskSnapshot;
+use serde::Serialize;
 
 /// What the `beforeAcceptTask` listener does with `conferenceOptions`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -30,9 +30,9 @@ pub enum Refusal {
     Excluded(Exclusion),
     /// Attribute rules exist but the task's attributes cannot be read: fail
     /// closed, as the call-leg method does.
-    UnreadableAttributes(ScanError),
-    /// Attribute rules exist but the attributes are not an object (or Flex
-    /// could not serialise them): `exclusion::unreadable_attributes`'s words.
+    UnreadableAttributes(ReadError),
+    /// Attribute rules exist but the attributes are not an object (or could
+    /// not be read at all): `exclusion::unreadable_attributes`'s words.
     AttributesNotAnObject(String),
 }
 
@@ -81,17 +81,21 @@ impl Decision {
     }
 
     /// `{"conferenceRecord": true|false|null, "reason": "..."}`, the answer the shim reads.
-    pub fn to_json(&self) -> String {
-        let value = match self.conference_record() {
-            Some(true) => "true",
-            Some(false) => "false",
-            None => "null",
-        };
-        format!(
-            r#"{{"conferenceRecord":{value},"reason":{}}}"#,
-            quote(&self.reason())
-        )
+    pub fn answer(&self) -> AcceptAnswer {
+        AcceptAnswer {
+            conference_record: self.conference_record(),
+            reason: self.reason(),
+        }
     }
+}
+
+/// What `beforeAccept` answers the shim.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AcceptAnswer {
+    /// `null`: leave `conferenceOptions` untouched.
+    pub conference_record: Option<bool>,
+    pub reason: String,
 }
 
 /// The decision for a task about to be accepted. `config` is `None` when the
@@ -107,9 +111,7 @@ pub fn decide(config: Option<&Config>, task: &TaskSnapshot) -> Decision {
         return Decision::Untouched(Untouched::NotVoice);
     }
     if !config.exclude_attributes.is_empty() {
-        if let Some(why) =
-            unreadable_attributes(task.attributes_unreadable.as_deref(), &task.attributes)
-        {
+        if let Some(why) = unreadable_attributes(&*task.attributes) {
             return Decision::DoNotRecord(Refusal::AttributesNotAnObject(why));
         }
     }
@@ -117,7 +119,7 @@ pub fn decide(config: Option<&Config>, task: &TaskSnapshot) -> Decision {
         config,
         task.queue_name.as_deref(),
         task.queue_sid.as_deref(),
-        &task.attributes,
+        &*task.attributes,
     ) {
         Ok(None) => Decision::Record,
         Ok(Some(why)) => Decision::DoNotRecord(Refusal::Excluded(why)),
@@ -128,14 +130,14 @@ pub fn decide(config: Option<&Config>, task: &TaskSnapshot) -> Decision {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::attributes::Attributes;
     use crate::config::{parse, Setup};
-    use crate::json::Json;
     use serde_json::{json, Value};
 
     /// The configuration as an administrator writes it.
     fn config(feature: Value) -> Option<Config> {
         let cd = json!({"features": {"dual_channel_recording": feature}, "serverless_functions_domain": "x.io"});
-        match parse(&Json::parse(&cd.to_string()).unwrap()) {
+        match parse(&cd) {
             Setup::Enabled(c) => Some(c),
             Setup::Disabled => None,
             Setup::Invalid(e) => panic!("{feature}: {e:?}"),
@@ -149,9 +151,8 @@ mod tests {
             queue_name: Some(queue.0.into()),
             queue_sid: Some(queue.1.into()),
             channel: Some(channel.into()),
-            attributes: attributes.to_string(),
+            attributes: Attributes::new(attributes),
             date_updated: None,
-            attributes_unreadable: None,
         }
     }
 
@@ -302,18 +303,18 @@ mod tests {
                 "unreadable attributes with rules: fail closed",
                 conference(json!([]), json!([{"key": "a", "value": "b"}])),
                 TaskSnapshot {
-                    attributes: "{\"a\": ".into(),
+                    attributes: Attributes::unreadable("a getter threw".into()),
                     ..task("voice", SALES, json!({}))
                 },
-                Decision::DoNotRecord(Refusal::UnreadableAttributes(
-                    crate::attributes::lookup("{\"a\": ", "a").unwrap_err(),
+                Decision::DoNotRecord(Refusal::AttributesNotAnObject(
+                    "could not be read (a getter threw)".into(),
                 )),
             ),
             (
                 "attributes not an object, with rules: fail closed",
                 conference(json!([]), json!([{"key": "a", "value": "b"}])),
                 TaskSnapshot {
-                    attributes: "[1]".into(),
+                    attributes: Attributes::parse("[1]"),
                     ..task("voice", SALES, json!({}))
                 },
                 Decision::DoNotRecord(Refusal::AttributesNotAnObject(
@@ -321,23 +322,22 @@ mod tests {
                 )),
             ),
             (
-                "attributes Flex could not serialise, with rules: fail closed",
+                "a rule's value that cannot be read: fail closed",
                 conference(json!([]), json!([{"key": "a", "value": "b"}])),
                 TaskSnapshot {
-                    attributes: String::new(),
-                    attributes_unreadable: Some("cyclic".into()),
+                    attributes: Attributes::new(Throws),
                     ..task("voice", SALES, json!({}))
                 },
-                Decision::DoNotRecord(Refusal::AttributesNotAnObject(
-                    "could not be read in Flex (cyclic)".into(),
-                )),
+                Decision::DoNotRecord(Refusal::UnreadableAttributes(ReadError {
+                    key: "a".into(),
+                    reason: "a getter threw".into(),
+                })),
             ),
             (
-                "attributes Flex could not serialise, no attribute rule",
+                "attributes that cannot be read, no attribute rule",
                 conference(json!(["Billing"]), json!([])),
                 TaskSnapshot {
-                    attributes: String::new(),
-                    attributes_unreadable: Some("cyclic".into()),
+                    attributes: Attributes::unreadable("a getter threw".into()),
                     ..task("voice", SALES, json!({}))
                 },
                 Decision::Record,
@@ -346,7 +346,7 @@ mod tests {
                 "unreadable attributes without rules",
                 conference(json!([]), json!([])),
                 TaskSnapshot {
-                    attributes: "{not json".into(),
+                    attributes: Attributes::parse("{not json"),
                     ..task("voice", SALES, json!({}))
                 },
                 Decision::Record,
@@ -396,6 +396,19 @@ mod tests {
         }
     }
 
+    /// An object whose every member throws when read, as a JS getter can.
+    struct Throws;
+
+    impl crate::attributes::Lookup for Throws {
+        fn at(&self, _: &[&str]) -> crate::attributes::Found {
+            crate::attributes::Found::Unreadable("a getter threw".into())
+        }
+
+        fn kind(&self) -> crate::attributes::Kind {
+            crate::attributes::Kind::Object
+        }
+    }
+
     #[test]
     fn answer_for_the_shim() {
         let cases = [
@@ -417,9 +430,7 @@ mod tests {
             ),
         ];
         for (decision, want) in cases {
-            assert_eq!(decision.to_json(), want);
-            let v: Value = serde_json::from_str(&decision.to_json()).unwrap();
-            assert_eq!(v["reason"], decision.reason());
+            assert_eq!(serde_json::to_string(&decision.answer()).unwrap(), want);
         }
     }
 }
@@ -427,6 +438,7 @@ mod tests {
 /// The conference method through the state machine: what the shim sees.
 #[cfg(test)]
 mod core_tests {
+    use crate::attributes::Attributes;
     use crate::session::{Command, Core, Event, FlexEvent, Level};
     use crate::snapshot::{ConferenceSnapshot, Participant, TaskSnapshot};
     use serde_json::{json, Value};
@@ -439,7 +451,7 @@ mod core_tests {
         for (k, v) in custom_data_extra.as_object().unwrap() {
             cd[k] = v.clone();
         }
-        Core::new(&cd.to_string(), ME, "en-US", 7)
+        Core::new(Ok(&cd), ME, "en-US", 7)
     }
 
     fn task(queue: &str, attributes: Value) -> TaskSnapshot {
@@ -449,9 +461,8 @@ mod core_tests {
             queue_name: Some(queue.into()),
             queue_sid: Some("WQ00000000000000000000000000000001".into()),
             channel: Some("voice".into()),
-            attributes: attributes.to_string(),
+            attributes: Attributes::new(attributes),
             date_updated: Some(1_700_000_000_000),
-            attributes_unreadable: None,
         }
     }
 

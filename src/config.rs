@@ -5,7 +5,7 @@
 //! nothing) and every problem is reported with its path, so an administrator
 //! can fix them all at once. Unknown keys are tolerated; missing lists are empty.
 
-use crate::json::Json;
+use serde_json::Value;
 
 pub const FEATURE_KEY: &str = "dual_channel_recording";
 /// How long a task waits for its leg to appear before we give up (the template's 60 s).
@@ -79,8 +79,23 @@ impl std::fmt::Display for ConfigError {
     }
 }
 
-fn type_name(v: &Json) -> &'static str {
-    v.kind()
+/// "a string", "an object"... for messages.
+pub fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// A number as JavaScript writes it (`JSON.stringify`, `String(n)`): what an
+/// administrator typed in Flex's configuration, read alike by the browser
+/// (a JS number) and the backend (JSON text).
+pub fn number(n: &serde_json::Number) -> String {
+    crate::attributes::number_of_json(n)
 }
 
 /// Milliseconds from a number of seconds written as canonical decimal text.
@@ -98,28 +113,28 @@ fn seconds_to_ms(text: &str) -> Option<u64> {
 }
 
 /// Comparable text of a rule value or `None` when it cannot be compared.
-pub fn value_text(v: &Json) -> Option<String> {
+pub fn value_text(v: &Value) -> Option<String> {
     match v {
-        Json::String(s) => Some(s.clone()),
-        Json::Bool(b) => Some(b.to_string()),
-        Json::Number(n) => Some(n.clone()),
+        Value::String(s) => Some(s.clone()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Number(n) => Some(number(n)),
         _ => None,
     }
 }
 
 /// Reads the whole `custom_data` object.
-pub fn parse(custom_data: &Json) -> Setup {
+pub fn parse(custom_data: &Value) -> Setup {
     parse_with(custom_data, true)
 }
 
 /// The feature's rules alone, as the backend applies them: where the backend
 /// is (`serverless_functions_*`) is the browser's concern, and its absence
 /// says nothing about what may be recorded. `backend_url` is empty.
-pub fn parse_policy(custom_data: &Json) -> Setup {
+pub fn parse_policy(custom_data: &Value) -> Setup {
     parse_with(custom_data, false)
 }
 
-fn parse_with(custom_data: &Json, locate_backend: bool) -> Setup {
+fn parse_with(custom_data: &Value, locate_backend: bool) -> Setup {
     let feature = custom_data.get("features").and_then(|f| f.get(FEATURE_KEY));
     let Some(feature) = feature else {
         return Setup::Disabled;
@@ -127,7 +142,7 @@ fn parse_with(custom_data: &Json, locate_backend: bool) -> Setup {
     let mut errors = Vec::new();
     let mut err = |path: String, problem: String| errors.push(ConfigError { path, problem });
     let obj = feature;
-    let Json::Object(_) = obj else {
+    let Value::Object(_) = obj else {
         err(
             format!("features.{FEATURE_KEY}"),
             format!("must be an object, found {}", type_name(feature)),
@@ -135,8 +150,8 @@ fn parse_with(custom_data: &Json, locate_backend: bool) -> Setup {
         return Setup::Invalid(errors);
     };
     match obj.get("enabled") {
-        None | Some(Json::Bool(false)) | Some(Json::Null) => return Setup::Disabled,
-        Some(Json::Bool(true)) => {}
+        None | Some(Value::Bool(false)) | Some(Value::Null) => return Setup::Disabled,
+        Some(Value::Bool(true)) => {}
         Some(other) => {
             err(
                 "enabled".into(),
@@ -146,10 +161,10 @@ fn parse_with(custom_data: &Json, locate_backend: bool) -> Setup {
     }
 
     let method = match obj.get("method") {
-        None | Some(Json::Null) => Some(Method::CallLeg),
-        Some(Json::String(m)) if m == "call-leg" => Some(Method::CallLeg),
-        Some(Json::String(m)) if m == "conference" => Some(Method::Conference),
-        Some(Json::String(m)) => {
+        None | Some(Value::Null) => Some(Method::CallLeg),
+        Some(Value::String(m)) if m == "call-leg" => Some(Method::CallLeg),
+        Some(Value::String(m)) if m == "conference" => Some(Method::Conference),
+        Some(Value::String(m)) => {
             err(
                 "method".into(),
                 format!("must be \"call-leg\" or \"conference\", found \"{m}\""),
@@ -173,11 +188,11 @@ fn parse_with(custom_data: &Json, locate_backend: bool) -> Setup {
     // is the method itself.
     let call_leg = method == Some(Method::CallLeg);
     let channel = match obj.get("channel") {
-        Some(Json::String(s)) if !call_leg && s == "worker" => Some(Channel::Worker),
+        Some(Value::String(s)) if !call_leg && s == "worker" => Some(Channel::Worker),
         _ if !call_leg => Some(Channel::Customer),
-        Some(Json::String(s)) if s == "customer" => Some(Channel::Customer),
-        Some(Json::String(s)) if s == "worker" => Some(Channel::Worker),
-        Some(Json::String(s)) => {
+        Some(Value::String(s)) if s == "customer" => Some(Channel::Customer),
+        Some(Value::String(s)) if s == "worker" => Some(Channel::Worker),
+        Some(Value::String(s)) => {
             err(
                 "channel".into(),
                 format!("must be \"customer\" or \"worker\", found \"{s}\""),
@@ -205,12 +220,12 @@ fn parse_with(custom_data: &Json, locate_backend: bool) -> Setup {
 
     let mut exclude_queues = Vec::new();
     match obj.get("exclude_queues") {
-        None | Some(Json::Null) => {}
-        Some(Json::Array(items)) => {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(items)) => {
             for (i, item) in items.iter().enumerate() {
                 match item {
-                    Json::String(s) if !s.is_empty() => exclude_queues.push(s.clone()),
-                    Json::String(_) => {
+                    Value::String(s) if !s.is_empty() => exclude_queues.push(s.clone()),
+                    Value::String(_) => {
                         err(format!("exclude_queues[{i}]"), "empty queue name".into())
                     }
                     other => err(
@@ -231,11 +246,11 @@ fn parse_with(custom_data: &Json, locate_backend: bool) -> Setup {
 
     let mut exclude_attributes = Vec::new();
     match obj.get("exclude_attributes") {
-        None | Some(Json::Null) => {}
-        Some(Json::Array(items)) => {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(items)) => {
             for (i, item) in items.iter().enumerate() {
                 let rule = item;
-                let Json::Object(_) = rule else {
+                let Value::Object(_) = rule else {
                     err(
                         format!("exclude_attributes[{i}]"),
                         format!(
@@ -246,8 +261,8 @@ fn parse_with(custom_data: &Json, locate_backend: bool) -> Setup {
                     continue;
                 };
                 let key = match rule.get("key") {
-                    Some(Json::String(k)) if !k.is_empty() => Some(k.clone()),
-                    Some(Json::String(_)) => {
+                    Some(Value::String(k)) if !k.is_empty() => Some(k.clone()),
+                    Some(Value::String(_)) => {
                         err(format!("exclude_attributes[{i}].key"), "empty".into());
                         None
                     }
@@ -294,13 +309,13 @@ fn parse_with(custom_data: &Json, locate_backend: bool) -> Setup {
     }
 
     let max_wait_ms = match obj.get("max_wait_seconds") {
-        None | Some(Json::Null) => DEFAULT_MAX_WAIT_SECONDS * 1000,
-        Some(Json::Number(n)) => match seconds_to_ms(n) {
+        None | Some(Value::Null) => DEFAULT_MAX_WAIT_SECONDS * 1000,
+        Some(Value::Number(n)) => match seconds_to_ms(&number(n)) {
             Some(ms) if ms > 0 && ms <= 3_600_000 => ms,
             _ => {
                 err(
                     "max_wait_seconds".into(),
-                    format!("must be between 0 and 3600, found {n}"),
+                    format!("must be between 0 and 3600, found {}", number(n)),
                 );
                 0
             }
@@ -315,13 +330,13 @@ fn parse_with(custom_data: &Json, locate_backend: bool) -> Setup {
     };
 
     let accept_wait_ms = match obj.get("accept_wait_ms") {
-        None | Some(Json::Null) => DEFAULT_ACCEPT_WAIT_MS,
-        Some(Json::Number(n)) => match n.parse::<u64>() {
+        None | Some(Value::Null) => DEFAULT_ACCEPT_WAIT_MS,
+        Some(Value::Number(n)) => match number(n).parse::<u64>() {
             Ok(ms) if ms <= MAX_ACCEPT_WAIT_MS => ms,
             _ => {
                 err(
                     "accept_wait_ms".into(),
-                    format!("must be a whole number of milliseconds from 0 to {MAX_ACCEPT_WAIT_MS}, found {n}"),
+                    format!("must be a whole number of milliseconds from 0 to {MAX_ACCEPT_WAIT_MS}, found {}", number(n)),
                 );
                 0
             }
@@ -348,12 +363,12 @@ fn parse_with(custom_data: &Json, locate_backend: bool) -> Setup {
         // Only pausing Flex's conference recording (`pause_recording`) needs
         // the backend in this method: the plugin's own key, when given.
         match obj.get("backend_url") {
-            None | Some(Json::Null) => Some(String::new()),
+            None | Some(Value::Null) => Some(String::new()),
             Some(v) => backend_origin(v, &mut err),
         }
     } else {
         match obj.get("backend_url") {
-            None | Some(Json::Null) => backend_url(custom_data, &mut err),
+            None | Some(Value::Null) => backend_url(custom_data, &mut err),
             Some(v) => backend_origin(v, &mut err),
         }
     };
@@ -376,24 +391,24 @@ fn parse_with(custom_data: &Json, locate_backend: bool) -> Setup {
 
 /// `serverless_functions_protocol://serverless_functions_domain[:serverless_functions_port]`,
 /// the flex-project-template convention for where its functions live.
-fn backend_url(custom_data: &Json, err: &mut impl FnMut(String, String)) -> Option<String> {
+fn backend_url(custom_data: &Value, err: &mut impl FnMut(String, String)) -> Option<String> {
     let domain = match custom_data.get("serverless_functions_domain") {
-        Some(Json::String(d)) if valid_host(d) => Some(d.clone()),
-        Some(Json::String(d)) if d.is_empty() => {
+        Some(Value::String(d)) if valid_host(d) => Some(d.clone()),
+        Some(Value::String(d)) if d.is_empty() => {
             err(
                 "serverless_functions_domain".into(),
                 "missing: set the backend's host name".into(),
             );
             None
         }
-        Some(Json::String(d)) => {
+        Some(Value::String(d)) => {
             err(
                 "serverless_functions_domain".into(),
                 format!("\"{d}\" is not a host name (write it without scheme or path)"),
             );
             None
         }
-        None | Some(Json::Null) => {
+        None | Some(Value::Null) => {
             err(
                 "serverless_functions_domain".into(),
                 "missing: set the backend's host name".into(),
@@ -409,9 +424,9 @@ fn backend_url(custom_data: &Json, err: &mut impl FnMut(String, String)) -> Opti
         }
     };
     let protocol = match custom_data.get("serverless_functions_protocol") {
-        None | Some(Json::Null) => Some("https".to_string()),
-        Some(Json::String(p)) if p == "https" || p == "http" => Some(p.clone()),
-        Some(Json::String(p)) if p == "https:" || p == "http:" => {
+        None | Some(Value::Null) => Some("https".to_string()),
+        Some(Value::String(p)) if p == "https" || p == "http" => Some(p.clone()),
+        Some(Value::String(p)) if p == "https:" || p == "http:" => {
             Some(p.trim_end_matches(':').to_string())
         }
         Some(other) => {
@@ -420,7 +435,7 @@ fn backend_url(custom_data: &Json, err: &mut impl FnMut(String, String)) -> Opti
                 format!(
                     "must be \"https\" or \"http\", found {}",
                     match other {
-                        Json::String(p) => format!("\"{p}\""),
+                        Value::String(p) => format!("\"{p}\""),
                         other => type_name(other).to_string(),
                     }
                 ),
@@ -429,9 +444,9 @@ fn backend_url(custom_data: &Json, err: &mut impl FnMut(String, String)) -> Opti
         }
     };
     let port = match custom_data.get("serverless_functions_port") {
-        None | Some(Json::Null) => Some(None),
-        Some(Json::String(p)) if p.is_empty() => Some(None),
-        Some(Json::String(p)) => match p.parse::<u16>() {
+        None | Some(Value::Null) => Some(None),
+        Some(Value::String(p)) if p.is_empty() => Some(None),
+        Some(Value::String(p)) => match p.parse::<u16>() {
             Ok(n) if n > 0 => Some(Some(n)),
             _ => {
                 err(
@@ -441,12 +456,12 @@ fn backend_url(custom_data: &Json, err: &mut impl FnMut(String, String)) -> Opti
                 None
             }
         },
-        Some(Json::Number(n)) => match n.parse::<u16>() {
+        Some(Value::Number(n)) => match number(n).parse::<u16>() {
             Ok(p) if p > 0 => Some(Some(p)),
             _ => {
                 err(
                     "serverless_functions_port".into(),
-                    format!("{n} is not a port number"),
+                    format!("{} is not a port number", number(n)),
                 );
                 None
             }
@@ -469,10 +484,10 @@ fn backend_url(custom_data: &Json, err: &mut impl FnMut(String, String)) -> Opti
 /// `features.dual_channel_recording.backend_url`: an origin, such as
 /// `https://recordings.example.com` or `http://127.0.0.1:8787` (a trailing
 /// slash is tolerated; a path is not, since the plugin appends its own).
-fn backend_origin(v: &Json, err: &mut impl FnMut(String, String)) -> Option<String> {
+fn backend_origin(v: &Value, err: &mut impl FnMut(String, String)) -> Option<String> {
     const EXPECTED: &str =
         "must be an origin such as \"https://recordings.example.com\" (scheme, host and optional port; no path)";
-    let Json::String(text) = v else {
+    let Value::String(text) = v else {
         err(
             "backend_url".into(),
             format!("{EXPECTED}, found {}", type_name(v)),
@@ -507,11 +522,11 @@ mod tests {
     use super::*;
     use serde_json::{json, Value};
 
-    fn j(v: Value) -> Json {
-        Json::parse(&v.to_string()).unwrap()
+    fn j(v: Value) -> Value {
+        v
     }
 
-    fn with(feature: Value) -> Json {
+    fn with(feature: Value) -> Value {
         j(
             json!({"features": {"dual_channel_recording": feature}, "serverless_functions_domain": "example.twil.io"}),
         )

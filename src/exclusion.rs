@@ -1,6 +1,6 @@
 //! Which tasks are never recorded: excluded queues and attribute rules.
 
-use crate::attributes::{lookup, lookup_all, Found, ScanError};
+use crate::attributes::{Found, Kind, Lookup, ReadError};
 use crate::config::{AttributeRule, Config};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -23,70 +23,55 @@ impl std::fmt::Display for Exclusion {
 }
 
 /// Whether one rule matches: the value at the dotted key equals the rule's
-/// value as text, or is an array containing it. Null or missing never matches.
-pub fn rule_matches(attributes_json: &str, rule: &AttributeRule) -> Result<bool, ScanError> {
-    Ok(found_matches(
-        &lookup(attributes_json, &rule.key)?,
-        &rule.value,
-    ))
-}
-
-fn found_matches(found: &Found, value: &str) -> bool {
-    match found {
-        Found::Scalar(text) => text == value,
-        Found::Array { scalars, .. } => scalars.iter().any(|s| s == value),
-        Found::Missing | Found::Null | Found::Object => false,
+/// value as text, or is an array containing it. Null or missing never matches;
+/// a value that cannot be read is an error (the caller fails closed).
+pub fn rule_matches<L: Lookup + ?Sized>(
+    attributes: &L,
+    rule: &AttributeRule,
+) -> Result<bool, ReadError> {
+    match attributes.lookup(&rule.key) {
+        Found::Scalar(text) => Ok(text == rule.value),
+        Found::Array { scalars, .. } => Ok(scalars.contains(&rule.value)),
+        Found::Missing | Found::Null | Found::Object => Ok(false),
+        Found::Unreadable(reason) => Err(ReadError {
+            key: rule.key.clone(),
+            reason,
+        }),
     }
 }
 
 /// Why a task's attributes cannot be checked against `exclude_attributes`,
-/// or `None` when they can be read: they must be a JSON object. `unserialised`
-/// is the shim's reason when it could not even produce the text.
-pub fn unreadable_attributes(unserialised: Option<&str>, attributes_json: &str) -> Option<String> {
-    if let Some(why) = unserialised {
-        return Some(format!("could not be read in Flex ({why})"));
-    }
-    let kind = match attributes_json.trim_start().as_bytes().first() {
-        Some(b'{') => return None,
-        None => "empty",
-        Some(b'[') => "an array",
-        Some(b'"') => "a string",
-        Some(b'n') => "null",
-        Some(b't' | b'f') => "a boolean",
-        Some(b'-' | b'0'..=b'9') => "a number",
-        Some(_) => "not JSON",
+/// or `None` when they can be read: they must be an object.
+pub fn unreadable_attributes<L: Lookup + ?Sized>(attributes: &L) -> Option<String> {
+    let kind = match attributes.kind() {
+        Kind::Object => return None,
+        Kind::Unreadable(why) => return Some(format!("could not be read ({why})")),
+        Kind::Missing => "missing",
+        Kind::Null => "null",
+        Kind::Boolean => "a boolean",
+        Kind::Number => "a number",
+        Kind::String => "a string",
+        Kind::Array => "an array",
     };
     Some(format!("are {kind}, not a JSON object"))
 }
 
-/// The first reason the task must not be recorded, if any.
-pub fn exclusion(
+/// The first reason the task must not be recorded, if any. Rules are
+/// checked in order: the first that matches is reported, and a value that
+/// cannot be read fails at the first rule that meets it.
+pub fn exclusion<L: Lookup + ?Sized>(
     config: &Config,
     queue_name: Option<&str>,
     queue_sid: Option<&str>,
-    attributes_json: &str,
-) -> Result<Option<Exclusion>, ScanError> {
+    attributes: &L,
+) -> Result<Option<Exclusion>, ReadError> {
     for q in &config.exclude_queues {
         if Some(q.as_str()) == queue_name || Some(q.as_str()) == queue_sid {
             return Ok(Some(Exclusion::Queue(q.clone())));
         }
     }
-    if config.exclude_attributes.is_empty() {
-        return Ok(None);
-    }
-    let keys: Vec<&str> = config
-        .exclude_attributes
-        .iter()
-        .map(|r| r.key.as_str())
-        .collect();
-    // In rule order: the first rule that matches is reported, and a document
-    // that cannot be read fails at the first rule that meets the problem.
-    for (rule, found) in config
-        .exclude_attributes
-        .iter()
-        .zip(lookup_all(attributes_json, &keys))
-    {
-        if found_matches(&found?, &rule.value) {
+    for rule in &config.exclude_attributes {
+        if rule_matches(attributes, rule)? {
             return Ok(Some(Exclusion::Attribute {
                 key: rule.key.clone(),
                 value: rule.value.clone(),
@@ -99,6 +84,7 @@ pub fn exclusion(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::attributes::Attributes;
     use crate::config::{Channel, Method};
 
     fn rule(key: &str, value: &str) -> AttributeRule {
@@ -125,6 +111,7 @@ mod tests {
         let attrs = r#"{"direction": "inbound", "vip": true, "tier": 1, "score": 1.0, "none": null,
             "customer": {"preferences": {"privacy": ["anonymous", "no-recording", 3, false]}},
             "nested": {"list": [["no-recording"]]}, "obj": {"a": 1}}"#;
+        let attrs = Attributes::parse(attrs);
         let cases = [
             ("direction", "inbound", true),
             ("direction", "outbound", false),
@@ -145,7 +132,7 @@ mod tests {
         ];
         for (key, value, want) in cases {
             assert_eq!(
-                rule_matches(attrs, &rule(key, value)).unwrap(),
+                rule_matches(&*attrs, &rule(key, value)).unwrap(),
                 want,
                 "{key} = {value}"
             );
@@ -176,54 +163,69 @@ mod tests {
             (None, None, None),
         ];
         for (name, sid, want) in cases {
-            assert_eq!(exclusion(&c, name, sid, "{}").unwrap(), want, "{name:?}");
+            let attrs = Attributes::parse("{}");
+            assert_eq!(exclusion(&c, name, sid, &*attrs).unwrap(), want, "{name:?}");
         }
     }
 
     #[test]
     fn attributes_that_are_not_an_object_are_unreadable() {
         let cases = [
-            (None, r#"{"a": 1}"#, None),
-            (None, "  {}", None),
-            (None, "", Some("are empty, not a JSON object")),
-            (None, "   ", Some("are empty, not a JSON object")),
-            (None, "[1, 2]", Some("are an array, not a JSON object")),
-            (None, r#""text""#, Some("are a string, not a JSON object")),
-            (None, "null", Some("are null, not a JSON object")),
-            (None, "true", Some("are a boolean, not a JSON object")),
-            (None, "42", Some("are a number, not a JSON object")),
-            (None, "<xml>", Some("are not JSON, not a JSON object")),
-            (
-                Some("cyclic object value"),
-                "",
-                Some("could not be read in Flex (cyclic object value)"),
-            ),
-            (
-                Some("BigInt"),
-                "{}",
-                Some("could not be read in Flex (BigInt)"),
-            ),
+            (r#"{"a": 1}"#, None),
+            ("  {}", None),
+            ("[1, 2]", Some("are an array, not a JSON object")),
+            (r#""text""#, Some("are a string, not a JSON object")),
+            ("null", Some("are null, not a JSON object")),
+            ("true", Some("are a boolean, not a JSON object")),
+            ("42", Some("are a number, not a JSON object")),
         ];
-        for (unserialised, text, want) in cases {
-            assert_eq!(
-                unreadable_attributes(unserialised, text).as_deref(),
-                want,
-                "{unserialised:?} {text:?}"
+        for (text, want) in cases {
+            let attrs = Attributes::parse(text);
+            assert_eq!(unreadable_attributes(&*attrs).as_deref(), want, "{text:?}");
+        }
+        assert_eq!(
+            unreadable_attributes(&*Attributes::default()).as_deref(),
+            Some("are missing, not a JSON object")
+        );
+        for text in ["", "   ", "<xml>"] {
+            let why = unreadable_attributes(&*Attributes::parse(text)).unwrap();
+            assert!(
+                why.starts_with("could not be read (not valid JSON: "),
+                "{why}"
             );
         }
+        assert_eq!(
+            unreadable_attributes(&*Attributes::unreadable("a getter threw".into())).as_deref(),
+            Some("could not be read (a getter threw)")
+        );
     }
 
     #[test]
     fn first_matching_rule_is_reported() {
         let c = config(&[], vec![rule("a", "1"), rule("b", "x")]);
         assert_eq!(
-            exclusion(&c, None, None, r#"{"b": ["x"]}"#).unwrap(),
+            exclusion(&c, None, None, &*Attributes::parse(r#"{"b": ["x"]}"#)).unwrap(),
             Some(Exclusion::Attribute {
                 key: "b".into(),
                 value: "x".into()
             })
         );
-        assert!(exclusion(&c, None, None, "{not json").is_err());
+        assert!(exclusion(&c, None, None, &*Attributes::parse("{not json")).is_err());
+        // A rule that matches before the unreadable value is reached wins.
+        let c = config(&[], vec![rule("a", "1"), rule("b", "x")]);
+        let partly = Attributes::new(Partly);
+        assert_eq!(
+            exclusion(&c, None, None, &*partly).unwrap(),
+            Some(Exclusion::Attribute {
+                key: "a".into(),
+                value: "1".into()
+            })
+        );
+        let c = config(&[], vec![rule("b", "x"), rule("a", "1")]);
+        assert_eq!(
+            exclusion(&c, None, None, &*partly).unwrap_err().to_string(),
+            "task attribute b could not be read (a getter threw)"
+        );
         assert_eq!(
             Exclusion::Attribute {
                 key: "b".into(),
@@ -232,5 +234,22 @@ mod tests {
             .to_string(),
             "attribute b matches excluded value \"x\""
         );
+    }
+
+    /// `a` reads 1, `b` throws, as a JS getter can.
+    struct Partly;
+
+    impl Lookup for Partly {
+        fn at(&self, path: &[&str]) -> Found {
+            match path {
+                ["a"] => Found::Scalar("1".into()),
+                ["b"] => Found::Unreadable("a getter threw".into()),
+                _ => Found::Missing,
+            }
+        }
+
+        fn kind(&self) -> Kind {
+            Kind::Object
+        }
     }
 }

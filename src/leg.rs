@@ -1,7 +1,7 @@
 //! Which call leg of a task to record, and whether this Flex instance is the
 //! one that carries it.
 
-use crate::attributes::{lookup, Found};
+use crate::attributes::{Found, Lookup};
 use crate::config::Channel;
 use crate::insights::RecordedLeg;
 use crate::sid::{is_sid, SidKind};
@@ -25,14 +25,13 @@ fn truthy(found: &Found) -> bool {
     match found {
         Found::Scalar(t) => !(t.is_empty() || t == "false" || t == "0"),
         Found::Array { .. } | Found::Object => true,
-        Found::Missing | Found::Null => false,
+        Found::Missing | Found::Null | Found::Unreadable(_) => false,
     }
 }
 
-pub fn call_kind(attributes_json: &str) -> CallKind {
-    let internal = lookup(attributes_json, "client_call").is_ok_and(|f| truthy(&f));
-    let outbound =
-        matches!(lookup(attributes_json, "direction"), Ok(Found::Scalar(d)) if d == "outbound");
+pub fn call_kind<L: Lookup + ?Sized>(attributes: &L) -> CallKind {
+    let internal = truthy(&attributes.lookup("client_call"));
+    let outbound = matches!(attributes.lookup("direction"), Found::Scalar(d) if d == "outbound");
     match (internal, outbound) {
         (false, false) => CallKind::Inbound,
         (false, true) => CallKind::Outbound,
@@ -43,18 +42,22 @@ pub fn call_kind(attributes_json: &str) -> CallKind {
 
 /// A task that already lists `conversations.media` was recorded before it
 /// reached us (a transfer): on the customer channel that one recording covers it.
-pub fn already_recorded(attributes_json: &str) -> bool {
-    match lookup(attributes_json, "conversations.media") {
-        Ok(Found::Array { len, .. }) => len > 0,
-        Ok(Found::Scalar(_) | Found::Object) => true,
+pub fn already_recorded<L: Lookup + ?Sized>(attributes: &L) -> bool {
+    match attributes.lookup("conversations.media") {
+        Found::Array { len, .. } => len > 0,
+        Found::Scalar(_) | Found::Object => true,
         _ => false,
     }
 }
 
 /// A string attribute that holds a SID of `kind`.
-pub fn sid_attribute(attributes_json: &str, key: &str, kind: SidKind) -> Option<String> {
-    match lookup(attributes_json, key) {
-        Ok(Found::Scalar(s)) if is_sid(kind, &s) => Some(s),
+pub fn sid_attribute<L: Lookup + ?Sized>(
+    attributes: &L,
+    key: &str,
+    kind: SidKind,
+) -> Option<String> {
+    match attributes.lookup(key) {
+        Found::Scalar(s) if is_sid(kind, &s) => Some(s),
         _ => None,
     }
 }
@@ -159,6 +162,7 @@ pub fn carried_here(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::attributes::Attributes;
     use crate::snapshot::Participant;
 
     const ME: &str = "WK00000000000000000000000000000001";
@@ -211,12 +215,13 @@ mod tests {
             ("not json", CallKind::Inbound),
         ];
         for (attrs, want) in cases {
-            assert_eq!(call_kind(attrs), want, "{attrs}");
+            assert_eq!(call_kind(&*Attributes::parse(attrs)), want, "{attrs}");
         }
     }
 
     #[test]
     fn already_recorded_means_a_listed_media_entry() {
+        let already_recorded = |text: &str| already_recorded(&*Attributes::parse(text));
         assert!(already_recorded(
             r#"{"conversations": {"media": [{"url": "x"}]}}"#
         ));

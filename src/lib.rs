@@ -8,20 +8,23 @@ pub mod attributes;
 pub mod backend_client;
 pub mod conference;
 pub mod config;
+pub mod event;
 pub mod exclusion;
 pub mod insights;
-pub mod json;
 pub mod leg;
 pub mod pause;
 pub mod retry;
 pub mod session;
 pub mod sid;
 pub mod snapshot;
+pub mod status;
 pub mod strings;
 pub mod vec_map;
 
 #[cfg(target_arch = "wasm32")]
 pub mod wasm_api;
+#[cfg(target_arch = "wasm32")]
+pub mod wasm_lookup;
 
 #[cfg(test)]
 mod session_tests;

@@ -10,10 +10,11 @@ use crate::api::PauseBehavior;
 use crate::backend_client::{classify, Answer, Outcome};
 use crate::config::{Channel, ConfigError, Method};
 use crate::insights::RecordedLeg;
-use crate::json::Json;
 use crate::leg::{customer_leg, worker_leg};
 use crate::sid::{is_sid, SidKind};
 use crate::snapshot::ConferenceSnapshot;
+use serde::Serialize;
+use serde_json::Value;
 
 /// A leg this instance recorded (or found recording), as the session knows it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,32 +53,54 @@ impl PauseConfig {
         }
     }
 
-    /// What the shim's button and indicators need, texts in `locale`:
-    /// `{"enabled","indicatorBanner","indicatorPermanent","notificationId","texts":{"pause","resume","pausedBanner"}}`.
-    pub fn ui_json(&self, locale: &str) -> String {
+    /// What the shim's button and indicators need, texts in `locale`.
+    pub fn ui(&self, locale: &str) -> PauseUi {
         let t = crate::strings::pause_texts(locale);
-        let q = crate::json::quote;
-        format!(
-            r#"{{"enabled":{},"indicatorBanner":{},"indicatorPermanent":{},"notificationId":{},"texts":{{"pause":{},"resume":{},"pausedBanner":{}}}}}"#,
-            self.enabled,
-            self.indicator_banner,
-            self.indicator_permanent,
-            q(crate::strings::PAUSED_NOTIFICATION_ID),
-            q(t.pause),
-            q(t.resume),
-            q(t.paused_banner)
-        )
+        PauseUi {
+            enabled: self.enabled,
+            indicator_banner: self.indicator_banner,
+            indicator_permanent: self.indicator_permanent,
+            notification_id: crate::strings::PAUSED_NOTIFICATION_ID,
+            texts: PauseTexts {
+                pause: t.pause,
+                resume: t.resume,
+                paused_banner: t.paused_banner,
+            },
+        }
     }
 }
 
-fn flag(obj: &Json, key: &str, errors: &mut Vec<ConfigError>) -> bool {
+/// `{"enabled","indicatorBanner","indicatorPermanent","notificationId","texts":{"pause","resume","pausedBanner"}}`,
+/// the shim's `pauseUi`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PauseUi {
+    pub enabled: bool,
+    pub indicator_banner: bool,
+    pub indicator_permanent: bool,
+    pub notification_id: &'static str,
+    pub texts: PauseTexts,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PauseTexts {
+    pub pause: &'static str,
+    pub resume: &'static str,
+    pub paused_banner: &'static str,
+}
+
+fn flag(obj: &Value, key: &str, errors: &mut Vec<ConfigError>) -> bool {
     match obj.get(key) {
-        None | Some(Json::Null) => false,
-        Some(Json::Bool(b)) => *b,
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
         Some(other) => {
             errors.push(ConfigError {
                 path: format!("features.{PAUSE_FEATURE_KEY}.{key}"),
-                problem: format!("must be true or false, found {}", other.kind()),
+                problem: format!(
+                    "must be true or false, found {}",
+                    crate::config::type_name(other)
+                ),
             });
             false
         }
@@ -86,7 +109,7 @@ fn flag(obj: &Json, key: &str, errors: &mut Vec<ConfigError>) -> bool {
 
 /// Reads the pause configuration out of the whole `custom_data`. Any problem
 /// makes pausing inert (`Err`), with every problem and its path.
-pub fn parse(custom_data: &Json) -> Result<PauseConfig, Vec<ConfigError>> {
+pub fn parse(custom_data: &Value) -> Result<PauseConfig, Vec<ConfigError>> {
     let Some(obj) = custom_data
         .get("features")
         .and_then(|f| f.get(PAUSE_FEATURE_KEY))
@@ -94,13 +117,13 @@ pub fn parse(custom_data: &Json) -> Result<PauseConfig, Vec<ConfigError>> {
         return Ok(PauseConfig::default());
     };
     let mut errors = Vec::new();
-    if !matches!(obj, Json::Object(_)) {
+    if !matches!(obj, Value::Object(_)) {
         if obj.is_null() {
             return Ok(PauseConfig::default());
         }
         return Err(vec![ConfigError {
             path: format!("features.{PAUSE_FEATURE_KEY}"),
-            problem: format!("must be an object, found {}", obj.kind()),
+            problem: format!("must be an object, found {}", crate::config::type_name(obj)),
         }]);
     }
     let enabled = flag(obj, "enabled", &mut errors);
@@ -108,13 +131,16 @@ pub fn parse(custom_data: &Json) -> Result<PauseConfig, Vec<ConfigError>> {
     let indicator_banner = flag(obj, "indicator_banner", &mut errors);
     let indicator_permanent = flag(obj, "indicator_permanent", &mut errors);
     let max_pause_ms = match obj.get("max_pause_seconds") {
-        None | Some(Json::Null) => None,
-        Some(Json::Number(n)) => match seconds_to_ms(n) {
+        None | Some(Value::Null) => None,
+        Some(Value::Number(n)) => match seconds_to_ms(&crate::config::number(n)) {
             Some(ms) if ms > 0 && ms <= MAX_PAUSE_LIMIT_MS => Some(ms),
             _ => {
                 errors.push(ConfigError {
                     path: format!("features.{PAUSE_FEATURE_KEY}.max_pause_seconds"),
-                    problem: format!("must be more than 0 and at most 86400, found {n}"),
+                    problem: format!(
+                        "must be more than 0 and at most 86400, found {}",
+                        crate::config::number(n)
+                    ),
                 });
                 None
             }
@@ -122,7 +148,10 @@ pub fn parse(custom_data: &Json) -> Result<PauseConfig, Vec<ConfigError>> {
         Some(other) => {
             errors.push(ConfigError {
                 path: format!("features.{PAUSE_FEATURE_KEY}.max_pause_seconds"),
-                problem: format!("must be a number of seconds, found {}", other.kind()),
+                problem: format!(
+                    "must be a number of seconds, found {}",
+                    crate::config::type_name(other)
+                ),
             });
             None
         }
@@ -241,37 +270,48 @@ impl ControlState {
     }
 
     /// `{"state","recordings":[{"recordingSid","status"}]}`, what the actions resolve with.
-    pub fn to_json(&self) -> String {
-        let recs: Vec<String> = self
-            .recordings
-            .iter()
-            .map(|(sid, status)| {
-                format!(
-                    r#"{{"recordingSid":{},"status":{}}}"#,
-                    crate::json::quote(sid),
-                    crate::json::quote(status)
-                )
-            })
-            .collect();
-        format!(
-            r#"{{"state":{},"recordings":[{}]}}"#,
-            crate::json::quote(&self.state),
-            recs.join(",")
-        )
+    pub fn answer(&self) -> ControlAnswer<'_> {
+        ControlAnswer {
+            state: &self.state,
+            recordings: self
+                .recordings
+                .iter()
+                .map(|(recording_sid, status)| RecordingAnswer {
+                    recording_sid,
+                    status,
+                })
+                .collect(),
+        }
     }
+}
+
+#[derive(Debug, Serialize)]
+pub struct ControlAnswer<'a> {
+    pub state: &'a str,
+    pub recordings: Vec<RecordingAnswer<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordingAnswer<'a> {
+    pub recording_sid: &'a str,
+    pub status: &'a str,
 }
 
 /// What an answer of the pause, resume or state endpoint means.
 pub fn control_outcome(answer: &Answer) -> Outcome<ControlState> {
     let outcome = classify(answer, |v| {
-        let state = v.str_at("state")?;
+        let state = v.get("state").and_then(Value::as_str).map(str::to_string)?;
         let recordings = v
             .get("recordings")
-            .and_then(Json::as_array)
+            .and_then(Value::as_array)
             .map(|items| {
                 items
                     .iter()
-                    .filter_map(|r| Some((r.str_at("recordingSid")?, r.str_at("status")?)))
+                    .filter_map(|r| {
+                        let text = |k: &str| r.get(k).and_then(Value::as_str).map(str::to_string);
+                        Some((text("recordingSid")?, text("status")?))
+                    })
                     .collect()
             })
             .unwrap_or_default();
@@ -472,7 +512,7 @@ mod tests {
 
     #[test]
     fn configuration() {
-        let parse_text = |t: &str| parse(&Json::parse(t).unwrap());
+        let parse_text = |t: &str| parse(&serde_json::from_str(t).unwrap());
         let on = PauseConfig {
             enabled: true,
             ..Default::default()
@@ -553,7 +593,7 @@ mod tests {
             assert_eq!(got, want, "{text}");
         }
         assert_eq!(on.pause_behavior(), PauseBehavior::Skip);
-        let ui: serde_json::Value = serde_json::from_str(&on.ui_json("pt-BR")).unwrap();
+        let ui: serde_json::Value = serde_json::to_value(on.ui("pt-BR")).unwrap();
         assert_eq!(ui["enabled"], true);
         assert_eq!(ui["indicatorBanner"], false);
         assert_eq!(ui["texts"]["resume"], "Retomar gravação");
@@ -582,7 +622,7 @@ mod tests {
                     vec![("RE1".to_string(), "paused".to_string())]
                 );
                 assert_eq!(
-                    s.to_json(),
+                    serde_json::to_string(&s.answer()).unwrap(),
                     r#"{"state":"paused","recordings":[{"recordingSid":"RE1","status":"paused"}]}"#
                 );
             }

@@ -21,7 +21,6 @@ use crate::backend_client::{
 use crate::conference::{self, Decision, Refusal};
 use crate::config::{self, Channel, Config, Method, Setup};
 use crate::exclusion::{exclusion, unreadable_attributes};
-use crate::json::{quote, Json};
 use crate::leg::{self, already_recorded, call_kind, carried_here, recordable_leg, CallKind, Leg};
 use crate::pause::{self, NoTarget, PauseConfig, RecordedLegRef, Target};
 use crate::sid::{is_sid, SidKind};
@@ -46,97 +45,8 @@ pub const CONTROL_ATTEMPTS: u32 = 3;
 /// Finished tasks remembered for `status()`.
 const FINISHED_KEPT: usize = 200;
 
-/// Events from Flex, as the shim sends them (JSON with a `type`).
-#[derive(Clone, Debug, PartialEq)]
-pub enum FlexEvent {
-    TaskAccepted {
-        task: TaskSnapshot,
-    },
-    Conference {
-        task_sid: String,
-        conference: Option<ConferenceSnapshot>,
-    },
-    ActiveCall {
-        call_sid: Option<String>,
-    },
-    Hangup {
-        task_sid: String,
-    },
-    Complete {
-        task_sid: String,
-    },
-    Ended {
-        task_sid: String,
-        reason: String,
-    },
-    /// Flex's own "Call Recording" setting at start
-    /// (`manager.serviceConfiguration.call_recording_enabled`).
-    FlexCallRecording {
-        enabled: bool,
-    },
-    /// What Twilio now says of the task's recordings after this worker
-    /// paused or resumed them in this instance.
-    PauseState {
-        task_sid: String,
-        paused: bool,
-    },
-    /// What Twilio says of them when merely read (the button's display).
-    /// A pause seen this way may be another agent's (a warm transfer): it
-    /// is never resumed automatically; seeing it resumed clears ours.
-    StateRead {
-        task_sid: String,
-        paused: bool,
-    },
-}
-
-impl FlexEvent {
-    /// Reads one event; the error says what is wrong with it.
-    pub fn parse(text: &str) -> Result<FlexEvent, String> {
-        let v = Json::parse(text).map_err(|e| format!("not valid JSON ({e})"))?;
-        let kind = v.str_at("type").ok_or("no \"type\"")?;
-        let task_sid = || {
-            v.str_at("taskSid")
-                .ok_or_else(|| format!("{kind} without \"taskSid\""))
-        };
-        Ok(match kind.as_str() {
-            "taskAccepted" => match v.get("task") {
-                Some(t @ Json::Object(_)) => FlexEvent::TaskAccepted {
-                    task: TaskSnapshot::from_json(t),
-                },
-                _ => return Err("taskAccepted without a \"task\" object".into()),
-            },
-            "conference" => FlexEvent::Conference {
-                task_sid: task_sid()?,
-                conference: v.get("conference").and_then(ConferenceSnapshot::from_json),
-            },
-            "activeCall" => FlexEvent::ActiveCall {
-                call_sid: v.str_at("callSid"),
-            },
-            "hangup" => FlexEvent::Hangup {
-                task_sid: task_sid()?,
-            },
-            "complete" => FlexEvent::Complete {
-                task_sid: task_sid()?,
-            },
-            "flexCallRecording" => FlexEvent::FlexCallRecording {
-                enabled: v.get("enabled").and_then(Json::as_bool).unwrap_or(false),
-            },
-            "ended" => FlexEvent::Ended {
-                task_sid: task_sid()?,
-                reason: v.str_at("reason").unwrap_or_default(),
-            },
-            "pauseState" => FlexEvent::PauseState {
-                task_sid: task_sid()?,
-                paused: v.get("paused").and_then(Json::as_bool).unwrap_or(false),
-            },
-            "stateRead" => FlexEvent::StateRead {
-                task_sid: task_sid()?,
-                paused: v.get("paused").and_then(Json::as_bool).unwrap_or(false),
-            },
-            other => return Err(format!("unknown event type \"{other}\"")),
-        })
-    }
-}
+pub use crate::event::FlexEvent;
+pub use crate::status::Status;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Event {
@@ -208,31 +118,6 @@ pub enum Command {
         /// the call (another tab, device or a retry asked first).
         already_recording: bool,
     },
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Status {
-    pub state: &'static str,
-    pub recordings: Vec<String>,
-    pub reason: Option<String>,
-}
-
-impl Status {
-    /// `{"state", "recordings", "reason"?}`, what `status(taskSid)` gives other plugins.
-    pub fn to_json(&self) -> String {
-        let recordings: Vec<String> = self.recordings.iter().map(|r| quote(r)).collect();
-        let mut out = format!(
-            r#"{{"state":{},"recordings":[{}]"#,
-            quote(self.state),
-            recordings.join(",")
-        );
-        if let Some(reason) = &self.reason {
-            out.push_str(r#","reason":"#);
-            out.push_str(&quote(reason));
-        }
-        out.push('}');
-        out
-    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -337,20 +222,21 @@ impl Out {
 }
 
 impl Core {
-    /// `custom_data` is Flex's `manager.configuration.custom_data` as JSON text.
+    /// `custom_data` is Flex's `manager.configuration.custom_data`, or why the
+    /// shell could not read it.
     pub fn new(
-        custom_data_json: &str,
+        custom_data: Result<&serde_json::Value, String>,
         worker_sid: &str,
         locale: &str,
         seed: u64,
     ) -> (Core, Vec<Command>) {
         let mut out = Out(Vec::new());
-        let parsed = crate::json::Json::parse(custom_data_json);
+        let parsed = custom_data;
         let setup = match &parsed {
             Ok(v) => config::parse(v),
             Err(e) => Setup::Invalid(vec![config::ConfigError {
                 path: "custom_data".into(),
-                problem: format!("not readable as JSON ({e})"),
+                problem: format!("not readable ({e})"),
             }]),
         };
         let pause = match &parsed {
@@ -675,7 +561,7 @@ impl Core {
                 && !self.sessions.contains_key(&t)
                 && task.channel.as_deref() == Some("voice")
             {
-                let kind = call_kind(&task.attributes);
+                let kind = call_kind(&*task.attributes);
                 self.sessions.insert(
                     t.clone(),
                     Session {
@@ -707,11 +593,11 @@ impl Core {
         if task.channel.as_deref() != Some("voice") {
             return;
         }
-        let attrs = task.attributes.as_str();
+        let attrs = &*task.attributes;
         // Fail closed: attribute rules that cannot be checked might have
         // excluded this task, so it is not recorded.
         if !config.exclude_attributes.is_empty() {
-            if let Some(why) = unreadable_attributes(task.attributes_unreadable.as_deref(), attrs) {
+            if let Some(why) = unreadable_attributes(attrs) {
                 out.log(
                     Level::Warn,
                     format!("not recording {t}: its attributes {why}, so exclude_attributes cannot be checked"),
@@ -749,7 +635,7 @@ impl Core {
             Err(e) => {
                 out.log(
                     Level::Warn,
-                    format!("not recording {t}: the exclusion rules cannot be checked, the task attributes are not valid JSON ({e})"),
+                    format!("not recording {t}: the exclusion rules cannot be checked: {e}"),
                 );
                 self.finish(
                     &t,

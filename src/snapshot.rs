@@ -2,39 +2,60 @@
 //! optional or defaulted: a Flex version that leaves one out must not make an
 //! event unreadable.
 
-use crate::json::Json;
+use crate::attributes::Attributes;
+use crate::event::loose;
+use serde::Deserialize;
 
-#[derive(Clone, Debug, Default, PartialEq)]
+/// A field of the wrong type reads as absent (`event::loose`), as a Flex
+/// version that changed it must not make the whole event unreadable.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct TaskSnapshot {
+    #[serde(deserialize_with = "loose::string")]
     pub task_sid: String,
     /// The reservation (`WR...`); `ITask.sid` in Flex.
+    #[serde(deserialize_with = "loose::string")]
     pub sid: String,
+    #[serde(deserialize_with = "loose::opt_string")]
     pub queue_name: Option<String>,
+    #[serde(deserialize_with = "loose::opt_string")]
     pub queue_sid: Option<String>,
     /// `taskChannelUniqueName`.
+    #[serde(deserialize_with = "loose::opt_string")]
     pub channel: Option<String>,
-    /// The task attributes as JSON text (see `attributes` for why not a tree).
-    pub attributes: String,
-    /// The shim could not turn the task's attributes into JSON text (a cycle,
-    /// a BigInt, a throwing getter): why, and `attributes` is then empty.
-    pub attributes_unreadable: Option<String>,
+    /// The task attributes, read where they are: never decoded with the
+    /// rest (the shell attaches them: the JS object Flex holds in the
+    /// browser, a `serde_json::Value` natively).
+    #[serde(skip)]
+    pub attributes: Attributes,
     /// `dateUpdated` at acceptance, ms since the epoch.
+    #[serde(deserialize_with = "loose::opt_millis")]
     pub date_updated: Option<i64>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct ConferenceSnapshot {
+    #[serde(deserialize_with = "loose::opt_string")]
     pub conference_sid: Option<String>,
+    #[serde(deserialize_with = "loose::list")]
     pub participants: Vec<Participant>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct Participant {
+    #[serde(deserialize_with = "loose::opt_string")]
     pub participant_type: Option<String>,
+    #[serde(deserialize_with = "loose::opt_string")]
     pub status: Option<String>,
+    #[serde(deserialize_with = "loose::opt_string")]
     pub call_sid: Option<String>,
+    #[serde(deserialize_with = "loose::opt_string")]
     pub worker_sid: Option<String>,
+    #[serde(deserialize_with = "loose::opt_string")]
     pub reservation_sid: Option<String>,
+    #[serde(deserialize_with = "loose::opt_bool")]
     pub is_current_worker: Option<bool>,
 }
 
@@ -54,50 +75,5 @@ impl Participant {
                 Some(w) if !w.is_empty() => w == worker_sid,
                 _ => self.is_current_worker == Some(true),
             }
-    }
-}
-
-impl TaskSnapshot {
-    pub fn from_json(v: &Json) -> TaskSnapshot {
-        TaskSnapshot {
-            task_sid: v.str_at("taskSid").unwrap_or_default(),
-            sid: v.str_at("sid").unwrap_or_default(),
-            queue_name: v.str_at("queueName"),
-            queue_sid: v.str_at("queueSid"),
-            channel: v.str_at("channel"),
-            attributes: v.str_at("attributes").unwrap_or_default(),
-            attributes_unreadable: v.str_at("attributesUnreadable"),
-            date_updated: v.get("dateUpdated").and_then(Json::as_i64),
-        }
-    }
-}
-
-impl ConferenceSnapshot {
-    /// `None` for null or anything that is not an object.
-    pub fn from_json(v: &Json) -> Option<ConferenceSnapshot> {
-        let Json::Object(_) = v else { return None };
-        Some(ConferenceSnapshot {
-            conference_sid: v.str_at("conferenceSid"),
-            participants: v
-                .get("participants")
-                .and_then(Json::as_array)
-                .unwrap_or_default()
-                .iter()
-                .map(Participant::from_json)
-                .collect(),
-        })
-    }
-}
-
-impl Participant {
-    pub fn from_json(v: &Json) -> Participant {
-        Participant {
-            participant_type: v.str_at("participantType"),
-            status: v.str_at("status"),
-            call_sid: v.str_at("callSid"),
-            worker_sid: v.str_at("workerSid"),
-            reservation_sid: v.str_at("reservationSid"),
-            is_current_worker: v.get("isCurrentWorker").and_then(Json::as_bool),
-        }
     }
 }

@@ -1,5 +1,7 @@
-//! The `#[wasm_bindgen]` shell: it only translates. Events arrive as JSON from
-//! the JS shim, go through the pure core, and the commands that come out are
+//! The `#[wasm_bindgen]` shell: it only translates. Events, the configuration
+//! and the core's answers cross as JS objects (serde-wasm-bindgen; no JSON
+//! text crosses the boundary), a task's attributes are read where they are
+//! (`wasm_lookup`), and the commands that come out of the pure core are
 //! carried out here (fetch, timers) or handed to the shim's host callbacks.
 //!
 //! Re-entrancy: the core is borrowed only while `handle` runs, never while a
@@ -9,17 +11,116 @@
 
 use crate::api::ControlAction;
 use crate::backend_client::{Answer, Outcome};
+use crate::conference::AcceptAnswer;
+use crate::event::Wire;
 use crate::pause::control_outcome;
 use crate::session::{Command, Core, Event, FlexEvent, Level, Outgoing};
 use crate::snapshot::TaskSnapshot;
+use crate::status::Status;
 use crate::vec_map::VecMap;
+use crate::wasm_lookup::JsLookup;
+use js_sys::Reflect;
+use serde::Serialize;
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 /// The answer to `beforeAccept` when the core cannot decide: leave it.
-const UNTOUCHED: &str = r#"{"conferenceRecord":null,"reason":"the task could not be read"}"#;
+fn untouched(why: &str) -> JsValue {
+    to_js(&AcceptAnswer {
+        conference_record: None,
+        reason: format!("the task could not be read ({why})"),
+    })
+}
+
+/// A core answer as a plain JS object; `None` fields as `null`.
+fn to_js<T: Serialize>(value: &T) -> JsValue {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::new().serialize_missing_as_null(true))
+        .unwrap_or(JsValue::NULL)
+}
+
+/// `object[key]` when it is an own property that is not undefined, as
+/// `JSON.stringify` kept members; `Err` when reading threw.
+fn own(object: &JsValue, key: &str) -> Result<Option<JsValue>, String> {
+    if !object.is_object() {
+        return Ok(None);
+    }
+    let key = JsValue::from_str(key);
+    let read = Reflect::get_own_property_descriptor(object.unchecked_ref::<js_sys::Object>(), &key)
+        .and_then(|d| {
+            if d.is_undefined() {
+                Ok(JsValue::UNDEFINED)
+            } else {
+                Reflect::get(object, &key)
+            }
+        });
+    match read {
+        Ok(v) if v.is_undefined() => Ok(None),
+        Ok(v) => Ok(Some(v)),
+        Err(e) => Err(describe(&e)),
+    }
+}
+
+/// The parts of Flex's `custom_data` the core reads (`config::parse`,
+/// `pause::parse`), as a tree: only those are converted, so the rest of a
+/// large configuration (other plugins' features) is never walked.
+fn read_custom_data(custom_data: &JsValue) -> Result<serde_json::Value, String> {
+    use serde_json::{Map, Value};
+    let convert =
+        |v: JsValue| serde_wasm_bindgen::from_value::<Value>(v).map_err(|e| e.to_string());
+    let mut out = Map::new();
+    for key in [
+        "serverless_functions_domain",
+        "serverless_functions_protocol",
+        "serverless_functions_port",
+    ] {
+        if let Some(v) = own(custom_data, key)? {
+            out.insert(key.into(), convert(v)?);
+        }
+    }
+    if let Some(features) = own(custom_data, "features")? {
+        let mut picked = Map::new();
+        for key in [crate::config::FEATURE_KEY, crate::pause::PAUSE_FEATURE_KEY] {
+            if let Some(v) = own(&features, key)? {
+                picked.insert(key.into(), convert(v)?);
+            }
+        }
+        out.insert("features".into(), Value::Object(picked));
+    }
+    Ok(Value::Object(out))
+}
+
+/// A task snapshot of the shim, its attributes read in place.
+fn read_task(task: &JsValue) -> Result<TaskSnapshot, String> {
+    if !task.is_object() {
+        return Err("not an object".into());
+    }
+    let snapshot: TaskSnapshot =
+        serde_wasm_bindgen::from_value(task.clone()).map_err(|e| e.to_string())?;
+    Ok(TaskSnapshot {
+        attributes: JsLookup::member(task, "attributes"),
+        ..snapshot
+    })
+}
+
+/// One event of the shim (see `event::FlexEvent`).
+fn read_event(event: &JsValue) -> Result<FlexEvent, String> {
+    if !event.is_object() {
+        return Err("not an object".into());
+    }
+    let wire: Wire = serde_wasm_bindgen::from_value(event.clone()).map_err(|e| e.to_string())?;
+    let attributes = if wire.is_task_accepted() {
+        match own(event, "task")? {
+            Some(task) => JsLookup::member(&task, "attributes"),
+            None => Default::default(),
+        }
+    } else {
+        Default::default()
+    };
+    wire.event(attributes)
+}
 
 /// Backend requests that take longer are abandoned and retried.
 const REQUEST_TIMEOUT_MS: u32 = 15_000;
@@ -235,11 +336,11 @@ pub struct Engine {
 
 #[wasm_bindgen]
 impl Engine {
-    /// `custom_data` is Flex's configuration `custom_data` as JSON text; `seed`
+    /// `custom_data` is Flex's configuration `custom_data` (the object); `seed`
     /// seeds the retry jitter.
     #[wasm_bindgen(constructor)]
     pub fn new(
-        custom_data_json: &str,
+        custom_data: JsValue,
         worker_sid: &str,
         locale: &str,
         seed: f64,
@@ -250,7 +351,13 @@ impl Engine {
         } else {
             1
         };
-        let (core, commands) = Core::new(custom_data_json, worker_sid, locale, seed);
+        let custom_data = read_custom_data(&custom_data);
+        let (core, commands) = Core::new(
+            custom_data.as_ref().map_err(Clone::clone),
+            worker_sid,
+            locale,
+            seed,
+        );
         let inner = Rc::new(Inner {
             core: RefCell::new(core),
             host,
@@ -266,10 +373,10 @@ impl Engine {
         self.inner.core.try_borrow().is_ok_and(|c| c.is_enabled())
     }
 
-    /// One Flex event as JSON (see `session::FlexEvent`). Returns false when it
-    /// could not be read; the reason is logged.
-    pub fn handle(&self, event_json: &str) -> bool {
-        match FlexEvent::parse(event_json) {
+    /// One Flex event, a plain object (see `event::FlexEvent`). Returns false
+    /// when it could not be read; the reason is logged.
+    pub fn handle(&self, event: JsValue) -> bool {
+        match read_event(&event) {
             Ok(event) => {
                 self.inner.dispatch(Event::Flex(event));
                 true
@@ -285,28 +392,28 @@ impl Engine {
     }
 
     /// `beforeAcceptTask` (method `conference`): the task as the shim's
-    /// `taskAccepted` snapshot (JSON), answered at once with
-    /// `{"conferenceRecord": true|false|null, "reason"}` (see
+    /// `taskAccepted` snapshot, answered at once with
+    /// `{conferenceRecord: true|false|null, reason}` (see
     /// `conference::Decision`). `null`: leave `conferenceOptions` untouched.
     #[wasm_bindgen(js_name = beforeAccept)]
-    pub fn before_accept(&self, task_json: &str) -> String {
-        let task = match crate::json::Json::parse(task_json) {
-            Ok(v) => TaskSnapshot::from_json(&v),
+    pub fn before_accept(&self, task: JsValue) -> JsValue {
+        let task = match read_task(&task) {
+            Ok(t) => t,
             Err(e) => {
                 self.inner.log(
                     Level::Error,
                     &format!("ignored an unreadable task from beforeAcceptTask ({e})"),
                 );
-                return UNTOUCHED.to_string();
+                return untouched(&e);
             }
         };
         let answer = match self.inner.core.try_borrow_mut() {
             Ok(mut core) => core.before_accept(&task),
-            Err(_) => return UNTOUCHED.to_string(),
+            Err(_) => return untouched("the recording core is busy"),
         };
         let (decision, commands) = answer;
         self.inner.execute(commands);
-        decision.to_json()
+        to_js(&decision.answer())
     }
 
     /// No backend request, retry or deferred start pending.
@@ -318,14 +425,15 @@ impl Engine {
             .unwrap_or(false)
     }
 
-    /// `{"state", "recordings", "reason"?}` of a task, as JSON.
-    pub fn status(&self, task_sid: &str) -> String {
-        self.inner
+    /// `{state, recordings, reason?}` of a task (see `status::Status`).
+    pub fn status(&self, task_sid: &str) -> JsValue {
+        let status = self
+            .inner
             .core
             .try_borrow()
-            .ok()
-            .map(|c| c.status(task_sid).to_json())
-            .unwrap_or_else(|| r#"{"state":"unknown","recordings":[]}"#.to_string())
+            .map(|c| c.status(task_sid))
+            .unwrap_or_else(|_| Status::unknown());
+        to_js(&status)
     }
 
     /// Milliseconds the shim may hold CompleteTask of `task_sid` (its
@@ -359,7 +467,7 @@ impl Engine {
     }
 
     /// Pauses, resumes or reads (`action`: `pause`, `resume`, `state`) the
-    /// recordings of a task. Resolves with `{"state","recordings"}` once
+    /// recordings of a task. Resolves with `{state, recordings}` once
     /// Twilio has the new state; rejects with an `Error` whose message says
     /// why (nothing recording, not this worker's task, Twilio's refusal).
     pub fn control(&self, task_sid: &str, action: &str) -> js_sys::Promise {
@@ -410,7 +518,7 @@ impl Engine {
                             _ => FlexEvent::PauseState { task_sid, paused },
                         }));
                     }
-                    Ok(JsValue::from_str(&state.to_json()))
+                    Ok(to_js(&state.answer()))
                 }
                 Outcome::Retry(why) | Outcome::Fail(why) | Outcome::Refused(why) => {
                     if let Some(me) = me.upgrade() {
@@ -429,16 +537,16 @@ impl Engine {
     }
 
     /// What the Pause/Resume button and indicators need (see
-    /// `PauseConfig::ui_json`), texts in `locale`; `null` when
+    /// `PauseConfig::ui`), texts in `locale`; `null` when
     /// `features.pause_recording` is invalid.
     #[wasm_bindgen(js_name = pauseUi)]
-    pub fn pause_ui(&self, locale: &str) -> String {
+    pub fn pause_ui(&self, locale: &str) -> JsValue {
         self.inner
             .core
             .try_borrow()
             .ok()
-            .and_then(|c| c.pause_config().map(|p| p.ui_json(locale)))
-            .unwrap_or_else(|| "null".into())
+            .and_then(|c| c.pause_config().map(|p| to_js(&p.ui(locale))))
+            .unwrap_or(JsValue::NULL)
     }
 
     /// Ends all timers; the engine does nothing afterwards.

@@ -18,7 +18,7 @@
 use crate::auth::Identity;
 use crate::error::AppError;
 use crate::twilio::{Reservation, TaskSnapshot, TwilioClient};
-use dual_channel_recording::attributes::{lookup_path, Found};
+use dual_channel_recording::attributes::{parse_value, Found, Lookup};
 use dual_channel_recording::sid::{is_sid, SidKind};
 
 /// The reservation statuses that let a worker record its legs and link the
@@ -136,11 +136,13 @@ pub async fn call_belongs_to_task(
     call_sid: &str,
     requested_conference: Option<&str>,
 ) -> Result<(), AppError> {
-    // Read with the core's iterative scanner: attributes of any depth or size
-    // are read, never parsed into a tree. Unreadable attributes name no call
-    // and no conference; the client-leg check below still applies.
-    let read = |path: &[&str]| match lookup_path(&task.attributes, path) {
-        Ok(Found::Scalar(s)) => Some(s),
+    // Read through the core's `Lookup`, as the browser's rules read them.
+    // Unreadable attributes name no call and no conference; the client-leg
+    // check below still applies.
+    // Attributes that cannot be parsed name nothing.
+    let attributes = parse_value(&task.attributes).unwrap_or_default();
+    let read = |path: &[&str]| match attributes.at(path) {
+        Found::Scalar(s) => Some(s),
         _ => None,
     };
     if read(&["call_sid"]).as_deref() == Some(call_sid) {

@@ -24,7 +24,7 @@ use axum::Json;
 use dual_channel_recording::api::{
     ControlAction, RecordingControlRequest, RecordingControlResponse, RecordingStatusEntry,
 };
-use dual_channel_recording::attributes::{lookup_path, Found};
+use dual_channel_recording::attributes::{parse_value, Found, Lookup};
 use dual_channel_recording::sid::{is_sid, SidKind};
 
 /// A control request whose fields have been checked.
@@ -118,8 +118,10 @@ async fn conference_belongs_to_task(
     task: &TaskSnapshot,
     conference_sid: &str,
 ) -> Result<(), AppError> {
-    let read = |path: &[&str]| match lookup_path(&task.attributes, path) {
-        Ok(Found::Scalar(s)) => Some(s),
+    // Attributes that cannot be parsed name nothing.
+    let attributes = parse_value(&task.attributes).unwrap_or_default();
+    let read = |path: &[&str]| match attributes.at(path) {
+        Found::Scalar(s) => Some(s),
         _ => None,
     };
     if read(&["conference", "sid"]).as_deref() == Some(conference_sid) {

@@ -39,9 +39,9 @@
 use crate::error::AppError;
 use crate::twilio::{TaskSnapshot, TwilioClient};
 use dual_channel_recording::api::RefusalCode;
+use dual_channel_recording::attributes::parse_value;
 use dual_channel_recording::config::{self, Config, Method, Setup};
 use dual_channel_recording::exclusion::{exclusion, Exclusion};
-use dual_channel_recording::json::Json;
 use dual_channel_recording::pause;
 use serde::Deserialize;
 use std::sync::{Arc, Mutex};
@@ -162,7 +162,7 @@ impl Refusal {
                 format!("task {task_sid} is excluded from recording by the Flex configuration: {rule}")
             }
             Refusal::UnreadableAttributes { task_sid, problem } => format!(
-                "the exclusion rules of the Flex configuration cannot be checked on task {task_sid}: its attributes are not valid JSON ({problem})"
+                "the exclusion rules of the Flex configuration cannot be checked on task {task_sid}: {problem}"
             ),
             Refusal::TaskRequired => "the Flex configuration has exclusion rules, so the request must name the task (taskSid) the call belongs to".into(),
         }
@@ -194,10 +194,6 @@ impl FlexPolicy {
             .get("custom_data")
             .cloned()
             .unwrap_or(serde_json::Value::Null);
-        // The core reads its own JSON type: the text round trip hands it the
-        // same document the browser's plugin reads.
-        let custom_data = Json::parse(&custom_data.to_string())
-            .map_err(|e| format!("custom_data cannot be read: {e}"))?;
         Ok(FlexPolicy {
             setup: config::parse_policy(&custom_data),
             call_recording_enabled: cfg.call_recording_enabled.unwrap_or(false),
@@ -255,7 +251,22 @@ impl FlexPolicy {
     }
 
     fn excluded(feature: &Config, task: TaskFacts<'_>) -> Result<(), Refusal> {
-        match exclusion(feature, task.queue_name, task.queue_sid, task.attributes) {
+        // Parsed only when a rule reads them; a document that cannot be
+        // parsed fails every rule (fail closed), as in the browser.
+        let attributes = if feature.exclude_attributes.is_empty() {
+            serde_json::Value::Null
+        } else {
+            match parse_value(task.attributes) {
+                Ok(v) => v,
+                Err(reason) => {
+                    return Err(Refusal::UnreadableAttributes {
+                        task_sid: task.task_sid.to_string(),
+                        problem: format!("its attributes could not be read ({reason})"),
+                    })
+                }
+            }
+        };
+        match exclusion(feature, task.queue_name, task.queue_sid, &attributes) {
             Ok(None) => Ok(()),
             Ok(Some(rule)) => Err(Refusal::Excluded {
                 task_sid: task.task_sid.to_string(),

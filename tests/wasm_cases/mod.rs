@@ -1,11 +1,22 @@
 //! Cases shared by the Node and the browser wasm test suites.
 
-use dual_channel_recording::attributes::{lookup, Found};
+use dual_channel_recording::attributes::{Found, Lookup};
 use dual_channel_recording::wasm_api::Engine;
+use dual_channel_recording::wasm_lookup::JsLookup;
 use js_sys::{Array, Function, Object, Reflect};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::*;
+
+/// A JS object, as the shim builds one, from JSON written for the test.
+fn js(text: &str) -> JsValue {
+    js_sys::JSON::parse(text).unwrap()
+}
+
+/// A JS object as JSON text, to compare the core's answers.
+fn text(v: &JsValue) -> String {
+    String::from(js_sys::JSON::stringify(v).unwrap())
+}
 
 /// A host object whose callbacks record what they were called with.
 struct Recorder {
@@ -52,7 +63,7 @@ fn custom_data(channel: &str) -> String {
 
 fn engine_for(r: &Recorder, channel: &str, locale: &str) -> Engine {
     Engine::new(
-        &custom_data(channel),
+        js(&custom_data(channel)),
         "WK00000000000000000000000000000001",
         locale,
         0.5,
@@ -69,31 +80,43 @@ fn logged(r: &Recorder, needle: &str) -> bool {
 
 /// This tab carries the call: accept `task_sid` and connect its conference.
 fn start_call(engine: &Engine, task_sid: &str) {
-    assert!(
-        engine.handle(r#"{"type": "activeCall", "callSid": "CA000000000000000000000000000000a1"}"#)
-    );
-    assert!(engine.handle(&format!(
-        r#"{{"type": "taskAccepted", "task": {{"taskSid": "{task_sid}", "sid": "WR00000000000000000000000000000001",
-            "channel": "voice", "attributes": "{{\"direction\": \"inbound\"}}", "dateUpdated": 1700000000000}}}}"#
+    assert!(engine.handle(js(
+        r#"{"type": "activeCall", "callSid": "CA000000000000000000000000000000a1"}"#
     )));
-    assert!(engine.handle(&format!(
+    assert!(engine.handle(js(&format!(
+        r#"{{"type": "taskAccepted", "task": {{"taskSid": "{task_sid}", "sid": "WR00000000000000000000000000000001",
+            "channel": "voice", "attributes": {{"direction": "inbound"}}, "dateUpdated": 1700000000000}}}}"#
+    ))));
+    assert!(engine.handle(js(&format!(
         r#"{{"type": "conference", "taskSid": "{task_sid}", "conference": {{"conferenceSid": "CF00000000000000000000000000000001",
             "participants": [{{"participantType": "customer", "status": "joined", "callSid": "CA000000000000000000000000000000c1"}},
                              {{"participantType": "worker", "status": "joined", "callSid": "CA000000000000000000000000000000a1", "workerSid": "WK00000000000000000000000000000001"}}]}}}}"#
-    )));
+    ))));
 }
 
 #[wasm_bindgen_test]
 fn deep_attributes_do_not_exhaust_the_wasm_stack() {
+    // JSON.parse builds the deep document; the lookup walks only its path.
     let depth = 100_000;
     let mut doc = String::from(r#"{"pad": "#);
     doc.push_str(&"[".repeat(depth));
     doc.push_str(&"]".repeat(depth));
     doc.push_str(r#", "privacy": ["a", "no-recording"]}"#);
-    match lookup(&doc, "privacy").unwrap() {
+    match JsLookup::new(js(&doc)).lookup("privacy") {
         Found::Array { scalars, .. } => assert!(scalars.contains(&"no-recording".to_string())),
         other => panic!("{other:?}"),
     }
+    let mut deep = String::new();
+    for _ in 0..depth {
+        deep.push_str(r#"{"k":"#);
+    }
+    deep.push('1');
+    deep.push_str(&"}".repeat(depth));
+    let path: Vec<&str> = std::iter::repeat_n("k", depth).collect();
+    assert_eq!(
+        JsLookup::new(js(&deep)).at(&path),
+        Found::Scalar("1".into())
+    );
 }
 
 #[wasm_bindgen_test]
@@ -116,8 +139,8 @@ fn unreadable_events_are_logged_not_thrown() {
     let r = Recorder::new();
     let engine = engine_for(&r, "customer", "en-US");
     assert!(engine.enabled());
-    assert!(!engine.handle("{not json"));
-    assert!(!engine.handle(r#"{"type": "somethingElse"}"#));
+    assert!(!engine.handle(JsValue::from_str("{not an object")));
+    assert!(!engine.handle(js(r#"{"type": "somethingElse"}"#)));
     let errors: Vec<String> = r
         .named("log")
         .iter()
@@ -132,25 +155,24 @@ fn unreadable_events_are_logged_not_thrown() {
 async fn an_unreachable_backend_is_retried_and_the_task_can_be_dropped() {
     let r = Recorder::new();
     let engine = engine_for(&r, "customer", "en-US");
-    assert!(
-        engine.handle(r#"{"type": "activeCall", "callSid": "CA000000000000000000000000000000a1"}"#)
-    );
-    assert!(engine.handle(
+    assert!(engine.handle(js(
+        r#"{"type": "activeCall", "callSid": "CA000000000000000000000000000000a1"}"#
+    )));
+    assert!(engine.handle(js(
         r#"{"type": "taskAccepted", "task": {"taskSid": "WT00000000000000000000000000000001", "sid": "WR00000000000000000000000000000001",
-            "channel": "voice", "attributes": "{\"direction\": \"inbound\"}", "dateUpdated": 1700000000000}}"#
-    ));
+            "channel": "voice", "attributes": {"direction": "inbound"}, "dateUpdated": 1700000000000}}"#
+    )));
     assert_eq!(
         engine.followed(),
         vec!["WT00000000000000000000000000000001".to_string()]
     );
-    assert!(engine.handle(
+    assert!(engine.handle(js(
         r#"{"type": "conference", "taskSid": "WT00000000000000000000000000000001", "conference": {"conferenceSid": "CF00000000000000000000000000000001",
             "participants": [{"participantType": "customer", "status": "joined", "callSid": "CA000000000000000000000000000000c1"},
                              {"participantType": "worker", "status": "joined", "callSid": "CA000000000000000000000000000000a1", "workerSid": "WK00000000000000000000000000000001"}]}}"#
-    ));
+    )));
     assert!(!engine.idle(), "the request is in flight");
-    assert!(engine
-        .status("WT00000000000000000000000000000001")
+    assert!(text(&engine.status("WT00000000000000000000000000000001"))
         .contains(r#""state":"starting""#));
     // Wait for the refused connection and the retry to be scheduled.
     for _ in 0..100 {
@@ -160,7 +182,7 @@ async fn an_unreachable_backend_is_retried_and_the_task_can_be_dropped() {
         gloo_timers::future::TimeoutFuture::new(20).await;
     }
     assert!(logged(&r, "attempt 1 failed"));
-    assert!(engine.handle(r#"{"type": "ended", "taskSid": "WT00000000000000000000000000000001", "reason": "canceled"}"#));
+    assert!(engine.handle(js(r#"{"type": "ended", "taskSid": "WT00000000000000000000000000000001", "reason": "canceled"}"#)));
     assert!(engine.idle(), "no retry outlives the task");
     engine.dispose();
 }
@@ -187,7 +209,7 @@ async fn a_fetch_rejecting_with_something_not_an_error_is_a_network_failure() {
         .call0(&JsValue::NULL)
         .unwrap();
     assert!(said(&r), "the rejection is logged as a failed attempt");
-    engine.handle(r#"{"type": "ended", "taskSid": "WT00000000000000000000000000000002", "reason": "canceled"}"#);
+    engine.handle(js(r#"{"type": "ended", "taskSid": "WT00000000000000000000000000000002", "reason": "canceled"}"#));
     assert!(engine.idle());
     engine.dispose();
 }
@@ -196,8 +218,10 @@ async fn a_fetch_rejecting_with_something_not_an_error_is_a_network_failure() {
 fn before_accept_answers_the_conference_record_at_once() {
     let r = Recorder::new();
     let engine = Engine::new(
-        r#"{"features": {"dual_channel_recording": {"enabled": true, "method": "conference", "channel": "worker",
+        js(
+            r#"{"features": {"dual_channel_recording": {"enabled": true, "method": "conference", "channel": "worker",
             "exclude_queues": ["Billing"], "exclude_attributes": [{"key": "customer.privacy", "value": "no-recording"}]}}}"#,
+        ),
         "WK00000000000000000000000000000001",
         "en-US",
         0.5,
@@ -209,16 +233,16 @@ fn before_accept_answers_the_conference_record_at_once() {
         format!(
             r#"{{"taskSid": "{sid}", "sid": "WR00000000000000000000000000000001", "queueName": "{queue}",
                 "queueSid": "WQ00000000000000000000000000000001", "channel": "{channel}", "attributes": {}}}"#,
-            serde_json::to_string(attributes).unwrap()
+            attributes
         )
     };
     let answer = |json: &str| -> serde_json::Value {
-        serde_json::from_str(&engine.before_accept(json)).unwrap()
+        serde_json::from_str(&text(&engine.before_accept(js(json)))).unwrap()
     };
     let t1 = "WT00000000000000000000000000000001";
     let a = answer(&task(t1, "Sales", "voice", r#"{"direction": "inbound"}"#));
     assert_eq!(a["conferenceRecord"], serde_json::json!(true));
-    assert!(engine.status(t1).contains(r#""state":"conference""#));
+    assert!(text(&engine.status(t1)).contains(r#""state":"conference""#));
     let a = answer(&task(t1, "Billing", "voice", "{}"));
     assert_eq!(a["conferenceRecord"], serde_json::json!(false));
     assert_eq!(a["reason"], "queue Billing is in exclude_queues");
@@ -232,7 +256,7 @@ fn before_accept_answers_the_conference_record_at_once() {
     let a = answer(&task(t1, "Sales", "chat", "{}"));
     assert_eq!(a["conferenceRecord"], serde_json::Value::Null);
     // An unreadable task: untouched, logged, never thrown.
-    let a = answer("{not json");
+    let a = answer(r#""not an object""#);
     assert_eq!(a["conferenceRecord"], serde_json::Value::Null);
     assert!(logged(
         &r,
@@ -249,8 +273,8 @@ fn before_accept_answers_the_conference_record_at_once() {
 fn flex_call_recording_on_is_one_warning() {
     let r = Recorder::new();
     let engine = engine_for(&r, "customer", "en-US");
-    assert!(engine.handle(r#"{"type": "flexCallRecording", "enabled": true}"#));
-    assert!(engine.handle(r#"{"type": "flexCallRecording", "enabled": true}"#));
+    assert!(engine.handle(js(r#"{"type": "flexCallRecording", "enabled": true}"#)));
+    assert!(engine.handle(js(r#"{"type": "flexCallRecording", "enabled": true}"#)));
     let warnings: Vec<String> = r
         .named("log")
         .iter()
@@ -276,4 +300,116 @@ fn complete_is_held_only_while_a_request_of_the_task_is_open() {
         engine.complete_hold_ms("WT00000000000000000000000000000008"),
         0
     );
+}
+
+#[path = "../lookup_cases/mod.rs"]
+mod lookup_cases;
+
+/// The browser's lookup (JSON.parse, then the walk of `wasm_lookup`), the
+/// native one (serde_json) and the oracle agree on generated documents.
+#[wasm_bindgen_test]
+fn browser_and_native_lookups_agree() {
+    use dual_channel_recording::attributes::Attributes;
+    use proptest::test_runner::{Config, TestRunner};
+    let mut runner = TestRunner::new(Config {
+        cases: 128,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let strategy = (
+        lookup_cases::document(),
+        proptest::collection::vec(lookup_cases::path(), 1..12),
+    );
+    runner
+        .run(&strategy, |(doc, paths)| {
+            let text = lookup_cases::to_json(&doc);
+            let browser = JsLookup::new(js(&text));
+            let native = Attributes::parse(&text);
+            for p in paths.iter().chain(&lookup_cases::paths_of(&doc, 40)) {
+                let want = lookup_cases::oracle(&doc, p);
+                proptest::prop_assert_eq!(
+                    browser.lookup(p),
+                    want.clone(),
+                    "browser: {} in {}",
+                    p,
+                    text
+                );
+                proptest::prop_assert_eq!(native.lookup(p), want, "native: {} in {}", p, text);
+            }
+            Ok(())
+        })
+        .unwrap();
+}
+
+/// What JSON cannot hold or a reader cannot read: unreadable, never a throw,
+/// and never the prototype chain.
+#[wasm_bindgen_test]
+fn the_browser_lookup_reads_own_values_only_and_fails_closed() {
+    use dual_channel_recording::attributes::{Attributes, Kind};
+    let make = |src: &str| Function::new_no_args(src).call0(&JsValue::NULL).unwrap();
+    let unreadable = |f: Found| matches!(f, Found::Unreadable(_));
+    // Not attributes: what every object inherits.
+    let plain = JsLookup::new(js(r#"{"a": 1}"#));
+    for key in [
+        "constructor",
+        "toString",
+        "__proto__",
+        "hasOwnProperty",
+        "a.constructor",
+    ] {
+        assert_eq!(plain.lookup(key), Found::Missing, "{key}");
+    }
+    let list = JsLookup::new(js(r#"{"l": [1, "x", null, {"k": 1}]}"#));
+    assert_eq!(list.lookup("l.length"), Found::Missing);
+    assert_eq!(list.lookup("l.01"), Found::Missing);
+    assert_eq!(list.lookup("l.1"), Found::Scalar("x".into()));
+    // A throwing getter, a throwing proxy, a revoked proxy, a BigInt.
+    let getter = JsLookup::new(make(
+        "return {ok: 'yes', get bad() { throw new Error('getter failed'); }};",
+    ));
+    assert_eq!(getter.lookup("ok"), Found::Scalar("yes".into()));
+    assert!(unreadable(getter.lookup("bad")));
+    let proxy = JsLookup::new(make(
+        "return new Proxy({}, {getOwnPropertyDescriptor() { throw new Error('trap'); }});",
+    ));
+    assert!(unreadable(proxy.lookup("a")));
+    let revoked = make("const p = Proxy.revocable({}, {}); p.revoke(); return {r: p.proxy};");
+    assert!(unreadable(JsLookup::new(revoked.clone()).lookup("r.x")));
+    assert!(unreadable(JsLookup::new(revoked).lookup("r")));
+    let big = JsLookup::new(make("return {n: 10n, l: [1, 2n]};"));
+    assert!(unreadable(big.lookup("n")));
+    assert!(unreadable(big.lookup("l")));
+    assert!(matches!(
+        JsLookup::new(make("return 10n;")).kind(),
+        Kind::Unreadable(_)
+    ));
+    // A cycle is walked only as far as the path goes.
+    let cyclic = JsLookup::new(make("const o = {v: 'x'}; o.self = o; return o;"));
+    assert_eq!(cyclic.lookup("self.self.self.v"), Found::Scalar("x".into()));
+    // Undefined and functions are left out, as JSON.stringify leaves them.
+    let odd = JsLookup::new(make("return {u: undefined, f() {}, l: [undefined, 'y']};"));
+    assert_eq!(odd.lookup("u"), Found::Missing);
+    assert_eq!(odd.lookup("f"), Found::Missing);
+    assert_eq!(
+        odd.lookup("l"),
+        Found::Array {
+            scalars: vec!["y".into()],
+            len: 2
+        }
+    );
+    // A lone surrogate: JSON.parse accepts it, serde_json does not. Both
+    // fail closed where it is read; natively the whole document does.
+    let lone = r#"{"a": "\ud800A", "b": "fine"}"#;
+    assert!(unreadable(JsLookup::new(js(lone)).lookup("a")));
+    assert_eq!(
+        JsLookup::new(js(lone)).lookup("b"),
+        Found::Scalar("fine".into())
+    );
+    assert!(unreadable(Attributes::parse(lone).lookup("a")));
+    assert!(unreadable(Attributes::parse(lone).lookup("b")));
+    // Numbers as JavaScript writes them.
+    let n = JsLookup::new(js(r#"{"a": 1.0, "b": -0, "c": 1e400, "d": 1E2}"#));
+    for (k, want) in [("a", "1"), ("b", "0"), ("c", "Infinity"), ("d", "100")] {
+        assert_eq!(n.lookup(k), Found::Scalar(want.into()), "{k}");
+    }
 }

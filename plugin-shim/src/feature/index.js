@@ -52,7 +52,7 @@ export function startFeature(flex, manager, loadCore) {
   let dead = false;
   /** @type {string[]} */
   let followed = [];
-  /** @type {string[]} events that arrived before the core was ready */
+  /** @type {object[]} events that arrived before the core was ready */
   const queued = [];
   /** @type {Set<(e: RecordingStarted) => void>} */
   const recordingListeners = new Set();
@@ -84,22 +84,19 @@ export function startFeature(flex, manager, loadCore) {
     log('error', why, error);
   }
 
-  /** @param {object} event */
+  /**
+   * An event object goes to the core as it is: the core reads the fields it
+   * needs, and a task's attributes where Flex holds them.
+   * @param {object} event
+   */
   function forward(event) {
     if (dead) return;
-    let json;
-    try {
-      json = JSON.stringify(event);
-    } catch (error) {
-      log('error', 'could not serialise a Flex event', error);
-      return;
-    }
     if (!engine) {
-      queued.push(json);
+      queued.push(event);
       return;
     }
     try {
-      engine.handle(json);
+      engine.handle(event);
     } catch (error) {
       goInert(error);
     }
@@ -298,7 +295,7 @@ export function startFeature(flex, manager, loadCore) {
         const workerSid = manager.workerClient?.sid ?? state?.worker?.source?.sid ?? '';
         const locale = manager.localization?.localeTag ?? globalThis.navigator?.language ?? 'en-US';
         const customData = manager.configuration?.custom_data ?? {};
-        engine = new Engine(JSON.stringify(customData), workerSid, locale, Math.random(), host);
+        engine = new Engine(customData, workerSid, locale, Math.random(), host);
         if (!engine.enabled()) {
           queued.length = 0;
           engine = null;
@@ -308,8 +305,8 @@ export function startFeature(flex, manager, loadCore) {
         unsubscribe = manager.store.subscribe(guard(onStoreChange));
         onStoreChange();
         // What Flex said while the core was compiling, in order.
-        for (const json of queued.splice(0)) {
-          engine.handle(json);
+        for (const event of queued.splice(0)) {
+          engine.handle(event);
         }
         return true;
       } catch (error) {
@@ -333,10 +330,9 @@ export function startFeature(flex, manager, loadCore) {
     // Flex fills `task` in; `sid` (the reservation) is the documented alternative.
     const task = payload.task ?? (payload.sid ? flexState()?.worker?.tasks?.get?.(payload.sid) : undefined);
     if (!task) return;
-    const snapshot = JSON.stringify(taskSnapshot(task));
     let answer;
     try {
-      answer = JSON.parse(engine.beforeAccept(snapshot));
+      answer = engine.beforeAccept(taskSnapshot(task));
     } catch (error) {
       goInert(error);
       return;
@@ -421,7 +417,7 @@ export function startFeature(flex, manager, loadCore) {
     /** @param {string} taskSid */
     status(taskSid) {
       try {
-        return engine ? JSON.parse(engine.status(taskSid)) : { state: 'unknown', recordings: [] };
+        return engine ? engine.status(taskSid) : { state: 'unknown', recordings: [] };
       } catch (error) {
         goInert(error);
         return { state: 'unknown', recordings: [] };

@@ -42,7 +42,7 @@ export function startPause(flex, manager, getEngine, ready) {
     await ready;
     const engine = getEngine();
     if (!engine) throw new Error('call recording is off in this Flex window, so nothing is recorded to pause or resume');
-    const state = JSON.parse(await engine.control(taskSid, action));
+    const state = await engine.control(taskSid, action);
     for (const listener of listeners) {
       try {
         listener(taskSid, state);
@@ -69,7 +69,7 @@ export function startPause(flex, manager, getEngine, ready) {
     /** @type {PauseUi | null} */
     let ui = null;
     try {
-      ui = JSON.parse(engine.pauseUi(locale));
+      ui = engine.pauseUi(locale);
     } catch (error) {
       log('warn', 'could not read the pause settings', error);
     }

@@ -8,17 +8,6 @@
  * @param {import('@twilio/flex-ui').ITask} task
  */
 export function taskSnapshot(task) {
-  let attributes = '';
-  /** @type {string | undefined} */
-  let attributesUnreadable;
-  try {
-    // Missing attributes stay missing (''), never `{}`: the core fails
-    // closed on them when attribute rules exist.
-    attributes = JSON.stringify(task.attributes) ?? '';
-  } catch (error) {
-    // Unserialisable attributes: the core decides what that means for its rules.
-    attributesUnreadable = String(/** @type {any} */ (error)?.message ?? error) || 'JSON.stringify failed';
-  }
   const updated = task.dateUpdated instanceof Date ? task.dateUpdated.valueOf() : Date.parse(String(task.dateUpdated));
   return {
     taskSid: task.taskSid,
@@ -26,8 +15,9 @@ export function taskSnapshot(task) {
     queueName: task.queueName,
     queueSid: task.queueSid,
     channel: task.taskChannelUniqueName,
-    attributes,
-    ...(attributesUnreadable === undefined ? {} : { attributesUnreadable }),
+    // The object Flex holds, as it is: the core looks values up in it
+    // (src/wasm_lookup.rs) and fails closed on one it cannot read.
+    attributes: task.attributes,
     dateUpdated: Number.isFinite(updated) ? updated : null,
   };
 }
