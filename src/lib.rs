@@ -22,6 +22,8 @@ pub mod strings;
 pub mod vec_map;
 
 #[cfg(target_arch = "wasm32")]
+pub mod wasm_answer;
+#[cfg(target_arch = "wasm32")]
 pub mod wasm_api;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm_lookup;

@@ -413,3 +413,41 @@ fn the_browser_lookup_reads_own_values_only_and_fails_closed() {
         assert_eq!(n.lookup(k), Found::Scalar(want.into()), "{k}");
     }
 }
+
+/// The backend's answers parsed by the JS engine (`wasm_answer`) read as
+/// serde_json's parse reads them natively: the same tree, the same
+/// refusals (not JSON, nested past serde_json's limit).
+#[wasm_bindgen_test]
+fn backend_answers_parse_as_serde_json_parses_them() {
+    use dual_channel_recording::wasm_answer::parse;
+    let nested = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+    let deep_ok = nested(127);
+    let too_deep = nested(128);
+    let cases: Vec<&str> = vec![
+        r#"{"success":true,"callSid":"CA1","recordingSid":"RE1","alreadyRecording":false,"warning":null}"#,
+        r#"{"state":"paused","recordings":[{"recordingSid":"RE1","status":"paused"},{"status":7},"x",[]]}"#,
+        r#"{"code":20404,"message":"not found","moreInfo":"https://www.twilio.com/docs/errors/20404"}"#,
+        r#"{"validForMs":-3,"n":[0,9007199254740992,"é\u0000"]}"#,
+        r#"{"a":1,"a":2}"#,
+        r#"{"__proto__":{"x":1},"constructor":true}"#,
+        r#"[]"#,
+        r#""text""#,
+        r#"null"#,
+        &deep_ok,
+        &too_deep,
+        "<html>",
+        "",
+        "{",
+        r#"{"a":1} x"#,
+    ];
+    for body in cases {
+        let native: Option<serde_json::Value> = serde_json::from_str(body).ok();
+        assert_eq!(parse(body), native, "{body}");
+    }
+    // JS numbers: a fraction stays a float, an exact integer reads as one
+    // however it is written (`1e3`, `-0`), as JavaScript reads it.
+    let v = parse(r#"{"f":1.5,"i":1e3,"z":-0}"#).unwrap();
+    assert_eq!(v["f"].as_f64(), Some(1.5));
+    assert_eq!(v["i"].as_i64(), Some(1000));
+    assert_eq!(v["z"].as_i64(), Some(0));
+}
