@@ -5,20 +5,22 @@ use crate::retry::Backoff;
 use core::time::Duration;
 
 use crate::api::{RefusalCode, TWILIO_CALL_NOT_IN_PROGRESS};
-use serde_json::Value;
+use crate::document::Document;
 
-/// A JSON body of the backend. In the browser the JS engine parses it
-/// (`wasm_answer`): serde_json's parser would be the biggest part of the
-/// wasm after the core itself.
-fn parse(body: &str) -> Option<Value> {
+/// A parsed body of the backend: serde_json's tree natively; in the browser
+/// the JS engine's parse, read into a `Tree` (`wasm_answer`), so the wasm
+/// carries no JSON parser.
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) type Body = serde_json::Value;
+#[cfg(target_arch = "wasm32")]
+pub(crate) type Body = crate::document::Tree;
+
+/// A JSON body of the backend.
+fn parse(body: &str) -> Option<Body> {
     #[cfg(target_arch = "wasm32")]
     return crate::wasm_answer::parse(body);
     #[cfg(not(target_arch = "wasm32"))]
     serde_json::from_str(body).ok()
-}
-
-fn str_at(v: &Value, key: &str) -> Option<String> {
-    v.get(key).and_then(Value::as_str).map(str::to_string)
 }
 
 /// How the plugin retries a request to the backend (`retry::Backoff`):
@@ -69,14 +71,14 @@ pub struct Started {
 
 fn describe_error(status: u16, body: &str) -> String {
     let parsed = parse(body);
-    let field = |k: &str| parsed.as_ref().and_then(|v| v.get(k));
-    let message = field("message").and_then(Value::as_str);
-    let code = field("code").and_then(Value::as_i64);
+    let text = |k: &str| parsed.as_ref().and_then(|v| v.str_at(k));
+    let message = text("message");
+    let code = parsed.as_ref().and_then(|v| v.i64_at("code"));
     match (code, message) {
         (Some(TWILIO_CALL_NOT_IN_PROGRESS), Some(m)) => {
             format!("the call is no longer in progress (Twilio {TWILIO_CALL_NOT_IN_PROGRESS}: {m})")
         }
-        (Some(code), Some(m)) => match field("moreInfo").and_then(Value::as_str) {
+        (Some(code), Some(m)) => match text("moreInfo") {
             Some(info) => format!("HTTP {status}, code {code}: {m} ({info})"),
             None => format!("HTTP {status}, code {code}: {m}"),
         },
@@ -85,21 +87,21 @@ fn describe_error(status: u16, body: &str) -> String {
 }
 
 fn error_code(body: &str) -> Option<i64> {
-    parse(body)?.get("code").and_then(Value::as_i64)
+    (&parse(body)?).i64_at("code")
 }
 
 /// The message of a policy refusal (`api::RefusalBody`), if `body` is one.
 fn refusal(body: &str) -> Option<String> {
-    let v = parse(body)?;
-    let code = RefusalCode::from_code(v.get("code")?.as_str()?)?;
-    let message = str_at(&v, "message").unwrap_or_default();
-    Some(match str_at(&v, "rule") {
+    let v = &parse(body)?;
+    let code = RefusalCode::from_code(&v.str_at("code")?)?;
+    let message = v.str_at("message").unwrap_or_default();
+    Some(match v.str_at("rule") {
         Some(rule) => format!("{message} (rule: {rule}; code {})", code.as_str()),
         None => format!("{message} (code {})", code.as_str()),
     })
 }
 
-pub(crate) fn classify<T>(answer: &Answer, read: impl Fn(&Value) -> Option<T>) -> Outcome<T> {
+pub(crate) fn classify<T>(answer: &Answer, read: impl Fn(&Body) -> Option<T>) -> Outcome<T> {
     match answer {
         Answer::Network(why) => Outcome::Retry(format!("the backend could not be reached ({why})")),
         Answer::Http { status, body } if (200..300).contains(status) => {
@@ -129,30 +131,23 @@ pub(crate) fn classify<T>(answer: &Answer, read: impl Fn(&Value) -> Option<T>) -
 pub fn create_outcome(answer: &Answer) -> Outcome<Started> {
     classify(answer, |v| {
         Some(Started {
-            call_sid: str_at(v, "callSid")?,
-            recording_sid: str_at(v, "recordingSid")?,
-            already_recording: v
-                .get("alreadyRecording")
-                .and_then(Value::as_bool)
-                .unwrap_or(false),
-            warning: str_at(v, "warning"),
+            call_sid: v.str_at("callSid")?,
+            recording_sid: v.str_at("recordingSid")?,
+            already_recording: v.bool_at("alreadyRecording").unwrap_or(false),
+            warning: v.str_at("warning"),
         })
     })
 }
 
 pub fn authorize_outcome(answer: &Answer) -> Outcome<u64> {
     classify(answer, |v| {
-        v.get("success").and_then(Value::as_bool).filter(|ok| *ok)?;
-        v.get("validForMs")
-            .and_then(Value::as_i64)
-            .and_then(|ms| u64::try_from(ms).ok())
+        v.bool_at("success").filter(|ok| *ok)?;
+        v.i64_at("validForMs").and_then(|ms| u64::try_from(ms).ok())
     })
 }
 
 pub fn link_outcome(answer: &Answer) -> Outcome<bool> {
-    classify(answer, |v| {
-        v.get("success").and_then(Value::as_bool).filter(|ok| *ok)
-    })
+    classify(answer, |v| v.bool_at("success").filter(|ok| *ok))
 }
 
 /// A small xorshift generator: the core stays deterministic under test while

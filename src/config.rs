@@ -5,7 +5,9 @@
 //! nothing) and every problem is reported with its path, so an administrator
 //! can fix them all at once. Unknown keys are tolerated; missing lists are empty.
 
-use serde_json::Value;
+use crate::document::{Document, Node};
+
+pub use crate::document::type_name;
 
 pub const FEATURE_KEY: &str = "dual_channel_recording";
 /// How long a task waits for its leg to appear before we give up (the template's 60 s).
@@ -79,25 +81,6 @@ impl std::fmt::Display for ConfigError {
     }
 }
 
-/// "a string", "an object"... for messages.
-pub fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
-/// A number as JavaScript writes it (`JSON.stringify`, `String(n)`): what an
-/// administrator typed in Flex's configuration, read alike by the browser
-/// (a JS number) and the backend (JSON text).
-pub fn number(n: &serde_json::Number) -> String {
-    crate::attributes::number_of_json(n)
-}
-
 /// Milliseconds from a number of seconds written as canonical decimal text.
 fn seconds_to_ms(text: &str) -> Option<u64> {
     let (int, frac) = text.split_once('.').unwrap_or((text, ""));
@@ -113,28 +96,27 @@ fn seconds_to_ms(text: &str) -> Option<u64> {
 }
 
 /// Comparable text of a rule value or `None` when it cannot be compared.
-pub fn value_text(v: &Value) -> Option<String> {
+pub fn value_text<D>(v: &Node<D>) -> Option<String> {
     match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Bool(b) => Some(b.to_string()),
-        Value::Number(n) => Some(number(n)),
+        Node::String(s) | Node::Number(s) => Some(s.clone()),
+        Node::Bool(b) => Some(b.to_string()),
         _ => None,
     }
 }
 
 /// Reads the whole `custom_data` object.
-pub fn parse(custom_data: &Value) -> Setup {
-    parse_with(custom_data, true)
+pub fn parse<D: Document>(custom_data: D) -> Setup {
+    parse_with(&custom_data, true)
 }
 
 /// The feature's rules alone, as the backend applies them: where the backend
 /// is (`serverless_functions_*`) is the browser's concern, and its absence
 /// says nothing about what may be recorded. `backend_url` is empty.
-pub fn parse_policy(custom_data: &Value) -> Setup {
-    parse_with(custom_data, false)
+pub fn parse_policy<D: Document>(custom_data: D) -> Setup {
+    parse_with(&custom_data, false)
 }
 
-fn parse_with(custom_data: &Value, locate_backend: bool) -> Setup {
+fn parse_with<D: Document>(custom_data: &D, locate_backend: bool) -> Setup {
     let feature = custom_data.get("features").and_then(|f| f.get(FEATURE_KEY));
     let Some(feature) = feature else {
         return Setup::Disabled;
@@ -142,29 +124,29 @@ fn parse_with(custom_data: &Value, locate_backend: bool) -> Setup {
     let mut errors = Vec::new();
     let mut err = |path: String, problem: String| errors.push(ConfigError { path, problem });
     let obj = feature;
-    let Value::Object(_) = obj else {
+    let Node::Object = obj.node() else {
         err(
             format!("features.{FEATURE_KEY}"),
-            format!("must be an object, found {}", type_name(feature)),
+            format!("must be an object, found {}", type_name(&obj.node())),
         );
         return Setup::Invalid(errors);
     };
-    match obj.get("enabled") {
-        None | Some(Value::Bool(false)) | Some(Value::Null) => return Setup::Disabled,
-        Some(Value::Bool(true)) => {}
+    match obj.at("enabled") {
+        None | Some(Node::Bool(false)) | Some(Node::Null) => return Setup::Disabled,
+        Some(Node::Bool(true)) => {}
         Some(other) => {
             err(
                 "enabled".into(),
-                format!("must be true or false, found {}", type_name(other)),
+                format!("must be true or false, found {}", type_name(&other)),
             );
         }
     }
 
-    let method = match obj.get("method") {
-        None | Some(Value::Null) => Some(Method::CallLeg),
-        Some(Value::String(m)) if m == "call-leg" => Some(Method::CallLeg),
-        Some(Value::String(m)) if m == "conference" => Some(Method::Conference),
-        Some(Value::String(m)) => {
+    let method = match obj.at("method") {
+        None | Some(Node::Null) => Some(Method::CallLeg),
+        Some(Node::String(m)) if m == "call-leg" => Some(Method::CallLeg),
+        Some(Node::String(m)) if m == "conference" => Some(Method::Conference),
+        Some(Node::String(m)) => {
             err(
                 "method".into(),
                 format!("must be \"call-leg\" or \"conference\", found \"{m}\""),
@@ -176,7 +158,7 @@ fn parse_with(custom_data: &Value, locate_backend: bool) -> Setup {
                 "method".into(),
                 format!(
                     "must be \"call-leg\" or \"conference\", found {}",
-                    type_name(other)
+                    type_name(&other)
                 ),
             );
             None
@@ -187,12 +169,12 @@ fn parse_with(custom_data: &Value, locate_backend: bool) -> Setup {
     // with an unknown method neither is checked, so the one problem reported
     // is the method itself.
     let call_leg = method == Some(Method::CallLeg);
-    let channel = match obj.get("channel") {
-        Some(Value::String(s)) if !call_leg && s == "worker" => Some(Channel::Worker),
+    let channel = match obj.at("channel") {
+        Some(Node::String(s)) if !call_leg && s == "worker" => Some(Channel::Worker),
         _ if !call_leg => Some(Channel::Customer),
-        Some(Value::String(s)) if s == "customer" => Some(Channel::Customer),
-        Some(Value::String(s)) if s == "worker" => Some(Channel::Worker),
-        Some(Value::String(s)) => {
+        Some(Node::String(s)) if s == "customer" => Some(Channel::Customer),
+        Some(Node::String(s)) if s == "worker" => Some(Channel::Worker),
+        Some(Node::String(s)) => {
             err(
                 "channel".into(),
                 format!("must be \"customer\" or \"worker\", found \"{s}\""),
@@ -211,7 +193,7 @@ fn parse_with(custom_data: &Value, locate_backend: bool) -> Setup {
                 "channel".into(),
                 format!(
                     "must be \"customer\" or \"worker\", found {}",
-                    type_name(other)
+                    type_name(&other)
                 ),
             );
             None
@@ -219,20 +201,20 @@ fn parse_with(custom_data: &Value, locate_backend: bool) -> Setup {
     };
 
     let mut exclude_queues = Vec::new();
-    match obj.get("exclude_queues") {
-        None | Some(Value::Null) => {}
-        Some(Value::Array(items)) => {
+    match obj.at("exclude_queues") {
+        None | Some(Node::Null) => {}
+        Some(Node::Array(items)) => {
             for (i, item) in items.iter().enumerate() {
-                match item {
-                    Value::String(s) if !s.is_empty() => exclude_queues.push(s.clone()),
-                    Value::String(_) => {
+                match item.node() {
+                    Node::String(s) if !s.is_empty() => exclude_queues.push(s),
+                    Node::String(_) => {
                         err(format!("exclude_queues[{i}]"), "empty queue name".into())
                     }
                     other => err(
                         format!("exclude_queues[{i}]"),
                         format!(
                             "must be a queue name or WQ SID (a string), found {}",
-                            type_name(other)
+                            type_name(&other)
                         ),
                     ),
                 }
@@ -240,29 +222,29 @@ fn parse_with(custom_data: &Value, locate_backend: bool) -> Setup {
         }
         Some(other) => err(
             "exclude_queues".into(),
-            format!("must be an array, found {}", type_name(other)),
+            format!("must be an array, found {}", type_name(&other)),
         ),
     }
 
     let mut exclude_attributes = Vec::new();
-    match obj.get("exclude_attributes") {
-        None | Some(Value::Null) => {}
-        Some(Value::Array(items)) => {
+    match obj.at("exclude_attributes") {
+        None | Some(Node::Null) => {}
+        Some(Node::Array(items)) => {
             for (i, item) in items.iter().enumerate() {
                 let rule = item;
-                let Value::Object(_) = rule else {
+                let Node::Object = rule.node() else {
                     err(
                         format!("exclude_attributes[{i}]"),
                         format!(
                             "must be an object {{\"key\", \"value\"}}, found {}",
-                            type_name(item)
+                            type_name(&item.node())
                         ),
                     );
                     continue;
                 };
-                let key = match rule.get("key") {
-                    Some(Value::String(k)) if !k.is_empty() => Some(k.clone()),
-                    Some(Value::String(_)) => {
+                let key = match rule.at("key") {
+                    Some(Node::String(k)) if !k.is_empty() => Some(k.clone()),
+                    Some(Node::String(_)) => {
                         err(format!("exclude_attributes[{i}].key"), "empty".into());
                         None
                     }
@@ -273,24 +255,24 @@ fn parse_with(custom_data: &Value, locate_backend: bool) -> Setup {
                     Some(other) => {
                         err(
                             format!("exclude_attributes[{i}].key"),
-                            format!("must be a string, found {}", type_name(other)),
+                            format!("must be a string, found {}", type_name(&other)),
                         );
                         None
                     }
                 };
-                let value = match rule.get("value") {
+                let value = match rule.at("value") {
                     None => {
                         err(format!("exclude_attributes[{i}].value"), "missing".into());
                         None
                     }
                     Some(v) => {
-                        let text = value_text(v);
+                        let text = value_text(&v);
                         if text.is_none() {
                             err(
                                 format!("exclude_attributes[{i}].value"),
                                 format!(
                                     "must be a string, number or boolean, found {}",
-                                    type_name(v)
+                                    type_name(&v)
                                 ),
                             );
                         }
@@ -304,18 +286,18 @@ fn parse_with(custom_data: &Value, locate_backend: bool) -> Setup {
         }
         Some(other) => err(
             "exclude_attributes".into(),
-            format!("must be an array, found {}", type_name(other)),
+            format!("must be an array, found {}", type_name(&other)),
         ),
     }
 
-    let max_wait_ms = match obj.get("max_wait_seconds") {
-        None | Some(Value::Null) => DEFAULT_MAX_WAIT_SECONDS * 1000,
-        Some(Value::Number(n)) => match seconds_to_ms(&number(n)) {
+    let max_wait_ms = match obj.at("max_wait_seconds") {
+        None | Some(Node::Null) => DEFAULT_MAX_WAIT_SECONDS * 1000,
+        Some(Node::Number(n)) => match seconds_to_ms(&n) {
             Some(ms) if ms > 0 && ms <= 3_600_000 => ms,
             _ => {
                 err(
                     "max_wait_seconds".into(),
-                    format!("must be between 0 and 3600, found {}", number(n)),
+                    format!("must be between 0 and 3600, found {}", n),
                 );
                 0
             }
@@ -323,20 +305,20 @@ fn parse_with(custom_data: &Value, locate_backend: bool) -> Setup {
         Some(other) => {
             err(
                 "max_wait_seconds".into(),
-                format!("must be a number of seconds, found {}", type_name(other)),
+                format!("must be a number of seconds, found {}", type_name(&other)),
             );
             0
         }
     };
 
-    let accept_wait_ms = match obj.get("accept_wait_ms") {
-        None | Some(Value::Null) => DEFAULT_ACCEPT_WAIT_MS,
-        Some(Value::Number(n)) => match number(n).parse::<u64>() {
+    let accept_wait_ms = match obj.at("accept_wait_ms") {
+        None | Some(Node::Null) => DEFAULT_ACCEPT_WAIT_MS,
+        Some(Node::Number(n)) => match n.parse::<u64>() {
             Ok(ms) if ms <= MAX_ACCEPT_WAIT_MS => ms,
             _ => {
                 err(
                     "accept_wait_ms".into(),
-                    format!("must be a whole number of milliseconds from 0 to {MAX_ACCEPT_WAIT_MS}, found {}", number(n)),
+                    format!("must be a whole number of milliseconds from 0 to {MAX_ACCEPT_WAIT_MS}, found {}", n),
                 );
                 0
             }
@@ -346,7 +328,7 @@ fn parse_with(custom_data: &Value, locate_backend: bool) -> Setup {
                 "accept_wait_ms".into(),
                 format!(
                     "must be a number of milliseconds, found {}",
-                    type_name(other)
+                    type_name(&other)
                 ),
             );
             0
@@ -362,13 +344,13 @@ fn parse_with(custom_data: &Value, locate_backend: bool) -> Setup {
     } else if !call_leg {
         // Only pausing Flex's conference recording (`pause_recording`) needs
         // the backend in this method: the plugin's own key, when given.
-        match obj.get("backend_url") {
-            None | Some(Value::Null) => Some(String::new()),
+        match obj.at("backend_url") {
+            None | Some(Node::Null) => Some(String::new()),
             Some(v) => backend_origin(v, &mut err),
         }
     } else {
-        match obj.get("backend_url") {
-            None | Some(Value::Null) => backend_url(custom_data, &mut err),
+        match obj.at("backend_url") {
+            None | Some(Node::Null) => backend_url(custom_data, &mut err),
             Some(v) => backend_origin(v, &mut err),
         }
     };
@@ -391,24 +373,27 @@ fn parse_with(custom_data: &Value, locate_backend: bool) -> Setup {
 
 /// `serverless_functions_protocol://serverless_functions_domain[:serverless_functions_port]`,
 /// the flex-project-template convention for where its functions live.
-fn backend_url(custom_data: &Value, err: &mut impl FnMut(String, String)) -> Option<String> {
-    let domain = match custom_data.get("serverless_functions_domain") {
-        Some(Value::String(d)) if valid_host(d) => Some(d.clone()),
-        Some(Value::String(d)) if d.is_empty() => {
+fn backend_url<D: Document>(
+    custom_data: &D,
+    err: &mut impl FnMut(String, String),
+) -> Option<String> {
+    let domain = match custom_data.at("serverless_functions_domain") {
+        Some(Node::String(d)) if valid_host(&d) => Some(d),
+        Some(Node::String(d)) if d.is_empty() => {
             err(
                 "serverless_functions_domain".into(),
                 "missing: set the backend's host name".into(),
             );
             None
         }
-        Some(Value::String(d)) => {
+        Some(Node::String(d)) => {
             err(
                 "serverless_functions_domain".into(),
                 format!("\"{d}\" is not a host name (write it without scheme or path)"),
             );
             None
         }
-        None | Some(Value::Null) => {
+        None | Some(Node::Null) => {
             err(
                 "serverless_functions_domain".into(),
                 "missing: set the backend's host name".into(),
@@ -418,15 +403,15 @@ fn backend_url(custom_data: &Value, err: &mut impl FnMut(String, String)) -> Opt
         Some(other) => {
             err(
                 "serverless_functions_domain".into(),
-                format!("must be a string, found {}", type_name(other)),
+                format!("must be a string, found {}", type_name(&other)),
             );
             None
         }
     };
-    let protocol = match custom_data.get("serverless_functions_protocol") {
-        None | Some(Value::Null) => Some("https".to_string()),
-        Some(Value::String(p)) if p == "https" || p == "http" => Some(p.clone()),
-        Some(Value::String(p)) if p == "https:" || p == "http:" => {
+    let protocol = match custom_data.at("serverless_functions_protocol") {
+        None | Some(Node::Null) => Some("https".to_string()),
+        Some(Node::String(p)) if p == "https" || p == "http" => Some(p.clone()),
+        Some(Node::String(p)) if p == "https:" || p == "http:" => {
             Some(p.trim_end_matches(':').to_string())
         }
         Some(other) => {
@@ -434,8 +419,8 @@ fn backend_url(custom_data: &Value, err: &mut impl FnMut(String, String)) -> Opt
                 "serverless_functions_protocol".into(),
                 format!(
                     "must be \"https\" or \"http\", found {}",
-                    match other {
-                        Value::String(p) => format!("\"{p}\""),
+                    match &other {
+                        Node::String(p) => format!("\"{p}\""),
                         other => type_name(other).to_string(),
                     }
                 ),
@@ -443,10 +428,10 @@ fn backend_url(custom_data: &Value, err: &mut impl FnMut(String, String)) -> Opt
             None
         }
     };
-    let port = match custom_data.get("serverless_functions_port") {
-        None | Some(Value::Null) => Some(None),
-        Some(Value::String(p)) if p.is_empty() => Some(None),
-        Some(Value::String(p)) => match p.parse::<u16>() {
+    let port = match custom_data.at("serverless_functions_port") {
+        None | Some(Node::Null) => Some(None),
+        Some(Node::String(p)) if p.is_empty() => Some(None),
+        Some(Node::String(p)) => match p.parse::<u16>() {
             Ok(n) if n > 0 => Some(Some(n)),
             _ => {
                 err(
@@ -456,12 +441,12 @@ fn backend_url(custom_data: &Value, err: &mut impl FnMut(String, String)) -> Opt
                 None
             }
         },
-        Some(Value::Number(n)) => match number(n).parse::<u16>() {
+        Some(Node::Number(n)) => match n.parse::<u16>() {
             Ok(p) if p > 0 => Some(Some(p)),
             _ => {
                 err(
                     "serverless_functions_port".into(),
-                    format!("{} is not a port number", number(n)),
+                    format!("{} is not a port number", n),
                 );
                 None
             }
@@ -469,7 +454,7 @@ fn backend_url(custom_data: &Value, err: &mut impl FnMut(String, String)) -> Opt
         Some(other) => {
             err(
                 "serverless_functions_port".into(),
-                format!("must be a port number, found {}", type_name(other)),
+                format!("must be a port number, found {}", type_name(&other)),
             );
             None
         }
@@ -484,13 +469,13 @@ fn backend_url(custom_data: &Value, err: &mut impl FnMut(String, String)) -> Opt
 /// `features.dual_channel_recording.backend_url`: an origin, such as
 /// `https://recordings.example.com` or `http://127.0.0.1:8787` (a trailing
 /// slash is tolerated; a path is not, since the plugin appends its own).
-fn backend_origin(v: &Value, err: &mut impl FnMut(String, String)) -> Option<String> {
+fn backend_origin<D>(v: Node<D>, err: &mut impl FnMut(String, String)) -> Option<String> {
     const EXPECTED: &str =
         "must be an origin such as \"https://recordings.example.com\" (scheme, host and optional port; no path)";
-    let Value::String(text) = v else {
+    let Node::String(text) = &v else {
         err(
             "backend_url".into(),
-            format!("{EXPECTED}, found {}", type_name(v)),
+            format!("{EXPECTED}, found {}", type_name(&v)),
         );
         return None;
     };

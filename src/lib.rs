@@ -8,6 +8,7 @@ pub mod attributes;
 pub mod backend_client;
 pub mod conference;
 pub mod config;
+pub mod document;
 pub mod event;
 pub mod exclusion;
 pub mod insights;

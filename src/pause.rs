@@ -9,12 +9,12 @@
 use crate::api::PauseBehavior;
 use crate::backend_client::{classify, Answer, Outcome};
 use crate::config::{Channel, ConfigError, Method};
+use crate::document::{Document, Node};
 use crate::insights::RecordedLeg;
 use crate::leg::{customer_leg, worker_leg};
 use crate::sid::{is_sid, SidKind};
 use crate::snapshot::ConferenceSnapshot;
 use serde::Serialize;
-use serde_json::Value;
 
 /// A leg this instance recorded (or found recording), as the session knows it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -90,16 +90,16 @@ pub struct PauseTexts {
     pub paused_banner: &'static str,
 }
 
-fn flag(obj: &Value, key: &str, errors: &mut Vec<ConfigError>) -> bool {
-    match obj.get(key) {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(b)) => *b,
+fn flag<D: Document>(obj: &D, key: &str, errors: &mut Vec<ConfigError>) -> bool {
+    match obj.at(key) {
+        None | Some(Node::Null) => false,
+        Some(Node::Bool(b)) => b,
         Some(other) => {
             errors.push(ConfigError {
                 path: format!("features.{PAUSE_FEATURE_KEY}.{key}"),
                 problem: format!(
                     "must be true or false, found {}",
-                    crate::config::type_name(other)
+                    crate::config::type_name(&other)
                 ),
             });
             false
@@ -109,7 +109,7 @@ fn flag(obj: &Value, key: &str, errors: &mut Vec<ConfigError>) -> bool {
 
 /// Reads the pause configuration out of the whole `custom_data`. Any problem
 /// makes pausing inert (`Err`), with every problem and its path.
-pub fn parse(custom_data: &Value) -> Result<PauseConfig, Vec<ConfigError>> {
+pub fn parse<D: Document>(custom_data: D) -> Result<PauseConfig, Vec<ConfigError>> {
     let Some(obj) = custom_data
         .get("features")
         .and_then(|f| f.get(PAUSE_FEATURE_KEY))
@@ -117,30 +117,31 @@ pub fn parse(custom_data: &Value) -> Result<PauseConfig, Vec<ConfigError>> {
         return Ok(PauseConfig::default());
     };
     let mut errors = Vec::new();
-    if !matches!(obj, Value::Object(_)) {
-        if obj.is_null() {
+    let node = obj.node();
+    if !matches!(node, Node::Object) {
+        if matches!(node, Node::Null) {
             return Ok(PauseConfig::default());
         }
         return Err(vec![ConfigError {
             path: format!("features.{PAUSE_FEATURE_KEY}"),
-            problem: format!("must be an object, found {}", crate::config::type_name(obj)),
+            problem: format!(
+                "must be an object, found {}",
+                crate::config::type_name(&node)
+            ),
         }]);
     }
-    let enabled = flag(obj, "enabled", &mut errors);
-    let include_silence = flag(obj, "include_silence", &mut errors);
-    let indicator_banner = flag(obj, "indicator_banner", &mut errors);
-    let indicator_permanent = flag(obj, "indicator_permanent", &mut errors);
-    let max_pause_ms = match obj.get("max_pause_seconds") {
-        None | Some(Value::Null) => None,
-        Some(Value::Number(n)) => match seconds_to_ms(&crate::config::number(n)) {
+    let enabled = flag(&obj, "enabled", &mut errors);
+    let include_silence = flag(&obj, "include_silence", &mut errors);
+    let indicator_banner = flag(&obj, "indicator_banner", &mut errors);
+    let indicator_permanent = flag(&obj, "indicator_permanent", &mut errors);
+    let max_pause_ms = match obj.at("max_pause_seconds") {
+        None | Some(Node::Null) => None,
+        Some(Node::Number(n)) => match seconds_to_ms(&n) {
             Some(ms) if ms > 0 && ms <= MAX_PAUSE_LIMIT_MS => Some(ms),
             _ => {
                 errors.push(ConfigError {
                     path: format!("features.{PAUSE_FEATURE_KEY}.max_pause_seconds"),
-                    problem: format!(
-                        "must be more than 0 and at most 86400, found {}",
-                        crate::config::number(n)
-                    ),
+                    problem: format!("must be more than 0 and at most 86400, found {}", n),
                 });
                 None
             }
@@ -150,7 +151,7 @@ pub fn parse(custom_data: &Value) -> Result<PauseConfig, Vec<ConfigError>> {
                 path: format!("features.{PAUSE_FEATURE_KEY}.max_pause_seconds"),
                 problem: format!(
                     "must be a number of seconds, found {}",
-                    crate::config::type_name(other)
+                    crate::config::type_name(&other)
                 ),
             });
             None
@@ -301,20 +302,14 @@ pub struct RecordingAnswer<'a> {
 /// What an answer of the pause, resume or state endpoint means.
 pub fn control_outcome(answer: &Answer) -> Outcome<ControlState> {
     let outcome = classify(answer, |v| {
-        let state = v.get("state").and_then(Value::as_str).map(str::to_string)?;
-        let recordings = v
-            .get("recordings")
-            .and_then(Value::as_array)
-            .map(|items| {
-                items
-                    .iter()
-                    .filter_map(|r| {
-                        let text = |k: &str| r.get(k).and_then(Value::as_str).map(str::to_string);
-                        Some((text("recordingSid")?, text("status")?))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+        let state = v.str_at("state")?;
+        let recordings = match v.at("recordings") {
+            Some(Node::Array(items)) => items
+                .iter()
+                .filter_map(|r| Some((r.str_at("recordingSid")?, r.str_at("status")?)))
+                .collect(),
+            _ => Vec::new(),
+        };
         Some(ControlState { state, recordings })
     });
     // The backend refuses a worker who holds no reservation on the task with
@@ -512,7 +507,7 @@ mod tests {
 
     #[test]
     fn configuration() {
-        let parse_text = |t: &str| parse(&serde_json::from_str(t).unwrap());
+        let parse_text = |t: &str| parse(&serde_json::from_str::<serde_json::Value>(t).unwrap());
         let on = PauseConfig {
             enabled: true,
             ..Default::default()

@@ -224,8 +224,8 @@ impl Out {
 impl Core {
     /// `custom_data` is Flex's `manager.configuration.custom_data`, or why the
     /// shell could not read it.
-    pub fn new(
-        custom_data: Result<&serde_json::Value, String>,
+    pub fn new<D: crate::document::Document + Copy>(
+        custom_data: Result<D, String>,
         worker_sid: &str,
         locale: &str,
         seed: u64,
@@ -233,14 +233,14 @@ impl Core {
         let mut out = Out(Vec::new());
         let parsed = custom_data;
         let setup = match &parsed {
-            Ok(v) => config::parse(v),
+            Ok(v) => config::parse(*v),
             Err(e) => Setup::Invalid(vec![config::ConfigError {
                 path: "custom_data".into(),
                 problem: format!("not readable ({e})"),
             }]),
         };
         let pause = match &parsed {
-            Ok(v) => pause::parse(v),
+            Ok(v) => pause::parse(*v),
             Err(_) => Ok(PauseConfig::default()),
         };
         let recording_on = matches!(setup, Setup::Enabled(_));

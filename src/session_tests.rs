@@ -817,7 +817,7 @@ fn misconfiguration_notifies_once_and_stays_inert() {
     assert!(!c.is_enabled());
     assert!(flex(&mut c, task(T1, R1, json!({}))).is_empty());
     assert!(flex(&mut c, conf(T1, full(A1))).is_empty());
-    let (_, out) = Core::new(Err("a BigInt".into()), ME, "pt-BR", 1);
+    let (_, out) = Core::new::<&serde_json::Value>(Err("a BigInt".into()), ME, "pt-BR", 1);
     assert!(out
         .iter()
         .any(|c| matches!(c, Command::Notify { text, .. } if text.starts_with("A função"))));

@@ -1,62 +1,79 @@
-//! The backend's answers as the browser reads them: the JS engine parses the
-//! text (`JSON.parse`), so the wasm carries no JSON parser of its own, and
-//! the parsed object becomes the `serde_json::Value` that `backend_client`
-//! reads, as it does natively from serde_json's parse.
+//! JS values read into the core's `document::Tree`: the parts of Flex's
+//! `custom_data` the core reads, and the backend's answers, whose text the
+//! JS engine parses (`JSON.parse`). So the wasm carries neither a JSON
+//! parser nor serde_json's `Value`; `config`, `pause` and `backend_client`
+//! read the tree as they read a `serde_json::Value` natively.
 
-use js_sys::{Array, Object, JSON};
-use serde_json::{Map, Number, Value};
-use wasm_bindgen::{JsCast, JsValue};
+use crate::attributes::number_text;
+use crate::document::Tree;
+use crate::wasm_lookup::{is_array, thrown};
+use js_sys::{Array, Reflect, JSON};
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen]
+extern "C" {
+    /// `Object.entries`, which runs getters and proxy traps (they may throw).
+    #[wasm_bindgen(js_namespace = Object, js_name = entries, catch)]
+    fn entries(value: &JsValue) -> Result<Array, JsValue>;
+}
 
 /// Nesting deeper than serde_json's parser accepts (its recursion limit,
 /// 128) is unreadable here too; it also keeps this walk within wasm's stack.
 const MAX_NESTING: usize = 127;
 
-/// Integers up to 2^53 are exact in a JS number: they read as integers
-/// (`as_i64`), as serde-wasm-bindgen reads them.
-const EXACT: f64 = 9_007_199_254_740_992.0;
-
 /// A body of the backend; `None` when it is not JSON.
-pub fn parse(body: &str) -> Option<Value> {
-    value(&JSON::parse(body).ok()?, 0)
+pub fn parse(body: &str) -> Option<Tree> {
+    tree(&JSON::parse(body).ok()?).ok()
 }
 
-fn value(v: &JsValue, nesting: usize) -> Option<Value> {
+/// A JS value as a document; why not when it cannot be read (a getter or
+/// proxy that throws, a value JSON has no counterpart for, nesting too deep).
+pub fn tree(v: &JsValue) -> Result<Tree, String> {
+    read(v, 0)
+}
+
+fn read(v: &JsValue, nesting: usize) -> Result<Tree, String> {
     if let Some(s) = v.as_string() {
-        return Some(Value::String(s));
+        return Ok(Tree::String(s));
     }
     if let Some(b) = v.as_bool() {
-        return Some(Value::Bool(b));
+        return Ok(Tree::Bool(b));
     }
     if let Some(n) = v.as_f64() {
-        return Some(Value::Number(if n.fract() == 0.0 && n.abs() <= EXACT {
-            Number::from(n as i64)
+        // JSON has no NaN or Infinity: serde_json's tree holds them as null.
+        return Ok(if n.is_finite() {
+            Tree::Number(number_text(n))
         } else {
-            Number::from_f64(n)?
-        }));
+            Tree::Null
+        });
     }
-    if v.is_null() {
-        return Some(Value::Null);
+    if v.is_null() || v.is_undefined() {
+        return Ok(Tree::Null);
+    }
+    if !v.is_object() {
+        let kind = v.js_typeof().as_string().unwrap_or_default();
+        return Err(format!("a {kind} is not a JSON value"));
     }
     if nesting >= MAX_NESTING {
-        return None;
+        return Err(format!("nested deeper than {MAX_NESTING} levels"));
     }
-    if Array::is_array(v) {
-        return v
-            .unchecked_ref::<Array>()
-            .iter()
-            .map(|item| value(&item, nesting + 1))
-            .collect::<Option<Vec<Value>>>()
-            .map(Value::Array);
+    if is_array(v).map_err(|e| thrown(&e))? {
+        let len = Reflect::get(v, &JsValue::from_str("length"))
+            .map_err(|e| thrown(&e))?
+            .as_f64()
+            .unwrap_or(0.0) as u32;
+        let mut items = Vec::new();
+        for i in 0..len {
+            let item = Reflect::get_u32(v, i).map_err(|e| thrown(&e))?;
+            items.push(read(&item, nesting + 1)?);
+        }
+        return Ok(Tree::Array(items));
     }
-    // What JSON.parse gives is a plain object with own members only.
-    let object = v.dyn_ref::<Object>()?;
-    let mut members = Map::new();
-    for entry in Object::entries(object).iter() {
-        let entry = entry.unchecked_into::<Array>();
-        members.insert(
-            entry.get(0).as_string()?,
-            value(&entry.get(1), nesting + 1)?,
-        );
+    let mut members = Vec::new();
+    for entry in entries(v).map_err(|e| thrown(&e))?.iter() {
+        let entry = Array::from(&entry);
+        let key = entry.get(0).as_string().unwrap_or_default();
+        members.push((key, read(&entry.get(1), nesting + 1)?));
     }
-    Some(Value::Object(members))
+    Ok(Tree::Object(members))
 }

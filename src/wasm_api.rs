@@ -1,6 +1,7 @@
 //! The `#[wasm_bindgen]` shell: it only translates. Events, the configuration
-//! and the core's answers cross as JS objects (serde-wasm-bindgen; no JSON
-//! text crosses the boundary), a task's attributes are read where they are
+//! and the core's answers cross as JS objects (serde-wasm-bindgen for events
+//! and answers, `wasm_answer` for the configuration; no JSON text crosses
+//! the boundary), a task's attributes are read where they are
 //! (`wasm_lookup`), and the commands that come out of the pure core are
 //! carried out here (fetch, timers) or handed to the shim's host callbacks.
 //!
@@ -12,12 +13,14 @@
 use crate::api::ControlAction;
 use crate::backend_client::{Answer, Outcome};
 use crate::conference::AcceptAnswer;
+use crate::document::Tree;
 use crate::event::Wire;
 use crate::pause::control_outcome;
 use crate::session::{Command, Core, Event, FlexEvent, Level, Outgoing};
 use crate::snapshot::TaskSnapshot;
 use crate::status::Status;
 use crate::vec_map::VecMap;
+use crate::wasm_answer::tree;
 use crate::wasm_lookup::JsLookup;
 use js_sys::Reflect;
 use serde::Serialize;
@@ -66,30 +69,27 @@ fn own(object: &JsValue, key: &str) -> Result<Option<JsValue>, String> {
 /// The parts of Flex's `custom_data` the core reads (`config::parse`,
 /// `pause::parse`), as a tree: only those are converted, so the rest of a
 /// large configuration (other plugins' features) is never walked.
-fn read_custom_data(custom_data: &JsValue) -> Result<serde_json::Value, String> {
-    use serde_json::{Map, Value};
-    let convert =
-        |v: JsValue| serde_wasm_bindgen::from_value::<Value>(v).map_err(|e| e.to_string());
-    let mut out = Map::new();
+fn read_custom_data(custom_data: &JsValue) -> Result<Tree, String> {
+    let mut out = Vec::new();
     for key in [
         "serverless_functions_domain",
         "serverless_functions_protocol",
         "serverless_functions_port",
     ] {
         if let Some(v) = own(custom_data, key)? {
-            out.insert(key.into(), convert(v)?);
+            out.push((key.into(), tree(&v)?));
         }
     }
     if let Some(features) = own(custom_data, "features")? {
-        let mut picked = Map::new();
+        let mut picked = Vec::new();
         for key in [crate::config::FEATURE_KEY, crate::pause::PAUSE_FEATURE_KEY] {
             if let Some(v) = own(&features, key)? {
-                picked.insert(key.into(), convert(v)?);
+                picked.push((key.into(), tree(&v)?));
             }
         }
-        out.insert("features".into(), Value::Object(picked));
+        out.push(("features".into(), Tree::Object(picked)));
     }
-    Ok(Value::Object(out))
+    Ok(Tree::Object(out))
 }
 
 /// A task snapshot of the shim, its attributes read in place.
@@ -353,7 +353,7 @@ impl Engine {
         };
         let custom_data = read_custom_data(&custom_data);
         let (core, commands) = Core::new(
-            custom_data.as_ref().map_err(Clone::clone),
+            custom_data.as_ref().map_err(String::clone),
             worker_sid,
             locale,
             seed,

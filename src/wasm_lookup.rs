@@ -14,7 +14,7 @@ use wasm_bindgen::JsCast;
 extern "C" {
     /// `Array.isArray`, which throws on a revoked proxy.
     #[wasm_bindgen(js_namespace = Array, js_name = isArray, catch)]
-    fn is_array(value: &JsValue) -> Result<bool, JsValue>;
+    pub(crate) fn is_array(value: &JsValue) -> Result<bool, JsValue>;
 }
 
 /// A JS value read as task attributes.
@@ -39,7 +39,7 @@ impl JsLookup {
 }
 
 /// What a throw said.
-fn thrown(e: &JsValue) -> String {
+pub(crate) fn thrown(e: &JsValue) -> String {
     let message = e
         .dyn_ref::<js_sys::Error>()
         .map(|e| String::from(e.message()))
