@@ -1,6 +1,6 @@
 //! Decision core of the Flex dual-channel recording plugin.
 //!
-//! Functional core, imperative shell: everything here except `wasm_api` is plain
+//! Functional core, imperative shell: everything here except the `wasm_*` modules is plain
 //! Rust with no I/O and no JS types, tested natively. See ARCHITECTURE.md.
 
 pub mod api;
