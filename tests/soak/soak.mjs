@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // A shift-long soak: node tests/soak/soak.mjs [--duration-s 600] [--calls 5000]
 //   [--workers 50] [--replicas 2] [--seed N] [--out FILE] [--warmup-s 60]
-//   [--sample-s 10]
+//   [--sample-s 10] [--fault-cycles 1]
 //
 // Workers (each with two Flex instances: Node harness instances loading the
 // real plugin bundle) take calls one after another against two or more
@@ -11,7 +11,9 @@
 // in tab A, or an agent on a phone number whose two tabs both ask), Join
 // Call, transfers to the same worker, and exclusions (queue, attribute).
 // Faults during the shift: 429 and 503 storms and a slow Twilio (the
-// simulator's fault API), one replica restarted, Redis restarted once.
+// simulator's fault API), one replica restarted, Redis restarted once; with
+// --fault-cycles N all of it N times (a longer run shows whether memory
+// levels off once each process has been through every fault).
 //
 // Bounded: a fixed number of calls, paced over the duration, then at most 60 s
 // to settle; every process it started is stopped. At the end it counts, from
@@ -32,7 +34,7 @@
 // Environment: TWILIO_SIM_BIN, BACKEND_BIN (`make soak` passes the release
 // builds), PLUGIN_BUNDLE, REDIS_SERVER_BIN, as for the replay runner.
 
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import vm from 'node:vm';
 import { createSimClient, recordingUrl } from '../harness/sim-client.js';
@@ -44,7 +46,7 @@ const OUT_DIR = path.join(REPO_ROOT, 'tests/.out/soak');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function parseArgs(argv) {
-  const o = { durationS: 600, calls: 5000, workers: 50, replicas: 2, seed: 12, out: null, warmupS: 60, sampleS: 10 };
+  const o = { durationS: 600, calls: 5000, workers: 50, replicas: 2, seed: 12, out: null, warmupS: 60, sampleS: 10, faultCycles: 1 };
   for (let i = 0; i < argv.length; i += 1) {
     const [k, v] = [argv[i], argv[i + 1]];
     const num = () => { const n = Number(v); if (!Number.isFinite(n) || n <= 0) throw new Error(`${k} needs a positive number`); i += 1; return n; };
@@ -55,6 +57,7 @@ function parseArgs(argv) {
     else if (k === '--seed') o.seed = Math.ceil(num());
     else if (k === '--warmup-s') o.warmupS = num();
     else if (k === '--sample-s') o.sampleS = num();
+    else if (k === '--fault-cycles') o.faultCycles = Math.ceil(num());
     else if (k === '--out') { o.out = v; i += 1; } else throw new Error(`unknown option ${k}`);
   }
   if (o.replicas < 2) throw new Error('--replicas: the soak needs at least 2 (one of them is restarted)');
@@ -88,12 +91,33 @@ function memKb(pid) {
   } catch { return null; }
 }
 
+function openFds(pid) {
+  try { return readdirSync(`/proc/${pid}/fd`).length; } catch { return null; }
+}
+
+/** The backend's own count of entries in each expiring cache, from /metrics. */
+async function cacheEntries(url) {
+  try {
+    const res = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(2000) });
+    const text = await res.text();
+    const n = (cache) => {
+      const m = new RegExp(`^recording_backend_cache_entries\\{cache="${cache}"\\} (\\d+)`, 'm').exec(text);
+      return m ? Number(m[1]) : null;
+    };
+    return [n('tokens'), n('recordings'), n('grants')];
+  } catch { return [null, null, null]; }
+}
+
+const MEMORY_COLUMNS = ['seconds into the shift', 'VmRSS kB', 'RssAnon kB', 'RssFile kB', 'open fds',
+  'cached tokens', 'cached recordings', 'cached grants'];
+
 /**
  * Samples every backend process of `group` each `everyS` seconds, by pid: a
  * replica restarted mid-shift is a new process with its own series.
  */
 function memorySampler(group, everyS, sinceMs) {
-  const procs = new Map(); // pid -> { replica, firstSeenS, samples: [[tS, rss, anon, file]] }
+  const procs = new Map(); // pid -> { replica, firstSeenS, samples: [MEMORY_COLUMNS] }
+  const pending = new Set();
   const sample = () => {
     const tS = +((Date.now() - sinceMs()) / 1000).toFixed(1);
     group.replicas.forEach((r, i) => {
@@ -102,13 +126,17 @@ function memorySampler(group, everyS, sinceMs) {
       const m = memKb(pid);
       if (!m || m.rss === null) return;
       if (!procs.has(pid)) procs.set(pid, { replica: i + 1, pid, firstSeenS: tS, samples: [] });
-      procs.get(pid).samples.push([tS, m.rss, m.anon, m.file]);
+      const row = [tS, m.rss, m.anon, m.file, openFds(pid), null, null, null];
+      procs.get(pid).samples.push(row);
+      const p = cacheEntries(r.url).then((c) => { row.splice(5, 3, ...c); });
+      pending.add(p);
+      p.finally(() => pending.delete(p));
     });
   };
   sample();
   const timer = setInterval(sample, everyS * 1000);
   timer.unref();
-  return { sample, procs, stop: () => clearInterval(timer) };
+  return { sample, procs, stop: async () => { clearInterval(timer); await Promise.all([...pending]); } };
 }
 
 function percentile(sorted, p) {
@@ -197,28 +225,32 @@ async function main() {
     // Sampled from here on; times count from the shift's start.
     const memory = memorySampler(group, o.sampleS, () => t0Shift);
 
-    // Faults at fixed fractions of the shift (with some randomness inside).
+    // Faults at fixed fractions of the shift (with some randomness inside);
+    // with --fault-cycles N the plan is played N times, one per Nth of it.
+    const cycleS = o.durationS / o.faultCycles;
     const faultPlan = [
       [0.10, 'storm 429', () => sim.fault({ failNext: { status: 429, code: 20429, count: 40 } })],
       [0.20, 'storm 503', () => sim.fault({ failNext: { status: 503, code: 20503, count: 40 } })],
-      [0.30, 'slow Twilio (250 ms) for 8% of the shift', async () => {
+      [0.30, `slow Twilio (250 ms) for ${Math.round(cycleS * 0.08)} s`, async () => {
         await sim.fault({ latencyMs: 250 });
-        setTimeout(() => { sim.fault({ latencyMs: 0 }).catch(() => {}); note('Twilio fast again'); }, o.durationS * 80).unref();
+        setTimeout(() => { sim.fault({ latencyMs: 0 }).catch(() => {}); note('Twilio fast again'); }, cycleS * 80).unref();
       }],
       [0.45, 'replica 2 restarted', async () => { await group.restartReplica(1); memory.sample(); }],
       [0.55, 'storm 429', () => sim.fault({ failNext: { status: 429, code: 20429, count: 40 } })],
       [0.65, 'redis restarted (no persistence: every claim lost)', () => redis.restart()],
       [0.75, 'storm 503', () => sim.fault({ failNext: { status: 503, code: 20503, count: 40 } })],
-      [0.85, 'slow Twilio (150 ms) for 5% of the shift', async () => {
+      [0.85, `slow Twilio (150 ms) for ${Math.round(cycleS * 0.05)} s`, async () => {
         await sim.fault({ latencyMs: 150 });
-        setTimeout(() => { sim.fault({ latencyMs: 0 }).catch(() => {}); note('Twilio fast again'); }, o.durationS * 50).unref();
+        setTimeout(() => { sim.fault({ latencyMs: 0 }).catch(() => {}); note('Twilio fast again'); }, cycleS * 50).unref();
       }],
     ];
     const faults = (async () => {
-      for (const [at, what, act] of faultPlan) {
-        const when = t0Shift + at * o.durationS * 1000 + random() * 0.02 * o.durationS * 1000;
-        await sleep(Math.max(0, when - Date.now()));
-        try { await act(); note(what); } catch (err) { note(`${what} FAILED: ${err.message}`); }
+      for (let c = 0; c < o.faultCycles; c += 1) {
+        for (const [at, what, act] of faultPlan) {
+          const when = t0Shift + (c + at) * cycleS * 1000 + random() * 0.02 * cycleS * 1000;
+          await sleep(Math.max(0, when - Date.now()));
+          try { await act(); note(what); } catch (err) { note(`${what} FAILED: ${err.message}`); }
+        }
       }
     })();
 
@@ -253,7 +285,7 @@ async function main() {
     }
     await sleep(1000);
     memory.sample();
-    memory.stop();
+    await memory.stop();
 
     const report = await check({ sim, workers, calls, started, memory, errors, events, o, shiftS });
     const text = JSON.stringify(report, null, 2);
@@ -396,19 +428,24 @@ async function taskAttributes(sim, taskSid) {
 
 /**
  * Per backend process: resident memory (kB) at its first sample, after
- * warm-up (the first sample `warmupS` or more after that) and at the end,
- * growth from warm-up to end, and the samples themselves.
+ * warm-up (the first sample `warmupS` or more after that), at the end of the
+ * first fault cycle (with --fault-cycles 2 or more: the process has been
+ * through every fault once) and at the end; growth to the end from each; and
+ * the samples themselves.
  */
-function memoryReport(procs, warmupS) {
+function memoryReport(procs, { warmupS, durationS, faultCycles }) {
+  const cycleEndS = faultCycles > 1 ? durationS / faultCycles : null;
   const pct = (from, to) => (from && to !== null && to !== undefined ? +((100 * (to - from)) / from).toFixed(1) : null);
   return {
-    columns: ['seconds into the shift', 'VmRSS kB', 'RssAnon kB', 'RssFile kB'],
+    columns: MEMORY_COLUMNS,
     warmupS,
     processes: [...procs.values()].map((p) => {
       const first = p.samples[0];
       const last = p.samples[p.samples.length - 1];
       const warm = p.samples.find((x) => x[0] >= p.firstSeenS + warmupS) || null;
-      const pick = (x) => (x ? { atS: x[0], rss: x[1], anon: x[2], file: x[3] } : null);
+      const cycle = cycleEndS === null ? null
+        : p.samples.filter((x) => x[0] <= cycleEndS && x[0] >= p.firstSeenS + warmupS).pop() || null;
+      const pick = (x) => (x ? { atS: x[0], rss: x[1], anon: x[2], file: x[3], fds: x[4], tokens: x[5], recordings: x[6], grants: x[7] } : null);
       return {
         replica: p.replica,
         pid: p.pid,
@@ -416,6 +453,8 @@ function memoryReport(procs, warmupS) {
         afterWarmup: pick(warm),
         end: pick(last),
         growthPercentFromWarmup: warm ? { rss: pct(warm[1], last[1]), anon: pct(warm[2], last[2]) } : null,
+        afterFirstFaultCycle: pick(cycle),
+        growthPercentFromFirstFaultCycle: cycle ? { rss: pct(cycle[1], last[1]), anon: pct(cycle[2], last[2]) } : null,
         growthPercentFromStart: { rss: pct(first[1], last[1]), anon: pct(first[2], last[2]) },
         samples: p.samples,
       };
@@ -502,7 +541,7 @@ async function check({ sim, workers, calls, started, memory, errors, events, o, 
   delays.sort((a, b) => a - b);
   const kinds = {};
   for (const c of calls) kinds[`${c.channel}/${c.kind}`] = (kinds[`${c.channel}/${c.kind}`] || 0) + 1;
-  const backendMemory = memoryReport(memory.procs, o.warmupS);
+  const backendMemory = memoryReport(memory.procs, o);
   const failureLines = [];
   for (const r of ['1', '2', '3']) {
     try {
