@@ -233,7 +233,14 @@ async function main() {
       [0.20, 'storm 503', () => sim.fault({ failNext: { status: 503, code: 20503, count: 40 } })],
       [0.30, `slow Twilio (250 ms) for ${Math.round(cycleS * 0.08)} s`, async () => {
         await sim.fault({ latencyMs: 250 });
-        setTimeout(() => { sim.fault({ latencyMs: 0 }).catch(() => {}); note('Twilio fast again'); }, cycleS * 80).unref();
+        if (memory.peakLoadFromS === undefined) memory.peakLoadFromS = (Date.now() - t0Shift) / 1000;
+        setTimeout(() => {
+          sim.fault({ latencyMs: 0 }).catch(() => {});
+          note('Twilio fast again');
+          // The shift's busiest stretch is over: requests and connections
+          // piled up while Twilio was slow (memory's high-water mark).
+          if (memory.peakLoadOverS === undefined) memory.peakLoadOverS = (Date.now() - t0Shift) / 1000;
+        }, cycleS * 80).unref();
       }],
       [0.45, 'replica 2 restarted', async () => { await group.restartReplica(1); memory.sample(); }],
       [0.55, 'storm 429', () => sim.fault({ failNext: { status: 429, code: 20429, count: 40 } })],
@@ -428,12 +435,13 @@ async function taskAttributes(sim, taskSid) {
 
 /**
  * Per backend process: resident memory (kB) at its first sample, after
- * warm-up (the first sample `warmupS` or more after that), at the end of the
+ * warm-up (the first sample `warmupS` or more after that), after the first
+ * slow-Twilio window (if the process lived through it), at the end of the
  * first fault cycle (with --fault-cycles 2 or more: the process has been
  * through every fault once) and at the end; growth to the end from each; and
  * the samples themselves.
  */
-function memoryReport(procs, { warmupS, durationS, faultCycles }) {
+function memoryReport(procs, { warmupS, durationS, faultCycles }, { peakLoadFromS, peakLoadOverS }) {
   const cycleEndS = faultCycles > 1 ? durationS / faultCycles : null;
   const pct = (from, to) => (from && to !== null && to !== undefined ? +((100 * (to - from)) / from).toFixed(1) : null);
   return {
@@ -443,6 +451,9 @@ function memoryReport(procs, { warmupS, durationS, faultCycles }) {
       const first = p.samples[0];
       const last = p.samples[p.samples.length - 1];
       const warm = p.samples.find((x) => x[0] >= p.firstSeenS + warmupS) || null;
+      // Alive through the first slow-Twilio window: the first sample after it.
+      const peak = peakLoadOverS === undefined || p.firstSeenS > peakLoadFromS ? null
+        : p.samples.find((x) => x[0] >= peakLoadOverS) || null;
       const cycle = cycleEndS === null ? null
         : p.samples.filter((x) => x[0] <= cycleEndS && x[0] >= p.firstSeenS + warmupS).pop() || null;
       const pick = (x) => (x ? { atS: x[0], rss: x[1], anon: x[2], file: x[3], fds: x[4], tokens: x[5], recordings: x[6], grants: x[7] } : null);
@@ -453,6 +464,8 @@ function memoryReport(procs, { warmupS, durationS, faultCycles }) {
         afterWarmup: pick(warm),
         end: pick(last),
         growthPercentFromWarmup: warm ? { rss: pct(warm[1], last[1]), anon: pct(warm[2], last[2]) } : null,
+        afterPeakLoad: pick(peak),
+        growthPercentFromPeakLoad: peak ? { rss: pct(peak[1], last[1]), anon: pct(peak[2], last[2]) } : null,
         afterFirstFaultCycle: pick(cycle),
         growthPercentFromFirstFaultCycle: cycle ? { rss: pct(cycle[1], last[1]), anon: pct(cycle[2], last[2]) } : null,
         growthPercentFromStart: { rss: pct(first[1], last[1]), anon: pct(first[2], last[2]) },
@@ -541,7 +554,7 @@ async function check({ sim, workers, calls, started, memory, errors, events, o, 
   delays.sort((a, b) => a - b);
   const kinds = {};
   for (const c of calls) kinds[`${c.channel}/${c.kind}`] = (kinds[`${c.channel}/${c.kind}`] || 0) + 1;
-  const backendMemory = memoryReport(memory.procs, o);
+  const backendMemory = memoryReport(memory.procs, o, memory);
   const failureLines = [];
   for (const r of ['1', '2', '3']) {
     try {
