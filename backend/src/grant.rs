@@ -27,6 +27,9 @@
 //! - A request that meets an authorization still in flight for its key waits
 //!   for it (one lock per key) instead of repeating its Twilio reads.
 //! - Refusals are never kept: a failed check leaves no grant.
+//! - A key nobody asked about for [`GrantStore::forget_after`] (the grant's
+//!   validity plus the request deadline) is forgotten, so the store holds the
+//!   tasks of the last minute or so, not every task of the shift.
 
 use crate::auth::Identity;
 use crate::authz;
@@ -42,15 +45,12 @@ use axum::http::HeaderMap;
 use axum::Json;
 use dual_channel_recording::api::{AuthorizeRequest, AuthorizeResponse};
 use dual_channel_recording::sid::{is_sid, SidKind};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use moka::sync::Cache;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How long a grant is used without checking the reservation again.
 pub const GRANT_VALID_FOR: Duration = Duration::from_secs(15);
-
-/// Beyond this many keys, unused expired grants are swept.
-const GRANTS_SWEEP_AT: usize = 10_000;
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct GrantKey {
@@ -90,23 +90,35 @@ pub struct Grant {
 
 pub type GrantSlot = Arc<tokio::sync::Mutex<Option<Grant>>>;
 
+/// The slots by key: `moka`'s expiring cache, as for the token cache and the
+/// recording map. A slot is dropped once idle for `forget_after`; a request
+/// that still holds it keeps its `Arc` and finishes unharmed.
 pub struct GrantStore {
     valid_for: Duration,
-    slots: Mutex<Slots>,
-}
-
-#[derive(Default)]
-struct Slots {
-    map: HashMap<GrantKey, GrantSlot>,
-    sweep_at: usize,
+    slots: Cache<GrantKey, GrantSlot>,
 }
 
 impl GrantStore {
     pub fn new(valid_for: Duration) -> Self {
+        Self::forgetting_after(valid_for, Self::forget_after(valid_for))
+    }
+
+    /// A store that forgets a key idle for `idle` (tests use a short one).
+    pub fn forgetting_after(valid_for: Duration, idle: Duration) -> Self {
         GrantStore {
             valid_for,
-            slots: Mutex::new(Slots::default()),
+            slots: Cache::builder().time_to_idle(idle).build(),
         }
+    }
+
+    /// How long an unused key is kept. A grant is usable for `valid_for`
+    /// from its check, and the check began after the request took the slot
+    /// (it may first have waited for the lock, within the request deadline);
+    /// past this, nothing in the slot can be used, and nobody waits on it.
+    /// Shorter would only cost a repeated check, longer only memory: before,
+    /// the store swept at 10,000 keys and so held every task of a shift.
+    pub fn forget_after(valid_for: Duration) -> Duration {
+        valid_for + crate::REQUEST_DEADLINE
     }
 
     pub fn valid_for(&self) -> Duration {
@@ -115,20 +127,7 @@ impl GrantStore {
 
     /// The key's slot; lock it to read, wait for, or write its grant.
     pub fn slot(&self, key: &GrantKey) -> GrantSlot {
-        let mut guard = self.slots.lock().unwrap_or_else(|e| e.into_inner());
-        let Slots { map, sweep_at } = &mut *guard;
-        if map.len() >= (*sweep_at).max(GRANTS_SWEEP_AT) {
-            let valid_for = self.valid_for;
-            map.retain(|_, slot| {
-                Arc::strong_count(slot) > 1
-                    || slot
-                        .try_lock()
-                        .map(|g| g.as_ref().is_some_and(|g| g.at.elapsed() < valid_for))
-                        .unwrap_or(true)
-            });
-            *sweep_at = map.len().saturating_mul(2);
-        }
-        map.entry(key.clone()).or_default().clone()
+        self.slots.get_with(key.clone(), GrantSlot::default)
     }
 
     /// The grant in `slot`, if it is not in doubt yet.
@@ -148,12 +147,10 @@ impl GrantStore {
         }
     }
 
+    /// Keys held now (after pending expirations are applied).
     pub fn len(&self) -> usize {
-        self.slots
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .map
-            .len()
+        self.slots.run_pending_tasks();
+        usize::try_from(self.slots.entry_count()).unwrap_or(usize::MAX)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -230,4 +227,42 @@ async fn authorize_inner(
         success: true,
         valid_for_ms: u64::try_from(s.grants.valid_for().as_millis()).unwrap_or(u64::MAX),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(n: usize) -> GrantKey {
+        GrantKey {
+            worker_sid: format!("WK{:032x}", 1),
+            task_sid: format!("WT{n:032x}"),
+            reservation_sid: format!("WR{n:032x}"),
+        }
+    }
+
+    #[test]
+    fn one_slot_per_key() {
+        let store = GrantStore::new(GRANT_VALID_FOR);
+        let a = store.slot(&key(1));
+        assert!(Arc::ptr_eq(&a, &store.slot(&key(1))));
+        assert!(!Arc::ptr_eq(&a, &store.slot(&key(2))));
+        assert_eq!(store.len(), 2);
+    }
+
+    #[test]
+    fn the_store_keeps_only_recent_keys() {
+        // A shift's worth of tasks, each asked about once, then nothing:
+        // every key is forgotten after the idle time, so memory stays flat.
+        let store = GrantStore::forgetting_after(GRANT_VALID_FOR, Duration::from_millis(50));
+        let held = store.slot(&key(0));
+        for n in 1..2_000 {
+            let _ = store.slot(&key(n));
+        }
+        assert_eq!(store.len(), 2_000);
+        std::thread::sleep(Duration::from_millis(120));
+        assert_eq!(store.len(), 0);
+        // A request that still holds a forgotten slot keeps using it.
+        assert!(held.try_lock().is_ok());
+    }
 }

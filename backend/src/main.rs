@@ -94,6 +94,7 @@ async fn main() -> ExitCode {
         });
     }
     recording_backend::metrics::spawn_upkeep();
+    recording_backend::metrics::spawn_cache_gauges(state.clone());
     println!("recording-backend listening on http://{addr}");
     if let Some(m) = metrics_addr {
         println!("recording-backend metrics on http://{m}/metrics");

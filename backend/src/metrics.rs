@@ -27,6 +27,7 @@ pub const CLAIM_STORE_ERRORS: &str = "recording_backend_claim_store_errors_total
 pub const PAUSES_RESUMED_BY_BACKEND: &str = "recording_backend_pauses_resumed_total";
 pub const REQUEST_DURATION: &str = "recording_backend_http_request_duration_seconds";
 pub const TWILIO_DURATION: &str = "recording_backend_twilio_request_duration_seconds";
+pub const CACHE_ENTRIES: &str = "recording_backend_cache_entries";
 
 /// Seconds. Requests to us include Twilio round trips (tens to hundreds of
 /// milliseconds each) and, at worst, the 60 s request deadline.
@@ -54,7 +55,7 @@ pub fn handle() -> &'static PrometheusHandle {
 }
 
 fn describe() {
-    use ::metrics::{describe_counter, describe_histogram, Unit};
+    use ::metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
     describe_counter!(
         RECORDINGS_STARTED,
         "Dual-channel recordings this process started on Twilio"
@@ -97,6 +98,10 @@ fn describe() {
         Unit::Seconds,
         "Time of one Twilio operation including its retries, by operation"
     );
+    describe_gauge!(
+        CACHE_ENTRIES,
+        "Entries in each of the process's expiring caches (tokens, recordings, grants): flat over a shift, by design"
+    );
     // Counters without labels exist from the start, so a dashboard shows 0
     // rather than no data.
     ::metrics::counter!(RECORDINGS_STARTED).increment(0);
@@ -134,6 +139,27 @@ pub fn spawn_upkeep() {
         loop {
             tick.tick().await;
             h.run_upkeep();
+        }
+    });
+}
+
+/// The caches' sizes, every few seconds: an operator can see that memory
+/// held per call is bounded (and the expirations run even when no request
+/// comes).
+pub fn spawn_cache_gauges(state: crate::AppState) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            tick.tick().await;
+            let s = &*state.0;
+            let sizes = [
+                ("tokens", s.tokens.len().await as f64),
+                ("recordings", s.recordings.len().await as f64),
+                ("grants", s.grants.len() as f64),
+            ];
+            for (cache, n) in sizes {
+                ::metrics::gauge!(CACHE_ENTRIES, "cache" => cache).set(n);
+            }
         }
     });
 }

@@ -334,12 +334,21 @@ fn metrics_listen_serves_metrics_on_its_own_address() {
             .await
             .unwrap()
             .status();
-        let text = reqwest::get(&metrics_url)
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        // The cache sizes are set by a task the binary starts with; give it
+        // a moment on a busy machine.
+        let mut text = String::new();
+        for _ in 0..50 {
+            text = reqwest::get(&metrics_url)
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            if text.contains("recording_backend_cache_entries{") {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
         (public, text)
     });
     assert_eq!(public.as_u16(), 404);
@@ -347,6 +356,18 @@ fn metrics_listen_serves_metrics_on_its_own_address() {
         text.contains("# TYPE recording_backend_recordings_started_total counter"),
         "{text}"
     );
+    assert!(
+        text.contains("# TYPE recording_backend_cache_entries gauge"),
+        "{text}"
+    );
+    for cache in ["tokens", "recordings", "grants"] {
+        assert!(
+            text.contains(&format!(
+                "recording_backend_cache_entries{{cache=\"{cache}\"}} 0"
+            )),
+            "{cache}: {text}"
+        );
+    }
     stop(child);
 }
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // A shift-long soak: node tests/soak/soak.mjs [--duration-s 600] [--calls 5000]
-//   [--workers 50] [--replicas 2] [--seed N] [--out FILE]
+//   [--workers 50] [--replicas 2] [--seed N] [--out FILE] [--warmup-s 60]
+//   [--sample-s 10] [--fault-cycles 1]
 //
 // Workers (each with two Flex instances: Node harness instances loading the
 // real plugin bundle) take calls one after another against two or more
@@ -10,21 +11,30 @@
 // in tab A, or an agent on a phone number whose two tabs both ask), Join
 // Call, transfers to the same worker, and exclusions (queue, attribute).
 // Faults during the shift: 429 and 503 storms and a slow Twilio (the
-// simulator's fault API), one replica restarted, Redis restarted once.
+// simulator's fault API), one replica restarted, Redis restarted once; with
+// --fault-cycles N all of it N times (a longer run shows whether memory
+// levels off once each process has been through every fault).
 //
 // Bounded: a fixed number of calls, paced over the duration, then at most 60 s
 // to settle; every process it started is stopped. At the end it counts, from
 // the simulator's state: duplicate recordings, calls that should have been
 // recorded and were not, recordings on calls that should not have been,
 // media entries lost or overwritten, plugin sessions still open, backend
-// memory (RSS) at start and end, and the start delay (leg available in Flex
-// → the plugin's recordingStarted) p50/p99. Exit status 1 if any count that
-// must be 0 is not.
+// memory, and the start delay (leg available in Flex → the plugin's
+// recordingStarted) p50/p99. Exit status 1 if any count that must be 0 is not.
+//
+// Memory is judged per backend process (a restarted replica is a new one) as
+// an operator would: resident memory once the process has warmed up
+// (`--warmup-s` after it started: code pages touched, allocator arenas and
+// pools at their working size) against the end, with RssAnon (the heap:
+// where a leak would show) beside VmRSS (which also counts the binary's
+// file-backed pages, paged in as code paths first run). Every process is
+// sampled each `--sample-s`, so the report shows whether the curve flattens.
 //
 // Environment: TWILIO_SIM_BIN, BACKEND_BIN (`make soak` passes the release
 // builds), PLUGIN_BUNDLE, REDIS_SERVER_BIN, as for the replay runner.
 
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import vm from 'node:vm';
 import { createSimClient, recordingUrl } from '../harness/sim-client.js';
@@ -36,7 +46,7 @@ const OUT_DIR = path.join(REPO_ROOT, 'tests/.out/soak');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function parseArgs(argv) {
-  const o = { durationS: 600, calls: 5000, workers: 50, replicas: 2, seed: 12, out: null };
+  const o = { durationS: 600, calls: 5000, workers: 50, replicas: 2, seed: 12, out: null, warmupS: 60, sampleS: 10, faultCycles: 1 };
   for (let i = 0; i < argv.length; i += 1) {
     const [k, v] = [argv[i], argv[i + 1]];
     const num = () => { const n = Number(v); if (!Number.isFinite(n) || n <= 0) throw new Error(`${k} needs a positive number`); i += 1; return n; };
@@ -45,6 +55,9 @@ function parseArgs(argv) {
     else if (k === '--workers') o.workers = Math.ceil(num());
     else if (k === '--replicas') o.replicas = Math.ceil(num());
     else if (k === '--seed') o.seed = Math.ceil(num());
+    else if (k === '--warmup-s') o.warmupS = num();
+    else if (k === '--sample-s') o.sampleS = num();
+    else if (k === '--fault-cycles') o.faultCycles = Math.ceil(num());
     else if (k === '--out') { o.out = v; i += 1; } else throw new Error(`unknown option ${k}`);
   }
   if (o.replicas < 2) throw new Error('--replicas: the soak needs at least 2 (one of them is restarted)');
@@ -69,11 +82,61 @@ function newSid(prefix) {
   return `${prefix}${'50a6'}${sidCounter.toString(16).padStart(28, '0')}`;
 }
 
-function rssKb(pid) {
+/** A process's resident memory in kB: total, anonymous (heap, stacks), file-backed. */
+function memKb(pid) {
   try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) : null;
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const field = (name) => { const m = new RegExp(`${name}:\\s+(\\d+) kB`).exec(status); return m ? Number(m[1]) : null; };
+    return { rss: field('VmRSS'), anon: field('RssAnon'), file: field('RssFile') };
   } catch { return null; }
+}
+
+function openFds(pid) {
+  try { return readdirSync(`/proc/${pid}/fd`).length; } catch { return null; }
+}
+
+/** The backend's own count of entries in each expiring cache, from /metrics. */
+async function cacheEntries(url) {
+  try {
+    const res = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(2000) });
+    const text = await res.text();
+    const n = (cache) => {
+      const m = new RegExp(`^recording_backend_cache_entries\\{cache="${cache}"\\} (\\d+)`, 'm').exec(text);
+      return m ? Number(m[1]) : null;
+    };
+    return [n('tokens'), n('recordings'), n('grants')];
+  } catch { return [null, null, null]; }
+}
+
+const MEMORY_COLUMNS = ['seconds into the shift', 'VmRSS kB', 'RssAnon kB', 'RssFile kB', 'open fds',
+  'cached tokens', 'cached recordings', 'cached grants'];
+
+/**
+ * Samples every backend process of `group` each `everyS` seconds, by pid: a
+ * replica restarted mid-shift is a new process with its own series.
+ */
+function memorySampler(group, everyS, sinceMs) {
+  const procs = new Map(); // pid -> { replica, firstSeenS, samples: [MEMORY_COLUMNS] }
+  const pending = new Set();
+  const sample = () => {
+    const tS = +((Date.now() - sinceMs()) / 1000).toFixed(1);
+    group.replicas.forEach((r, i) => {
+      const pid = r.pid;
+      if (!pid) return;
+      const m = memKb(pid);
+      if (!m || m.rss === null) return;
+      if (!procs.has(pid)) procs.set(pid, { replica: i + 1, pid, firstSeenS: tS, samples: [] });
+      const row = [tS, m.rss, m.anon, m.file, openFds(pid), null, null, null];
+      procs.get(pid).samples.push(row);
+      const p = cacheEntries(r.url).then((c) => { row.splice(5, 3, ...c); });
+      pending.add(p);
+      p.finally(() => pending.delete(p));
+    });
+  };
+  sample();
+  const timer = setInterval(sample, everyS * 1000);
+  timer.unref();
+  return { sample, procs, stop: async () => { clearInterval(timer); await Promise.all([...pending]); } };
 }
 
 function percentile(sorted, p) {
@@ -155,39 +218,47 @@ async function main() {
     closers.push(async () => { for (const wk of workers) for (const i of wk.instances) await i.dispose(); });
     note(`${o.workers} workers x 2 Flex instances ready; ${o.replicas} replicas behind ${group.url}; redis ${redis.url}`);
 
-    const memory = { start: group.replicas.map((r) => rssKb(r.pid)) };
     const calls = []; // what each call should leave behind
     const perWorker = Math.ceil(o.calls / o.workers);
     const slotMs = (o.durationS * 1000) / perWorker;
     t0Shift = Date.now();
+    // Sampled from here on; times count from the shift's start.
+    const memory = memorySampler(group, o.sampleS, () => t0Shift);
 
-    // Faults at fixed fractions of the shift (with some randomness inside).
+    // Faults at fixed fractions of the shift (with some randomness inside);
+    // with --fault-cycles N the plan is played N times, one per Nth of it.
+    const cycleS = o.durationS / o.faultCycles;
     const faultPlan = [
       [0.10, 'storm 429', () => sim.fault({ failNext: { status: 429, code: 20429, count: 40 } })],
       [0.20, 'storm 503', () => sim.fault({ failNext: { status: 503, code: 20503, count: 40 } })],
-      [0.30, 'slow Twilio (250 ms) for 8% of the shift', async () => {
+      [0.30, `slow Twilio (250 ms) for ${Math.round(cycleS * 0.08)} s`, async () => {
         await sim.fault({ latencyMs: 250 });
-        setTimeout(() => { sim.fault({ latencyMs: 0 }).catch(() => {}); note('Twilio fast again'); }, o.durationS * 80).unref();
+        if (memory.peakLoadFromS === undefined) memory.peakLoadFromS = (Date.now() - t0Shift) / 1000;
+        setTimeout(() => {
+          sim.fault({ latencyMs: 0 }).catch(() => {});
+          note('Twilio fast again');
+          // The shift's busiest stretch is over: requests and connections
+          // piled up while Twilio was slow (memory's high-water mark).
+          if (memory.peakLoadOverS === undefined) memory.peakLoadOverS = (Date.now() - t0Shift) / 1000;
+        }, cycleS * 80).unref();
       }],
-      [0.45, 'replica 2 restarted', () => group.restartReplica(1)],
+      [0.45, 'replica 2 restarted', async () => { await group.restartReplica(1); memory.sample(); }],
       [0.55, 'storm 429', () => sim.fault({ failNext: { status: 429, code: 20429, count: 40 } })],
       [0.65, 'redis restarted (no persistence: every claim lost)', () => redis.restart()],
       [0.75, 'storm 503', () => sim.fault({ failNext: { status: 503, code: 20503, count: 40 } })],
-      [0.85, 'slow Twilio (150 ms) for 5% of the shift', async () => {
+      [0.85, `slow Twilio (150 ms) for ${Math.round(cycleS * 0.05)} s`, async () => {
         await sim.fault({ latencyMs: 150 });
-        setTimeout(() => { sim.fault({ latencyMs: 0 }).catch(() => {}); note('Twilio fast again'); }, o.durationS * 50).unref();
+        setTimeout(() => { sim.fault({ latencyMs: 0 }).catch(() => {}); note('Twilio fast again'); }, cycleS * 50).unref();
       }],
     ];
     const faults = (async () => {
-      for (const [at, what, act] of faultPlan) {
-        const when = t0Shift + at * o.durationS * 1000 + random() * 0.02 * o.durationS * 1000;
-        await sleep(Math.max(0, when - Date.now()));
-        try { await act(); note(what); } catch (err) { note(`${what} FAILED: ${err.message}`); }
+      for (let c = 0; c < o.faultCycles; c += 1) {
+        for (const [at, what, act] of faultPlan) {
+          const when = t0Shift + (c + at) * cycleS * 1000 + random() * 0.02 * cycleS * 1000;
+          await sleep(Math.max(0, when - Date.now()));
+          try { await act(); note(what); } catch (err) { note(`${what} FAILED: ${err.message}`); }
+        }
       }
-    })();
-    const warmup = (async () => {
-      await sleep(o.durationS * 100); // 10 % into the shift
-      memory.warm = group.replicas.map((r) => rssKb(r.pid));
     })();
 
     const errors = [];
@@ -204,7 +275,6 @@ async function main() {
     };
     await Promise.all(workers.map(runWorker));
     await faults;
-    await warmup;
     const shiftS = (Date.now() - t0Shift) / 1000;
     note(`shift over: ${calls.length} calls in ${shiftS.toFixed(0)} s (planned ${o.durationS} s)`);
     await sim.fault({ latencyMs: 0 });
@@ -221,7 +291,8 @@ async function main() {
       await sleep(250);
     }
     await sleep(1000);
-    memory.end = group.replicas.map((r) => rssKb(r.pid));
+    memory.sample();
+    await memory.stop();
 
     const report = await check({ sim, workers, calls, started, memory, errors, events, o, shiftS });
     const text = JSON.stringify(report, null, 2);
@@ -362,6 +433,48 @@ async function taskAttributes(sim, taskSid) {
   }
 }
 
+/**
+ * Per backend process: resident memory (kB) at its first sample, after
+ * warm-up (the first sample `warmupS` or more after that), after the first
+ * slow-Twilio window (if the process lived through it), at the end of the
+ * first fault cycle (with --fault-cycles 2 or more: the process has been
+ * through every fault once) and at the end; growth to the end from each; and
+ * the samples themselves.
+ */
+function memoryReport(procs, { warmupS, durationS, faultCycles }, { peakLoadFromS, peakLoadOverS }) {
+  const cycleEndS = faultCycles > 1 ? durationS / faultCycles : null;
+  const pct = (from, to) => (from && to !== null && to !== undefined ? +((100 * (to - from)) / from).toFixed(1) : null);
+  return {
+    columns: MEMORY_COLUMNS,
+    warmupS,
+    processes: [...procs.values()].map((p) => {
+      const first = p.samples[0];
+      const last = p.samples[p.samples.length - 1];
+      const warm = p.samples.find((x) => x[0] >= p.firstSeenS + warmupS) || null;
+      // Alive through the first slow-Twilio window: the first sample after it.
+      const peak = peakLoadOverS === undefined || p.firstSeenS > peakLoadFromS ? null
+        : p.samples.find((x) => x[0] >= peakLoadOverS) || null;
+      const cycle = cycleEndS === null ? null
+        : p.samples.filter((x) => x[0] <= cycleEndS && x[0] >= p.firstSeenS + warmupS).pop() || null;
+      const pick = (x) => (x ? { atS: x[0], rss: x[1], anon: x[2], file: x[3], fds: x[4], tokens: x[5], recordings: x[6], grants: x[7] } : null);
+      return {
+        replica: p.replica,
+        pid: p.pid,
+        start: pick(first),
+        afterWarmup: pick(warm),
+        end: pick(last),
+        growthPercentFromWarmup: warm ? { rss: pct(warm[1], last[1]), anon: pct(warm[2], last[2]) } : null,
+        afterPeakLoad: pick(peak),
+        growthPercentFromPeakLoad: peak ? { rss: pct(peak[1], last[1]), anon: pct(peak[2], last[2]) } : null,
+        afterFirstFaultCycle: pick(cycle),
+        growthPercentFromFirstFaultCycle: cycle ? { rss: pct(cycle[1], last[1]), anon: pct(cycle[2], last[2]) } : null,
+        growthPercentFromStart: { rss: pct(first[1], last[1]), anon: pct(first[2], last[2]) },
+        samples: p.samples,
+      };
+    }),
+  };
+}
+
 function dig(obj, p) {
   let v = obj;
   for (const k of p) { if (v === null || typeof v !== 'object') return undefined; v = v[k]; }
@@ -441,10 +554,7 @@ async function check({ sim, workers, calls, started, memory, errors, events, o, 
   delays.sort((a, b) => a - b);
   const kinds = {};
   for (const c of calls) kinds[`${c.channel}/${c.kind}`] = (kinds[`${c.channel}/${c.kind}`] || 0) + 1;
-  const growth = memory.end.map((end, i) => {
-    const base = (memory.warm || memory.start)[i];
-    return base && end ? +((100 * (end - base)) / base).toFixed(1) : null;
-  });
+  const backendMemory = memoryReport(memory.procs, o, memory);
   const failureLines = [];
   for (const r of ['1', '2', '3']) {
     try {
@@ -469,7 +579,7 @@ async function check({ sim, workers, calls, started, memory, errors, events, o, 
     pluginSessionsOpen: sessionsOpen,
     requestsWithoutClaimStore: failureLines.length,
     startDelayMs: { n: delays.length, p50: percentile(delays, 50), p99: percentile(delays, 99), max: delays.length ? delays[delays.length - 1] : null },
-    backendRssKb: { start: memory.start, afterWarmup: memory.warm, end: memory.end, growthPercentFromWarmup: growth, note: 'replica 2 was restarted mid-shift: its figures start at the restart' },
+    backendMemory,
     driverErrors: errors.slice(0, 10),
     driverErrorCount: errors.length,
     events,
