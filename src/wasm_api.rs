@@ -51,14 +51,13 @@ fn own(object: &JsValue, key: &str) -> Result<Option<JsValue>, String> {
         return Ok(None);
     }
     let key = JsValue::from_str(key);
-    let read = Reflect::get_own_property_descriptor(object.unchecked_ref::<js_sys::Object>(), &key)
-        .and_then(|d| {
-            if d.is_undefined() {
-                Ok(JsValue::UNDEFINED)
-            } else {
-                Reflect::get(object, &key)
-            }
-        });
+    let read = crate::wasm_lookup::has_own(object, &key).and_then(|own| {
+        if own {
+            Reflect::get(object, &key)
+        } else {
+            Ok(JsValue::UNDEFINED)
+        }
+    });
     match read {
         Ok(v) if v.is_undefined() => Ok(None),
         Ok(v) => Ok(Some(v)),

@@ -6,7 +6,7 @@
 //! never an exception through the core.
 
 use crate::attributes::{array_index, Attributes, Found, Kind, Lookup};
-use js_sys::{JsString, Number, Object, Reflect};
+use js_sys::{JsString, Number, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -15,6 +15,15 @@ extern "C" {
     /// `Array.isArray`, which throws on a revoked proxy.
     #[wasm_bindgen(js_namespace = Array, js_name = isArray, catch)]
     pub(crate) fn is_array(value: &JsValue) -> Result<bool, JsValue>;
+
+    /// `Object.prototype.hasOwnProperty.call(object, key)`: whether `key` is
+    /// the object's own, without allocating a property descriptor per path
+    /// segment (the accept's tail latency is the garbage collector's), and
+    /// whatever the object's own prototype or members are (`Object.hasOwn`
+    /// would be shorter but is newer than the browsers the plugin declares).
+    /// Throws on a revoked proxy.
+    #[wasm_bindgen(js_namespace = ["Object", "prototype", "hasOwnProperty"], js_name = call, catch)]
+    pub(crate) fn has_own(object: &JsValue, key: &JsValue) -> Result<bool, JsValue>;
 }
 
 /// A JS value read as task attributes.
@@ -148,11 +157,10 @@ impl Lookup for JsLookup {
                 Ok(true) if array_index(segment).is_none() => return Found::Missing,
                 Ok(_) => JsValue::from_str(segment),
             };
-            let own =
-                match Reflect::get_own_property_descriptor(cur.unchecked_ref::<Object>(), &key) {
-                    Ok(d) => !d.is_undefined(),
-                    Err(e) => return Found::Unreadable(thrown(&e)),
-                };
+            let own = match has_own(&cur, &key) {
+                Ok(own) => own,
+                Err(e) => return Found::Unreadable(thrown(&e)),
+            };
             if !own {
                 return Found::Missing;
             }
