@@ -95,12 +95,14 @@ async fn main() -> ExitCode {
     }
     recording_backend::metrics::spawn_upkeep();
     recording_backend::metrics::spawn_cache_gauges(state.clone());
+    // Listening for SIGTERM from here: a stop right after the line below is clean.
+    let shutdown = shutdown_signal();
     println!("recording-backend listening on http://{addr}");
     if let Some(m) = metrics_addr {
         println!("recording-backend metrics on http://{m}/metrics");
     }
     if let Err(e) = axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(shutdown)
         .await
     {
         eprintln!("recording-backend: server error: {e}");

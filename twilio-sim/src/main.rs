@@ -62,8 +62,10 @@ async fn main() {
     };
     // Print the bound address, not the requested one, so `--listen :0` works.
     let addr = listener.local_addr().unwrap_or(args.listen);
+    // Listening for SIGTERM from here: a stop right after the line below is clean.
+    let shutdown = shutdown_signal();
     println!("twilio-sim listening on http://{addr}");
-    if let Err(e) = serve_with_shutdown(listener, SimState::new(config), shutdown_signal()).await {
+    if let Err(e) = serve_with_shutdown(listener, SimState::new(config), shutdown).await {
         eprintln!("twilio-sim: server error: {e}");
         std::process::exit(1);
     }
