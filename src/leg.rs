@@ -62,6 +62,17 @@ pub fn sid_attribute<L: Lookup + ?Sized>(
     }
 }
 
+/// The conference a task's attributes name (`conference.sid`, as Flex writes
+/// it), read the same way by the plugin and the backend's authorization.
+pub fn task_conference<L: Lookup + ?Sized>(attributes: &L) -> Option<String> {
+    sid_attribute(attributes, "conference.sid", SidKind::Conference)
+}
+
+/// The customer call a task's attributes name (`call_sid`).
+pub fn task_call<L: Lookup + ?Sized>(attributes: &L) -> Option<String> {
+    sid_attribute(attributes, "call_sid", SidKind::Call)
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Leg {
     pub call_sid: String,

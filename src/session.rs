@@ -686,7 +686,7 @@ impl Core {
             legs: Vec::new(),
             phase: Phase::Waiting,
             wait_timer: None,
-            linked: leg::sid_attribute(attrs, "conference.sid", SidKind::Conference).is_some(),
+            linked: leg::task_conference(attrs).is_some(),
         };
         self.sessions.insert(t.clone(), session);
         self.authorize_ahead(&t, out);

@@ -18,7 +18,8 @@
 use crate::auth::Identity;
 use crate::error::AppError;
 use crate::twilio::{Reservation, TaskSnapshot, TwilioClient};
-use dual_channel_recording::attributes::{parse_value, Found, Lookup};
+use dual_channel_recording::attributes::parse_value;
+use dual_channel_recording::leg;
 use dual_channel_recording::sid::{is_sid, SidKind};
 
 /// The reservation statuses that let a worker record its legs and link the
@@ -136,19 +137,14 @@ pub async fn call_belongs_to_task(
     call_sid: &str,
     requested_conference: Option<&str>,
 ) -> Result<(), AppError> {
-    // Read through the core's `Lookup`, as the browser's rules read them.
+    // Read through the core's `Lookup`, as the plugin reads them.
     // Unreadable attributes name no call and no conference; the client-leg
     // check below still applies.
-    // Attributes that cannot be parsed name nothing.
     let attributes = parse_value(&task.attributes).unwrap_or_default();
-    let read = |path: &[&str]| match attributes.at(path) {
-        Found::Scalar(s) => Some(s),
-        _ => None,
-    };
-    if read(&["call_sid"]).as_deref() == Some(call_sid) {
+    if leg::task_call(&attributes).as_deref() == Some(call_sid) {
         return Ok(());
     }
-    let conference_attr = read(&["conference", "sid"]).filter(|cf| is_sid(SidKind::Conference, cf));
+    let conference_attr = leg::task_conference(&attributes);
     let conference = conference_attr.as_deref().or(requested_conference);
     if let Some(cf) = conference {
         let participant = twilio

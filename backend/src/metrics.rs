@@ -156,6 +156,7 @@ pub fn spawn_cache_gauges(state: crate::AppState) {
                 ("tokens", s.tokens.len().await as f64),
                 ("recordings", s.recordings.len().await as f64),
                 ("grants", s.grants.len() as f64),
+                ("pause_tokens", s.pause_watch.len().await as f64),
             ];
             for (cache, n) in sizes {
                 ::metrics::gauge!(CACHE_ENTRIES, "cache" => cache).set(n);

@@ -24,7 +24,8 @@ use axum::Json;
 use dual_channel_recording::api::{
     ControlAction, RecordingControlRequest, RecordingControlResponse, RecordingStatusEntry,
 };
-use dual_channel_recording::attributes::{parse_value, Found, Lookup};
+use dual_channel_recording::attributes::parse_value;
+use dual_channel_recording::leg;
 use dual_channel_recording::sid::{is_sid, SidKind};
 
 /// A control request whose fields have been checked.
@@ -118,16 +119,12 @@ async fn conference_belongs_to_task(
     task: &TaskSnapshot,
     conference_sid: &str,
 ) -> Result<(), AppError> {
-    // Attributes that cannot be parsed name nothing.
+    // Read as the plugin reads them; attributes that cannot be parsed name nothing.
     let attributes = parse_value(&task.attributes).unwrap_or_default();
-    let read = |path: &[&str]| match attributes.at(path) {
-        Found::Scalar(s) => Some(s),
-        _ => None,
-    };
-    if read(&["conference", "sid"]).as_deref() == Some(conference_sid) {
+    if leg::task_conference(&attributes).as_deref() == Some(conference_sid) {
         return Ok(());
     }
-    if let Some(call) = read(&["call_sid"]).filter(|c| is_sid(SidKind::Call, c)) {
+    if let Some(call) = leg::task_call(&attributes) {
         let participant = twilio
             .fetch_participant(conference_sid, &call)
             .await
@@ -266,13 +263,13 @@ async fn control(
                     .map_err(|e| AppError::from_twilio(doing, e))?;
                 status = updated.status.unwrap_or_else(|| w.to_string());
                 tracing::info!(recording = %rec.sid, %status, task = %input.task_sid, "recording status set");
-                if let (Some(after), "paused") = (max_pause, status.as_str()) {
+                if status == "paused" {
                     let paused = crate::pause_watch::Watched {
                         task_sid: input.task_sid.clone(),
                         parent: parent.clone(),
                         recording_sid: rec.sid.clone(),
                     };
-                    s.pause_watch.watch(&state, paused, after).await;
+                    s.pause_watch.paused(&state, paused, max_pause).await;
                 }
             }
             if action == ControlAction::Resume {

@@ -10,15 +10,21 @@
 //! backend acts only when no browser did.
 //!
 //! Never early: a pause card details depend on must not end before its time.
-//! Each pause gets a token; a resume on any replica forgets it, a later pause
-//! replaces it, and the timer resumes only a pause that still holds its own
-//! token. With a claim store (`REDIS_URL`) the tokens live there, so every
-//! replica sees every pause and resume; without one, in this process (one
-//! replica, as the README says). When the store cannot be asked, the timer
-//! does not resume (the plugin still will): a late resume costs audio, an
-//! early one could record a card number.
+//! Each pause the backend makes gets a token (watched or not); a resume on
+//! any replica forgets it, a later pause replaces it, and the timer resumes
+//! only a pause that still holds its own token, checked last, just before
+//! the update. With a claim store (`REDIS_URL`) the tokens live there, so
+//! every replica sees every pause and resume; without one, in this process
+//! (one replica, as the README says). When the store cannot be asked, or
+//! failed since the pause, the timer does not resume (the plugin still
+//! will): a late resume costs audio, an early one could record a card
+//! number.
 //!
-//! A replica that stops loses its timers; the plugin's own resumes remain.
+//! What this cannot see: pauses and resumes made outside this backend (the
+//! Twilio console, another application), a store failure on another replica
+//! between a resume and a new pause, and a resume and a new pause both
+//! landing during the one Twilio request of the timer's own update. A
+//! replica that stops loses its timers; the plugin's own resumes remain.
 
 use crate::policy::TaskFacts;
 use crate::twilio::Recording;
@@ -29,8 +35,9 @@ use rand::RngExt;
 use std::time::Duration;
 
 /// How long after `max_pause_seconds` the backend steps in. The plugin's
-/// timer starts when its pause answer lands and its resume may be retried
-/// for a few seconds: this leaves it room to come first.
+/// timer starts when its pause answer lands, so its resume normally comes
+/// first; one still being retried when the backend resumes asks for the
+/// state the recording already has, which changes nothing.
 pub const GRACE: Duration = Duration::from_secs(10);
 
 /// The longest pause the configuration accepts (a day, `pause::parse`) and
@@ -66,33 +73,45 @@ fn new_token() -> String {
 }
 
 impl PauseWatch {
-    /// Starts watching a pause this backend just made. `after` is the
-    /// configured `max_pause_seconds`.
-    pub async fn watch(&self, state: &AppState, paused: Watched, after: Duration) {
+    /// Pauses this process holds a token of (none with a claim store).
+    pub async fn len(&self) -> u64 {
+        self.local.run_pending_tasks().await;
+        self.local.entry_count()
+    }
+
+    pub async fn is_empty(&self) -> bool {
+        self.len().await == 0
+    }
+
+    /// Every pause this backend makes passes here, watched or not: its token
+    /// replaces any older pause's, so an older timer can never end it.
+    /// `after` is the configured `max_pause_seconds`, if any.
+    pub async fn paused(&self, state: &AppState, paused: Watched, after: Option<Duration>) {
         let token = new_token();
         let s = &*state.0;
-        match &s.claims {
+        let failures_before = match &s.claims {
             Some(store) => {
-                if let Err(e) = store
-                    .mark_paused(&paused.recording_sid, &token, after + TOKEN_TTL)
-                    .await
-                {
+                let ttl = after.unwrap_or_default() + TOKEN_TTL;
+                if let Err(e) = store.mark_paused(&paused.recording_sid, &token, ttl).await {
                     store.count_failure();
                     tracing::warn!(recording = %paused.recording_sid, error = %e, "the pause cannot be watched without the claim store; the plugin's own resume remains");
                     return;
                 }
+                store.failures()
             }
             None => {
                 self.local
                     .insert(paused.recording_sid.clone(), token.clone())
                     .await;
+                0
             }
-        }
+        };
+        let Some(after) = after else { return };
         let state = state.clone();
         let wait = after + s.config.pause_watch_grace;
         tokio::spawn(async move {
             tokio::time::sleep(wait).await;
-            resume_if_still_paused(&state, &paused, &token).await;
+            resume_if_still_paused(&state, &paused, &token, failures_before).await;
         });
     }
 
@@ -138,15 +157,17 @@ impl PauseWatch {
     }
 }
 
-async fn resume_if_still_paused(state: &AppState, paused: &Watched, token: &str) {
+/// The slow checks (Twilio, the policy) come first and the token last, just
+/// before the update: a resume and a new pause arriving during the checks
+/// replace the token, and this timer then does nothing. What remains is the
+/// one Twilio request of the update itself.
+async fn resume_if_still_paused(
+    state: &AppState,
+    paused: &Watched,
+    token: &str,
+    failures_before: u64,
+) {
     let s = &*state.0;
-    if s.pause_watch
-        .take(state, &paused.recording_sid, token)
-        .await
-        != Some(true)
-    {
-        return;
-    }
     let re = &paused.recording_sid;
     match still_paused(state, paused).await {
         Ok(true) => {}
@@ -160,6 +181,18 @@ async fn resume_if_still_paused(state: &AppState, paused: &Watched, token: &str)
     // resume the plugin asks for.
     if let Err(why) = resume_allowed(state, &paused.task_sid).await {
         tracing::warn!(recording = %re, task = %paused.task_sid, "max_pause_seconds passed; the recording stays paused: {why}");
+        return;
+    }
+    // The store missed something since this pause (a resume it did not hear
+    // of, then a pause it did not record, would leave this token looking
+    // current): better a pause the plugin must end than one ended early.
+    if let Some(store) = &s.claims {
+        if store.failures() != failures_before {
+            tracing::warn!(recording = %re, task = %paused.task_sid, "max_pause_seconds passed; the recording stays paused because the claim store failed since the pause");
+            return;
+        }
+    }
+    if s.pause_watch.take(state, re, token).await != Some(true) {
         return;
     }
     match s

@@ -542,3 +542,60 @@ async fn a_pause_watched_on_one_replica_follows_resumes_on_another() {
         .await
         .is_none());
 }
+
+/// A claim store that failed since a pause leaves that pause's timer
+/// unsure whether a resume and a new pause went unrecorded: it does not
+/// resume (the plugin still will), rather than risk ending a pause early.
+#[tokio::test]
+async fn a_pause_timer_does_not_resume_after_the_store_failed() {
+    const PAUSE: &str = "/features/dual-channel-recording/flex/pause-recording";
+    const RESUME: &str = "/features/dual-channel-recording/flex/resume-recording";
+    let mut redis = RedisServer::start().await;
+    let sim = Sim::start().await;
+    sim.scene().await;
+    sim.put(
+        "/configuration",
+        json!({
+            "uiAttributes": {"custom_data": {"features": {
+                "dual_channel_recording": {"enabled": true, "channel": "customer"},
+                "pause_recording": {"enabled": true, "max_pause_seconds": 1.5}
+            }}},
+            "callRecordingEnabled": false
+        }),
+    )
+    .await;
+    let mut cfg = config(&sim.url, &[], &[("REDIS_URL", &redis.url())]);
+    cfg.pause_watch_grace = Duration::from_millis(100);
+    let state = AppState::with_retry(cfg, test_retry()).unwrap();
+    let a = app(state.clone());
+    let re = create(&a, &customer_request()).await.json["recordingSid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let on_call = [("Token", TOKEN), ("taskSid", WT), ("callSid", CA_CUSTOMER)];
+    let status = || async {
+        sim.recordings()
+            .await
+            .iter()
+            .find(|r| r["sid"] == re.as_str())
+            .map(|r| r["status"].clone())
+            .unwrap_or(Value::Null)
+    };
+    assert_eq!(post_form(&a, PAUSE, &on_call).await.status, StatusCode::OK);
+    let key = format!("dual-channel-recording:{AC}:paused:{re}");
+    let token = redis.get(&key).await.expect("the pause's token");
+    // The store cannot be reached: the resume and the new pause are not
+    // recorded in it.
+    redis.stop();
+    assert_eq!(post_form(&a, RESUME, &on_call).await.status, StatusCode::OK);
+    assert_eq!(post_form(&a, PAUSE, &on_call).await.status, StatusCode::OK);
+    assert!(failures(&state) >= 2, "{}", failures(&state));
+    // It comes back with what it held (a network partition, not a restart
+    // that lost its data): the first pause's token looks current.
+    redis.restart().await;
+    redis.set(&key, &token).await;
+    // The first pause's timer fires 1.6 s after it; the failures since that
+    // pause keep it from resuming the second one.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(status().await, "paused", "a pause was ended early");
+}
