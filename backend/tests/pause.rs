@@ -33,15 +33,18 @@ async fn post(app: &axum::Router, path: &str, pairs: &[(&'static str, String)]) 
 }
 
 async fn status_of(sim: &Sim, re: &str) -> Value {
-    let state = sim.state().await;
-    state["recordings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .chain(state["conferenceRecordings"].as_array().unwrap())
-        .find(|r| r["sid"] == re)
-        .map(|r| r["status"].clone())
-        .unwrap_or(Value::Null)
+    sim.recording_status(re).await
+}
+
+/// Warms the token and policy caches (a resume reads both; the recording is
+/// not paused, so it changes nothing): a pause is then exactly four Twilio
+/// requests, task and reservations (in parallel), the call's recordings, the
+/// update.
+async fn warm(app: &axum::Router) {
+    assert_eq!(
+        post(app, RESUME, &on_call(CA_CUSTOMER)).await.status,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -345,14 +348,7 @@ async fn a_twilio_refusal_of_the_update_passes_its_code() {
     sim.scene().await;
     let re = recording_on_customer_leg(&sim).await;
     let app = backend_for(&sim);
-    // Warm the token and policy caches (a resume reads both; the recording
-    // is not paused, so it changes nothing): a pause is then exactly four
-    // Twilio requests, task and reservations (in parallel), the call's
-    // recordings, the update.
-    assert_eq!(
-        post(&app, RESUME, &on_call(CA_CUSTOMER)).await.status,
-        StatusCode::OK
-    );
+    warm(&app).await;
     // (Twilio's answer to the update, what the plugin gets)
     let cases = [
         // The recording ended between the list and the update.
@@ -471,17 +467,7 @@ async fn a_resume_is_refused_on_a_task_the_policy_now_excludes() {
 /// The Flex configuration with recording on and `max_pause_seconds`, and a
 /// backend that steps in `grace` after it.
 async fn watched_backend(sim: &Sim, max_pause_seconds: f64, grace: Duration) -> axum::Router {
-    sim.put(
-        "/configuration",
-        json!({
-            "uiAttributes": {"custom_data": {"features": {
-                "dual_channel_recording": {"enabled": true, "channel": "customer"},
-                "pause_recording": {"enabled": true, "max_pause_seconds": max_pause_seconds}
-            }}},
-            "callRecordingEnabled": false
-        }),
-    )
-    .await;
+    sim.pause_config(max_pause_seconds).await;
     let mut cfg = config(&sim.url, &[], &[]);
     cfg.pause_watch_grace = grace;
     backend(cfg)
@@ -601,12 +587,7 @@ async fn a_recording_action_twilio_cannot_take_yet_is_retried() {
     sim.scene().await;
     let re = recording_on_customer_leg(&sim).await;
     let app = backend_for(&sim);
-    // Warm the token and policy caches: the fourth request of the pause is
-    // the update (see a_twilio_refusal_of_the_update_passes_its_code).
-    assert_eq!(
-        post(&app, RESUME, &on_call(CA_CUSTOMER)).await.status,
-        StatusCode::OK
-    );
+    warm(&app).await;
     sim.post(
         "/faults",
         json!({"failNext": {"status": 409, "code": 16114, "count": 2, "after": 3}}),

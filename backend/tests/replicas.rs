@@ -478,17 +478,7 @@ async fn a_pause_watched_on_one_replica_follows_resumes_on_another() {
     let redis = RedisServer::start().await;
     let sim = Sim::start().await;
     sim.scene().await;
-    sim.put(
-        "/configuration",
-        json!({
-            "uiAttributes": {"custom_data": {"features": {
-                "dual_channel_recording": {"enabled": true, "channel": "customer"},
-                "pause_recording": {"enabled": true, "max_pause_seconds": 1.5}
-            }}},
-            "callRecordingEnabled": false
-        }),
-    )
-    .await;
+    sim.pause_config(1.5).await;
     let watched = || {
         let mut cfg = config(&sim.url, &[], &[("REDIS_URL", &redis.url())]);
         cfg.pause_watch_grace = Duration::from_millis(100);
@@ -500,14 +490,7 @@ async fn a_pause_watched_on_one_replica_follows_resumes_on_another() {
         .unwrap()
         .to_string();
     let on_call = [("Token", TOKEN), ("taskSid", WT), ("callSid", CA_CUSTOMER)];
-    let status = || async {
-        sim.recordings()
-            .await
-            .iter()
-            .find(|r| r["sid"] == re.as_str())
-            .map(|r| r["status"].clone())
-            .unwrap_or(Value::Null)
-    };
+    let status = || sim.recording_status(&re);
 
     let first = Instant::now();
     assert_eq!(post_form(&a, PAUSE, &on_call).await.status, StatusCode::OK);
@@ -553,17 +536,7 @@ async fn a_pause_timer_does_not_resume_after_the_store_failed() {
     let mut redis = RedisServer::start().await;
     let sim = Sim::start().await;
     sim.scene().await;
-    sim.put(
-        "/configuration",
-        json!({
-            "uiAttributes": {"custom_data": {"features": {
-                "dual_channel_recording": {"enabled": true, "channel": "customer"},
-                "pause_recording": {"enabled": true, "max_pause_seconds": 1.5}
-            }}},
-            "callRecordingEnabled": false
-        }),
-    )
-    .await;
+    sim.pause_config(1.5).await;
     let mut cfg = config(&sim.url, &[], &[("REDIS_URL", &redis.url())]);
     cfg.pause_watch_grace = Duration::from_millis(100);
     let state = AppState::with_retry(cfg, test_retry()).unwrap();
@@ -573,14 +546,7 @@ async fn a_pause_timer_does_not_resume_after_the_store_failed() {
         .unwrap()
         .to_string();
     let on_call = [("Token", TOKEN), ("taskSid", WT), ("callSid", CA_CUSTOMER)];
-    let status = || async {
-        sim.recordings()
-            .await
-            .iter()
-            .find(|r| r["sid"] == re.as_str())
-            .map(|r| r["status"].clone())
-            .unwrap_or(Value::Null)
-    };
+    let status = || sim.recording_status(&re);
     assert_eq!(post_form(&a, PAUSE, &on_call).await.status, StatusCode::OK);
     let key = format!("dual-channel-recording:{AC}:paused:{re}");
     let token = redis.get(&key).await.expect("the pause's token");

@@ -157,6 +157,35 @@ impl Sim {
         .await;
     }
 
+    /// Recording on for the customer leg, with pausing and
+    /// `max_pause_seconds` (the backend's `pause_watch` reads it).
+    pub async fn pause_config(&self, max_pause_seconds: f64) {
+        self.put(
+            "/configuration",
+            json!({
+                "uiAttributes": {"custom_data": {"features": {
+                    "dual_channel_recording": {"enabled": true, "channel": "customer"},
+                    "pause_recording": {"enabled": true, "max_pause_seconds": max_pause_seconds}
+                }}},
+                "callRecordingEnabled": false
+            }),
+        )
+        .await;
+    }
+
+    /// The status of recording `re`, of a call or a conference (null if none).
+    pub async fn recording_status(&self, re: &str) -> Value {
+        let state = self.state().await;
+        state["recordings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .chain(state["conferenceRecordings"].as_array().unwrap())
+            .find(|r| r["sid"] == re)
+            .map(|r| r["status"].clone())
+            .unwrap_or(Value::Null)
+    }
+
     /// One inbound call accepted by worker WK: its task, reservation,
     /// conference (customer and worker legs joined) and both calls; the Flex
     /// configuration enables recording without exclusions.
