@@ -17,8 +17,8 @@ use serde_json::{json, Map, Value};
 
 use crate::model::{
     attributes_too_long, bad_param, deep_merge, is_sid, not_found, participant_to_twilio,
-    twilio_error, LogEntry, Recording, Reservation, RESERVATION_STATUSES, TASKROUTER_HOST,
-    TASK_ATTRIBUTES_MAX_CHARS, TASK_STATUSES,
+    twilio_error, ConcurrentWrite, Faults, LogEntry, Recording, Reservation, RESERVATION_STATUSES,
+    TASKROUTER_HOST, TASK_ATTRIBUTES_MAX_CHARS, TASK_STATUSES,
 };
 use crate::time::now_ms;
 use crate::SimState;
@@ -619,13 +619,7 @@ async fn fetch_task(
         let resp = task_answer(task.to_twilio(cfg, now), task.revision);
         // The answer is fixed above; someone else now writes, so a write
         // carrying this answer's ETag is stale.
-        if let Some(i) = sim
-            .faults
-            .concurrent_writes
-            .iter()
-            .position(|w| w.task_sid == task_sid)
-        {
-            let w = sim.faults.concurrent_writes.remove(i);
+        if let Some(w) = take_concurrent_write(&mut sim.faults, &task_sid) {
             deep_merge(&mut task.attributes, &w.attributes);
             task.revision += 1;
             task.updated_ms = now;
@@ -635,6 +629,15 @@ async fn fetch_task(
     match inner() {
         Ok(r) | Err(r) => r,
     }
+}
+
+/// The first armed concurrent write on this task, disarmed.
+fn take_concurrent_write(faults: &mut Faults, task_sid: &str) -> Option<ConcurrentWrite> {
+    let i = faults
+        .concurrent_writes
+        .iter()
+        .position(|w| w.task_sid == task_sid)?;
+    Some(faults.concurrent_writes.remove(i))
 }
 
 /// `"3"`, `3` and `W/"3"` all name revision 3.
@@ -691,11 +694,19 @@ async fn update_task(
 
         let now = now_ms();
         let mut sim = st.lock();
+        let sim = &mut *sim;
         let task = sim
             .world
             .tasks
             .get_mut(&task_sid)
             .ok_or_else(|| not_found(uri.path()))?;
+        // A concurrent write armed after the writer's last read lands now,
+        // still between that read and this write: the write is stale.
+        if let Some(w) = take_concurrent_write(&mut sim.faults, &task_sid) {
+            deep_merge(&mut task.attributes, &w.attributes);
+            task.revision += 1;
+            task.updated_ms = now;
+        }
         if let Some(expected) = if_match.as_deref() {
             let expected = normalize_etag(expected);
             if expected != "*" && expected != task.revision.to_string() {

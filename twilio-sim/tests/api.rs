@@ -654,6 +654,44 @@ async fn concurrent_write_makes_the_next_write_stale_once() {
 }
 
 #[tokio::test]
+async fn concurrent_write_armed_after_the_read_lands_before_the_write() {
+    let app = scene().await;
+    let read = rest(&app, Method::GET, &task_path(WT), None).await;
+    let etag = read.headers[header::ETAG]
+        .to_str()
+        .expect("etag")
+        .to_string();
+    let f = control(
+        &app,
+        Method::POST,
+        "/faults",
+        json!({"concurrentWrite": {"taskSid": WT, "attributes": {"other": true}}}),
+    )
+    .await;
+    assert_eq!(f.status, StatusCode::OK, "{:?}", f.body);
+
+    let form = serde_urlencoded::to_string([("Attributes", "{\"mine\":1}")]).expect("form");
+    let stale = send(
+        &app,
+        Method::POST,
+        &task_path(WT),
+        Auth::Account,
+        &[("If-Match", &etag)],
+        Some(("application/x-www-form-urlencoded", form)),
+    )
+    .await;
+    assert_twilio_error(&stale, 412, 20412);
+    let reread = rest(&app, Method::GET, &task_path(WT), None).await;
+    let merged: Value =
+        serde_json::from_str(reread.body["attributes"].as_str().unwrap_or("{}")).expect("json");
+    assert_eq!(merged["other"], json!(true));
+    assert_eq!(merged["call_sid"], json!(CA));
+    assert!(merged.get("mine").is_none());
+    let state = control(&app, Method::GET, "/state", Value::Null).await;
+    assert_eq!(state.body["faults"]["concurrentWrites"], json!([]));
+}
+
+#[tokio::test]
 async fn control_api_rejects_bad_input_clearly() {
     let app = scene().await;
     let cases: Vec<(Method, &str, &str)> = vec![
