@@ -5,10 +5,22 @@
 //! lookup walks the attributes object Flex holds (`wasm_lookup`): nothing
 //! is parsed, and JavaScript's own semantics apply. Natively (the backend,
 //! the tests) it walks a `serde_json::Value`. Either way a lookup costs the
-//! length of its path, whatever the size or depth of the document.
+//! length of its path, plus the length of an array it ends on (at most
+//! `MAX_ARRAY_LEN`), whatever the size or depth of the rest of the document.
 
 use serde_json::Value;
 use std::rc::Rc;
+
+/// The longest array a rule reads. TaskRouter's 4096-character limit keeps
+/// real attributes far below it; in the browser another script may set an
+/// array's `length` to billions without elements, which must not stall the
+/// accept. A longer array is unreadable, on both sides alike.
+pub const MAX_ARRAY_LEN: usize = 65_536;
+
+/// Why an array of `len` elements is not read.
+pub fn array_too_long(len: usize) -> String {
+    format!("an array of {len} elements, more than the {MAX_ARRAY_LEN} a rule reads")
+}
 
 /// What sits at a path.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -139,6 +151,9 @@ fn scalar_of_value(v: &Value) -> Option<String> {
 fn found_of_value(v: &Value) -> Found {
     match v {
         Value::Null => Found::Null,
+        Value::Array(items) if items.len() > MAX_ARRAY_LEN => {
+            Found::Unreadable(array_too_long(items.len()))
+        }
         Value::Array(items) => Found::Array {
             scalars: items.iter().filter_map(scalar_of_value).collect(),
             len: items.len(),
@@ -215,8 +230,9 @@ impl Attributes {
         Attributes(Rc::new(lookup))
     }
 
-    /// Attributes given as JSON text (the backend reads them so from
-    /// TaskRouter). Text that is not JSON, nests deeper than
+    /// Attributes given as JSON text, for the tests' tables (the backend
+    /// reads TaskRouter's text with `parse_value` and looks up in the
+    /// `Value` itself). Text that is not JSON, nests deeper than
     /// `insights::MAX_MERGE_DEPTH` or holds a lone surrogate (which
     /// serde_json refuses) is unreadable: rules fail closed on it.
     pub fn parse(json: &str) -> Attributes {
@@ -323,6 +339,20 @@ mod tests {
             }
         );
         assert_eq!(d.at(&[]), Found::Object);
+    }
+
+    #[test]
+    fn arrays_past_the_limit_are_unreadable_not_walked() {
+        let list = |n: usize| format!("{{\"l\": [{}]}}", vec!["1"; n].join(","));
+        let at_limit = doc(&list(MAX_ARRAY_LEN));
+        assert!(matches!(at_limit.lookup("l"), Found::Array { len, .. } if len == MAX_ARRAY_LEN));
+        let past = doc(&list(MAX_ARRAY_LEN + 1));
+        assert_eq!(
+            past.lookup("l"),
+            Found::Unreadable(array_too_long(MAX_ARRAY_LEN + 1))
+        );
+        // An element is still one step away.
+        assert_eq!(past.lookup("l.3"), s("1"));
     }
 
     #[test]

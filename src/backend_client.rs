@@ -8,20 +8,12 @@ use crate::api::{RefusalCode, TWILIO_CALL_NOT_IN_PROGRESS};
 use crate::document::Document;
 
 /// A parsed body of the backend: serde_json's tree natively; in the browser
-/// the JS engine's parse, read into a `Tree` (`wasm_answer`), so the wasm
-/// carries no JSON parser.
+/// the JS engine's parse, read into a `Tree` by the shell (`wasm_answer`),
+/// so the wasm carries no JSON parser.
 #[cfg(not(target_arch = "wasm32"))]
-pub(crate) type Body = serde_json::Value;
+pub type Body = serde_json::Value;
 #[cfg(target_arch = "wasm32")]
-pub(crate) type Body = crate::document::Tree;
-
-/// A JSON body of the backend.
-fn parse(body: &str) -> Option<Body> {
-    #[cfg(target_arch = "wasm32")]
-    return crate::wasm_answer::parse(body);
-    #[cfg(not(target_arch = "wasm32"))]
-    serde_json::from_str(body).ok()
-}
+pub type Body = crate::document::Tree;
 
 /// How the plugin retries a request to the backend (`retry::Backoff`):
 /// about as the template's client, up to 10 attempts, delays with full jitter
@@ -41,8 +33,22 @@ pub enum Answer {
     Network(String),
     Http {
         status: u16,
-        body: String,
+        /// The body as JSON, parsed by the shell; `None` when it was not
+        /// JSON (a proxy's HTML page, an empty body).
+        body: Option<Body>,
     },
+}
+
+#[cfg(test)]
+impl Answer {
+    /// An HTTP answer with this body text, parsed as the shell would.
+    pub(crate) fn http(status: u16, text: &str) -> Answer {
+        #[cfg(target_arch = "wasm32")]
+        let body = crate::wasm_answer::parse(text);
+        #[cfg(not(target_arch = "wasm32"))]
+        let body = serde_json::from_str(text).ok();
+        Answer::Http { status, body }
+    }
 }
 
 /// What an answer means for a create-recording request.
@@ -69,11 +75,10 @@ pub struct Started {
     pub warning: Option<String>,
 }
 
-fn describe_error(status: u16, body: &str) -> String {
-    let parsed = parse(body);
-    let text = |k: &str| parsed.as_ref().and_then(|v| v.str_at(k));
+fn describe_error(status: u16, body: Option<&Body>) -> String {
+    let text = |k: &str| body.and_then(|v| v.str_at(k));
     let message = text("message");
-    let code = parsed.as_ref().and_then(|v| v.i64_at("code"));
+    let code = body.and_then(|v| v.i64_at("code"));
     match (code, message) {
         (Some(TWILIO_CALL_NOT_IN_PROGRESS), Some(m)) => {
             format!("the call is no longer in progress (Twilio {TWILIO_CALL_NOT_IN_PROGRESS}: {m})")
@@ -86,13 +91,13 @@ fn describe_error(status: u16, body: &str) -> String {
     }
 }
 
-fn error_code(body: &str) -> Option<i64> {
-    (&parse(body)?).i64_at("code")
+fn error_code(body: Option<&Body>) -> Option<i64> {
+    body?.i64_at("code")
 }
 
 /// The message of a policy refusal (`api::RefusalBody`), if `body` is one.
-fn refusal(body: &str) -> Option<String> {
-    let v = &parse(body)?;
+fn refusal(body: Option<&Body>) -> Option<String> {
+    let v = body?;
     let code = RefusalCode::from_code(&v.str_at("code")?)?;
     let message = v.str_at("message").unwrap_or_default();
     Some(match v.str_at("rule") {
@@ -102,29 +107,32 @@ fn refusal(body: &str) -> Option<String> {
 }
 
 pub(crate) fn classify<T>(answer: &Answer, read: impl Fn(&Body) -> Option<T>) -> Outcome<T> {
-    match answer {
-        Answer::Network(why) => Outcome::Retry(format!("the backend could not be reached ({why})")),
-        Answer::Http { status, body } if (200..300).contains(status) => {
-            match parse(body).as_ref().and_then(&read) {
-                Some(v) => Outcome::Done(v),
-                None => Outcome::Fail(format!(
-                    "the backend answered {status} with an unreadable body"
-                )),
-            }
+    let (status, body) = match answer {
+        Answer::Network(why) => {
+            return Outcome::Retry(format!("the backend could not be reached ({why})"))
         }
-        // Twilio's 21220 (the call is not in progress) is final whatever HTTP
-        // status carries it: no repeat can bring the call back.
-        Answer::Http { status, body } if error_code(body) == Some(TWILIO_CALL_NOT_IN_PROGRESS) => {
-            Outcome::Fail(describe_error(*status, body))
-        }
-        Answer::Http { status: 403, body } => match refusal(body) {
+        Answer::Http { status, body } => (*status, body.as_ref()),
+    };
+    if (200..300).contains(&status) {
+        return match body.and_then(&read) {
+            Some(v) => Outcome::Done(v),
+            None => Outcome::Fail(format!(
+                "the backend answered {status} with an unreadable body"
+            )),
+        };
+    }
+    // Twilio's 21220 (the call is not in progress) is final whatever HTTP
+    // status carries it: no repeat can bring the call back.
+    if error_code(body) == Some(TWILIO_CALL_NOT_IN_PROGRESS) {
+        return Outcome::Fail(describe_error(status, body));
+    }
+    match status {
+        403 => match refusal(body) {
             Some(why) => Outcome::Refused(why),
-            None => Outcome::Fail(describe_error(403, body)),
+            None => Outcome::Fail(describe_error(status, body)),
         },
-        Answer::Http { status, body } if *status == 429 || *status >= 500 => {
-            Outcome::Retry(describe_error(*status, body))
-        }
-        Answer::Http { status, body } => Outcome::Fail(describe_error(*status, body)),
+        429 | 500.. => Outcome::Retry(describe_error(status, body)),
+        _ => Outcome::Fail(describe_error(status, body)),
     }
 }
 
@@ -179,127 +187,71 @@ mod tests {
         let ok = r#"{"success":true,"callSid":"CA1","recordingSid":"RE1","recordingUrl":"u","alreadyRecording":false,"media":null,"mediaWritten":true}"#;
         let cases: Vec<(Answer, &str)> = vec![
             (Answer::Network("refused".into()), "retry"),
+            (Answer::http(200, ok), "done"),
+            (Answer::http(201, ok), "done"),
+            (Answer::http(200, "<html>"), "fail"),
+            (Answer::http(429, ""), "retry"),
             (
-                Answer::Http {
-                    status: 200,
-                    body: ok.into(),
-                },
-                "done",
+                Answer::http(502, r#"{"success":false,"message":"m","code":20500}"#),
+                "retry",
             ),
+            (Answer::http(503, ""), "retry"),
             (
-                Answer::Http {
-                    status: 201,
-                    body: ok.into(),
-                },
-                "done",
-            ),
-            (
-                Answer::Http {
-                    status: 200,
-                    body: "<html>".into(),
-                },
+                Answer::http(
+                    409,
+                    r#"{"success":false,"message":"Call is not in-progress","code":21220}"#,
+                ),
                 "fail",
             ),
             (
-                Answer::Http {
-                    status: 429,
-                    body: "".into(),
-                },
-                "retry",
-            ),
-            (
-                Answer::Http {
-                    status: 502,
-                    body: r#"{"success":false,"message":"m","code":20500}"#.into(),
-                },
-                "retry",
-            ),
-            (
-                Answer::Http {
-                    status: 503,
-                    body: "".into(),
-                },
-                "retry",
-            ),
-            (
-                Answer::Http {
-                    status: 409,
-                    body: r#"{"success":false,"message":"Call is not in-progress","code":21220}"#
-                        .into(),
-                },
-                "fail",
-            ),
-            (
-                Answer::Http {
-                    status: 403,
-                    body: r#"{"success":false,"message":"no","code":403}"#.into(),
-                },
+                Answer::http(403, r#"{"success":false,"message":"no","code":403}"#),
                 "fail",
             ),
             // 21220 is final whatever status carries it.
             (
-                Answer::Http {
-                    status: 502,
-                    body: r#"{"success":false,"message":"Call is not in-progress","code":21220}"#
-                        .into(),
-                },
+                Answer::http(
+                    502,
+                    r#"{"success":false,"message":"Call is not in-progress","code":21220}"#,
+                ),
                 "fail",
             ),
             (
-                Answer::Http {
-                    status: 503,
-                    body: r#"{"success":false,"message":"m","code":21220}"#.into(),
-                },
+                Answer::http(503, r#"{"success":false,"message":"m","code":21220}"#),
                 "fail",
             ),
             (
-                Answer::Http {
-                    status: 429,
-                    body: r#"{"success":false,"message":"m","code":21220}"#.into(),
-                },
+                Answer::http(429, r#"{"success":false,"message":"m","code":21220}"#),
                 "fail",
             ),
             (
-                Answer::Http {
-                    status: 400,
-                    body: r#"{"success":false,"message":"m","code":21220}"#.into(),
-                },
+                Answer::http(400, r#"{"success":false,"message":"m","code":21220}"#),
                 "fail",
             ),
+            (Answer::http(400, ""), "fail"),
             (
-                Answer::Http {
-                    status: 400,
-                    body: "".into(),
-                },
-                "fail",
-            ),
-            (
-                Answer::Http {
-                    status: 403,
-                    body: r#"{"success":false,"code":"excluded","message":"m","rule":"exclude_queues: Sales"}"#.into(),
-                },
+                Answer::http(
+                    403,
+                    r#"{"success":false,"code":"excluded","message":"m","rule":"exclude_queues: Sales"}"#,
+                ),
                 "refused",
             ),
             (
-                Answer::Http {
-                    status: 403,
-                    body: r#"{"success":false,"code":"disabled","message":"m"}"#.into(),
-                },
+                Answer::http(403, r#"{"success":false,"code":"disabled","message":"m"}"#),
                 "refused",
             ),
             (
-                Answer::Http {
-                    status: 403,
-                    body: r#"{"success":false,"code":"something-else","message":"m"}"#.into(),
-                },
+                Answer::http(
+                    403,
+                    r#"{"success":false,"code":"something-else","message":"m"}"#,
+                ),
                 "fail",
             ),
             // Only a 403 is a refusal; a 503 while the policy is unknown is retried.
             (
-                Answer::Http {
-                    status: 503,
-                    body: r#"{"success":false,"code":503,"message":"the recording policy could not be read"}"#.into(),
-                },
+                Answer::http(
+                    503,
+                    r#"{"success":false,"code":503,"message":"the recording policy could not be read"}"#,
+                ),
                 "retry",
             ),
         ];
@@ -316,12 +268,18 @@ mod tests {
 
     #[test]
     fn error_messages_carry_twilios_words() {
-        let a = Answer::Http { status: 409, body: r#"{"success":false,"message":"Call is not in-progress. Cannot create recording.","code":21220}"#.into() };
+        let a = Answer::http(
+            409,
+            r#"{"success":false,"message":"Call is not in-progress. Cannot create recording.","code":21220}"#,
+        );
         let Outcome::Fail(m) = create_outcome(&a) else {
             panic!()
         };
         assert_eq!(m, "the call is no longer in progress (Twilio 21220: Call is not in-progress. Cannot create recording.)");
-        let a = Answer::Http { status: 502, body: r#"{"success":false,"message":"Too many","code":20429,"moreInfo":"https://www.twilio.com/docs/errors/20429"}"#.into() };
+        let a = Answer::http(
+            502,
+            r#"{"success":false,"message":"Too many","code":20429,"moreInfo":"https://www.twilio.com/docs/errors/20429"}"#,
+        );
         let Outcome::Retry(m) = create_outcome(&a) else {
             panic!()
         };
@@ -351,7 +309,7 @@ mod tests {
             warning: Some("too large".into()),
         };
         let body = serde_json::to_string(&written).unwrap();
-        let Outcome::Done(read) = create_outcome(&Answer::Http { status: 201, body }) else {
+        let Outcome::Done(read) = create_outcome(&Answer::http(201, &body)) else {
             panic!()
         };
         assert_eq!(
@@ -368,10 +326,7 @@ mod tests {
             changed: false,
         })
         .unwrap();
-        assert_eq!(
-            link_outcome(&Answer::Http { status: 200, body }),
-            Outcome::Done(true)
-        );
+        assert_eq!(link_outcome(&Answer::http(200, &body)), Outcome::Done(true));
         let err = ErrorBody {
             success: false,
             message: "m".into(),
@@ -379,7 +334,7 @@ mod tests {
             more_info: Some("i".into()),
         };
         let body = serde_json::to_string(&err).unwrap();
-        let Outcome::Fail(m) = create_outcome(&Answer::Http { status: 401, body }) else {
+        let Outcome::Fail(m) = create_outcome(&Answer::http(401, &body)) else {
             panic!()
         };
         assert_eq!(m, "HTTP 401, code 20003: m (i)");
@@ -398,17 +353,14 @@ mod tests {
             })
             .unwrap();
             assert_eq!(
-                create_outcome(&Answer::Http {
-                    status: 403,
-                    body: body.clone()
-                }),
+                create_outcome(&Answer::http(403, &body)),
                 Outcome::Refused(format!(
                     "task WT1 is excluded (rule: exclude_queues: Sales; code {})",
                     code.as_str()
                 ))
             );
             assert!(matches!(
-                link_outcome(&Answer::Http { status: 403, body }),
+                link_outcome(&Answer::http(403, &body)),
                 Outcome::Refused(_)
             ));
         }

@@ -81,16 +81,19 @@ impl std::fmt::Display for ConfigError {
     }
 }
 
-/// Milliseconds from a number of seconds written as canonical decimal text.
-fn seconds_to_ms(text: &str) -> Option<u64> {
+/// Milliseconds from a number of seconds as JavaScript writes it (`2`,
+/// `0.5`); digits past the third decimal are dropped. `None` for what is not
+/// plain non-negative decimal text (`1e+21`, `-1`, `Infinity`) or overflows.
+pub(crate) fn seconds_to_ms(text: &str) -> Option<u64> {
     let (int, frac) = text.split_once('.').unwrap_or((text, ""));
-    if frac.contains('e') || int.starts_with('-') {
+    if frac.contains(['e', 'E']) || int.contains(['e', 'E']) || int.starts_with('-') {
         return None;
     }
     let whole: u64 = int.parse().ok()?;
     let mut millis = 0u64;
     for (k, d) in frac.bytes().take(3).enumerate() {
-        millis += u64::from(d.checked_sub(b'0')?) * [100, 10, 1][k];
+        let digit = d.checked_sub(b'0').filter(|d| *d <= 9)?;
+        millis += u64::from(digit) * [100, 10, 1][k];
     }
     whole.checked_mul(1000)?.checked_add(millis)
 }
@@ -814,6 +817,31 @@ mod tests {
             errors(parse(&cd)),
             vec!["serverless_functions_domain: missing: set the backend's host name"]
         );
+    }
+
+    #[test]
+    fn seconds_as_milliseconds() {
+        let cases: &[(&str, Option<u64>)] = &[
+            ("0", Some(0)),
+            ("2", Some(2_000)),
+            ("0.5", Some(500)),
+            ("1.25", Some(1_250)),
+            ("0.0015", Some(1)),
+            ("18446744073709551", Some(18_446_744_073_709_551_000)),
+            ("18446744073709552", None),
+            ("-1", None),
+            ("1e+21", None),
+            ("1.5e-7", None),
+            ("1E2", None),
+            ("Infinity", None),
+            ("NaN", None),
+            ("1.x", None),
+            ("1.:", None),
+            ("", None),
+        ];
+        for (text, want) in cases {
+            assert_eq!(seconds_to_ms(text), *want, "{text}");
+        }
     }
 
     #[test]

@@ -92,7 +92,7 @@ impl<'a> Document for &'a Value {
 }
 
 /// A document the shell read into memory (in the browser: from a JS object).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Tree {
     Null,
     Bool(bool),

@@ -8,7 +8,7 @@
 
 use crate::api::PauseBehavior;
 use crate::backend_client::{classify, Answer, Outcome};
-use crate::config::{Channel, ConfigError, Method};
+use crate::config::{seconds_to_ms, Channel, ConfigError, Method};
 use crate::document::{Document, Node};
 use crate::insights::RecordedLeg;
 use crate::leg::{customer_leg, worker_leg};
@@ -168,22 +168,6 @@ pub fn parse<D: Document>(custom_data: D) -> Result<PauseConfig, Vec<ConfigError
     } else {
         Err(errors)
     }
-}
-
-/// Milliseconds from canonical decimal seconds (`"1.5"`); `None` for
-/// negative, exponent or unreadable text.
-fn seconds_to_ms(text: &str) -> Option<u64> {
-    let (int, frac) = text.split_once('.').unwrap_or((text, ""));
-    if frac.contains(['e', 'E']) || int.contains(['e', 'E']) || int.starts_with('-') {
-        return None;
-    }
-    let whole: u64 = int.parse().ok()?;
-    let mut millis = 0u64;
-    for (k, d) in frac.bytes().take(3).enumerate() {
-        let digit = d.checked_sub(b'0').filter(|d| *d <= 9)?;
-        millis += u64::from(digit) * [100, 10, 1][k];
-    }
-    whole.checked_mul(1000)?.checked_add(millis)
 }
 
 /// Where a pause goes: one leg of the task, or its conference.
@@ -601,10 +585,7 @@ mod tests {
 
     #[test]
     fn answers() {
-        let http = |status, body: &str| Answer::Http {
-            status,
-            body: body.into(),
-        };
+        let http = Answer::http;
         let ok = http(
             200,
             r#"{"success":true,"state":"paused","recordings":[{"recordingSid":"RE1","callSid":"CA1","status":"paused"}]}"#,
@@ -687,10 +668,7 @@ mod tests {
             }],
         })
         .unwrap();
-        let Outcome::Done(s) = control_outcome(&Answer::Http {
-            status: 200,
-            body: written,
-        }) else {
+        let Outcome::Done(s) = control_outcome(&Answer::http(200, &written)) else {
             panic!("not read");
         };
         assert_eq!(s.state, "recording");

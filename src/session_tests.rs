@@ -120,12 +120,12 @@ fn timers(cmds: &[Command]) -> Vec<(u64, u64)> {
 }
 
 fn ok(call: &str, re: &str, already: bool) -> Answer {
-    Answer::Http {
-        status: 201,
-        body: json!({"success": true, "callSid": call, "recordingSid": re, "recordingUrl": "u",
+    Answer::http(
+        201,
+        &json!({"success": true, "callSid": call, "recordingSid": re, "recordingUrl": "u",
             "alreadyRecording": already, "media": null, "mediaWritten": true})
         .to_string(),
-    }
+    )
 }
 
 fn logs(cmds: &[Command], level: Level) -> Vec<String> {
@@ -548,10 +548,7 @@ fn outbound_hung_up_unanswered_still_links_the_conference_once() {
     assert!(!c.idle(), "the link request outlives the task");
     c.handle(Event::Answer {
         request: s[0].0,
-        answer: Answer::Http {
-            status: 200,
-            body: r#"{"success":true,"changed":true}"#.into(),
-        },
+        answer: Answer::http(200, r#"{"success":true,"changed":true}"#),
     });
     assert!(c.idle());
     assert!(!c.request_pending(T1));
@@ -678,10 +675,7 @@ fn a_request_in_flight_when_the_task_ends_is_not_retried() {
     );
     let out = c.handle(Event::Answer {
         request: s[0].0,
-        answer: Answer::Http {
-            status: 503,
-            body: String::new(),
-        },
+        answer: Answer::http(503, ""),
     });
     assert!(timers(&out).is_empty());
     assert!(c.idle());
@@ -718,10 +712,7 @@ fn retries_with_backoff_then_gives_up_after_ten_attempts() {
     for attempt in 1..10 {
         let out = c.handle(Event::Answer {
             request,
-            answer: Answer::Http {
-                status: 429,
-                body: String::new(),
-            },
+            answer: Answer::http(429, ""),
         });
         let t = timers(&out);
         assert_eq!(t.len(), 1, "attempt {attempt}");
@@ -752,7 +743,7 @@ fn call_not_in_progress_is_not_retried() {
     let s = sends(&flex(&mut c, conf(T1, full(A1))));
     let out = c.handle(Event::Answer {
         request: s[0].0,
-        answer: Answer::Http { status: 409, body: r#"{"success":false,"message":"Call is not in-progress. Cannot create recording.","code":21220}"#.into() },
+        answer: Answer::http(409, r#"{"success":false,"message":"Call is not in-progress. Cannot create recording.","code":21220}"#),
     });
     assert!(timers(&out).is_empty());
     assert_eq!(
@@ -769,7 +760,7 @@ fn policy_refusal_is_logged_at_info_and_not_retried() {
     let s = sends(&flex(&mut c, conf(T1, full(A1))));
     let out = c.handle(Event::Answer {
         request: s[0].0,
-        answer: Answer::Http { status: 403, body: r#"{"success":false,"code":"excluded","message":"task is excluded","rule":"exclude_queues: Sales"}"#.into() },
+        answer: Answer::http(403, r#"{"success":false,"code":"excluded","message":"task is excluded","rule":"exclude_queues: Sales"}"#),
     });
     assert!(timers(&out).is_empty());
     assert!(sends(&out).is_empty());
@@ -911,14 +902,8 @@ fn random_timelines_never_panic_and_always_wind_down() {
                     let answer = match pick(4) {
                         0 => ok(C1, "RE1", false),
                         1 => Answer::Network("x".into()),
-                        2 => Answer::Http {
-                            status: 503,
-                            body: "{".into(),
-                        },
-                        _ => Answer::Http {
-                            status: 403,
-                            body: "{}".into(),
-                        },
+                        2 => Answer::http(503, "{"),
+                        _ => Answer::http(403, "{}"),
                     };
                     Event::Answer { request, answer }
                 }
@@ -942,10 +927,7 @@ fn random_timelines_never_panic_and_always_wind_down() {
         for request in outstanding {
             c.handle(Event::Answer {
                 request,
-                answer: Answer::Http {
-                    status: 403,
-                    body: String::new(),
-                },
+                answer: Answer::http(403, ""),
             });
         }
         assert!(c.followed().is_empty());
@@ -958,10 +940,7 @@ fn random_timelines_never_panic_and_always_wind_down() {
                     if let Command::Send { request, .. } = cmd {
                         c.handle(Event::Answer {
                             request,
-                            answer: Answer::Http {
-                                status: 403,
-                                body: String::new(),
-                            },
+                            answer: Answer::http(403, ""),
                         });
                     }
                 }
@@ -1407,10 +1386,10 @@ fn max_pause_seconds_resumes_and_a_resume_cancels_it() {
     let (request, _) = sends(&out)[0].clone();
     let out = c.handle(Event::Answer {
         request,
-        answer: Answer::Http {
-            status: 200,
-            body: r#"{"success":true,"state":"recording","recordings":[]}"#.into(),
-        },
+        answer: Answer::http(
+            200,
+            r#"{"success":true,"state":"recording","recordings":[]}"#,
+        ),
     });
     assert!(
         logs(&out, Level::Info)
@@ -1468,10 +1447,10 @@ fn an_automatic_resume_is_retried_then_given_up_with_a_log() {
     assert_eq!(resumes(&out).len(), 1);
     let out = c.handle(Event::Answer {
         request,
-        answer: Answer::Http {
-            status: 403,
-            body: r#"{"success":false,"message":"no accepted reservation","code":403}"#.into(),
-        },
+        answer: Answer::http(
+            403,
+            r#"{"success":false,"message":"no accepted reservation","code":403}"#,
+        ),
     });
     assert!(
         logs(&out, Level::Warn)
@@ -1707,10 +1686,7 @@ fn a_pause_waits_while_the_recording_is_being_started() {
     let (request, _) = sends(&out)[0].clone();
     c.handle(Event::Answer {
         request,
-        answer: Answer::Http {
-            status: 403,
-            body: r#"{"success":false,"message":"no","code":403}"#.into(),
-        },
+        answer: Answer::http(403, r#"{"success":false,"message":"no","code":403}"#),
     });
     assert!(!c.control_pending(T1));
 }
@@ -1779,9 +1755,18 @@ fn authorize_ahead_only_for_tasks_that_will_be_recorded() {
 #[test]
 fn authorize_answers_are_logged_never_retried_and_change_nothing() {
     let answers = [
-        (Answer::Http { status: 200, body: r#"{"success":true,"validForMs":15000}"#.into() }, Level::Debug),
-        (Answer::Http { status: 403, body: r#"{"success":false,"code":"excluded","message":"m","rule":"exclude_queues: Sales"}"#.into() }, Level::Info),
-        (Answer::Http { status: 503, body: "".into() }, Level::Debug),
+        (
+            Answer::http(200, r#"{"success":true,"validForMs":15000}"#),
+            Level::Debug,
+        ),
+        (
+            Answer::http(
+                403,
+                r#"{"success":false,"code":"excluded","message":"m","rule":"exclude_queues: Sales"}"#,
+            ),
+            Level::Info,
+        ),
+        (Answer::http(503, ""), Level::Debug),
         (Answer::Network("refused".into()), Level::Debug),
     ];
     for (answer, level) in answers {
@@ -1827,10 +1812,7 @@ fn an_authorize_answer_after_the_task_ended_is_ignored() {
     );
     let out = c.handle(Event::Answer {
         request: id,
-        answer: Answer::Http {
-            status: 403,
-            body: r#"{"success":false,"code":"disabled","message":"m"}"#.into(),
-        },
+        answer: Answer::http(403, r#"{"success":false,"code":"disabled","message":"m"}"#),
     });
     assert!(out.is_empty(), "{out:?}");
     assert!(c.idle());

@@ -4,9 +4,9 @@
 //! parser nor serde_json's `Value`; `config`, `pause` and `backend_client`
 //! read the tree as they read a `serde_json::Value` natively.
 
-use crate::attributes::number_text;
+use crate::attributes::{array_too_long, number_text, MAX_ARRAY_LEN};
 use crate::document::Tree;
-use crate::wasm_lookup::{is_array, thrown};
+use crate::wasm_lookup::{is_array, text, thrown};
 use js_sys::{Array, Reflect, JSON};
 use wasm_bindgen::prelude::*;
 
@@ -33,19 +33,16 @@ pub fn tree(v: &JsValue) -> Result<Tree, String> {
 }
 
 fn read(v: &JsValue, nesting: usize) -> Result<Tree, String> {
-    if let Some(s) = v.as_string() {
-        return Ok(Tree::String(s));
+    if v.is_string() {
+        return text(v).map(Tree::String);
     }
     if let Some(b) = v.as_bool() {
         return Ok(Tree::Bool(b));
     }
     if let Some(n) = v.as_f64() {
-        // JSON has no NaN or Infinity: serde_json's tree holds them as null.
-        return Ok(if n.is_finite() {
-            Tree::Number(number_text(n))
-        } else {
-            Tree::Null
-        });
+        // `JSON.parse` reads `1e400` as Infinity; natively the number's text
+        // reads as Infinity too (`attributes::number_of_json`).
+        return Ok(Tree::Number(number_text(n)));
     }
     if v.is_null() || v.is_undefined() {
         return Ok(Tree::Null);
@@ -61,7 +58,12 @@ fn read(v: &JsValue, nesting: usize) -> Result<Tree, String> {
         let len = Reflect::get(v, &JsValue::from_str("length"))
             .map_err(|e| thrown(&e))?
             .as_f64()
-            .unwrap_or(0.0) as u32;
+            .unwrap_or(0.0);
+        // A sparse array's `length` costs nothing to set and everything to walk.
+        if len > MAX_ARRAY_LEN as f64 {
+            return Err(array_too_long(len as usize));
+        }
+        let len = len as u32;
         let mut items = Vec::new();
         for i in 0..len {
             let item = Reflect::get_u32(v, i).map_err(|e| thrown(&e))?;
@@ -72,7 +74,7 @@ fn read(v: &JsValue, nesting: usize) -> Result<Tree, String> {
     let mut members = Vec::new();
     for entry in entries(v).map_err(|e| thrown(&e))?.iter() {
         let entry = Array::from(&entry);
-        let key = entry.get(0).as_string().unwrap_or_default();
+        let key = text(&entry.get(0))?;
         members.push((key, read(&entry.get(1), nesting + 1)?));
     }
     Ok(Tree::Object(members))

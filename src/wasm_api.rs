@@ -130,7 +130,8 @@ const CONTROL_POLL_MS: u32 = 100;
 
 #[wasm_bindgen]
 extern "C" {
-    /// What the JS shim provides: see plugin-shim/src/host.js.
+    /// What the JS shim provides: the `host` object built in
+    /// plugin-shim/src/feature/index.js.
     pub type Host;
     #[wasm_bindgen(method, catch)]
     fn log(this: &Host, level: &str, message: &str) -> Result<(), JsValue>;
@@ -212,7 +213,7 @@ async fn post_form(url: &str, form: String) -> Answer {
     };
     Answer::Http {
         status,
-        body: body.unwrap_or_default(),
+        body: body.as_deref().and_then(crate::wasm_answer::parse),
     }
 }
 

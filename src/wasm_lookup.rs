@@ -5,7 +5,9 @@
 //! as its own). A getter or proxy that throws makes the value unreadable,
 //! never an exception through the core.
 
-use crate::attributes::{array_index, Attributes, Found, Kind, Lookup};
+use crate::attributes::{
+    array_index, array_too_long, Attributes, Found, Kind, Lookup, MAX_ARRAY_LEN,
+};
 use js_sys::{JsString, Number, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -61,6 +63,17 @@ pub(crate) fn thrown(e: &JsValue) -> String {
     }
 }
 
+/// A JS string as Rust text. Rust strings cannot hold a lone surrogate,
+/// and serde_json refuses one natively; a lossy copy could match a rule (or
+/// a key) the real text does not, so such a string is unreadable.
+pub(crate) fn text(v: &JsValue) -> Result<String, String> {
+    let s = v.unchecked_ref::<JsString>();
+    if !s.is_valid_utf16() {
+        return Err("a string that is not valid Unicode (a lone surrogate)".into());
+    }
+    Ok(String::from(s))
+}
+
 /// The text of a scalar, as `attributes::Found::Scalar` holds it; `None`
 /// for what is not one (null, containers, and what JSON cannot hold and
 /// `JSON.stringify` leaves out: undefined, functions, symbols).
@@ -78,15 +91,7 @@ fn scalar(v: &JsValue) -> Option<Result<String, String>> {
         return Some(text);
     }
     if v.is_string() {
-        let s = v.unchecked_ref::<JsString>();
-        // Rust strings cannot hold a lone surrogate; a lossy copy could
-        // match a rule the real text does not.
-        if !s.is_valid_utf16() {
-            return Some(Err(
-                "a string that is not valid Unicode (a lone surrogate)".into()
-            ));
-        }
-        return Some(Ok(String::from(s)));
+        return Some(text(v));
     }
     if v.is_bigint() {
         return Some(Err("a BigInt, which JSON cannot hold".into()));
@@ -126,6 +131,9 @@ fn read_array(array: &JsValue) -> Found {
     } else {
         0
     };
+    if len as usize > MAX_ARRAY_LEN {
+        return Found::Unreadable(array_too_long(len as usize));
+    }
     let mut scalars = Vec::new();
     for i in 0..len {
         let item = match element(array, i) {

@@ -372,7 +372,7 @@ async fn refusals_are_not_retried_by_the_plugin() {
         dual_channel_recording::backend_client::create_outcome(
             &dual_channel_recording::backend_client::Answer::Http {
                 status: 403,
-                body: a.json.to_string()
+                body: Some(a.json.clone())
             }
         ),
         dual_channel_recording::backend_client::Outcome::Refused(_)

@@ -407,6 +407,14 @@ fn the_browser_lookup_reads_own_values_only_and_fails_closed() {
     );
     assert!(unreadable(Attributes::parse(lone).lookup("a")));
     assert!(unreadable(Attributes::parse(lone).lookup("b")));
+    // A sparse array whose `length` says billions: refused, not walked.
+    let sparse = make("const l = []; l.length = 4e9; l[0] = 1; return {l, m: [1, 2]};");
+    assert!(unreadable(JsLookup::new(sparse.clone()).lookup("l")));
+    assert_eq!(
+        JsLookup::new(sparse.clone()).lookup("l.0"),
+        Found::Scalar("1".into())
+    );
+    assert!(dual_channel_recording::wasm_answer::tree(&sparse).is_err());
     // Numbers as JavaScript writes them.
     let n = JsLookup::new(js(r#"{"a": 1.0, "b": -0, "c": 1e400, "d": 1E2}"#));
     for (k, want) in [("a", "1"), ("b", "0"), ("c", "Infinity"), ("d", "100")] {
@@ -467,6 +475,9 @@ fn backend_answers_parse_as_serde_json_parses_them() {
         "",
         "{",
         r#"{"a":1} x"#,
+        r#"{"big":1e400,"neg":-1e400}"#,
+        r#"{"a":"\ud800"}"#,
+        r#"{"\udc00":1}"#,
     ];
     for body in cases {
         let native = serde_json::from_str::<Value>(body)
