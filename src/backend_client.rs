@@ -33,8 +33,11 @@ pub enum Answer {
     Network(String),
     Http {
         status: u16,
-        /// The body as JSON, parsed by the shell; `None` when it was not
-        /// JSON (a proxy's HTML page, an empty body).
+        /// The body as JSON, parsed by the shell; `None` when it could not
+        /// be read as JSON (a proxy's HTML page, an empty body; in the
+        /// browser also what `wasm_answer` refuses: a lone surrogate, more
+        /// than `attributes::MAX_ARRAY_LEN` array elements, nesting past
+        /// serde_json's limit).
         body: Option<Body>,
     },
 }

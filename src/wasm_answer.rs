@@ -4,9 +4,9 @@
 //! parser nor serde_json's `Value`; `config`, `pause` and `backend_client`
 //! read the tree as they read a `serde_json::Value` natively.
 
-use crate::attributes::{array_too_long, number_text, MAX_ARRAY_LEN};
+use crate::attributes::{number_text, MAX_ARRAY_LEN};
 use crate::document::Tree;
-use crate::wasm_lookup::{is_array, text, thrown};
+use crate::wasm_lookup::{array_len, is_array, text, thrown};
 use js_sys::{Array, Reflect, JSON};
 use wasm_bindgen::prelude::*;
 
@@ -29,10 +29,14 @@ pub fn parse(body: &str) -> Option<Tree> {
 /// A JS value as a document; why not when it cannot be read (a getter or
 /// proxy that throws, a value JSON has no counterpart for, nesting too deep).
 pub fn tree(v: &JsValue) -> Result<Tree, String> {
-    read(v, 0)
+    let mut elements = MAX_ARRAY_LEN;
+    read(v, 0, &mut elements)
 }
 
-fn read(v: &JsValue, nesting: usize) -> Result<Tree, String> {
+/// `elements`: how many array elements the rest of the walk may still read.
+/// One budget for the whole document: arrays nested in arrays, each under
+/// the limit, must not multiply into billions of reads.
+fn read(v: &JsValue, nesting: usize, elements: &mut usize) -> Result<Tree, String> {
     if v.is_string() {
         return text(v).map(Tree::String);
     }
@@ -41,8 +45,13 @@ fn read(v: &JsValue, nesting: usize) -> Result<Tree, String> {
     }
     if let Some(n) = v.as_f64() {
         // `JSON.parse` reads `1e400` as Infinity; natively the number's text
-        // reads as Infinity too (`attributes::number_of_json`).
-        return Ok(Tree::Number(number_text(n)));
+        // reads as Infinity too (`attributes::number_of_json`). NaN, which no
+        // JSON text holds, is null, as `JSON.stringify` writes it.
+        return Ok(if n.is_nan() {
+            Tree::Null
+        } else {
+            Tree::Number(number_text(n))
+        });
     }
     if v.is_null() || v.is_undefined() {
         return Ok(Tree::Null);
@@ -55,19 +64,15 @@ fn read(v: &JsValue, nesting: usize) -> Result<Tree, String> {
         return Err(format!("nested deeper than {MAX_NESTING} levels"));
     }
     if is_array(v).map_err(|e| thrown(&e))? {
-        let len = Reflect::get(v, &JsValue::from_str("length"))
-            .map_err(|e| thrown(&e))?
-            .as_f64()
-            .unwrap_or(0.0);
-        // A sparse array's `length` costs nothing to set and everything to walk.
-        if len > MAX_ARRAY_LEN as f64 {
-            return Err(array_too_long(len as usize));
-        }
+        let len = array_len(v)? as usize;
+        *elements = elements.checked_sub(len).ok_or_else(|| {
+            format!("more than {MAX_ARRAY_LEN} array elements in all (one of {len})")
+        })?;
         let len = len as u32;
         let mut items = Vec::new();
         for i in 0..len {
             let item = Reflect::get_u32(v, i).map_err(|e| thrown(&e))?;
-            items.push(read(&item, nesting + 1)?);
+            items.push(read(&item, nesting + 1, elements)?);
         }
         return Ok(Tree::Array(items));
     }
@@ -75,7 +80,7 @@ fn read(v: &JsValue, nesting: usize) -> Result<Tree, String> {
     for entry in entries(v).map_err(|e| thrown(&e))?.iter() {
         let entry = Array::from(&entry);
         let key = text(&entry.get(0))?;
-        members.push((key, read(&entry.get(1), nesting + 1)?));
+        members.push((key, read(&entry.get(1), nesting + 1, elements)?));
     }
     Ok(Tree::Object(members))
 }

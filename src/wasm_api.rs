@@ -1,7 +1,8 @@
 //! The `#[wasm_bindgen]` shell: it only translates. Events, the configuration
 //! and the core's answers cross as JS objects (serde-wasm-bindgen for events
-//! and answers, `wasm_answer` for the configuration; no JSON text crosses
-//! the boundary), a task's attributes are read where they are
+//! and answers, `wasm_answer` for the configuration; the backend's answers
+//! are parsed here, `JSON.parse` then `wasm_answer`, before the core sees
+//! them), a task's attributes are read where they are
 //! (`wasm_lookup`), and the commands that come out of the pure core are
 //! carried out here (fetch, timers) or handed to the shim's host callbacks.
 //!

@@ -121,19 +121,29 @@ fn element(array: &JsValue, i: u32) -> Result<JsValue, String> {
     Reflect::get_u32(array, i).map_err(|e| thrown(&e))
 }
 
-fn read_array(array: &JsValue) -> Found {
-    let len = match Reflect::get(array, &JsValue::from_str("length")) {
-        Ok(l) => l.as_f64().unwrap_or(0.0),
-        Err(e) => return Found::Unreadable(thrown(&e)),
-    };
-    let len = if len.is_finite() && len >= 0.0 {
+/// An array's `length` as a count (a `length` that is not one counts 0).
+/// Callers bound it before walking: a sparse array's `length` costs nothing
+/// to set and everything to walk.
+pub(crate) fn array_len(array: &JsValue) -> Result<u32, String> {
+    let len = Reflect::get(array, &JsValue::from_str("length"))
+        .map_err(|e| thrown(&e))?
+        .as_f64()
+        .unwrap_or(0.0);
+    Ok(if len.is_finite() && len >= 0.0 {
         len.min(u32::MAX as f64) as u32
     } else {
         0
+    })
+}
+
+fn read_array(array: &JsValue) -> Found {
+    let len = match array_len(array) {
+        Ok(len) if len as usize > MAX_ARRAY_LEN => {
+            return Found::Unreadable(array_too_long(len as usize))
+        }
+        Ok(len) => len,
+        Err(why) => return Found::Unreadable(why),
     };
-    if len as usize > MAX_ARRAY_LEN {
-        return Found::Unreadable(array_too_long(len as usize));
-    }
     let mut scalars = Vec::new();
     for i in 0..len {
         let item = match element(array, i) {

@@ -415,6 +415,19 @@ fn the_browser_lookup_reads_own_values_only_and_fails_closed() {
         Found::Scalar("1".into())
     );
     assert!(dual_channel_recording::wasm_answer::tree(&sparse).is_err());
+    // Arrays each under the limit add up (nested, they would multiply into
+    // billions of reads): one budget for the whole document.
+    let nested = make("const l = []; l.length = 40000; return [l, l];");
+    let why = dual_channel_recording::wasm_answer::tree(&nested).unwrap_err();
+    assert!(why.contains("array elements in all"), "{why}");
+    // NaN is null, as JSON.stringify writes it; Infinity is a number.
+    assert_eq!(
+        dual_channel_recording::wasm_answer::tree(&make("return [NaN, -Infinity];")),
+        Ok(dual_channel_recording::document::Tree::Array(vec![
+            dual_channel_recording::document::Tree::Null,
+            dual_channel_recording::document::Tree::Number("-Infinity".into()),
+        ]))
+    );
     // Numbers as JavaScript writes them.
     let n = JsLookup::new(js(r#"{"a": 1.0, "b": -0, "c": 1e400, "d": 1E2}"#));
     for (k, want) in [("a", "1"), ("b", "0"), ("c", "Infinity"), ("d", "100")] {

@@ -122,7 +122,9 @@ impl FlexConfiguration {
 pub(crate) struct Faults {
     pub fail_next: Option<FailNext>,
     pub latency_ms: u64,
-    /// Applied in order, each right after the next answered GET of its task.
+    /// Applied in order, each right after the next answered GET of its task
+    /// or, when no GET came first, at its next write, before the If-Match
+    /// check: either way between the writer's read and its write.
     pub concurrent_writes: Vec<ConcurrentWrite>,
 }
 

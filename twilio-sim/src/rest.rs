@@ -17,7 +17,7 @@ use serde_json::{json, Map, Value};
 
 use crate::model::{
     attributes_too_long, bad_param, deep_merge, is_sid, not_found, participant_to_twilio,
-    twilio_error, ConcurrentWrite, Faults, LogEntry, Recording, Reservation, RESERVATION_STATUSES,
+    twilio_error, Faults, LogEntry, Recording, Reservation, Task, RESERVATION_STATUSES,
     TASKROUTER_HOST, TASK_ATTRIBUTES_MAX_CHARS, TASK_STATUSES,
 };
 use crate::time::now_ms;
@@ -619,11 +619,7 @@ async fn fetch_task(
         let resp = task_answer(task.to_twilio(cfg, now), task.revision);
         // The answer is fixed above; someone else now writes, so a write
         // carrying this answer's ETag is stale.
-        if let Some(w) = take_concurrent_write(&mut sim.faults, &task_sid) {
-            deep_merge(&mut task.attributes, &w.attributes);
-            task.revision += 1;
-            task.updated_ms = now;
-        }
+        land_concurrent_write(&mut sim.faults, task, &task_sid, now);
         Ok(resp)
     };
     match inner() {
@@ -631,13 +627,20 @@ async fn fetch_task(
     }
 }
 
-/// The first armed concurrent write on this task, disarmed.
-fn take_concurrent_write(faults: &mut Faults, task_sid: &str) -> Option<ConcurrentWrite> {
-    let i = faults
+/// The first concurrent write armed on this task, if any, lands (and is
+/// disarmed): a new revision, so a write carrying an older ETag is stale.
+fn land_concurrent_write(faults: &mut Faults, task: &mut Task, task_sid: &str, now: i64) {
+    let Some(i) = faults
         .concurrent_writes
         .iter()
-        .position(|w| w.task_sid == task_sid)?;
-    Some(faults.concurrent_writes.remove(i))
+        .position(|w| w.task_sid == task_sid)
+    else {
+        return;
+    };
+    let w = faults.concurrent_writes.remove(i);
+    deep_merge(&mut task.attributes, &w.attributes);
+    task.revision += 1;
+    task.updated_ms = now;
 }
 
 /// `"3"`, `3` and `W/"3"` all name revision 3.
@@ -702,11 +705,7 @@ async fn update_task(
             .ok_or_else(|| not_found(uri.path()))?;
         // A concurrent write armed after the writer's last read lands now,
         // still between that read and this write: the write is stale.
-        if let Some(w) = take_concurrent_write(&mut sim.faults, &task_sid) {
-            deep_merge(&mut task.attributes, &w.attributes);
-            task.revision += 1;
-            task.updated_ms = now;
-        }
+        land_concurrent_write(&mut sim.faults, task, &task_sid, now);
         if let Some(expected) = if_match.as_deref() {
             let expected = normalize_etag(expected);
             if expected != "*" && expected != task.revision.to_string() {
