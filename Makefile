@@ -91,6 +91,7 @@ test-js: build test-tools
 	node --test tests/contract/
 	node --test tests/browser/
 	node --test tests/demo/
+	node --test tests/deploy/
 
 # BROWSER=1 plays in headless Chromium; PRISM=1 puts `prism proxy --errors`
 # between the backend and the simulator and checks every answer against

@@ -1,0 +1,129 @@
+// The deploy files (Containerfile, .dockerignore, deploy/) checked against
+// the code as it is: an image build or a systemd start fails on a workspace
+// member the image does not copy, a variable the binary does not know, or a
+// command line it refuses. No container engine runs here, so the image
+// itself is not built (README: `make image`); what the image and the unit
+// would run is run.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import {
+  REPO_ROOT, SIM_ACCOUNT, backendBin, freePort, missingParts, startProcess, startSim,
+} from '../harness/processes.mjs';
+
+const read = (p) => readFileSync(path.join(REPO_ROOT, p), 'utf8');
+
+/** `KEY=value` lines of an environment file; `commented` also takes `#KEY=value`. */
+function envLines(text, { commented = false } = {}) {
+  const out = [];
+  for (const line of text.split('\n')) {
+    const m = /^(#?)([A-Z][A-Z0-9_]*)=(.*)$/.exec(line.trim());
+    if (m && (commented || m[1] === '')) out.push({ key: m[2], value: m[3], commented: m[1] === '#' });
+  }
+  return out;
+}
+
+/** The `[workspace] members` of the root Cargo.toml. */
+function workspaceMembers() {
+  const m = /members\s*=\s*\[([^\]]*)\]/.exec(read('Cargo.toml'));
+  assert.ok(m, 'Cargo.toml has a [workspace] members list');
+  return [...m[1].matchAll(/"([^"]+)"/g)].map((x) => x[1]);
+}
+
+/** Sources of the Containerfile's `COPY` lines from the build context (not `--from`). */
+function contextCopies() {
+  const sources = [];
+  for (const line of read('Containerfile').split('\n')) {
+    const words = line.trim().split(/\s+/);
+    if (words[0] !== 'COPY' || words.some((w) => w.startsWith('--from'))) continue;
+    sources.push(...words.slice(1, -1));
+  }
+  return sources;
+}
+
+test('the image copies every workspace member, and .dockerignore lets each copied path in', () => {
+  const copies = contextCopies();
+  // cargo reads every member's manifest, even with `-p recording-backend`.
+  const needed = workspaceMembers().flatMap((m) => (m === '.' ? ['Cargo.toml', 'Cargo.lock', 'src'] : [m]));
+  for (const n of needed) assert.ok(copies.includes(n), `Containerfile does not COPY ${n} (a workspace member's files)`);
+  const allowed = new Set(read('.dockerignore').split('\n')
+    .map((l) => l.trim()).filter((l) => l.startsWith('!')).map((l) => l.slice(1).replace(/\/$/, '')));
+  for (const c of copies) {
+    assert.ok(existsSync(path.join(REPO_ROOT, c)), `Containerfile copies ${c}, which does not exist`);
+    assert.ok(allowed.has(c), `.dockerignore excludes everything and does not let ${c} back in`);
+  }
+});
+
+test('every variable the example environment file names is one the backend documents', () => {
+  const help = spawnSync(backendBin(), ['--help'], { encoding: 'utf8' });
+  assert.equal(help.status, 0, help.stderr);
+  const documented = help.stdout.slice(help.stdout.indexOf('Environment:'));
+  const named = envLines(read('deploy/recording-backend.env.example'), { commented: true });
+  assert.ok(named.length >= 10, `only ${named.length} variables found`);
+  for (const { key } of named) {
+    assert.match(documented, new RegExp(`\\b${key}\\b`), `${key} is in the example file but not in recording-backend --help`);
+  }
+});
+
+test("the unit's and the image's command lines start the backend with the example environment; the image's HEALTHCHECK passes; SIGTERM stops it cleanly", async (t) => {
+  const missing = missingParts({ bundle: false });
+  if (missing.length) { t.skip(missing.join('; ')); return; }
+  const sim = await startSim();
+  t.after(() => sim.stop());
+
+  // The example file as an operator fills it in: the placeholders become
+  // the simulator's account, the rest stays as written (LOG_FORMAT=json).
+  const secret = 'example-secret-never-logged-5d1f';
+  const fill = {
+    TWILIO_ACCOUNT_SID: SIM_ACCOUNT.accountSid,
+    TWILIO_FLEX_WORKSPACE_SID: SIM_ACCOUNT.workspaceSid,
+    TWILIO_API_KEY: `SK${'a'.repeat(32)}`,
+    TWILIO_API_SECRET: secret,
+  };
+  const env = {};
+  for (const { key, value } of envLines(read('deploy/recording-backend.env.example'))) env[key] = fill[key] ?? value;
+  for (const k of Object.keys(fill)) assert.ok(k in env, `the example file does not set ${k}`);
+  assert.equal(env.LOG_FORMAT, 'json');
+
+  const unit = read('deploy/recording-backend.service');
+  const exec = /^ExecStart=(\S+)\s+(.*)$/m.exec(unit);
+  assert.ok(exec, 'the unit has an ExecStart line');
+  assert.equal(path.basename(exec[1]), 'recording-backend');
+  const image = /^ENTRYPOINT\s+(\[.*\])$/m.exec(read('Containerfile'));
+  assert.ok(image, 'the Containerfile has an exec-form ENTRYPOINT');
+  const health = /HEALTHCHECK[^\n]*\\\n\s*CMD\s+(\[.*\])/m.exec(read('Containerfile'));
+  assert.ok(health, 'the Containerfile has an exec-form HEALTHCHECK CMD');
+
+  for (const [name, argv] of [['systemd unit', exec[2].split(/\s+/)], ['image ENTRYPOINT', JSON.parse(image[1]).slice(1)]]) {
+    // The same arguments on a free port, Twilio's hosts replaced by the simulator.
+    const port = await freePort();
+    const args = argv.map((a) => a.replace(/:8787$/, `:${port}`)).concat(['--twilio-base-url', sim.url]);
+    assert.ok(args.some((a) => a.endsWith(`:${port}`)), `${name}: no --listen address on port 8787 to move`);
+    const lines = [];
+    const proc = await startProcess({ name, bin: backendBin(), args, env });
+    proc.child.stdout.on('data', (c) => lines.push(...c.toString().split('\n')));
+    proc.child.stderr.on('data', (c) => lines.push(...c.toString().split('\n')));
+
+    const healthz = await fetch(`http://127.0.0.1:${port}/healthz`);
+    assert.equal(healthz.status, 200, `${name}: /healthz`);
+    const hc = JSON.parse(health[1]);
+    const probe = spawnSync(backendBin(), hc.slice(1).map((a) => a.replace(/:8787$/, `:${port}`)), { encoding: 'utf8' });
+    assert.equal(probe.status, 0, `${name}: the HEALTHCHECK command: ${probe.stdout}${probe.stderr}`);
+
+    proc.child.kill('SIGTERM');
+    const { code, signal } = await proc.exited;
+    assert.deepEqual({ code, signal }, { code: 0, signal: null }, `${name}: SIGTERM is a clean stop`);
+    // Every log line (after the listening line on stdout) is one JSON object, and no secret is in any.
+    const logged = lines.filter((l) => l.trim() !== '');
+    const json = logged.filter((l) => l.startsWith('{'));
+    assert.ok(json.length >= 2, `${name}: JSON log lines: ${logged.join('\n')}`);
+    for (const l of json) {
+      const o = JSON.parse(l);
+      for (const k of ['timestamp', 'level', 'message']) assert.ok(k in o, `${name}: ${k} missing in ${l}`);
+    }
+    assert.ok(json.some((l) => JSON.parse(l).message === 'stopped'), `${name}: no "stopped" line`);
+    assert.ok(!logged.some((l) => l.includes(secret)), `${name}: the API secret was logged`);
+  }
+});
