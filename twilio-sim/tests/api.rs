@@ -51,6 +51,20 @@ fn task_path(task: &str) -> String {
     format!("/v1/Workspaces/{WS}/Tasks/{task}")
 }
 
+/// A task attributes write carrying `If-Match: etag`.
+async fn write_attributes(app: &Router, task: &str, attributes: &str, etag: &str) -> Answer {
+    let form = serde_urlencoded::to_string([("Attributes", attributes)]).expect("form");
+    send(
+        app,
+        Method::POST,
+        &task_path(task),
+        Auth::Account,
+        &[("If-Match", etag)],
+        Some(("application/x-www-form-urlencoded", form)),
+    )
+    .await
+}
+
 /// A call in progress, an ended call, a task, a reservation, a conference
 /// and a token, as a scenario's first steps would leave them.
 async fn scene() -> Router {
@@ -372,43 +386,19 @@ async fn task_get_and_update_with_revisions() {
     assert!(date.ends_with('Z') && date.contains('T'), "{date}");
 
     let new_attrs = json!({"call_sid": CA, "conversations": {"media": [1]}}).to_string();
-    let form = serde_urlencoded::to_string([("Attributes", new_attrs.as_str())]).expect("form");
-    let post = send(
-        &app,
-        Method::POST,
-        &task_path(WT),
-        Auth::Account,
-        &[("If-Match", &etag)],
-        Some(("application/x-www-form-urlencoded", form.clone())),
-    )
-    .await;
+    let post = write_attributes(&app, WT, &new_attrs, &etag).await;
     assert_eq!(post.status, StatusCode::OK, "{:?}", post.body);
     assert_eq!(post.headers[header::ETAG], "\"1\"");
     assert_eq!(post.body["attributes"], json!(new_attrs));
 
     // The old ETag is stale now.
-    let stale = send(
-        &app,
-        Method::POST,
-        &task_path(WT),
-        Auth::Account,
-        &[("If-Match", &etag)],
-        Some(("application/x-www-form-urlencoded", form.clone())),
-    )
-    .await;
+    let stale = write_attributes(&app, WT, &new_attrs, &etag).await;
     assert_twilio_error(&stale, 412, 20412);
 
     // Unquoted revision is understood as well; no If-Match means unconditional.
-    let unquoted = send(
-        &app,
-        Method::POST,
-        &task_path(WT),
-        Auth::Account,
-        &[("If-Match", "1")],
-        Some(("application/x-www-form-urlencoded", form.clone())),
-    )
-    .await;
+    let unquoted = write_attributes(&app, WT, &new_attrs, "1").await;
     assert_eq!(unquoted.status, StatusCode::OK);
+    let form = serde_urlencoded::to_string([("Attributes", new_attrs.as_str())]).expect("form");
     let blind = rest(&app, Method::POST, &task_path(WT), Some(&form)).await;
     assert_eq!(blind.status, StatusCode::OK);
     assert_eq!(blind.headers[header::ETAG], "\"3\"");
@@ -619,23 +609,7 @@ async fn concurrent_write_makes_the_next_write_stale_once() {
         serde_json::from_str(read.body["attributes"].as_str().unwrap_or("{}")).expect("json");
     assert!(seen.get("other").is_none());
 
-    let form = serde_urlencoded::to_string([("Attributes", "{\"mine\":1}")]).expect("form");
-    let write = |etag: String| {
-        let app = app.clone();
-        let form = form.clone();
-        async move {
-            send(
-                &app,
-                Method::POST,
-                &task_path(WT),
-                Auth::Account,
-                &[("If-Match", &etag)],
-                Some(("application/x-www-form-urlencoded", form)),
-            )
-            .await
-        }
-    };
-    let stale = write(etag).await;
+    let stale = write_attributes(&app, WT, "{\"mine\":1}", &etag).await;
     assert_twilio_error(&stale, 412, 20412);
 
     // Re-read sees the deep-merged write, and a write with that ETag succeeds.
@@ -649,7 +623,7 @@ async fn concurrent_write_makes_the_next_write_stale_once() {
         .to_str()
         .expect("etag")
         .to_string();
-    let ok = write(etag).await;
+    let ok = write_attributes(&app, WT, "{\"mine\":1}", &etag).await;
     assert_eq!(ok.status, StatusCode::OK, "{:?}", ok.body);
 }
 
@@ -670,16 +644,7 @@ async fn concurrent_write_armed_after_the_read_lands_before_the_write() {
     .await;
     assert_eq!(f.status, StatusCode::OK, "{:?}", f.body);
 
-    let form = serde_urlencoded::to_string([("Attributes", "{\"mine\":1}")]).expect("form");
-    let stale = send(
-        &app,
-        Method::POST,
-        &task_path(WT),
-        Auth::Account,
-        &[("If-Match", &etag)],
-        Some(("application/x-www-form-urlencoded", form)),
-    )
-    .await;
+    let stale = write_attributes(&app, WT, "{\"mine\":1}", &etag).await;
     assert_twilio_error(&stale, 412, 20412);
     let reread = rest(&app, Method::GET, &task_path(WT), None).await;
     let merged: Value =
@@ -986,16 +951,7 @@ async fn attribute_writes_over_4096_characters_are_refused_and_change_nothing() 
         let before =
             control(&app, Method::GET, "/state", Value::Null).await.body["tasks"][WT].clone();
         let text = attributes_of_length(chars);
-        let form = serde_urlencoded::to_string([("Attributes", text.as_str())]).expect("form");
-        let a = send(
-            &app,
-            Method::POST,
-            &task_path(WT),
-            Auth::Account,
-            &[("If-Match", "\"0\"")],
-            Some(("application/x-www-form-urlencoded", form)),
-        )
-        .await;
+        let a = write_attributes(&app, WT, &text, "\"0\"").await;
         let after =
             control(&app, Method::GET, "/state", Value::Null).await.body["tasks"][WT].clone();
         if accepted {
