@@ -20,7 +20,9 @@
 //! recording, `dual-channel-recording:{AC}:paused:{RE}`, holding the token of
 //! the newest pause: a resume on any replica deletes it, a new pause
 //! replaces it, so the replica whose timer fires resumes only a pause that is
-//! still its own.
+//! still its own. A watched pause's token also says when it is due and
+//! where the recording is (`pause_watch::Due`), so a replica that starts
+//! takes its timer over.
 //!
 //! `recording` decides what to do with each answer; this module only
 //! talks to Redis, each operation bounded by a short timeout so an unreachable
@@ -417,6 +419,61 @@ impl ClaimStore {
             .run(&self.drop, self.pause_key(recording_sid), &[])
             .await?;
         Ok(())
+    }
+
+    /// Every pause noted in the store, as (recording SID, token), for a
+    /// replica that starts and takes over the timers (`pause_watch::rearm`).
+    /// A handful of keys at most per agent on a call: a SCAN of the pause
+    /// keys, then their values, each step bounded by the usual timeout.
+    pub async fn paused(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let mut conn = self.connection().await?;
+        let pattern = format!("{}paused:*", self.prefix);
+        let mut keys: Vec<String> = Vec::new();
+        let mut cursor: u64 = 0;
+        loop {
+            let (next, batch): (u64, Vec<String>) = bounded(
+                redis::cmd("SCAN")
+                    .arg(cursor)
+                    .arg("MATCH")
+                    .arg(&pattern)
+                    .arg("COUNT")
+                    .arg(500)
+                    .query_async(&mut conn),
+            )
+            .await?;
+            keys.extend(batch);
+            if next == 0 {
+                break;
+            }
+            cursor = next;
+        }
+        keys.sort();
+        keys.dedup();
+        let mut out = Vec::new();
+        for chunk in keys.chunks(500) {
+            let values: Vec<Option<String>> =
+                bounded(redis::cmd("MGET").arg(chunk).query_async(&mut conn)).await?;
+            for (key, value) in chunk.iter().zip(values) {
+                let (Some(re), Some(token)) =
+                    (key.strip_prefix(&pattern[..pattern.len() - 1]), value)
+                else {
+                    continue;
+                };
+                out.push((re.to_string(), token));
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// One Redis command, within `OP_TIMEOUT`.
+async fn bounded<T>(
+    op: impl std::future::Future<Output = redis::RedisResult<T>>,
+) -> Result<T, StoreError> {
+    match tokio::time::timeout(OP_TIMEOUT, op).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(StoreError(e.to_string())),
+        Err(_) => Err(StoreError(format!("no answer within {OP_TIMEOUT:?}"))),
     }
 }
 

@@ -67,6 +67,9 @@ async fn main() -> ExitCode {
             });
         }
     }
+    // Pauses other replicas (or this one before a restart) watch through the
+    // claim store: their timers go on here too.
+    tokio::spawn(recording_backend::pause_watch::rearm(state.clone()));
     let listener = match tokio::net::TcpListener::bind(listen).await {
         Ok(l) => l,
         Err(e) => {

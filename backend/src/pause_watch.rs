@@ -23,12 +23,19 @@
 //! What this cannot see: pauses and resumes made outside this backend (the
 //! Twilio console, another application), a store failure on another replica
 //! between a resume and a new pause, and a resume and a new pause both
-//! landing during the one Twilio request of the timer's own update. A
-//! replica that stops loses its timers; the plugin's own resumes remain.
+//! landing during the one Twilio request of the timer's own update.
+//!
+//! A replica that stops (a rolling deploy, a crash) loses its timers. With a
+//! claim store, a watched pause's token also says when it is due and what
+//! to resume (`Due`), and a replica that starts takes every such timer over
+//! (`rearm`): if several replicas then hold a timer for one pause, the token
+//! lets one of them resume it. Without a claim store the tokens and their
+//! timers live and die with the process; the plugin's own resumes remain.
 
 use crate::policy::TaskFacts;
 use crate::twilio::Recording;
 use crate::AppState;
+use dual_channel_recording::sid::{is_sid, SidKind};
 use moka::future::Cache;
 use moka::ops::compute::{CompResult, Op};
 use rand::RngExt;
@@ -59,7 +66,7 @@ impl Default for PauseWatch {
 }
 
 /// A pause the backend made and watches.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Watched {
     pub task_sid: String,
     /// `Calls/{CA}` or `Conferences/{CF}`: where the recording is addressed.
@@ -67,9 +74,92 @@ pub struct Watched {
     pub recording_sid: String,
 }
 
-fn new_token() -> String {
-    let nonce: u128 = rand::rng().random();
-    format!("{nonce:032x}")
+/// A watched pause as its token writes it, `{nonce}:{due}:{task}:{parent}`
+/// (`due`: Unix milliseconds when the backend resumes it), so a replica
+/// that starts can take the timer over. An unwatched pause's token is its
+/// nonce alone.
+#[derive(Clone, Debug, PartialEq)]
+struct Due {
+    at_ms: u64,
+    watched: Watched,
+}
+
+impl Due {
+    /// The token of a new pause, due at `at_ms` if watched.
+    fn token(watched: &Watched, at_ms: Option<u64>) -> String {
+        let nonce: u128 = rand::rng().random();
+        match at_ms {
+            Some(at) => format!("{nonce:032x}:{at}:{}:{}", watched.task_sid, watched.parent),
+            None => format!("{nonce:032x}"),
+        }
+    }
+
+    /// What a token found in the claim store says; `None` for an unwatched
+    /// pause or a value this backend did not write.
+    fn read(recording_sid: &str, token: &str) -> Option<Due> {
+        let mut parts = token.splitn(4, ':');
+        let (_nonce, at, task, parent) =
+            (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+        let parent_ok = match parent.split_once('/')? {
+            ("Calls", call) => is_sid(SidKind::Call, call),
+            ("Conferences", cf) => is_sid(SidKind::Conference, cf),
+            _ => false,
+        };
+        if !(parent_ok && is_sid(SidKind::Task, task) && is_sid(SidKind::Recording, recording_sid))
+        {
+            return None;
+        }
+        Some(Due {
+            at_ms: at.parse().ok()?,
+            watched: Watched {
+                task_sid: task.to_string(),
+                parent: parent.to_string(),
+                recording_sid: recording_sid.to_string(),
+            },
+        })
+    }
+}
+
+/// Now, in Unix milliseconds (0 if the clock is before 1970).
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// At start: takes over the timer of every watched pause the claim store
+/// holds (another replica's, or this one's before a restart). A pause whose
+/// time has passed is looked at at once. Nothing without a claim store.
+pub async fn rearm(state: AppState) {
+    let Some(store) = &state.0.claims else {
+        return;
+    };
+    let failures_before = store.failures();
+    let pauses = match store.paused().await {
+        Ok(p) => p,
+        Err(e) => {
+            store.count_failure();
+            tracing::warn!(error = %e, "the claim store cannot list the watched pauses; their timers are not taken over (the plugin's own resumes remain)");
+            return;
+        }
+    };
+    let now = unix_ms();
+    let mut taken = 0;
+    for (recording_sid, token) in pauses {
+        let Some(due) = Due::read(&recording_sid, &token) else {
+            continue;
+        };
+        taken += 1;
+        let state = state.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(due.at_ms.saturating_sub(now))).await;
+            resume_if_still_paused(&state, &due.watched, &token, failures_before).await;
+        });
+    }
+    tracing::info!(
+        timers = taken,
+        "pause timers taken over from the claim store"
+    );
 }
 
 impl PauseWatch {
@@ -87,8 +177,11 @@ impl PauseWatch {
     /// replaces any older pause's, so an older timer can never end it.
     /// `after` is the configured `max_pause_seconds`, if any.
     pub async fn paused(&self, state: &AppState, paused: Watched, after: Option<Duration>) {
-        let token = new_token();
         let s = &*state.0;
+        let wait = after.map(|a| a + s.config.pause_watch_grace);
+        let due_ms = wait
+            .map(|w| unix_ms().saturating_add(u64::try_from(w.as_millis()).unwrap_or(u64::MAX)));
+        let token = Due::token(&paused, due_ms);
         let failures_before = match &s.claims {
             Some(store) => {
                 let ttl = after.unwrap_or_default() + TOKEN_TTL;
@@ -106,9 +199,8 @@ impl PauseWatch {
                 0
             }
         };
-        let Some(after) = after else { return };
+        let Some(wait) = wait else { return };
         let state = state.clone();
-        let wait = after + s.config.pause_watch_grace;
         tokio::spawn(async move {
             tokio::time::sleep(wait).await;
             resume_if_still_paused(&state, &paused, &token, failures_before).await;
@@ -242,4 +334,61 @@ async fn resume_allowed(state: &AppState, task_sid: &str) -> Result<(), String> 
     policy
         .check_resume(TaskFacts::of(task_sid, &task))
         .map_err(|r| r.message())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const WT: &str = "WT0123456789abcdef0123456789abcdef";
+    const RE: &str = "RE0123456789abcdef0123456789abcdef";
+    const CA: &str = "CA0123456789abcdef0123456789abcdef";
+    const CF: &str = "CF0123456789abcdef0123456789abcdef";
+
+    fn watched(parent: &str) -> Watched {
+        Watched {
+            task_sid: WT.into(),
+            parent: parent.into(),
+            recording_sid: RE.into(),
+        }
+    }
+
+    #[test]
+    fn a_watched_pause_token_reads_back_and_anything_else_does_not() {
+        for parent in [format!("Calls/{CA}"), format!("Conferences/{CF}")] {
+            let token = Due::token(&watched(&parent), Some(1_764_000_000_123));
+            assert_eq!(
+                Due::read(RE, &token),
+                Some(Due {
+                    at_ms: 1_764_000_000_123,
+                    watched: watched(&parent)
+                }),
+                "{token}"
+            );
+            // Each pause's token is its own.
+            assert_ne!(
+                token,
+                Due::token(&watched(&parent), Some(1_764_000_000_123))
+            );
+        }
+        let unwatched = Due::token(&watched(&format!("Calls/{CA}")), None);
+        assert_eq!(unwatched.len(), 32);
+        let refused = [
+            unwatched.as_str(),
+            "",
+            "n:12:WT0123456789abcdef0123456789abcdef",
+            &format!("n:soon:{WT}:Calls/{CA}"),
+            &format!("n:-1:{WT}:Calls/{CA}"),
+            &format!("n:1:{WT}:Calls/{CF}"),
+            &format!("n:1:{WT}:Participants/{CA}"),
+            &format!("n:1:{WT}:Calls/{CA}/Recordings"),
+            &format!("n:1:{CA}:Calls/{CA}"),
+            &format!("n:1:{WT}:Calls"),
+        ];
+        for token in refused {
+            assert_eq!(Due::read(RE, token), None, "{token}");
+        }
+        let token = Due::token(&watched(&format!("Calls/{CA}")), Some(5));
+        assert_eq!(Due::read("not-a-recording", &token), None);
+    }
 }

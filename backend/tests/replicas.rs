@@ -565,3 +565,92 @@ async fn a_pause_timer_does_not_resume_after_the_store_failed() {
     tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_eq!(status().await, "paused", "a pause was ended early");
 }
+
+/// A replica that stops mid-pause (a rolling deploy, a crash) loses its
+/// timer; a replica that starts takes it over from Redis
+/// (`pause_watch::rearm`): a pause already due is resumed at once, a pause
+/// not yet due when it is due and not earlier, and with two replicas
+/// holding a timer for one pause it is resumed once.
+#[tokio::test]
+async fn a_replica_that_starts_takes_over_the_pause_timers() {
+    const PAUSE: &str = "/features/dual-channel-recording/flex/pause-recording";
+    let redis = RedisServer::start().await;
+    let sim = Sim::start().await;
+    sim.scene().await;
+    sim.pause_config(1.5).await;
+    let watched = || {
+        let mut cfg = config(&sim.url, &[], &[("REDIS_URL", &redis.url())]);
+        cfg.pause_watch_grace = Duration::from_millis(100);
+        AppState::with_retry(cfg, test_retry()).unwrap()
+    };
+    let on_call = [("Token", TOKEN), ("taskSid", WT), ("callSid", CA_CUSTOMER)];
+
+    // Replica A on a runtime of its own: shutting that down ends its timer
+    // as the end of its process would.
+    let a_runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let a = app(watched());
+    let re = a_runtime
+        .spawn({
+            let a = a.clone();
+            async move {
+                let started = create(&a, &customer_request()).await;
+                assert_eq!(started.status, StatusCode::OK, "{}", started.json);
+                started.json["recordingSid"].as_str().unwrap().to_string()
+            }
+        })
+        .await
+        .unwrap();
+    let paused = a_runtime
+        .spawn(async move { post_form(&a, PAUSE, &on_call).await.status })
+        .await
+        .unwrap();
+    assert_eq!(paused, StatusCode::OK);
+    let first = Instant::now();
+    a_runtime.shutdown_background();
+    let status = || sim.recording_status(&re);
+
+    // Past the pause's time (1.6 s): A's timer is gone with it.
+    tokio::time::sleep_until((first + Duration::from_millis(2200)).into()).await;
+    assert_eq!(status().await, "paused", "a stopped replica's timer ran");
+    // Replica B starts: the pause is overdue, so it is resumed at once.
+    let b_state = watched();
+    let b = app(b_state.clone());
+    recording_backend::pause_watch::rearm(b_state).await;
+    let until = Instant::now() + Duration::from_secs(5);
+    while status().await != "in-progress" {
+        assert!(
+            Instant::now() < until,
+            "the overdue pause was never resumed"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // A new pause on B; replica C starts while it runs and takes its timer
+    // over too. Neither resumes it early; it is resumed once.
+    let posts_before = count(&sim.log().await, "POST", &format!("/Recordings/{re}.json"));
+    let second = Instant::now();
+    assert_eq!(post_form(&b, PAUSE, &on_call).await.status, StatusCode::OK);
+    recording_backend::pause_watch::rearm(watched()).await;
+    tokio::time::sleep_until((second + Duration::from_millis(1300)).into()).await;
+    assert_eq!(
+        status().await,
+        "paused",
+        "a taken-over timer ended a pause early"
+    );
+    let until = Instant::now() + Duration::from_secs(5);
+    while status().await != "in-progress" {
+        assert!(Instant::now() < until, "the second pause was never resumed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let posts = count(&sim.log().await, "POST", &format!("/Recordings/{re}.json"));
+    assert_eq!(posts - posts_before, 2, "one pause and one resume");
+    assert!(redis
+        .get(&format!("dual-channel-recording:{AC}:paused:{re}"))
+        .await
+        .is_none());
+}
