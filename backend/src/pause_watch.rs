@@ -28,8 +28,9 @@
 //! A replica that stops (a rolling deploy, a crash) loses its timers. With a
 //! claim store, a watched pause's token also says when it is due and what
 //! to resume (`Due`), and a replica that starts takes every such timer over
-//! (`rearm`): if several replicas then hold a timer for one pause, the token
-//! lets one of them resume it. Without a claim store the tokens and their
+//! (`rearm`), one grace after the due time, since wall clocks of replicas
+//! differ a little: if several replicas then hold a timer for one pause,
+//! the token lets one of them resume it. Without a claim store the tokens and their
 //! timers live and die with the process; the plugin's own resumes remain.
 
 use crate::policy::TaskFacts;
@@ -128,8 +129,9 @@ fn unix_ms() -> u64 {
 }
 
 /// At start: takes over the timer of every watched pause the claim store
-/// holds (another replica's, or this one's before a restart). A pause whose
-/// time has passed is looked at at once. Nothing without a claim store.
+/// holds (another replica's, or this one's before a restart), one grace
+/// after its due time; a pause long overdue is looked at at once. Nothing
+/// without a claim store.
 pub async fn rearm(state: AppState) {
     let Some(store) = &state.0.claims else {
         return;
@@ -143,6 +145,11 @@ pub async fn rearm(state: AppState) {
             return;
         }
     };
+    // One more grace after the due time: the pausing replica's own timer
+    // (on its monotonic clock) goes first when it still runs, and replicas
+    // whose wall clocks differ by less than the grace cannot end a pause
+    // early.
+    let slack = u64::try_from(state.0.config.pause_watch_grace.as_millis()).unwrap_or(u64::MAX);
     let now = unix_ms();
     let mut taken = 0;
     for (recording_sid, token) in pauses {
@@ -152,7 +159,8 @@ pub async fn rearm(state: AppState) {
         taken += 1;
         let state = state.clone();
         tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_millis(due.at_ms.saturating_sub(now))).await;
+            let at = due.at_ms.saturating_add(slack);
+            tokio::time::sleep(Duration::from_millis(at.saturating_sub(now))).await;
             resume_if_still_paused(&state, &due.watched, &token, failures_before).await;
         });
     }
