@@ -20,9 +20,10 @@
 //! recording, `dual-channel-recording:{AC}:paused:{RE}`, holding the token of
 //! the newest pause: a resume on any replica deletes it, a new pause
 //! replaces it, so the replica whose timer fires resumes only a pause that is
-//! still its own. A watched pause's token also says when it is due and
-//! where the recording is (`pause_watch::Due`), so a replica that starts
-//! takes its timer over.
+//! still its own. A watched pause's token also names its task and where
+//! the recording is, and the key lives `max_pause_seconds` plus a fixed
+//! day, so its time to live says when the pause is due: a replica that
+//! starts takes its timer over (`pause_watch::rearm`).
 //!
 //! `recording` decides what to do with each answer; this module only
 //! talks to Redis, each operation bounded by a short timeout so an unreachable
@@ -421,13 +422,15 @@ impl ClaimStore {
         Ok(())
     }
 
-    /// Every pause noted in the store, as (recording SID, token), for a
-    /// replica that starts and takes over the timers (`pause_watch::rearm`).
-    /// A handful of keys at most per agent on a call: a SCAN of the pause
-    /// keys, then their values, each step bounded by the usual timeout.
-    pub async fn paused(&self) -> Result<Vec<(String, String)>, StoreError> {
+    /// Every pause noted in the store, as (recording SID, token, time left
+    /// to live), for a replica that starts and takes the timers over
+    /// (`pause_watch::rearm`). A SCAN of this account's pause keys (Redis
+    /// walks its whole keyspace for it, in steps), then each key's value and
+    /// remaining time to live, each step bounded by the usual timeout.
+    pub async fn paused(&self) -> Result<Vec<(String, String, Duration)>, StoreError> {
         let mut conn = self.connection().await?;
-        let pattern = format!("{}paused:*", self.prefix);
+        let prefix = format!("{}paused:", self.prefix);
+        let pattern = format!("{prefix}*");
         let mut keys: Vec<String> = Vec::new();
         let mut cursor: u64 = 0;
         loop {
@@ -437,7 +440,7 @@ impl ClaimStore {
                     .arg("MATCH")
                     .arg(&pattern)
                     .arg("COUNT")
-                    .arg(500)
+                    .arg(1000)
                     .query_async(&mut conn),
             )
             .await?;
@@ -450,16 +453,27 @@ impl ClaimStore {
         keys.sort();
         keys.dedup();
         let mut out = Vec::new();
-        for chunk in keys.chunks(500) {
-            let values: Vec<Option<String>> =
-                bounded(redis::cmd("MGET").arg(chunk).query_async(&mut conn)).await?;
-            for (key, value) in chunk.iter().zip(values) {
-                let (Some(re), Some(token)) =
-                    (key.strip_prefix(&pattern[..pattern.len() - 1]), value)
-                else {
+        for chunk in keys.chunks(200) {
+            // Value and time to live of each key, read together.
+            let mut pipe = redis::pipe();
+            pipe.atomic();
+            for key in chunk {
+                pipe.cmd("GET").arg(key).cmd("PTTL").arg(key);
+            }
+            let answers: Vec<redis::Value> = bounded(pipe.query_async(&mut conn)).await?;
+            for (key, pair) in chunk.iter().zip(answers.chunks(2)) {
+                let [value, ttl] = pair else { continue };
+                let (Ok(Some(token)), Ok(ttl)) = (
+                    redis::from_redis_value_ref::<Option<String>>(value),
+                    redis::from_redis_value_ref::<i64>(ttl),
+                ) else {
                     continue;
                 };
-                out.push((re.to_string(), token));
+                // -1: no expiry (not a key we set), -2: gone meanwhile.
+                let (Some(re), Ok(ttl)) = (key.strip_prefix(&prefix), u64::try_from(ttl)) else {
+                    continue;
+                };
+                out.push((re.to_string(), token, Duration::from_millis(ttl)));
             }
         }
         Ok(out)

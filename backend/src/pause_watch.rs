@@ -20,22 +20,34 @@
 //! will): a late resume costs audio, an early one could record a card
 //! number.
 //!
+//! After a pause or a resume the store did not hear of, the replica that
+//! made it replaces the token the store still holds (an older pause's) as
+//! soon as the store answers again (`make_stale`), so no timer, not even
+//! one that does not know of the failure, finds it current afterwards.
+//!
 //! What this cannot see: pauses and resumes made outside this backend (the
-//! Twilio console, another application), a store failure on another replica
-//! between a resume and a new pause, and a resume and a new pause both
-//! landing during the one Twilio request of the timer's own update.
+//! Twilio console, another application); a resume and a new pause on a
+//! replica cut off from the store, while another replica's timer of the
+//! older pause fires before the store hears of them; and a resume and a new
+//! pause both landing during the one Twilio request of the timer's own
+//! update.
 //!
 //! A replica that stops (a rolling deploy, a crash) loses its timers. With a
-//! claim store, a watched pause's token also says when it is due and what
-//! to resume (`Due`), and a replica that starts takes every such timer over
-//! (`rearm`), one grace after the due time, since wall clocks of replicas
-//! differ a little: if several replicas then hold a timer for one pause,
-//! the token lets one of them resume it. Without a claim store the tokens and their
-//! timers live and die with the process; the plugin's own resumes remain.
+//! claim store, a watched pause's token also names the task and what to
+//! resume, and the key's time to live says when it is due (on Redis's one
+//! clock, whatever the replicas' wall clocks say). A replica that starts
+//! takes every such timer over (`rearm`, retried until the store answers),
+//! firing one grace after the due time so the pausing replica's own timer,
+//! if it still runs, goes first; if several replicas hold a timer for one
+//! pause, the token lets one of them resume it. Without a claim store the
+//! tokens and their timers live and die with the process; the plugin's own
+//! resumes remain.
 
+use crate::claims::StoreError;
 use crate::policy::TaskFacts;
 use crate::twilio::Recording;
 use crate::AppState;
+use dual_channel_recording::retry::Backoff;
 use dual_channel_recording::sid::{is_sid, SidKind};
 use moka::future::Cache;
 use moka::ops::compute::{CompResult, Op};
@@ -75,93 +87,129 @@ pub struct Watched {
     pub recording_sid: String,
 }
 
-/// A watched pause as its token writes it, `{nonce}:{due}:{task}:{parent}`
-/// (`due`: Unix milliseconds when the backend resumes it), so a replica
-/// that starts can take the timer over. An unwatched pause's token is its
-/// nonce alone.
-#[derive(Clone, Debug, PartialEq)]
-struct Due {
-    at_ms: u64,
-    watched: Watched,
+/// A pause's token: `{nonce}` for an unwatched pause; for a watched one
+/// `{nonce}:{task}:{parent}`, what a replica that starts needs to take the
+/// timer over. When it is due is not in it: the key's remaining time to
+/// live in Redis says (`rearm`), on Redis's one clock, so replicas whose
+/// wall clocks differ cannot end a pause early.
+fn new_token(watched: Option<&Watched>) -> String {
+    let nonce: u128 = rand::rng().random();
+    match watched {
+        Some(w) => format!("{nonce:032x}:{}:{}", w.task_sid, w.parent),
+        None => format!("{nonce:032x}"),
+    }
 }
 
-impl Due {
-    /// The token of a new pause, due at `at_ms` if watched.
-    fn token(watched: &Watched, at_ms: Option<u64>) -> String {
-        let nonce: u128 = rand::rng().random();
-        match at_ms {
-            Some(at) => format!("{nonce:032x}:{at}:{}:{}", watched.task_sid, watched.parent),
-            None => format!("{nonce:032x}"),
+/// The watched pause a token found in the claim store names; `None` for an
+/// unwatched pause or a value this backend did not write.
+fn watched_of(recording_sid: &str, token: &str) -> Option<Watched> {
+    let mut parts = token.splitn(3, ':');
+    let (_nonce, task, parent) = (parts.next()?, parts.next()?, parts.next()?);
+    let parent_ok = match parent.split_once('/')? {
+        ("Calls", call) => is_sid(SidKind::Call, call),
+        ("Conferences", cf) => is_sid(SidKind::Conference, cf),
+        _ => false,
+    };
+    (parent_ok && is_sid(SidKind::Task, task) && is_sid(SidKind::Recording, recording_sid)).then(
+        || Watched {
+            task_sid: task.to_string(),
+            parent: parent.to_string(),
+            recording_sid: recording_sid.to_string(),
+        },
+    )
+}
+
+/// How the backend keeps at a claim-store operation it must not drop: the
+/// listing at start (`rearm`) and, after a failed write, making the older
+/// pause's token stale (`make_stale`). Every few seconds, for as long as a
+/// token can live.
+const STORE_RETRY: Backoff = Backoff {
+    max_attempts: u32::MAX,
+    base: Duration::from_millis(200),
+    cap: Duration::from_secs(5),
+    budget: Some(TOKEN_TTL),
+};
+
+/// Runs `op` until it succeeds or `STORE_RETRY` gives up.
+async fn keep_trying<T, F, Fut>(what: &str, mut op: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, StoreError>>,
+{
+    let start = tokio::time::Instant::now();
+    let mut attempt = 1;
+    loop {
+        match op().await {
+            Ok(v) => {
+                if attempt > 1 {
+                    tracing::info!(attempts = attempt, "{what}: done");
+                }
+                return Some(v);
+            }
+            Err(e) => {
+                let unit: f64 = rand::rng().random();
+                let Some(delay) = STORE_RETRY.next_delay(attempt, start.elapsed(), unit) else {
+                    tracing::warn!(error = %e, attempts = attempt, "{what}: gave up");
+                    return None;
+                };
+                if attempt == 1 {
+                    tracing::warn!(error = %e, "{what}: the claim store cannot be reached; trying again until it can");
+                }
+                tokio::time::sleep(delay).await;
+                attempt += 1;
+            }
         }
     }
+}
 
-    /// What a token found in the claim store says; `None` for an unwatched
-    /// pause or a value this backend did not write.
-    fn read(recording_sid: &str, token: &str) -> Option<Due> {
-        let mut parts = token.splitn(4, ':');
-        let (_nonce, at, task, parent) =
-            (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
-        let parent_ok = match parent.split_once('/')? {
-            ("Calls", call) => is_sid(SidKind::Call, call),
-            ("Conferences", cf) => is_sid(SidKind::Conference, cf),
-            _ => false,
+/// After a pause or a resume the store did not hear of, the token it holds
+/// (an older pause's) must stop looking current, or a timer that does not
+/// know of the failure (one a replica takes over at start, `rearm`) could
+/// resume the newer pause early. Replaced by a fresh unwatched token, in
+/// the background, as soon as the store answers. Landing late only ever
+/// makes a newer pause's token stale too: a later resume, never an early one.
+fn make_stale(state: &AppState, recording_sid: &str) {
+    let (state, re) = (state.clone(), recording_sid.to_string());
+    tokio::spawn(async move {
+        let Some(store) = &state.0.claims else {
+            return;
         };
-        if !(parent_ok && is_sid(SidKind::Task, task) && is_sid(SidKind::Recording, recording_sid))
-        {
-            return None;
-        }
-        Some(Due {
-            at_ms: at.parse().ok()?,
-            watched: Watched {
-                task_sid: task.to_string(),
-                parent: parent.to_string(),
-                recording_sid: recording_sid.to_string(),
-            },
+        keep_trying("making a pause token stale", || async {
+            store.mark_paused(&re, &new_token(None), TOKEN_TTL).await
         })
-    }
-}
-
-/// Now, in Unix milliseconds (0 if the clock is before 1970).
-fn unix_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .await;
+    });
 }
 
 /// At start: takes over the timer of every watched pause the claim store
-/// holds (another replica's, or this one's before a restart), one grace
-/// after its due time; a pause long overdue is looked at at once. Nothing
-/// without a claim store.
+/// holds (another replica's, or this one's before a restart). Each fires one
+/// grace after the pause is due (the key's remaining time to live says
+/// when), so the pausing replica's own timer, if it still runs, goes first;
+/// an overdue pause is looked at at once. Nothing without a claim store.
 pub async fn rearm(state: AppState) {
     let Some(store) = &state.0.claims else {
         return;
     };
-    let failures_before = store.failures();
-    let pauses = match store.paused().await {
-        Ok(p) => p,
-        Err(e) => {
-            store.count_failure();
-            tracing::warn!(error = %e, "the claim store cannot list the watched pauses; their timers are not taken over (the plugin's own resumes remain)");
-            return;
-        }
+    // A store this replica could not reach at start is not a store that
+    // missed a pause or a resume: no failure is counted.
+    let Some(pauses) = keep_trying("taking over the pause timers", || store.paused()).await else {
+        return;
     };
-    // One more grace after the due time: the pausing replica's own timer
-    // (on its monotonic clock) goes first when it still runs, and replicas
-    // whose wall clocks differ by less than the grace cannot end a pause
-    // early.
-    let slack = u64::try_from(state.0.config.pause_watch_grace.as_millis()).unwrap_or(u64::MAX);
-    let now = unix_ms();
+    let failures_before = store.failures();
+    let grace = state.0.config.pause_watch_grace;
     let mut taken = 0;
-    for (recording_sid, token) in pauses {
-        let Some(due) = Due::read(&recording_sid, &token) else {
+    for (recording_sid, token, ttl) in pauses {
+        let Some(watched) = watched_of(&recording_sid, &token) else {
             continue;
         };
+        // The key was set to live `max_pause_seconds + TOKEN_TTL`: what is
+        // left beyond TOKEN_TTL is the time to `max_pause_seconds`.
+        let wait = ttl.saturating_sub(TOKEN_TTL) + grace + grace;
         taken += 1;
         let state = state.clone();
         tokio::spawn(async move {
-            let at = due.at_ms.saturating_add(slack);
-            tokio::time::sleep(Duration::from_millis(at.saturating_sub(now))).await;
-            resume_if_still_paused(&state, &due.watched, &token, failures_before).await;
+            tokio::time::sleep(wait).await;
+            resume_if_still_paused(&state, &watched, &token, failures_before).await;
         });
     }
     tracing::info!(
@@ -187,15 +235,14 @@ impl PauseWatch {
     pub async fn paused(&self, state: &AppState, paused: Watched, after: Option<Duration>) {
         let s = &*state.0;
         let wait = after.map(|a| a + s.config.pause_watch_grace);
-        let due_ms = wait
-            .map(|w| unix_ms().saturating_add(u64::try_from(w.as_millis()).unwrap_or(u64::MAX)));
-        let token = Due::token(&paused, due_ms);
+        let token = new_token(wait.is_some().then_some(&paused));
         let failures_before = match &s.claims {
             Some(store) => {
                 let ttl = after.unwrap_or_default() + TOKEN_TTL;
                 if let Err(e) = store.mark_paused(&paused.recording_sid, &token, ttl).await {
                     store.count_failure();
                     tracing::warn!(recording = %paused.recording_sid, error = %e, "the pause cannot be watched without the claim store; the plugin's own resume remains");
+                    make_stale(state, &paused.recording_sid);
                     return;
                 }
                 store.failures()
@@ -222,6 +269,7 @@ impl PauseWatch {
                 if let Err(e) = store.clear_paused(recording_sid).await {
                     store.count_failure();
                     tracing::warn!(recording = %recording_sid, error = %e, "the claim store did not hear of the resume");
+                    make_stale(state, recording_sid);
                 }
             }
             None => self.local.invalidate(recording_sid).await,
@@ -271,7 +319,12 @@ async fn resume_if_still_paused(
     let re = &paused.recording_sid;
     match still_paused(state, paused).await {
         Ok(true) => {}
-        Ok(false) => return,
+        // Resumed already (by a browser, or by Twilio with the call): the
+        // token goes, if still this pause's, so no later start looks again.
+        Ok(false) => {
+            s.pause_watch.take(state, re, token).await;
+            return;
+        }
         Err(why) => {
             tracing::warn!(recording = %re, task = %paused.task_sid, "max_pause_seconds passed but the recording was not resumed: {why}");
             return;
@@ -364,39 +417,28 @@ mod tests {
     #[test]
     fn a_watched_pause_token_reads_back_and_anything_else_does_not() {
         for parent in [format!("Calls/{CA}"), format!("Conferences/{CF}")] {
-            let token = Due::token(&watched(&parent), Some(1_764_000_000_123));
-            assert_eq!(
-                Due::read(RE, &token),
-                Some(Due {
-                    at_ms: 1_764_000_000_123,
-                    watched: watched(&parent)
-                }),
-                "{token}"
-            );
+            let token = new_token(Some(&watched(&parent)));
+            assert_eq!(watched_of(RE, &token), Some(watched(&parent)), "{token}");
             // Each pause's token is its own.
-            assert_ne!(
-                token,
-                Due::token(&watched(&parent), Some(1_764_000_000_123))
-            );
+            assert_ne!(token, new_token(Some(&watched(&parent))));
         }
-        let unwatched = Due::token(&watched(&format!("Calls/{CA}")), None);
+        let unwatched = new_token(None);
         assert_eq!(unwatched.len(), 32);
         let refused = [
             unwatched.as_str(),
             "",
-            "n:12:WT0123456789abcdef0123456789abcdef",
-            &format!("n:soon:{WT}:Calls/{CA}"),
-            &format!("n:-1:{WT}:Calls/{CA}"),
-            &format!("n:1:{WT}:Calls/{CF}"),
-            &format!("n:1:{WT}:Participants/{CA}"),
-            &format!("n:1:{WT}:Calls/{CA}/Recordings"),
-            &format!("n:1:{CA}:Calls/{CA}"),
-            &format!("n:1:{WT}:Calls"),
+            &format!("n:{WT}"),
+            &format!("n:{WT}:Calls/{CF}"),
+            &format!("n:{WT}:Participants/{CA}"),
+            &format!("n:{WT}:Calls/{CA}/Recordings"),
+            &format!("n:{CA}:Calls/{CA}"),
+            &format!("n:{WT}:Calls"),
+            &format!("n:{WT}:Calls/"),
         ];
         for token in refused {
-            assert_eq!(Due::read(RE, token), None, "{token}");
+            assert_eq!(watched_of(RE, token), None, "{token}");
         }
-        let token = Due::token(&watched(&format!("Calls/{CA}")), Some(5));
-        assert_eq!(Due::read("not-a-recording", &token), None);
+        let token = new_token(Some(&watched(&format!("Calls/{CA}"))));
+        assert_eq!(watched_of("not-a-recording", &token), None);
     }
 }

@@ -569,8 +569,8 @@ async fn a_pause_timer_does_not_resume_after_the_store_failed() {
 /// A replica that stops mid-pause (a rolling deploy, a crash) loses its
 /// timer; a replica that starts takes it over from Redis
 /// (`pause_watch::rearm`): a pause already due is resumed at once, a pause
-/// not yet due when it is due and not earlier, and with two replicas
-/// holding a timer for one pause it is resumed once.
+/// not yet due when it is due (its key's time to live in Redis says when)
+/// and not earlier, and once.
 #[tokio::test]
 async fn a_replica_that_starts_takes_over_the_pause_timers() {
     const PAUSE: &str = "/features/dual-channel-recording/flex/pause-recording";
@@ -583,15 +583,23 @@ async fn a_replica_that_starts_takes_over_the_pause_timers() {
         cfg.pause_watch_grace = Duration::from_millis(100);
         AppState::with_retry(cfg, test_retry()).unwrap()
     };
-    let on_call = [("Token", TOKEN), ("taskSid", WT), ("callSid", CA_CUSTOMER)];
-
-    // Replica A on a runtime of its own: shutting that down ends its timer
+    // A replica on a runtime of its own: shutting that down ends its timers
     // as the end of its process would.
-    let a_runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = || {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap()
+    };
+    let pause = |rt: &tokio::runtime::Runtime, replica: Router| {
+        rt.spawn(async move {
+            let on_call = [("Token", TOKEN), ("taskSid", WT), ("callSid", CA_CUSTOMER)];
+            post_form(&replica, PAUSE, &on_call).await.status
+        })
+    };
+
+    let a_runtime = runtime();
     let a = app(watched());
     let re = a_runtime
         .spawn({
@@ -604,22 +612,19 @@ async fn a_replica_that_starts_takes_over_the_pause_timers() {
         })
         .await
         .unwrap();
-    let paused = a_runtime
-        .spawn(async move { post_form(&a, PAUSE, &on_call).await.status })
-        .await
-        .unwrap();
-    assert_eq!(paused, StatusCode::OK);
-    let first = Instant::now();
-    a_runtime.shutdown_background();
     let status = || sim.recording_status(&re);
-
+    let first = Instant::now();
+    assert_eq!(pause(&a_runtime, a).await.unwrap(), StatusCode::OK);
+    a_runtime.shutdown_background();
     // Past the pause's time (1.6 s): A's timer is gone with it.
     tokio::time::sleep_until((first + Duration::from_millis(2200)).into()).await;
     assert_eq!(status().await, "paused", "a stopped replica's timer ran");
+
     // Replica B starts: the pause is overdue, so it is resumed at once.
+    let b_runtime = runtime();
     let b_state = watched();
     let b = app(b_state.clone());
-    recording_backend::pause_watch::rearm(b_state).await;
+    b_runtime.spawn(recording_backend::pause_watch::rearm(b_state));
     let until = Instant::now() + Duration::from_secs(5);
     while status().await != "in-progress" {
         assert!(
@@ -629,12 +634,14 @@ async fn a_replica_that_starts_takes_over_the_pause_timers() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
-    // A new pause on B; replica C starts while it runs and takes its timer
-    // over too. Neither resumes it early; it is resumed once.
+    // A new pause on B, and B stops too; replica C starts 0.3 s later.
     let posts_before = count(&sim.log().await, "POST", &format!("/Recordings/{re}.json"));
     let second = Instant::now();
-    assert_eq!(post_form(&b, PAUSE, &on_call).await.status, StatusCode::OK);
+    assert_eq!(pause(&b_runtime, b).await.unwrap(), StatusCode::OK);
+    b_runtime.shutdown_background();
+    tokio::time::sleep_until((second + Duration::from_millis(300)).into()).await;
     recording_backend::pause_watch::rearm(watched()).await;
+    // Due 1.5 s after the pause (C's timer: plus twice the grace).
     tokio::time::sleep_until((second + Duration::from_millis(1300)).into()).await;
     assert_eq!(
         status().await,
@@ -646,11 +653,134 @@ async fn a_replica_that_starts_takes_over_the_pause_timers() {
         assert!(Instant::now() < until, "the second pause was never resumed");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        second.elapsed() >= Duration::from_millis(1500),
+        "resumed {:?} after the pause",
+        second.elapsed()
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
     let posts = count(&sim.log().await, "POST", &format!("/Recordings/{re}.json"));
     assert_eq!(posts - posts_before, 2, "one pause and one resume");
     assert!(redis
         .get(&format!("dual-channel-recording:{AC}:paused:{re}"))
         .await
         .is_none());
+}
+
+/// A TCP proxy in front of Redis that can cut every connection, as a
+/// network partition would: unlike a restart, Redis keeps what it holds.
+struct Partition {
+    port: u16,
+    cut: Arc<std::sync::atomic::AtomicBool>,
+    links: Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
+    accept: tokio::task::JoinHandle<()>,
+}
+
+impl Partition {
+    async fn start(redis_port: u16) -> Partition {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let cut = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let links = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let accept = tokio::spawn({
+            let (cut, links) = (cut.clone(), links.clone());
+            async move {
+                while let Ok((mut inbound, _)) = listener.accept().await {
+                    if cut.load(std::sync::atomic::Ordering::SeqCst) {
+                        continue;
+                    }
+                    let link = tokio::spawn(async move {
+                        let Ok(mut outbound) =
+                            tokio::net::TcpStream::connect(("127.0.0.1", redis_port)).await
+                        else {
+                            return;
+                        };
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    });
+                    links.lock().unwrap().push(link.abort_handle());
+                }
+            }
+        });
+        Partition {
+            port,
+            cut,
+            links,
+            accept,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
+
+    fn cut(&self) {
+        self.cut.store(true, std::sync::atomic::Ordering::SeqCst);
+        for link in self.links.lock().unwrap().drain(..) {
+            link.abort();
+        }
+    }
+
+    fn heal(&self) {
+        self.cut.store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Drop for Partition {
+    fn drop(&mut self) {
+        self.accept.abort();
+        self.cut();
+    }
+}
+
+/// A resume and a new pause the store did not hear of (a partition: Redis
+/// keeps the first pause's token) must not let a replica that starts later
+/// take the first pause's timer over and end the second pause early: once
+/// the store answers again, the stale token is replaced.
+#[tokio::test]
+async fn a_token_the_store_kept_through_a_partition_is_not_taken_over() {
+    const PAUSE: &str = "/features/dual-channel-recording/flex/pause-recording";
+    const RESUME: &str = "/features/dual-channel-recording/flex/resume-recording";
+    let redis = RedisServer::start().await;
+    let partition = Partition::start(redis.port).await;
+    let sim = Sim::start().await;
+    sim.scene().await;
+    sim.pause_config(1.5).await;
+    let watched = |url: &str| {
+        let mut cfg = config(&sim.url, &[], &[("REDIS_URL", url)]);
+        cfg.pause_watch_grace = Duration::from_millis(100);
+        AppState::with_retry(cfg, test_retry()).unwrap()
+    };
+    let a_state = watched(&partition.url());
+    let a = app(a_state.clone());
+    let re = create(&a, &customer_request()).await.json["recordingSid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let on_call = [("Token", TOKEN), ("taskSid", WT), ("callSid", CA_CUSTOMER)];
+    let status = || sim.recording_status(&re);
+    let key = format!("dual-channel-recording:{AC}:paused:{re}");
+
+    let first = Instant::now();
+    assert_eq!(post_form(&a, PAUSE, &on_call).await.status, StatusCode::OK);
+    let stale = redis.get(&key).await.expect("the first pause's token");
+    partition.cut();
+    assert_eq!(post_form(&a, RESUME, &on_call).await.status, StatusCode::OK);
+    assert_eq!(post_form(&a, PAUSE, &on_call).await.status, StatusCode::OK);
+    assert!(failures(&a_state) >= 2, "{}", failures(&a_state));
+    assert_eq!(redis.get(&key).await.as_deref(), Some(stale.as_str()));
+    partition.heal();
+    let until = Instant::now() + Duration::from_secs(10);
+    while redis.get(&key).await.as_deref() == Some(stale.as_str()) {
+        assert!(
+            Instant::now() < until,
+            "the first pause's token still looks current"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // A replica that starts now finds no timer to take over; the second
+    // pause goes on past the first one's time (1.6 s, plus the takeover's
+    // grace).
+    recording_backend::pause_watch::rearm(watched(&redis.url())).await;
+    tokio::time::sleep_until((first + Duration::from_millis(2500)).into()).await;
+    assert_eq!(status().await, "paused", "the second pause was ended early");
 }
