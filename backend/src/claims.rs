@@ -21,9 +21,10 @@
 //! the newest pause: a resume on any replica deletes it, a new pause
 //! replaces it, so the replica whose timer fires resumes only a pause that is
 //! still its own. A watched pause's token also names its task and where
-//! the recording is, and the key lives `max_pause_seconds` plus a fixed
-//! day, so its time to live says when the pause is due: a replica that
-//! starts takes its timer over (`pause_watch::rearm`).
+//! the recording is and its `max_pause_seconds`, and the key lives that
+//! long plus a day and ten minutes, so its time to live says when the pause
+//! is due and how old the token is: a replica that starts takes its timer
+//! over (`pause_watch::rearm`).
 //!
 //! `recording` decides what to do with each answer; this module only
 //! talks to Redis, each operation bounded by a short timeout so an unreachable
@@ -102,6 +103,24 @@ return 1
 /// Deletes the key, whatever it held.
 const DROP: &str = r"
 return redis.call('DEL', KEYS[1])
+";
+
+/// Replaces a watched pause token (`{nonce}:{max ms}:...`, set to live
+/// `max + ARGV[2]` ms) by `ARGV[3]` if it was written at least `ARGV[1]` ms
+/// ago, by Redis's clock: its age is what its time to live has lost.
+/// Anything else (a newer token, an unwatched one, no key) stays.
+const STALE: &str = r"
+local v = redis.call('GET', KEYS[1])
+if not v then return 0 end
+local max = tonumber(string.match(v, '^[^:]*:(%d+):'))
+if not max then return 0 end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then return 0 end
+if max + tonumber(ARGV[2]) - ttl >= tonumber(ARGV[1]) then
+  redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[2])
+  return 1
+end
+return 0
 ";
 
 /// What the store says about a call.
@@ -187,6 +206,7 @@ pub struct ClaimStore {
     release: Script,
     put: Script,
     drop: Script,
+    stale: Script,
 }
 
 impl ClaimStore {
@@ -206,6 +226,7 @@ impl ClaimStore {
             release: Script::new(RELEASE),
             put: Script::new(PUT),
             drop: Script::new(DROP),
+            stale: Script::new(STALE),
         }
     }
 
@@ -420,6 +441,30 @@ impl ClaimStore {
             .run(&self.drop, self.pause_key(recording_sid), &[])
             .await?;
         Ok(())
+    }
+
+    /// Makes the pause token of `recording_sid` stale (replaces it by
+    /// `new_token`, which lives `token_ttl`) if it is a watched pause's
+    /// written at least `older_than` ago; `true` if it did.
+    pub async fn replace_older_pause(
+        &self,
+        recording_sid: &str,
+        older_than: Duration,
+        token_ttl: Duration,
+        new_token: &str,
+    ) -> Result<bool, StoreError> {
+        let (older, ttl) = (
+            millis(older_than).to_string(),
+            millis(token_ttl).to_string(),
+        );
+        let n: i64 = self
+            .run(
+                &self.stale,
+                self.pause_key(recording_sid),
+                &[&older, &ttl, new_token],
+            )
+            .await?;
+        Ok(n == 1)
     }
 
     /// Every pause noted in the store, as (recording SID, token, time left

@@ -21,9 +21,11 @@
 //! number.
 //!
 //! After a pause or a resume the store did not hear of, the replica that
-//! made it replaces the token the store still holds (an older pause's) as
-//! soon as the store answers again (`make_stale`), so no timer, not even
-//! one that does not know of the failure, finds it current afterwards.
+//! made it replaces the token the store still holds, if a watched pause's
+//! written before the failure, as soon as the store answers again
+//! (`make_stale`), so no timer, not even one that does not know of the
+//! failure, finds an older pause's token current afterwards; a pause made
+//! on another replica after the failure keeps its token and its timer.
 //!
 //! What this cannot see: pauses and resumes made outside this backend (the
 //! Twilio console, another application); a resume and a new pause on a
@@ -33,15 +35,17 @@
 //! update.
 //!
 //! A replica that stops (a rolling deploy, a crash) loses its timers. With a
-//! claim store, a watched pause's token also names the task and what to
-//! resume, and the key's time to live says when it is due (on Redis's one
-//! clock, whatever the replicas' wall clocks say). A replica that starts
-//! takes every such timer over (`rearm`, retried until the store answers),
-//! firing one grace after the due time so the pausing replica's own timer,
-//! if it still runs, goes first; if several replicas hold a timer for one
-//! pause, the token lets one of them resume it. Without a claim store the
-//! tokens and their timers live and die with the process; the plugin's own
-//! resumes remain.
+//! claim store, a watched pause's token also names the task, what to resume
+//! and `max_pause_seconds`, and the key lives `max_pause_seconds` plus
+//! `TOKEN_TTL`, so its time to live says when the pause is due, measured by
+//! Redis's clock alone (a jump of that clock, or a failover to a Redis whose
+//! clock is ahead by more than twice the grace, is what could still make a
+//! taken-over timer early). A replica that starts takes every such timer
+//! over (`rearm`, retried until the store answers), firing one grace after
+//! the due time so the pausing replica's own timer, if it still runs, goes
+//! first; if several replicas hold a timer for one pause, the token lets
+//! one of them resume it. Without a claim store the tokens and their timers
+//! live and die with the process; the plugin's own resumes remain.
 
 use crate::claims::StoreError;
 use crate::policy::TaskFacts;
@@ -88,14 +92,19 @@ pub struct Watched {
 }
 
 /// A pause's token: `{nonce}` for an unwatched pause; for a watched one
-/// `{nonce}:{task}:{parent}`, what a replica that starts needs to take the
-/// timer over. When it is due is not in it: the key's remaining time to
-/// live in Redis says (`rearm`), on Redis's one clock, so replicas whose
-/// wall clocks differ cannot end a pause early.
-fn new_token(watched: Option<&Watched>) -> String {
+/// `{nonce}:{max ms}:{task}:{parent}`, what a replica that starts needs to
+/// take the timer over. When it is due is not in it: the key lives
+/// `max + TOKEN_TTL`, so its remaining time to live in Redis says (`rearm`),
+/// by Redis's clock rather than each replica's.
+fn new_token(watched: Option<(&Watched, Duration)>) -> String {
     let nonce: u128 = rand::rng().random();
     match watched {
-        Some(w) => format!("{nonce:032x}:{}:{}", w.task_sid, w.parent),
+        Some((w, max)) => format!(
+            "{nonce:032x}:{}:{}:{}",
+            max.as_millis(),
+            w.task_sid,
+            w.parent
+        ),
         None => format!("{nonce:032x}"),
     }
 }
@@ -103,8 +112,9 @@ fn new_token(watched: Option<&Watched>) -> String {
 /// The watched pause a token found in the claim store names; `None` for an
 /// unwatched pause or a value this backend did not write.
 fn watched_of(recording_sid: &str, token: &str) -> Option<Watched> {
-    let mut parts = token.splitn(3, ':');
-    let (_nonce, task, parent) = (parts.next()?, parts.next()?, parts.next()?);
+    let mut parts = token.splitn(4, ':');
+    let (_nonce, max, task, parent) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    max.parse::<u64>().ok()?;
     let parent_ok = match parent.split_once('/')? {
         ("Calls", call) => is_sid(SidKind::Call, call),
         ("Conferences", cf) => is_sid(SidKind::Conference, cf),
@@ -127,8 +137,14 @@ const STORE_RETRY: Backoff = Backoff {
     max_attempts: u32::MAX,
     base: Duration::from_millis(200),
     cap: Duration::from_secs(5),
-    budget: Some(TOKEN_TTL),
+    // A token lives at most `max_pause_seconds` (a day at most) + TOKEN_TTL.
+    budget: Some(Duration::from_secs(2 * (86_400 + 600))),
 };
+
+/// Tokens written this long after a failure still count as older than it
+/// (`make_stale`): the failing request and a pause on another replica may
+/// land in either order, and erring that way only makes a pause later.
+const STALE_MARGIN: Duration = Duration::from_secs(1);
 
 /// Runs `op` until it succeeds or `STORE_RETRY` gives up.
 async fn keep_trying<T, F, Fut>(what: &str, mut op: F) -> Option<T>
@@ -165,17 +181,22 @@ where
 /// After a pause or a resume the store did not hear of, the token it holds
 /// (an older pause's) must stop looking current, or a timer that does not
 /// know of the failure (one a replica takes over at start, `rearm`) could
-/// resume the newer pause early. Replaced by a fresh unwatched token, in
-/// the background, as soon as the store answers. Landing late only ever
-/// makes a newer pause's token stale too: a later resume, never an early one.
+/// resume the newer pause early. As soon as the store answers, a watched
+/// token written before the failure is replaced by a fresh unwatched one;
+/// one written after it (a pause on another replica meanwhile) stays, with
+/// its own timer.
 fn make_stale(state: &AppState, recording_sid: &str) {
     let (state, re) = (state.clone(), recording_sid.to_string());
+    let failed = tokio::time::Instant::now();
     tokio::spawn(async move {
         let Some(store) = &state.0.claims else {
             return;
         };
-        keep_trying("making a pause token stale", || async {
-            store.mark_paused(&re, &new_token(None), TOKEN_TTL).await
+        keep_trying("making an older pause's token stale", || async {
+            let older_than = failed.elapsed().saturating_sub(STALE_MARGIN);
+            store
+                .replace_older_pause(&re, older_than, TOKEN_TTL, &new_token(None))
+                .await
         })
         .await;
     });
@@ -190,12 +211,15 @@ pub async fn rearm(state: AppState) {
     let Some(store) = &state.0.claims else {
         return;
     };
+    // Counted before the listing: a pause or resume this replica fails to
+    // note while it lists (it serves requests meanwhile) keeps these timers
+    // from resuming, as it would its own.
+    let failures_before = store.failures();
     // A store this replica could not reach at start is not a store that
     // missed a pause or a resume: no failure is counted.
     let Some(pauses) = keep_trying("taking over the pause timers", || store.paused()).await else {
         return;
     };
-    let failures_before = store.failures();
     let grace = state.0.config.pause_watch_grace;
     let mut taken = 0;
     for (recording_sid, token, ttl) in pauses {
@@ -235,7 +259,7 @@ impl PauseWatch {
     pub async fn paused(&self, state: &AppState, paused: Watched, after: Option<Duration>) {
         let s = &*state.0;
         let wait = after.map(|a| a + s.config.pause_watch_grace);
-        let token = new_token(wait.is_some().then_some(&paused));
+        let token = new_token(after.map(|max| (&paused, max)));
         let failures_before = match &s.claims {
             Some(store) => {
                 let ttl = after.unwrap_or_default() + TOKEN_TTL;
@@ -322,7 +346,16 @@ async fn resume_if_still_paused(
         // Resumed already (by a browser, or by Twilio with the call): the
         // token goes, if still this pause's, so no later start looks again.
         Ok(false) => {
-            s.pause_watch.take(state, re, token).await;
+            match &s.claims {
+                // Housekeeping: a failure here misses no pause or resume,
+                // so it is not counted against the other timers.
+                Some(store) => {
+                    let _ = store.take_paused(re, token).await;
+                }
+                None => {
+                    s.pause_watch.take(state, re, token).await;
+                }
+            }
             return;
         }
         Err(why) => {
@@ -417,28 +450,33 @@ mod tests {
     #[test]
     fn a_watched_pause_token_reads_back_and_anything_else_does_not() {
         for parent in [format!("Calls/{CA}"), format!("Conferences/{CF}")] {
-            let token = new_token(Some(&watched(&parent)));
+            let max = Duration::from_millis(1500);
+            let token = new_token(Some((&watched(&parent), max)));
+            assert!(token.contains(":1500:"), "{token}");
             assert_eq!(watched_of(RE, &token), Some(watched(&parent)), "{token}");
             // Each pause's token is its own.
-            assert_ne!(token, new_token(Some(&watched(&parent))));
+            assert_ne!(token, new_token(Some((&watched(&parent), max))));
         }
         let unwatched = new_token(None);
         assert_eq!(unwatched.len(), 32);
         let refused = [
             unwatched.as_str(),
             "",
-            &format!("n:{WT}"),
-            &format!("n:{WT}:Calls/{CF}"),
-            &format!("n:{WT}:Participants/{CA}"),
-            &format!("n:{WT}:Calls/{CA}/Recordings"),
-            &format!("n:{CA}:Calls/{CA}"),
-            &format!("n:{WT}:Calls"),
-            &format!("n:{WT}:Calls/"),
+            &format!("n:{WT}:Calls/{CA}"),
+            &format!("n:soon:{WT}:Calls/{CA}"),
+            &format!("n:-1:{WT}:Calls/{CA}"),
+            &format!("n:5:{WT}"),
+            &format!("n:5:{WT}:Calls/{CF}"),
+            &format!("n:5:{WT}:Participants/{CA}"),
+            &format!("n:5:{WT}:Calls/{CA}/Recordings"),
+            &format!("n:5:{CA}:Calls/{CA}"),
+            &format!("n:5:{WT}:Calls"),
+            &format!("n:5:{WT}:Calls/"),
         ];
         for token in refused {
             assert_eq!(watched_of(RE, token), None, "{token}");
         }
-        let token = new_token(Some(&watched(&format!("Calls/{CA}"))));
+        let token = new_token(Some((&watched(&format!("Calls/{CA}")), Duration::ZERO)));
         assert_eq!(watched_of("not-a-recording", &token), None);
     }
 }

@@ -665,6 +665,23 @@ async fn a_replica_that_starts_takes_over_the_pause_timers() {
         .get(&format!("dual-channel-recording:{AC}:paused:{re}"))
         .await
         .is_none());
+
+    // C pauses and stays up; D starts and takes the timer over too: two
+    // timers, one resume.
+    let c = app(watched());
+    let posts_before = count(&sim.log().await, "POST", &format!("/Recordings/{re}.json"));
+    let on_call = [("Token", TOKEN), ("taskSid", WT), ("callSid", CA_CUSTOMER)];
+    assert_eq!(post_form(&c, PAUSE, &on_call).await.status, StatusCode::OK);
+    recording_backend::pause_watch::rearm(watched()).await;
+    let until = Instant::now() + Duration::from_secs(5);
+    while status().await != "in-progress" {
+        assert!(Instant::now() < until, "the third pause was never resumed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // D's timer fires a grace after C's.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let posts = count(&sim.log().await, "POST", &format!("/Recordings/{re}.json"));
+    assert_eq!(posts - posts_before, 2, "two timers, one resume");
 }
 
 /// A TCP proxy in front of Redis that can cut every connection, as a
@@ -778,9 +795,76 @@ async fn a_token_the_store_kept_through_a_partition_is_not_taken_over() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     // A replica that starts now finds no timer to take over; the second
-    // pause goes on past the first one's time (1.6 s, plus the takeover's
-    // grace).
+    // pause goes on past the first one's time (1.6 s) and past when a
+    // taken-over timer would fire (twice the grace after the listing).
     recording_backend::pause_watch::rearm(watched(&redis.url())).await;
-    tokio::time::sleep_until((first + Duration::from_millis(2500)).into()).await;
+    let listed = Instant::now();
+    tokio::time::sleep_until(
+        (first + Duration::from_millis(2500))
+            .max(listed + Duration::from_millis(500))
+            .into(),
+    )
+    .await;
     assert_eq!(status().await, "paused", "the second pause was ended early");
+}
+
+/// What `make_stale` asks of Redis: a watched pause token written before
+/// the failure is replaced, one written after it, an unwatched one or a
+/// missing key stays as it is. A token's age is what its time to live has
+/// lost (the key lives `max + token_ttl`).
+#[tokio::test]
+async fn only_a_watched_token_older_than_the_failure_is_made_stale() {
+    let redis = RedisServer::start().await;
+    let target = recording_backend::config::RedisTarget::parse(&redis.url()).unwrap();
+    let store = ClaimStore::new(target, AC, &test_retry());
+    let token_ttl = Duration::from_secs(600);
+    let key = |re: &str| format!("dual-channel-recording:{AC}:paused:{re}");
+    let (older, newer, unwatched) = (
+        "RE000000000000000000000000000000a1",
+        "RE000000000000000000000000000000a2",
+        "RE000000000000000000000000000000a3",
+    );
+    let watched = format!("n1:1500:{WT}:Calls/{CA_CUSTOMER}");
+    let ttl = Duration::from_millis(1500) + token_ttl;
+    store.mark_paused(older, &watched, ttl).await.unwrap();
+    store.mark_paused(unwatched, "n3", token_ttl).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    store.mark_paused(newer, &watched, ttl).await.unwrap();
+    // The failure was 300 ms ago: `older` (400 ms old) was written before it.
+    let since = Duration::from_millis(300);
+    assert!(store
+        .replace_older_pause(older, since, token_ttl, "s1")
+        .await
+        .unwrap());
+    assert!(!store
+        .replace_older_pause(newer, since, token_ttl, "s2")
+        .await
+        .unwrap());
+    assert!(!store
+        .replace_older_pause(unwatched, since, token_ttl, "s3")
+        .await
+        .unwrap());
+    let missing = "RE000000000000000000000000000000a4";
+    assert!(!store
+        .replace_older_pause(missing, since, token_ttl, "s4")
+        .await
+        .unwrap());
+    assert_eq!(redis.get(&key(older)).await.as_deref(), Some("s1"));
+    assert_eq!(
+        redis.get(&key(newer)).await.as_deref(),
+        Some(watched.as_str())
+    );
+    assert_eq!(redis.get(&key(unwatched)).await.as_deref(), Some("n3"));
+    assert_eq!(redis.get(&key(missing)).await, None);
+    // What a starting replica lists: each key with its token and time left.
+    let mut listed = store.paused().await.unwrap();
+    listed.sort();
+    let res: Vec<&str> = listed.iter().map(|(re, _, _)| re.as_str()).collect();
+    assert_eq!(res, [older, newer, unwatched]);
+    let (_, token, left) = &listed[1];
+    assert_eq!(token, &watched);
+    assert!(
+        *left <= ttl && *left > ttl - Duration::from_secs(5),
+        "{left:?}"
+    );
 }
