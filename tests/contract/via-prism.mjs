@@ -34,8 +34,8 @@ const REQUEST_VIOLATION = /\[VALIDATOR\].*(?:✖|error).*Violation:\s*(request\b
  * `start()` again on the same port with the same arguments (the scenario
  * format's `backend: down/up`).
  */
-export function startBackendVia({ twilioBaseUrl, iamBaseUrl, logFile, echo = false, port } = {}) {
-  return startBackend({ port, simUrl: twilioBaseUrl, iamBaseUrl, logFile, echo });
+export function startBackendVia({ twilioBaseUrl, iamBaseUrl, logFile, echo = false, port, lazy = false } = {}) {
+  return startBackend({ port, simUrl: twilioBaseUrl, iamBaseUrl, logFile, echo, lazy });
 }
 
 /** Start prism in front of the simulator. */

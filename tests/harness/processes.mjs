@@ -152,9 +152,10 @@ export function backendEnv() {
 /**
  * The backend, pointed at the simulator (or at a proxy in front of it, with
  * the token check sent to `iamBaseUrl`); `start()` after `stop()` starts it
- * again on the same port with the same arguments.
+ * again on the same port with the same arguments; with `lazy`, the first
+ * `start()` launches it.
  */
-export async function startBackend({ port, simUrl, iamBaseUrl, logFile, echo, env = {}, name = 'recording-backend' } = {}) {
+export async function startBackend({ port, simUrl, iamBaseUrl, logFile, echo, env = {}, name = 'recording-backend', lazy = false } = {}) {
   const p = port || await freePort();
   const iam = iamBaseUrl ? ['--iam-base-url', iamBaseUrl] : [];
   const launch = () => startProcess({
@@ -165,7 +166,9 @@ export async function startBackend({ port, simUrl, iamBaseUrl, logFile, echo, en
     logFile,
     echo,
   });
-  let proc = await launch();
+  // `lazy`: the first `start()` launches it (a backend reads Twilio as it
+  // starts, and that read belongs to whatever comes after it).
+  let proc = lazy ? null : await launch();
   const handle = {
     port: p,
     url: `http://127.0.0.1:${p}`,

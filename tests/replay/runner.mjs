@@ -49,9 +49,9 @@ export async function createEnvironment({ browser = false, echo = false, viaPris
         writeFileSync(path.join(OUT_DIR, 'prism.log'), env.prism.output());
       });
       env.contract = createContractCheck(env.prism);
-      env.backend = await startBackendVia({ twilioBaseUrl: env.prism.url, iamBaseUrl: env.simProc.url, logFile: backendLog, echo });
+      env.backend = await startBackendVia({ twilioBaseUrl: env.prism.url, iamBaseUrl: env.simProc.url, logFile: backendLog, echo, lazy: true });
     } else {
-      env.backend = await startBackend({ simUrl: env.simProc.url, logFile: backendLog, echo });
+      env.backend = await startBackend({ simUrl: env.simProc.url, logFile: backendLog, echo, lazy: true });
     }
     env.closers.push(() => env.backend.stop());
     // More backends configured like the first, for `backendReplicas`.
@@ -110,7 +110,6 @@ export async function runScenario(scenario, env, logName) {
   try {
     let why;
     try {
-      if (env.contract) env.contract.begin();
       why = await play(scenario, env, log, instances, (ctx) => { browserContext = ctx; });
     } catch (err) {
       log(`error: ${err && err.stack ? err.stack : err}`);
@@ -179,6 +178,9 @@ async function play(scenario, env, log, instances, setBrowserContext) {
   // and a read of the last scenario's must not land in this one's log.
   if ((scenario.backendReplicas ?? 1) === 1 && env.backend.running) await env.backend.stop();
   await sim.reset();
+  // What prism sees from here on is this scenario's (the backends of the
+  // last one are stopped, and the first one starts below: lazily).
+  if (env.contract) env.contract.begin();
   // The Flex configuration as the backend reads it from Twilio: the
   // scenario's feature, with `serverConfig` in place of `config` when the
   // scenario plays a browser whose copy differs.
