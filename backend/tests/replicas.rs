@@ -515,11 +515,13 @@ async fn a_pause_watched_on_one_replica_follows_resumes_on_another() {
         "paused",
         "replica A resumed replica B's pause early"
     );
-    let until = Instant::now() + Duration::from_secs(10);
-    while status().await != "in-progress" {
-        assert!(Instant::now() < until, "the second pause was never resumed");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    sim.await_recording_status(
+        &re,
+        "in-progress",
+        Duration::from_secs(10),
+        "the second pause was never resumed",
+    )
+    .await;
     assert!(redis
         .get(&format!("dual-channel-recording:{AC}:paused:{re}"))
         .await
@@ -625,14 +627,13 @@ async fn a_replica_that_starts_takes_over_the_pause_timers() {
     let b_state = watched();
     let b = app(b_state.clone());
     b_runtime.spawn(recording_backend::pause_watch::rearm(b_state));
-    let until = Instant::now() + Duration::from_secs(5);
-    while status().await != "in-progress" {
-        assert!(
-            Instant::now() < until,
-            "the overdue pause was never resumed"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    sim.await_recording_status(
+        &re,
+        "in-progress",
+        Duration::from_secs(5),
+        "the overdue pause was never resumed",
+    )
+    .await;
 
     // A new pause on B, and B stops too; replica C starts 0.3 s later.
     let posts_before = count(&sim.log().await, "POST", &format!("/Recordings/{re}.json"));
@@ -648,11 +649,13 @@ async fn a_replica_that_starts_takes_over_the_pause_timers() {
         "paused",
         "a taken-over timer ended a pause early"
     );
-    let until = Instant::now() + Duration::from_secs(5);
-    while status().await != "in-progress" {
-        assert!(Instant::now() < until, "the second pause was never resumed");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    sim.await_recording_status(
+        &re,
+        "in-progress",
+        Duration::from_secs(5),
+        "the second pause was never resumed",
+    )
+    .await;
     assert!(
         second.elapsed() >= Duration::from_millis(1500),
         "resumed {:?} after the pause",
@@ -673,11 +676,13 @@ async fn a_replica_that_starts_takes_over_the_pause_timers() {
     let on_call = [("Token", TOKEN), ("taskSid", WT), ("callSid", CA_CUSTOMER)];
     assert_eq!(post_form(&c, PAUSE, &on_call).await.status, StatusCode::OK);
     recording_backend::pause_watch::rearm(watched()).await;
-    let until = Instant::now() + Duration::from_secs(5);
-    while status().await != "in-progress" {
-        assert!(Instant::now() < until, "the third pause was never resumed");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    sim.await_recording_status(
+        &re,
+        "in-progress",
+        Duration::from_secs(5),
+        "the third pause was never resumed",
+    )
+    .await;
     // D's timer fires a grace after C's.
     tokio::time::sleep(Duration::from_millis(600)).await;
     let posts = count(&sim.log().await, "POST", &format!("/Recordings/{re}.json"));

@@ -186,6 +186,16 @@ impl Sim {
             .unwrap_or(Value::Null)
     }
 
+    /// Waits until recording `re`'s status is `want`, at most `within`;
+    /// fails with `what` otherwise.
+    pub async fn await_recording_status(&self, re: &str, want: &str, within: Duration, what: &str) {
+        let until = std::time::Instant::now() + within;
+        while self.recording_status(re).await != want {
+            assert!(std::time::Instant::now() < until, "{what}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// One inbound call accepted by worker WK: its task, reservation,
     /// conference (customer and worker legs joined) and both calls; the Flex
     /// configuration enables recording without exclusions.
