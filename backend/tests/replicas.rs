@@ -155,6 +155,17 @@ fn state_with_wait(config: Config, wait: Duration) -> AppState {
     }))
 }
 
+const PAUSE: &str = "/features/dual-channel-recording/flex/pause-recording";
+const RESUME: &str = "/features/dual-channel-recording/flex/resume-recording";
+
+/// A replica on this Redis whose pause timers fire 100 ms after
+/// `max_pause_seconds` (a 10 s grace in production).
+fn watched_replica(sim: &Sim, redis_url: &str) -> AppState {
+    let mut cfg = config(&sim.url, &[], &[("REDIS_URL", redis_url)]);
+    cfg.pause_watch_grace = Duration::from_millis(100);
+    AppState::with_retry(cfg, test_retry()).unwrap()
+}
+
 fn failures(state: &AppState) -> u64 {
     state.0.claims.as_ref().unwrap().failures()
 }
@@ -473,17 +484,11 @@ async fn redis_going_away_and_coming_back_is_followed_without_a_restart() {
 /// and the newest pause is still resumed after `max_pause_seconds`.
 #[tokio::test]
 async fn a_pause_watched_on_one_replica_follows_resumes_on_another() {
-    const PAUSE: &str = "/features/dual-channel-recording/flex/pause-recording";
-    const RESUME: &str = "/features/dual-channel-recording/flex/resume-recording";
     let redis = RedisServer::start().await;
     let sim = Sim::start().await;
     sim.scene().await;
     sim.pause_config(1.5).await;
-    let watched = || {
-        let mut cfg = config(&sim.url, &[], &[("REDIS_URL", &redis.url())]);
-        cfg.pause_watch_grace = Duration::from_millis(100);
-        app(AppState::with_retry(cfg, test_retry()).unwrap())
-    };
+    let watched = || app(watched_replica(&sim, &redis.url()));
     let (a, b) = (watched(), watched());
     let re = create(&a, &customer_request()).await.json["recordingSid"]
         .as_str()
@@ -533,15 +538,11 @@ async fn a_pause_watched_on_one_replica_follows_resumes_on_another() {
 /// resume (the plugin still will), rather than risk ending a pause early.
 #[tokio::test]
 async fn a_pause_timer_does_not_resume_after_the_store_failed() {
-    const PAUSE: &str = "/features/dual-channel-recording/flex/pause-recording";
-    const RESUME: &str = "/features/dual-channel-recording/flex/resume-recording";
     let mut redis = RedisServer::start().await;
     let sim = Sim::start().await;
     sim.scene().await;
     sim.pause_config(1.5).await;
-    let mut cfg = config(&sim.url, &[], &[("REDIS_URL", &redis.url())]);
-    cfg.pause_watch_grace = Duration::from_millis(100);
-    let state = AppState::with_retry(cfg, test_retry()).unwrap();
+    let state = watched_replica(&sim, &redis.url());
     let a = app(state.clone());
     let re = create(&a, &customer_request()).await.json["recordingSid"]
         .as_str()
@@ -575,16 +576,11 @@ async fn a_pause_timer_does_not_resume_after_the_store_failed() {
 /// and not earlier, and once.
 #[tokio::test]
 async fn a_replica_that_starts_takes_over_the_pause_timers() {
-    const PAUSE: &str = "/features/dual-channel-recording/flex/pause-recording";
     let redis = RedisServer::start().await;
     let sim = Sim::start().await;
     sim.scene().await;
     sim.pause_config(1.5).await;
-    let watched = || {
-        let mut cfg = config(&sim.url, &[], &[("REDIS_URL", &redis.url())]);
-        cfg.pause_watch_grace = Duration::from_millis(100);
-        AppState::with_retry(cfg, test_retry()).unwrap()
-    };
+    let watched = || watched_replica(&sim, &redis.url());
     // A replica on a runtime of its own: shutting that down ends its timers
     // as the end of its process would.
     let runtime = || {
@@ -760,18 +756,12 @@ impl Drop for Partition {
 /// the store answers again, the stale token is replaced.
 #[tokio::test]
 async fn a_token_the_store_kept_through_a_partition_is_not_taken_over() {
-    const PAUSE: &str = "/features/dual-channel-recording/flex/pause-recording";
-    const RESUME: &str = "/features/dual-channel-recording/flex/resume-recording";
     let redis = RedisServer::start().await;
     let partition = Partition::start(redis.port).await;
     let sim = Sim::start().await;
     sim.scene().await;
     sim.pause_config(1.5).await;
-    let watched = |url: &str| {
-        let mut cfg = config(&sim.url, &[], &[("REDIS_URL", url)]);
-        cfg.pause_watch_grace = Duration::from_millis(100);
-        AppState::with_retry(cfg, test_retry()).unwrap()
-    };
+    let watched = |url: &str| watched_replica(&sim, url);
     let a_state = watched(&partition.url());
     let a = app(a_state.clone());
     let re = create(&a, &customer_request()).await.json["recordingSid"]
