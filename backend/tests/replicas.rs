@@ -158,6 +158,13 @@ fn state_with_wait(config: Config, wait: Duration) -> AppState {
 const PAUSE: &str = "/features/dual-channel-recording/flex/pause-recording";
 const RESUME: &str = "/features/dual-channel-recording/flex/resume-recording";
 
+/// Records the customer leg through `replica`; the recording's SID.
+async fn recorded_customer_leg(replica: &Router) -> String {
+    let started = create(replica, &customer_request()).await;
+    assert_eq!(started.status, StatusCode::OK, "{}", started.json);
+    started.json["recordingSid"].as_str().unwrap().to_string()
+}
+
 /// A replica on this Redis whose pause timers fire 100 ms after
 /// `max_pause_seconds` (a 10 s grace in production).
 fn watched_replica(sim: &Sim, redis_url: &str) -> AppState {
@@ -490,10 +497,7 @@ async fn a_pause_watched_on_one_replica_follows_resumes_on_another() {
     sim.pause_config(1.5).await;
     let watched = || app(watched_replica(&sim, &redis.url()));
     let (a, b) = (watched(), watched());
-    let re = create(&a, &customer_request()).await.json["recordingSid"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let re = recorded_customer_leg(&a).await;
     let on_call = [("Token", TOKEN), ("taskSid", WT), ("callSid", CA_CUSTOMER)];
     let status = || sim.recording_status(&re);
 
@@ -544,10 +548,7 @@ async fn a_pause_timer_does_not_resume_after_the_store_failed() {
     sim.pause_config(1.5).await;
     let state = watched_replica(&sim, &redis.url());
     let a = app(state.clone());
-    let re = create(&a, &customer_request()).await.json["recordingSid"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let re = recorded_customer_leg(&a).await;
     let on_call = [("Token", TOKEN), ("taskSid", WT), ("callSid", CA_CUSTOMER)];
     let status = || sim.recording_status(&re);
     assert_eq!(post_form(&a, PAUSE, &on_call).await.status, StatusCode::OK);
@@ -764,10 +765,7 @@ async fn a_token_the_store_kept_through_a_partition_is_not_taken_over() {
     let watched = |url: &str| watched_replica(&sim, url);
     let a_state = watched(&partition.url());
     let a = app(a_state.clone());
-    let re = create(&a, &customer_request()).await.json["recordingSid"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let re = recorded_customer_leg(&a).await;
     let on_call = [("Token", TOKEN), ("taskSid", WT), ("callSid", CA_CUSTOMER)];
     let status = || sim.recording_status(&re);
     let key = format!("dual-channel-recording:{AC}:paused:{re}");
