@@ -258,16 +258,19 @@ pub enum RefusalCode {
     UnreadableAttributes,
     /// Exclusions exist but the request names no task.
     TaskRequired,
+    /// The task is not a voice task.
+    NotVoice,
 }
 
 impl RefusalCode {
-    pub const ALL: [RefusalCode; 6] = [
+    pub const ALL: [RefusalCode; 7] = [
         RefusalCode::Excluded,
         RefusalCode::Disabled,
         RefusalCode::ConferenceMethod,
         RefusalCode::Misconfigured,
         RefusalCode::UnreadableAttributes,
         RefusalCode::TaskRequired,
+        RefusalCode::NotVoice,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -278,6 +281,7 @@ impl RefusalCode {
             RefusalCode::Misconfigured => "misconfigured",
             RefusalCode::UnreadableAttributes => "unreadable-attributes",
             RefusalCode::TaskRequired => "task-required",
+            RefusalCode::NotVoice => "not-voice",
         }
     }
 

@@ -2,15 +2,14 @@
 //! the plugin only decides, when a task is about to be accepted, whether it
 //! may (`conferenceOptions.conferenceRecord` of the `AcceptTask` action).
 //!
-//! The rules are the call-leg method's (`exclusion`): `enabled`, voice only,
+//! The rules are the call-leg method's (`exclusion::admit`): `enabled`, voice only,
 //! `exclude_queues` by name or SID, `exclude_attributes` with dotted keys,
 //! text comparison and array membership. They replace the
 //! flex-project-template's `conditional-recording` feature, which sets the
 //! same flag in a `beforeAcceptTask` listener (../shared/flex-facts.md).
 
-use crate::attributes::ReadError;
 use crate::config::{Config, Method};
-use crate::exclusion::{exclusion, unreadable_attributes, Exclusion};
+use crate::exclusion::{admit, NotAdmitted};
 use crate::snapshot::TaskSnapshot;
 use serde::Serialize;
 
@@ -25,16 +24,8 @@ pub enum Decision {
     Untouched(Untouched),
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Refusal {
-    Excluded(Exclusion),
-    /// Attribute rules exist but the task's attributes cannot be read: fail
-    /// closed, as the call-leg method does.
-    UnreadableAttributes(ReadError),
-    /// Attribute rules exist but the attributes are not an object (or could
-    /// not be read at all): `exclusion::unreadable_attributes`'s words.
-    AttributesNotAnObject(String),
-}
+/// Why a voice task is not recorded: the admission rule's refusal.
+pub use crate::exclusion::Refusal;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Untouched {
@@ -62,13 +53,7 @@ impl Decision {
             Decision::Record => {
                 "no exclusion rule applies: Flex records the whole conference".into()
             }
-            Decision::DoNotRecord(Refusal::Excluded(why)) => why.to_string(),
-            Decision::DoNotRecord(Refusal::UnreadableAttributes(e)) => {
-                format!("the exclusion rules cannot be checked: {e}")
-            }
-            Decision::DoNotRecord(Refusal::AttributesNotAnObject(why)) => {
-                format!("its attributes {why}, so exclude_attributes cannot be checked")
-            }
+            Decision::DoNotRecord(refusal) => refusal.to_string(),
             Decision::Untouched(Untouched::Inert) => {
                 "the plugin is disabled or misconfigured: Flex's own recording setting applies"
                     .into()
@@ -107,23 +92,10 @@ pub fn decide(config: Option<&Config>, task: &TaskSnapshot) -> Decision {
     if config.method != Method::Conference {
         return Decision::Untouched(Untouched::CallLegMethod);
     }
-    if task.channel.as_deref() != Some("voice") {
-        return Decision::Untouched(Untouched::NotVoice);
-    }
-    if !config.exclude_attributes.is_empty() {
-        if let Some(why) = unreadable_attributes(&*task.attributes) {
-            return Decision::DoNotRecord(Refusal::AttributesNotAnObject(why));
-        }
-    }
-    match exclusion(
-        config,
-        task.queue_name.as_deref(),
-        task.queue_sid.as_deref(),
-        &*task.attributes,
-    ) {
-        Ok(None) => Decision::Record,
-        Ok(Some(why)) => Decision::DoNotRecord(Refusal::Excluded(why)),
-        Err(e) => Decision::DoNotRecord(Refusal::UnreadableAttributes(e)),
+    match admit(config, task.facts()) {
+        Ok(()) => Decision::Record,
+        Err(NotAdmitted::NotVoice) => Decision::Untouched(Untouched::NotVoice),
+        Err(NotAdmitted::Refused(why)) => Decision::DoNotRecord(why),
     }
 }
 
@@ -131,7 +103,9 @@ pub fn decide(config: Option<&Config>, task: &TaskSnapshot) -> Decision {
 mod tests {
     use super::*;
     use crate::attributes::Attributes;
+    use crate::attributes::ReadError;
     use crate::config::{parse, Setup};
+    use crate::exclusion::Exclusion;
     use serde_json::{json, Value};
 
     /// The configuration as an administrator writes it.

@@ -81,6 +81,78 @@ pub fn exclusion<L: Lookup + ?Sized>(
     Ok(None)
 }
 
+/// What the admission rule reads of a task: the same fields wherever the
+/// task comes from (a Flex snapshot in the browser, TaskRouter's answer in
+/// the backend).
+pub struct TaskFacts<'a, L: Lookup + ?Sized> {
+    /// `taskChannelUniqueName` (TaskRouter's `task_channel_unique_name`).
+    pub channel: Option<&'a str>,
+    pub queue_name: Option<&'a str>,
+    pub queue_sid: Option<&'a str>,
+    pub attributes: &'a L,
+}
+
+/// Why the admission rule turns a task away.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NotAdmitted {
+    /// Not a voice task: there is no call to record.
+    NotVoice,
+    /// A voice task that must not be recorded.
+    Refused(Refusal),
+}
+
+/// Why a voice task must not be recorded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    Excluded(Exclusion),
+    /// Attribute rules exist but the task's attributes are not a readable
+    /// object (`unreadable_attributes`'s words): fail closed.
+    AttributesNotAnObject(String),
+    /// Attribute rules exist but a value they read cannot be read: fail closed.
+    UnreadableAttributes(ReadError),
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refusal::Excluded(why) => write!(f, "{why}"),
+            Refusal::AttributesNotAnObject(why) => {
+                write!(
+                    f,
+                    "its attributes {why}, so exclude_attributes cannot be checked"
+                )
+            }
+            Refusal::UnreadableAttributes(e) => {
+                write!(f, "the exclusion rules cannot be checked: {e}")
+            }
+        }
+    }
+}
+
+/// The one admission rule, for both methods and for the backend's policy:
+/// voice tasks only; when attribute rules exist, attributes that are not a
+/// readable object fail closed (a rule that cannot be checked might have
+/// excluded the task); then `exclusion`. Whether the feature is enabled and
+/// which method records are the caller's concern.
+pub fn admit<L: Lookup + ?Sized>(
+    config: &Config,
+    task: TaskFacts<'_, L>,
+) -> Result<(), NotAdmitted> {
+    if task.channel != Some("voice") {
+        return Err(NotAdmitted::NotVoice);
+    }
+    if !config.exclude_attributes.is_empty() {
+        if let Some(why) = unreadable_attributes(task.attributes) {
+            return Err(NotAdmitted::Refused(Refusal::AttributesNotAnObject(why)));
+        }
+    }
+    match exclusion(config, task.queue_name, task.queue_sid, task.attributes) {
+        Ok(None) => Ok(()),
+        Ok(Some(why)) => Err(NotAdmitted::Refused(Refusal::Excluded(why))),
+        Err(e) => Err(NotAdmitted::Refused(Refusal::UnreadableAttributes(e))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -250,6 +322,44 @@ mod tests {
 
         fn kind(&self) -> Kind {
             Kind::Object
+        }
+    }
+
+    /// The admission rule's order, as every caller (both methods, the
+    /// backend) meets it.
+    #[test]
+    fn admission() {
+        use crate::attributes::Attributes;
+        let rules = config(&["Billing"], vec![rule("privacy", "no")]);
+        let no_rules = config(&["Billing"], vec![]);
+        let refused = |r| Err(NotAdmitted::Refused(r));
+        let cases: Vec<(&str, &Config, Option<&str>, Option<&str>, &str, Result<(), NotAdmitted>)> = vec![
+            ("a voice task no rule matches", &rules, Some("voice"), Some("Sales"), r#"{"privacy":"yes"}"#, Ok(())),
+            ("a chat task", &rules, Some("chat"), Some("Sales"), "{}", Err(NotAdmitted::NotVoice)),
+            ("no channel at all", &rules, None, Some("Sales"), "{}", Err(NotAdmitted::NotVoice)),
+            ("not voice comes before the exclusions", &rules, Some("chat"), Some("Billing"), "[1,2]", Err(NotAdmitted::NotVoice)),
+            ("an excluded queue", &rules, Some("voice"), Some("Billing"), "{}", refused(Refusal::Excluded(Exclusion::Queue("Billing".into())))),
+            ("a matching attribute", &rules, Some("voice"), Some("Sales"), r#"{"privacy":"no"}"#,
+                refused(Refusal::Excluded(Exclusion::Attribute { key: "privacy".into(), value: "no".into() }))),
+            ("attributes an array, with rules: fail closed", &rules, Some("voice"), Some("Sales"), "[1,2]",
+                refused(Refusal::AttributesNotAnObject("are an array, not a JSON object".into()))),
+            ("attributes a string, with rules: fail closed", &rules, Some("voice"), Some("Sales"), r#""text""#,
+                refused(Refusal::AttributesNotAnObject("are a string, not a JSON object".into()))),
+            ("attributes not JSON, with rules: fail closed", &rules, Some("voice"), Some("Sales"), "{",
+                refused(Refusal::AttributesNotAnObject("could not be read (not valid JSON: EOF while parsing an object at line 1 column 1)".into()))),
+            ("attributes an array, no attribute rule", &no_rules, Some("voice"), Some("Sales"), "[1,2]", Ok(())),
+            ("an excluded queue wins over unreadable attributes without rules", &no_rules, Some("voice"), Some("Billing"), "[1,2]",
+                refused(Refusal::Excluded(Exclusion::Queue("Billing".into())))),
+        ];
+        for (name, config, channel, queue, attributes, want) in cases {
+            let attributes = Attributes::parse(attributes);
+            let facts = TaskFacts {
+                channel,
+                queue_name: queue,
+                queue_sid: None,
+                attributes: &*attributes,
+            };
+            assert_eq!(admit(config, facts), want, "{name}");
         }
     }
 }

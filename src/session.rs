@@ -20,7 +20,7 @@ use crate::backend_client::{
 };
 use crate::conference::{self, Decision, Refusal};
 use crate::config::{self, Channel, Config, Method, Setup};
-use crate::exclusion::{exclusion, unreadable_attributes};
+use crate::exclusion::{admit, NotAdmitted};
 use crate::leg::{self, already_recorded, call_kind, carried_here, recordable_leg, CallKind, Leg};
 use crate::pause::{self, NoTarget, PauseConfig, RecordedLegRef, Target};
 use crate::sid::{is_sid, SidKind};
@@ -590,63 +590,28 @@ impl Core {
         if self.sessions.contains_key(&t) {
             return;
         }
-        if task.channel.as_deref() != Some("voice") {
-            return;
-        }
         let attrs = &*task.attributes;
-        // Fail closed: attribute rules that cannot be checked might have
-        // excluded this task, so it is not recorded.
-        if !config.exclude_attributes.is_empty() {
-            if let Some(why) = unreadable_attributes(attrs) {
-                out.log(
-                    Level::Warn,
-                    format!("not recording {t}: its attributes {why}, so exclude_attributes cannot be checked"),
-                );
-                self.finish(
-                    &t,
-                    Status {
-                        state: "excluded",
-                        recordings: vec![],
-                        reason: Some(format!("attributes {why}")),
-                    },
-                );
-                return;
-            }
-        }
-        match exclusion(
-            config,
-            task.queue_name.as_deref(),
-            task.queue_sid.as_deref(),
-            attrs,
-        ) {
-            Ok(None) => {}
-            Ok(Some(why)) => {
-                out.log(Level::Info, format!("not recording {t}: {why}"));
-                self.finish(
-                    &t,
-                    Status {
-                        state: "excluded",
-                        recordings: vec![],
-                        reason: Some(why.to_string()),
-                    },
-                );
-                return;
-            }
-            Err(e) => {
-                out.log(
-                    Level::Warn,
-                    format!("not recording {t}: the exclusion rules cannot be checked: {e}"),
-                );
-                self.finish(
-                    &t,
-                    Status {
-                        state: "excluded",
-                        recordings: vec![],
-                        reason: Some(e.to_string()),
-                    },
-                );
-                return;
-            }
+        let refusal = match admit(config, task.facts()) {
+            Ok(()) => None,
+            Err(NotAdmitted::NotVoice) => return,
+            Err(NotAdmitted::Refused(r)) => Some(r),
+        };
+        if let Some(refusal) = refusal {
+            let (level, reason) = match &refusal {
+                Refusal::Excluded(why) => (Level::Info, why.to_string()),
+                Refusal::AttributesNotAnObject(why) => (Level::Warn, format!("attributes {why}")),
+                Refusal::UnreadableAttributes(e) => (Level::Warn, e.to_string()),
+            };
+            out.log(level, format!("not recording {t}: {refusal}"));
+            self.finish(
+                &t,
+                Status {
+                    state: "excluded",
+                    recordings: vec![],
+                    reason: Some(reason),
+                },
+            );
+            return;
         }
         let kind = call_kind(attrs);
         if kind == CallKind::InternalInbound {

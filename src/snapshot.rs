@@ -2,8 +2,9 @@
 //! optional or defaulted: a Flex version that leaves one out must not make an
 //! event unreadable.
 
-use crate::attributes::Attributes;
+use crate::attributes::{Attributes, Lookup};
 use crate::event::loose;
+use crate::exclusion::TaskFacts;
 use serde::Deserialize;
 
 /// A field of the wrong type reads as absent (`event::loose`), as a Flex
@@ -31,6 +32,18 @@ pub struct TaskSnapshot {
     /// `dateUpdated` at acceptance, ms since the epoch.
     #[serde(deserialize_with = "loose::opt_millis")]
     pub date_updated: Option<i64>,
+}
+
+impl TaskSnapshot {
+    /// What the admission rule (`exclusion::admit`) reads of the task.
+    pub fn facts(&self) -> TaskFacts<'_, dyn Lookup> {
+        TaskFacts {
+            channel: self.channel.as_deref(),
+            queue_name: self.queue_name.as_deref(),
+            queue_sid: self.queue_sid.as_deref(),
+            attributes: &*self.attributes,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]

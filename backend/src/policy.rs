@@ -39,9 +39,9 @@
 use crate::error::AppError;
 use crate::twilio::{TaskSnapshot, TwilioClient};
 use dual_channel_recording::api::RefusalCode;
-use dual_channel_recording::attributes::parse_value;
+use dual_channel_recording::attributes::Attributes;
 use dual_channel_recording::config::{self, Config, Method, Setup};
-use dual_channel_recording::exclusion::{exclusion, Exclusion};
+use dual_channel_recording::exclusion::{self, Exclusion, NotAdmitted};
 use dual_channel_recording::pause;
 use serde::Deserialize;
 use std::sync::{Arc, Mutex};
@@ -88,6 +88,8 @@ pub struct TaskFacts<'a> {
     pub task_sid: &'a str,
     pub queue_name: Option<&'a str>,
     pub queue_sid: Option<&'a str>,
+    /// `task_channel_unique_name`.
+    pub channel: Option<&'a str>,
     pub attributes: &'a str,
 }
 
@@ -97,6 +99,7 @@ impl<'a> TaskFacts<'a> {
             task_sid,
             queue_name: task.queue_name.as_deref(),
             queue_sid: task.queue_sid.as_deref(),
+            channel: task.channel.as_deref(),
             attributes: &task.attributes,
         }
     }
@@ -118,6 +121,11 @@ pub enum Refusal {
     },
     /// Token-only requests without `taskSid` cannot be checked against exclusions.
     TaskRequired,
+    /// Not a voice task: there is no call to record.
+    NotVoice {
+        task_sid: String,
+        channel: Option<String>,
+    },
 }
 
 impl Refusal {
@@ -129,6 +137,7 @@ impl Refusal {
             Refusal::Excluded { .. } => RefusalCode::Excluded,
             Refusal::UnreadableAttributes { .. } => RefusalCode::UnreadableAttributes,
             Refusal::TaskRequired => RefusalCode::TaskRequired,
+            Refusal::NotVoice { .. } => RefusalCode::NotVoice,
         }
     }
 
@@ -146,7 +155,9 @@ impl Refusal {
                 rule: Exclusion::Attribute { key, value },
                 ..
             } => Some(format!("exclude_attributes: {key} = {value}")),
-            Refusal::UnreadableAttributes { .. } | Refusal::TaskRequired => None,
+            Refusal::UnreadableAttributes { .. }
+            | Refusal::TaskRequired
+            | Refusal::NotVoice { .. } => None,
         }
     }
 
@@ -165,6 +176,12 @@ impl Refusal {
                 "the exclusion rules of the Flex configuration cannot be checked on task {task_sid}: {problem}"
             ),
             Refusal::TaskRequired => "the Flex configuration has exclusion rules, so the request must name the task (taskSid) the call belongs to".into(),
+            Refusal::NotVoice { task_sid, channel: Some(channel) } => {
+                format!("task {task_sid} is a {channel} task, not a voice call: only voice tasks are recorded")
+            }
+            Refusal::NotVoice { task_sid, channel: None } => {
+                format!("task {task_sid} names no task channel, so it is not known to be a voice call: only voice tasks are recorded")
+            }
         }
     }
 }
@@ -250,31 +267,31 @@ impl FlexPolicy {
         Self::excluded(feature, task)
     }
 
+    /// The core's one admission rule (`exclusion::admit`), on TaskRouter's
+    /// copy of the task: what the browser refuses, the backend refuses.
     fn excluded(feature: &Config, task: TaskFacts<'_>) -> Result<(), Refusal> {
-        // Parsed only when a rule reads them; a document that cannot be
-        // parsed fails every rule (fail closed), as in the browser.
-        let attributes = if feature.exclude_attributes.is_empty() {
-            serde_json::Value::Null
-        } else {
-            match parse_value(task.attributes) {
-                Ok(v) => v,
-                Err(reason) => {
-                    return Err(Refusal::UnreadableAttributes {
-                        task_sid: task.task_sid.to_string(),
-                        problem: format!("its attributes could not be read ({reason})"),
-                    })
-                }
-            }
+        // Text that is not JSON is unreadable, and fails closed wherever an
+        // attribute rule would read it, as in the browser.
+        let attributes = Attributes::parse(task.attributes);
+        let facts = exclusion::TaskFacts {
+            channel: task.channel,
+            queue_name: task.queue_name,
+            queue_sid: task.queue_sid,
+            attributes: &*attributes,
         };
-        match exclusion(feature, task.queue_name, task.queue_sid, &attributes) {
-            Ok(None) => Ok(()),
-            Ok(Some(rule)) => Err(Refusal::Excluded {
-                task_sid: task.task_sid.to_string(),
-                rule,
+        let task_sid = task.task_sid.to_string();
+        match exclusion::admit(feature, facts) {
+            Ok(()) => Ok(()),
+            Err(NotAdmitted::NotVoice) => Err(Refusal::NotVoice {
+                task_sid,
+                channel: task.channel.map(str::to_string),
             }),
-            Err(e) => Err(Refusal::UnreadableAttributes {
-                task_sid: task.task_sid.to_string(),
-                problem: e.to_string(),
+            Err(NotAdmitted::Refused(exclusion::Refusal::Excluded(rule))) => {
+                Err(Refusal::Excluded { task_sid, rule })
+            }
+            Err(NotAdmitted::Refused(problem)) => Err(Refusal::UnreadableAttributes {
+                task_sid,
+                problem: problem.to_string(),
             }),
         }
     }
@@ -456,6 +473,7 @@ mod tests {
             task_sid: WT,
             queue_name: Some(queue.0),
             queue_sid: Some(queue.1),
+            channel: Some("voice"),
             attributes,
         }
     }
@@ -535,6 +553,63 @@ mod tests {
                     "{not json",
                 )),
                 Err(RefusalCode::UnreadableAttributes),
+                None,
+            ),
+            // Attributes that are JSON but not an object fail closed, as in
+            // the browser (this was once a fail-open: "[1,2]" recorded).
+            (
+                rules.clone(),
+                Some(task(
+                    ("Support", "WQ00000000000000000000000000000003"),
+                    "[1,2]",
+                )),
+                Err(RefusalCode::UnreadableAttributes),
+                None,
+            ),
+            (
+                rules.clone(),
+                Some(task(
+                    ("Support", "WQ00000000000000000000000000000003"),
+                    r#""text""#,
+                )),
+                Err(RefusalCode::UnreadableAttributes),
+                None,
+            ),
+            (
+                rules.clone(),
+                Some(task(
+                    ("Support", "WQ00000000000000000000000000000003"),
+                    "null",
+                )),
+                Err(RefusalCode::UnreadableAttributes),
+                None,
+            ),
+            // Without attribute rules the attributes are never read.
+            (
+                plain.clone(),
+                Some(task(
+                    ("Support", "WQ00000000000000000000000000000003"),
+                    "[1,2]",
+                )),
+                Ok(()),
+                None,
+            ),
+            (
+                rules.clone(),
+                Some(TaskFacts {
+                    channel: Some("chat"),
+                    ..task(("Support", "WQ00000000000000000000000000000003"), "{}")
+                }),
+                Err(RefusalCode::NotVoice),
+                None,
+            ),
+            (
+                plain.clone(),
+                Some(TaskFacts {
+                    channel: None,
+                    ..task(sales, "{}")
+                }),
+                Err(RefusalCode::NotVoice),
                 None,
             ),
             (rules.clone(), None, Err(RefusalCode::TaskRequired), None),
