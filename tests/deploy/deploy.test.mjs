@@ -67,6 +67,35 @@ test('every variable the example environment file names is one the backend docum
   }
 });
 
+test('the example environment file holds every variable the backend documents, each with a comment', () => {
+  const help = spawnSync(backendBin(), ['--help'], { encoding: 'utf8' });
+  assert.equal(help.status, 0, help.stderr);
+  const section = help.stdout.slice(help.stdout.indexOf('Environment:'));
+  const documented = new Set();
+  for (const line of section.split('\n').slice(1)) {
+    const names = /^\s{2}([A-Z][A-Z0-9_]*(?:,\s*[A-Z][A-Z0-9_]*)*)\s/.exec(line);
+    if (names) for (const n of names[1].split(/,\s*/)) documented.add(n);
+  }
+  assert.ok(documented.size >= 10, `only ${documented.size} variables found in --help`);
+  const lines = read('deploy/recording-backend.env.example').split('\n');
+  for (const name of documented) {
+    const at = lines.findIndex((l) => new RegExp(`^#?${name}=`).test(l.trim()));
+    assert.ok(at >= 0, `${name} is documented by recording-backend --help but missing from the example environment file`);
+    // The variable's block (the lines of variables just above it) is headed by a comment in words.
+    let i = at - 1;
+    while (i >= 0 && /^#?[A-Z][A-Z0-9_]*=/.test(lines[i].trim())) i -= 1;
+    assert.ok(i >= 0 && /^#\s+\S/.test(lines[i].trim()), `${name} has no comment above it in the example environment file`);
+  }
+});
+
+test("the README's Rust version is the workspace's rust-version", () => {
+  const declared = /^rust-version\s*=\s*"([0-9.]+)"/m.exec(read('Cargo.toml'));
+  assert.ok(declared, 'Cargo.toml declares rust-version');
+  const said = /Rust (\d+\.\d+(?:\.\d+)?) or newer/.exec(read('README.md'));
+  assert.ok(said, 'README.md says "Rust X.Y or newer"');
+  assert.equal(said[1], declared[1], 'README.md and Cargo.toml name different Rust versions');
+});
+
 test("the unit's and the image's command lines start the backend with the example environment; the image's HEALTHCHECK passes; SIGTERM stops it cleanly", async (t) => {
   const missing = missingParts({ bundle: false });
   if (missing.length) { t.skip(missing.join('; ')); return; }
