@@ -24,7 +24,7 @@
 //! the recording is and its `max_pause_seconds`, and the key lives that
 //! long plus a day and ten minutes, so its time to live says when the pause
 //! is due and how old the token is: a replica that starts takes its timer
-//! over (`pause_watch::rearm`).
+//! over (`domain::pause_watch`, `PauseWatch::rearm`).
 //!
 //! `recording` decides what to do with each answer; this module only
 //! talks to Redis, each operation bounded by a short timeout so an unreachable
@@ -475,7 +475,7 @@ impl ClaimStore {
 
     /// Every pause noted in the store, as (recording SID, token, time left
     /// to live), for a replica that starts and takes the timers over
-    /// (`pause_watch::rearm`). A SCAN of this account's pause keys (Redis
+    /// (`PauseWatch::rearm`). A SCAN of this account's pause keys (Redis
     /// walks its whole keyspace for it, in steps), then each key's value and
     /// remaining time to live, each step bounded by the usual timeout.
     pub async fn paused(&self) -> Result<Vec<(String, String, Duration)>, StoreError> {

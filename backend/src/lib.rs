@@ -5,7 +5,7 @@
 //!
 //! Stateless apart from caches (token answers, recordings started by this
 //! process): several replicas agree on one recording per call through a
-//! shared claim store (`REDIS_URL`, see `recording` and `claims`); without
+//! shared claim store (`REDIS_URL`, see `domain::recording` and `claims`); without
 //! one, run a single replica.
 
 // Bottom: configuration and the clients of what lies outside (Twilio, the
