@@ -43,7 +43,9 @@ impl TargetKind {
 #[serde(rename_all = "camelCase")]
 pub struct CreateRecordingRequest {
     pub call_sid: String,
-    #[serde(rename = "Token")]
+    /// Absent reads as empty: a request without a token is refused as
+    /// unauthenticated (401) by the backend's checks, not as malformed.
+    #[serde(rename = "Token", default)]
     pub token: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task_sid: Option<String>,
@@ -70,7 +72,9 @@ pub struct CreateRecordingRequest {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AuthorizeRequest {
-    #[serde(rename = "Token")]
+    /// Absent reads as empty: a request without a token is refused as
+    /// unauthenticated (401) by the backend's checks, not as malformed.
+    #[serde(rename = "Token", default)]
     pub token: String,
     pub task_sid: String,
     pub reservation_sid: String,
@@ -89,7 +93,9 @@ pub struct AuthorizeResponse {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LinkCallRequest {
-    #[serde(rename = "Token")]
+    /// Absent reads as empty: a request without a token is refused as
+    /// unauthenticated (401) by the backend's checks, not as malformed.
+    #[serde(rename = "Token", default)]
     pub token: String,
     pub task_sid: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -188,7 +194,9 @@ impl ControlAction {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RecordingControlRequest {
-    #[serde(rename = "Token")]
+    /// Absent reads as empty: a request without a token is refused as
+    /// unauthenticated (401) by the backend's checks, not as malformed.
+    #[serde(rename = "Token", default)]
     pub token: String,
     pub task_sid: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -24,7 +24,7 @@
 //! the recording is and its `max_pause_seconds`, and the key lives that
 //! long plus a day and ten minutes, so its time to live says when the pause
 //! is due and how old the token is: a replica that starts takes its timer
-//! over (`pause_watch::rearm`).
+//! over (`domain::pause_watch`, `PauseWatch::rearm`).
 //!
 //! `recording` decides what to do with each answer; this module only
 //! talks to Redis, each operation bounded by a short timeout so an unreachable
@@ -32,7 +32,7 @@
 
 use crate::config::RedisTarget;
 use crate::twilio::RetryPolicy;
-use dual_channel_recording::sid::{is_sid, SidKind};
+use dual_channel_recording::sid::{AccountSid, CallSid, RecordingSid};
 use rand::RngExt;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::Script;
@@ -142,7 +142,9 @@ pub struct Lease {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RecordedClaim {
-    pub sid: String,
+    /// `None`: a value this backend cannot read, treated as a recording
+    /// that is no longer running.
+    pub recording: Option<RecordingSid>,
     pub start_ms: Option<i64>,
     /// The stored value, for a compare-and-set replacing it.
     value: String,
@@ -162,20 +164,20 @@ fn parse_value(value: &str) -> Claim {
     }
     let recorded = value.strip_prefix("recorded:").and_then(|rest| {
         let (sid, start) = rest.split_once(':').unwrap_or((rest, ""));
-        is_sid(SidKind::Recording, sid).then(|| RecordedClaim {
-            sid: sid.to_string(),
+        RecordingSid::parse(sid).ok().map(|sid| RecordedClaim {
+            recording: Some(sid),
             start_ms: start.parse().ok(),
             value: value.to_string(),
         })
     });
     Claim::Recorded(recorded.unwrap_or_else(|| RecordedClaim {
-        sid: String::new(),
+        recording: None,
         start_ms: None,
         value: value.to_string(),
     }))
 }
 
-fn recorded_value(sid: &str, start_ms: Option<i64>) -> String {
+fn recorded_value(sid: &RecordingSid, start_ms: Option<i64>) -> String {
     match start_ms {
         Some(ms) => format!("recorded:{sid}:{ms}"),
         None => format!("recorded:{sid}:"),
@@ -212,7 +214,7 @@ pub struct ClaimStore {
 impl ClaimStore {
     /// Nothing is connected yet: a backend starts (and records, without
     /// claims) while Redis is down, and connects on first use.
-    pub fn new(target: RedisTarget, account_sid: &str, retry: &RetryPolicy) -> Self {
+    pub fn new(target: RedisTarget, account_sid: &AccountSid, retry: &RetryPolicy) -> Self {
         ClaimStore {
             target,
             prefix: format!("dual-channel-recording:{account_sid}:"),
@@ -257,11 +259,11 @@ impl ClaimStore {
         self.failures.fetch_add(1, Ordering::Relaxed) + 1
     }
 
-    fn key(&self, call_sid: &str) -> String {
+    fn key(&self, call_sid: &CallSid) -> String {
         format!("{}claim:{call_sid}", self.prefix)
     }
 
-    fn pause_key(&self, recording_sid: &str) -> String {
+    fn pause_key(&self, recording_sid: &RecordingSid) -> String {
         format!("{}paused:{recording_sid}", self.prefix)
     }
 
@@ -347,7 +349,7 @@ impl ClaimStore {
     }
 
     /// Claims the call if nobody has; otherwise says who has.
-    pub async fn claim(&self, call_sid: &str) -> Result<Claim, StoreError> {
+    pub async fn claim(&self, call_sid: &CallSid) -> Result<Claim, StoreError> {
         let lease = new_lease();
         let lease_ms = millis(self.lease).to_string();
         let (won, value): (i64, Option<String>) = self
@@ -366,7 +368,7 @@ impl ClaimStore {
     /// ours, unless another replica changed the entry first (`None`).
     pub async fn take_over(
         &self,
-        call_sid: &str,
+        call_sid: &CallSid,
         seen: &RecordedClaim,
     ) -> Result<Option<Lease>, StoreError> {
         let lease = new_lease();
@@ -385,9 +387,9 @@ impl ClaimStore {
     /// and another replica has claimed the call since.
     pub async fn record(
         &self,
-        call_sid: &str,
+        call_sid: &CallSid,
         lease: &Lease,
-        recording_sid: &str,
+        recording_sid: &RecordingSid,
         start_ms: Option<i64>,
     ) -> Result<bool, StoreError> {
         let value = recorded_value(recording_sid, start_ms);
@@ -404,7 +406,7 @@ impl ClaimStore {
 
     /// Gives the claim up after a failed start, so the next request need not
     /// wait for the lease to run out.
-    pub async fn release(&self, call_sid: &str, lease: &Lease) -> Result<(), StoreError> {
+    pub async fn release(&self, call_sid: &CallSid, lease: &Lease) -> Result<(), StoreError> {
         let _: i64 = self
             .run(&self.release, self.key(call_sid), &[&lease.value])
             .await?;
@@ -415,7 +417,7 @@ impl ClaimStore {
     /// `pause_watch`); a later pause overwrites it.
     pub async fn mark_paused(
         &self,
-        recording_sid: &str,
+        recording_sid: &RecordingSid,
         token: &str,
         ttl: Duration,
     ) -> Result<(), StoreError> {
@@ -428,7 +430,11 @@ impl ClaimStore {
 
     /// Forgets the pause of `recording_sid` if it is still the one `token`
     /// made: `true` then, `false` when it was resumed or paused again since.
-    pub async fn take_paused(&self, recording_sid: &str, token: &str) -> Result<bool, StoreError> {
+    pub async fn take_paused(
+        &self,
+        recording_sid: &RecordingSid,
+        token: &str,
+    ) -> Result<bool, StoreError> {
         let n: i64 = self
             .run(&self.release, self.pause_key(recording_sid), &[token])
             .await?;
@@ -436,7 +442,7 @@ impl ClaimStore {
     }
 
     /// Forgets any pause of `recording_sid` (it was resumed).
-    pub async fn clear_paused(&self, recording_sid: &str) -> Result<(), StoreError> {
+    pub async fn clear_paused(&self, recording_sid: &RecordingSid) -> Result<(), StoreError> {
         let _: i64 = self
             .run(&self.drop, self.pause_key(recording_sid), &[])
             .await?;
@@ -448,7 +454,7 @@ impl ClaimStore {
     /// written at least `older_than` ago; `true` if it did.
     pub async fn replace_older_pause(
         &self,
-        recording_sid: &str,
+        recording_sid: &RecordingSid,
         older_than: Duration,
         token_ttl: Duration,
         new_token: &str,
@@ -469,7 +475,7 @@ impl ClaimStore {
 
     /// Every pause noted in the store, as (recording SID, token, time left
     /// to live), for a replica that starts and takes the timers over
-    /// (`pause_watch::rearm`). A SCAN of this account's pause keys (Redis
+    /// (`PauseWatch::rearm`). A SCAN of this account's pause keys (Redis
     /// walks its whole keyspace for it, in steps), then each key's value and
     /// remaining time to live, each step bounded by the usual timeout.
     pub async fn paused(&self) -> Result<Vec<(String, String, Duration)>, StoreError> {
@@ -560,7 +566,7 @@ mod tests {
             (
                 "recorded:RE0123456789abcdef0123456789abcdef:1700000000000",
                 Claim::Recorded(RecordedClaim {
-                    sid: RE.into(),
+                    recording: Some(RE.parse().unwrap()),
                     start_ms: Some(1_700_000_000_000),
                     value: format!("recorded:{RE}:1700000000000"),
                 }),
@@ -568,7 +574,7 @@ mod tests {
             (
                 "recorded:RE0123456789abcdef0123456789abcdef:",
                 Claim::Recorded(RecordedClaim {
-                    sid: RE.into(),
+                    recording: Some(RE.parse().unwrap()),
                     start_ms: None,
                     value: format!("recorded:{RE}:"),
                 }),
@@ -577,7 +583,7 @@ mod tests {
             (
                 "recorded:RExyz:1",
                 Claim::Recorded(RecordedClaim {
-                    sid: String::new(),
+                    recording: None,
                     start_ms: None,
                     value: "recorded:RExyz:1".into(),
                 }),
@@ -585,7 +591,7 @@ mod tests {
             (
                 "something else",
                 Claim::Recorded(RecordedClaim {
-                    sid: String::new(),
+                    recording: None,
                     start_ms: None,
                     value: "something else".into(),
                 }),
@@ -595,9 +601,9 @@ mod tests {
             assert_eq!(&parse_value(value), want, "{value}");
         }
         assert_eq!(
-            parse_value(&recorded_value(RE, Some(5))),
+            parse_value(&recorded_value(&RE.parse().unwrap(), Some(5))),
             Claim::Recorded(RecordedClaim {
-                sid: RE.into(),
+                recording: Some(RE.parse().unwrap()),
                 start_ms: Some(5),
                 value: format!("recorded:{RE}:5"),
             })

@@ -4,10 +4,50 @@
 //! error naming the variable to fix.
 
 use clap::Parser;
-use dual_channel_recording::sid::{is_sid, SidKind};
+use dual_channel_recording::sid::{AccountSid, WorkspaceSid};
 use std::net::SocketAddr;
+use std::time::Duration;
 
 pub const DEFAULT_ALLOWED_ORIGIN: &str = "https://flex.twilio.com";
+
+/// No request is answered later than this, whatever Twilio does; work that
+/// already started (a recording) finishes in the background.
+pub const REQUEST_DEADLINE: Duration = Duration::from_secs(60);
+
+/// How long an authorize-ahead grant is used without checking the
+/// reservation again (`domain::grant`): 15 s covers the accept-to-legs time
+/// of a Flex call with room to spare.
+pub const GRANT_VALID_FOR: Duration = Duration::from_secs(15);
+
+/// How long after `max_pause_seconds` the backend steps in
+/// (`domain::pause_watch`). The plugin's timer starts when its pause answer
+/// lands, so its resume normally comes first; one still being retried when
+/// the backend resumes asks for the state the recording already has, which
+/// changes nothing.
+pub const PAUSE_WATCH_GRACE: Duration = Duration::from_secs(10);
+
+/// How long a Flex configuration read is trusted, and what happens when
+/// Twilio cannot be reached (`domain::policy`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PolicyTiming {
+    /// A read younger than this is used as it is. Half of the 60 s within
+    /// which a change must take effect, leaving room for the read itself.
+    pub fresh_for: Duration,
+    /// The last good read serves this long when Twilio cannot be reached.
+    pub stale_for: Duration,
+    /// After a failed read, no new read starts for this long.
+    pub retry_after_failure: Duration,
+}
+
+impl Default for PolicyTiming {
+    fn default() -> Self {
+        PolicyTiming {
+            fresh_for: Duration::from_secs(30),
+            stale_for: Duration::from_secs(3600),
+            retry_after_failure: Duration::from_secs(5),
+        }
+    }
+}
 
 /// Command-line flags. Credentials are deliberately not flags: a flag shows up
 /// in `ps` and shell history, an environment variable does not.
@@ -54,7 +94,7 @@ pub enum Credentials {
 
 impl Credentials {
     /// Basic-auth user and password, as Twilio expects them.
-    pub fn basic(&self, account_sid: &str) -> (String, String) {
+    pub fn basic(&self, account_sid: &AccountSid) -> (String, String) {
         match self {
             Credentials::AuthToken(t) => (account_sid.to_string(), t.clone()),
             Credentials::ApiKey { key, secret } => (key.clone(), secret.clone()),
@@ -213,9 +253,9 @@ pub struct Config {
     /// The claim store several replicas share (`REDIS_URL`); `None`: this
     /// process alone keeps which recordings it started.
     pub redis: Option<RedisTarget>,
-    pub account_sid: String,
+    pub account_sid: AccountSid,
     pub credentials: Credentials,
-    pub workspace_sid: String,
+    pub workspace_sid: WorkspaceSid,
     pub hosts: TwilioHosts,
     pub allowed_origins: Vec<String>,
     pub demo: bool,
@@ -224,12 +264,13 @@ pub struct Config {
     /// `METRICS_LISTEN`: serve `/metrics` there, not on `listen`.
     pub metrics_listen: Option<SocketAddr>,
     pub policy: PolicyMode,
-    pub policy_timing: crate::policy::PolicyTiming,
-    /// How long an authorize-ahead grant is used before it is checked again.
-    pub grant_valid_for: std::time::Duration,
+    pub policy_timing: PolicyTiming,
+    /// How long an authorize-ahead grant is used before it is checked again
+    /// ([`GRANT_VALID_FOR`]; tests shorten it).
+    pub grant_valid_for: Duration,
     /// How long after `max_pause_seconds` the backend resumes a pause no
-    /// browser resumed (`pause_watch`).
-    pub pause_watch_grace: std::time::Duration,
+    /// browser resumed ([`PAUSE_WATCH_GRACE`]; tests shorten it).
+    pub pause_watch_grace: Duration,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -285,13 +326,11 @@ impl Config {
         let get = |k: &str| non_empty(env(k));
         let account_sid =
             get("TWILIO_ACCOUNT_SID").ok_or(ConfigError::Missing("TWILIO_ACCOUNT_SID"))?;
-        if !is_sid(SidKind::Account, &account_sid) {
-            return Err(ConfigError::Invalid {
-                var: "TWILIO_ACCOUNT_SID",
-                what: SidKind::Account.label(),
-                value: account_sid,
-            });
-        }
+        let account_sid = AccountSid::parse(&account_sid).map_err(|e| ConfigError::Invalid {
+            var: "TWILIO_ACCOUNT_SID",
+            what: e.0.label(),
+            value: account_sid,
+        })?;
         let credentials = match (
             get("TWILIO_AUTH_TOKEN"),
             get("TWILIO_API_KEY"),
@@ -315,13 +354,12 @@ impl Config {
         };
         let workspace_sid = get("TWILIO_FLEX_WORKSPACE_SID")
             .ok_or(ConfigError::Missing("TWILIO_FLEX_WORKSPACE_SID"))?;
-        if !is_sid(SidKind::Workspace, &workspace_sid) {
-            return Err(ConfigError::Invalid {
+        let workspace_sid =
+            WorkspaceSid::parse(&workspace_sid).map_err(|e| ConfigError::Invalid {
                 var: "TWILIO_FLEX_WORKSPACE_SID",
-                what: SidKind::Workspace.label(),
+                what: e.0.label(),
                 value: workspace_sid,
-            });
-        }
+            })?;
 
         let regional = TwilioHosts::for_region(
             get("TWILIO_REGION").as_deref(),
@@ -439,9 +477,9 @@ impl Config {
             authorization,
             metrics_listen,
             policy,
-            policy_timing: crate::policy::PolicyTiming::default(),
-            grant_valid_for: crate::grant::GRANT_VALID_FOR,
-            pause_watch_grace: crate::pause_watch::GRACE,
+            policy_timing: PolicyTiming::default(),
+            grant_valid_for: GRANT_VALID_FOR,
+            pause_watch_grace: PAUSE_WATCH_GRACE,
         })
     }
 }
@@ -559,7 +597,10 @@ mod tests {
         v.push(("TWILIO_API_KEY", "SKx"));
         v.push(("TWILIO_API_SECRET", "sec"));
         let c = load(&[], &v).unwrap();
-        assert_eq!(c.credentials.basic(AC), ("SKx".into(), "sec".into()));
+        assert_eq!(
+            c.credentials.basic(&AC.parse().unwrap()),
+            ("SKx".into(), "sec".into())
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@ use axum::Json;
 use dual_channel_recording::api::{
     ErrorBody, RefusalBody, RefusalCode, TWILIO_CALL_NOT_IN_PROGRESS,
 };
+use dual_channel_recording::sid::TaskSid;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum AppError {
@@ -42,7 +43,8 @@ pub enum AppError {
     },
     #[error("{0}")]
     Unavailable(String),
-    /// The recording policy (the Flex configuration) forbids it.
+    /// The recording policy (the Flex configuration) forbids it; made from
+    /// the domain's refusal where it is raised (`domain::policy`).
     #[error("{message}")]
     Refused {
         code: RefusalCode,
@@ -51,16 +53,6 @@ pub enum AppError {
     },
     #[error("the recording backend failed unexpectedly; see its log")]
     Internal,
-}
-
-impl From<crate::policy::Refusal> for AppError {
-    fn from(r: crate::policy::Refusal) -> Self {
-        AppError::Refused {
-            code: r.code(),
-            message: r.message(),
-            rule: r.rule(),
-        }
-    }
 }
 
 impl AppError {
@@ -83,7 +75,7 @@ impl AppError {
     }
 
     /// The task is not in the Flex workspace (any more).
-    pub fn task_not_found(task_sid: &str) -> Self {
+    pub fn task_not_found(task_sid: &TaskSid) -> Self {
         AppError::NotFound(format!(
             "task {task_sid} was not found in the Flex workspace"
         ))
@@ -91,7 +83,10 @@ impl AppError {
 
     /// A task read (`TwilioClient::fetch_task`) as the request needs it:
     /// Twilio's failure mapped, and no such task a 404.
-    pub fn task_read<T>(task_sid: &str, read: Result<Option<T>, TwilioError>) -> Result<T, Self> {
+    pub fn task_read<T>(
+        task_sid: &TaskSid,
+        read: Result<Option<T>, TwilioError>,
+    ) -> Result<T, Self> {
         read.map_err(|e| AppError::from_twilio("reading the task", e))?
             .ok_or_else(|| AppError::task_not_found(task_sid))
     }

@@ -5,33 +5,35 @@
 //!
 //! Stateless apart from caches (token answers, recordings started by this
 //! process): several replicas agree on one recording per call through a
-//! shared claim store (`REDIS_URL`, see `recording` and `claims`); without
+//! shared claim store (`REDIS_URL`, see `domain::recording` and `claims`); without
 //! one, run a single replica.
 
-pub mod attributes;
-pub mod auth;
-pub mod authz;
+// Bottom: configuration and the clients of what lies outside (Twilio, the
+// claim store), with the infrastructure every layer may use (the error
+// answer, metrics, logging). Middle: the domain. Top: the HTTP routes. A
+// module imports only from its own layer or below (ARCHITECTURE.md).
 pub mod claims;
 pub mod config;
 pub mod error;
-pub mod grant;
 pub mod healthcheck;
 pub mod logging;
 pub mod metrics;
-pub mod pause;
-pub mod pause_watch;
-pub mod policy;
-pub mod recording;
-pub mod routes;
 pub mod twilio;
 
+pub mod domain;
+
+pub mod http;
+
+use crate::claims::ClaimStore;
 use crate::config::Config;
+use crate::domain::{auth, grant, pause_watch, policy, recording};
 use crate::error::AppError;
+use crate::http::middleware::{self as mw, OriginPolicy};
 use crate::twilio::{RetryPolicy, TwilioClient};
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{header, HeaderName, HeaderValue, Method};
-use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::middleware;
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::Router;
 use dual_channel_recording::api::{AUTHORIZE_PATH, CREATE_RECORDING_PATH, LINK_CALL_PATH};
@@ -45,20 +47,18 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
-/// No request is answered later than this, whatever Twilio does; work that
-/// already started (a recording) finishes in the background.
-pub const REQUEST_DEADLINE: Duration = Duration::from_secs(60);
-
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// What the routes work with: the configuration, the clients and the
+/// domain's stores, made once at start.
 pub struct Inner {
     pub config: Config,
-    pub twilio: TwilioClient,
+    pub twilio: Arc<TwilioClient>,
     pub tokens: auth::TokenCache,
     pub recordings: recording::RecordingRegistry,
     /// Shared with the other replicas (`REDIS_URL`), if configured.
-    pub claims: Option<claims::ClaimStore>,
-    pub policy: policy::PolicyCache,
+    pub claims: Option<Arc<ClaimStore>>,
+    pub policy: Arc<policy::PolicyCache>,
     pub grants: grant::GrantStore,
     pub pause_watch: pause_watch::PauseWatch,
 }
@@ -73,13 +73,26 @@ impl AppState {
     }
 
     pub fn with_retry(config: Config, retry: RetryPolicy) -> Result<Self, reqwest::Error> {
-        let twilio = TwilioClient::new(&config, retry.clone())?;
         let claims = config
             .redis
             .clone()
-            .map(|target| claims::ClaimStore::new(target, &config.account_sid, &retry));
+            .map(|target| ClaimStore::new(target, &config.account_sid, &retry));
+        Self::with_claims(config, retry, claims)
+    }
+
+    /// With a claim store made by the caller (tests shorten its wait).
+    pub fn with_claims(
+        config: Config,
+        retry: RetryPolicy,
+        claims: Option<ClaimStore>,
+    ) -> Result<Self, reqwest::Error> {
+        let twilio = Arc::new(TwilioClient::new(&config, retry)?);
+        let claims = claims.map(Arc::new);
+        let policy = Arc::new(policy::PolicyCache::new(
+            config.policy,
+            config.policy_timing,
+        ));
         Ok(AppState(Arc::new(Inner {
-            twilio,
             tokens: auth::TokenCache::default(),
             recordings: match claims {
                 Some(_) => recording::RecordingRegistry::forgetting_after(
@@ -87,78 +100,37 @@ impl AppState {
                 ),
                 None => recording::RecordingRegistry::default(),
             },
-            claims,
-            policy: policy::PolicyCache::new(config.policy_timing),
             grants: grant::GrantStore::new(config.grant_valid_for),
-            pause_watch: pause_watch::PauseWatch::default(),
+            pause_watch: pause_watch::PauseWatch::new(
+                twilio.clone(),
+                claims.clone(),
+                policy.clone(),
+                config.pause_watch_grace,
+            ),
+            twilio,
+            claims,
+            policy,
             config,
         })))
     }
-}
 
-/// Which browser origins may call us.
-#[derive(Clone, Debug)]
-pub struct OriginPolicy {
-    exact: Vec<String>,
-    demo: bool,
-}
-
-impl OriginPolicy {
-    pub fn new(config: &Config) -> Self {
-        OriginPolicy {
-            exact: config.allowed_origins.clone(),
-            demo: config.demo,
-        }
+    /// The caches' sizes, every few seconds: an operator can see that
+    /// memory held per call is bounded (and the expirations run even when no
+    /// request comes).
+    pub fn spawn_cache_gauges(&self) {
+        let state = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(5));
+            loop {
+                tick.tick().await;
+                let s = &*state.0;
+                crate::metrics::cache_entries("tokens", s.tokens.len().await);
+                crate::metrics::cache_entries("recordings", s.recordings.len().await);
+                crate::metrics::cache_entries("grants", s.grants.len() as u64);
+                crate::metrics::cache_entries("pause_tokens", s.pause_watch.len().await);
+            }
+        });
     }
-
-    pub fn allows(&self, origin: &str) -> bool {
-        if self.exact.iter().any(|o| o == origin) {
-            return true;
-        }
-        self.demo
-            && ["http://127.0.0.1", "http://localhost"].iter().any(|base| {
-                origin.strip_prefix(base).is_some_and(|rest| {
-                    rest.is_empty()
-                        || rest.strip_prefix(':').is_some_and(|p| {
-                            !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit())
-                        })
-                })
-            })
-    }
-}
-
-/// CORS headers alone do not stop a page elsewhere from posting a form here;
-/// a request that says it comes from an origin we do not serve is refused.
-async fn check_origin(
-    State(policy): State<Arc<OriginPolicy>>,
-    req: Request,
-    next: Next,
-) -> Response {
-    if let Some(origin) = req.headers().get(header::ORIGIN) {
-        let ok = origin.to_str().map(|o| policy.allows(o)).unwrap_or(false);
-        if !ok {
-            return AppError::OriginNotAllowed.into_response();
-        }
-    }
-    next.run(req).await
-}
-
-async fn deadline(req: Request, next: Next) -> Response {
-    match tokio::time::timeout(REQUEST_DEADLINE, next.run(req)).await {
-        Ok(r) => r,
-        Err(_) => AppError::Unavailable(
-            "the request took too long; if a recording was being started it will still be linked, and a retry returns it".into(),
-        )
-        .into_response(),
-    }
-}
-
-async fn not_found() -> AppError {
-    AppError::NotFound("no such endpoint".into())
-}
-
-async fn method_not_allowed() -> AppError {
-    AppError::MethodNotAllowed
 }
 
 pub fn app(state: AppState) -> Router {
@@ -180,26 +152,29 @@ pub fn app(state: AppState) -> Router {
     let metrics_here = state.0.config.metrics_listen.is_none();
     crate::metrics::handle();
     let router = Router::new()
-        .route(CREATE_RECORDING_PATH, post(routes::create_recording))
-        .route(LINK_CALL_PATH, post(routes::link_call))
-        .route(AUTHORIZE_PATH, post(grant::authorize))
-        .route(PAUSE_RECORDING_PATH, post(pause::pause))
-        .route(RESUME_RECORDING_PATH, post(pause::resume))
-        .route(RECORDING_STATE_PATH, post(pause::state))
-        .route("/healthz", get(routes::healthz));
+        .route(
+            CREATE_RECORDING_PATH,
+            post(http::recording::create_recording),
+        )
+        .route(LINK_CALL_PATH, post(http::recording::link_call))
+        .route(AUTHORIZE_PATH, post(http::authorize::authorize))
+        .route(PAUSE_RECORDING_PATH, post(http::control::pause))
+        .route(RESUME_RECORDING_PATH, post(http::control::resume))
+        .route(RECORDING_STATE_PATH, post(http::control::state))
+        .route("/healthz", get(http::healthz));
     let router = if metrics_here {
         router.route("/metrics", get(crate::metrics::serve))
     } else {
         router
     };
     router
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
+        .fallback(mw::not_found)
+        .method_not_allowed_fallback(mw::method_not_allowed)
         .with_state(state)
-        .layer(DefaultBodyLimit::max(routes::BODY_LIMIT))
-        .layer(middleware::from_fn(deadline))
+        .layer(DefaultBodyLimit::max(http::body::BODY_LIMIT))
+        .layer(middleware::from_fn(mw::deadline))
         .layer(cors)
-        .layer(middleware::from_fn_with_state(policy, check_origin))
+        .layer(middleware::from_fn_with_state(policy, mw::check_origin))
         .layer(CatchPanicLayer::custom(|_| AppError::Internal.into_response()))
         .layer(middleware::from_fn(crate::metrics::track_request))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
@@ -229,5 +204,5 @@ pub fn metrics_app() -> Router {
     crate::metrics::handle();
     Router::new()
         .route("/metrics", get(crate::metrics::serve))
-        .fallback(not_found)
+        .fallback(mw::not_found)
 }

@@ -69,7 +69,7 @@ async fn main() -> ExitCode {
     }
     // Pauses other replicas (or this one before a restart) watch through the
     // claim store: their timers go on here too.
-    tokio::spawn(recording_backend::pause_watch::rearm(state.clone()));
+    tokio::spawn(state.0.pause_watch.clone().rearm());
     let listener = match tokio::net::TcpListener::bind(listen).await {
         Ok(l) => l,
         Err(e) => {
@@ -97,7 +97,7 @@ async fn main() -> ExitCode {
         });
     }
     recording_backend::metrics::spawn_upkeep();
-    recording_backend::metrics::spawn_cache_gauges(state.clone());
+    state.spawn_cache_gauges();
     // Listening for SIGTERM from here: a stop right after the line below is clean.
     let shutdown = shutdown_signal();
     println!("recording-backend listening on http://{addr}");

@@ -9,9 +9,13 @@
 //! instead. Every other 4xx is final and passed back with Twilio's code,
 //! message and `more_info`.
 
-use crate::config::{Config, TwilioHosts};
+use crate::config::{Config, StatusCallback, TwilioHosts};
 use dual_channel_recording::api::TWILIO_CALL_NOT_IN_PROGRESS;
 use dual_channel_recording::retry::Backoff;
+use dual_channel_recording::sid::{
+    AccountSid, CallSid, ConferenceSid, RecordingSid, ReservationSid, TaskSid, WorkerSid,
+    WorkspaceSid,
+};
 use rand::RngExt;
 use reqwest::header::{HeaderMap, ETAG, IF_MATCH};
 use reqwest::{RequestBuilder, StatusCode};
@@ -194,6 +198,35 @@ pub struct TaskSnapshot {
     pub channel: Option<String>,
 }
 
+/// What a recording belongs to, as Twilio addresses it: `Calls/{CA}` (a
+/// leg this backend records) or `Conferences/{CF}` (Flex's own).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RecordingParent {
+    Call(CallSid),
+    Conference(ConferenceSid),
+}
+
+impl std::fmt::Display for RecordingParent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RecordingParent::Call(ca) => write!(f, "Calls/{ca}"),
+            RecordingParent::Conference(cf) => write!(f, "Conferences/{cf}"),
+        }
+    }
+}
+
+impl std::str::FromStr for RecordingParent {
+    type Err = ();
+    /// The text `Display` writes, with a SID of the right kind.
+    fn from_str(s: &str) -> Result<Self, ()> {
+        match s.split_once('/').ok_or(())? {
+            ("Calls", ca) => ca.parse().map(RecordingParent::Call).map_err(|_| ()),
+            ("Conferences", cf) => cf.parse().map(RecordingParent::Conference).map_err(|_| ()),
+            _ => Err(()),
+        }
+    }
+}
+
 /// Outcome of a conditional task write.
 pub enum TaskWrite {
     Written,
@@ -206,8 +239,8 @@ pub struct TwilioClient {
     hosts: TwilioHosts,
     user: String,
     password: String,
-    account_sid: String,
-    workspace_sid: String,
+    account_sid: AccountSid,
+    workspace_sid: WorkspaceSid,
     retry: RetryPolicy,
 }
 
@@ -281,7 +314,7 @@ impl TwilioClient {
         })
     }
 
-    pub fn account_sid(&self) -> &str {
+    pub fn account_sid(&self) -> &AccountSid {
         &self.account_sid
     }
 
@@ -416,11 +449,11 @@ impl TwilioClient {
         parse(&Self::ok_or_api(reply)?, "token check")
     }
 
-    /// Callers check every SID with `sid::is_sid` before it gets here.
+    /// Every SID here is typed (`sid::Sid`): checked before it can reach a URL.
     pub async fn create_recording(
         &self,
-        call_sid: &str,
-        status_callback: Option<&crate::config::StatusCallback>,
+        call_sid: &CallSid,
+        status_callback: Option<&StatusCallback>,
     ) -> Result<Recording, TwilioError> {
         let url = format!(
             "{}/2010-04-01/Accounts/{}/Calls/{call_sid}/Recordings.json",
@@ -446,30 +479,22 @@ impl TwilioClient {
     /// The first page of the call's recordings and whether more pages exist.
     pub async fn list_recordings(
         &self,
-        call_sid: &str,
+        call_sid: &CallSid,
     ) -> Result<(Vec<Recording>, bool), TwilioError> {
-        self.list_recordings_of(&format!("Calls/{call_sid}"), "list recordings")
+        self.list_recordings_of(&RecordingParent::Call(call_sid.clone()))
             .await
     }
 
-    /// The first page of the conference's recordings (Flex's own) and whether more exist.
-    pub async fn list_conference_recordings(
+    /// The first page of the recordings of a call or a conference (Flex's
+    /// own) and whether more exist.
+    pub async fn list_recordings_of(
         &self,
-        conference_sid: &str,
+        parent: &RecordingParent,
     ) -> Result<(Vec<Recording>, bool), TwilioError> {
-        self.list_recordings_of(
-            &format!("Conferences/{conference_sid}"),
-            "list conference recordings",
-        )
-        .await
-    }
-
-    /// `parent` is `Calls/{CA}` or `Conferences/{CF}`.
-    async fn list_recordings_of(
-        &self,
-        parent: &str,
-        what: &'static str,
-    ) -> Result<(Vec<Recording>, bool), TwilioError> {
+        let what = match parent {
+            RecordingParent::Call(_) => "list recordings",
+            RecordingParent::Conference(_) => "list conference recordings",
+        };
         let url = format!(
             "{}/2010-04-01/Accounts/{}/{parent}/Recordings.json",
             self.hosts.api, self.account_sid
@@ -485,13 +510,12 @@ impl TwilioClient {
 
     /// Sets a recording's `Status` (`paused` with `PauseBehavior`, or
     /// `in-progress`), addressed by its SID: `Twilio.CURRENT` is ambiguous
-    /// when a call or conference has several recordings. `parent` is
-    /// `Calls/{CA}` or `Conferences/{CF}`. Repeating it is harmless: setting
-    /// the status a recording already has changes nothing.
+    /// when a call or conference has several recordings. Repeating it is
+    /// harmless: setting the status a recording already has changes nothing.
     pub async fn update_recording_status(
         &self,
-        parent: &str,
-        recording_sid: &str,
+        parent: &RecordingParent,
+        recording_sid: &RecordingSid,
         status: &str,
         pause_behavior: Option<&str>,
     ) -> Result<Recording, TwilioError> {
@@ -512,7 +536,7 @@ impl TwilioClient {
     }
 
     /// `None` when Twilio does not know the call.
-    pub async fn fetch_call(&self, call_sid: &str) -> Result<Option<Call>, TwilioError> {
+    pub async fn fetch_call(&self, call_sid: &CallSid) -> Result<Option<Call>, TwilioError> {
         let url = format!(
             "{}/2010-04-01/Accounts/{}/Calls/{call_sid}.json",
             self.hosts.api, self.account_sid
@@ -529,8 +553,8 @@ impl TwilioClient {
     /// `None` when the call is not (or no longer) in the conference.
     pub async fn fetch_participant(
         &self,
-        conference_sid: &str,
-        call_sid: &str,
+        conference_sid: &ConferenceSid,
+        call_sid: &CallSid,
     ) -> Result<Option<Participant>, TwilioError> {
         let url = format!(
             "{}/2010-04-01/Accounts/{}/Conferences/{conference_sid}/Participants/{call_sid}.json",
@@ -551,8 +575,8 @@ impl TwilioClient {
     /// decides which statuses count).
     pub async fn worker_reservations(
         &self,
-        task_sid: &str,
-        worker_sid: &str,
+        task_sid: &TaskSid,
+        worker_sid: &WorkerSid,
     ) -> Result<Vec<Reservation>, TwilioError> {
         let url = format!(
             "{}/v1/Workspaces/{}/Tasks/{task_sid}/Reservations",
@@ -562,7 +586,7 @@ impl TwilioClient {
             .send("list reservations", Repeat::Safe, || {
                 self.http
                     .get(&url)
-                    .query(&[("WorkerSid", worker_sid), ("PageSize", "50")])
+                    .query(&[("WorkerSid", worker_sid.as_str()), ("PageSize", "50")])
             })
             .await?;
         let page: ReservationPage = parse(&Self::ok_or_api(reply)?, "list reservations")?;
@@ -571,15 +595,15 @@ impl TwilioClient {
         Ok(page
             .reservations
             .into_iter()
-            .filter(|r| r.worker_sid.as_deref() == Some(worker_sid))
+            .filter(|r| r.worker_sid.as_deref() == Some(worker_sid.as_str()))
             .collect())
     }
 
     /// One reservation of the task; `None` when the task has no such reservation.
     pub async fn fetch_reservation(
         &self,
-        task_sid: &str,
-        reservation_sid: &str,
+        task_sid: &TaskSid,
+        reservation_sid: &ReservationSid,
     ) -> Result<Option<Reservation>, TwilioError> {
         let url = format!(
             "{}/v1/Workspaces/{}/Tasks/{task_sid}/Reservations/{reservation_sid}",
@@ -595,7 +619,10 @@ impl TwilioClient {
     }
 
     /// `None` when the task does not exist.
-    pub async fn fetch_task(&self, task_sid: &str) -> Result<Option<TaskSnapshot>, TwilioError> {
+    pub async fn fetch_task(
+        &self,
+        task_sid: &TaskSid,
+    ) -> Result<Option<TaskSnapshot>, TwilioError> {
         let url = format!(
             "{}/v1/Workspaces/{}/Tasks/{task_sid}",
             self.hosts.taskrouter, self.workspace_sid
@@ -637,7 +664,7 @@ impl TwilioClient {
     /// Writes the attributes only if the task is still at `etag`.
     pub async fn update_task_attributes(
         &self,
-        task_sid: &str,
+        task_sid: &TaskSid,
         etag: &str,
         attributes: &str,
     ) -> Result<TaskWrite, TwilioError> {

@@ -6,7 +6,7 @@ mod common;
 
 use axum::http::StatusCode;
 use common::*;
-use recording_backend::policy::PolicyTiming;
+use recording_backend::config::PolicyTiming;
 use serde_json::{json, Value};
 use std::time::Duration;
 

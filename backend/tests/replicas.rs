@@ -10,8 +10,7 @@ use axum::Router;
 use common::*;
 use recording_backend::claims::ClaimStore;
 use recording_backend::config::Config;
-use recording_backend::twilio::TwilioClient;
-use recording_backend::{app, auth, recording, AppState, Inner};
+use recording_backend::{app, AppState};
 use serde_json::{json, Value};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -142,17 +141,14 @@ fn replica(sim: &Sim, redis_url: &str, wait: Option<Duration>) -> (Router, AppSt
 
 fn state_with_wait(config: Config, wait: Duration) -> AppState {
     let retry = test_retry();
-    let claims = ClaimStore::new(config.redis.clone().unwrap(), AC, &retry).with_wait(wait);
-    AppState(Arc::new(Inner {
-        twilio: TwilioClient::new(&config, retry).unwrap(),
-        tokens: auth::TokenCache::default(),
-        recordings: recording::RecordingRegistry::default(),
-        claims: Some(claims),
-        policy: recording_backend::policy::PolicyCache::new(config.policy_timing),
-        grants: recording_backend::grant::GrantStore::new(config.grant_valid_for),
-        pause_watch: Default::default(),
-        config,
-    }))
+    let claims =
+        ClaimStore::new(config.redis.clone().unwrap(), &config.account_sid, &retry).with_wait(wait);
+    AppState::with_claims(config, retry, Some(claims)).unwrap()
+}
+
+/// What a replica does at start: take over the pause timers in the store.
+async fn rearm(state: AppState) {
+    state.0.pause_watch.clone().rearm().await
 }
 
 const PAUSE: &str = "/features/dual-channel-recording/flex/pause-recording";
@@ -623,7 +619,7 @@ async fn a_replica_that_starts_takes_over_the_pause_timers() {
     let b_runtime = runtime();
     let b_state = watched();
     let b = app(b_state.clone());
-    b_runtime.spawn(recording_backend::pause_watch::rearm(b_state));
+    b_runtime.spawn(rearm(b_state));
     sim.await_recording_status(
         &re,
         "in-progress",
@@ -638,7 +634,7 @@ async fn a_replica_that_starts_takes_over_the_pause_timers() {
     assert_eq!(pause(&b_runtime, b).await.unwrap(), StatusCode::OK);
     b_runtime.shutdown_background();
     tokio::time::sleep_until((second + Duration::from_millis(300)).into()).await;
-    recording_backend::pause_watch::rearm(watched()).await;
+    rearm(watched()).await;
     // Due 1.5 s after the pause (C's timer: plus twice the grace).
     tokio::time::sleep_until((second + Duration::from_millis(1300)).into()).await;
     assert_eq!(
@@ -672,7 +668,7 @@ async fn a_replica_that_starts_takes_over_the_pause_timers() {
     let posts_before = count(&sim.log().await, "POST", &format!("/Recordings/{re}.json"));
     let on_call = [("Token", TOKEN), ("taskSid", WT), ("callSid", CA_CUSTOMER)];
     assert_eq!(post_form(&c, PAUSE, &on_call).await.status, StatusCode::OK);
-    recording_backend::pause_watch::rearm(watched()).await;
+    rearm(watched()).await;
     sim.await_recording_status(
         &re,
         "in-progress",
@@ -790,7 +786,7 @@ async fn a_token_the_store_kept_through_a_partition_is_not_taken_over() {
     // A replica that starts now finds no timer to take over; the second
     // pause goes on past the first one's time (1.6 s) and past when a
     // taken-over timer would fire (twice the grace after the listing).
-    recording_backend::pause_watch::rearm(watched(&redis.url())).await;
+    rearm(watched(&redis.url())).await;
     let listed = Instant::now();
     tokio::time::sleep_until(
         (first + Duration::from_millis(2500))
@@ -809,8 +805,9 @@ async fn a_token_the_store_kept_through_a_partition_is_not_taken_over() {
 async fn only_a_watched_token_older_than_the_failure_is_made_stale() {
     let redis = RedisServer::start().await;
     let target = recording_backend::config::RedisTarget::parse(&redis.url()).unwrap();
-    let store = ClaimStore::new(target, AC, &test_retry());
+    let store = ClaimStore::new(target, &AC.parse().unwrap(), &test_retry());
     let token_ttl = Duration::from_secs(600);
+    let sid = |re: &str| -> dual_channel_recording::sid::RecordingSid { re.parse().unwrap() };
     let key = |re: &str| format!("dual-channel-recording:{AC}:paused:{re}");
     let (older, newer, unwatched) = (
         "RE000000000000000000000000000000a1",
@@ -819,27 +816,30 @@ async fn only_a_watched_token_older_than_the_failure_is_made_stale() {
     );
     let watched = format!("n1:1500:{WT}:Calls/{CA_CUSTOMER}");
     let ttl = Duration::from_millis(1500) + token_ttl;
-    store.mark_paused(older, &watched, ttl).await.unwrap();
-    store.mark_paused(unwatched, "n3", token_ttl).await.unwrap();
+    store.mark_paused(&sid(older), &watched, ttl).await.unwrap();
+    store
+        .mark_paused(&sid(unwatched), "n3", token_ttl)
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(400)).await;
-    store.mark_paused(newer, &watched, ttl).await.unwrap();
+    store.mark_paused(&sid(newer), &watched, ttl).await.unwrap();
     // The failure was 300 ms ago: `older` (400 ms old) was written before it.
     let since = Duration::from_millis(300);
     assert!(store
-        .replace_older_pause(older, since, token_ttl, "s1")
+        .replace_older_pause(&sid(older), since, token_ttl, "s1")
         .await
         .unwrap());
     assert!(!store
-        .replace_older_pause(newer, since, token_ttl, "s2")
+        .replace_older_pause(&sid(newer), since, token_ttl, "s2")
         .await
         .unwrap());
     assert!(!store
-        .replace_older_pause(unwatched, since, token_ttl, "s3")
+        .replace_older_pause(&sid(unwatched), since, token_ttl, "s3")
         .await
         .unwrap());
     let missing = "RE000000000000000000000000000000a4";
     assert!(!store
-        .replace_older_pause(missing, since, token_ttl, "s4")
+        .replace_older_pause(&sid(missing), since, token_ttl, "s4")
         .await
         .unwrap());
     assert_eq!(redis.get(&key(older)).await.as_deref(), Some("s1"));

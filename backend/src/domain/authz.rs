@@ -15,12 +15,12 @@
 //! task a conference belongs to, so this cannot be closed without another
 //! lookup.
 
-use crate::auth::Identity;
+use crate::domain::auth::Identity;
 use crate::error::AppError;
-use crate::twilio::{Reservation, TaskSnapshot, TwilioClient};
+use crate::twilio::{Participant, Reservation, TaskSnapshot, TwilioClient};
 use dual_channel_recording::attributes::parse_value;
 use dual_channel_recording::leg;
-use dual_channel_recording::sid::{is_sid, SidKind};
+use dual_channel_recording::sid::{CallSid, ConferenceSid, ReservationSid, TaskSid, WorkerSid};
 
 /// The reservation statuses that let a worker record its legs and link the
 /// conference: `accepted` while the call runs and `wrapping` once it ended
@@ -32,6 +32,13 @@ pub fn may_act(reservation_status: Option<&str>) -> bool {
     matches!(reservation_status, Some("accepted") | Some("wrapping"))
 }
 
+/// Whether a participant Twilio answered for is still in the conference:
+/// Twilio's participant statuses end in `complete` (it left) or `failed`
+/// (it never joined), and a fetch made as it leaves can still find it so.
+pub fn in_conference(participant: Option<&Participant>) -> bool {
+    participant.is_some_and(|p| !matches!(p.status.as_deref(), Some("complete") | Some("failed")))
+}
+
 /// The worker's live reservations on the task, and the task as read (the
 /// read is reused for the attribute write, so its ETag is the one we write on).
 pub struct TaskAccess {
@@ -39,18 +46,29 @@ pub struct TaskAccess {
     pub task: TaskSnapshot,
 }
 
-fn worker_of(identity: &Identity) -> Result<&str, AppError> {
-    match identity.worker_sid.as_deref() {
-        Some(w) if is_sid(SidKind::Worker, w) => Ok(w),
-        _ => Err(AppError::Forbidden(
+/// The token's worker: a token of no worker holds no task.
+pub fn worker_of(identity: &Identity) -> Result<&WorkerSid, AppError> {
+    identity.worker_sid.as_ref().ok_or_else(|| {
+        AppError::Forbidden(
             "the Flex token belongs to no TaskRouter worker, so it cannot record calls of a task"
                 .into(),
-        )),
-    }
+        )
+    })
 }
 
 fn status_of(r: &Reservation) -> &str {
     r.reservation_status.as_deref().unwrap_or("unknown")
+}
+
+/// The call and the conference the task's attributes name, read through the
+/// core's `Lookup` as the plugin reads them; unreadable attributes name
+/// neither.
+fn task_call(task: &TaskSnapshot) -> (Option<CallSid>, Option<ConferenceSid>) {
+    let attributes = parse_value(&task.attributes).unwrap_or_default();
+    (
+        leg::task_call(&attributes).and_then(|c| c.parse().ok()),
+        leg::task_conference(&attributes).and_then(|c| c.parse().ok()),
+    )
 }
 
 /// The token's worker must hold a live reservation ([`may_act`]) on
@@ -59,8 +77,8 @@ fn status_of(r: &Reservation) -> &str {
 pub async fn task_access(
     twilio: &TwilioClient,
     identity: &Identity,
-    task_sid: &str,
-    reservation_sid: Option<&str>,
+    task_sid: &TaskSid,
+    reservation_sid: Option<&ReservationSid>,
 ) -> Result<TaskAccess, AppError> {
     let worker = worker_of(identity)?;
     let reservations = async {
@@ -82,7 +100,7 @@ pub async fn task_access(
                 "reservation {wr} is not a reservation of task {task_sid}"
             )));
         };
-        if r.worker_sid.as_deref() != Some(worker) {
+        if r.worker_sid.as_deref() != Some(worker.as_str()) {
             return Err(AppError::Forbidden(format!(
                 "reservation {wr} of task {task_sid} belongs to another worker than {worker}"
             )));
@@ -132,29 +150,23 @@ pub async fn task_access(
 pub async fn call_belongs_to_task(
     twilio: &TwilioClient,
     identity: &Identity,
-    task_sid: &str,
+    task_sid: &TaskSid,
     task: &TaskSnapshot,
-    call_sid: &str,
-    requested_conference: Option<&str>,
+    call_sid: &CallSid,
+    requested_conference: Option<&ConferenceSid>,
 ) -> Result<(), AppError> {
-    // Read through the core's `Lookup`, as the plugin reads them.
-    // Unreadable attributes name no call and no conference; the client-leg
-    // check below still applies.
-    let attributes = parse_value(&task.attributes).unwrap_or_default();
-    if leg::task_call(&attributes).as_deref() == Some(call_sid) {
+    let (task_call, conference_attr) = task_call(task);
+    if task_call.as_ref() == Some(call_sid) {
         return Ok(());
     }
-    let conference_attr = leg::task_conference(&attributes);
-    let conference = conference_attr.as_deref().or(requested_conference);
+    let conference = conference_attr.as_ref().or(requested_conference);
     if let Some(cf) = conference {
         let participant = twilio
             .fetch_participant(cf, call_sid)
             .await
             .map_err(|e| AppError::from_twilio("checking the conference participant", e))?;
-        if let Some(p) = participant {
-            if !matches!(p.status.as_deref(), Some("complete") | Some("failed")) {
-                return Ok(());
-            }
+        if in_conference(participant.as_ref()) {
+            return Ok(());
         }
     }
     if let Some(identity_name) = identity.identity.as_deref() {
@@ -176,15 +188,41 @@ pub async fn call_belongs_to_task(
     )))
 }
 
+/// The conference belongs to the task: the task names it, or the task's call
+/// is one of its participants.
+pub async fn conference_belongs_to_task(
+    twilio: &TwilioClient,
+    task_sid: &TaskSid,
+    task: &TaskSnapshot,
+    conference_sid: &ConferenceSid,
+) -> Result<(), AppError> {
+    let (task_call, task_conference) = task_call(task);
+    if task_conference.as_ref() == Some(conference_sid) {
+        return Ok(());
+    }
+    if let Some(call) = task_call {
+        let participant = twilio
+            .fetch_participant(conference_sid, &call)
+            .await
+            .map_err(|e| AppError::from_twilio("checking the conference participant", e))?;
+        if participant.is_some() {
+            return Ok(());
+        }
+    }
+    Err(AppError::Forbidden(format!(
+        "conference {conference_sid} is not the conference of task {task_sid}"
+    )))
+}
+
 /// The customer's call SID a request asks to write as the task's `call_sid`,
 /// kept only when Twilio shows it in the conference being linked: a later
 /// request trusts `call_sid` as the task's call, so the browser's word alone
 /// must never put it there (strict authorization).
 pub async fn verified_customer_call(
     twilio: &TwilioClient,
-    conference_sid: Option<&str>,
-    customer_call_sid: Option<&str>,
-) -> Result<Option<String>, AppError> {
+    conference_sid: Option<&ConferenceSid>,
+    customer_call_sid: Option<&CallSid>,
+) -> Result<Option<CallSid>, AppError> {
     let (Some(cf), Some(ca)) = (conference_sid, customer_call_sid) else {
         return Ok(None);
     };
@@ -192,12 +230,11 @@ pub async fn verified_customer_call(
         .fetch_participant(cf, ca)
         .await
         .map_err(|e| AppError::from_twilio("checking the customer's call in the conference", e))?;
-    let live = participant
-        .is_some_and(|p| !matches!(p.status.as_deref(), Some("complete") | Some("failed")));
+    let live = in_conference(participant.as_ref());
     if !live {
         tracing::info!(conference = %cf, call = %ca, "customerCallSid is not in the conference: call_sid is not written");
     }
-    Ok(live.then(|| ca.to_string()))
+    Ok(live.then(|| ca.clone()))
 }
 
 #[cfg(test)]

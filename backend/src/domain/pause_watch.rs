@@ -47,48 +47,41 @@
 //! one of them resume it. Without a claim store the tokens and their timers
 //! live and die with the process; the plugin's own resumes remain.
 
-use crate::claims::StoreError;
-use crate::policy::TaskFacts;
-use crate::twilio::Recording;
-use crate::AppState;
+use crate::claims::{ClaimStore, StoreError};
+use crate::domain::policy::{PolicyCache, TaskFacts};
+use crate::twilio::{Recording, RecordingParent, TwilioClient};
 use dual_channel_recording::retry::Backoff;
-use dual_channel_recording::sid::{is_sid, SidKind};
+use dual_channel_recording::sid::{RecordingSid, TaskSid};
 use moka::future::Cache;
 use moka::ops::compute::{CompResult, Op};
 use rand::RngExt;
+use std::sync::Arc;
 use std::time::Duration;
-
-/// How long after `max_pause_seconds` the backend steps in. The plugin's
-/// timer starts when its pause answer lands, so its resume normally comes
-/// first; one still being retried when the backend resumes asks for the
-/// state the recording already has, which changes nothing.
-pub const GRACE: Duration = Duration::from_secs(10);
 
 /// The longest pause the configuration accepts (a day, `pause::parse`) and
 /// the grace: a token is kept no longer than its timer can run.
 const TOKEN_TTL: Duration = Duration::from_secs(86_400 + 600);
 
-/// The pauses this backend watches, by recording SID, when no claim store
-/// holds them.
+/// The pause watch: what its timers need (Twilio, the claim store, the
+/// policy, the grace after `max_pause_seconds`: `config::PAUSE_WATCH_GRACE`)
+/// and, when no claim store holds them, the pauses' tokens by recording
+/// SID. Cheap to clone: each timer holds a clone.
+#[derive(Clone)]
 pub struct PauseWatch {
-    local: Cache<String, String>,
-}
-
-impl Default for PauseWatch {
-    fn default() -> Self {
-        PauseWatch {
-            local: Cache::builder().time_to_live(TOKEN_TTL).build(),
-        }
-    }
+    twilio: Arc<TwilioClient>,
+    claims: Option<Arc<ClaimStore>>,
+    policy: Arc<PolicyCache>,
+    grace: Duration,
+    local: Cache<RecordingSid, String>,
 }
 
 /// A pause the backend made and watches.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Watched {
-    pub task_sid: String,
-    /// `Calls/{CA}` or `Conferences/{CF}`: where the recording is addressed.
-    pub parent: String,
-    pub recording_sid: String,
+    pub task_sid: TaskSid,
+    /// Where the recording is addressed.
+    pub parent: RecordingParent,
+    pub recording_sid: RecordingSid,
 }
 
 /// A pause's token: `{nonce}` for an unwatched pause; for a watched one
@@ -115,18 +108,11 @@ fn watched_of(recording_sid: &str, token: &str) -> Option<Watched> {
     let mut parts = token.splitn(4, ':');
     let (_nonce, max, task, parent) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
     max.parse::<u64>().ok()?;
-    let parent_ok = match parent.split_once('/')? {
-        ("Calls", call) => is_sid(SidKind::Call, call),
-        ("Conferences", cf) => is_sid(SidKind::Conference, cf),
-        _ => false,
-    };
-    (parent_ok && is_sid(SidKind::Task, task) && is_sid(SidKind::Recording, recording_sid)).then(
-        || Watched {
-            task_sid: task.to_string(),
-            parent: parent.to_string(),
-            recording_sid: recording_sid.to_string(),
-        },
-    )
+    Some(Watched {
+        task_sid: task.parse().ok()?,
+        parent: parent.parse().ok()?,
+        recording_sid: recording_sid.parse().ok()?,
+    })
 }
 
 /// How the backend keeps at a claim-store operation it must not drop: the
@@ -178,71 +164,89 @@ where
     }
 }
 
-/// After a pause or a resume the store did not hear of, the token it holds
-/// (an older pause's) must stop looking current, or a timer that does not
-/// know of the failure (one a replica takes over at start, `rearm`) could
-/// resume the newer pause early. As soon as the store answers, a watched
-/// token written before the failure is replaced by a fresh unwatched one;
-/// one written after it (a pause on another replica meanwhile) stays, with
-/// its own timer.
-fn make_stale(state: &AppState, recording_sid: &str) {
-    let (state, re) = (state.clone(), recording_sid.to_string());
-    let failed = tokio::time::Instant::now();
-    tokio::spawn(async move {
-        let Some(store) = &state.0.claims else {
-            return;
-        };
-        keep_trying("making an older pause's token stale", || async {
-            let older_than = failed.elapsed().saturating_sub(STALE_MARGIN);
-            store
-                .replace_older_pause(&re, older_than, TOKEN_TTL, &new_token(None))
-                .await
-        })
-        .await;
-    });
-}
+impl PauseWatch {
+    pub fn new(
+        twilio: Arc<TwilioClient>,
+        claims: Option<Arc<ClaimStore>>,
+        policy: Arc<PolicyCache>,
+        grace: Duration,
+    ) -> Self {
+        PauseWatch {
+            twilio,
+            claims,
+            policy,
+            grace,
+            local: Cache::builder().time_to_live(TOKEN_TTL).build(),
+        }
+    }
 
-/// At start: takes over the timer of every watched pause the claim store
-/// holds (another replica's, or this one's before a restart). Each fires one
-/// grace after the pause is due (the key's remaining time to live says
-/// when), so the pausing replica's own timer, if it still runs, goes first;
-/// an overdue pause is looked at at once. Nothing without a claim store.
-pub async fn rearm(state: AppState) {
-    let Some(store) = &state.0.claims else {
-        return;
-    };
-    // Counted before the listing: a pause or resume this replica fails to
-    // note while it lists (it serves requests meanwhile) keeps these timers
-    // from resuming, as it would its own.
-    let failures_before = store.failures();
-    // A store this replica could not reach at start is not a store that
-    // missed a pause or a resume: no failure is counted.
-    let Some(pauses) = keep_trying("taking over the pause timers", || store.paused()).await else {
-        return;
-    };
-    let grace = state.0.config.pause_watch_grace;
-    let mut taken = 0;
-    for (recording_sid, token, ttl) in pauses {
-        let Some(watched) = watched_of(&recording_sid, &token) else {
-            continue;
-        };
-        // The key was set to live `max_pause_seconds + TOKEN_TTL`: what is
-        // left beyond TOKEN_TTL is the time to `max_pause_seconds`.
-        let wait = ttl.saturating_sub(TOKEN_TTL) + grace + grace;
-        taken += 1;
-        let state = state.clone();
+    /// After a pause or a resume the store did not hear of, the token it
+    /// holds (an older pause's) must stop looking current, or a timer that
+    /// does not know of the failure (one a replica takes over at start,
+    /// `rearm`) could resume the newer pause early. As soon as the store
+    /// answers, a watched token written before the failure is replaced by a
+    /// fresh unwatched one; one written after it (a pause on another replica
+    /// meanwhile) stays, with its own timer.
+    fn make_stale(&self, recording_sid: &RecordingSid) {
+        let (watch, re) = (self.clone(), recording_sid.clone());
+        let failed = tokio::time::Instant::now();
         tokio::spawn(async move {
-            tokio::time::sleep(wait).await;
-            resume_if_still_paused(&state, &watched, &token, failures_before).await;
+            let Some(store) = &watch.claims else {
+                return;
+            };
+            keep_trying("making an older pause's token stale", || async {
+                let older_than = failed.elapsed().saturating_sub(STALE_MARGIN);
+                store
+                    .replace_older_pause(&re, older_than, TOKEN_TTL, &new_token(None))
+                    .await
+            })
+            .await;
         });
     }
-    tracing::info!(
-        timers = taken,
-        "pause timers taken over from the claim store"
-    );
-}
 
-impl PauseWatch {
+    /// At start: takes over the timer of every watched pause the claim store
+    /// holds (another replica's, or this one's before a restart). Each fires
+    /// one grace after the pause is due (the key's remaining time to live
+    /// says when), so the pausing replica's own timer, if it still runs, goes
+    /// first; an overdue pause is looked at at once. Nothing without a claim
+    /// store.
+    pub async fn rearm(self) {
+        let Some(store) = &self.claims else {
+            return;
+        };
+        // Counted before the listing: a pause or resume this replica fails to
+        // note while it lists (it serves requests meanwhile) keeps these timers
+        // from resuming, as it would its own.
+        let failures_before = store.failures();
+        // A store this replica could not reach at start is not a store that
+        // missed a pause or a resume: no failure is counted.
+        let Some(pauses) = keep_trying("taking over the pause timers", || store.paused()).await
+        else {
+            return;
+        };
+        let mut taken = 0;
+        for (recording_sid, token, ttl) in pauses {
+            let Some(watched) = watched_of(&recording_sid, &token) else {
+                continue;
+            };
+            // The key was set to live `max_pause_seconds + TOKEN_TTL`: what is
+            // left beyond TOKEN_TTL is the time to `max_pause_seconds`.
+            let wait = ttl.saturating_sub(TOKEN_TTL) + self.grace + self.grace;
+            taken += 1;
+            let watch = self.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(wait).await;
+                watch
+                    .resume_if_still_paused(&watched, &token, failures_before)
+                    .await;
+            });
+        }
+        tracing::info!(
+            timers = taken,
+            "pause timers taken over from the claim store"
+        );
+    }
+
     /// Pauses this process holds a token of (none with a claim store).
     pub async fn len(&self) -> u64 {
         self.local.run_pending_tasks().await;
@@ -256,17 +260,16 @@ impl PauseWatch {
     /// Every pause this backend makes passes here, watched or not: its token
     /// replaces any older pause's, so an older timer can never end it.
     /// `after` is the configured `max_pause_seconds`, if any.
-    pub async fn paused(&self, state: &AppState, paused: Watched, after: Option<Duration>) {
-        let s = &*state.0;
-        let wait = after.map(|a| a + s.config.pause_watch_grace);
+    pub async fn paused(&self, paused: Watched, after: Option<Duration>) {
+        let wait = after.map(|a| a + self.grace);
         let token = new_token(after.map(|max| (&paused, max)));
-        let failures_before = match &s.claims {
+        let failures_before = match &self.claims {
             Some(store) => {
                 let ttl = after.unwrap_or_default() + TOKEN_TTL;
                 if let Err(e) = store.mark_paused(&paused.recording_sid, &token, ttl).await {
                     store.count_failure();
                     tracing::warn!(recording = %paused.recording_sid, error = %e, "the pause cannot be watched without the claim store; the plugin's own resume remains");
-                    make_stale(state, &paused.recording_sid);
+                    self.make_stale(&paused.recording_sid);
                     return;
                 }
                 store.failures()
@@ -279,21 +282,23 @@ impl PauseWatch {
             }
         };
         let Some(wait) = wait else { return };
-        let state = state.clone();
+        let watch = self.clone();
         tokio::spawn(async move {
             tokio::time::sleep(wait).await;
-            resume_if_still_paused(&state, &paused, &token, failures_before).await;
+            watch
+                .resume_if_still_paused(&paused, &token, failures_before)
+                .await;
         });
     }
 
     /// A resume (from any tab, or this watch) ends the pause.
-    pub async fn resumed(&self, state: &AppState, recording_sid: &str) {
-        match &state.0.claims {
+    pub async fn resumed(&self, recording_sid: &RecordingSid) {
+        match &self.claims {
             Some(store) => {
                 if let Err(e) = store.clear_paused(recording_sid).await {
                     store.count_failure();
                     tracing::warn!(recording = %recording_sid, error = %e, "the claim store did not hear of the resume");
-                    make_stale(state, recording_sid);
+                    self.make_stale(recording_sid);
                 }
             }
             None => self.local.invalidate(recording_sid).await,
@@ -302,8 +307,8 @@ impl PauseWatch {
 
     /// Whether the pause `token` made is still the newest and not resumed;
     /// forgets it if so. `None` when that cannot be known.
-    async fn take(&self, state: &AppState, recording_sid: &str, token: &str) -> Option<bool> {
-        match &state.0.claims {
+    async fn take(&self, recording_sid: &RecordingSid, token: &str) -> Option<bool> {
+        match &self.claims {
             Some(store) => match store.take_paused(recording_sid, token).await {
                 Ok(taken) => Some(taken),
                 Err(e) => {
@@ -327,107 +332,100 @@ impl PauseWatch {
             }
         }
     }
-}
 
-/// The slow checks (Twilio, the policy) come first and the token last, just
-/// before the update: a resume and a new pause arriving during the checks
-/// replace the token, and this timer then does nothing. What remains is the
-/// one Twilio request of the update itself.
-async fn resume_if_still_paused(
-    state: &AppState,
-    paused: &Watched,
-    token: &str,
-    failures_before: u64,
-) {
-    let s = &*state.0;
-    let re = &paused.recording_sid;
-    match still_paused(state, paused).await {
-        Ok(true) => {}
-        // Resumed already (by a browser, or by Twilio with the call): the
-        // token goes, if still this pause's, so no later start looks again.
-        Ok(false) => {
-            match &s.claims {
-                // Housekeeping: a failure here misses no pause or resume,
-                // so it is not counted against the other timers.
-                Some(store) => {
-                    let _ = store.take_paused(re, token).await;
+    /// The slow checks (Twilio, the policy) come first and the token last,
+    /// just before the update: a resume and a new pause arriving during the
+    /// checks replace the token, and this timer then does nothing. What
+    /// remains is the one Twilio request of the update itself.
+    async fn resume_if_still_paused(&self, paused: &Watched, token: &str, failures_before: u64) {
+        let re = &paused.recording_sid;
+        match self.still_paused(paused).await {
+            Ok(true) => {}
+            // Resumed already (by a browser, or by Twilio with the call): the
+            // token goes, if still this pause's, so no later start looks again.
+            Ok(false) => {
+                match &self.claims {
+                    // Housekeeping: a failure here misses no pause or resume,
+                    // so it is not counted against the other timers.
+                    Some(store) => {
+                        let _ = store.take_paused(re, token).await;
+                    }
+                    None => {
+                        self.take(re, token).await;
+                    }
                 }
-                None => {
-                    s.pause_watch.take(state, re, token).await;
-                }
+                return;
             }
+            Err(why) => {
+                tracing::warn!(recording = %re, task = %paused.task_sid, "max_pause_seconds passed but the recording was not resumed: {why}");
+                return;
+            }
+        }
+        // A resume records again: the Flex configuration's rules apply, as to a
+        // resume the plugin asks for.
+        if let Err(why) = self.resume_allowed(&paused.task_sid).await {
+            tracing::warn!(recording = %re, task = %paused.task_sid, "max_pause_seconds passed; the recording stays paused: {why}");
             return;
         }
-        Err(why) => {
-            tracing::warn!(recording = %re, task = %paused.task_sid, "max_pause_seconds passed but the recording was not resumed: {why}");
+        // The store missed something since this pause (a resume it did not hear
+        // of, then a pause it did not record, would leave this token looking
+        // current): better a pause the plugin must end than one ended early.
+        if let Some(store) = &self.claims {
+            if store.failures() != failures_before {
+                tracing::warn!(recording = %re, task = %paused.task_sid, "max_pause_seconds passed; the recording stays paused because the claim store failed since the pause");
+                return;
+            }
+        }
+        if self.take(re, token).await != Some(true) {
             return;
         }
-    }
-    // A resume records again: the Flex configuration's rules apply, as to a
-    // resume the plugin asks for.
-    if let Err(why) = resume_allowed(state, &paused.task_sid).await {
-        tracing::warn!(recording = %re, task = %paused.task_sid, "max_pause_seconds passed; the recording stays paused: {why}");
-        return;
-    }
-    // The store missed something since this pause (a resume it did not hear
-    // of, then a pause it did not record, would leave this token looking
-    // current): better a pause the plugin must end than one ended early.
-    if let Some(store) = &s.claims {
-        if store.failures() != failures_before {
-            tracing::warn!(recording = %re, task = %paused.task_sid, "max_pause_seconds passed; the recording stays paused because the claim store failed since the pause");
-            return;
+        match self
+            .twilio
+            .update_recording_status(&paused.parent, re, "in-progress", None)
+            .await
+        {
+            Ok(_) => {
+                crate::metrics::pause_watch_resumed();
+                tracing::info!(recording = %re, task = %paused.task_sid, "resumed after max_pause_seconds: no browser resumed it");
+            }
+            Err(e) => {
+                tracing::warn!(recording = %re, task = %paused.task_sid, error = %e, "max_pause_seconds passed but Twilio refused the resume")
+            }
         }
     }
-    if s.pause_watch.take(state, re, token).await != Some(true) {
-        return;
-    }
-    match s
-        .twilio
-        .update_recording_status(&paused.parent, re, "in-progress", None)
-        .await
-    {
-        Ok(_) => {
-            crate::metrics::pause_watch_resumed();
-            tracing::info!(recording = %re, task = %paused.task_sid, "resumed after max_pause_seconds: no browser resumed it");
-        }
-        Err(e) => {
-            tracing::warn!(recording = %re, task = %paused.task_sid, error = %e, "max_pause_seconds passed but Twilio refused the resume")
-        }
-    }
-}
 
-async fn still_paused(state: &AppState, paused: &Watched) -> Result<bool, String> {
-    let twilio = &state.0.twilio;
-    let listed = match paused.parent.split_once('/') {
-        Some(("Calls", call)) => twilio.list_recordings(call).await,
-        Some(("Conferences", cf)) => twilio.list_conference_recordings(cf).await,
-        _ => return Err(format!("unexpected recording parent {}", paused.parent)),
+    async fn still_paused(&self, paused: &Watched) -> Result<bool, String> {
+        let (listed, _) = self
+            .twilio
+            .list_recordings_of(&paused.parent)
+            .await
+            .map_err(|e| format!("listing its recordings failed: {e}"))?;
+        Ok(listed.iter().any(|r: &Recording| {
+            paused.recording_sid.as_str() == r.sid && r.status.as_deref() == Some("paused")
+        }))
     }
-    .map_err(|e| format!("listing its recordings failed: {e}"))?;
-    Ok(listed.0.iter().any(|r: &Recording| {
-        r.sid == paused.recording_sid && r.status.as_deref() == Some("paused")
-    }))
-}
 
-async fn resume_allowed(state: &AppState, task_sid: &str) -> Result<(), String> {
-    let Some(policy) = crate::routes::policy(state)
-        .await
-        .map_err(|e| format!("the Flex configuration cannot be read ({e})"))?
-    else {
-        return Ok(());
-    };
-    let task = state
-        .0
-        .twilio
-        .fetch_task(task_sid)
-        .await
-        .map_err(|e| format!("reading the task failed: {e}"))?
-        .ok_or_else(|| {
-            format!("task {task_sid} is gone, so its exclusion rules cannot be checked")
-        })?;
-    policy
-        .check_resume(TaskFacts::of(task_sid, &task))
-        .map_err(|r| r.message())
+    async fn resume_allowed(&self, task_sid: &TaskSid) -> Result<(), String> {
+        let Some(policy) = self
+            .policy
+            .current(&self.twilio)
+            .await
+            .map_err(|e| format!("the Flex configuration cannot be read ({e})"))?
+        else {
+            return Ok(());
+        };
+        let task = self
+            .twilio
+            .fetch_task(task_sid)
+            .await
+            .map_err(|e| format!("reading the task failed: {e}"))?
+            .ok_or_else(|| {
+                format!("task {task_sid} is gone, so its exclusion rules cannot be checked")
+            })?;
+        policy
+            .check_resume(TaskFacts::of(task_sid, &task))
+            .map_err(|r| r.message())
+    }
 }
 
 #[cfg(test)]
@@ -441,9 +439,9 @@ mod tests {
 
     fn watched(parent: &str) -> Watched {
         Watched {
-            task_sid: WT.into(),
-            parent: parent.into(),
-            recording_sid: RE.into(),
+            task_sid: WT.parse().unwrap(),
+            parent: parent.parse().unwrap(),
+            recording_sid: RE.parse().unwrap(),
         }
     }
 

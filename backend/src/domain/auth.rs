@@ -14,6 +14,7 @@
 
 use crate::error::AppError;
 use crate::twilio::{TwilioClient, TwilioError};
+use dual_channel_recording::sid::WorkerSid;
 use moka::future::Cache;
 use moka::Expiry;
 use sha2::{Digest, Sha256};
@@ -32,7 +33,9 @@ const TOKEN_CACHE_MAX: u64 = 10_000;
 /// Who the token belongs to, as Twilio's token check says.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Identity {
-    pub worker_sid: Option<String>,
+    /// The token's TaskRouter worker; `None` for a token of no worker (or
+    /// one whose worker SID is not a `WK` SID: it cannot hold a reservation).
+    pub worker_sid: Option<WorkerSid>,
     pub identity: Option<String>,
     /// Short, non-reversible tag for logs.
     pub token_tag: String,
@@ -129,7 +132,7 @@ async fn ask_twilio(
     match twilio.validate_token(token).await {
         Ok(v) if v.valid => {
             let identity = Identity {
-                worker_sid: v.worker_sid.filter(|s| !s.is_empty()),
+                worker_sid: v.worker_sid.and_then(|s| WorkerSid::parse(&s).ok()),
                 identity: v.identity.filter(|s| !s.is_empty()),
                 token_tag: token_tag.clone(),
             };

@@ -5,6 +5,7 @@
 
 use crate::twilio::{TaskSnapshot, TaskWrite, TwilioClient, TwilioError};
 use dual_channel_recording::insights::{parse_attributes, MergeError, ParseError};
+use dual_channel_recording::sid::TaskSid;
 use serde_json::Value;
 
 /// Longest task attributes TaskRouter accepts: 4096 characters of JSON text
@@ -53,7 +54,7 @@ pub struct Applied<T> {
 /// whether it changed the document, and a value for the caller.
 pub async fn update<T>(
     twilio: &TwilioClient,
-    task_sid: &str,
+    task_sid: &TaskSid,
     mut first: Option<TaskSnapshot>,
     mut change: impl FnMut(&mut Value) -> Result<(bool, T), MergeError>,
 ) -> Result<Applied<T>, WriteProblem> {
@@ -99,7 +100,7 @@ pub async fn update<T>(
             }
             TaskWrite::Stale => {
                 tracing::info!(
-                    task = task_sid,
+                    task = %task_sid,
                     attempt,
                     "task changed since it was read; reading it again"
                 );

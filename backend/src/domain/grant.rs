@@ -16,7 +16,7 @@
 //! - A grant is keyed by the worker SID of the *token that asked*, so it is
 //!   never used by another worker: another token maps to another key.
 //! - A grant never outlives its reservation's `accepted` state by more than
-//!   [`GRANT_VALID_FOR`]: past that age it is "in doubt" and the request makes
+//!   `config::GRANT_VALID_FOR`: past that age it is "in doubt" and the request makes
 //!   every check again (and renews the grant if they pass). 15 s covers the
 //!   accept-to-legs time of a Flex call with room to spare, so a grant made
 //!   at accept serves its legs; a reservation that moves on (task completed,
@@ -31,32 +31,23 @@
 //!   validity plus the request deadline) is forgotten, so the store holds the
 //!   tasks of the last minute or so, not every task of the shift.
 
-use crate::auth::Identity;
-use crate::authz;
+use crate::config::REQUEST_DEADLINE;
+use crate::domain::auth::Identity;
+use crate::domain::authz;
+use crate::domain::policy::{PolicyCache, TaskFacts};
 use crate::error::AppError;
-use crate::policy::TaskFacts;
-use crate::routes::{detached, parse_body, policy};
-use crate::twilio::TaskSnapshot;
-use crate::AppState;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::State;
-use axum::http::HeaderMap;
-use axum::Json;
-use dual_channel_recording::api::{AuthorizeRequest, AuthorizeResponse};
-use dual_channel_recording::sid::{is_sid, SidKind};
+use crate::twilio::{TaskSnapshot, TwilioClient};
+use dual_channel_recording::sid::{ReservationSid, TaskSid, WorkerSid};
 use moka::sync::Cache;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// How long a grant is used without checking the reservation again.
-pub const GRANT_VALID_FOR: Duration = Duration::from_secs(15);
-
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct GrantKey {
-    pub worker_sid: String,
-    pub task_sid: String,
-    pub reservation_sid: String,
+    pub worker_sid: WorkerSid,
+    pub task_sid: TaskSid,
+    pub reservation_sid: ReservationSid,
 }
 
 impl GrantKey {
@@ -64,17 +55,13 @@ impl GrantKey {
     /// request names no task or reservation (then there is no grant to use).
     pub fn of(
         identity: &Identity,
-        task_sid: Option<&str>,
-        reservation_sid: Option<&str>,
+        task_sid: Option<&TaskSid>,
+        reservation_sid: Option<&ReservationSid>,
     ) -> Option<GrantKey> {
-        let worker_sid = identity
-            .worker_sid
-            .as_deref()
-            .filter(|w| is_sid(SidKind::Worker, w))?;
         Some(GrantKey {
-            worker_sid: worker_sid.to_string(),
-            task_sid: task_sid?.to_string(),
-            reservation_sid: reservation_sid?.to_string(),
+            worker_sid: identity.worker_sid.clone()?,
+            task_sid: task_sid?.clone(),
+            reservation_sid: reservation_sid?.clone(),
         })
     }
 }
@@ -118,7 +105,7 @@ impl GrantStore {
     /// Shorter would only cost a repeated check, longer only memory: before,
     /// the store swept at 10,000 keys and so held every task of a shift.
     pub fn forget_after(valid_for: Duration) -> Duration {
-        valid_for + crate::REQUEST_DEADLINE
+        valid_for + REQUEST_DEADLINE
     }
 
     pub fn valid_for(&self) -> Duration {
@@ -147,6 +134,35 @@ impl GrantStore {
         }
     }
 
+    /// The task as checked for `key`: the grant's while it is usable;
+    /// otherwise `check` runs now (one at a time per key: a request that
+    /// meets a check in flight waits for it) and what passes is kept as the
+    /// key's grant. A refusal leaves no grant.
+    pub async fn use_or_check(
+        &self,
+        key: &GrantKey,
+        check: impl Future<Output = Result<TaskSnapshot, AppError>>,
+    ) -> Result<TaskSnapshot, AppError> {
+        let slot = self.slot(key);
+        let mut held = slot.lock().await;
+        if let Some(g) = self.usable(&held) {
+            return Ok(g.task);
+        }
+        *held = None;
+        let checked_at = Instant::now();
+        let task = check.await?;
+        *held = Some(Self::grant(task.clone(), checked_at));
+        Ok(task)
+    }
+
+    /// The key's grant if it is usable, checking nothing (token-only
+    /// authorization: a grant only saves the task read).
+    pub async fn usable_for(&self, key: &GrantKey) -> Option<Grant> {
+        let slot = self.slot(key);
+        let held = slot.lock().await;
+        self.usable(&held)
+    }
+
     /// Keys held now (after pending expirations are applied).
     pub fn len(&self) -> usize {
         self.slots.run_pending_tasks();
@@ -161,15 +177,15 @@ impl GrantStore {
 /// Reservation, task and policy, as a create-recording request in strict
 /// mode checks them; the task as read.
 pub async fn check(
-    state: &AppState,
+    twilio: &TwilioClient,
+    policy: &PolicyCache,
     identity: &Identity,
-    task_sid: &str,
-    reservation_sid: Option<&str>,
+    task_sid: &TaskSid,
+    reservation_sid: Option<&ReservationSid>,
 ) -> Result<TaskSnapshot, AppError> {
-    let s = &*state.0;
     let (access, policy) = tokio::join!(
-        authz::task_access(&s.twilio, identity, task_sid, reservation_sid),
-        policy(state),
+        authz::task_access(twilio, identity, task_sid, reservation_sid),
+        policy.current(twilio),
     );
     let access = access?;
     if let Some(p) = policy? {
@@ -178,72 +194,21 @@ pub async fn check(
     Ok(access.task)
 }
 
-pub async fn authorize(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Json<AuthorizeResponse>, AppError> {
-    let r: AuthorizeRequest = parse_body(&headers, body)?;
-    if r.token.trim().is_empty() {
-        return Err(AppError::MissingToken);
-    }
-    for (field, kind, value) in [
-        ("taskSid", SidKind::Task, &r.task_sid),
-        ("reservationSid", SidKind::Reservation, &r.reservation_sid),
-    ] {
-        if !is_sid(kind, value) {
-            return Err(AppError::InvalidInput(format!(
-                "{field} must be a {} followed by 32 hex digits",
-                kind.label()
-            )));
-        }
-    }
-    detached(authorize_inner(state, r)).await.map(Json)
-}
-
-async fn authorize_inner(
-    state: AppState,
-    r: AuthorizeRequest,
-) -> Result<AuthorizeResponse, AppError> {
-    let s = &*state.0;
-    let identity = s.tokens.check(&s.twilio, &r.token).await?;
-    let key = GrantKey::of(&identity, Some(&r.task_sid), Some(&r.reservation_sid))
-        .ok_or_else(|| {
-            AppError::Forbidden(
-                "the Flex token belongs to no TaskRouter worker, so it cannot record calls of a task"
-                    .into(),
-            )
-        })?;
-    tracing::info!(task = %r.task_sid, worker = %key.worker_sid, "authorize ahead");
-    let slot = s.grants.slot(&key);
-    let mut held = slot.lock().await;
-    if s.grants.usable(&held).is_none() {
-        *held = None;
-        let checked_at = Instant::now();
-        let task = check(&state, &identity, &r.task_sid, Some(&r.reservation_sid)).await?;
-        *held = Some(GrantStore::grant(task, checked_at));
-    }
-    Ok(AuthorizeResponse {
-        success: true,
-        valid_for_ms: u64::try_from(s.grants.valid_for().as_millis()).unwrap_or(u64::MAX),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn key(n: usize) -> GrantKey {
         GrantKey {
-            worker_sid: format!("WK{:032x}", 1),
-            task_sid: format!("WT{n:032x}"),
-            reservation_sid: format!("WR{n:032x}"),
+            worker_sid: format!("WK{:032x}", 1).parse().unwrap(),
+            task_sid: format!("WT{n:032x}").parse().unwrap(),
+            reservation_sid: format!("WR{n:032x}").parse().unwrap(),
         }
     }
 
     #[test]
     fn one_slot_per_key() {
-        let store = GrantStore::new(GRANT_VALID_FOR);
+        let store = GrantStore::new(crate::config::GRANT_VALID_FOR);
         let a = store.slot(&key(1));
         assert!(Arc::ptr_eq(&a, &store.slot(&key(1))));
         assert!(!Arc::ptr_eq(&a, &store.slot(&key(2))));
@@ -254,10 +219,13 @@ mod tests {
     fn the_store_keeps_only_recent_keys() {
         // A shift's worth of tasks, each asked about once, then nothing:
         // every key is forgotten after the idle time, so memory stays flat.
-        let store = GrantStore::forgetting_after(GRANT_VALID_FOR, Duration::from_millis(50));
+        // Keys made first: the 50 ms idle time counts the insertions only.
+        let keys: Vec<GrantKey> = (1..2_000).map(key).collect();
+        let store =
+            GrantStore::forgetting_after(crate::config::GRANT_VALID_FOR, Duration::from_millis(50));
         let held = store.slot(&key(0));
-        for n in 1..2_000 {
-            let _ = store.slot(&key(n));
+        for k in &keys {
+            let _ = store.slot(k);
         }
         assert_eq!(store.len(), 2_000);
         std::thread::sleep(Duration::from_millis(120));

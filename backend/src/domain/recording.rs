@@ -38,9 +38,11 @@
 //! logged and counted (`ClaimStore::failures`).
 
 use crate::claims::{Claim, ClaimStore, Lease, RecordedClaim, StoreError};
+use crate::config::StatusCallback;
 use crate::error::AppError;
 use crate::twilio::{Recording, TwilioClient, TwilioError};
 use dual_channel_recording::insights::MediaEntry;
+use dual_channel_recording::sid::{CallSid, RecordingSid};
 use moka::future::Cache;
 use std::sync::Arc;
 use std::time::Duration;
@@ -68,7 +70,7 @@ const POLL_MAX: Duration = Duration::from_millis(250);
 /// A recording this backend started or adopted.
 #[derive(Clone, Debug)]
 pub struct StartedRecording {
-    pub sid: String,
+    pub sid: RecordingSid,
     /// From Twilio's `start_time`, ms since the epoch.
     pub start_ms: Option<i64>,
     /// Media entries already linked for it by this process, by target path:
@@ -77,7 +79,7 @@ pub struct StartedRecording {
 }
 
 impl StartedRecording {
-    fn new(sid: String, start_ms: Option<i64>) -> Self {
+    fn new(sid: RecordingSid, start_ms: Option<i64>) -> Self {
         StartedRecording {
             sid,
             start_ms,
@@ -91,7 +93,7 @@ pub type CallSlot = Arc<tokio::sync::Mutex<Option<StartedRecording>>>;
 /// The calls this process knows a recording of, by call SID; `moka`'s
 /// expiring cache, the same as the token cache in `auth`.
 pub struct RecordingRegistry {
-    calls: Cache<String, CallSlot>,
+    calls: Cache<CallSid, CallSlot>,
 }
 
 impl Default for RecordingRegistry {
@@ -112,9 +114,9 @@ impl RecordingRegistry {
     }
 
     /// The call's slot; lock it for the whole start-and-link sequence.
-    pub async fn slot(&self, call_sid: &str) -> CallSlot {
+    pub async fn slot(&self, call_sid: &CallSid) -> CallSlot {
         self.calls
-            .get_with(call_sid.to_string(), async { CallSlot::default() })
+            .get_with(call_sid.clone(), async { CallSlot::default() })
             .await
     }
 
@@ -151,9 +153,9 @@ pub struct Started {
 pub async fn ensure_recording(
     twilio: &TwilioClient,
     claims: Option<&ClaimStore>,
-    call_sid: &str,
+    call_sid: &CallSid,
     slot: &mut Option<StartedRecording>,
-    status_callback: Option<&crate::config::StatusCallback>,
+    status_callback: Option<&StatusCallback>,
 ) -> Result<Started, AppError> {
     match claims {
         None => ensure_here(twilio, call_sid, slot, status_callback, false).await,
@@ -165,9 +167,9 @@ pub async fn ensure_recording(
 /// list of the call's recordings, then a new recording.
 async fn ensure_here(
     twilio: &TwilioClient,
-    call_sid: &str,
+    call_sid: &CallSid,
     slot: &mut Option<StartedRecording>,
-    status_callback: Option<&crate::config::StatusCallback>,
+    status_callback: Option<&StatusCallback>,
     look_first: bool,
 ) -> Result<Started, AppError> {
     if let Some(existing) = slot.as_ref() {
@@ -177,7 +179,7 @@ async fn ensure_here(
                 already: true,
             });
         }
-        tracing::info!(call = call_sid, recording = %existing.sid, "earlier recording is no longer in progress; starting a new one");
+        tracing::info!(call = %call_sid, recording = %existing.sid, "earlier recording is no longer in progress; starting a new one");
         *slot = None;
     }
     if look_first {
@@ -193,9 +195,9 @@ async fn ensure_here(
 async fn ensure_claimed(
     twilio: &TwilioClient,
     store: &ClaimStore,
-    call_sid: &str,
+    call_sid: &CallSid,
     slot: &mut Option<StartedRecording>,
-    status_callback: Option<&crate::config::StatusCallback>,
+    status_callback: Option<&StatusCallback>,
 ) -> Result<Started, AppError> {
     let give_up_at = tokio::time::Instant::now() + store.wait();
     let mut pause = POLL_FIRST;
@@ -209,8 +211,10 @@ async fn ensure_claimed(
         let lease = match claim {
             Claim::Won(lease) => lease,
             Claim::Recorded(rec) => {
-                if !rec.sid.is_empty() && still_recording(twilio, call_sid, &rec.sid).await? {
-                    return Ok(remember(slot, rec.sid, rec.start_ms, true));
+                if let Some(sid) = &rec.recording {
+                    if still_recording(twilio, call_sid, sid).await? {
+                        return Ok(remember(slot, sid.clone(), rec.start_ms, true));
+                    }
                 }
                 match take_over(store, call_sid, &rec).await {
                     Ok(Some(lease)) => lease,
@@ -237,10 +241,10 @@ async fn ensure_claimed(
 
 async fn take_over(
     store: &ClaimStore,
-    call_sid: &str,
+    call_sid: &CallSid,
     rec: &RecordedClaim,
 ) -> Result<Option<Lease>, StoreError> {
-    tracing::info!(call = call_sid, recording = %rec.sid, "stored recording is no longer in progress; claiming the call again");
+    tracing::info!(call = %call_sid, recording = ?rec.recording, "stored recording is no longer in progress; claiming the call again");
     store.take_over(call_sid, rec).await
 }
 
@@ -249,9 +253,9 @@ async fn take_over(
 async fn start_claimed(
     twilio: &TwilioClient,
     store: &ClaimStore,
-    call_sid: &str,
+    call_sid: &CallSid,
     slot: &mut Option<StartedRecording>,
-    status_callback: Option<&crate::config::StatusCallback>,
+    status_callback: Option<&StatusCallback>,
     lease: Lease,
 ) -> Result<Started, AppError> {
     let outcome = match running_dual_recording(twilio, call_sid).await {
@@ -266,18 +270,18 @@ async fn start_claimed(
             match store.record(call_sid, &lease, &sid, start_ms).await {
                 Ok(true) => {}
                 Ok(false) => {
-                    tracing::warn!(call = call_sid, recording = %sid, "the claim ran out while the recording was started and another replica holds it now; the recording stands")
+                    tracing::warn!(call = %call_sid, recording = %sid, "the claim ran out while the recording was started and another replica holds it now; the recording stands")
                 }
                 Err(e) => {
                     let failures = store.count_failure();
-                    tracing::warn!(call = call_sid, recording = %sid, error = %e, failures, "could not store the recording in the claim store; the claim runs out by itself and other replicas then find the recording at Twilio");
+                    tracing::warn!(call = %call_sid, recording = %sid, error = %e, failures, "could not store the recording in the claim store; the claim runs out by itself and other replicas then find the recording at Twilio");
                 }
             }
             Ok(remember(slot, sid, start_ms, already))
         }
         Err(e) => {
             if let Err(release) = store.release(call_sid, &lease).await {
-                tracing::warn!(call = call_sid, error = %release, "could not give the claim up; it runs out by itself");
+                tracing::warn!(call = %call_sid, error = %release, "could not give the claim up; it runs out by itself");
             }
             Err(e)
         }
@@ -289,13 +293,13 @@ async fn start_claimed(
 async fn without_store(
     twilio: &TwilioClient,
     store: &ClaimStore,
-    call_sid: &str,
+    call_sid: &CallSid,
     slot: &mut Option<StartedRecording>,
-    status_callback: Option<&crate::config::StatusCallback>,
+    status_callback: Option<&StatusCallback>,
     error: StoreError,
 ) -> Result<Started, AppError> {
     let failures = store.count_failure();
-    tracing::warn!(call = call_sid, error = %error, failures, "claim store unreachable; recording without a claim after checking the call's recordings at Twilio");
+    tracing::warn!(call = %call_sid, error = %error, failures, "claim store unreachable; recording without a claim after checking the call's recordings at Twilio");
     ensure_here(twilio, call_sid, slot, status_callback, true).await
 }
 
@@ -304,7 +308,7 @@ async fn without_store(
 /// plugin retries, and a claim that ran out is taken by the next request.
 async fn waited_too_long(
     twilio: &TwilioClient,
-    call_sid: &str,
+    call_sid: &CallSid,
     slot: &mut Option<StartedRecording>,
 ) -> Result<Started, AppError> {
     if let Some(found) = running_dual_recording(twilio, call_sid).await? {
@@ -322,7 +326,7 @@ async fn waited_too_long(
 /// when it is the same recording) and answers with it.
 fn remember(
     slot: &mut Option<StartedRecording>,
-    sid: String,
+    sid: RecordingSid,
     start_ms: Option<i64>,
     already: bool,
 ) -> Started {
@@ -338,7 +342,7 @@ fn remember(
 }
 
 struct Found {
-    sid: String,
+    sid: RecordingSid,
     start_ms: Option<i64>,
 }
 
@@ -348,7 +352,7 @@ struct Found {
 /// and paging only), so the first page, newest first, is filtered here.
 async fn running_dual_recording(
     twilio: &TwilioClient,
-    call_sid: &str,
+    call_sid: &CallSid,
 ) -> Result<Option<Found>, AppError> {
     let (list, _) = twilio
         .list_recordings(call_sid)
@@ -356,13 +360,14 @@ async fn running_dual_recording(
         .map_err(|e| AppError::from_twilio("checking the call's recordings", e))?;
     Ok(list
         .into_iter()
-        .find(|r| is_live(r.status.as_deref()) && r.channels == Some(2))
-        .map(|r| {
-            tracing::info!(call = call_sid, recording = %r.sid, "a dual recording is already running on the call; using it");
-            Found {
+        .filter(|r| is_live(r.status.as_deref()) && r.channels == Some(2))
+        .find_map(|r| {
+            let sid = RecordingSid::parse(&r.sid).ok()?;
+            tracing::info!(call = %call_sid, recording = %sid, "a dual recording is already running on the call; using it");
+            Some(Found {
                 start_ms: r.start_time.as_deref().and_then(parse_twilio_time_ms),
-                sid: r.sid,
-            }
+                sid,
+            })
         }))
 }
 
@@ -370,51 +375,53 @@ async fn running_dual_recording(
 /// have created.
 async fn start(
     twilio: &TwilioClient,
-    call_sid: &str,
-    status_callback: Option<&crate::config::StatusCallback>,
-) -> Result<(String, Option<i64>), AppError> {
+    call_sid: &CallSid,
+    status_callback: Option<&StatusCallback>,
+) -> Result<(RecordingSid, Option<i64>), AppError> {
     let rec = match twilio.create_recording(call_sid, status_callback).await {
         Ok(r) => r,
         Err(TwilioError::Timeout) => adopt_after_timeout(twilio, call_sid).await?,
         Err(e) => return Err(AppError::from_twilio("starting the recording", e)),
     };
-    if !dual_channel_recording::sid::is_sid(
-        dual_channel_recording::sid::SidKind::Recording,
-        &rec.sid,
-    ) {
-        return Err(AppError::from_twilio(
+    let sid = RecordingSid::parse(&rec.sid).map_err(|_| {
+        AppError::from_twilio(
             "starting the recording",
             TwilioError::BadAnswer("recording SID missing or malformed".into()),
-        ));
-    }
-    tracing::info!(call = call_sid, recording = %rec.sid, "dual-channel recording started");
+        )
+    })?;
+    tracing::info!(call = %call_sid, recording = %sid, "dual-channel recording started");
     let start_ms = rec.start_time.as_deref().and_then(parse_twilio_time_ms);
-    Ok((rec.sid, start_ms))
+    Ok((sid, start_ms))
 }
 
 async fn still_recording(
     twilio: &TwilioClient,
-    call_sid: &str,
-    recording_sid: &str,
+    call_sid: &CallSid,
+    recording_sid: &RecordingSid,
 ) -> Result<bool, AppError> {
     let (list, more) = twilio
         .list_recordings(call_sid)
         .await
         .map_err(|e| AppError::from_twilio("checking the call's recordings", e))?;
-    Ok(match list.iter().find(|r| r.sid == recording_sid) {
-        Some(r) => is_live(r.status.as_deref()),
-        // Not on the first page of a long list: trust our own record rather
-        // than risk a second recording.
-        None => more,
-    })
+    Ok(
+        match list.iter().find(|r| recording_sid.as_str() == r.sid) {
+            Some(r) => is_live(r.status.as_deref()),
+            // Not on the first page of a long list: trust our own record rather
+            // than risk a second recording.
+            None => more,
+        },
+    )
 }
 
 /// The start request may have reached Twilio even though no answer came back.
 /// Starting again could make a second recording, so look first: an in-progress
 /// dual recording started through the API is the one we asked for.
-async fn adopt_after_timeout(twilio: &TwilioClient, call_sid: &str) -> Result<Recording, AppError> {
+async fn adopt_after_timeout(
+    twilio: &TwilioClient,
+    call_sid: &CallSid,
+) -> Result<Recording, AppError> {
     tracing::warn!(
-        call = call_sid,
+        call = %call_sid,
         "recording start timed out; looking for the recording on the call"
     );
     let (list, _) = twilio
@@ -451,10 +458,11 @@ mod tests {
     #[tokio::test]
     async fn slots_are_shared_per_call() {
         let r = RecordingRegistry::default();
-        let a = r.slot("CA1").await;
-        let b = r.slot("CA1").await;
+        let ca = |n: u8| format!("CA{n:032x}").parse::<CallSid>().unwrap();
+        let a = r.slot(&ca(1)).await;
+        let b = r.slot(&ca(1)).await;
         assert!(Arc::ptr_eq(&a, &b));
-        assert!(!Arc::ptr_eq(&a, &r.slot("CA2").await));
+        assert!(!Arc::ptr_eq(&a, &r.slot(&ca(2)).await));
         assert_eq!(r.len().await, 2);
     }
 
@@ -465,18 +473,19 @@ mod tests {
             1,
             dual_channel_recording::insights::RecordedLeg::Customer,
         );
+        let re = |n: u8| format!("RE{n:032x}").parse::<RecordingSid>().unwrap();
         let mut slot = Some(StartedRecording {
-            sid: "RE1".into(),
+            sid: re(1),
             start_ms: None,
             linked: vec![("conversations.media".into(), entry)],
         });
-        let same = remember(&mut slot, "RE1".into(), Some(7), true);
+        let same = remember(&mut slot, re(1), Some(7), true);
         assert!(same.already);
         assert_eq!(same.recording.linked.len(), 1);
         assert_eq!(same.recording.start_ms, Some(7));
-        let other = remember(&mut slot, "RE2".into(), None, false);
+        let other = remember(&mut slot, re(2), None, false);
         assert!(!other.already);
         assert!(other.recording.linked.is_empty());
-        assert_eq!(slot.as_ref().map(|r| r.sid.as_str()), Some("RE2"));
+        assert_eq!(slot.as_ref().map(|r| &r.sid), Some(&re(2)));
     }
 }

@@ -14,7 +14,7 @@
 //! # Caching
 //!
 //! The configuration changes rarely and is read on the hot path, so it is
-//! cached ([`PolicyTiming`]): a read older than `fresh_for` (30 s) is
+//! cached (`config::PolicyTiming`): a read older than `fresh_for` (30 s) is
 //! refreshed by the next request, so a change takes effect within 60 s even
 //! counting the read itself. Refreshes are single-flight: concurrent requests
 //! wait for the one read in progress instead of each making their own. When
@@ -36,6 +36,7 @@
 //! configured to make, so it is logged as a warning each time it turns on,
 //! never refused.
 
+use crate::config::{PolicyMode, PolicyTiming};
 use crate::error::AppError;
 use crate::twilio::{TaskSnapshot, TwilioClient};
 use dual_channel_recording::api::RefusalCode;
@@ -43,32 +44,10 @@ use dual_channel_recording::attributes::Attributes;
 use dual_channel_recording::config::{self, Config, Method, Setup};
 use dual_channel_recording::exclusion::{self, Exclusion, NotAdmitted};
 use dual_channel_recording::pause;
+use dual_channel_recording::sid::TaskSid;
 use serde::Deserialize;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-/// How long a configuration read is trusted, and what happens when Twilio
-/// cannot be reached.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PolicyTiming {
-    /// A read younger than this is used as it is. Half of the 60 s within
-    /// which a change must take effect, leaving room for the read itself.
-    pub fresh_for: Duration,
-    /// The last good read serves this long when Twilio cannot be reached.
-    pub stale_for: Duration,
-    /// After a failed read, no new read starts for this long.
-    pub retry_after_failure: Duration,
-}
-
-impl Default for PolicyTiming {
-    fn default() -> Self {
-        PolicyTiming {
-            fresh_for: Duration::from_secs(30),
-            stale_for: Duration::from_secs(3600),
-            retry_after_failure: Duration::from_secs(5),
-        }
-    }
-}
 
 /// The policy as read from one Flex configuration.
 #[derive(Clone, Debug, PartialEq)]
@@ -94,9 +73,9 @@ pub struct TaskFacts<'a> {
 }
 
 impl<'a> TaskFacts<'a> {
-    pub fn of(task_sid: &'a str, task: &'a TaskSnapshot) -> Self {
+    pub fn of(task_sid: &'a TaskSid, task: &'a TaskSnapshot) -> Self {
         TaskFacts {
-            task_sid,
+            task_sid: task_sid.as_str(),
             queue_name: task.queue_name.as_deref(),
             queue_sid: task.queue_sid.as_deref(),
             channel: task.channel.as_deref(),
@@ -182,6 +161,17 @@ impl Refusal {
             Refusal::NotVoice { task_sid, channel: None } => {
                 format!("task {task_sid} names no task channel, so it is not known to be a voice call: only voice tasks are recorded")
             }
+        }
+    }
+}
+
+/// A refusal is answered where it is raised: 403 with its code and rule.
+impl From<Refusal> for AppError {
+    fn from(r: Refusal) -> Self {
+        AppError::Refused {
+            code: r.code(),
+            message: r.message(),
+            rule: r.rule(),
         }
     }
 }
@@ -308,8 +298,10 @@ struct CacheState {
     failed_at: Option<Instant>,
 }
 
-/// The cached policy (see the module comment).
+/// The cached policy (see the module comment), and whether it applies
+/// (`POLICY`).
 pub struct PolicyCache {
+    mode: PolicyMode,
     timing: PolicyTiming,
     state: Mutex<CacheState>,
     /// Held while one read is in flight: single flight.
@@ -325,8 +317,9 @@ enum Cached {
 }
 
 impl PolicyCache {
-    pub fn new(timing: PolicyTiming) -> Self {
+    pub fn new(mode: PolicyMode, timing: PolicyTiming) -> Self {
         PolicyCache {
+            mode,
             timing,
             state: Mutex::new(CacheState::default()),
             refreshing: tokio::sync::Mutex::new(()),
@@ -355,7 +348,23 @@ impl PolicyCache {
         Cached::Refresh
     }
 
-    /// The policy to apply now, reading the configuration when needed.
+    /// The recording policy to apply now, or `None` when `POLICY=off`.
+    pub async fn current(
+        &self,
+        twilio: &TwilioClient,
+    ) -> Result<Option<Arc<FlexPolicy>>, AppError> {
+        match self.mode {
+            PolicyMode::Off => Ok(None),
+            PolicyMode::On => self.get(twilio).await.map(Some),
+        }
+    }
+
+    pub fn mode(&self) -> PolicyMode {
+        self.mode
+    }
+
+    /// The Flex configuration's policy, reading it when needed (whatever
+    /// the mode: the start-up warm-up reads it too).
     pub async fn get(&self, twilio: &TwilioClient) -> Result<Arc<FlexPolicy>, AppError> {
         match self.lookup(Instant::now()) {
             Cached::Use(p) => return Ok(p),

@@ -1,0 +1,35 @@
+//! The HTTP layer: the routes `app` serves and the middleware around them.
+//! A request's body is decoded once (`body`), its fields checked and its
+//! SIDs parsed once (`input`); each endpoint then runs its sequence over
+//! the domain (`recording`, `authorize`, `control`). Nothing below this
+//! layer sees a request.
+
+pub mod authorize;
+pub mod body;
+pub mod control;
+pub mod input;
+pub mod middleware;
+pub mod recording;
+
+use crate::error::AppError;
+use axum::Json;
+use serde_json::Value;
+use tracing::Instrument;
+
+/// Runs `work` to completion even if the client goes away: once a recording
+/// may have been started, stopping halfway would leave it unrecorded in our
+/// map and unlinked in Insights.
+pub(crate) async fn detached<T: Send + 'static>(
+    work: impl std::future::Future<Output = Result<T, AppError>> + Send + 'static,
+) -> Result<T, AppError> {
+    tokio::spawn(work.instrument(tracing::Span::current()))
+        .await
+        .unwrap_or_else(|e| {
+            crate::error::note_cause(&format!("request task failed: {e}"));
+            Err(AppError::Internal)
+        })
+}
+
+pub async fn healthz() -> Json<Value> {
+    Json(serde_json::json!({"ok": true}))
+}
