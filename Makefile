@@ -5,15 +5,27 @@ SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
 
+# The public scenarios, as this repository keeps them (tests/scenarios/README.md).
+PUBLIC := tests/scenarios/public
+SCENARIOS ?= $(PUBLIC)
+# next/ examples that a merged issue made pass (only those are copied):
+# replayed by `make test` too.
+NEXT_SCENARIOS := $(PUBLIC)/next
+ALL_SCENARIOS = $(SCENARIOS) $(NEXT_SCENARIOS) tests/scenarios
+# The shared material the copies come from, when it sits beside the
+# repository (CI has it): `make test` plays its scenarios too, and the same
+# next/ files, so that a newer shared example is caught.
 SHARED ?= ../shared
-SCENARIOS ?= $(SHARED)/scenarios
-# next/ examples that a merged issue made pass: replayed by `make test` too.
-NEXT_SCENARIOS := $(SHARED)/scenarios/next/10-conference-method-records-whole-conference.json \
-	$(SHARED)/scenarios/next/11-completed-from-wrapup-keeps-conference-sid.json \
-	$(SHARED)/scenarios/next/12-server-configuration-excludes.json \
-	$(SHARED)/scenarios/next/13-two-backend-replicas-one-recording.json \
-	$(SHARED)/scenarios/next/14-pause-and-resume.json
-export SHARED_DIR := $(abspath $(SHARED))
+SHARED_NEXT := $(addprefix $(SHARED)/scenarios/next/,$(notdir $(sort $(wildcard $(NEXT_SCENARIOS)/*.json))))
+# Against the shared schema, which may be newer than our copy; one line saying
+# so when there is no shared material (a lone clone).
+REPLAY_SHARED = if [ -d $(SHARED)/scenarios ]; then \
+		echo "node tests/replay/replay.mjs $(SHARED)/scenarios $(SHARED_NEXT)"; \
+		SCENARIO_SCHEMA=$(abspath $(SHARED))/scenarios/scenario.schema.json \
+			node tests/replay/replay.mjs $(SHARED)/scenarios $(SHARED_NEXT); \
+	else \
+		echo "[replay] no $(SHARED)/scenarios beside the repository: shared scenarios skipped (our copies in $(PUBLIC) were played)"; \
+	fi
 export CHROMEDRIVER ?= /usr/bin/chromedriver
 
 BUNDLE := plugin-shim/dist/plugin-dual-channel-recording.js
@@ -22,7 +34,7 @@ WASM := pkg/dual_channel_recording_bg.wasm
 WASM_OPT_FLAGS := -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
 	--enable-mutable-globals --strip-debug --strip-producers
 
-.PHONY: help tools test-tools image wasm bundle plugin-deps bundle-official typecheck test-plugin bins build test test-rust test-wasm test-js replay contract-replay \
+.PHONY: help tools test-tools image wasm bundle plugin-deps bundle-official typecheck test-plugin bins build test test-rust test-wasm test-js replay replay-shared contract-replay \
 	contract demo bench soak lint clean
 
 help:
@@ -99,17 +111,22 @@ test-js: build test-tools
 replay: build test-tools
 	node tests/replay/replay.mjs $(if $(BROWSER),--browser) $(if $(PRISM),--via-prism) $(SCENARIOS)
 
-# Every scenario, ours and the shared ones, through Prism (issue 5's contract test).
+# Every scenario, ours and the public ones, through Prism (issue 5's contract test).
 contract-replay: build
-	node tests/replay/replay.mjs --via-prism $(SCENARIOS) $(NEXT_SCENARIOS) tests/scenarios
+	node tests/replay/replay.mjs --via-prism $(ALL_SCENARIOS)
+
+# The shared scenarios beside the repository, if any (also part of `make test`).
+replay-shared: build test-tools
+	@$(REPLAY_SHARED)
 
 test: lint typecheck test-rust test-wasm test-js test-plugin
-	node tests/replay/replay.mjs $(SCENARIOS) $(NEXT_SCENARIOS) tests/scenarios
-	node tests/replay/replay.mjs --browser $(SCENARIOS) $(NEXT_SCENARIOS) tests/scenarios
-	node tests/replay/replay.mjs --via-prism $(SCENARIOS) $(NEXT_SCENARIOS) tests/scenarios
-	PLUGIN_BUNDLE=$(OFFICIAL_BUNDLE) node tests/replay/replay.mjs $(SCENARIOS) $(NEXT_SCENARIOS) tests/scenarios
-	PLUGIN_BUNDLE=$(OFFICIAL_BUNDLE) node tests/replay/replay.mjs --browser $(SCENARIOS) $(NEXT_SCENARIOS) tests/scenarios
-	node tests/replay/replay.mjs --flex-actions $(SCENARIOS) $(NEXT_SCENARIOS) tests/scenarios
+	node tests/replay/replay.mjs $(ALL_SCENARIOS)
+	node tests/replay/replay.mjs --browser $(ALL_SCENARIOS)
+	node tests/replay/replay.mjs --via-prism $(ALL_SCENARIOS)
+	PLUGIN_BUNDLE=$(OFFICIAL_BUNDLE) node tests/replay/replay.mjs $(ALL_SCENARIOS)
+	PLUGIN_BUNDLE=$(OFFICIAL_BUNDLE) node tests/replay/replay.mjs --browser $(ALL_SCENARIOS)
+	node tests/replay/replay.mjs --flex-actions $(ALL_SCENARIOS)
+	@$(REPLAY_SHARED)
 	node tests/soak/soak.mjs --duration-s 30 --calls 50 --workers 10
 
 demo: build

@@ -1,5 +1,5 @@
 // Validates simulator answers against Twilio's own OpenAPI 3.0 description.
-// Prism's proxy checks requests only (../shared/twilio-openapi/README.md), so
+// Prism's proxy checks requests only (tests/contract/twilio-openapi/README.md), so
 // this is what proves the simulator answers the way Twilio does.
 
 import { readFileSync } from 'node:fs';
@@ -56,7 +56,7 @@ const nullableString = { type: ['string', 'null'] };
 /**
  * The IAM token check is not in Twilio's OpenAPI files; this schema is
  * written from the answer `twilio-flex-token-validator` documents
- * (../shared/twilio-openapi/README.md).
+ * (tests/contract/twilio-openapi/README.md).
  */
 const TOKEN_VALIDATE_SCHEMA = {
   type: 'object',

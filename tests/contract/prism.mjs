@@ -10,13 +10,9 @@ import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-/** CI places the shared read-only material beside the repository. */
-export function sharedDir() {
-  return process.env.SHARED_DIR ? resolve(process.env.SHARED_DIR) : resolve(REPO_ROOT, '..', 'shared');
-}
-
+/** Twilio's contract, the repository's copy (tests/contract/twilio-openapi/README.md). */
 export function contractSpecPath() {
-  return join(sharedDir(), 'twilio-openapi', 'twilio_recording_contract.json');
+  return join(REPO_ROOT, 'tests', 'contract', 'twilio-openapi', 'twilio_recording_contract.json');
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -39,7 +35,7 @@ function accepts(host, port) {
 export async function startPrism({ upstream, port, spec = contractSpecPath(), timeoutMs = 30_000 }) {
   const bin = join(REPO_ROOT, 'node_modules', '.bin', 'prism');
   if (!existsSync(bin)) throw new Error(`prism not installed at ${bin}: run npm ci at the repository root`);
-  if (!existsSync(spec)) throw new Error(`contract spec not found at ${spec}: set SHARED_DIR`);
+  if (!existsSync(spec)) throw new Error(`contract spec not found at ${spec}`);
 
   const child = spawn(
     bin,

@@ -1,11 +1,11 @@
 // Contract replay (issue 5): the backend talks to the Twilio simulator through
-// `prism proxy --errors` with ../shared/twilio-openapi, so Prism refuses any
+// `prism proxy --errors` with tests/contract/twilio-openapi, so Prism refuses any
 // request that breaks Twilio's published contract; and, since Prism does not
 // check answers, every answer the simulator gave is validated against the
 // response schema of its path (openapi.mjs).
 //
 // Used by the replay runner's `--via-prism` option:
-//   node tests/replay/replay.mjs --via-prism ../shared/scenarios tests/scenarios
+//   node tests/replay/replay.mjs --via-prism tests/scenarios/public tests/scenarios
 //
 // Topology:   plugin -> backend --twilio-base-url--> prism --> twilio-sim
 //                              \--iam-base-url-----------------^

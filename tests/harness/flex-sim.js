@@ -1,5 +1,5 @@
 // Simulated Flex runtime: exactly the Flex UI surface the plugin uses
-// (../shared/flex-facts.md), with the same shapes, plus driver methods that
+// (docs/flex-facts.md), with the same shapes, plus driver methods that
 // tests, the replay runner and the demo page use to play what Flex and the
 // agent do. Plain ES module without Node-only imports: it runs in Node (also
 // inside a vm context, after esbuild turns it into an IIFE) and in a browser.

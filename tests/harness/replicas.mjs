@@ -1,5 +1,5 @@
 // Several backend replicas behind one address, as `backendReplicas` in
-// ../shared/scenarios/README.md asks: a redis-server of our own (the replicas'
+// tests/scenarios/public/README.md asks: a redis-server of our own (the replicas'
 // shared claim store), N backend processes configured alike with REDIS_URL,
 // and a round-robin TCP proxy that hands each new connection to the next
 // replica in turn, as a layer-4 load balancer does.

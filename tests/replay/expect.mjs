@@ -1,4 +1,4 @@
-// The `expect` part of a scenario (../shared/scenarios/README.md), checked
+// The `expect` part of a scenario (tests/scenarios/public/README.md), checked
 // against the simulator's state (`GET /_sim/state`) and what the Flex
 // instances saw. Pure functions: unit-tested in expect.test.mjs.
 

@@ -1,13 +1,13 @@
 #!/usr/bin/env node
 // Replay runner: node tests/replay/replay.mjs [--browser] [--via-prism] [--flex-actions] [--verbose] FILE_OR_DIR ...
 //
-// Plays each scenario (../shared/scenarios/README.md) through the real plugin
+// Plays each scenario (tests/scenarios/public/README.md) through the real plugin
 // bundle in simulated Flex instances, against the real backend and the Twilio
 // simulator. One line per scenario (`PASS name` / `FAIL name: why`), then
 // `N passed, M failed`; exit status 0 only if none failed.
 //
 // --via-prism (issue 5's contract test): the backend reaches the simulator
-// through `prism proxy --errors` with ../shared/twilio-openapi (the token check
+// through `prism proxy --errors` with tests/contract/twilio-openapi (the token check
 // goes straight to the simulator: it is not in those files). After each
 // scenario every simulator answer is validated against the response schema
 // of its path, and prism's own log is read for refused requests; any break
@@ -20,7 +20,7 @@
 // Environment: TWILIO_SIM_BIN (default target/debug/twilio-sim), BACKEND_BIN
 // (default target/debug/recording-backend), PLUGIN_BUNDLE (default
 // plugin-shim/dist/plugin-dual-channel-recording.js), SCENARIO_SCHEMA (default
-// ../shared/scenarios/scenario.schema.json), CHROMIUM_BIN (default
+// tests/scenarios/public/scenario.schema.json), CHROMIUM_BIN (default
 // /usr/bin/chromium). Logs of each scenario and of both servers: tests/.out/replay/.
 
 import path from 'node:path';

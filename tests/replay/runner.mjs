@@ -1,4 +1,4 @@
-// Plays scenarios (../shared/scenarios/README.md) through the real plugin
+// Plays scenarios (tests/scenarios/public/README.md) through the real plugin
 // bundle, loaded into simulated Flex instances (Node vm contexts or Chromium
 // pages), against the real backend and the Twilio simulator.
 

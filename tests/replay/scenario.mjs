@@ -1,4 +1,4 @@
-// Loading and validating scenario files (../shared/scenarios/README.md).
+// Loading and validating scenario files (tests/scenarios/public/README.md).
 
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -9,7 +9,7 @@ import { formatSchemaErrors } from './expect.mjs';
 const require = createRequire(import.meta.url);
 
 export function schemaPath() {
-  return path.resolve(REPO_ROOT, process.env.SCENARIO_SCHEMA || '../shared/scenarios/scenario.schema.json');
+  return path.resolve(REPO_ROOT, process.env.SCENARIO_SCHEMA || 'tests/scenarios/public/scenario.schema.json');
 }
 
 let cached = null;

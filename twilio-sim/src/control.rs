@@ -5,18 +5,18 @@ use axum::body::Bytes;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
-use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use tower_http::cors::CorsLayer;
 
+use crate::error::{bad, ControlError};
 use crate::model::{
-    is_sid, Call, ConcurrentWrite, Conference, FailNext, Participant, Reservation, Sim, Task,
-    Token, CALL_STATUSES, RESERVATION_STATUSES,
+    Call, Conference, Participant, Reservation, Sim, Task, Token, CALL_STATUSES,
+    RESERVATION_STATUSES, TASK_STATUSES,
 };
+use crate::request::{control_body, control_sid};
 use crate::time::now_ms;
 use crate::SimState;
 
@@ -36,65 +36,30 @@ pub(crate) fn router(state: SimState) -> Router {
             post(set_reservation_status),
         )
         .route("/conferences/{conference}", put(put_conference))
-        .route("/faults", post(add_faults))
+        .route("/faults", post(crate::faults::add_faults))
         .route("/tasks/{task}/accept", put(put_accept_options))
         .route("/configuration", put(put_flex_configuration))
-        .fallback(|| async { control_error(StatusCode::NOT_FOUND, "no such control endpoint") })
+        .fallback(|| async { ControlError::new(StatusCode::NOT_FOUND, "no such control endpoint") })
         .layer(CorsLayer::very_permissive())
         .with_state(state)
 }
 
-fn control_error(status: StatusCode, message: impl Into<String>) -> Response {
-    (status, Json(json!({"error": message.into()}))).into_response()
-}
-
-fn bad(message: impl Into<String>) -> Response {
-    control_error(StatusCode::BAD_REQUEST, message)
-}
-
-/// Parses a JSON body without caring about Content-Type (curl users forget
-/// it), turning every failure into a 400 that says what was wrong.
-fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, Response> {
-    let text = if body.iter().all(u8::is_ascii_whitespace) {
-        &b"{}"[..]
-    } else {
-        &body[..]
-    };
-    crate::model::parse_json(text).map_err(|e| bad(format!("invalid JSON body: {e}")))
-}
-
-fn sid(value: &str, prefix: &str, field: &str) -> Result<(), Response> {
-    if is_sid(value, prefix) {
-        Ok(())
-    } else {
-        Err(bad(format!(
-            "{field} must be {prefix} followed by 32 hex digits; got '{value}'"
-        )))
-    }
-}
-
-fn path_sid(p: Result<Path<String>, PathRejection>, prefix: &str) -> Result<String, Response> {
+fn path_sid(p: Result<Path<String>, PathRejection>, prefix: &str) -> Result<String, ControlError> {
     let Path(v) = p.map_err(|e| bad(format!("bad path: {e}")))?;
-    sid(&v, prefix, "path SID")?;
+    control_sid(&v, prefix, "path SID")?;
     Ok(v)
 }
 
-fn ok() -> Response {
-    Json(json!({"ok": true})).into_response()
+fn ok() -> Json<Value> {
+    Json(json!({"ok": true}))
 }
 
-fn unwrap_either(r: Result<Response, Response>) -> Response {
-    match r {
-        Ok(r) | Err(r) => r,
-    }
-}
-
-async fn reset(State(st): State<SimState>) -> Response {
+async fn reset(State(st): State<SimState>) -> Json<Value> {
     *st.lock() = Sim::default();
     ok()
 }
 
-async fn state_snapshot(State(st): State<SimState>) -> Response {
+async fn state_snapshot(State(st): State<SimState>) -> Json<Value> {
     let cfg = st.config();
     let sim = st.lock();
     let w = &sim.world;
@@ -135,12 +100,11 @@ async fn state_snapshot(State(st): State<SimState>) -> Response {
             "concurrentWrites": f.concurrent_writes.iter().map(|c| json!({"taskSid": c.task_sid, "attributes": c.attributes})).collect::<Vec<_>>(),
         },
     }))
-    .into_response()
 }
 
-async fn log(State(st): State<SimState>) -> Response {
+async fn log(State(st): State<SimState>) -> Json<Value> {
     let sim = st.lock();
-    Json(json!(sim.log)).into_response()
+    Json(json!(sim.log))
 }
 
 #[derive(Deserialize)]
@@ -166,26 +130,24 @@ fn agent() -> Vec<String> {
     vec!["agent".into()]
 }
 
-async fn add_token(State(st): State<SimState>, body: Bytes) -> Response {
-    unwrap_either((|| {
-        let b: TokenBody = parse(&body)?;
-        if b.token.is_empty() {
-            return Err(bad("token must not be empty"));
-        }
-        if let Some(w) = &b.worker_sid {
-            sid(w, "WK", "workerSid")?;
-        }
-        let expires_at_ms = now_ms().saturating_add(b.expires_in_sec.saturating_mul(1000));
-        let token = Token {
-            identity: b.identity.unwrap_or_else(|| "agent".into()),
-            worker_sid: b.worker_sid,
-            valid: b.valid,
-            expires_at_ms,
-            roles: b.roles,
-        };
-        st.lock().world.tokens.insert(b.token, token);
-        Ok(ok())
-    })())
+async fn add_token(State(st): State<SimState>, body: Bytes) -> Result<Json<Value>, ControlError> {
+    let b: TokenBody = control_body(&body)?;
+    if b.token.is_empty() {
+        return Err(bad("token must not be empty"));
+    }
+    if let Some(w) = &b.worker_sid {
+        control_sid(w, "WK", "workerSid")?;
+    }
+    let expires_at_ms = now_ms().saturating_add(b.expires_in_sec.saturating_mul(1000));
+    let token = Token {
+        identity: b.identity.unwrap_or_else(|| "agent".into()),
+        worker_sid: b.worker_sid,
+        valid: b.valid,
+        expires_at_ms,
+        roles: b.roles,
+    };
+    st.lock().world.tokens.insert(b.token, token);
+    Ok(ok())
 }
 
 #[derive(Deserialize)]
@@ -197,63 +159,63 @@ struct CallBody {
     to: Option<String>,
 }
 
-async fn upsert_call(State(st): State<SimState>, body: Bytes) -> Response {
-    unwrap_either((|| {
-        let b: CallBody = parse(&body)?;
-        sid(&b.call_sid, "CA", "callSid")?;
-        if let Some(s) = &b.status {
-            if !CALL_STATUSES.contains(&s.as_str()) {
-                return Err(bad(format!(
-                    "status must be one of {}; got '{s}'",
-                    CALL_STATUSES.join(", ")
-                )));
-            }
+async fn upsert_call(State(st): State<SimState>, body: Bytes) -> Result<Json<Value>, ControlError> {
+    let b: CallBody = control_body(&body)?;
+    control_sid(&b.call_sid, "CA", "callSid")?;
+    if let Some(s) = &b.status {
+        if !CALL_STATUSES.contains(&s.as_str()) {
+            return Err(bad(format!(
+                "status must be one of {}; got '{s}'",
+                CALL_STATUSES.join(", ")
+            )));
         }
-        let now = now_ms();
-        let mut sim = st.lock();
-        let world = &mut sim.world;
-        let call = world
-            .calls
-            .entry(b.call_sid.clone())
-            .or_insert_with(|| Call {
-                sid: b.call_sid.clone(),
-                status: "in-progress".into(),
-                from: "+15005550006".into(),
-                to: "+15005550001".into(),
-                created_ms: now,
-                updated_ms: now,
-                ended_ms: None,
-            });
-        if let Some(f) = b.from {
-            call.from = f;
-        }
-        if let Some(t) = b.to {
-            call.to = t;
-        }
-        let status = b.status.unwrap_or_else(|| call.status.clone());
-        // Through the world so that ending a call here also ends its recordings.
-        world.set_call_status(&b.call_sid, &status, now);
-        let answer = world.calls.get(&b.call_sid).map(Call::to_control);
-        Ok(Json(answer).into_response())
-    })())
+    }
+    let now = now_ms();
+    let mut sim = st.lock();
+    let world = &mut sim.world;
+    let call = world
+        .calls
+        .entry(b.call_sid.clone())
+        .or_insert_with(|| Call {
+            sid: b.call_sid.clone(),
+            status: "in-progress".into(),
+            from: "+15005550006".into(),
+            to: "+15005550001".into(),
+            created_ms: now,
+            updated_ms: now,
+            ended_ms: None,
+        });
+    if let Some(f) = b.from {
+        call.from = f;
+    }
+    if let Some(t) = b.to {
+        call.to = t;
+    }
+    let status = b.status.unwrap_or_else(|| call.status.clone());
+    // Through the world so that ending a call here also ends its recordings.
+    world.set_call_status(&b.call_sid, &status, now);
+    let answer = world.calls.get(&b.call_sid).map(Call::to_control);
+    Ok(Json(json!(answer)))
 }
 
 async fn end_call(
     State(st): State<SimState>,
     path: Result<Path<String>, PathRejection>,
-) -> Response {
-    unwrap_either((|| {
-        let call_sid = path_sid(path, "CA")?;
-        let mut sim = st.lock();
-        if !sim.world.calls.contains_key(&call_sid) {
-            return Err(control_error(
-                StatusCode::NOT_FOUND,
-                format!("no call {call_sid}"),
-            ));
-        }
-        sim.world.set_call_status(&call_sid, "completed", now_ms());
-        Ok(Json(sim.world.calls.get(&call_sid).map(Call::to_control)).into_response())
-    })())
+) -> Result<Json<Value>, ControlError> {
+    let call_sid = path_sid(path, "CA")?;
+    let mut sim = st.lock();
+    if !sim.world.calls.contains_key(&call_sid) {
+        return Err(ControlError::new(
+            StatusCode::NOT_FOUND,
+            format!("no call {call_sid}"),
+        ));
+    }
+    sim.world.set_call_status(&call_sid, "completed", now_ms());
+    Ok(Json(json!(sim
+        .world
+        .calls
+        .get(&call_sid)
+        .map(Call::to_control))))
 }
 
 #[derive(Deserialize)]
@@ -271,47 +233,45 @@ async fn put_task(
     State(st): State<SimState>,
     path: Result<Path<String>, PathRejection>,
     body: Bytes,
-) -> Response {
-    unwrap_either((|| {
-        let task_sid = path_sid(path, "WT")?;
-        let b: TaskBody = parse(&body)?;
-        let attributes = match b.attributes {
-            None => Map::new(),
-            Some(Value::Object(m)) => m,
-            Some(_) => return Err(bad("attributes must be a JSON object")),
-        };
-        if let Some(q) = &b.queue_sid {
-            sid(q, "WQ", "queueSid")?;
-        }
-        let assignment_status = b.assignment_status.unwrap_or_else(|| "assigned".into());
-        if !crate::model::TASK_STATUSES.contains(&assignment_status.as_str()) {
-            return Err(bad(format!(
-                "assignmentStatus '{assignment_status}' is not valid"
-            )));
-        }
-        let now = now_ms();
-        let mut sim = st.lock();
-        // Replacing keeps counting revisions, so an ETag from before the
-        // replacement is stale afterwards.
-        let revision = sim.world.tasks.get(&task_sid).map_or(0, |t| t.revision + 1);
-        let created_ms = sim.world.tasks.get(&task_sid).map_or(now, |t| t.created_ms);
-        let task = Task {
-            sid: task_sid.clone(),
-            attributes,
-            revision,
-            assignment_status,
-            priority: 0,
-            reason: None,
-            queue_name: b.queue_name,
-            queue_sid: b.queue_sid,
-            channel: b.channel.unwrap_or_else(|| "voice".into()),
-            created_ms,
-            updated_ms: now,
-        };
-        let answer = task.to_control();
-        sim.world.tasks.insert(task_sid, task);
-        Ok(Json(answer).into_response())
-    })())
+) -> Result<Json<Value>, ControlError> {
+    let task_sid = path_sid(path, "WT")?;
+    let b: TaskBody = control_body(&body)?;
+    let attributes = match b.attributes {
+        None => Map::new(),
+        Some(Value::Object(m)) => m,
+        Some(_) => return Err(bad("attributes must be a JSON object")),
+    };
+    if let Some(q) = &b.queue_sid {
+        control_sid(q, "WQ", "queueSid")?;
+    }
+    let assignment_status = b.assignment_status.unwrap_or_else(|| "assigned".into());
+    if !TASK_STATUSES.contains(&assignment_status.as_str()) {
+        return Err(bad(format!(
+            "assignmentStatus '{assignment_status}' is not valid"
+        )));
+    }
+    let now = now_ms();
+    let mut sim = st.lock();
+    // Replacing keeps counting revisions, so an ETag from before the
+    // replacement is stale afterwards.
+    let revision = sim.world.tasks.get(&task_sid).map_or(0, |t| t.revision + 1);
+    let created_ms = sim.world.tasks.get(&task_sid).map_or(now, |t| t.created_ms);
+    let task = Task {
+        sid: task_sid.clone(),
+        attributes,
+        revision,
+        assignment_status,
+        priority: 0,
+        reason: None,
+        queue_name: b.queue_name,
+        queue_sid: b.queue_sid,
+        channel: b.channel.unwrap_or_else(|| "voice".into()),
+        created_ms,
+        updated_ms: now,
+    };
+    let answer = task.to_control();
+    sim.world.tasks.insert(task_sid, task);
+    Ok(Json(answer))
 }
 
 #[derive(Deserialize)]
@@ -323,61 +283,60 @@ struct ReservationBody {
     status: Option<String>,
 }
 
-async fn upsert_reservation(State(st): State<SimState>, body: Bytes) -> Response {
-    unwrap_either((|| {
-        let b: ReservationBody = parse(&body)?;
-        sid(&b.task_sid, "WT", "taskSid")?;
-        sid(&b.reservation_sid, "WR", "reservationSid")?;
-        sid(&b.worker_sid, "WK", "workerSid")?;
-        let status = b.status.unwrap_or_else(|| "accepted".into());
-        if !RESERVATION_STATUSES.contains(&status.as_str()) {
-            return Err(bad(format!(
-                "status must be one of {}; got '{status}'",
-                RESERVATION_STATUSES.join(", ")
-            )));
+async fn upsert_reservation(
+    State(st): State<SimState>,
+    body: Bytes,
+) -> Result<Json<Value>, ControlError> {
+    let b: ReservationBody = control_body(&body)?;
+    control_sid(&b.task_sid, "WT", "taskSid")?;
+    control_sid(&b.reservation_sid, "WR", "reservationSid")?;
+    control_sid(&b.worker_sid, "WK", "workerSid")?;
+    let status = b.status.unwrap_or_else(|| "accepted".into());
+    if !RESERVATION_STATUSES.contains(&status.as_str()) {
+        return Err(bad(format!(
+            "status must be one of {}; got '{status}'",
+            RESERVATION_STATUSES.join(", ")
+        )));
+    }
+    let now = now_ms();
+    let mut sim = st.lock();
+    let list = &mut sim.world.reservations;
+    let res = match list.iter_mut().find(|r| r.sid == b.reservation_sid) {
+        Some(r) => {
+            r.task_sid = b.task_sid;
+            r.worker_sid = b.worker_sid;
+            r.status = status;
+            r.updated_ms = now;
+            r.to_control()
         }
-        let now = now_ms();
-        let mut sim = st.lock();
-        let list = &mut sim.world.reservations;
-        let res = match list.iter_mut().find(|r| r.sid == b.reservation_sid) {
-            Some(r) => {
-                r.task_sid = b.task_sid;
-                r.worker_sid = b.worker_sid;
-                r.status = status;
-                r.updated_ms = now;
-                r.to_control()
-            }
-            None => {
-                let r = Reservation {
-                    sid: b.reservation_sid,
-                    task_sid: b.task_sid,
-                    worker_sid: b.worker_sid,
-                    status,
-                    created_ms: now,
-                    updated_ms: now,
-                };
-                let v = r.to_control();
-                list.push(r);
-                v
-            }
-        };
-        Ok(Json(res).into_response())
-    })())
+        None => {
+            let r = Reservation {
+                sid: b.reservation_sid,
+                task_sid: b.task_sid,
+                worker_sid: b.worker_sid,
+                status,
+                created_ms: now,
+                updated_ms: now,
+            };
+            let v = r.to_control();
+            list.push(r);
+            v
+        }
+    };
+    Ok(Json(res))
 }
 
 async fn delete_reservation(
     State(st): State<SimState>,
     path: Result<Path<String>, PathRejection>,
-) -> Response {
-    unwrap_either((|| {
-        let sid = path_sid(path, "WR")?;
-        let mut sim = st.lock();
-        let before = sim.world.reservations.len();
-        sim.world.reservations.retain(|r| r.sid != sid);
-        // Idempotent: a cancel step may race a delete that already happened.
-        let removed = sim.world.reservations.len() != before;
-        Ok(Json(json!({"ok": true, "removed": removed})).into_response())
-    })())
+) -> Result<Json<Value>, ControlError> {
+    let sid = path_sid(path, "WR")?;
+    let mut sim = st.lock();
+    let before = sim.world.reservations.len();
+    sim.world.reservations.retain(|r| r.sid != sid);
+    // Idempotent: a cancel step may race a delete that already happened.
+    let removed = sim.world.reservations.len() != before;
+    Ok(Json(json!({"ok": true, "removed": removed})))
 }
 
 #[derive(Deserialize)]
@@ -387,7 +346,7 @@ struct StatusBody {
 }
 
 /// TaskRouter's reservation lifecycle after acceptance, as the scenario
-/// format plays it (`../shared/flex-facts.md`, "TaskRouter facts"): the call
+/// format plays it (`docs/flex-facts.md`, "TaskRouter facts"): the call
 /// ends and the reservation goes `accepted` → `wrapping`; CompleteTask takes
 /// it (from `accepted` or `wrapping`) to `completed`. The task's assignment
 /// status follows, and like any task update it is a new revision (ETag).
@@ -405,36 +364,34 @@ async fn set_reservation_status(
     State(st): State<SimState>,
     path: Result<Path<String>, PathRejection>,
     body: Bytes,
-) -> Response {
-    unwrap_either((|| {
-        let reservation_sid = path_sid(path, "WR")?;
-        let b: StatusBody = parse(&body)?;
-        let now = now_ms();
-        let mut sim = st.lock();
-        let world = &mut sim.world;
-        let Some(r) = world
-            .reservations
-            .iter_mut()
-            .find(|r| r.sid == reservation_sid)
-        else {
-            return Err(control_error(
-                StatusCode::NOT_FOUND,
-                format!("no reservation {reservation_sid}"),
-            ));
-        };
-        let task_status = next_task_status(&r.status, &b.status)
-            .map_err(|e| control_error(StatusCode::CONFLICT, e))?;
-        if let Some(task_status) = task_status {
-            r.status = b.status;
-            r.updated_ms = now;
-            if let Some(t) = world.tasks.get_mut(&r.task_sid) {
-                t.assignment_status = task_status.to_string();
-                t.revision += 1;
-                t.updated_ms = now;
-            }
+) -> Result<Json<Value>, ControlError> {
+    let reservation_sid = path_sid(path, "WR")?;
+    let b: StatusBody = control_body(&body)?;
+    let now = now_ms();
+    let mut sim = st.lock();
+    let world = &mut sim.world;
+    let Some(r) = world
+        .reservations
+        .iter_mut()
+        .find(|r| r.sid == reservation_sid)
+    else {
+        return Err(ControlError::new(
+            StatusCode::NOT_FOUND,
+            format!("no reservation {reservation_sid}"),
+        ));
+    };
+    let task_status = next_task_status(&r.status, &b.status)
+        .map_err(|e| ControlError::new(StatusCode::CONFLICT, e))?;
+    if let Some(task_status) = task_status {
+        r.status = b.status;
+        r.updated_ms = now;
+        if let Some(t) = world.tasks.get_mut(&r.task_sid) {
+            t.assignment_status = task_status.to_string();
+            t.revision += 1;
+            t.updated_ms = now;
         }
-        Ok(Json(r.to_control()).into_response())
-    })())
+    }
+    Ok(Json(r.to_control()))
 }
 
 #[derive(Deserialize)]
@@ -449,139 +406,39 @@ async fn put_conference(
     State(st): State<SimState>,
     path: Result<Path<String>, PathRejection>,
     body: Bytes,
-) -> Response {
-    unwrap_either((|| {
-        let conference_sid = path_sid(path, "CF")?;
-        let b: ConferenceBody = parse(&body)?;
-        if let Some(t) = &b.task_sid {
-            sid(t, "WT", "taskSid")?;
+) -> Result<Json<Value>, ControlError> {
+    let conference_sid = path_sid(path, "CF")?;
+    let b: ConferenceBody = control_body(&body)?;
+    if let Some(t) = &b.task_sid {
+        control_sid(t, "WT", "taskSid")?;
+    }
+    for (i, p) in b.participants.iter().enumerate() {
+        if let Some(c) = &p.call_sid {
+            control_sid(c, "CA", &format!("participants[{i}].callSid"))?;
         }
-        for (i, p) in b.participants.iter().enumerate() {
-            if let Some(c) = &p.call_sid {
-                sid(c, "CA", &format!("participants[{i}].callSid"))?;
-            }
-            if let Some(w) = &p.worker_sid {
-                sid(w, "WK", &format!("participants[{i}].workerSid"))?;
-            }
-            if let Some(r) = &p.reservation_sid {
-                sid(r, "WR", &format!("participants[{i}].reservationSid"))?;
-            }
+        if let Some(w) = &p.worker_sid {
+            control_sid(w, "WK", &format!("participants[{i}].workerSid"))?;
         }
-        let conf = Conference {
-            sid: conference_sid.clone(),
-            task_sid: b.task_sid,
-            participants: b.participants,
-            updated_ms: now_ms(),
-        };
-        let answer =
-            json!({"sid": conf.sid, "taskSid": conf.task_sid, "participants": conf.participants});
-        let now = conf.updated_ms;
-        let mut sim = st.lock();
-        sim.world.conferences.insert(conference_sid.clone(), conf);
-        sim.world
-            .maybe_start_conference_recording(&conference_sid, || st.new_sid("RE"), now);
-        // A participant that left may have been the last live call.
-        sim.world.end_finished_conference_recordings(now);
-        Ok(Json(answer).into_response())
-    })())
-}
-
-// Scene-setting bodies above tolerate extra keys (the runner may pass a
-// scenario's objects through); a fault body is the scenario format verbatim,
-// so an unknown key there is a typo that must fail loudly.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct FaultBody {
-    fail_next: Option<FailNextBody>,
-    latency_ms: Option<u64>,
-    concurrent_write: Option<ConcurrentWriteBody>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FailNextBody {
-    status: u16,
-    code: i64,
-    #[serde(default = "one")]
-    count: u64,
-    /// Not in the scenario format: tests aim a fault at requests whose path
-    /// ends with this text, and with this method.
-    #[serde(default)]
-    path: Option<String>,
-    #[serde(default)]
-    method: Option<String>,
-    #[serde(default)]
-    after: u64,
-}
-fn one() -> u64 {
-    1
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct ConcurrentWriteBody {
-    task_sid: String,
-    attributes: Value,
-}
-
-/// Upper bound on injected latency: long enough for any test, short enough
-/// that a typo cannot hang a run.
-const MAX_LATENCY_MS: u64 = 120_000;
-
-async fn add_faults(State(st): State<SimState>, body: Bytes) -> Response {
-    unwrap_either((|| {
-        let b: FaultBody = parse(&body)?;
-        if b.fail_next.is_none() && b.latency_ms.is_none() && b.concurrent_write.is_none() {
-            return Err(bad("expected one of failNext, latencyMs, concurrentWrite"));
+        if let Some(r) = &p.reservation_sid {
+            control_sid(r, "WR", &format!("participants[{i}].reservationSid"))?;
         }
-        // Validate everything before changing anything.
-        let fail_next = match b.fail_next {
-            None => None,
-            Some(f) => {
-                let status = StatusCode::from_u16(f.status)
-                    .ok()
-                    .filter(|s| s.is_client_error() || s.is_server_error())
-                    .ok_or_else(|| bad("failNext.status must be an HTTP error status (400-599)"))?;
-                Some(FailNext {
-                    status,
-                    code: f.code,
-                    remaining: f.count,
-                    path: f.path.filter(|p| !p.is_empty()),
-                    method: f.method.filter(|m| !m.is_empty()),
-                    after: f.after,
-                })
-            }
-        };
-        if let Some(ms) = b.latency_ms {
-            if ms > MAX_LATENCY_MS {
-                return Err(bad(format!("latencyMs must be at most {MAX_LATENCY_MS}")));
-            }
-        }
-        let write = match b.concurrent_write {
-            None => None,
-            Some(c) => {
-                sid(&c.task_sid, "WT", "concurrentWrite.taskSid")?;
-                let Value::Object(attributes) = c.attributes else {
-                    return Err(bad("concurrentWrite.attributes must be a JSON object"));
-                };
-                Some(ConcurrentWrite {
-                    task_sid: c.task_sid,
-                    attributes,
-                })
-            }
-        };
-        let mut sim = st.lock();
-        if let Some(f) = fail_next {
-            sim.faults.fail_next = (f.remaining > 0).then_some(f);
-        }
-        if let Some(ms) = b.latency_ms {
-            sim.faults.latency_ms = ms;
-        }
-        if let Some(w) = write {
-            sim.faults.concurrent_writes.push(w);
-        }
-        Ok(ok())
-    })())
+    }
+    let conf = Conference {
+        sid: conference_sid.clone(),
+        task_sid: b.task_sid,
+        participants: b.participants,
+        updated_ms: now_ms(),
+    };
+    let answer =
+        json!({"sid": conf.sid, "taskSid": conf.task_sid, "participants": conf.participants});
+    let now = conf.updated_ms;
+    let mut sim = st.lock();
+    sim.world.conferences.insert(conference_sid.clone(), conf);
+    sim.world
+        .maybe_start_conference_recording(&conference_sid, || st.new_sid("RE"), now);
+    // A participant that left may have been the last live call.
+    sim.world.end_finished_conference_recordings(now);
+    Ok(Json(answer))
 }
 
 #[derive(Deserialize)]
@@ -597,28 +454,26 @@ async fn put_accept_options(
     State(st): State<SimState>,
     path: Result<Path<String>, PathRejection>,
     body: Bytes,
-) -> Response {
-    unwrap_either((|| {
-        let task_sid = path_sid(path, "WT")?;
-        let b: AcceptBody = parse(&body)?;
-        let now = now_ms();
-        let mut sim = st.lock();
+) -> Result<Json<Value>, ControlError> {
+    let task_sid = path_sid(path, "WT")?;
+    let b: AcceptBody = control_body(&body)?;
+    let now = now_ms();
+    let mut sim = st.lock();
+    sim.world
+        .conference_record
+        .insert(task_sid.clone(), b.conference_record);
+    let conferences: Vec<String> = sim
+        .world
+        .conferences
+        .values()
+        .filter(|c| c.task_sid.as_deref() == Some(task_sid.as_str()))
+        .map(|c| c.sid.clone())
+        .collect();
+    for cf in conferences {
         sim.world
-            .conference_record
-            .insert(task_sid.clone(), b.conference_record);
-        let conferences: Vec<String> = sim
-            .world
-            .conferences
-            .values()
-            .filter(|c| c.task_sid.as_deref() == Some(task_sid.as_str()))
-            .map(|c| c.sid.clone())
-            .collect();
-        for cf in conferences {
-            sim.world
-                .maybe_start_conference_recording(&cf, || st.new_sid("RE"), now);
-        }
-        Ok(ok())
-    })())
+            .maybe_start_conference_recording(&cf, || st.new_sid("RE"), now);
+    }
+    Ok(ok())
 }
 
 #[derive(Deserialize)]
@@ -633,19 +488,19 @@ struct FlexConfigurationBody {
 /// Sets the Flex configuration the backend reads (`GET /v1/Configuration`):
 /// `uiAttributes` replaces `ui_attributes` whole, as a Flex administrator's
 /// save does; either field may be left out to keep it.
-async fn put_flex_configuration(State(st): State<SimState>, body: Bytes) -> Response {
-    let inner = || -> Result<Response, Response> {
-        let b: FlexConfigurationBody = parse(&body)?;
-        let mut sim = st.lock();
-        let flex = &mut sim.world.flex;
-        if let Some(ui) = b.ui_attributes {
-            flex.ui_attributes = ui;
-        }
-        if let Some(on) = b.call_recording_enabled {
-            flex.call_recording_enabled = on;
-        }
-        flex.updated_ms = now_ms();
-        Ok(ok())
-    };
-    unwrap_either(inner())
+async fn put_flex_configuration(
+    State(st): State<SimState>,
+    body: Bytes,
+) -> Result<Json<Value>, ControlError> {
+    let b: FlexConfigurationBody = control_body(&body)?;
+    let mut sim = st.lock();
+    let flex = &mut sim.world.flex;
+    if let Some(ui) = b.ui_attributes {
+        flex.ui_attributes = ui;
+    }
+    if let Some(on) = b.call_recording_enabled {
+        flex.call_recording_enabled = on;
+    }
+    flex.updated_ms = now_ms();
+    Ok(ok())
 }

@@ -10,15 +10,18 @@
 //! # }
 //! ```
 
-// Handlers return `Result<Response, Response>`: the error is an answer ready
-// to send, built once on a cold path, so boxing it would buy nothing.
-#![allow(clippy::result_large_err)]
-
+mod account;
 mod control;
+mod error;
+mod faults;
 mod model;
 mod recording_status;
+mod request;
 mod rest;
+mod taskrouter;
 mod time;
+mod voice;
+mod wire;
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
