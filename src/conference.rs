@@ -6,7 +6,7 @@
 //! `exclude_queues` by name or SID, `exclude_attributes` with dotted keys,
 //! text comparison and array membership. They replace the
 //! flex-project-template's `conditional-recording` feature, which sets the
-//! same flag in a `beforeAcceptTask` listener (../shared/flex-facts.md).
+//! same flag in a `beforeAcceptTask` listener (docs/flex-facts.md).
 
 use crate::config::{Config, Method};
 use crate::exclusion::{admit, NotAdmitted};

@@ -27,7 +27,7 @@ pub fn recording_url(api_host: &str, account_sid: &str, recording_sid: &str) -> 
 /// dual-channel recording" page gives this one static value and warns that
 /// other values make Insights metrics such as talk time inconsistent; the
 /// flex-project-template writes it for customer and worker legs alike
-/// (`../shared/flex-facts.md`, "Flex Insights media"). In a recording of a
+/// (`docs/flex-facts.md`, "Flex Insights media"). In a recording of a
 /// worker's leg, channel 1 (labelled "customer") holds that worker, and
 /// channel 2 everyone else, the customer included.
 pub const MEDIA_CHANNELS: [&str; 2] = ["customer", "others"];

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 /// Longest task attributes TaskRouter accepts: 4096 characters of JSON text
 /// (TaskRouter's published "Resource configuration limits", which cannot be
-/// raised; `../shared/flex-facts.md`, "TaskRouter facts"). Counted in
+/// raised; `docs/flex-facts.md`, "TaskRouter facts"). Counted in
 /// characters of the text we send (minified), not bytes. A write that would
 /// be longer is never sent: nothing is shortened or dropped to make room.
 pub const TASK_ATTRIBUTES_MAX_CHARS: usize = 4096;

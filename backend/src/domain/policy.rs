@@ -6,7 +6,7 @@
 //! configuration excludes. So before any recording starts (and before any
 //! task write), the backend reads the Flex configuration with its own
 //! credentials (`GET https://flex-api.twilio.com/v1/Configuration`, see
-//! `../shared/twilio-openapi/twilio_flex_v1.subset.json`) and applies the same
+//! `tests/contract/twilio-openapi/twilio_recording_contract.json`) and applies the same
 //! rules with the same code as the plugin: the core's `config::parse_policy`
 //! (`config::parse` without the backend's location, which is the browser's
 //! concern) and `exclusion::exclusion`.
@@ -31,7 +31,7 @@
 //!
 //! `call_recording_enabled` (Flex's own "Call Recording") is read too. With
 //! it on, Flex already records every conference; recording legs as well makes
-//! a second recording of each call (`../shared/flex-facts.md`). That is the
+//! a second recording of each call (`docs/flex-facts.md`). That is the
 //! administrator's choice, not a reason to lose the recording this plugin was
 //! configured to make, so it is logged as a warning each time it turns on,
 //! never refused.
