@@ -422,6 +422,23 @@ async fn put_conference(
         if let Some(r) = &p.reservation_sid {
             control_sid(r, "WR", &format!("participants[{i}].reservationSid"))?;
         }
+        if let Some(t) = &p.twilio_status {
+            // Twilio's Participant resource's status values.
+            const STATUSES: [&str; 6] = [
+                "queued",
+                "connecting",
+                "ringing",
+                "connected",
+                "complete",
+                "failed",
+            ];
+            if !STATUSES.contains(&t.as_str()) {
+                return Err(bad(format!(
+                    "participants[{i}].twilioStatus must be one of {}; got '{t}'",
+                    STATUSES.join(", ")
+                )));
+            }
+        }
     }
     let conf = Conference {
         sid: conference_sid.clone(),

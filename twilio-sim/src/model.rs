@@ -167,6 +167,26 @@ pub(crate) struct Participant {
     pub worker_sid: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reservation_sid: Option<String>,
+    /// Not in the scenario format: Twilio's own participant status
+    /// (`queued`, `connecting`, `ringing`, `connected`, `complete`,
+    /// `failed`), for the moments Flex's `status` does not show, such as a
+    /// fetch that meets a participant as it leaves. With it the participant
+    /// is fetchable and answers with that status; without it a `joined`
+    /// participant is `connected` and any other is gone (404).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub twilio_status: Option<String>,
+}
+
+impl Participant {
+    /// The status a fetch of this participant answers with; `None`: not found.
+    pub fn twilio_status(&self) -> Option<&str> {
+        match (&self.twilio_status, self.status.as_str()) {
+            (Some(s), _) => Some(s),
+            // Flex's "joined" is Twilio's "connected".
+            (None, "joined") => Some("connected"),
+            (None, _) => None,
+        }
+    }
 }
 
 #[derive(Serialize)]

@@ -174,17 +174,17 @@ async fn fetch_participant(
         .ok_or_else(|| not_found(uri.path()))?;
     // Only a participant still in the conference is fetchable; Twilio
     // forgets those who left.
-    let present = conf
+    let status = conf
         .participants
         .iter()
-        .any(|p| p.call_sid.as_deref() == Some(call_sid) && p.status == "joined");
-    if !present {
-        return Err(not_found(uri.path()));
-    }
+        .find(|p| p.call_sid.as_deref() == Some(call_sid))
+        .and_then(|p| p.twilio_status())
+        .ok_or_else(|| not_found(uri.path()))?;
     Ok(Json(participant_to_twilio(
         cfg,
         &conf.sid,
         call_sid,
+        status,
         conf.updated_ms,
     )))
 }

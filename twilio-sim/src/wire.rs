@@ -185,6 +185,7 @@ pub(crate) fn participant_to_twilio(
     cfg: &SimConfig,
     conference_sid: &str,
     call_sid: &str,
+    status: &str,
     updated_ms: i64,
 ) -> Value {
     let ac = &cfg.account_sid;
@@ -201,8 +202,7 @@ pub(crate) fn participant_to_twilio(
         "muted": false,
         "hold": false,
         "start_conference_on_enter": true,
-        // Flex's "joined" is Twilio's "connected".
-        "status": "connected",
+        "status": status,
         "queue_time": "0",
         "uri": format!("/2010-04-01/Accounts/{ac}/Conferences/{conference_sid}/Participants/{call_sid}.json"),
     })
