@@ -3,7 +3,7 @@
 //! (`backend_client`). Each reader is written once against `Document`:
 //! natively (the backend, the tests) the document is a `serde_json::Value`;
 //! in the browser it is a `Tree` the shell read from the JS object
-//! (`wasm_answer`), so the wasm carries neither serde_json's `Value` nor its
+//! (`wasm::answer`), so the wasm carries neither serde_json's `Value` nor its
 //! parser.
 
 use serde_json::Value;

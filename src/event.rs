@@ -1,7 +1,7 @@
 //! The events the shim forwards from Flex, and how they are decoded.
 //!
 //! In the browser an event is a JS object converted with serde-wasm-bindgen
-//! (`wasm_api`); natively (the tests) it is a `serde_json::Value`. Either
+//! (`wasm::api`); natively (the tests) it is a `serde_json::Value`. Either
 //! way only the fields named here are read: a task's attributes are never
 //! decoded with the event, the shell attaches them as a `Lookup`.
 

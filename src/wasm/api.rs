@@ -1,9 +1,9 @@
 //! The `#[wasm_bindgen]` shell: it only translates. Events, the configuration
 //! and the core's answers cross as JS objects (serde-wasm-bindgen for events
-//! and answers, `wasm_answer` for the configuration; the backend's answers
-//! are parsed here, `JSON.parse` then `wasm_answer`, before the core sees
+//! and answers, `wasm::answer` for the configuration; the backend's answers
+//! are parsed here, `JSON.parse` then `wasm::answer`, before the core sees
 //! them), a task's attributes are read where they are
-//! (`wasm_lookup`), and the commands that come out of the pure core are
+//! (`wasm::lookup`), and the commands that come out of the pure core are
 //! carried out here (fetch, timers) or handed to the shim's host callbacks.
 //!
 //! Re-entrancy: the core is borrowed only while `handle` runs, never while a
@@ -21,8 +21,8 @@ use crate::session::{Command, Core, Event, FlexEvent, Level, Outgoing};
 use crate::snapshot::TaskSnapshot;
 use crate::status::Status;
 use crate::vec_map::VecMap;
-use crate::wasm_answer::tree;
-use crate::wasm_lookup::JsLookup;
+use crate::wasm::answer::tree;
+use crate::wasm::lookup::JsLookup;
 use js_sys::Reflect;
 use serde::Serialize;
 use std::cell::RefCell;
@@ -52,7 +52,7 @@ fn own(object: &JsValue, key: &str) -> Result<Option<JsValue>, String> {
         return Ok(None);
     }
     let key = JsValue::from_str(key);
-    let read = crate::wasm_lookup::has_own(object, &key).and_then(|own| {
+    let read = crate::wasm::lookup::has_own(object, &key).and_then(|own| {
         if own {
             Reflect::get(object, &key)
         } else {
@@ -214,7 +214,7 @@ async fn post_form(url: &str, form: String) -> Answer {
     };
     Answer::Http {
         status,
-        body: body.as_deref().and_then(crate::wasm_answer::parse),
+        body: body.as_deref().and_then(crate::wasm::answer::parse),
     }
 }
 

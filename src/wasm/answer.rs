@@ -6,7 +6,7 @@
 
 use crate::attributes::{number_text, MAX_ARRAY_LEN};
 use crate::document::Tree;
-use crate::wasm_lookup::{array_len, is_array, text, thrown};
+use crate::wasm::lookup::{array_len, is_array, text, thrown};
 use js_sys::{Array, Reflect, JSON};
 use wasm_bindgen::prelude::*;
 
