@@ -4,9 +4,9 @@
 //! parser nor serde_json's `Value`; `config`, `pause` and `backend_client`
 //! read the tree as they read a `serde_json::Value` natively.
 
-use crate::attributes::{number_text, MAX_ARRAY_LEN};
+use crate::attributes::MAX_ARRAY_LEN;
 use crate::document::Tree;
-use crate::wasm::lookup::{array_len, is_array, text, thrown};
+use crate::wasm::lookup::{array_len, is_array, number_text, text, thrown};
 use js_sys::{Array, Reflect, JSON};
 use wasm_bindgen::prelude::*;
 
@@ -50,7 +50,7 @@ fn read(v: &JsValue, nesting: usize, elements: &mut usize) -> Result<Tree, Strin
         return Ok(if n.is_nan() {
             Tree::Null
         } else {
-            Tree::Number(number_text(n))
+            Tree::Number(number_text(v)?)
         });
     }
     if v.is_null() || v.is_undefined() {
