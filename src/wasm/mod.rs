@@ -5,3 +5,4 @@
 pub mod answer;
 pub mod api;
 pub mod lookup;
+pub mod object;
