@@ -26,6 +26,19 @@ pub fn parse(body: &str) -> Option<Tree> {
     tree(&JSON::parse(body).ok()?).ok()
 }
 
+/// The tests' answers in the browser (`backend_client` has the native one):
+/// here, so the core's modules do not import the shell.
+#[cfg(test)]
+impl crate::backend_client::Answer {
+    /// An HTTP answer with this body text, parsed as the shell parses one.
+    pub(crate) fn http(status: u16, text: &str) -> Self {
+        Self::Http {
+            status,
+            body: parse(text),
+        }
+    }
+}
+
 /// A JS value as a document; why not when it cannot be read (a getter or
 /// proxy that throws, a value JSON has no counterpart for, nesting too deep).
 pub fn tree(v: &JsValue) -> Result<Tree, String> {
