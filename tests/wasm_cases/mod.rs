@@ -139,16 +139,41 @@ fn unreadable_events_are_logged_not_thrown() {
     let r = Recorder::new();
     let engine = engine_for(&r, "customer", "en-US");
     assert!(engine.enabled());
-    assert!(!engine.handle(JsValue::from_str("{not an object")));
-    assert!(!engine.handle(js(r#"{"type": "somethingElse"}"#)));
+    let make = |src: &str| Function::new_no_args(src).call0(&JsValue::NULL).unwrap();
+    // Each event, and why it is unreadable. A member whose getter throws
+    // reads as absent, as one of the wrong type does.
+    let cases = [
+        (JsValue::from_str("{not an object"), "not an object"),
+        (
+            js(r#"{"type": "somethingElse"}"#),
+            "unknown event type \"somethingElse\"",
+        ),
+        (js(r#"{"type": 7}"#), "no \"type\""),
+        (
+            make("return {type: 'hangup', get taskSid() { throw new Error('no'); }};"),
+            "hangup without \"taskSid\"",
+        ),
+        (
+            js(r#"{"type": "taskAccepted", "task": ["WT1", "WR1"]}"#),
+            "taskAccepted without a \"task\" object",
+        ),
+    ];
+    for (event, _) in &cases {
+        assert!(!engine.handle(event.clone()));
+    }
     let errors: Vec<String> = r
         .named("log")
         .iter()
         .filter(|l| l.get(1).as_string().as_deref() == Some("error"))
         .map(|l| l.get(2).as_string().unwrap())
         .collect();
-    assert_eq!(errors.len(), 2);
-    assert!(errors[0].starts_with("ignored an unreadable event"));
+    assert_eq!(errors.len(), cases.len());
+    for (error, (_, why)) in errors.iter().zip(&cases) {
+        assert_eq!(
+            error,
+            &format!("ignored an unreadable event from the shim ({why})")
+        );
+    }
 }
 
 #[wasm_bindgen_test]
