@@ -1,21 +1,41 @@
 // Bench 5 (size): the plugin bundle raw and gzipped, broken down into the
-// wasm (found inside the bundle as its base64 string literal and decoded),
+// wasm (found inside the bundle as its string literal and decoded),
 // the wasm-bindgen glue and the shim (raw bytes each from an esbuild metafile
 // of the same entry), and the wasm's own sections.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import vm from 'node:vm';
 import zlib from 'node:zlib';
 
-const gz = (buf) => zlib.gzipSync(buf, { level: 9 }).length;
+/** Bytes gzipped at level 9: the measure of every size figure and budget. */
+export const gz = (buf) => zlib.gzipSync(buf, { level: 9 }).length;
 
-/** The longest base64 string literal in `text` that decodes to WebAssembly. */
+/**
+ * Each shippable bundle's budget in bytes gzipped (issue 17: 80,000 B for
+ * the official one; the esbuild one is a little smaller and held as close).
+ * plugin-shim/test/bundle-size.test.mjs fails past them.
+ */
+export const BUNDLE_BUDGETS = [
+  { file: 'plugin-shim/build/plugin-dual-channel-recording.js', built: 'make bundle-official', maxGzip: 80_000 },
+  { file: 'plugin-shim/dist/plugin-dual-channel-recording.js', built: 'make bundle', maxGzip: 78_000 },
+];
+
+/**
+ * The wasm inside the bundle: the longest string literal that, mapped
+ * through a 256-number array literal (the byte table of
+ * plugin-shim/scripts/gen-core.cjs), decodes to WebAssembly.
+ */
 function findWasmLiteral(text) {
-  const re = /(["'`])([A-Za-z0-9+/]{1000,}={0,2})\1/g;
+  const table = /\[((?:\d{1,3},){255}\d{1,3})\]/.exec(text);
+  if (!table) return null;
+  const byteOf = table[1].split(',').map(Number);
+  const re = /(["'])((?:[^"'\\\n]|\\.|(?!\1)["']){10000,}?)\1/g;
   let best = null;
   for (let m = re.exec(text); m; m = re.exec(text)) {
-    const bytes = Buffer.from(m[2], 'base64');
-    if (bytes.length > 8 && bytes.readUInt32LE(0) === 0x6d736100 && (!best || m[2].length > best.base64.length)) {
-      best = { base64: m[2], bytes, index: m.index, length: m[0].length };
+    const chars = vm.runInNewContext(m[0]);
+    const bytes = Buffer.from(Array.from(chars, (c) => byteOf[c.charCodeAt(0)]));
+    if (bytes.length > 8 && bytes.readUInt32LE(0) === 0x6d736100 && (!best || m[0].length > best.length)) {
+      best = { literal: m[0], bytes, index: m.index, length: m[0].length };
     }
   }
   return best;
@@ -101,8 +121,8 @@ export async function sizeBench(repo, files) {
       gzip: gz(buf),
       wasmBinRaw: lit ? lit.bytes.length : null,
       wasmBinGzip: lit ? gz(lit.bytes) : null,
-      wasmB64Raw: lit ? lit.length : null,
-      wasmB64Gzip: lit ? gz(Buffer.from(lit.base64)) : null,
+      wasmLitRaw: lit ? lit.length : null,
+      wasmLitGzip: lit ? gz(Buffer.from(lit.literal)) : null,
       jsRaw: Buffer.byteLength(js),
       jsGzip: gz(Buffer.from(js)),
       sections: lit ? wasmSections(lit.bytes) : null,

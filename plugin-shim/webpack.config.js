@@ -1,7 +1,7 @@
 // Customisation of the official builder's webpack configuration
 // (`flex-plugin build` calls this with its generated config). It only
 // (re)generates src/generated/ from ../pkg first: the core's glue without
-// `import.meta` (webpack 4 cannot parse it) and the wasm bytes as a base64
+// `import.meta` (webpack 4 cannot parse it) and the wasm bytes as a string
 // module, so the build yields one JS file with the wasm inside.
 const { generateCore } = require('./scripts/gen-core.cjs');
 

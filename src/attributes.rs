@@ -2,7 +2,7 @@
 //!
 //! Rules (`exclusion`, `leg::call_kind`, the backend's authorization and
 //! pause checks) are written once against `Lookup`. In the browser the
-//! lookup walks the attributes object Flex holds (`wasm_lookup`): nothing
+//! lookup walks the attributes object Flex holds (`wasm::lookup`): nothing
 //! is parsed, and JavaScript's own semantics apply. Natively (the backend,
 //! the tests) it walks a `serde_json::Value`. Either way a lookup costs the
 //! length of its path, plus the length of an array it ends on (at most
@@ -395,7 +395,7 @@ mod tests {
         // serde_json refuses a lone surrogate, where JSON.parse accepts it:
         // natively the whole document is unreadable (fail closed); the
         // browser's lookup calls the value itself unreadable
-        // (`wasm_lookup`). Generated documents (tests/lookup_agrees.rs)
+        // (`wasm::lookup`). Generated documents (tests/lookup_agrees.rs)
         // hold valid UTF-16 only for that reason.
         for bad in [
             r#"{"a": "\ud800A"}"#,

@@ -8,7 +8,7 @@ use crate::api::{RefusalCode, TWILIO_CALL_NOT_IN_PROGRESS};
 use crate::document::Document;
 
 /// A parsed body of the backend: serde_json's tree natively; in the browser
-/// the JS engine's parse, read into a `Tree` by the shell (`wasm_answer`),
+/// the JS engine's parse, read into a `Tree` by the shell (`wasm::answer`),
 /// so the wasm carries no JSON parser.
 #[cfg(not(target_arch = "wasm32"))]
 pub type Body = serde_json::Value;
@@ -35,20 +35,18 @@ pub enum Answer {
         status: u16,
         /// The body as JSON, parsed by the shell; `None` when it could not
         /// be read as JSON (a proxy's HTML page, an empty body; in the
-        /// browser also what `wasm_answer` refuses: a lone surrogate, more
+        /// browser also what `wasm::answer` refuses: a lone surrogate, more
         /// than `attributes::MAX_ARRAY_LEN` array elements, nesting past
         /// serde_json's limit).
         body: Option<Body>,
     },
 }
 
-#[cfg(test)]
+/// (In the browser `wasm::answer` defines this helper: the shell's parse.)
+#[cfg(all(test, not(target_arch = "wasm32")))]
 impl Answer {
     /// An HTTP answer with this body text, parsed as the shell would.
     pub(crate) fn http(status: u16, text: &str) -> Answer {
-        #[cfg(target_arch = "wasm32")]
-        let body = crate::wasm_answer::parse(text);
-        #[cfg(not(target_arch = "wasm32"))]
         let body = serde_json::from_str(text).ok();
         Answer::Http { status, body }
     }

@@ -3,7 +3,7 @@
 //! (`backend_client`). Each reader is written once against `Document`:
 //! natively (the backend, the tests) the document is a `serde_json::Value`;
 //! in the browser it is a `Tree` the shell read from the JS object
-//! (`wasm_answer`), so the wasm carries neither serde_json's `Value` nor its
+//! (`wasm::answer`), so the wasm carries neither serde_json's `Value` nor its
 //! parser.
 
 use serde_json::Value;
@@ -50,6 +50,24 @@ pub trait Document: Sized {
         }
     }
 
+    /// The member `key` when it is a number.
+    fn f64_at(&self, key: &str) -> Option<f64> {
+        match self.at(key)? {
+            Node::Number(n) => n.parse().ok(),
+            _ => None,
+        }
+    }
+
+    /// Whether this value is an object (not an array, not null).
+    fn is_object(&self) -> bool {
+        matches!(self.node(), Node::Object)
+    }
+
+    /// The member `key` when it is an object.
+    fn object_at(&self, key: &str) -> Option<Self> {
+        self.get(key).filter(|v| v.is_object())
+    }
+
     /// The member `key` when it is a whole number within i64.
     fn i64_at(&self, key: &str) -> Option<i64> {
         match self.at(key)? {
@@ -88,6 +106,10 @@ impl<'a> Document for &'a Value {
             Value::Object(members) => members.get(key),
             _ => None,
         }
+    }
+
+    fn f64_at(&self, key: &str) -> Option<f64> {
+        self.get(key)?.as_f64()
     }
 }
 

@@ -1,13 +1,13 @@
 //! The events the shim forwards from Flex, and how they are decoded.
 //!
-//! In the browser an event is a JS object converted with serde-wasm-bindgen
-//! (`wasm_api`); natively (the tests) it is a `serde_json::Value`. Either
-//! way only the fields named here are read: a task's attributes are never
-//! decoded with the event, the shell attaches them as a `Lookup`.
+//! In the browser an event is the JS object itself, read member by member
+//! (`wasm::object`); natively (the tests) it is a `serde_json::Value`.
+//! Either way only the fields named here are read: a task's attributes are
+//! never decoded with the event, the shell attaches them as a `Lookup`.
 
 use crate::attributes::Attributes;
+use crate::document::Document;
 use crate::snapshot::{ConferenceSnapshot, TaskSnapshot};
-use serde::Deserialize;
 
 /// Events from Flex, as the shim sends them (an object with a `type`).
 #[derive(Clone, Debug, PartialEq)]
@@ -52,56 +52,44 @@ pub enum FlexEvent {
     },
 }
 
-/// Every field any event has; which ones count depends on `type`. Not a
-/// tagged enum: serde buffers a tagged enum's whole content first, which
-/// would walk the task's attributes.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct Wire {
-    #[serde(rename = "type", deserialize_with = "loose::opt_string")]
-    kind: Option<String>,
-    #[serde(deserialize_with = "loose::opt_string")]
-    task_sid: Option<String>,
-    #[serde(deserialize_with = "loose::object")]
-    task: Option<TaskSnapshot>,
-    #[serde(deserialize_with = "loose::object")]
-    conference: Option<ConferenceSnapshot>,
-    #[serde(deserialize_with = "loose::opt_string")]
-    call_sid: Option<String>,
-    #[serde(deserialize_with = "loose::opt_bool")]
-    enabled: Option<bool>,
-    #[serde(deserialize_with = "loose::opt_string")]
-    reason: Option<String>,
-    #[serde(deserialize_with = "loose::opt_bool")]
-    paused: Option<bool>,
-}
-
-impl Wire {
-    /// Whether this is a `taskAccepted` event, whose task's attributes the
-    /// shell attaches to `event()`'s answer.
-    pub fn is_task_accepted(&self) -> bool {
-        self.kind.as_deref() == Some("taskAccepted")
-    }
-
-    /// The event; the error says what is wrong with it. `attributes`: the
-    /// accepted task's (ignored for other events).
-    pub fn event(self, attributes: Attributes) -> Result<FlexEvent, String> {
-        let kind = self.kind.ok_or("no \"type\"")?;
-        let task_sid = self.task_sid;
-        let task_sid = || task_sid.ok_or_else(|| format!("{kind} without \"taskSid\""));
+impl FlexEvent {
+    /// One event of the shim, read from any `Document` (the JS object in the
+    /// browser, `wasm::object`; a `serde_json::Value` natively); only the
+    /// fields named here are read. The error says what is wrong with it.
+    /// `attributes`: the accepted task's, given its task object (called for
+    /// `taskAccepted` only).
+    pub fn read<D: Document>(
+        event: &D,
+        attributes: impl FnOnce(&D) -> Attributes,
+    ) -> Result<FlexEvent, String> {
+        if !event.is_object() {
+            return Err("not an object".into());
+        }
+        let kind = event.str_at("type").ok_or("no \"type\"")?;
+        let task_sid = || {
+            event
+                .str_at("taskSid")
+                .ok_or_else(|| format!("{kind} without \"taskSid\""))
+        };
+        let paused = || event.bool_at("paused").unwrap_or(false);
         Ok(match kind.as_str() {
-            "taskAccepted" => match self.task {
+            "taskAccepted" => match event.object_at("task") {
                 Some(task) => FlexEvent::TaskAccepted {
-                    task: TaskSnapshot { attributes, ..task },
+                    task: TaskSnapshot {
+                        attributes: attributes(&task),
+                        ..TaskSnapshot::read(&task)
+                    },
                 },
                 None => return Err("taskAccepted without a \"task\" object".into()),
             },
             "conference" => FlexEvent::Conference {
                 task_sid: task_sid()?,
-                conference: self.conference,
+                conference: event
+                    .object_at("conference")
+                    .map(|c| ConferenceSnapshot::read(&c)),
             },
             "activeCall" => FlexEvent::ActiveCall {
-                call_sid: self.call_sid,
+                call_sid: event.str_at("callSid"),
             },
             "hangup" => FlexEvent::Hangup {
                 task_sid: task_sid()?,
@@ -110,94 +98,31 @@ impl Wire {
                 task_sid: task_sid()?,
             },
             "flexCallRecording" => FlexEvent::FlexCallRecording {
-                enabled: self.enabled.unwrap_or(false),
+                enabled: event.bool_at("enabled").unwrap_or(false),
             },
             "ended" => FlexEvent::Ended {
                 task_sid: task_sid()?,
-                reason: self.reason.unwrap_or_default(),
+                reason: event.str_at("reason").unwrap_or_default(),
             },
             "pauseState" => FlexEvent::PauseState {
                 task_sid: task_sid()?,
-                paused: self.paused.unwrap_or(false),
+                paused: paused(),
             },
             "stateRead" => FlexEvent::StateRead {
                 task_sid: task_sid()?,
-                paused: self.paused.unwrap_or(false),
+                paused: paused(),
             },
             other => return Err(format!("unknown event type \"{other}\"")),
         })
     }
-}
 
-impl FlexEvent {
     /// An event given as a `serde_json::Value` (natively: the tests, tools).
     /// A task's `attributes` member is looked up in place.
     pub fn from_value(v: &serde_json::Value) -> Result<FlexEvent, String> {
-        if !v.is_object() {
-            return Err("not an object".into());
-        }
-        let wire = Wire::deserialize(v).map_err(|e| e.to_string())?;
-        let attributes = match v.get("task").and_then(|t| t.get("attributes")) {
+        FlexEvent::read(&v, |task| match task.get("attributes") {
             Some(a) => Attributes::new(a.clone()),
             None => Attributes::default(),
-        };
-        wire.event(attributes)
-    }
-}
-
-/// Readers for fields a Flex version may give with another type: a value of
-/// the wrong type reads as absent (or default) instead of failing the event.
-///
-/// Each tries the type it wants and drops the deserializer's error. That is
-/// safe for the deserializers the core is given (serde-wasm-bindgen over a
-/// JS value, `&serde_json::Value`): neither is a stream a failed read could
-/// leave half-consumed. (Not for `serde_json::from_str`.)
-pub mod loose {
-    use serde::{Deserialize, Deserializer};
-
-    pub fn opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-        Ok(String::deserialize(d).ok())
-    }
-
-    pub fn string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-        Ok(String::deserialize(d).unwrap_or_default())
-    }
-
-    pub fn opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
-        Ok(bool::deserialize(d).ok())
-    }
-
-    /// Whole milliseconds (a fraction is dropped), within i64.
-    pub fn opt_millis<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-        Ok(f64::deserialize(d)
-            .ok()
-            .filter(|n| n.is_finite() && n.abs() < 9.2e18)
-            .map(|n| n.trunc() as i64))
-    }
-
-    /// An object read as `T`; anything else (null, a string...) is `None`.
-    pub fn object<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-        d: D,
-    ) -> Result<Option<T>, D::Error> {
-        Ok(T::deserialize(d).ok())
-    }
-
-    /// An element of `list`: what is not an object reads as `T::default()`.
-    struct Element<T>(T);
-
-    impl<'de, T: Deserialize<'de> + Default> Deserialize<'de> for Element<T> {
-        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Element<T>, D::Error> {
-            Ok(Element(T::deserialize(d).unwrap_or_default()))
-        }
-    }
-
-    /// An array of objects read as `T`; anything else is empty.
-    pub fn list<'de, D: Deserializer<'de>, T: Deserialize<'de> + Default>(
-        d: D,
-    ) -> Result<Vec<T>, D::Error> {
-        Ok(Vec::<Element<T>>::deserialize(d)
-            .map(|items| items.into_iter().map(|Element(t)| t).collect())
-            .unwrap_or_default())
+        })
     }
 }
 

@@ -1,6 +1,6 @@
 //! Decision core of the Flex dual-channel recording plugin.
 //!
-//! Functional core, imperative shell: everything here except the `wasm_*` modules is plain
+//! Functional core, imperative shell: everything here except the `wasm` module is plain
 //! Rust with no I/O and no JS types, tested natively. See ARCHITECTURE.md.
 
 pub mod api;
@@ -23,11 +23,7 @@ pub mod strings;
 pub mod vec_map;
 
 #[cfg(target_arch = "wasm32")]
-pub mod wasm_answer;
-#[cfg(target_arch = "wasm32")]
-pub mod wasm_api;
-#[cfg(target_arch = "wasm32")]
-pub mod wasm_lookup;
+pub mod wasm;
 
 #[cfg(test)]
 mod session_tests;

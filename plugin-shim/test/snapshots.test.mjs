@@ -1,6 +1,6 @@
 // The shim's copies of Flex objects: a task's attributes reach the core as
 // the object Flex holds, never copied or turned into JSON; the core reads
-// values in place and fails closed on what it cannot read (src/wasm_lookup.rs,
+// values in place and fails closed on what it cannot read (src/wasm/lookup.rs,
 // checked in tests/wasm_cases).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

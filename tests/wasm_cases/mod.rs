@@ -1,8 +1,8 @@
 //! Cases shared by the Node and the browser wasm test suites.
 
 use dual_channel_recording::attributes::{Found, Lookup};
-use dual_channel_recording::wasm_api::Engine;
-use dual_channel_recording::wasm_lookup::JsLookup;
+use dual_channel_recording::wasm::api::Engine;
+use dual_channel_recording::wasm::lookup::JsLookup;
 use js_sys::{Array, Function, Object, Reflect};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::JsValue;
@@ -139,16 +139,41 @@ fn unreadable_events_are_logged_not_thrown() {
     let r = Recorder::new();
     let engine = engine_for(&r, "customer", "en-US");
     assert!(engine.enabled());
-    assert!(!engine.handle(JsValue::from_str("{not an object")));
-    assert!(!engine.handle(js(r#"{"type": "somethingElse"}"#)));
+    let make = |src: &str| Function::new_no_args(src).call0(&JsValue::NULL).unwrap();
+    // Each event, and why it is unreadable. A member whose getter throws
+    // reads as absent, as one of the wrong type does.
+    let cases = [
+        (JsValue::from_str("{not an object"), "not an object"),
+        (
+            js(r#"{"type": "somethingElse"}"#),
+            "unknown event type \"somethingElse\"",
+        ),
+        (js(r#"{"type": 7}"#), "no \"type\""),
+        (
+            make("return {type: 'hangup', get taskSid() { throw new Error('no'); }};"),
+            "hangup without \"taskSid\"",
+        ),
+        (
+            js(r#"{"type": "taskAccepted", "task": ["WT1", "WR1"]}"#),
+            "taskAccepted without a \"task\" object",
+        ),
+    ];
+    for (event, _) in &cases {
+        assert!(!engine.handle(event.clone()));
+    }
     let errors: Vec<String> = r
         .named("log")
         .iter()
         .filter(|l| l.get(1).as_string().as_deref() == Some("error"))
         .map(|l| l.get(2).as_string().unwrap())
         .collect();
-    assert_eq!(errors.len(), 2);
-    assert!(errors[0].starts_with("ignored an unreadable event"));
+    assert_eq!(errors.len(), cases.len());
+    for (error, (_, why)) in errors.iter().zip(&cases) {
+        assert_eq!(
+            error,
+            &format!("ignored an unreadable event from the shim ({why})")
+        );
+    }
 }
 
 #[wasm_bindgen_test]
@@ -305,7 +330,7 @@ fn complete_is_held_only_while_a_request_of_the_task_is_open() {
 #[path = "../lookup_cases/mod.rs"]
 mod lookup_cases;
 
-/// The browser's lookup (JSON.parse, then the walk of `wasm_lookup`), the
+/// The browser's lookup (JSON.parse, then the walk of `wasm::lookup`), the
 /// native one (serde_json) and the oracle agree on generated documents.
 #[wasm_bindgen_test]
 fn browser_and_native_lookups_agree() {
@@ -414,15 +439,15 @@ fn the_browser_lookup_reads_own_values_only_and_fails_closed() {
         JsLookup::new(sparse.clone()).lookup("l.0"),
         Found::Scalar("1".into())
     );
-    assert!(dual_channel_recording::wasm_answer::tree(&sparse).is_err());
+    assert!(dual_channel_recording::wasm::answer::tree(&sparse).is_err());
     // Arrays each under the limit add up (nested, they would multiply into
     // billions of reads): one budget for the whole document.
     let nested = make("const l = []; l.length = 40000; return [l, l];");
-    let why = dual_channel_recording::wasm_answer::tree(&nested).unwrap_err();
+    let why = dual_channel_recording::wasm::answer::tree(&nested).unwrap_err();
     assert!(why.contains("array elements in all"), "{why}");
     // NaN is null, as JSON.stringify writes it; Infinity is a number.
     assert_eq!(
-        dual_channel_recording::wasm_answer::tree(&make("return [NaN, -Infinity];")),
+        dual_channel_recording::wasm::answer::tree(&make("return [NaN, -Infinity];")),
         Ok(dual_channel_recording::document::Tree::Array(vec![
             dual_channel_recording::document::Tree::Null,
             dual_channel_recording::document::Tree::Number("-Infinity".into()),
@@ -436,7 +461,7 @@ fn the_browser_lookup_reads_own_values_only_and_fails_closed() {
 }
 
 /// The backend's answers parsed by the JS engine and read into a
-/// `document::Tree` (`wasm_answer`) hold what serde_json's parse holds
+/// `document::Tree` (`wasm::answer`) hold what serde_json's parse holds
 /// natively: the same members (the last of duplicate keys), numbers as
 /// JavaScript writes them, and the same refusals (not JSON, nested past
 /// serde_json's limit).
@@ -444,7 +469,7 @@ fn the_browser_lookup_reads_own_values_only_and_fails_closed() {
 fn backend_answers_parse_as_serde_json_parses_them() {
     use dual_channel_recording::attributes::number_of_json;
     use dual_channel_recording::document::Tree;
-    use dual_channel_recording::wasm_answer::parse;
+    use dual_channel_recording::wasm::answer::parse;
     use serde_json::Value;
     fn tree_of(v: &Value) -> Tree {
         match v {

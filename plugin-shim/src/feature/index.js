@@ -22,9 +22,17 @@ import { startPause } from './pause.js';
 /** @typedef {typeof import('../generated/core.js').Engine} EngineClass the Rust core's wasm-bindgen class */
 /** @typedef {import('@twilio/flex-ui/src/actions/WorkerActions').WorkerAcceptTaskActionPayload} AcceptTaskPayload */
 
-/** `accept_wait_ms` bounds, as src/config.rs defines them (DEFAULT_ACCEPT_WAIT_MS, MAX_ACCEPT_WAIT_MS). */
-const DEFAULT_ACCEPT_WAIT_MS = 200;
-const MAX_ACCEPT_WAIT_MS = 1000;
+/*
+ * Values src/config.rs defines too (FEATURE_KEY, DEFAULT_ACCEPT_WAIT_MS,
+ * MAX_ACCEPT_WAIT_MS): the shim needs them before the core has loaded, so
+ * they cannot come from it. plugin-shim/test/shared-values.test.mjs fails
+ * when the two drift apart.
+ */
+/** The feature's key in `custom_data.features`. */
+export const FEATURE_KEY = 'dual_channel_recording';
+/** `accept_wait_ms` when unset, and its largest accepted value. */
+export const DEFAULT_ACCEPT_WAIT_MS = 200;
+export const MAX_ACCEPT_WAIT_MS = 1000;
 
 /**
  * The raw `accept_wait_ms`, clamped: it is needed before the core exists,
@@ -34,7 +42,7 @@ const MAX_ACCEPT_WAIT_MS = 1000;
  */
 function acceptWaitMs(manager) {
   /** @type {any} */
-  const feature = manager.configuration?.custom_data?.features?.dual_channel_recording;
+  const feature = manager.configuration?.custom_data?.features?.[FEATURE_KEY];
   const raw = feature && typeof feature === 'object' ? feature.accept_wait_ms : undefined;
   if (typeof raw !== 'number' || !Number.isFinite(raw)) return DEFAULT_ACCEPT_WAIT_MS;
   return Math.min(Math.max(Math.floor(raw), 0), MAX_ACCEPT_WAIT_MS);

@@ -16,7 +16,7 @@ export function taskSnapshot(task) {
     queueSid: task.queueSid,
     channel: task.taskChannelUniqueName,
     // The object Flex holds, as it is: the core looks values up in it
-    // (src/wasm_lookup.rs) and fails closed on one it cannot read.
+    // (src/wasm/lookup.rs) and fails closed on one it cannot read.
     attributes: task.attributes,
     dateUpdated: Number.isFinite(updated) ? updated : null,
   };

@@ -74,6 +74,15 @@ pub(crate) fn text(v: &JsValue) -> Result<String, String> {
     Ok(String::from(s))
 }
 
+/// A JS number as text, by JavaScript's own `Number.prototype.toString`
+/// (`attributes::number_text` natively): no float formatting in the wasm.
+pub(crate) fn number_text(v: &JsValue) -> Result<String, String> {
+    v.unchecked_ref::<Number>()
+        .to_string_with_radix(10)
+        .map(String::from)
+        .map_err(|e| thrown(&e))
+}
+
 /// The text of a scalar, as `attributes::Found::Scalar` holds it; `None`
 /// for what is not one (null, containers, and what JSON cannot hold and
 /// `JSON.stringify` leaves out: undefined, functions, symbols).
@@ -82,13 +91,7 @@ fn scalar(v: &JsValue) -> Option<Result<String, String>> {
         return Some(Ok(b.to_string()));
     }
     if v.as_f64().is_some() {
-        // JavaScript's own Number.prototype.toString.
-        let text = v
-            .unchecked_ref::<Number>()
-            .to_string_with_radix(10)
-            .map(String::from)
-            .map_err(|e| thrown(&e));
-        return Some(text);
+        return Some(number_text(v));
     }
     if v.is_string() {
         return Some(text(v));

@@ -1,9 +1,9 @@
 //! The `#[wasm_bindgen]` shell: it only translates. Events, the configuration
-//! and the core's answers cross as JS objects (serde-wasm-bindgen for events
-//! and answers, `wasm_answer` for the configuration; the backend's answers
-//! are parsed here, `JSON.parse` then `wasm_answer`, before the core sees
+//! and the core's answers cross as JS objects (`wasm::object` reads events,
+//! serde-wasm-bindgen writes answers, `wasm::answer` reads the configuration; the backend's answers
+//! are parsed here, `JSON.parse` then `wasm::answer`, before the core sees
 //! them), a task's attributes are read where they are
-//! (`wasm_lookup`), and the commands that come out of the pure core are
+//! (`wasm::lookup`), and the commands that come out of the pure core are
 //! carried out here (fetch, timers) or handed to the shim's host callbacks.
 //!
 //! Re-entrancy: the core is borrowed only while `handle` runs, never while a
@@ -15,14 +15,14 @@ use crate::api::ControlAction;
 use crate::backend_client::{Answer, Outcome};
 use crate::conference::AcceptAnswer;
 use crate::document::Tree;
-use crate::event::Wire;
 use crate::pause::control_outcome;
 use crate::session::{Command, Core, Event, FlexEvent, Level, Outgoing};
 use crate::snapshot::TaskSnapshot;
 use crate::status::Status;
 use crate::vec_map::VecMap;
-use crate::wasm_answer::tree;
-use crate::wasm_lookup::JsLookup;
+use crate::wasm::answer::tree;
+use crate::wasm::lookup::JsLookup;
+use crate::wasm::object::JsObject;
 use js_sys::Reflect;
 use serde::Serialize;
 use std::cell::RefCell;
@@ -52,7 +52,7 @@ fn own(object: &JsValue, key: &str) -> Result<Option<JsValue>, String> {
         return Ok(None);
     }
     let key = JsValue::from_str(key);
-    let read = crate::wasm_lookup::has_own(object, &key).and_then(|own| {
+    let read = crate::wasm::lookup::has_own(object, &key).and_then(|own| {
         if own {
             Reflect::get(object, &key)
         } else {
@@ -97,29 +97,17 @@ fn read_task(task: &JsValue) -> Result<TaskSnapshot, String> {
     if !task.is_object() {
         return Err("not an object".into());
     }
-    let snapshot: TaskSnapshot =
-        serde_wasm_bindgen::from_value(task.clone()).map_err(|e| e.to_string())?;
     Ok(TaskSnapshot {
         attributes: JsLookup::member(task, "attributes"),
-        ..snapshot
+        ..TaskSnapshot::read(&JsObject(task.clone()))
     })
 }
 
 /// One event of the shim (see `event::FlexEvent`).
 fn read_event(event: &JsValue) -> Result<FlexEvent, String> {
-    if !event.is_object() {
-        return Err("not an object".into());
-    }
-    let wire: Wire = serde_wasm_bindgen::from_value(event.clone()).map_err(|e| e.to_string())?;
-    let attributes = if wire.is_task_accepted() {
-        match own(event, "task")? {
-            Some(task) => JsLookup::member(&task, "attributes"),
-            None => Default::default(),
-        }
-    } else {
-        Default::default()
-    };
-    wire.event(attributes)
+    FlexEvent::read(&JsObject(event.clone()), |task| {
+        JsLookup::member(&task.0, "attributes")
+    })
 }
 
 /// Backend requests that take longer are abandoned and retried.
@@ -214,7 +202,7 @@ async fn post_form(url: &str, form: String) -> Answer {
     };
     Answer::Http {
         status,
-        body: body.as_deref().and_then(crate::wasm_answer::parse),
+        body: body.as_deref().and_then(crate::wasm::answer::parse),
     }
 }
 

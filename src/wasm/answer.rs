@@ -4,9 +4,9 @@
 //! parser nor serde_json's `Value`; `config`, `pause` and `backend_client`
 //! read the tree as they read a `serde_json::Value` natively.
 
-use crate::attributes::{number_text, MAX_ARRAY_LEN};
+use crate::attributes::MAX_ARRAY_LEN;
 use crate::document::Tree;
-use crate::wasm_lookup::{array_len, is_array, text, thrown};
+use crate::wasm::lookup::{array_len, is_array, number_text, text, thrown};
 use js_sys::{Array, Reflect, JSON};
 use wasm_bindgen::prelude::*;
 
@@ -24,6 +24,19 @@ const MAX_NESTING: usize = 127;
 /// A body of the backend; `None` when it is not JSON.
 pub fn parse(body: &str) -> Option<Tree> {
     tree(&JSON::parse(body).ok()?).ok()
+}
+
+/// The tests' answers in the browser (`backend_client` has the native one):
+/// here, so the core's modules do not import the shell.
+#[cfg(test)]
+impl crate::backend_client::Answer {
+    /// An HTTP answer with this body text, parsed as the shell parses one.
+    pub(crate) fn http(status: u16, text: &str) -> Self {
+        Self::Http {
+            status,
+            body: parse(text),
+        }
+    }
 }
 
 /// A JS value as a document; why not when it cannot be read (a getter or
@@ -50,7 +63,7 @@ fn read(v: &JsValue, nesting: usize, elements: &mut usize) -> Result<Tree, Strin
         return Ok(if n.is_nan() {
             Tree::Null
         } else {
-            Tree::Number(number_text(n))
+            Tree::Number(number_text(v)?)
         });
     }
     if v.is_null() || v.is_undefined() {
