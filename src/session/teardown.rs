@@ -1,0 +1,69 @@
+//! The end of a task: its timers and retries end with it; a request in
+//! flight may finish but is not retried.
+
+use super::status::session_status;
+use super::{Core, LegState, Level, Out, Outgoing, Status, TimerPurpose, FINISHED_KEPT};
+use crate::api::ControlAction;
+
+impl Core {
+    pub(super) fn end(&mut self, task_sid: &str, reason: &str, out: &mut Out) {
+        if let Ok((_, body)) = self.control_request(task_sid, ControlAction::Resume) {
+            if self.ended_targets.len() >= FINISHED_KEPT {
+                self.ended_targets.pop_front();
+            }
+            self.ended_targets.push_back((task_sid.to_string(), body));
+        }
+        let Some(s) = self.sessions.remove(task_sid) else {
+            return;
+        };
+        let status = session_status(&s);
+        let mut timers: Vec<u64> = s.wait_timer.into_iter().collect();
+        for r in &s.legs {
+            if let LegState::Deferred { timer } = r.state {
+                timers.push(timer);
+            }
+        }
+        for (id, purpose) in self.timers.iter() {
+            if let TimerPurpose::Retry { request } = purpose {
+                if self.requests.get(request).is_some_and(|p| {
+                    p.task_sid == task_sid && matches!(p.body, Outgoing::Create(_))
+                }) {
+                    timers.push(*id);
+                }
+            }
+        }
+        for timer in timers {
+            if let Some(TimerPurpose::Retry { request }) = self.timers.get(&timer) {
+                self.requests.remove(&request.clone());
+            }
+            self.cancel_timer(timer, out);
+        }
+        for p in self.requests.values_mut() {
+            if p.task_sid == task_sid && matches!(p.body, Outgoing::Create(_)) {
+                p.orphaned = true;
+            }
+        }
+        // An authorize-ahead answer for an ended task has nothing to tell.
+        let stale: Vec<u64> = self
+            .authorizing
+            .iter()
+            .filter(|(_, t)| t.as_str() == task_sid)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in stale {
+            self.authorizing.remove(&id);
+        }
+        let reason = if reason.is_empty() { "ended" } else { reason };
+        out.log(
+            Level::Debug,
+            format!("{task_sid} {reason}; no longer following it"),
+        );
+        self.finish(
+            task_sid,
+            Status {
+                state: "done",
+                ..status
+            },
+        );
+    }
+}
