@@ -28,6 +28,3 @@ pub mod wasm_answer;
 pub mod wasm_api;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm_lookup;
-
-#[cfg(test)]
-mod session_tests;

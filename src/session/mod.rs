@@ -232,6 +232,8 @@ mod requests;
 mod startup;
 mod status;
 mod teardown;
+#[cfg(test)]
+mod tests;
 
 impl Core {
     pub fn handle(&mut self, event: Event) -> Vec<Command> {

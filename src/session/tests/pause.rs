@@ -1,0 +1,542 @@
+//! Pause and resume: the requests, and never left paused.
+
+use super::*;
+
+#[test]
+fn pause_request_names_the_recorded_leg_and_the_behaviour() {
+    let cases = [
+        (json!({}), PauseBehavior::Skip),
+        (json!({"include_silence": false}), PauseBehavior::Skip),
+        (json!({"include_silence": true}), PauseBehavior::Silence),
+    ];
+    for (pause, behaviour) in cases {
+        let (mut c, _) = core_with_pause("customer", pause);
+        recording_customer_leg(&mut c);
+        let (url, body) = c.control_request(T1, ControlAction::Pause).unwrap();
+        assert_eq!(
+            url,
+            "http://127.0.0.1:8787/features/dual-channel-recording/flex/pause-recording"
+        );
+        assert_eq!(body.call_sid.as_deref(), Some(C1));
+        assert_eq!(body.conference_sid, None);
+        assert_eq!(body.pause_behavior, Some(behaviour));
+        let (_, body) = c.control_request(T1, ControlAction::Resume).unwrap();
+        assert_eq!(body.pause_behavior, None, "only a pause has a behaviour");
+        let err = c.control_request(T2, ControlAction::Pause).unwrap_err();
+        assert!(err.contains("not a task of this worker"), "{err}");
+        // Accepted here but excluded: nothing is recorded on it.
+        flex(
+            &mut c,
+            task(
+                T2,
+                R2,
+                json!({"call_sid": B1, "direction": "inbound", "customer": {"privacy": "no-recording"}}),
+            ),
+        );
+        let err = c.control_request(T2, ControlAction::Pause).unwrap_err();
+        assert!(err.contains("nothing is being recorded"), "{err}");
+    }
+}
+
+#[test]
+fn conference_method_pauses_the_conference() {
+    let data = json!({
+        "features": {"dual_channel_recording": {"enabled": true, "channel": "customer", "method": "conference"}},
+        "serverless_functions_domain": "127.0.0.1:8787"
+    });
+    // The template's backend keys are not read in this method: no backend.
+    let (c, _) = Core::new(Ok(&data), ME, "en-US", 7);
+    let err = c.control_request(T1, ControlAction::Pause).unwrap_err();
+    assert!(err.contains("backend_url"), "{err}");
+    let data = json!({
+        "features": {"dual_channel_recording": {"enabled": true, "method": "conference", "backend_url": "http://127.0.0.1:8787"}}
+    });
+    let (mut c, _) = Core::new(Ok(&data), ME, "en-US", 7);
+    flex(
+        &mut c,
+        task(T1, R1, json!({"call_sid": C1, "direction": "inbound"})),
+    );
+    flex(&mut c, conf(T1, full(A1)));
+    let (_, body) = c.control_request(T1, ControlAction::Pause).unwrap();
+    assert_eq!(
+        (body.call_sid, body.conference_sid.as_deref()),
+        (None, Some(CF))
+    );
+}
+
+#[test]
+fn never_left_paused_when_the_workers_part_ends() {
+    // (what ends the worker's part, resumed?)
+    let ends: Vec<(&str, FlexEvent, bool)> = vec![
+        (
+            "hang-up",
+            FlexEvent::Hangup {
+                task_sid: T1.into(),
+            },
+            true,
+        ),
+        (
+            "complete",
+            FlexEvent::Complete {
+                task_sid: T1.into(),
+            },
+            true,
+        ),
+        (
+            "transfer (the task leaves)",
+            FlexEvent::Ended {
+                task_sid: T1.into(),
+                reason: "completed".into(),
+            },
+            true,
+        ),
+        (
+            "another task's hang-up",
+            FlexEvent::Hangup {
+                task_sid: T2.into(),
+            },
+            false,
+        ),
+    ];
+    for (what, end, resumed) in ends {
+        let (mut c, _) = core_with_pause("customer", json!({"enabled": true}));
+        recording_customer_leg(&mut c);
+        flex(
+            &mut c,
+            FlexEvent::PauseState {
+                task_sid: T1.into(),
+                paused: true,
+            },
+        );
+        let out = flex(&mut c, end);
+        let want = if resumed {
+            vec![(Some(C1.to_string()), None)]
+        } else {
+            vec![]
+        };
+        assert_eq!(resumes(&out), want, "{what}");
+        // Once: a later event of the same task does not resume again.
+        let again = flex(
+            &mut c,
+            FlexEvent::Complete {
+                task_sid: T1.into(),
+            },
+        );
+        if resumed {
+            assert!(resumes(&again).is_empty(), "{what}: resumed twice");
+        }
+    }
+    // Not paused (or resumed in the meantime): nothing is sent.
+    let (mut c, _) = core_with_pause("customer", json!({}));
+    recording_customer_leg(&mut c);
+    assert!(resumes(&flex(
+        &mut c,
+        FlexEvent::Hangup {
+            task_sid: T1.into()
+        }
+    ))
+    .is_empty());
+    flex(
+        &mut c,
+        FlexEvent::PauseState {
+            task_sid: T1.into(),
+            paused: true,
+        },
+    );
+    flex(
+        &mut c,
+        FlexEvent::PauseState {
+            task_sid: T1.into(),
+            paused: false,
+        },
+    );
+    assert!(resumes(&flex(
+        &mut c,
+        FlexEvent::Complete {
+            task_sid: T1.into()
+        }
+    ))
+    .is_empty());
+}
+
+#[test]
+fn max_pause_seconds_resumes_and_a_resume_cancels_it() {
+    let (mut c, _) = core_with_pause("customer", json!({"max_pause_seconds": 45}));
+    recording_customer_leg(&mut c);
+    let out = flex(
+        &mut c,
+        FlexEvent::PauseState {
+            task_sid: T1.into(),
+            paused: true,
+        },
+    );
+    let t = timers(&out);
+    assert_eq!(t.len(), 1);
+    assert_eq!(t[0].1, 45_000);
+    // Pausing again (another tab's state read) does not restart the clock.
+    assert!(timers(&flex(
+        &mut c,
+        FlexEvent::PauseState {
+            task_sid: T1.into(),
+            paused: true
+        }
+    ))
+    .is_empty());
+    let out = c.handle(Event::Timer { id: t[0].0 });
+    assert_eq!(resumes(&out), vec![(Some(C1.to_string()), None)]);
+    assert!(!c.idle(), "the resume is on its way");
+    let (request, _) = sends(&out)[0].clone();
+    let out = c.handle(Event::Answer {
+        request,
+        answer: Answer::http(
+            200,
+            r#"{"success":true,"state":"recording","recordings":[]}"#,
+        ),
+    });
+    assert!(
+        logs(&out, Level::Info)
+            .iter()
+            .any(|l| l.contains("resume of")),
+        "{out:?}"
+    );
+    assert!(c.idle());
+    // A resume before the limit cancels the timer.
+    let out = flex(
+        &mut c,
+        FlexEvent::PauseState {
+            task_sid: T1.into(),
+            paused: true,
+        },
+    );
+    let id = timers(&out)[0].0;
+    let out = flex(
+        &mut c,
+        FlexEvent::PauseState {
+            task_sid: T1.into(),
+            paused: false,
+        },
+    );
+    assert!(out.contains(&Command::CancelTimer { id }));
+    assert!(resumes(&c.handle(Event::Timer { id })).is_empty());
+}
+
+#[test]
+fn an_automatic_resume_is_retried_then_given_up_with_a_log() {
+    let (mut c, _) = core_with_pause("customer", json!({}));
+    recording_customer_leg(&mut c);
+    flex(
+        &mut c,
+        FlexEvent::PauseState {
+            task_sid: T1.into(),
+            paused: true,
+        },
+    );
+    let out = flex(
+        &mut c,
+        FlexEvent::Hangup {
+            task_sid: T1.into(),
+        },
+    );
+    let (request, _) = sends(&out)[0].clone();
+    let out = c.handle(Event::Answer {
+        request,
+        answer: Answer::Network("refused".into()),
+    });
+    assert_eq!(timers(&out).len(), 1, "retried later");
+    let out = c.handle(Event::Timer {
+        id: timers(&out)[0].0,
+    });
+    assert_eq!(resumes(&out).len(), 1);
+    let out = c.handle(Event::Answer {
+        request,
+        answer: Answer::http(
+            403,
+            r#"{"success":false,"message":"no accepted reservation","code":403}"#,
+        ),
+    });
+    assert!(
+        logs(&out, Level::Warn)
+            .iter()
+            .any(|l| l.contains("not this worker's task")),
+        "{out:?}"
+    );
+    assert!(c.idle());
+
+    // Unreachable backend: a few quick attempts, then given up with a log.
+    flex(
+        &mut c,
+        FlexEvent::PauseState {
+            task_sid: T1.into(),
+            paused: true,
+        },
+    );
+    let out = flex(
+        &mut c,
+        FlexEvent::Complete {
+            task_sid: T1.into(),
+        },
+    );
+    let (request, _) = sends(&out)[0].clone();
+    let mut attempts = 1;
+    let mut last;
+    loop {
+        last = c.handle(Event::Answer {
+            request,
+            answer: Answer::Network("refused".into()),
+        });
+        let Some((id, ms)) = timers(&last).first().copied() else {
+            break;
+        };
+        assert!(ms <= 1_000, "a quick retry, not {ms} ms");
+        c.handle(Event::Timer { id });
+        attempts += 1;
+    }
+    assert_eq!(attempts, crate::session::CONTROL_ATTEMPTS);
+    assert!(
+        logs(&last, Level::Error)
+            .iter()
+            .any(|l| l.contains("gave up")),
+        "{last:?}"
+    );
+    assert!(c.idle());
+}
+
+#[test]
+fn a_transfer_while_paused_resumes_when_this_worker_leaves() {
+    // (channel, the conference after the transfer, resumed?)
+    let other = "WK00000000000000000000000000000002";
+    let transferred = vec![
+        p("customer", "joined", Some(C1), None),
+        p("worker", "left", Some(A1), Some(ME)),
+        p("worker", "joined", Some(B1), Some(other)),
+    ];
+    let customer_gone = vec![
+        p("customer", "left", Some(C1), None),
+        p("worker", "left", Some(A1), Some(ME)),
+    ];
+    let joined_again = vec![
+        p("customer", "joined", Some(C1), None),
+        p("worker", "left", Some(A1), Some(ME)),
+        p("worker", "joined", Some(A2), Some(ME)),
+    ];
+    // Join Call before Flex has the new leg's call SID: still on the call.
+    let joining = vec![
+        p("customer", "joined", Some(C1), None),
+        p("worker", "left", Some(A1), Some(ME)),
+        p("worker", "joined", None, Some(ME)),
+    ];
+    let cases: Vec<(&str, Vec<Participant>, bool)> = vec![
+        (
+            "transfer: the customer stays, this worker left",
+            transferred,
+            true,
+        ),
+        ("the call is over for everyone", customer_gone, false),
+        (
+            "Join Call: this worker is still on the call",
+            joined_again,
+            false,
+        ),
+        (
+            "Join Call, the new leg's call SID not known yet: still on the call",
+            joining,
+            false,
+        ),
+    ];
+    for (what, after, resumed) in cases {
+        let (mut c, _) = core_with_pause("customer", json!({}));
+        recording_customer_leg(&mut c);
+        let out = flex(
+            &mut c,
+            FlexEvent::PauseState {
+                task_sid: T1.into(),
+                paused: true,
+            },
+        );
+        assert!(
+            out.contains(&Command::Follow {
+                task_sids: vec![T1.into()]
+            }),
+            "{what}: a paused task is followed"
+        );
+        let out = flex(&mut c, conf(T1, after));
+        let want = if resumed {
+            vec![(Some(C1.to_string()), None)]
+        } else {
+            vec![]
+        };
+        assert_eq!(resumes(&out), want, "{what}");
+        if resumed {
+            assert!(
+                out.contains(&Command::Follow { task_sids: vec![] }),
+                "{what}: no longer followed"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_pause_only_read_is_never_resumed_automatically() {
+    // Another agent on the same call (warm transfer) paused it: this worker's
+    // tab reads "paused" for its button, then leaves the call. Resuming would
+    // record what the other agent is taking care not to record.
+    let (mut c, _) = core_with_pause("customer", json!({"max_pause_seconds": 30}));
+    recording_customer_leg(&mut c);
+    let out = flex(
+        &mut c,
+        FlexEvent::StateRead {
+            task_sid: T1.into(),
+            paused: true,
+        },
+    );
+    assert!(
+        timers(&out).is_empty(),
+        "no max-pause clock for someone else's pause"
+    );
+    assert!(resumes(&flex(
+        &mut c,
+        FlexEvent::Hangup {
+            task_sid: T1.into()
+        }
+    ))
+    .is_empty());
+    // A read that finds it resumed clears our own pause (resumed in another tab).
+    flex(
+        &mut c,
+        FlexEvent::PauseState {
+            task_sid: T1.into(),
+            paused: true,
+        },
+    );
+    flex(
+        &mut c,
+        FlexEvent::StateRead {
+            task_sid: T1.into(),
+            paused: false,
+        },
+    );
+    assert!(resumes(&flex(
+        &mut c,
+        FlexEvent::Complete {
+            task_sid: T1.into()
+        }
+    ))
+    .is_empty());
+}
+
+#[test]
+fn a_pause_waits_while_the_recording_is_being_started() {
+    let (mut c, _) = core_with_pause("customer", json!({}));
+    assert!(!c.control_pending(T1), "unknown task: nothing to wait for");
+    flex(&mut c, active(Some(A1)));
+    flex(
+        &mut c,
+        task(T1, R1, json!({"call_sid": C1, "direction": "inbound"})),
+    );
+    assert!(
+        !c.control_pending(T1),
+        "no leg yet: a pause now is refused, not held"
+    );
+    let out = flex(&mut c, conf(T1, full(A1)));
+    assert!(c.control_pending(T1), "the create request is on its way");
+    let (request, _) = sends(&out)[0].clone();
+    c.handle(Event::Answer {
+        request,
+        answer: ok(C1, "RE1", false),
+    });
+    assert!(!c.control_pending(T1));
+    // A failed start does not hold a pause forever either.
+    let (mut c, _) = core_with_pause("customer", json!({}));
+    flex(&mut c, active(Some(A1)));
+    flex(
+        &mut c,
+        task(T1, R1, json!({"call_sid": C1, "direction": "inbound"})),
+    );
+    let out = flex(&mut c, conf(T1, full(A1)));
+    let (request, _) = sends(&out)[0].clone();
+    c.handle(Event::Answer {
+        request,
+        answer: Answer::http(403, r#"{"success":false,"message":"no","code":403}"#),
+    });
+    assert!(!c.control_pending(T1));
+}
+
+/// Card details are being read when the agent moves legs: the new leg's
+/// recording is paused as soon as it starts.
+#[test]
+fn a_leg_that_starts_recording_while_paused_is_paused_at_once() {
+    let (mut c, _) = core_with_pause("worker", json!({}));
+    flex(&mut c, active(Some(A1)));
+    flex(
+        &mut c,
+        task(T1, R1, json!({"call_sid": C1, "direction": "inbound"})),
+    );
+    let out = flex(&mut c, conf(T1, full(A1)));
+    let (request, _) = sends(&out)[0].clone();
+    let out = c.handle(Event::Answer {
+        request,
+        answer: ok(A1, "RE1", false),
+    });
+    assert!(pauses(&out).is_empty(), "nothing paused yet");
+    flex(
+        &mut c,
+        FlexEvent::PauseState {
+            task_sid: T1.into(),
+            paused: true,
+        },
+    );
+    // Join Call: the new leg A2 is recorded, and paused at once.
+    flex(&mut c, active(Some(A2)));
+    let out = flex(
+        &mut c,
+        conf(
+            T1,
+            vec![
+                p("customer", "joined", Some(C1), None),
+                p("worker", "left", Some(A1), Some(ME)),
+                p("worker", "joined", Some(A2), Some(ME)),
+            ],
+        ),
+    );
+    let (request, _) = sends(&out)
+        .into_iter()
+        .find(|(_, o)| matches!(o, Outgoing::Create(_)))
+        .expect("the new leg is recorded");
+    let out = c.handle(Event::Answer {
+        request,
+        answer: ok(A2, "RE2", false),
+    });
+    assert_eq!(pauses(&out), vec![Some(A2.to_string())]);
+}
+
+/// This tab's pause that lands after its task left this worker would never
+/// be resumed by anyone: it is resumed at once.
+#[test]
+fn a_pause_that_lands_after_the_task_ended_is_resumed_at_once() {
+    let (mut c, _) = core_with_pause("customer", json!({}));
+    recording_customer_leg(&mut c);
+    flex(
+        &mut c,
+        FlexEvent::Ended {
+            task_sid: T1.into(),
+            reason: "completed".into(),
+        },
+    );
+    let out = flex(
+        &mut c,
+        FlexEvent::PauseState {
+            task_sid: T1.into(),
+            paused: true,
+        },
+    );
+    assert_eq!(resumes(&out), vec![(Some(C1.to_string()), None)]);
+    // A task this tab never held: nothing to do.
+    let out = flex(
+        &mut c,
+        FlexEvent::PauseState {
+            task_sid: T2.into(),
+            paused: true,
+        },
+    );
+    assert!(resumes(&out).is_empty());
+}
