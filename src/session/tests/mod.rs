@@ -4,7 +4,7 @@
 use crate::api::{AuthorizeRequest, TargetKind};
 use crate::api::{ControlAction, PauseBehavior};
 use crate::attributes::Attributes;
-use crate::backend_client::{Answer, Jitter};
+use crate::backend_client::Answer;
 use crate::insights::RecordedLeg;
 use crate::session::{Command, Core, Event, FlexEvent, Level, Outgoing};
 use crate::snapshot::{ConferenceSnapshot, Participant, TaskSnapshot};
