@@ -25,9 +25,11 @@ impl Core {
         }
         for (id, purpose) in self.timers.iter() {
             if let TimerPurpose::Retry { request } = purpose {
-                if self.requests.get(request).is_some_and(|p| {
-                    p.task_sid == task_sid && matches!(p.body, Outgoing::Create(_))
-                }) {
+                if self
+                    .requests
+                    .get(request)
+                    .is_some_and(|p| p.task_sid == task_sid && ends_with_task(&p.body))
+                {
                     timers.push(*id);
                 }
             }
@@ -39,7 +41,7 @@ impl Core {
             self.cancel_timer(timer, out);
         }
         for p in self.requests.values_mut() {
-            if p.task_sid == task_sid && matches!(p.body, Outgoing::Create(_)) {
+            if p.task_sid == task_sid && ends_with_task(&p.body) {
                 p.orphaned = true;
             }
         }
@@ -66,4 +68,19 @@ impl Core {
             },
         );
     }
+}
+
+/// The requests that end with their task: a recording, and an automatic
+/// pause (of a leg that started recording while the task was paused), which
+/// retried after the end would pause again what the end has just resumed. A
+/// conference link and a resume outlive it (ARCHITECTURE.md, Invariants).
+fn ends_with_task(body: &Outgoing) -> bool {
+    matches!(
+        body,
+        Outgoing::Create(_)
+            | Outgoing::Control {
+                action: ControlAction::Pause,
+                ..
+            }
+    )
 }
