@@ -11,9 +11,11 @@
 //! - no panic (proptest catches one and shrinks to it);
 //! - one recording request per leg of a task (never two creates for one
 //!   leg, unless the first definitely failed);
-//! - never left paused: a pause this tab made is resumed (a resume is sent)
-//!   when the worker's part of the task ends, or at once when it lands after
-//!   the task ended;
+//! - never left paused: a pause this instance made (the agent's, or the
+//!   core's own of a leg that started meanwhile) is resumed (a resume for it
+//!   is sent) when the worker's part of the task ends, or at once when it
+//!   lands after the task ended; unless the paused call has left, which
+//!   ended its recording;
 //! - nothing sent for a task after it ended, but its conference link and an
 //!   automatic resume (ARCHITECTURE.md, Invariants);
 //! - with the conference method, nothing sent but pauses and resumes.
@@ -70,8 +72,9 @@ enum Step {
         task: usize,
         joined: bool,
     },
-    /// A leg of this worker joins or leaves: a second one is Join Call; all
-    /// leaving while the customer stays is a transfer.
+    /// A leg of this worker joins or leaves. A new leg joining is Join Call:
+    /// the worker moves to it, so the worker's other leg leaves. The worker's
+    /// leg leaving while the customer stays is a transfer.
     WorkerLeg {
         task: usize,
         leg: usize,
@@ -202,13 +205,14 @@ struct Shell {
     setup: Setup,
     in_flight: Vec<(u64, Outgoing)>,
     timers: Vec<u64>,
-    /// The buttons' requests on their way: (task, pause?).
-    presses: Vec<(usize, bool)>,
+    /// The buttons' requests on their way: (task, pause?, what it reaches).
+    presses: Vec<(usize, bool, String)>,
     conferences: [Conference; 2],
     /// The task left this worker.
     ended: [bool; 2],
-    /// A pause this tab made, not resumed since.
-    paused_here: [bool; 2],
+    /// What pauses this instance made reached (a call or the conference),
+    /// not resumed since.
+    paused_here: [Vec<String>; 2],
     creates: BTreeMap<(String, String), Create>,
     create_requests: BTreeMap<u64, (String, String)>,
 }
@@ -220,6 +224,14 @@ fn task_of(o: &Outgoing) -> &str {
         Outgoing::Control { body, .. } => &body.task_sid,
         Outgoing::Authorize(b) => &b.task_sid,
     }
+}
+
+/// What a pause or resume reaches: the call, else the conference.
+fn target_of(body: &crate::api::RecordingControlRequest) -> String {
+    body.call_sid
+        .clone()
+        .or_else(|| body.conference_sid.clone())
+        .unwrap_or_default()
 }
 
 impl Shell {
@@ -249,7 +261,7 @@ impl Shell {
             presses: Vec::new(),
             conferences: Default::default(),
             ended: [false; 2],
-            paused_here: [false; 2],
+            paused_here: Default::default(),
             creates: BTreeMap::new(),
             create_requests: BTreeMap::new(),
         }
@@ -310,7 +322,9 @@ impl Shell {
                 self.flex(accepted)?;
             }
             Step::Customer { task: t, joined } => {
-                self.conferences[t].customer = Some(joined);
+                // A call that left does not come back.
+                let customer = &mut self.conferences[t].customer;
+                *customer = Some(joined && *customer != Some(false));
                 self.flex(self.conference_event(t))?;
             }
             Step::WorkerLeg {
@@ -318,7 +332,14 @@ impl Shell {
                 leg,
                 joined,
             } => {
-                self.conferences[t].legs[leg] = Some(joined);
+                let legs = &mut self.conferences[t].legs;
+                let joined = joined && legs[leg] != Some(false);
+                if joined && legs[leg].is_none() {
+                    for other in legs.iter_mut().filter(|l| **l == Some(true)) {
+                        *other = Some(false);
+                    }
+                }
+                legs[leg] = Some(joined);
                 self.flex(self.conference_event(t))?;
             }
             Step::ActiveCall(call) => {
@@ -345,8 +366,8 @@ impl Shell {
                 } else {
                     ControlAction::Resume
                 };
-                if self.core.control_request(TASKS[t], action).is_ok() {
-                    self.presses.push((t, pause));
+                if let Ok((_, body)) = self.core.control_request(TASKS[t], action) {
+                    self.presses.push((t, pause, target_of(&body)));
                 }
             }
             Step::Pressed { pick, ok } => {
@@ -358,7 +379,7 @@ impl Shell {
             Step::Read { task: t, paused } => {
                 if !paused {
                     // Twilio says not paused: nothing of this tab's to resume.
-                    self.paused_here[t] = false;
+                    self.paused_here[t].clear();
                 }
                 self.flex(FlexEvent::StateRead {
                     task_sid: TASKS[t].into(),
@@ -391,12 +412,16 @@ impl Shell {
     /// The answer to the buttons' request `i`: when it succeeded, the shim
     /// tells the core the state it left.
     fn pressed(&mut self, i: usize, ok: bool) -> Result<(), TestCaseError> {
-        let (t, pause) = self.presses.remove(i);
+        let (t, pause, target) = self.presses.remove(i);
         if !ok {
             return Ok(());
         }
         // Twilio's state is now this tab's doing.
-        self.paused_here[t] = pause;
+        if pause {
+            self.paused_here[t].push(target);
+        } else {
+            self.paused_here[t].clear();
+        }
         self.flex(FlexEvent::PauseState {
             task_sid: TASKS[t].into(),
             paused: pause,
@@ -492,8 +517,13 @@ impl Shell {
                 "the conference method sends only pauses and resumes: {body:?}"
             );
         }
-        if resume {
-            self.paused_here[t] = false;
+        if let Outgoing::Control { action, body } = &body {
+            let target = target_of(body);
+            match action {
+                ControlAction::Resume => self.paused_here[t].retain(|p| *p != target),
+                ControlAction::Pause => self.paused_here[t].push(target),
+                ControlAction::State => {}
+            }
         }
         if let Outgoing::Create(b) = &body {
             let key = (task_sid.clone(), b.call_sid.clone());
@@ -519,21 +549,40 @@ impl Shell {
     /// complete), a pause this tab made is resumed. One that lands in
     /// wrap-up is resumed when the task ends (`check_paused`).
     fn check_resumed(&self, t: usize) -> Result<(), TestCaseError> {
+        let paused = self.still_paused(t);
         prop_assert!(
-            !self.paused_here[t],
-            "{} left paused when the worker's part ended",
+            paused.is_empty(),
+            "{} left paused when the worker's part ended: {paused:?}",
             TASKS[t]
         );
         Ok(())
+    }
+
+    /// The pauses of this instance in task `t` whose recording still runs:
+    /// a call that left the conference ended its recording, and so did a
+    /// call of this worker's once the worker moved to another leg of the
+    /// task (Join Call; an internal call's leg may never have been shown).
+    fn still_paused(&self, t: usize) -> Vec<&String> {
+        let c = &self.conferences[t];
+        let joined_leg = (0..LEGS).find(|l| c.legs[*l] == Some(true));
+        let over = |call: &String| {
+            let workers = (0..=TASKS.len()).flat_map(|t| (0..LEGS).map(move |l| worker_call(t, l)));
+            (*call == customer_call(t) && c.customer == Some(false))
+                || (0..LEGS).any(|l| *call == worker_call(t, l) && c.legs[l] == Some(false))
+                || joined_leg.is_some_and(|l| *call != worker_call(t, l))
+                    && workers.into_iter().any(|w| w == *call)
+        };
+        self.paused_here[t].iter().filter(|p| !over(p)).collect()
     }
 
     /// Never left paused: after a task ended, no pause of this tab remains
     /// (one that lands later is resumed at once).
     fn check_paused(&self) -> Result<(), TestCaseError> {
         for t in 0..TASKS.len() {
+            let paused = self.still_paused(t);
             prop_assert!(
-                !(self.ended[t] && self.paused_here[t]),
-                "{} left paused after it ended",
+                !self.ended[t] || paused.is_empty(),
+                "{} left paused after it ended: {paused:?}",
                 TASKS[t]
             );
         }
