@@ -187,8 +187,8 @@ struct Pending {
     attempt: u32,
     /// False while a retry timer runs.
     in_flight: bool,
-    /// The task ended: let this attempt finish, but do not retry a recording
-    /// or a pause (`teardown::ends_with_task`).
+    /// Stopped (`Core::stop_requests`: the task ended, or an automatic pause
+    /// met a resume): let this attempt finish, but do not retry it.
     orphaned: bool,
 }
 

@@ -95,6 +95,7 @@ impl Core {
             if let Some(Some(timer)) = self.paused.remove(task_sid) {
                 self.cancel_timer(timer, out);
             }
+            self.stop_requests(task_sid, is_pause, out);
             return;
         }
         if !self.sessions.contains_key(task_sid) {
@@ -167,6 +168,7 @@ impl Core {
         if let Some(timer) = timer {
             self.cancel_timer(timer, out);
         }
+        self.stop_requests(task_sid, is_pause, out);
         self.send_control(task_sid, ControlAction::Resume, why, out);
     }
 
@@ -205,4 +207,17 @@ impl Core {
         let request = self.id();
         self.send(request, task_sid, Outgoing::Control { action, body }, out);
     }
+}
+
+/// An automatic pause (of a leg that started recording while the task was
+/// paused). Once the task is resumed, a retry of one would pause it again
+/// with nobody left to resume it.
+fn is_pause(body: &Outgoing) -> bool {
+    matches!(
+        body,
+        Outgoing::Control {
+            action: ControlAction::Pause,
+            ..
+        }
+    )
 }

@@ -1,7 +1,7 @@
 //! Backend requests: sending (and keeping) them, authorize-ahead, and the
 //! conference link of an outbound call.
 
-use super::{Command, Core, Level, Out, Outgoing, Pending};
+use super::{Command, Core, Level, Out, Outgoing, Pending, TimerPurpose};
 use crate::api::{
     AuthorizeRequest, LinkCallRequest, AUTHORIZE_PATH, CREATE_RECORDING_PATH, LINK_CALL_PATH,
 };
@@ -101,5 +101,37 @@ impl Core {
         });
         let request = self.id();
         self.send(request, task_sid, body, out);
+    }
+
+    /// Stops the task's requests that `which` picks: a retry waiting is
+    /// canceled; one in flight may finish but is not retried.
+    pub(super) fn stop_requests(
+        &mut self,
+        task_sid: &str,
+        which: fn(&Outgoing) -> bool,
+        out: &mut Out,
+    ) {
+        let picked = |p: &Pending| p.task_sid == task_sid && which(&p.body);
+        let waiting: Vec<(u64, u64)> = self
+            .timers
+            .iter()
+            .filter_map(|(id, purpose)| match purpose {
+                TimerPurpose::Retry { request }
+                    if self.requests.get(request).is_some_and(picked) =>
+                {
+                    Some((*id, *request))
+                }
+                _ => None,
+            })
+            .collect();
+        for (timer, request) in waiting {
+            self.requests.remove(&request);
+            self.cancel_timer(timer, out);
+        }
+        for p in self.requests.values_mut() {
+            if picked(p) {
+                p.orphaned = true;
+            }
+        }
     }
 }

@@ -2,7 +2,7 @@
 //! flight may finish but is not retried.
 
 use super::status::session_status;
-use super::{Core, LegState, Level, Out, Outgoing, Status, TimerPurpose, FINISHED_KEPT};
+use super::{Core, LegState, Level, Out, Outgoing, Status, FINISHED_KEPT};
 use crate::api::ControlAction;
 
 impl Core {
@@ -23,28 +23,10 @@ impl Core {
                 timers.push(timer);
             }
         }
-        for (id, purpose) in self.timers.iter() {
-            if let TimerPurpose::Retry { request } = purpose {
-                if self
-                    .requests
-                    .get(request)
-                    .is_some_and(|p| p.task_sid == task_sid && ends_with_task(&p.body))
-                {
-                    timers.push(*id);
-                }
-            }
-        }
         for timer in timers {
-            if let Some(TimerPurpose::Retry { request }) = self.timers.get(&timer) {
-                self.requests.remove(&request.clone());
-            }
             self.cancel_timer(timer, out);
         }
-        for p in self.requests.values_mut() {
-            if p.task_sid == task_sid && ends_with_task(&p.body) {
-                p.orphaned = true;
-            }
-        }
+        self.stop_requests(task_sid, ends_with_task, out);
         // An authorize-ahead answer for an ended task has nothing to tell.
         let stale: Vec<u64> = self
             .authorizing

@@ -540,3 +540,86 @@ fn a_pause_that_lands_after_the_task_ended_is_resumed_at_once() {
     );
     assert!(resumes(&out).is_empty());
 }
+
+/// An automatic pause being retried stops when the task is resumed: landing
+/// after the resume, it would pause again with nobody left to resume it.
+#[test]
+fn an_automatic_pause_stops_when_the_task_is_resumed() {
+    // (what resumes, the core sends a resume itself?)
+    let cases: [(&str, fn(&mut Core, u64) -> Vec<Command>, bool); 3] = [
+        (
+            "the agent resumed",
+            |c, _| {
+                flex(
+                    c,
+                    FlexEvent::PauseState {
+                        task_sid: T1.into(),
+                        paused: false,
+                    },
+                )
+            },
+            false,
+        ),
+        (
+            "a read says not paused",
+            |c, _| {
+                flex(
+                    c,
+                    FlexEvent::StateRead {
+                        task_sid: T1.into(),
+                        paused: false,
+                    },
+                )
+            },
+            false,
+        ),
+        (
+            "max_pause_seconds passed",
+            |c, max_pause| c.handle(Event::Timer { id: max_pause }),
+            true,
+        ),
+    ];
+    for (name, resume, automatic) in cases {
+        let (mut c, _) = core_with_pause("customer", json!({"max_pause_seconds": 30}));
+        flex(&mut c, active(Some(A1)));
+        flex(&mut c, task(T1, R1, json!({"direction": "inbound"})));
+        let out = flex(
+            &mut c,
+            FlexEvent::PauseState {
+                task_sid: T1.into(),
+                paused: true,
+            },
+        );
+        let max_pause = timers(&out)[0].0;
+        let create = sends(&flex(&mut c, conf(T1, full(A1))))[0].0;
+        let out = c.handle(Event::Answer {
+            request: create,
+            answer: ok(C1, "RE1", false),
+        });
+        let pause = sends(&out)[0].0;
+        let out = c.handle(Event::Answer {
+            request: pause,
+            answer: Answer::http(503, "{}"),
+        });
+        let retry = timers(&out)[0].0;
+        let out = resume(&mut c, max_pause);
+        assert!(out.contains(&Command::CancelTimer { id: retry }), "{name}");
+        let want = if automatic {
+            vec![(Some(C1.to_string()), None)]
+        } else {
+            vec![]
+        };
+        assert_eq!(resumes(&out), want, "{name}");
+        assert!(
+            sends(&c.handle(Event::Timer { id: retry })).is_empty(),
+            "{name}"
+        );
+        for (request, _) in sends(&out) {
+            c.handle(Event::Answer {
+                request,
+                answer: Answer::http(200, r#"{"state":"recording","recordings":[]}"#),
+            });
+        }
+        assert!(c.idle(), "{name}");
+    }
+}
