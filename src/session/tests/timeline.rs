@@ -26,7 +26,7 @@
 use super::*;
 use proptest::prelude::*;
 use proptest::sample::Index;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 const TASKS: [&str; 2] = [T1, T2];
 const RESERVATIONS: [&str; 2] = [R1, R2];
@@ -208,6 +208,8 @@ struct Shell {
     /// The buttons' requests on their way: (task, pause?, what it reaches).
     presses: Vec<(usize, bool, String)>,
     conferences: [Conference; 2],
+    /// The calls this instance was on (Flex's active call).
+    had_calls: BTreeSet<(usize, usize)>,
     /// The task left this worker.
     ended: [bool; 2],
     /// What pauses this instance made reached (a call or the conference),
@@ -260,6 +262,7 @@ impl Shell {
             timers: Vec::new(),
             presses: Vec::new(),
             conferences: Default::default(),
+            had_calls: BTreeSet::new(),
             ended: [false; 2],
             paused_here: Default::default(),
             creates: BTreeMap::new(),
@@ -335,14 +338,20 @@ impl Shell {
                 let legs = &mut self.conferences[t].legs;
                 let joined = joined && legs[leg] != Some(false);
                 if joined && legs[leg].is_none() {
-                    for other in legs.iter_mut().filter(|l| **l == Some(true)) {
-                        *other = Some(false);
+                    // Join Call: the worker leaves its leg, and any call of
+                    // this task it had here that the conference did not show.
+                    for (l, other) in legs.iter_mut().enumerate() {
+                        let had = self.had_calls.contains(&(t, l)) && other.is_none();
+                        if *other == Some(true) || (had && l != leg) {
+                            *other = Some(false);
+                        }
                     }
                 }
                 legs[leg] = Some(joined);
                 self.flex(self.conference_event(t))?;
             }
             Step::ActiveCall(call) => {
+                self.had_calls.extend(call);
                 let call_sid = call.map(|(t, l)| worker_call(t, l));
                 self.flex(FlexEvent::ActiveCall { call_sid })?;
             }
@@ -416,15 +425,23 @@ impl Shell {
         if !ok {
             return Ok(());
         }
-        // Twilio's state is now this tab's doing.
-        if pause {
+        // Twilio's state is now this tab's doing. A pause reaches the
+        // conference's recording, or a call's if one was asked for (the
+        // backend answers "none" for a call nobody records).
+        let recorded = target.starts_with("CF")
+            || self
+                .creates
+                .iter()
+                .any(|((_, call), c)| *call == target && *c != Create::Failed);
+        let paused = pause && recorded;
+        if paused {
             self.paused_here[t].push(target);
         } else {
             self.paused_here[t].clear();
         }
         self.flex(FlexEvent::PauseState {
             task_sid: TASKS[t].into(),
-            paused: pause,
+            paused,
         })
     }
 
@@ -559,18 +576,28 @@ impl Shell {
     }
 
     /// The pauses of this instance in task `t` whose recording still runs:
-    /// a call that left the conference ended its recording, and so did a
-    /// call of this worker's once the worker moved to another leg of the
-    /// task (Join Call; an internal call's leg may never have been shown).
+    /// a call that left the conference ended its recording. So did a call
+    /// of this worker's that the task's conference does not show while it
+    /// shows another leg of the worker: the worker is on that one (an
+    /// internal call records this instance's active call before the
+    /// conference shows the worker's leg).
     fn still_paused(&self, t: usize) -> Vec<&String> {
         let c = &self.conferences[t];
-        let joined_leg = (0..LEGS).find(|l| c.legs[*l] == Some(true));
+        let shown = |call: &String| {
+            (0..LEGS)
+                .find(|l| *call == worker_call(t, *l))
+                .and_then(|l| c.legs[l])
+        };
+        let worker = |call: &String| {
+            (0..=TASKS.len()).any(|u| (0..LEGS).any(|l| *call == worker_call(u, l)))
+        };
         let over = |call: &String| {
-            let workers = (0..=TASKS.len()).flat_map(|t| (0..LEGS).map(move |l| worker_call(t, l)));
             (*call == customer_call(t) && c.customer == Some(false))
-                || (0..LEGS).any(|l| *call == worker_call(t, l) && c.legs[l] == Some(false))
-                || joined_leg.is_some_and(|l| *call != worker_call(t, l))
-                    && workers.into_iter().any(|w| w == *call)
+                || (worker(call)
+                    && match shown(call) {
+                        Some(joined) => !joined,
+                        None => c.legs.iter().any(Option::is_some),
+                    })
         };
         self.paused_here[t].iter().filter(|p| !over(p)).collect()
     }
@@ -620,7 +647,7 @@ impl Shell {
 
 proptest! {
     #![proptest_config(ProptestConfig {
-        cases: 400,
+        cases: 1000,
         // A failure prints its shrunk timeline; no file is written in src.
         failure_persistence: None,
         ..ProptestConfig::default()
