@@ -545,8 +545,10 @@ fn a_pause_that_lands_after_the_task_ended_is_resumed_at_once() {
 /// after the resume, it would pause again with nobody left to resume it.
 #[test]
 fn an_automatic_pause_stops_when_the_task_is_resumed() {
-    // (what resumes, the core sends a resume itself?)
-    let cases: [(&str, fn(&mut Core, u64) -> Vec<Command>, bool); 3] = [
+    /// Resumes the task, given the max-pause timer's id.
+    type Resume = fn(&mut Core, u64) -> Vec<Command>;
+    // (what resumes, how, the core sends a resume itself?)
+    let cases: [(&str, Resume, bool); 3] = [
         (
             "the agent resumed",
             |c, _| {

@@ -607,12 +607,11 @@ impl Shell {
     /// Never left paused: after a task ended, no pause of this tab remains
     /// (one that lands later is resumed at once).
     fn check_paused(&self) -> Result<(), TestCaseError> {
-        for t in 0..TASKS.len() {
+        for (t, task_sid) in TASKS.iter().enumerate() {
             let paused = self.still_paused(t);
             prop_assert!(
                 !self.ended[t] || paused.is_empty(),
-                "{} left paused after it ended: {paused:?}",
-                TASKS[t]
+                "{task_sid} left paused after it ended: {paused:?}"
             );
         }
         Ok(())
