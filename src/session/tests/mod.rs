@@ -15,6 +15,7 @@ mod legs;
 mod outcomes;
 mod pause;
 mod requests;
+mod resume;
 mod startup;
 mod status;
 mod teardown;
