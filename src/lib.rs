@@ -13,7 +13,6 @@ pub mod event;
 pub mod exclusion;
 pub mod insights;
 pub mod leg;
-pub mod loose;
 pub mod pause;
 pub mod retry;
 pub mod session;

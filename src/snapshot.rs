@@ -3,11 +3,11 @@
 //! event unreadable.
 
 use crate::attributes::{Attributes, Lookup};
+use crate::event::loose;
 use crate::exclusion::TaskFacts;
-use crate::loose;
 use serde::Deserialize;
 
-/// A field of the wrong type reads as absent (`loose`), as a Flex
+/// A field of the wrong type reads as absent (`event::loose`), as a Flex
 /// version that changed it must not make the whole event unreadable.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
