@@ -333,7 +333,16 @@ mod tests {
         let rules = config(&["Billing"], vec![rule("privacy", "no")]);
         let no_rules = config(&["Billing"], vec![]);
         let refused = |r| Err(NotAdmitted::Refused(r));
-        let cases: Vec<(&str, &Config, Option<&str>, Option<&str>, &str, Result<(), NotAdmitted>)> = vec![
+        // (case, configuration, channel, queue, attributes, answer)
+        type Case<'a> = (
+            &'a str,
+            &'a Config,
+            Option<&'a str>,
+            Option<&'a str>,
+            &'a str,
+            Result<(), NotAdmitted>,
+        );
+        let cases: Vec<Case> = vec![
             ("a voice task no rule matches", &rules, Some("voice"), Some("Sales"), r#"{"privacy":"yes"}"#, Ok(())),
             ("a chat task", &rules, Some("chat"), Some("Sales"), "{}", Err(NotAdmitted::NotVoice)),
             ("no channel at all", &rules, None, Some("Sales"), "{}", Err(NotAdmitted::NotVoice)),

@@ -24,6 +24,3 @@ pub mod vec_map;
 
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
-
-#[cfg(test)]
-mod session_tests;

@@ -1,0 +1,155 @@
+//! Start-up: reading the configuration once, and saying in the log (and
+//! one notification) what is wrong with it, or what the plugin will do.
+
+use super::{Command, Core, Level, Out};
+use crate::backend_client::Jitter;
+use crate::config::{self, Channel, Method, Setup};
+use crate::pause::{self, PauseConfig};
+use crate::strings;
+use crate::vec_map::VecMap;
+use std::collections::VecDeque;
+
+impl Core {
+    /// `custom_data` is Flex's `manager.configuration.custom_data`, or why the
+    /// shell could not read it.
+    pub fn new<D: crate::document::Document + Copy>(
+        custom_data: Result<D, String>,
+        worker_sid: &str,
+        locale: &str,
+        seed: u64,
+    ) -> (Core, Vec<Command>) {
+        let mut out = Out(Vec::new());
+        let parsed = custom_data;
+        let setup = match &parsed {
+            Ok(v) => config::parse(*v),
+            Err(e) => Setup::Invalid(vec![config::ConfigError {
+                path: "custom_data".into(),
+                problem: format!("not readable ({e})"),
+            }]),
+        };
+        let pause = match &parsed {
+            Ok(v) => pause::parse(*v),
+            Err(_) => Ok(PauseConfig::default()),
+        };
+        let recording_on = matches!(setup, Setup::Enabled(_));
+        let config = match setup {
+            Setup::Disabled => {
+                out.log(
+                    Level::Debug,
+                    "disabled in the Flex configuration; not recording".into(),
+                );
+                None
+            }
+            Setup::Invalid(errors) => {
+                for e in &errors {
+                    out.log(Level::Error, format!("misconfigured: {e}"));
+                }
+                out.log(
+                    Level::Error,
+                    format!(
+                        "not recording any call until custom_data.features.{} is fixed",
+                        config::FEATURE_KEY
+                    ),
+                );
+                out.0.push(Command::Notify {
+                    id: strings::BROKEN_NOTIFICATION_ID,
+                    text: strings::broken_notification(locale),
+                });
+                None
+            }
+            Setup::Enabled(c) if c.method == Method::Conference => {
+                out.log(
+                    Level::Info,
+                    "method conference: Flex records each call's whole conference; the plugin decides conferenceRecord when a task is accepted and makes no backend request".into(),
+                );
+                if c.channel == Channel::Worker {
+                    out.log(
+                        Level::Warn,
+                        "channel \"worker\" is ignored with method \"conference\": one recording covers the whole conference; for one recording per worker leg set method \"call-leg\"".into(),
+                    );
+                }
+                Some(c)
+            }
+            Setup::Enabled(c) => {
+                out.log(
+                    Level::Info,
+                    format!(
+                        "recording the {} channel through {}",
+                        match c.channel {
+                            Channel::Customer => "customer",
+                            Channel::Worker => "worker",
+                        },
+                        c.backend_url
+                    ),
+                );
+                Some(c)
+            }
+        };
+        let pause = match pause {
+            Ok(p) => Some(p),
+            Err(errors) => {
+                for e in &errors {
+                    out.log(Level::Error, format!("misconfigured: {e}"));
+                }
+                out.log(
+                    Level::Error,
+                    format!(
+                        "pause and resume are off until custom_data.features.{} is fixed",
+                        pause::PAUSE_FEATURE_KEY
+                    ),
+                );
+                // One notification, whichever part is wrong.
+                if recording_on {
+                    out.0.push(Command::Notify {
+                        id: strings::BROKEN_NOTIFICATION_ID,
+                        text: strings::broken_notification(locale),
+                    });
+                }
+                None
+            }
+        };
+        // The conference method needs the backend only for pausing: without
+        // its location, pausing is off, and the administrator is told where.
+        let pause = match (pause, &config) {
+            (Some(p), Some(c)) if p.enabled && c.backend_url.is_empty() => {
+                out.log(
+                    Level::Error,
+                    format!(
+                        "misconfigured: features.{}.backend_url: missing: pausing Flex's conference recording goes through the recording backend (features.{}.enabled is true)",
+                        config::FEATURE_KEY,
+                        pause::PAUSE_FEATURE_KEY
+                    ),
+                );
+                out.0.push(Command::Notify {
+                    id: strings::BROKEN_NOTIFICATION_ID,
+                    text: strings::broken_notification(locale),
+                });
+                None
+            }
+            (p, _) => p,
+        };
+        let core = Core {
+            pause,
+            paused: VecMap::new(),
+            config,
+            worker_sid: worker_sid.to_string(),
+            active_call: None,
+            sessions: VecMap::new(),
+            finished: VecDeque::new(),
+            ended_targets: VecDeque::new(),
+            requests: VecMap::new(),
+            timers: VecMap::new(),
+            next_id: 1,
+            jitter: Jitter::new(seed),
+            followed: Vec::new(),
+            warned_double_recording: false,
+            authorizing: VecMap::new(),
+        };
+        (core, out.0)
+    }
+
+    /// Whether the feature is on and correctly configured.
+    pub fn is_enabled(&self) -> bool {
+        self.config.is_some()
+    }
+}

@@ -1,0 +1,108 @@
+//! Start-up diagnostics: what the log and the notification say about the configuration.
+
+use super::*;
+
+#[test]
+fn misconfiguration_notifies_once_and_stays_inert() {
+    let (mut c, out) = core_with(json!({"enabled": true, "channel": "agent"}));
+    let notes: Vec<_> = out
+        .iter()
+        .filter(|c| matches!(c, Command::Notify { .. }))
+        .collect();
+    assert_eq!(notes.len(), 1);
+    assert!(matches!(
+        notes[0],
+        Command::Notify {
+            id: "PSDualChannelBroken",
+            ..
+        }
+    ));
+    assert_eq!(
+        logs(&out, Level::Error)[0],
+        r#"misconfigured: channel: must be "customer" or "worker", found "agent""#
+    );
+    assert!(!c.is_enabled());
+    assert!(flex(&mut c, task(T1, R1, json!({}))).is_empty());
+    assert!(flex(&mut c, conf(T1, full(A1))).is_empty());
+    let (_, out) = Core::new::<&serde_json::Value>(Err("a BigInt".into()), ME, "pt-BR", 1);
+    assert!(out
+        .iter()
+        .any(|c| matches!(c, Command::Notify { text, .. } if text.starts_with("A função"))));
+    let (c, out) = core_with(json!({"enabled": false}));
+    assert!(!out.iter().any(|c| matches!(c, Command::Notify { .. })));
+    assert!(!c.is_enabled());
+}
+
+#[test]
+fn flex_call_recording_on_warns_once_at_start() {
+    let enabled = json!({"enabled": true, "channel": "customer"});
+    // (feature, Flex's Call Recording, warnings)
+    let cases = [
+        (enabled.clone(), true, 1),
+        (enabled.clone(), false, 0),
+        (json!({"enabled": false}), true, 0),
+        (json!({"enabled": true, "channel": "agent"}), true, 0),
+    ];
+    for (feature, on, want) in cases {
+        let (mut c, _) = core_with(feature.clone());
+        let mut warnings = Vec::new();
+        for _ in 0..3 {
+            let out = flex(&mut c, FlexEvent::FlexCallRecording { enabled: on });
+            warnings.extend(logs(&out, Level::Warn));
+        }
+        assert_eq!(warnings.len(), want, "{feature} {on}: {warnings:?}");
+        if want == 1 {
+            assert!(warnings[0].contains("recorded twice"), "{}", warnings[0]);
+            assert!(warnings[0].contains("call_recording_enabled"));
+        }
+    }
+}
+
+#[test]
+fn invalid_pause_configuration_is_reported_with_its_path_and_pausing_is_off() {
+    let (c, out) = core_with_pause(
+        "customer",
+        json!({"enabled": "yes", "max_pause_seconds": -1}),
+    );
+    let errors = logs(&out, Level::Error);
+    assert!(
+        errors
+            .iter()
+            .any(|l| l.contains("features.pause_recording.enabled")),
+        "{errors:?}"
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|l| l.contains("features.pause_recording.max_pause_seconds")),
+        "{errors:?}"
+    );
+    let notes = out
+        .iter()
+        .filter(|c| matches!(c, Command::Notify { .. }))
+        .count();
+    assert_eq!(notes, 1);
+    assert!(c.is_enabled(), "recording itself goes on");
+    assert!(c.pause_config().is_none());
+    let mut c = c;
+    recording_customer_leg(&mut c);
+    let err = c.control_request(T1, ControlAction::Pause).unwrap_err();
+    assert!(err.contains("pause_recording is invalid"), "{err}");
+}
+
+/// Pausing Flex's conference recording needs the backend: without its
+/// location the administrator is told the path, and pausing is off.
+#[test]
+fn conference_method_pausing_without_backend_url_says_where() {
+    let data = json!({
+        "features": {
+            "dual_channel_recording": {"enabled": true, "method": "conference"},
+            "pause_recording": {"enabled": true}
+        }
+    });
+    let (c, out) = Core::new(Ok(&data), ME, "en-US", 7);
+    assert!(c.is_enabled(), "recording decisions go on");
+    assert!(c.pause_config().is_none(), "pausing is off");
+    assert!(out.iter().any(|cmd| matches!(cmd, Command::Log { level: Level::Error, message } if message.contains("features.dual_channel_recording.backend_url: missing"))), "{out:?}");
+    assert!(out.iter().any(|cmd| matches!(cmd, Command::Notify { .. })));
+}
