@@ -307,7 +307,7 @@ impl Core {
             }
             FlexEvent::FlexCallRecording { enabled } => {
                 // Every call-leg recording this plugin makes would come on top
-                // of the one Flex makes (`../shared/flex-facts.md`). Agents
+                // of the one Flex makes (`docs/flex-facts.md`). Agents
                 // are shown nothing; administrators read the log. With the
                 // conference method Flex's recording is the one there is.
                 let call_leg = self
