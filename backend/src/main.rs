@@ -4,21 +4,42 @@
 use clap::Parser;
 use recording_backend::config::{Cli, Command, Config, PolicyMode};
 use recording_backend::logging::{self, LogFormat};
-use recording_backend::{app, healthcheck, metrics_app, AppState};
+use recording_backend::{app, audit_cli, healthcheck, metrics_app, AppState};
 use shutdown_signal::shutdown_signal;
 use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Some(Command::Healthcheck { listen }) = cli.command {
-        return match healthcheck::probe(listen).await {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("recording-backend healthcheck: unhealthy: {e}");
-                ExitCode::from(1)
-            }
-        };
+    match cli.command.clone() {
+        Some(Command::Healthcheck { listen }) => {
+            return match healthcheck::probe(listen).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("recording-backend healthcheck: unhealthy: {e}");
+                    ExitCode::from(1)
+                }
+            };
+        }
+        Some(Command::Audit {
+            from,
+            to,
+            url,
+            json,
+        }) => {
+            let token = std::env::var("AUDIT_TOKEN").unwrap_or_default();
+            return match audit_cli::run(&url, &token, &from, &to, json).await {
+                Ok(text) => {
+                    print!("{text}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("recording-backend audit: {e}");
+                    ExitCode::from(1)
+                }
+            };
+        }
+        None => {}
     }
     let format = match LogFormat::parse(std::env::var("LOG_FORMAT").ok().as_deref()) {
         Ok(f) => f,
@@ -49,6 +70,19 @@ async fn main() -> ExitCode {
         metrics = %metrics_listen.map_or_else(|| "on --listen".to_string(), |a| a.to_string()),
         "configuration loaded"
     );
+    match (&config.webhooks, config.webhooks_off) {
+        (Some(w), _) => tracing::info!(
+            sink = %format!("{}{}", w.public_url, recording_backend::config::EVENT_STREAMS_PATH),
+            status_callbacks = %format!("{}{}", w.public_url, recording_backend::config::RECORDING_STATUS_PATH),
+            safety_net_seconds = config.safety_net_delay.as_secs(),
+            "Twilio webhooks on: the safety net records calls the plugin did not"
+        ),
+        (None, Some(why)) => tracing::warn!("{why}"),
+        (None, None) => {}
+    }
+    if config.audit_token.is_none() {
+        tracing::info!("AUDIT_TOKEN is not set: GET /audit answers 404");
+    }
     let state = match AppState::new(config) {
         Ok(s) => s,
         Err(e) => {

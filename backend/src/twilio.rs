@@ -169,6 +169,17 @@ pub struct Reservation {
 }
 
 #[derive(Debug, Deserialize)]
+struct ConferenceIn {
+    sid: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct ConferencePage {
+    #[serde(default)]
+    conferences: Vec<ConferenceIn>,
+}
+
+#[derive(Debug, Deserialize)]
 struct ReservationPage {
     #[serde(default)]
     reservations: Vec<Reservation>,
@@ -548,6 +559,32 @@ impl TwilioClient {
             return Ok(None);
         }
         parse(&Self::ok_or_api(reply)?, "fetch call").map(Some)
+    }
+
+    /// The conferences named `friendly_name`, whatever their status: Flex
+    /// names a task's conference after the task SID (`docs/flex-facts.md`,
+    /// "Finding a task's conference server side").
+    pub async fn conferences_named(
+        &self,
+        friendly_name: &str,
+    ) -> Result<Vec<ConferenceSid>, TwilioError> {
+        let url = format!(
+            "{}/2010-04-01/Accounts/{}/Conferences.json",
+            self.hosts.api, self.account_sid
+        );
+        let reply = self
+            .send("list conferences", Repeat::Safe, || {
+                self.http
+                    .get(&url)
+                    .query(&[("FriendlyName", friendly_name), ("PageSize", "20")])
+            })
+            .await?;
+        let page: ConferencePage = parse(&Self::ok_or_api(reply)?, "list conferences")?;
+        Ok(page
+            .conferences
+            .into_iter()
+            .filter_map(|c| c.sid.parse().ok())
+            .collect())
     }
 
     /// `None` when the call is not (or no longer) in the conference.
