@@ -9,7 +9,7 @@ use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use common::net::*;
 use common::*;
-use recording_backend::webhook_signature::{body_sha256, sign};
+use recording_backend::webhook_signature::body_sha256;
 use serde_json::{json, Value};
 
 fn calls_recorded(recordings: &[Value], call: &str) -> usize {
@@ -287,4 +287,52 @@ async fn the_audit_needs_its_token() {
     )
     .await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn worker_channel_records_the_workers_leg_in_the_conference() {
+    let sim = Sim::start().await;
+    sim.scene().await;
+    sim.flex_config(json!({"enabled": true, "channel": "worker"}), false)
+        .await;
+    let attributes = json!({
+        "call_sid": CA_CUSTOMER, "direction": "inbound",
+        "conference": {"sid": CF, "participants": {"customer": CA_CUSTOMER, "worker": CA_WORKER}}
+    });
+    sim.put(&format!("/tasks/{WT}"), json!({"attributes": attributes}))
+        .await;
+    let (state, app) = net_backend(&sim);
+    deliver(
+        &app,
+        &[event("EVw1", "reservation.accepted", attributes.clone())],
+    )
+    .await;
+    settle(&state).await;
+    let recordings = sim.recordings().await;
+    assert_eq!(calls_recorded(&recordings, CA_WORKER), 1, "{recordings:?}");
+    assert_eq!(calls_recorded(&recordings, CA_CUSTOMER), 0);
+    let media = sim.attributes(WT).await["reservation_attributes"][WR]["media"].clone();
+    assert_eq!(media.as_array().map(Vec::len), Some(1), "{media}");
+
+    // A leg the attributes name that is not in the conference is not recorded.
+    let sim = Sim::start().await;
+    sim.scene().await;
+    sim.flex_config(json!({"enabled": true, "channel": "worker"}), false)
+        .await;
+    let stale = json!({
+        "call_sid": CA_CUSTOMER, "direction": "inbound",
+        "conference": {"sid": CF, "participants": {"worker": CA_STRANGER}}
+    });
+    sim.put(&format!("/tasks/{WT}"), json!({"attributes": stale}))
+        .await;
+    let (state, app) = net_backend(&sim);
+    deliver(&app, &[event("EVw2", "reservation.accepted", stale)]).await;
+    settle(&state).await;
+    assert!(sim.recordings().await.is_empty());
+    let report = audit(&app, Some(AUDIT)).await;
+    assert_eq!(
+        report.json["unrecorded"][0]["reason"], "no-recording-started",
+        "{:?}",
+        report.json
+    );
 }

@@ -19,11 +19,11 @@
 
 use crate::claims::ClaimStore;
 use crate::config::StatusCallback;
-use crate::domain::attributes;
 use crate::domain::audit::{Audit, Miss, RecordedBy};
 use crate::domain::events::{Kind, TaskEvent};
 use crate::domain::policy::{FlexPolicy, PolicyCache, TaskFacts};
 use crate::domain::recording::{self, RecordingRegistry};
+use crate::domain::{attributes, authz};
 use crate::twilio::{RecordingParent, TaskSnapshot, TwilioClient};
 use dual_channel_recording::attributes::{parse_value, Attributes};
 use dual_channel_recording::config::{Channel, Method, Setup};
@@ -226,12 +226,46 @@ impl SafetyNet {
                 .await;
             return;
         };
+        if target.leg == RecordedLeg::Worker && !self.still_in_conference(&target, &snapshot).await
+        {
+            tracing::error!(task, call = %target.call, "safety net: the worker leg the task names is not in the task's conference; it is not recorded");
+            self.audit
+                .missed(
+                    task,
+                    Miss::NoRecordingStarted,
+                    Some(target.call.as_str()),
+                    None,
+                )
+                .await;
+            return;
+        }
         self.record(event, target, snapshot).await;
     }
 
+    /// A worker leg named by the task's attributes is recorded only while
+    /// Twilio shows it in the task's conference (`authz::in_conference`):
+    /// after a transfer the attributes may name another worker's old leg.
+    async fn still_in_conference(&self, target: &Target, snapshot: &TaskSnapshot) -> bool {
+        let Some(cf) = parse_value(&snapshot.attributes)
+            .ok()
+            .and_then(|a| leg::task_conference(&a))
+            .and_then(|c| c.parse::<dual_channel_recording::sid::ConferenceSid>().ok())
+        else {
+            return false;
+        };
+        match self.twilio.fetch_participant(&cf, &target.call).await {
+            Ok(p) => authz::in_conference(p.as_ref()),
+            Err(e) => {
+                tracing::warn!(conference = %cf, call = %target.call, error = %e, "safety net: the worker's leg could not be checked in the conference");
+                false
+            }
+        }
+    }
+
     /// The leg the configuration names: the task's customer call; on the
-    /// worker channel, the worker's leg as the task's attributes name it
-    /// (`conference.participants.worker`, Flex's own).
+    /// worker channel, the worker's leg as Flex names it in the task's
+    /// attributes (`conference.participants.worker`), checked against the
+    /// conference before it is recorded (`still_in_conference`).
     fn target(
         &self,
         event: &TaskEvent,
