@@ -104,12 +104,27 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Twilio Event Streams for the safety net.
+    #[command(subcommand)]
+    EventStreams(EventStreamsCommand),
     /// Exit 0 if the backend at ADDR answers /healthz healthy within 2 s, 1
     /// otherwise (for container HEALTHCHECKs and probes: no shell or curl needed).
     Healthcheck {
         /// Address of the running backend (0.0.0.0 or [::] mean this host).
         #[arg(long, default_value = "127.0.0.1:8787")]
         listen: SocketAddr,
+    },
+}
+
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum EventStreamsCommand {
+    /// Creates the webhook sink (URL/twilio/event-streams) and subscribes it
+    /// to the TaskRouter events the safety net reads, through Twilio's
+    /// Events API with this environment's credentials.
+    Setup {
+        /// The backend's PUBLIC_URL (https://host[:port], no path).
+        #[arg(long)]
+        url: String,
     },
 }
 

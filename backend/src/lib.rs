@@ -17,6 +17,7 @@ pub mod audit_store;
 pub mod claims;
 pub mod config;
 pub mod error;
+pub mod event_streams_setup;
 pub mod healthcheck;
 pub mod logging;
 pub mod metrics;

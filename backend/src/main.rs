@@ -2,9 +2,10 @@
 //! Everything else is in the library (`recording_backend::app`).
 
 use clap::Parser;
-use recording_backend::config::{Cli, Command, Config, PolicyMode};
+use recording_backend::config::{Cli, Command, Config, EventStreamsCommand, PolicyMode};
 use recording_backend::logging::{self, LogFormat};
-use recording_backend::{app, audit_cli, healthcheck, metrics_app, AppState};
+use recording_backend::twilio::{RetryPolicy, TwilioClient};
+use recording_backend::{app, audit_cli, event_streams_setup, healthcheck, metrics_app, AppState};
 use shutdown_signal::shutdown_signal;
 use std::process::ExitCode;
 
@@ -35,6 +36,32 @@ async fn main() -> ExitCode {
                 }
                 Err(e) => {
                     eprintln!("recording-backend audit: {e}");
+                    ExitCode::from(1)
+                }
+            };
+        }
+        Some(Command::EventStreams(EventStreamsCommand::Setup { url })) => {
+            let config = match Config::from_env(&cli, |k| std::env::var(k).ok()) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("recording-backend event-streams setup: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let twilio = match TwilioClient::new(&config, RetryPolicy::default()) {
+                Ok(t) => t,
+                Err(e) => {
+                    eprintln!("recording-backend: cannot start the HTTP client: {e}");
+                    return ExitCode::from(1);
+                }
+            };
+            return match event_streams_setup::run(&twilio, &url).await {
+                Ok(text) => {
+                    print!("{text}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("recording-backend event-streams setup: {e}");
                     ExitCode::from(1)
                 }
             };
