@@ -66,7 +66,7 @@ impl Default for PolicyTiming {
     name = "recording-backend",
     version,
     about = "Starts dual-channel call recordings for the Flex plugin and links them for Flex Insights.",
-    after_help = "Environment:\n  TWILIO_ACCOUNT_SID            account SID (AC...), required\n  TWILIO_AUTH_TOKEN             auth token, or else both of:\n  TWILIO_API_KEY                API key SID (SK...)\n  TWILIO_API_SECRET             API key secret\n  TWILIO_FLEX_WORKSPACE_SID     Flex TaskRouter workspace SID (WS...), required\n  ALLOWED_ORIGINS               comma-separated browser origins (default https://flex.twilio.com)\n  RECORDING_STATUS_CALLBACK     URL Twilio calls on recording events (optional; overrides PUBLIC_URL's /twilio/recording-status)\n  RECORDING_STATUS_CALLBACK_EVENT  events for it: in-progress, completed, absent (space or comma separated; default completed)\n  PUBLIC_URL                    https://host[:port] Twilio reaches this backend at: turns on the Event Streams sink (/twilio/event-streams) and recording status callbacks (/twilio/recording-status); needs TWILIO_AUTH_TOKEN\n  SAFETY_NET_SECONDS            wait after a reservation's accept before the safety net records a call the plugin did not (default 30)\n  AUDIT_TOKEN                   bearer token of GET /audit and `recording-backend audit` (without it /audit answers 404)\n  AUTHORIZATION                 strict (default) or token-only\n  POLICY                        on (default: enforce the Flex configuration's rules) or off\n  REDIS_URL                     redis://[:password@]host:port[/db], the claim store shared by several replicas (optional; without it run one replica)\n  TWILIO_REGION, TWILIO_EDGE    Twilio region and edge ({product}.{edge}.{region}.twilio.com; a region alone: its own edge)\n  METRICS_LISTEN                serve /metrics on this address (host:port) instead of --listen\n  LOG_FORMAT                    text (default) or json (one JSON object per line)\n  RUST_LOG                      log filter (default info)"
+    after_help = "Environment:\n  TWILIO_ACCOUNT_SID            account SID (AC...), required\n  TWILIO_AUTH_TOKEN             auth token, or else both of:\n  TWILIO_API_KEY                API key SID (SK...)\n  TWILIO_API_SECRET             API key secret\n  TWILIO_FLEX_WORKSPACE_SID     Flex TaskRouter workspace SID (WS...), required\n  ALLOWED_ORIGINS               comma-separated browser origins (default https://flex.twilio.com)\n  RECORDING_STATUS_CALLBACK     URL Twilio calls on recording events (optional; overrides PUBLIC_URL's /twilio/recording-status; none: no callbacks)\n  RECORDING_STATUS_CALLBACK_EVENT  events for it: in-progress, completed, absent (space or comma separated; default completed)\n  PUBLIC_URL                    https://host[:port] Twilio reaches this backend at: turns on the Event Streams sink (/twilio/event-streams) and recording status callbacks (/twilio/recording-status); needs TWILIO_AUTH_TOKEN\n  SAFETY_NET_SECONDS            wait after a reservation's accept before the safety net records a call the plugin did not (default 30)\n  AUDIT_TOKEN                   bearer token of GET /audit and `recording-backend audit` (without it /audit answers 404)\n  AUTHORIZATION                 strict (default) or token-only\n  POLICY                        on (default: enforce the Flex configuration's rules) or off\n  REDIS_URL                     redis://[:password@]host:port[/db], the claim store shared by several replicas (optional; without it run one replica)\n  TWILIO_REGION, TWILIO_EDGE    Twilio region and edge ({product}.{edge}.{region}.twilio.com; a region alone: its own edge)\n  METRICS_LISTEN                serve /metrics on this address (host:port) instead of --listen\n  LOG_FORMAT                    text (default) or json (one JSON object per line)\n  RUST_LOG                      log filter (default info)"
 )]
 pub struct Cli {
     /// Address to listen on.
@@ -513,6 +513,9 @@ impl Config {
         };
 
         let status_callback = match get("RECORDING_STATUS_CALLBACK") {
+            // No callbacks at all, even with PUBLIC_URL (a proxy or a
+            // contract checker in front of Twilio that refuses them).
+            Some(none) if none == "none" => None,
             None => webhooks.as_ref().map(|w| StatusCallback {
                 url: format!("{}{RECORDING_STATUS_PATH}", w.public_url),
                 events: VALID_CALLBACK_EVENTS
@@ -759,6 +762,11 @@ mod tests {
             load(&[], &o).unwrap().status_callback.unwrap().url,
             "https://cb.example/rec"
         );
+        let mut none = v.clone();
+        none.push(("RECORDING_STATUS_CALLBACK", "none"));
+        let c = load(&[], &none).unwrap();
+        assert!(c.status_callback.is_none());
+        assert!(c.webhooks.is_some());
         // API key credentials alone: no token to check Twilio's signatures with.
         let keys = vec![
             ("TWILIO_ACCOUNT_SID", AC),
