@@ -163,7 +163,13 @@ mod tests {
         let params = pairs(&[("b", "2"), ("a", "1")]);
         let url = "https://rec.example/twilio/recording-status";
         let good = sign("tok", url, &params);
-        let cases: Vec<(&str, Option<&str>, &str, Result<(), SignatureProblem>)> = vec![
+        type Case<'a> = (
+            &'a str,
+            Option<&'a str>,
+            &'a str,
+            Result<(), SignatureProblem>,
+        );
+        let cases: Vec<Case> = vec![
             ("tok", Some(&good), url, Ok(())),
             ("other", Some(&good), url, Err(SignatureProblem::Mismatch)),
             (

@@ -396,7 +396,7 @@ impl SafetyNet {
             return;
         }
         let attributes = parse_value(&snapshot.attributes).ok();
-        let named = attributes.as_ref().and_then(|a| leg::task_conference(a));
+        let named = attributes.as_ref().and_then(leg::task_conference);
         let conferences = match named.and_then(|c| c.parse().ok()) {
             Some(cf) => vec![cf],
             None => match self.twilio.conferences_named(task).await {
