@@ -22,6 +22,7 @@ pub mod healthcheck;
 pub mod logging;
 pub mod metrics;
 pub mod twilio;
+pub mod twilio_events;
 pub mod webhook_signature;
 
 pub mod domain;

@@ -94,7 +94,7 @@ struct ErrorBodyIn {
 
 /// Whether a request may be sent again after it timed out.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Repeat {
+pub(crate) enum Repeat {
     Safe,
     NotOnTimeout,
 }
@@ -166,11 +166,6 @@ pub struct Reservation {
     pub worker_sid: Option<String>,
     #[serde(default)]
     pub reservation_status: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Created {
-    sid: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -251,8 +246,8 @@ pub enum TaskWrite {
 }
 
 pub struct TwilioClient {
-    http: reqwest::Client,
-    hosts: TwilioHosts,
+    pub(crate) http: reqwest::Client,
+    pub(crate) hosts: TwilioHosts,
     user: String,
     password: String,
     account_sid: AccountSid,
@@ -260,7 +255,10 @@ pub struct TwilioClient {
     retry: RetryPolicy,
 }
 
-fn parse<T: for<'de> Deserialize<'de>>(reply: &Reply, what: &str) -> Result<T, TwilioError> {
+pub(crate) fn parse<T: for<'de> Deserialize<'de>>(
+    reply: &Reply,
+    what: &str,
+) -> Result<T, TwilioError> {
     serde_json::from_slice(&reply.body).map_err(|e| TwilioError::BadAnswer(format!("{what}: {e}")))
 }
 
@@ -337,7 +335,7 @@ impl TwilioClient {
     /// Sends the request built by `build`, retrying as the policy allows.
     /// Returns any answer that is not retried, 2xx or not. Every Twilio
     /// operation passes here, so its latency and failures are measured here.
-    async fn send(
+    pub(crate) async fn send(
         &self,
         what: &'static str,
         repeat: Repeat,
@@ -439,7 +437,7 @@ impl TwilioClient {
     /// Where a Twilio answer becomes an error (answers a caller expects, such
     /// as 404 for "no such call" or 412 for a stale write, never get here),
     /// so Twilio errors are counted by code here and nowhere else.
-    fn ok_or_api(reply: Reply) -> Result<Reply, TwilioError> {
+    pub(crate) fn ok_or_api(reply: Reply) -> Result<Reply, TwilioError> {
         if reply.status.is_success() {
             Ok(reply)
         } else {
@@ -689,62 +687,6 @@ impl TwilioClient {
             queue_name: task.task_queue_friendly_name,
             channel: task.task_channel_unique_name,
         }))
-    }
-
-    /// `POST https://events.twilio.com/v1/Sinks`: a webhook sink Twilio
-    /// delivers Event Streams events to (`SinkConfiguration` is JSON text,
-    /// `destination` and `method` for a webhook). Answers the sink's SID.
-    pub async fn create_webhook_sink(
-        &self,
-        description: &str,
-        destination: &str,
-    ) -> Result<String, TwilioError> {
-        let url = format!("{}/v1/Sinks", self.hosts.events);
-        let configuration = serde_json::json!({
-            "destination": destination,
-            "method": "POST",
-            "batch_events": false,
-        })
-        .to_string();
-        let form = [
-            ("Description", description),
-            ("SinkType", "webhook"),
-            ("SinkConfiguration", configuration.as_str()),
-        ];
-        let reply = self
-            .send("create sink", Repeat::NotOnTimeout, || {
-                self.http.post(&url).form(&form)
-            })
-            .await?;
-        let created: Created = parse(&Self::ok_or_api(reply)?, "create sink")?;
-        Ok(created.sid)
-    }
-
-    /// `POST https://events.twilio.com/v1/Subscriptions`: subscribes the sink
-    /// to `types` (each sent as Twilio's `{"type", "schema_version"}` JSON
-    /// text). Answers the subscription's SID.
-    pub async fn create_subscription(
-        &self,
-        description: &str,
-        sink_sid: &str,
-        types: &[&str],
-    ) -> Result<String, TwilioError> {
-        let url = format!("{}/v1/Subscriptions", self.hosts.events);
-        let types: Vec<String> = types
-            .iter()
-            .map(|t| serde_json::json!({"type": t, "schema_version": 1}).to_string())
-            .collect();
-        let mut form: Vec<(&str, &str)> = vec![("Description", description), ("SinkSid", sink_sid)];
-        for t in &types {
-            form.push(("Types", t.as_str()));
-        }
-        let reply = self
-            .send("create subscription", Repeat::NotOnTimeout, || {
-                self.http.post(&url).form(&form)
-            })
-            .await?;
-        let created: Created = parse(&Self::ok_or_api(reply)?, "create subscription")?;
-        Ok(created.sid)
     }
 
     /// `GET https://flex-api.twilio.com/v1/Configuration`: the account's Flex

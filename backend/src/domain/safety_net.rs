@@ -38,6 +38,12 @@ use std::time::Duration;
 /// retries a delivery for well under a day.
 pub const EVENT_ID_TTL: Duration = Duration::from_secs(24 * 3600);
 
+/// Reads of the policy and the task before the net gives a check up (each
+/// read already retries as the Twilio client does): 2 s, then 4 s between
+/// them, so an outage of a few seconds at the wrong moment costs no recording.
+const READ_ATTEMPTS: u32 = 3;
+const READ_PAUSE: Duration = Duration::from_secs(2);
+
 pub struct SafetyNet {
     pub twilio: Arc<TwilioClient>,
     pub claims: Option<Arc<ClaimStore>>,
@@ -149,14 +155,39 @@ impl SafetyNet {
         self.check(&event).await;
     }
 
-    /// The policy and the task as TaskRouter has them now; `None` when the
-    /// net cannot decide (logged).
+    /// The policy and the task as TaskRouter has them now, trying again
+    /// after a failure ([`READ_ATTEMPTS`]); `None` when the net cannot
+    /// decide (logged).
     async fn read(&self, event: &TaskEvent) -> Option<(Arc<FlexPolicy>, TaskSnapshot)> {
+        let mut pause = READ_PAUSE;
+        for attempt in 1..=READ_ATTEMPTS {
+            match self.read_once(event, attempt == READ_ATTEMPTS).await {
+                Some(read) => return Some(read),
+                None if attempt < READ_ATTEMPTS => {
+                    tokio::time::sleep(pause).await;
+                    pause *= 2;
+                }
+                None => {}
+            }
+        }
+        None
+    }
+
+    /// One attempt; failures are logged at error level on the last one.
+    async fn read_once(
+        &self,
+        event: &TaskEvent,
+        last: bool,
+    ) -> Option<(Arc<FlexPolicy>, TaskSnapshot)> {
         let task = event.task.as_str();
         let policy = match self.policy.get(&self.twilio).await {
             Ok(p) => p,
             Err(e) => {
-                tracing::error!(task, error = %e, "safety net: the Flex configuration could not be read, so the task's recording cannot be checked");
+                if last {
+                    tracing::error!(task, error = %e, "safety net: the Flex configuration could not be read, so the task's recording cannot be checked");
+                } else {
+                    tracing::info!(task, error = %e, "safety net: the Flex configuration could not be read; trying again");
+                }
                 return None;
             }
         };
@@ -171,7 +202,11 @@ impl SafetyNet {
                 channel: Some("voice".into()),
             },
             Err(e) => {
-                tracing::error!(task, error = %e, "safety net: the task could not be read from TaskRouter, so its recording cannot be checked");
+                if last {
+                    tracing::error!(task, error = %e, "safety net: the task could not be read from TaskRouter, so its recording cannot be checked");
+                } else {
+                    tracing::info!(task, error = %e, "safety net: the task could not be read; trying again");
+                }
                 return None;
             }
         };
