@@ -131,6 +131,10 @@ async fn main() -> ExitCode {
     // Pauses other replicas (or this one before a restart) watch through the
     // claim store: their timers go on here too.
     tokio::spawn(state.0.pause_watch.clone().rearm());
+    if state.0.config.webhooks.is_some() {
+        // Checks a stopped backend (this one, or another replica) was waiting for.
+        tokio::spawn(state.0.safety_net.clone().rearm());
+    }
     let listener = match tokio::net::TcpListener::bind(listen).await {
         Ok(l) => l,
         Err(e) => {

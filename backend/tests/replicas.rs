@@ -931,3 +931,51 @@ async fn each_event_is_handled_once_across_replicas_and_the_audit_outlives_them(
     );
     assert_eq!(report.json["unrecorded"][0]["recordingSid"], re.as_str());
 }
+
+#[tokio::test]
+async fn a_starting_replica_makes_the_checks_a_stopped_one_was_waiting_for() {
+    use common::net::*;
+    use recording_backend::domain::audit::Accept;
+    let redis = RedisServer::start().await;
+    let sim = Sim::start().await;
+    sim.scene().await;
+    // Replica A noted the accept, then stopped before its check was due.
+    let (_a, state_a) = net_replica(&sim, &redis.url());
+    let accepted_ms = time::OffsetDateTime::now_utc().unix_timestamp() * 1000;
+    state_a
+        .0
+        .audit
+        .accepted(Accept {
+            task: WT,
+            accepted_ms,
+            call: Some(CA_CUSTOMER),
+            reservation: Some(WR),
+            worker: Some(WK),
+        })
+        .await;
+    drop(state_a);
+    assert!(sim.recordings().await.is_empty());
+    let (b, state_b) = net_replica(&sim, &redis.url());
+    state_b.0.safety_net.clone().rearm().await;
+    settle(&state_b).await;
+    let recordings = sim.recordings().await;
+    assert_eq!(
+        recordings
+            .iter()
+            .filter(|r| r["callSid"] == CA_CUSTOMER)
+            .count(),
+        1,
+        "{recordings:?}"
+    );
+    let report = audit(&b, Some(AUDIT)).await;
+    assert_eq!(
+        report.json["recorded"][0]["by"], "safety-net",
+        "{:?}",
+        report.json
+    );
+    // Decided now: a second start takes nothing over.
+    let (_c, state_c) = net_replica(&sim, &redis.url());
+    state_c.0.safety_net.clone().rearm().await;
+    settle(&state_c).await;
+    assert_eq!(sim.recordings().await.len(), 1);
+}

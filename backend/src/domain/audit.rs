@@ -18,6 +18,8 @@ const RECORDING: &str = "recording";
 const BY: &str = "by";
 const MISSED: &str = "missed";
 const CONFERENCE: &str = "conference";
+const RESERVATION: &str = "reservation";
+const WORKER: &str = "worker";
 
 /// Who started (or made) a recording.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -182,6 +184,25 @@ fn now_ms() -> i64 {
         .unwrap_or(i64::MAX)
 }
 
+/// An accepted reservation of a voice task, as the audit notes it.
+#[derive(Clone, Copy, Debug)]
+pub struct Accept<'a> {
+    pub task: &'a str,
+    pub accepted_ms: i64,
+    pub call: Option<&'a str>,
+    pub reservation: Option<&'a str>,
+    pub worker: Option<&'a str>,
+}
+
+/// An accepted task nothing was decided for yet (`Audit::undecided`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Undecided {
+    pub task: String,
+    pub accepted_ms: i64,
+    pub reservation: Option<String>,
+    pub worker: Option<String>,
+}
+
 /// The audit's writes and its report, over the store.
 pub struct Audit {
     store: AuditStore,
@@ -207,10 +228,19 @@ impl Audit {
     }
 
     /// A voice task was accepted (an Event Streams event).
-    pub async fn accepted(&self, task: &str, accepted_ms: i64, call: Option<&str>) {
+    pub async fn accepted(&self, accept: Accept<'_>) {
+        let Accept {
+            task,
+            accepted_ms,
+            call,
+            reservation,
+            worker,
+        } = accept;
         let mut facts = vec![(ACCEPTED, accepted_ms.to_string())];
-        if let Some(c) = call {
-            facts.push((CALL, c.to_string()));
+        for (k, v) in [(CALL, call), (RESERVATION, reservation), (WORKER, worker)] {
+            if let Some(v) = v {
+                facts.push((k, v.to_string()));
+            }
         }
         self.note(task, Some(accepted_ms), Write::IfAbsent, &facts)
             .await;
@@ -317,6 +347,27 @@ impl Audit {
         }
     }
 
+    /// The accepted tasks first seen within `[from_ms, to_ms]` whose check
+    /// nobody made (a backend stopped while it waited): `SafetyNet::rearm`
+    /// makes it.
+    pub async fn undecided(&self, from_ms: i64, to_ms: i64) -> Result<Vec<Undecided>, StoreError> {
+        let mut out = Vec::new();
+        for (task, facts) in self.store.window(from_ms, to_ms).await? {
+            let Some(accepted_ms) = facts.get(ACCEPTED).and_then(|a| a.parse().ok()) else {
+                continue;
+            };
+            if classify(&task, &facts, None) == Verdict::Open {
+                out.push(Undecided {
+                    task,
+                    accepted_ms,
+                    reservation: facts.get(RESERVATION).cloned(),
+                    worker: facts.get(WORKER).cloned(),
+                });
+            }
+        }
+        Ok(out)
+    }
+
     /// The report of the tasks first seen within `[from_ms, to_ms]`.
     pub async fn report(&self, from_ms: i64, to_ms: i64) -> Result<Report, StoreError> {
         let mut report = Report::default();
@@ -416,7 +467,14 @@ mod tests {
     #[tokio::test]
     async fn memory_store_round_trip() {
         let audit = Audit::new(AuditStore::new(None));
-        audit.accepted("WT1", 1_000, Some("CA1")).await;
+        let accept = |task, accepted_ms, call| Accept {
+            task,
+            accepted_ms,
+            call,
+            reservation: None,
+            worker: None,
+        };
+        audit.accepted(accept("WT1", 1_000, Some("CA1"))).await;
         audit
             .recorded("WT1", "CA1", "RE1", RecordedBy::SafetyNet, true)
             .await;
@@ -424,13 +482,18 @@ mod tests {
         audit
             .recorded("WT1", "CA1", "RE1", RecordedBy::Plugin, false)
             .await;
-        audit.accepted("WT2", 2_000, Some("CA2")).await;
+        audit.accepted(accept("WT2", 2_000, Some("CA2"))).await;
         audit
             .missed("WT2", Miss::NoRecordingStarted, Some("CA2"), None)
             .await;
-        audit.accepted("WT3", 3_000, None).await;
+        audit.accepted(accept("WT3", 3_000, None)).await;
         audit.excluded("WT3", "exclude_queues: Sales").await;
-        audit.accepted("WT9", 9_000, None).await;
+        audit.accepted(accept("WT9", 9_000, None)).await;
+        let open = audit.undecided(0, 10_000).await.unwrap();
+        assert_eq!(
+            open.iter().map(|u| u.task.as_str()).collect::<Vec<_>>(),
+            ["WT9"]
+        );
         let r = audit.report(0, 5_000).await.unwrap();
         assert_eq!(r.recorded.len(), 1);
         assert_eq!(r.recorded[0].by, RecordedBy::SafetyNet);

@@ -19,8 +19,8 @@
 
 use crate::claims::ClaimStore;
 use crate::config::StatusCallback;
-use crate::domain::audit::{Audit, Miss, RecordedBy};
-use crate::domain::events::{Kind, TaskEvent};
+use crate::domain::audit::{Accept, Audit, Miss, RecordedBy};
+use crate::domain::events::{Kind, TaskEvent, MAX_EVENT_AGE_MS};
 use crate::domain::policy::{FlexPolicy, PolicyCache, TaskFacts};
 use crate::domain::recording::{self, RecordingRegistry};
 use crate::domain::{attributes, authz};
@@ -135,14 +135,63 @@ impl SafetyNet {
         });
     }
 
+    /// Makes the checks that were due while no backend waited for them:
+    /// every task accepted within the last hour that the audit (the shared
+    /// store) has no outcome for. Run at start; with Redis, a replica that
+    /// starts takes over what a stopped one was waiting for. A check made
+    /// twice is harmless (the leg is claimed as for any recording).
+    pub async fn rearm(self: Arc<Self>) {
+        let now = now_ms();
+        let open = match self
+            .audit
+            .undecided(now.saturating_sub(MAX_EVENT_AGE_MS), now)
+            .await
+        {
+            Ok(open) => open,
+            Err(e) => {
+                tracing::warn!(error = %e, "safety net: the checks other replicas were waiting for could not be read");
+                return;
+            }
+        };
+        if !open.is_empty() {
+            tracing::info!(
+                count = open.len(),
+                "safety net: taking over checks no backend made"
+            );
+        }
+        for u in open {
+            let Ok(task) = u.task.parse() else { continue };
+            self.spawn(TaskEvent {
+                id: format!("rearm:{}", u.task),
+                kind: Kind::Accepted,
+                label: "reservation.accepted",
+                time_ms: u.accepted_ms,
+                task,
+                reservation: u.reservation.and_then(|r| r.parse().ok()),
+                worker: u.worker.and_then(|w| w.parse().ok()),
+                attributes: None,
+                queue_name: None,
+                queue_sid: None,
+            });
+        }
+    }
+
     async fn accepted(&self, event: TaskEvent) {
         let call = event
             .attributes
             .as_deref()
             .and_then(|a| parse_value(a).ok())
             .and_then(|a| leg::task_call(&a));
+        let reservation = event.reservation.as_ref().map(|r| r.to_string());
+        let worker = event.worker.as_ref().map(|w| w.to_string());
         self.audit
-            .accepted(event.task.as_str(), event.time_ms, call.as_deref())
+            .accepted(Accept {
+                task: event.task.as_str(),
+                accepted_ms: event.time_ms,
+                call: call.as_deref(),
+                reservation: reservation.as_deref(),
+                worker: worker.as_deref(),
+            })
             .await;
         // The wait counts from the accept, not from the delivery.
         let due = event
