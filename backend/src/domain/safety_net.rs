@@ -346,7 +346,8 @@ impl SafetyNet {
         }
     }
 
-    /// The leg the configuration names: the task's customer call; on the
+    /// The leg the configuration names: the task's customer call (its
+    /// `call_sid`, else Flex's `conference.participants.customer`); on the
     /// worker channel, the worker's leg as Flex names it in the task's
     /// attributes (`conference.participants.worker`), checked against the
     /// conference before it is recorded (`still_in_conference`).
@@ -359,7 +360,18 @@ impl SafetyNet {
         let attributes = parse_value(&snapshot.attributes).ok()?;
         match channel {
             Channel::Customer => Some(Target {
-                call: leg::task_call(&attributes)?.parse().ok()?,
+                // An outbound call's task may name the customer only in the
+                // conference's legs, once the customer answered.
+                call: leg::task_call(&attributes)
+                    .or_else(|| {
+                        leg::sid_attribute(
+                            &attributes,
+                            "conference.participants.customer",
+                            dual_channel_recording::sid::SidKind::Call,
+                        )
+                    })?
+                    .parse()
+                    .ok()?,
                 leg: RecordedLeg::Customer,
                 media: MediaTarget::Conversation,
             }),
