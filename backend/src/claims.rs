@@ -154,7 +154,7 @@ pub struct RecordedClaim {
 /// something we cannot read). Never shown to a browser.
 #[derive(Clone, Debug, thiserror::Error)]
 #[error("claim store (Redis) unavailable: {0}")]
-pub struct StoreError(String);
+pub struct StoreError(pub String);
 
 /// What a stored value means. A value we cannot read is treated as a
 /// recording that is no longer running, so it gets replaced.
@@ -348,6 +348,18 @@ impl ClaimStore {
         }
     }
 
+    /// A key of this account's namespace (`dual-channel-recording:{AC}:{rest}`),
+    /// for the other users of the store (`audit_store`).
+    pub fn key_of(&self, rest: &str) -> String {
+        format!("{}{rest}", self.prefix)
+    }
+
+    /// A connection for other users of the store; each of their commands
+    /// goes through [`bounded`] like ours.
+    pub async fn shared_connection(&self) -> Result<ConnectionManager, StoreError> {
+        self.connection().await
+    }
+
     /// Claims the call if nobody has; otherwise says who has.
     pub async fn claim(&self, call_sid: &CallSid) -> Result<Claim, StoreError> {
         let lease = new_lease();
@@ -532,7 +544,7 @@ impl ClaimStore {
 }
 
 /// One Redis command, within `OP_TIMEOUT`.
-async fn bounded<T>(
+pub async fn bounded<T>(
     op: impl std::future::Future<Output = redis::RedisResult<T>>,
 ) -> Result<T, StoreError> {
     match tokio::time::timeout(OP_TIMEOUT, op).await {

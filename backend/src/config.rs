@@ -26,6 +26,16 @@ pub const GRANT_VALID_FOR: Duration = Duration::from_secs(15);
 /// changes nothing.
 pub const PAUSE_WATCH_GRACE: Duration = Duration::from_secs(10);
 
+/// How long after a reservation's accept the safety net looks for the
+/// recording the plugin should have started (`SAFETY_NET_SECONDS`): the
+/// plugin starts one within a few seconds of the legs joining, so 30 s
+/// leaves it room and still records most of the call when it failed.
+pub const DEFAULT_SAFETY_NET: Duration = Duration::from_secs(30);
+
+/// Where Twilio calls this backend (relative to `PUBLIC_URL`).
+pub const EVENT_STREAMS_PATH: &str = "/twilio/event-streams";
+pub const RECORDING_STATUS_PATH: &str = "/twilio/recording-status";
+
 /// How long a Flex configuration read is trusted, and what happens when
 /// Twilio cannot be reached (`domain::policy`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,7 +66,7 @@ impl Default for PolicyTiming {
     name = "recording-backend",
     version,
     about = "Starts dual-channel call recordings for the Flex plugin and links them for Flex Insights.",
-    after_help = "Environment:\n  TWILIO_ACCOUNT_SID            account SID (AC...), required\n  TWILIO_AUTH_TOKEN             auth token, or else both of:\n  TWILIO_API_KEY                API key SID (SK...)\n  TWILIO_API_SECRET             API key secret\n  TWILIO_FLEX_WORKSPACE_SID     Flex TaskRouter workspace SID (WS...), required\n  ALLOWED_ORIGINS               comma-separated browser origins (default https://flex.twilio.com)\n  RECORDING_STATUS_CALLBACK     URL Twilio calls on recording events (optional)\n  RECORDING_STATUS_CALLBACK_EVENT  events for it: in-progress, completed, absent (space or comma separated; default completed)\n  AUTHORIZATION                 strict (default) or token-only\n  POLICY                        on (default: enforce the Flex configuration's rules) or off\n  REDIS_URL                     redis://[:password@]host:port[/db], the claim store shared by several replicas (optional; without it run one replica)\n  TWILIO_REGION, TWILIO_EDGE    Twilio region and edge ({product}.{edge}.{region}.twilio.com; a region alone: its own edge)\n  METRICS_LISTEN                serve /metrics on this address (host:port) instead of --listen\n  LOG_FORMAT                    text (default) or json (one JSON object per line)\n  RUST_LOG                      log filter (default info)"
+    after_help = "Environment:\n  TWILIO_ACCOUNT_SID            account SID (AC...), required\n  TWILIO_AUTH_TOKEN             auth token, or else both of:\n  TWILIO_API_KEY                API key SID (SK...)\n  TWILIO_API_SECRET             API key secret\n  TWILIO_FLEX_WORKSPACE_SID     Flex TaskRouter workspace SID (WS...), required\n  ALLOWED_ORIGINS               comma-separated browser origins (default https://flex.twilio.com)\n  RECORDING_STATUS_CALLBACK     URL Twilio calls on recording events (optional; overrides PUBLIC_URL's /twilio/recording-status; none: no callbacks)\n  RECORDING_STATUS_CALLBACK_EVENT  events for it: in-progress, completed, absent (space or comma separated; default completed)\n  PUBLIC_URL                    https://host[:port] Twilio reaches this backend at: turns on the Event Streams sink (/twilio/event-streams) and recording status callbacks (/twilio/recording-status); needs TWILIO_AUTH_TOKEN\n  SAFETY_NET_SECONDS            wait after a reservation's accept before the safety net records a call the plugin did not (default 30)\n  AUDIT_TOKEN                   bearer token of GET /audit and `recording-backend audit` (without it /audit answers 404)\n  AUTHORIZATION                 strict (default) or token-only\n  POLICY                        on (default: enforce the Flex configuration's rules) or off\n  REDIS_URL                     redis://[:password@]host:port[/db], the claim store shared by several replicas (optional; without it run one replica)\n  TWILIO_REGION, TWILIO_EDGE    Twilio region and edge ({product}.{edge}.{region}.twilio.com; a region alone: its own edge)\n  METRICS_LISTEN                serve /metrics on this address (host:port) instead of --listen\n  LOG_FORMAT                    text (default) or json (one JSON object per line)\n  RUST_LOG                      log filter (default info)"
 )]
 pub struct Cli {
     /// Address to listen on.
@@ -77,12 +87,44 @@ pub struct Cli {
 
 #[derive(Debug, Clone, clap::Subcommand)]
 pub enum Command {
+    /// Which voice tasks of a time window should have been recorded and
+    /// were not, and which were excluded by a rule: asks GET /audit of a
+    /// running backend with AUDIT_TOKEN.
+    Audit {
+        /// Start of the window (RFC 3339, e.g. 2026-12-06T00:00:00Z).
+        #[arg(long)]
+        from: String,
+        /// End of the window (RFC 3339).
+        #[arg(long)]
+        to: String,
+        /// Base URL of the running backend.
+        #[arg(long, default_value = "http://127.0.0.1:8787")]
+        url: String,
+        /// Print the JSON answer instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Twilio Event Streams for the safety net.
+    #[command(subcommand)]
+    EventStreams(EventStreamsCommand),
     /// Exit 0 if the backend at ADDR answers /healthz healthy within 2 s, 1
     /// otherwise (for container HEALTHCHECKs and probes: no shell or curl needed).
     Healthcheck {
         /// Address of the running backend (0.0.0.0 or [::] mean this host).
         #[arg(long, default_value = "127.0.0.1:8787")]
         listen: SocketAddr,
+    },
+}
+
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum EventStreamsCommand {
+    /// Creates the webhook sink (URL/twilio/event-streams) and subscribes it
+    /// to the TaskRouter events the safety net reads, through Twilio's
+    /// Events API with this environment's credentials.
+    Setup {
+        /// The backend's PUBLIC_URL (https://host[:port], no path).
+        #[arg(long)]
+        url: String,
     },
 }
 
@@ -139,6 +181,9 @@ pub struct TwilioHosts {
     /// (`servers` of `/v1/Configuration` in `twilio_flex_v1.subset.json`:
     /// `https://flex-api.twilio.com`; regions and edges as for the others).
     pub flex: String,
+    /// `events`: Event Streams' sinks and subscriptions
+    /// (`https://events.twilio.com`).
+    pub events: String,
 }
 
 /// The edge a region alone is reached through: Twilio's hostnames are
@@ -190,6 +235,7 @@ impl TwilioHosts {
             iam: host("iam"),
             recording_links: host("api"),
             flex: host("flex-api"),
+            events: host("events"),
         })
     }
 
@@ -200,6 +246,7 @@ impl TwilioHosts {
             iam: url.to_string(),
             recording_links,
             flex: url.to_string(),
+            events: url.to_string(),
         }
     }
 }
@@ -271,6 +318,46 @@ pub struct Config {
     /// How long after `max_pause_seconds` the backend resumes a pause no
     /// browser resumed ([`PAUSE_WATCH_GRACE`]; tests shorten it).
     pub pause_watch_grace: Duration,
+    /// Where Twilio reaches this backend (`PUBLIC_URL`, no trailing slash)
+    /// and the auth token its webhooks are signed with: both set, the Event
+    /// Streams sink and the recording status callbacks are on.
+    pub webhooks: Option<Webhooks>,
+    /// Why the webhooks are off, for the start-up log line.
+    pub webhooks_off: Option<&'static str>,
+    /// `AUDIT_TOKEN`: the bearer token of `GET /audit`.
+    pub audit_token: Option<Secret>,
+    /// `SAFETY_NET_SECONDS`.
+    pub safety_net_delay: Duration,
+}
+
+/// A secret read from the environment: never shown in logs or `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(..)")
+    }
+}
+
+/// What Twilio's webhooks to this backend need.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Webhooks {
+    pub public_url: String,
+    pub auth_token: String,
+}
+
+impl std::fmt::Debug for Webhooks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the token.
+        write!(f, "Webhooks({})", self.public_url)
+    }
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -394,8 +481,48 @@ impl Config {
             }
         };
 
+        let public_url = get("PUBLIC_URL")
+            .map(|u| trim_base(&u, "PUBLIC_URL"))
+            .transpose()?;
+        // Twilio signs its webhooks with the account's auth token, which API
+        // key credentials do not replace.
+        let (webhooks, webhooks_off) = match (public_url, get("TWILIO_AUTH_TOKEN")) {
+            (Some(public_url), Some(auth_token)) => (
+                Some(Webhooks {
+                    public_url,
+                    auth_token,
+                }),
+                None,
+            ),
+            (None, _) => (None, Some("PUBLIC_URL is not set: the Event Streams sink (safety net) and the recording status callbacks are off")),
+            (Some(_), None) => (None, Some("PUBLIC_URL is set but TWILIO_AUTH_TOKEN is not: Twilio signs its webhooks with the auth token, so the Event Streams sink (safety net) and the recording status callbacks are off")),
+        };
+        let audit_token = get("AUDIT_TOKEN").map(Secret);
+        let safety_net_delay = match get("SAFETY_NET_SECONDS") {
+            None => DEFAULT_SAFETY_NET,
+            Some(v) => match v.parse::<u64>() {
+                Ok(n) if n <= 3600 => Duration::from_secs(n),
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        var: "SAFETY_NET_SECONDS",
+                        what: "number of seconds (0 to 3600)",
+                        value: v,
+                    })
+                }
+            },
+        };
+
         let status_callback = match get("RECORDING_STATUS_CALLBACK") {
-            None => None,
+            // No callbacks at all, even with PUBLIC_URL (a proxy or a
+            // contract checker in front of Twilio that refuses them).
+            Some(none) if none == "none" => None,
+            None => webhooks.as_ref().map(|w| StatusCallback {
+                url: format!("{}{RECORDING_STATUS_PATH}", w.public_url),
+                events: VALID_CALLBACK_EVENTS
+                    .iter()
+                    .map(|e| e.to_string())
+                    .collect(),
+            }),
             Some(url) => {
                 if !is_http_url(&url) {
                     return Err(ConfigError::Invalid {
@@ -480,6 +607,10 @@ impl Config {
             policy_timing: PolicyTiming::default(),
             grant_valid_for: GRANT_VALID_FOR,
             pause_watch_grace: PAUSE_WATCH_GRACE,
+            webhooks,
+            webhooks_off,
+            audit_token,
+            safety_net_delay,
         })
     }
 }
@@ -589,6 +720,83 @@ mod tests {
         assert_eq!(c.hosts.iam, "https://iam.twilio.com");
         assert_eq!(c.credentials, Credentials::AuthToken("tok".into()));
         assert!(c.status_callback.is_none());
+        assert!(c.webhooks.is_none());
+        assert!(c.audit_token.is_none());
+        assert_eq!(c.safety_net_delay, DEFAULT_SAFETY_NET);
+        assert_eq!(c.hosts.events, "https://events.twilio.com");
+    }
+
+    #[test]
+    fn webhooks_need_the_public_url_and_the_auth_token() {
+        let mut v = base();
+        v.push(("PUBLIC_URL", "https://rec.example/"));
+        v.push(("SAFETY_NET_SECONDS", "2"));
+        v.push(("AUDIT_TOKEN", "audit-secret"));
+        let c = load(&[], &v).unwrap();
+        assert_eq!(
+            c.webhooks,
+            Some(Webhooks {
+                public_url: "https://rec.example".into(),
+                auth_token: "tok".into()
+            })
+        );
+        assert_eq!(
+            c.audit_token.as_ref().map(Secret::expose),
+            Some("audit-secret")
+        );
+        assert!(!format!("{c:?}").contains("audit-secret"));
+        assert!(!format!("{:?}", c.webhooks).contains("tok"));
+        assert_eq!(c.safety_net_delay, Duration::from_secs(2));
+        // Every recording asks for its status callbacks here.
+        assert_eq!(
+            c.status_callback,
+            Some(StatusCallback {
+                url: "https://rec.example/twilio/recording-status".into(),
+                events: vec!["in-progress".into(), "completed".into(), "absent".into()],
+            })
+        );
+        // The explicit variable still wins.
+        let mut o = v.clone();
+        o.push(("RECORDING_STATUS_CALLBACK", "https://cb.example/rec"));
+        assert_eq!(
+            load(&[], &o).unwrap().status_callback.unwrap().url,
+            "https://cb.example/rec"
+        );
+        let mut none = v.clone();
+        none.push(("RECORDING_STATUS_CALLBACK", "none"));
+        let c = load(&[], &none).unwrap();
+        assert!(c.status_callback.is_none());
+        assert!(c.webhooks.is_some());
+        // API key credentials alone: no token to check Twilio's signatures with.
+        let keys = vec![
+            ("TWILIO_ACCOUNT_SID", AC),
+            ("TWILIO_API_KEY", "SKx"),
+            ("TWILIO_API_SECRET", "sec"),
+            ("TWILIO_FLEX_WORKSPACE_SID", WS),
+            ("PUBLIC_URL", "https://rec.example"),
+        ];
+        let c = load(&[], &keys).unwrap();
+        assert!(c.webhooks.is_none());
+        assert!(c.webhooks_off.unwrap().contains("TWILIO_AUTH_TOKEN"));
+        assert!(c.status_callback.is_none());
+        let mut both = keys.clone();
+        both.push(("TWILIO_AUTH_TOKEN", "tok"));
+        let c = load(&[], &both).unwrap();
+        assert!(matches!(c.credentials, Credentials::ApiKey { .. }));
+        assert_eq!(c.webhooks.unwrap().auth_token, "tok");
+        for (k, bad) in [
+            ("PUBLIC_URL", "rec.example"),
+            ("SAFETY_NET_SECONDS", "-1"),
+            ("SAFETY_NET_SECONDS", "soon"),
+            ("SAFETY_NET_SECONDS", "99999"),
+        ] {
+            let mut v = base();
+            v.push((k, bad));
+            assert!(
+                matches!(load(&[], &v), Err(ConfigError::Invalid { var, .. }) if var == k),
+                "{k}={bad}"
+            );
+        }
     }
 
     #[test]

@@ -23,6 +23,9 @@ pub enum AppError {
     MissingToken,
     #[error("the Flex token was rejected by Twilio: {message}")]
     InvalidToken { code: i64, message: String },
+    /// A bearer token (the audit's) missing or wrong.
+    #[error("{0}")]
+    Unauthorized(String),
     #[error("{0}")]
     Forbidden(String),
     #[error("this origin may not call the recording backend; add it to ALLOWED_ORIGINS")]
@@ -61,7 +64,9 @@ impl AppError {
             AppError::InvalidInput(_) => StatusCode::BAD_REQUEST,
             AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            AppError::MissingToken | AppError::InvalidToken { .. } => StatusCode::UNAUTHORIZED,
+            AppError::MissingToken | AppError::InvalidToken { .. } | AppError::Unauthorized(_) => {
+                StatusCode::UNAUTHORIZED
+            }
             AppError::Forbidden(_) | AppError::OriginNotAllowed | AppError::Refused { .. } => {
                 StatusCode::FORBIDDEN
             }

@@ -12,13 +12,18 @@
 // claim store), with the infrastructure every layer may use (the error
 // answer, metrics, logging). Middle: the domain. Top: the HTTP routes. A
 // module imports only from its own layer or below (ARCHITECTURE.md).
+pub mod audit_cli;
+pub mod audit_store;
 pub mod claims;
 pub mod config;
 pub mod error;
+pub mod event_streams_setup;
 pub mod healthcheck;
 pub mod logging;
 pub mod metrics;
 pub mod twilio;
+pub mod twilio_events;
+pub mod webhook_signature;
 
 pub mod domain;
 
@@ -26,7 +31,7 @@ pub mod http;
 
 use crate::claims::ClaimStore;
 use crate::config::Config;
-use crate::domain::{auth, grant, pause_watch, policy, recording};
+use crate::domain::{audit, auth, grant, pause_watch, policy, recording, safety_net};
 use crate::error::AppError;
 use crate::http::middleware::{self as mw, OriginPolicy};
 use crate::twilio::{RetryPolicy, TwilioClient};
@@ -55,12 +60,16 @@ pub struct Inner {
     pub config: Config,
     pub twilio: Arc<TwilioClient>,
     pub tokens: auth::TokenCache,
-    pub recordings: recording::RecordingRegistry,
+    pub recordings: Arc<recording::RecordingRegistry>,
     /// Shared with the other replicas (`REDIS_URL`), if configured.
     pub claims: Option<Arc<ClaimStore>>,
     pub policy: Arc<policy::PolicyCache>,
     pub grants: grant::GrantStore,
     pub pause_watch: pause_watch::PauseWatch,
+    /// What was (not) recorded, for `GET /audit`.
+    pub audit: Arc<audit::Audit>,
+    /// Records what the plugin did not (Event Streams).
+    pub safety_net: Arc<safety_net::SafetyNet>,
 }
 
 /// Shared state; cheap to clone.
@@ -92,14 +101,30 @@ impl AppState {
             config.policy,
             config.policy_timing,
         ));
+        let recordings = Arc::new(match claims {
+            Some(_) => {
+                recording::RecordingRegistry::forgetting_after(recording::FORGET_AFTER_WITH_CLAIMS)
+            }
+            None => recording::RecordingRegistry::default(),
+        });
+        let audit = Arc::new(audit::Audit::new(crate::audit_store::AuditStore::new(
+            claims.clone(),
+        )));
+        let safety_net = Arc::new(safety_net::SafetyNet::new(
+            twilio.clone(),
+            claims.clone(),
+            policy.clone(),
+            recordings.clone(),
+            audit.clone(),
+            config.status_callback.clone(),
+            config.hosts.recording_links.clone(),
+            config.safety_net_delay,
+        ));
         Ok(AppState(Arc::new(Inner {
             tokens: auth::TokenCache::default(),
-            recordings: match claims {
-                Some(_) => recording::RecordingRegistry::forgetting_after(
-                    recording::FORGET_AFTER_WITH_CLAIMS,
-                ),
-                None => recording::RecordingRegistry::default(),
-            },
+            recordings,
+            audit,
+            safety_net,
             grants: grant::GrantStore::new(config.grant_valid_for),
             pause_watch: pause_watch::PauseWatch::new(
                 twilio.clone(),
@@ -161,7 +186,17 @@ pub fn app(state: AppState) -> Router {
         .route(PAUSE_RECORDING_PATH, post(http::control::pause))
         .route(RESUME_RECORDING_PATH, post(http::control::resume))
         .route(RECORDING_STATE_PATH, post(http::control::state))
-        .route("/healthz", get(http::healthz));
+        .route("/healthz", get(http::healthz))
+        .route(
+            crate::config::EVENT_STREAMS_PATH,
+            post(http::webhooks::event_streams)
+                .layer(DefaultBodyLimit::max(http::webhooks::EVENTS_BODY_LIMIT)),
+        )
+        .route(
+            crate::config::RECORDING_STATUS_PATH,
+            post(http::webhooks::recording_status),
+        )
+        .route("/audit", get(http::audit::audit));
     let router = if metrics_here {
         router.route("/metrics", get(crate::metrics::serve))
     } else {

@@ -2,23 +2,71 @@
 //! Everything else is in the library (`recording_backend::app`).
 
 use clap::Parser;
-use recording_backend::config::{Cli, Command, Config, PolicyMode};
+use recording_backend::config::{Cli, Command, Config, EventStreamsCommand, PolicyMode};
 use recording_backend::logging::{self, LogFormat};
-use recording_backend::{app, healthcheck, metrics_app, AppState};
+use recording_backend::twilio::{RetryPolicy, TwilioClient};
+use recording_backend::{app, audit_cli, event_streams_setup, healthcheck, metrics_app, AppState};
 use shutdown_signal::shutdown_signal;
 use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Some(Command::Healthcheck { listen }) = cli.command {
-        return match healthcheck::probe(listen).await {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("recording-backend healthcheck: unhealthy: {e}");
-                ExitCode::from(1)
-            }
-        };
+    match cli.command.clone() {
+        Some(Command::Healthcheck { listen }) => {
+            return match healthcheck::probe(listen).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("recording-backend healthcheck: unhealthy: {e}");
+                    ExitCode::from(1)
+                }
+            };
+        }
+        Some(Command::Audit {
+            from,
+            to,
+            url,
+            json,
+        }) => {
+            let token = std::env::var("AUDIT_TOKEN").unwrap_or_default();
+            return match audit_cli::run(&url, &token, &from, &to, json).await {
+                Ok(text) => {
+                    print!("{text}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("recording-backend audit: {e}");
+                    ExitCode::from(1)
+                }
+            };
+        }
+        Some(Command::EventStreams(EventStreamsCommand::Setup { url })) => {
+            let config = match Config::from_env(&cli, |k| std::env::var(k).ok()) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("recording-backend event-streams setup: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let twilio = match TwilioClient::new(&config, RetryPolicy::default()) {
+                Ok(t) => t,
+                Err(e) => {
+                    eprintln!("recording-backend: cannot start the HTTP client: {e}");
+                    return ExitCode::from(1);
+                }
+            };
+            return match event_streams_setup::run(&twilio, &url).await {
+                Ok(text) => {
+                    print!("{text}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("recording-backend event-streams setup: {e}");
+                    ExitCode::from(1)
+                }
+            };
+        }
+        None => {}
     }
     let format = match LogFormat::parse(std::env::var("LOG_FORMAT").ok().as_deref()) {
         Ok(f) => f,
@@ -49,6 +97,19 @@ async fn main() -> ExitCode {
         metrics = %metrics_listen.map_or_else(|| "on --listen".to_string(), |a| a.to_string()),
         "configuration loaded"
     );
+    match (&config.webhooks, config.webhooks_off) {
+        (Some(w), _) => tracing::info!(
+            sink = %format!("{}{}", w.public_url, recording_backend::config::EVENT_STREAMS_PATH),
+            status_callbacks = %format!("{}{}", w.public_url, recording_backend::config::RECORDING_STATUS_PATH),
+            safety_net_seconds = config.safety_net_delay.as_secs(),
+            "Twilio webhooks on: the safety net records calls the plugin did not"
+        ),
+        (None, Some(why)) => tracing::warn!("{why}"),
+        (None, None) => {}
+    }
+    if config.audit_token.is_none() {
+        tracing::info!("AUDIT_TOKEN is not set: GET /audit answers 404");
+    }
     let state = match AppState::new(config) {
         Ok(s) => s,
         Err(e) => {
@@ -70,6 +131,10 @@ async fn main() -> ExitCode {
     // Pauses other replicas (or this one before a restart) watch through the
     // claim store: their timers go on here too.
     tokio::spawn(state.0.pause_watch.clone().rearm());
+    if state.0.config.webhooks.is_some() {
+        // Checks a stopped backend (this one, or another replica) was waiting for.
+        tokio::spawn(state.0.safety_net.clone().rearm());
+    }
     let listener = match tokio::net::TcpListener::bind(listen).await {
         Ok(l) => l,
         Err(e) => {

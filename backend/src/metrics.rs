@@ -28,6 +28,32 @@ pub const PAUSES_RESUMED_BY_BACKEND: &str = "recording_backend_pauses_resumed_to
 pub const REQUEST_DURATION: &str = "recording_backend_http_request_duration_seconds";
 pub const TWILIO_DURATION: &str = "recording_backend_twilio_request_duration_seconds";
 pub const CACHE_ENTRIES: &str = "recording_backend_cache_entries";
+pub const SAFETY_NET_PENDING: &str = "recording_backend_safety_net_pending";
+pub const SAFETY_NET_STARTED: &str = "recording_backend_safety_net_started_total";
+pub const RECORDINGS_MISSED: &str = "recording_backend_recordings_missed_total";
+pub const RECORDINGS_FAILED: &str = "recording_backend_recordings_failed_total";
+pub const EVENTS: &str = "recording_backend_events_total";
+
+/// The reasons of `RECORDINGS_MISSED`, as the audit names them.
+pub const MISSED_REASONS: [&str; 4] = [
+    "no-recording-started",
+    "recording-absent",
+    "recording-failed",
+    "conference-not-recorded",
+];
+/// The bad ends of a recording Twilio's status callbacks report.
+pub const FAILED_REASONS: [&str; 2] = ["absent", "failed"];
+/// Event Streams event types the backend acts on (`other`: any else).
+pub const EVENT_TYPES: [&str; 6] = [
+    "reservation.accepted",
+    "reservation.wrapup",
+    "reservation.completed",
+    "task.completed",
+    "task.canceled",
+    "other",
+];
+/// What became of an event.
+pub const EVENT_OUTCOMES: [&str; 3] = ["handled", "duplicate", "ignored"];
 
 /// Seconds. Requests to us include Twilio round trips (tens to hundreds of
 /// milliseconds each) and, at worst, the 60 s request deadline.
@@ -102,8 +128,41 @@ fn describe() {
         CACHE_ENTRIES,
         "Entries in each of the process's expiring caches (tokens, recordings, grants): flat over a shift, by design"
     );
+    describe_gauge!(
+        SAFETY_NET_PENDING,
+        "Safety-net checks scheduled (a reservation accepted, a task completed) and not done yet"
+    );
+    describe_counter!(
+        SAFETY_NET_STARTED,
+        "Recordings the safety net started because no browser had (the plugin did not run)"
+    );
+    describe_counter!(
+        RECORDINGS_MISSED,
+        "Voice tasks that should have been recorded and were not, by the audit's reason"
+    );
+    describe_counter!(
+        RECORDINGS_FAILED,
+        "Recordings that ended absent or failed, by status, from Twilio's recording status callbacks"
+    );
+    describe_counter!(
+        EVENTS,
+        "Event Streams events received, by type and outcome (handled, duplicate, ignored)"
+    );
     // Counters without labels exist from the start, so a dashboard shows 0
-    // rather than no data.
+    // rather than no data; labelled ones for each of their known labels.
+    ::metrics::gauge!(SAFETY_NET_PENDING).set(0.0);
+    ::metrics::counter!(SAFETY_NET_STARTED).increment(0);
+    for reason in MISSED_REASONS {
+        ::metrics::counter!(RECORDINGS_MISSED, "reason" => reason).increment(0);
+    }
+    for reason in FAILED_REASONS {
+        ::metrics::counter!(RECORDINGS_FAILED, "reason" => reason).increment(0);
+    }
+    for t in EVENT_TYPES {
+        for o in EVENT_OUTCOMES {
+            ::metrics::counter!(EVENTS, "type" => t, "outcome" => o).increment(0);
+        }
+    }
     ::metrics::counter!(RECORDINGS_STARTED).increment(0);
     ::metrics::counter!(ALREADY_RECORDING).increment(0);
     ::metrics::counter!(CLAIM_STORE_ERRORS).increment(0);
@@ -187,6 +246,30 @@ pub fn twilio_duration(operation: &'static str, took: Duration) {
 /// For the shared claim store: one call per failed store operation.
 pub fn claim_store_error() {
     ::metrics::counter!(CLAIM_STORE_ERRORS).increment(1);
+}
+
+/// Safety-net checks waiting or running now.
+pub fn safety_net_pending(n: u64) {
+    ::metrics::gauge!(SAFETY_NET_PENDING).set(n as f64);
+}
+
+pub fn safety_net_started() {
+    ::metrics::counter!(SAFETY_NET_STARTED).increment(1);
+}
+
+/// `reason`: one of [`MISSED_REASONS`].
+pub fn recording_missed(reason: &'static str) {
+    ::metrics::counter!(RECORDINGS_MISSED, "reason" => reason).increment(1);
+}
+
+/// `reason`: one of [`FAILED_REASONS`].
+pub fn recording_failed(reason: &'static str) {
+    ::metrics::counter!(RECORDINGS_FAILED, "reason" => reason).increment(1);
+}
+
+/// `kind`: one of [`EVENT_TYPES`]; `outcome`: one of [`EVENT_OUTCOMES`].
+pub fn event(kind: &'static str, outcome: &'static str) {
+    ::metrics::counter!(EVENTS, "type" => kind, "outcome" => outcome).increment(1);
 }
 
 /// For `pause_watch`: one pause resumed because no browser did.

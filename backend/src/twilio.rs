@@ -94,7 +94,7 @@ struct ErrorBodyIn {
 
 /// Whether a request may be sent again after it timed out.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Repeat {
+pub(crate) enum Repeat {
     Safe,
     NotOnTimeout,
 }
@@ -169,6 +169,17 @@ pub struct Reservation {
 }
 
 #[derive(Debug, Deserialize)]
+struct ConferenceIn {
+    sid: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct ConferencePage {
+    #[serde(default)]
+    conferences: Vec<ConferenceIn>,
+}
+
+#[derive(Debug, Deserialize)]
 struct ReservationPage {
     #[serde(default)]
     reservations: Vec<Reservation>,
@@ -235,8 +246,8 @@ pub enum TaskWrite {
 }
 
 pub struct TwilioClient {
-    http: reqwest::Client,
-    hosts: TwilioHosts,
+    pub(crate) http: reqwest::Client,
+    pub(crate) hosts: TwilioHosts,
     user: String,
     password: String,
     account_sid: AccountSid,
@@ -244,7 +255,10 @@ pub struct TwilioClient {
     retry: RetryPolicy,
 }
 
-fn parse<T: for<'de> Deserialize<'de>>(reply: &Reply, what: &str) -> Result<T, TwilioError> {
+pub(crate) fn parse<T: for<'de> Deserialize<'de>>(
+    reply: &Reply,
+    what: &str,
+) -> Result<T, TwilioError> {
     serde_json::from_slice(&reply.body).map_err(|e| TwilioError::BadAnswer(format!("{what}: {e}")))
 }
 
@@ -321,7 +335,7 @@ impl TwilioClient {
     /// Sends the request built by `build`, retrying as the policy allows.
     /// Returns any answer that is not retried, 2xx or not. Every Twilio
     /// operation passes here, so its latency and failures are measured here.
-    async fn send(
+    pub(crate) async fn send(
         &self,
         what: &'static str,
         repeat: Repeat,
@@ -423,7 +437,7 @@ impl TwilioClient {
     /// Where a Twilio answer becomes an error (answers a caller expects, such
     /// as 404 for "no such call" or 412 for a stale write, never get here),
     /// so Twilio errors are counted by code here and nowhere else.
-    fn ok_or_api(reply: Reply) -> Result<Reply, TwilioError> {
+    pub(crate) fn ok_or_api(reply: Reply) -> Result<Reply, TwilioError> {
         if reply.status.is_success() {
             Ok(reply)
         } else {
@@ -548,6 +562,32 @@ impl TwilioClient {
             return Ok(None);
         }
         parse(&Self::ok_or_api(reply)?, "fetch call").map(Some)
+    }
+
+    /// The conferences named `friendly_name`, whatever their status: Flex
+    /// names a task's conference after the task SID (`docs/flex-facts.md`,
+    /// "Finding a task's conference server side").
+    pub async fn conferences_named(
+        &self,
+        friendly_name: &str,
+    ) -> Result<Vec<ConferenceSid>, TwilioError> {
+        let url = format!(
+            "{}/2010-04-01/Accounts/{}/Conferences.json",
+            self.hosts.api, self.account_sid
+        );
+        let reply = self
+            .send("list conferences", Repeat::Safe, || {
+                self.http
+                    .get(&url)
+                    .query(&[("FriendlyName", friendly_name), ("PageSize", "20")])
+            })
+            .await?;
+        let page: ConferencePage = parse(&Self::ok_or_api(reply)?, "list conferences")?;
+        Ok(page
+            .conferences
+            .into_iter()
+            .filter_map(|c| c.sid.parse().ok())
+            .collect())
     }
 
     /// `None` when the call is not (or no longer) in the conference.

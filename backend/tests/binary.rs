@@ -22,6 +22,9 @@ fn bare() -> Command {
         "TWILIO_REGION",
         "TWILIO_EDGE",
         "REDIS_URL",
+        "PUBLIC_URL",
+        "AUDIT_TOKEN",
+        "SAFETY_NET_SECONDS",
     ] {
         c.env_remove(v);
     }
@@ -381,4 +384,56 @@ fn policy_off_is_logged_at_start() {
         "{err}"
     );
     assert!(!err.contains("secret-auth-token"), "{err}");
+}
+
+#[test]
+fn audit_subcommand_prints_a_table_or_json_and_the_sink_says_why_it_is_off() {
+    let (child, addr, _out) = start(&[("AUDIT_TOKEN", "audit-cli-secret"), ("RUST_LOG", "info")]);
+    let url = format!("http://{addr}");
+    let run = |extra: &[&str], token: Option<&str>| {
+        let mut c = bare();
+        c.args([
+            "audit",
+            "--from",
+            "2026-01-01T00:00:00Z",
+            "--to",
+            "2099-01-01T00:00:00Z",
+            "--url",
+            &url,
+        ])
+        .args(extra);
+        if let Some(t) = token {
+            c.env("AUDIT_TOKEN", t);
+        }
+        c.output().unwrap()
+    };
+    let table = run(&[], Some("audit-cli-secret"));
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        table.status.success(),
+        "{text} {}",
+        String::from_utf8_lossy(&table.stderr)
+    );
+    for needle in [
+        "store: memory",
+        "NOT RECORDED (0)",
+        "EXCLUDED BY A RULE (0)",
+        "RECORDED (0)",
+    ] {
+        assert!(text.contains(needle), "{needle}: {text}");
+    }
+    let json = run(&["--json"], Some("audit-cli-secret"));
+    assert!(json.status.success());
+    let answer: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(answer["store"], "memory");
+    assert_eq!(answer["unrecorded"], serde_json::json!([]));
+    let wrong = run(&[], Some("not-it"));
+    assert_eq!(wrong.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("HTTP 401"));
+    let none = run(&[], None);
+    assert_eq!(none.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&none.stderr).contains("AUDIT_TOKEN is not set"));
+    let err = stop(child);
+    assert!(err.contains("PUBLIC_URL is not set"), "{err}");
+    assert!(!err.contains("audit-cli-secret"), "{err}");
 }

@@ -8,13 +8,19 @@
 //! alone; `grant` (authorize ahead) uses all three; `recording` (one
 //! recording per call), `attributes` (the Insights write) and
 //! `pause_watch` (the backend's own `max_pause_seconds`) use the clients;
-//! `pause` uses `pause_watch` and `policy`.
+//! `pause` uses `pause_watch` and `policy`. `events` reads Event Streams
+//! deliveries; `audit` keeps and reports what was (not) recorded;
+//! `safety_net` records what the plugin did not, with `recording`,
+//! `attributes`, `policy` and `audit`.
 
 pub mod attributes;
+pub mod audit;
 pub mod auth;
 pub mod authz;
+pub mod events;
 pub mod grant;
 pub mod pause;
 pub mod pause_watch;
 pub mod policy;
 pub mod recording;
+pub mod safety_net;

@@ -1,15 +1,19 @@
 //! The HTTP layer: the routes `app` serves and the middleware around them.
 //! A request's body is decoded once (`body`), its fields checked and its
 //! SIDs parsed once (`input`); each endpoint then runs its sequence over
-//! the domain (`recording`, `authorize`, `control`). Nothing below this
+//! the domain (`recording`, `authorize`, `control`). Twilio's own calls
+//! (`webhooks`: Event Streams, recording status callbacks) and the
+//! operator's (`audit`) come in here too. Nothing below this
 //! layer sees a request.
 
+pub mod audit;
 pub mod authorize;
 pub mod body;
 pub mod control;
 pub mod input;
 pub mod middleware;
 pub mod recording;
+pub mod webhooks;
 
 use crate::error::AppError;
 use axum::Json;

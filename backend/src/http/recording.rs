@@ -3,6 +3,7 @@
 
 use crate::config::{AuthorizationMode, PolicyMode};
 use crate::domain::attributes::{self, WriteProblem};
+use crate::domain::audit::RecordedBy;
 use crate::domain::authz;
 use crate::domain::grant::{self, GrantKey};
 use crate::domain::policy::TaskFacts;
@@ -103,6 +104,17 @@ async fn create(state: AppState, input: CreateInput) -> Result<CreateRecordingRe
         crate::metrics::recording_started();
     }
     let rec = started.recording.clone();
+    if let Some(task_sid) = &input.task_sid {
+        s.audit
+            .recorded(
+                task_sid.as_str(),
+                input.call_sid.as_str(),
+                rec.sid.as_str(),
+                RecordedBy::Plugin,
+                !started.already,
+            )
+            .await;
+    }
     let recording_url = insights::recording_url(
         &s.config.hosts.recording_links,
         s.config.account_sid.as_str(),

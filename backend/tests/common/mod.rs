@@ -16,6 +16,8 @@ use std::collections::HashMap;
 use std::time::Duration;
 use tower::ServiceExt;
 
+pub mod net;
+
 pub const AC: &str = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 pub const WS: &str = "WSaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 pub const WK: &str = "WK00000000000000000000000000000001";
