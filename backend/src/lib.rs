@@ -26,7 +26,7 @@ pub mod http;
 
 use crate::claims::ClaimStore;
 use crate::config::Config;
-use crate::domain::{auth, grant, pause_watch, policy, recording};
+use crate::domain::{auth, grant, pause_watch, policy, readiness, recording};
 use crate::error::AppError;
 use crate::http::middleware::{self as mw, OriginPolicy};
 use crate::twilio::{RetryPolicy, TwilioClient};
@@ -61,6 +61,8 @@ pub struct Inner {
     pub policy: Arc<policy::PolicyCache>,
     pub grants: grant::GrantStore,
     pub pause_watch: pause_watch::PauseWatch,
+    /// Whether Twilio accepts the credentials (`/readyz`).
+    pub readiness: readiness::Readiness,
 }
 
 /// Shared state; cheap to clone.
@@ -86,6 +88,8 @@ impl AppState {
         retry: RetryPolicy,
         claims: Option<ClaimStore>,
     ) -> Result<Self, reqwest::Error> {
+        // Before anything sets a metric: values set with no recorder are lost.
+        crate::metrics::handle();
         let twilio = Arc::new(TwilioClient::new(&config, retry)?);
         let claims = claims.map(Arc::new);
         let policy = Arc::new(policy::PolicyCache::new(
@@ -107,6 +111,7 @@ impl AppState {
                 policy.clone(),
                 config.pause_watch_grace,
             ),
+            readiness: readiness::Readiness::new(config.policy),
             twilio,
             claims,
             policy,
@@ -114,23 +119,58 @@ impl AppState {
         })))
     }
 
-    /// The caches' sizes, every few seconds: an operator can see that
-    /// memory held per call is bounded (and the expirations run even when no
-    /// request comes).
-    pub fn spawn_cache_gauges(&self) {
+    /// The caches' sizes, now and every few seconds: an operator can see
+    /// that memory held per call is bounded (and the expirations run even
+    /// when no request comes).
+    pub async fn spawn_cache_gauges(&self) {
+        self.cache_gauges().await;
         let state = self.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(5));
             loop {
                 tick.tick().await;
-                let s = &*state.0;
-                crate::metrics::cache_entries("tokens", s.tokens.len().await);
-                crate::metrics::cache_entries("recordings", s.recordings.len().await);
-                crate::metrics::cache_entries("grants", s.grants.len() as u64);
-                crate::metrics::cache_entries("pause_tokens", s.pause_watch.len().await);
+                state.cache_gauges().await;
             }
         });
     }
+
+    async fn cache_gauges(&self) {
+        let s = &*self.0;
+        crate::metrics::cache_entries("tokens", s.tokens.len().await);
+        crate::metrics::cache_entries("recordings", s.recordings.len().await);
+        crate::metrics::cache_entries("grants", s.grants.len() as u64);
+        crate::metrics::cache_entries("pause_tokens", s.pause_watch.len().await);
+    }
+
+    /// One readiness check (`domain::readiness`): whether Twilio accepts
+    /// the credentials, read with the Flex configuration.
+    pub async fn check_readiness(&self) -> readiness::Check {
+        let s = &*self.0;
+        s.readiness.check(&s.policy, &s.twilio).await
+    }
+
+    /// The readiness check now and every `READINESS_EVERY`.
+    pub fn spawn_readiness_checks(&self) {
+        let state = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(crate::config::READINESS_EVERY);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                state.check_readiness().await;
+            }
+        });
+    }
+}
+
+/// Every labelled series whose labels are known, at 0 (`metrics::from_zero`).
+fn metrics_from_zero() {
+    crate::metrics::from_zero(&crate::metrics::KnownLabels {
+        answers: &AppError::known_answers(),
+        twilio_errors: &twilio::KNOWN_ERRORS,
+        twilio_operations: &twilio::OPERATIONS,
+        readiness_outcomes: &readiness::OUTCOMES,
+    });
 }
 
 pub fn app(state: AppState) -> Router {
@@ -151,6 +191,7 @@ pub fn app(state: AppState) -> Router {
     // Metrics stay off the public router when METRICS_LISTEN gives them their own address.
     let metrics_here = state.0.config.metrics_listen.is_none();
     crate::metrics::handle();
+    metrics_from_zero();
     let router = Router::new()
         .route(
             CREATE_RECORDING_PATH,
@@ -161,7 +202,8 @@ pub fn app(state: AppState) -> Router {
         .route(PAUSE_RECORDING_PATH, post(http::control::pause))
         .route(RESUME_RECORDING_PATH, post(http::control::resume))
         .route(RECORDING_STATE_PATH, post(http::control::state))
-        .route("/healthz", get(http::healthz));
+        .route("/healthz", get(http::healthz))
+        .route("/readyz", get(http::readyz));
     let router = if metrics_here {
         router.route("/metrics", get(crate::metrics::serve))
     } else {
@@ -202,6 +244,7 @@ pub fn app(state: AppState) -> Router {
 /// The router of `METRICS_LISTEN`: `/metrics` only.
 pub fn metrics_app() -> Router {
     crate::metrics::handle();
+    metrics_from_zero();
     Router::new()
         .route("/metrics", get(crate::metrics::serve))
         .fallback(mw::not_found)

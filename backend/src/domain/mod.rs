@@ -8,7 +8,8 @@
 //! alone; `grant` (authorize ahead) uses all three; `recording` (one
 //! recording per call), `attributes` (the Insights write) and
 //! `pause_watch` (the backend's own `max_pause_seconds`) use the clients;
-//! `pause` uses `pause_watch` and `policy`.
+//! `pause` uses `pause_watch` and `policy`; `readiness` (whether Twilio
+//! accepts the credentials) reads through `policy`.
 
 pub mod attributes;
 pub mod auth;
@@ -17,4 +18,5 @@ pub mod grant;
 pub mod pause;
 pub mod pause_watch;
 pub mod policy;
+pub mod readiness;
 pub mod recording;
