@@ -199,7 +199,7 @@ fn token_check_failed(e: TwilioError) -> AppError {
             more_info,
         } => {
             crate::error::note_cause(&format!(
-                "Twilio refused this backend's credentials on the token check: {code} {message}"
+                "Twilio refused this backend's credentials on the token check: error {code}, {message}"
             ));
             AppError::Twilio {
                 status: axum::http::StatusCode::BAD_GATEWAY,
