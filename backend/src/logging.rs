@@ -39,12 +39,20 @@ pub fn init(format: LogFormat) {
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).init(),
-        LogFormat::Json => builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .with_span_list(false)
-            .init(),
+        LogFormat::Json => {
+            builder
+                .json()
+                .flatten_event(true)
+                .with_current_span(true)
+                .with_span_list(false)
+                .init();
+            // The default hook writes a panic as plain text; a log shipper
+            // reading JSON would drop it or choke on it. Here it is a line
+            // like the others, with the request's span if there is one.
+            std::panic::set_hook(Box::new(|info| {
+                tracing::error!(panic = %info, "the backend panicked");
+            }));
+        }
     }
 }
 
