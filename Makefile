@@ -35,15 +35,39 @@ WASM_OPT_FLAGS := -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --e
 	--enable-mutable-globals --strip-debug --strip-producers
 
 .PHONY: help tools test-tools image wasm bundle plugin-deps bundle-official typecheck test-plugin bins build test test-rust test-wasm test-js replay replay-shared contract-replay \
-	contract demo bench soak lint clean
+	demo bench soak lint clean
 
+# Every target of the .PHONY list, one line each (tests/deploy checks it).
 help:
-	@echo "make demo    build everything and serve the demo page on the Twilio simulator"
-	@echo "make test    run every test suite"
-	@echo "make replay SCENARIOS='FILE_OR_DIR ...'   play scenario files (BROWSER=1: in Chromium; PRISM=1: through Prism)"
-	@echo "make bench   run the benchmarks (figures go to BENCHMARKS.md by hand)"
-	@echo "make soak    a 10-minute shift of 5,000 calls on two replicas with faults (figures go to BENCHMARKS.md by hand)"
-	@echo "make image   build the backend's container image (podman or docker)"
+	@echo "Start here:"
+	@echo "  make demo             build everything and serve the demo page on the Twilio simulator"
+	@echo "  make test             run every test suite (Debian or Ubuntu: installs redis-server and Chromium with apt)"
+	@echo "Build:"
+	@echo "  make build            the plugin bundle and the Rust binaries (bundle + bins)"
+	@echo "  make bundle           the plugin bundle (plugin-shim/dist), with its wasm core"
+	@echo "  make bundle-official  the bundle as Flex developers build it (flex-plugin build)"
+	@echo "  make wasm             the core compiled to wasm (pkg/)"
+	@echo "  make bins             twilio-sim and recording-backend (debug)"
+	@echo "  make image            the backend's container image (podman or docker)"
+	@echo "  make plugin-deps      npm ci in plugin-shim when its lock file changed"
+	@echo "  make tools            install the build tools (Rust targets, wasm-pack, wasm-bindgen-cli, npm packages)"
+	@echo "  make test-tools       install what only the tests need (Chromium, chromedriver, redis-server)"
+	@echo "Test (each is part of make test):"
+	@echo "  make lint             rustfmt, clippy (native and wasm32) and eslint"
+	@echo "  make typecheck        the shim against @twilio/flex-ui's published types"
+	@echo "  make test-rust        cargo test of the workspace"
+	@echo "  make test-wasm        the core's wasm tests in Node and headless Chrome"
+	@echo "  make test-js          the harness, replay, contract, browser, demo and deploy tests"
+	@echo "  make test-plugin      the official bundle's tests"
+	@echo "  make replay SCENARIOS='FILE_OR_DIR ...'   play scenario files (BROWSER=1: in Chromium; PRISM=1: through Prism)"
+	@echo "  make contract-replay  every scenario through Prism, checked against Twilio's OpenAPI description"
+	@echo "  make replay-shared    the shared scenarios beside the repository (../shared), if any"
+	@echo "Measure:"
+	@echo "  make bench            run the benchmarks (figures go to BENCHMARKS.md by hand)"
+	@echo "  make soak             a 10-minute shift of 5,000 calls on two replicas with faults (figures go to BENCHMARKS.md by hand)"
+	@echo "Other:"
+	@echo "  make clean            remove build output (target/, pkg/, bundles, tests/.out)"
+	@echo "  make help             this list"
 
 tools:
 	@scripts/ensure-tools.sh

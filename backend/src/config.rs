@@ -35,6 +35,11 @@ pub const DEFAULT_SAFETY_NET: Duration = Duration::from_secs(30);
 /// Where Twilio calls this backend (relative to `PUBLIC_URL`).
 pub const EVENT_STREAMS_PATH: &str = "/twilio/event-streams";
 pub const RECORDING_STATUS_PATH: &str = "/twilio/recording-status";
+/// How often the backend checks with Twilio that its credentials are
+/// accepted (`domain::readiness`, by reading the Flex configuration):
+/// shorter than the policy's `fresh_for` (30 s), so the requests of a
+/// running backend find the policy fresh and wait for no read of their own.
+pub const READINESS_EVERY: Duration = Duration::from_secs(20);
 
 /// How long a Flex configuration read is trusted, and what happens when
 /// Twilio cannot be reached (`domain::policy`).
@@ -107,12 +112,17 @@ pub enum Command {
     /// Twilio Event Streams for the safety net.
     #[command(subcommand)]
     EventStreams(EventStreamsCommand),
-    /// Exit 0 if the backend at ADDR answers /healthz healthy within 2 s, 1
-    /// otherwise (for container HEALTHCHECKs and probes: no shell or curl needed).
+    /// Exit 0 if the backend at ADDR answers /healthz healthy (with --ready:
+    /// /readyz ready) within 2 s, 1 otherwise, saying why (for container
+    /// HEALTHCHECKs and probes: no shell or curl needed).
     Healthcheck {
         /// Address of the running backend (0.0.0.0 or [::] mean this host).
         #[arg(long, default_value = "127.0.0.1:8787")]
         listen: SocketAddr,
+        /// Readiness instead of liveness: Twilio accepts the backend's
+        /// credentials (GET /readyz).
+        #[arg(long)]
+        ready: bool,
     },
 }
 
@@ -152,6 +162,16 @@ pub enum AuthorizationMode {
     TokenOnly,
 }
 
+impl AuthorizationMode {
+    /// As `AUTHORIZATION` spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthorizationMode::Strict => "strict",
+            AuthorizationMode::TokenOnly => "token-only",
+        }
+    }
+}
+
 /// Whether the backend applies the Flex configuration's recording rules itself.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PolicyMode {
@@ -159,6 +179,16 @@ pub enum PolicyMode {
     On,
     /// The browser's decision is trusted (the behaviour before server-side policy).
     Off,
+}
+
+impl PolicyMode {
+    /// As `POLICY` spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PolicyMode::On => "on",
+            PolicyMode::Off => "off",
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -149,6 +149,65 @@ impl AppError {
         }
     }
 
+    /// The `code` label of this answer in `/metrics`: a policy refusal's
+    /// text code (`excluded`, `disabled`, ...), else the answer's number.
+    pub fn metric_code(&self) -> String {
+        match self {
+            AppError::Refused { code, .. } => code.as_str().to_string(),
+            _ => self.body().code.to_string(),
+        }
+    }
+
+    /// The status and `code` label of every answer known before it happens
+    /// (`metrics::from_zero` counts each from 0): each kind of refusal and
+    /// failure, with the Twilio codes this backend answers with on its own
+    /// account (21220, 20003, 20429). A Twilio code passed on from
+    /// elsewhere is counted from its first.
+    pub fn known_answers() -> Vec<(StatusCode, String)> {
+        let twilio = |status: u16, code: i64| {
+            AppError::from_twilio(
+                "",
+                TwilioError::Api {
+                    status,
+                    code,
+                    message: String::new(),
+                    more_info: None,
+                },
+            )
+        };
+        let mut all = vec![
+            AppError::InvalidInput(String::new()),
+            AppError::UnsupportedMediaType,
+            AppError::BodyTooLarge(0),
+            AppError::MissingToken,
+            AppError::InvalidToken {
+                code: 20101,
+                message: String::new(),
+            },
+            AppError::Forbidden(String::new()),
+            AppError::OriginNotAllowed,
+            AppError::NotFound(String::new()),
+            AppError::MethodNotAllowed,
+            AppError::Conflict(String::new()),
+            AppError::Unavailable(String::new()),
+            AppError::Internal,
+            twilio(400, TWILIO_CALL_NOT_IN_PROGRESS),
+            twilio(401, 20003),
+            twilio(429, 20429),
+            twilio(502, 502),
+        ];
+        all.extend(RefusalCode::ALL.map(|code| AppError::Refused {
+            code,
+            message: String::new(),
+            rule: None,
+        }));
+        let mut labels: Vec<(StatusCode, String)> =
+            all.iter().map(|e| (e.status(), e.metric_code())).collect();
+        labels.sort();
+        labels.dedup();
+        labels
+    }
+
     pub fn body(&self) -> ErrorBody {
         let (code, more_info) = match self {
             AppError::InvalidToken { code, .. } => (*code, None),
@@ -180,11 +239,7 @@ impl IntoResponse for AppError {
         let body = self.body();
         // The one log line of a failed request (the trace layer logs no
         // second one), and the one place refusals and failures are counted.
-        let code_label = match &self {
-            AppError::Refused { code, .. } => code.as_str().to_string(),
-            _ => body.code.to_string(),
-        };
-        crate::metrics::error_answer(status, &code_label);
+        crate::metrics::error_answer(status, &self.metric_code());
         match status {
             StatusCode::INTERNAL_SERVER_ERROR | StatusCode::BAD_GATEWAY => {
                 tracing::error!(status = status.as_u16(), code = body.code, error = %self, "request failed")

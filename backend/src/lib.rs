@@ -31,7 +31,7 @@ pub mod http;
 
 use crate::claims::ClaimStore;
 use crate::config::Config;
-use crate::domain::{audit, auth, grant, pause_watch, policy, recording, safety_net};
+use crate::domain::{audit, auth, grant, pause_watch, policy, readiness, recording, safety_net};
 use crate::error::AppError;
 use crate::http::middleware::{self as mw, OriginPolicy};
 use crate::twilio::{RetryPolicy, TwilioClient};
@@ -70,6 +70,8 @@ pub struct Inner {
     pub audit: Arc<audit::Audit>,
     /// Records what the plugin did not (Event Streams).
     pub safety_net: Arc<safety_net::SafetyNet>,
+    /// Whether Twilio accepts the credentials (`/readyz`).
+    pub readiness: readiness::Readiness,
 }
 
 /// Shared state; cheap to clone.
@@ -95,6 +97,8 @@ impl AppState {
         retry: RetryPolicy,
         claims: Option<ClaimStore>,
     ) -> Result<Self, reqwest::Error> {
+        // Before anything sets a metric: values set with no recorder are lost.
+        crate::metrics::handle();
         let twilio = Arc::new(TwilioClient::new(&config, retry)?);
         let claims = claims.map(Arc::new);
         let policy = Arc::new(policy::PolicyCache::new(
@@ -132,6 +136,7 @@ impl AppState {
                 policy.clone(),
                 config.pause_watch_grace,
             ),
+            readiness: readiness::Readiness::new(config.policy),
             twilio,
             claims,
             policy,
@@ -139,23 +144,58 @@ impl AppState {
         })))
     }
 
-    /// The caches' sizes, every few seconds: an operator can see that
-    /// memory held per call is bounded (and the expirations run even when no
-    /// request comes).
-    pub fn spawn_cache_gauges(&self) {
+    /// The caches' sizes, now and every few seconds: an operator can see
+    /// that memory held per call is bounded (and the expirations run even
+    /// when no request comes).
+    pub async fn spawn_cache_gauges(&self) {
+        self.cache_gauges().await;
         let state = self.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(5));
             loop {
                 tick.tick().await;
-                let s = &*state.0;
-                crate::metrics::cache_entries("tokens", s.tokens.len().await);
-                crate::metrics::cache_entries("recordings", s.recordings.len().await);
-                crate::metrics::cache_entries("grants", s.grants.len() as u64);
-                crate::metrics::cache_entries("pause_tokens", s.pause_watch.len().await);
+                state.cache_gauges().await;
             }
         });
     }
+
+    async fn cache_gauges(&self) {
+        let s = &*self.0;
+        crate::metrics::cache_entries("tokens", s.tokens.len().await);
+        crate::metrics::cache_entries("recordings", s.recordings.len().await);
+        crate::metrics::cache_entries("grants", s.grants.len() as u64);
+        crate::metrics::cache_entries("pause_tokens", s.pause_watch.len().await);
+    }
+
+    /// One readiness check (`domain::readiness`): whether Twilio accepts
+    /// the credentials, read with the Flex configuration.
+    pub async fn check_readiness(&self) -> readiness::Check {
+        let s = &*self.0;
+        s.readiness.check(&s.policy, &s.twilio).await
+    }
+
+    /// The readiness check now and every `READINESS_EVERY`.
+    pub fn spawn_readiness_checks(&self) {
+        let state = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(crate::config::READINESS_EVERY);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                state.check_readiness().await;
+            }
+        });
+    }
+}
+
+/// Every labelled series whose labels are known, at 0 (`metrics::from_zero`).
+fn metrics_from_zero() {
+    crate::metrics::from_zero(&crate::metrics::KnownLabels {
+        answers: &AppError::known_answers(),
+        twilio_errors: &twilio::KNOWN_ERRORS,
+        twilio_operations: &twilio::OPERATIONS,
+        readiness_outcomes: &readiness::OUTCOMES,
+    });
 }
 
 pub fn app(state: AppState) -> Router {
@@ -176,6 +216,7 @@ pub fn app(state: AppState) -> Router {
     // Metrics stay off the public router when METRICS_LISTEN gives them their own address.
     let metrics_here = state.0.config.metrics_listen.is_none();
     crate::metrics::handle();
+    metrics_from_zero();
     let router = Router::new()
         .route(
             CREATE_RECORDING_PATH,
@@ -196,7 +237,8 @@ pub fn app(state: AppState) -> Router {
             crate::config::RECORDING_STATUS_PATH,
             post(http::webhooks::recording_status),
         )
-        .route("/audit", get(http::audit::audit));
+        .route("/audit", get(http::audit::audit))
+        .route("/readyz", get(http::readyz));
     let router = if metrics_here {
         router.route("/metrics", get(crate::metrics::serve))
     } else {
@@ -237,6 +279,7 @@ pub fn app(state: AppState) -> Router {
 /// The router of `METRICS_LISTEN`: `/metrics` only.
 pub fn metrics_app() -> Router {
     crate::metrics::handle();
+    metrics_from_zero();
     Router::new()
         .route("/metrics", get(crate::metrics::serve))
         .fallback(mw::not_found)

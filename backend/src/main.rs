@@ -3,18 +3,21 @@
 
 use clap::Parser;
 use recording_backend::config::{Cli, Command, Config, EventStreamsCommand, PolicyMode};
+use recording_backend::healthcheck::{self, Probe};
 use recording_backend::logging::{self, LogFormat};
 use recording_backend::twilio::{RetryPolicy, TwilioClient};
-use recording_backend::{app, audit_cli, event_streams_setup, healthcheck, metrics_app, AppState};
+use recording_backend::{app, audit_cli, event_streams_setup, metrics_app, AppState};
 use shutdown_signal::shutdown_signal;
 use std::process::ExitCode;
+use tracing::Level;
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command.clone() {
-        Some(Command::Healthcheck { listen }) => {
-            return match healthcheck::probe(listen).await {
+        Some(Command::Healthcheck { listen, ready }) => {
+            let what = if ready { Probe::Ready } else { Probe::Live };
+            return match healthcheck::probe(listen, what).await {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("recording-backend healthcheck: unhealthy: {e}");
@@ -76,13 +79,15 @@ async fn main() -> ExitCode {
         }
     };
     logging::init(format);
+    // Why it stops, in the log's format, whatever RUST_LOG filters.
+    let fatal = |message: String, code: u8| {
+        eprintln!("{}", logging::line(format, Level::ERROR, &message, &[]));
+        ExitCode::from(code)
+    };
 
     let config = match Config::from_env(&cli, |k| std::env::var(k).ok()) {
         Ok(c) => c,
-        Err(e) => {
-            eprintln!("recording-backend: cannot start: {e}");
-            return ExitCode::from(2);
-        }
+        Err(e) => return fatal(format!("recording-backend: cannot start: {e}"), 2),
     };
     let listen = config.listen;
     let metrics_listen = config.metrics_listen;
@@ -90,9 +95,9 @@ async fn main() -> ExitCode {
         api = %config.hosts.api,
         taskrouter = %config.hosts.taskrouter,
         iam = %config.hosts.iam,
-        authorization = ?config.authorization,
-        policy = ?config.policy,
-        origins = ?config.allowed_origins,
+        authorization = config.authorization.as_str(),
+        policy = config.policy.as_str(),
+        origins = %config.allowed_origins.join(","),
         demo = config.demo,
         metrics = %metrics_listen.map_or_else(|| "on --listen".to_string(), |a| a.to_string()),
         "configuration loaded"
@@ -113,21 +118,18 @@ async fn main() -> ExitCode {
     let state = match AppState::new(config) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("recording-backend: cannot start the HTTP client: {e}");
-            return ExitCode::from(1);
+            return fatal(
+                format!("recording-backend: cannot start the HTTP client: {e}"),
+                1,
+            )
         }
     };
-    match state.0.config.policy {
-        PolicyMode::Off => tracing::warn!("POLICY=off: the Flex configuration's recording rules are not checked here; the browser's decision is trusted"),
-        PolicyMode::On => {
-            // Read the policy before the first request needs it; a failure
-            // here is logged and retried by the first request.
-            let warm = state.clone();
-            tokio::spawn(async move {
-                let _ = warm.0.policy.get(&warm.0.twilio).await;
-            });
-        }
+    if state.0.config.policy == PolicyMode::Off {
+        tracing::warn!("POLICY=off: the Flex configuration's recording rules are not checked here; the browser's decision is trusted");
     }
+    // Whether Twilio accepts the credentials, now and periodically; the
+    // first check also reads the policy before the first request needs it.
+    state.spawn_readiness_checks();
     // Pauses other replicas (or this one before a restart) watch through the
     // claim store: their timers go on here too.
     tokio::spawn(state.0.pause_watch.clone().rearm());
@@ -138,8 +140,10 @@ async fn main() -> ExitCode {
     let listener = match tokio::net::TcpListener::bind(listen).await {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("recording-backend: cannot listen on {listen}: {e}");
-            return ExitCode::from(1);
+            return fatal(
+                format!("recording-backend: cannot listen on {listen}: {e}"),
+                1,
+            )
         }
     };
     let addr = listener.local_addr().unwrap_or(listen);
@@ -150,8 +154,10 @@ async fn main() -> ExitCode {
         let metrics_listener = match tokio::net::TcpListener::bind(m).await {
             Ok(l) => l,
             Err(e) => {
-                eprintln!("recording-backend: cannot listen on METRICS_LISTEN {m}: {e}");
-                return ExitCode::from(1);
+                return fatal(
+                    format!("recording-backend: cannot listen on METRICS_LISTEN {m}: {e}"),
+                    1,
+                )
             }
         };
         metrics_addr = Some(metrics_listener.local_addr().unwrap_or(m));
@@ -162,19 +168,30 @@ async fn main() -> ExitCode {
         });
     }
     recording_backend::metrics::spawn_upkeep();
-    state.spawn_cache_gauges();
+    state.spawn_cache_gauges().await;
+    let app = app(state);
     // Listening for SIGTERM from here: a stop right after the line below is clean.
     let shutdown = shutdown_signal();
-    println!("recording-backend listening on http://{addr}");
+    // On stdout, where scripts wait for it; in JSON too with LOG_FORMAT=json.
+    let url = format!("http://{addr}");
+    let listening = format!("recording-backend listening on {url}");
+    println!(
+        "{}",
+        logging::line(format, Level::INFO, &listening, &[("url", &url)])
+    );
     if let Some(m) = metrics_addr {
-        println!("recording-backend metrics on http://{m}/metrics");
+        let url = format!("http://{m}/metrics");
+        let line = format!("recording-backend metrics on {url}");
+        println!(
+            "{}",
+            logging::line(format, Level::INFO, &line, &[("url", &url)])
+        );
     }
-    if let Err(e) = axum::serve(listener, app(state))
+    if let Err(e) = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
     {
-        eprintln!("recording-backend: server error: {e}");
-        return ExitCode::from(1);
+        return fatal(format!("recording-backend: server error: {e}"), 1);
     }
     tracing::info!("stopped");
     ExitCode::SUCCESS

@@ -54,6 +54,9 @@ pub const EVENT_TYPES: [&str; 6] = [
 ];
 /// What became of an event.
 pub const EVENT_OUTCOMES: [&str; 3] = ["handled", "duplicate", "ignored"];
+pub const READY: &str = "recording_backend_ready";
+pub const CREDENTIALS_OK: &str = "recording_backend_twilio_credentials_ok";
+pub const READINESS_CHECKS: &str = "recording_backend_readiness_checks_total";
 
 /// Seconds. Requests to us include Twilio round trips (tens to hundreds of
 /// milliseconds each) and, at worst, the 60 s request deadline.
@@ -148,8 +151,6 @@ fn describe() {
         EVENTS,
         "Event Streams events received, by type and outcome (handled, duplicate, ignored)"
     );
-    // Counters without labels exist from the start, so a dashboard shows 0
-    // rather than no data; labelled ones for each of their known labels.
     ::metrics::gauge!(SAFETY_NET_PENDING).set(0.0);
     ::metrics::counter!(SAFETY_NET_STARTED).increment(0);
     for reason in MISSED_REASONS {
@@ -163,10 +164,77 @@ fn describe() {
             ::metrics::counter!(EVENTS, "type" => t, "outcome" => o).increment(0);
         }
     }
+        READY,
+        "1 when the last readiness check passed (Twilio accepts the credentials), 0 otherwise: what /readyz answers"
+    );
+    describe_gauge!(
+        CREDENTIALS_OK,
+        "1 when Twilio accepted the credentials at the last readiness check that reached it, 0 when it refused them or none has reached it yet"
+    );
+    describe_counter!(
+        READINESS_CHECKS,
+        "Readiness checks (a read of the Flex configuration, at start and then periodically), by outcome"
+    );
+    // Counters without labels exist from the start, so a dashboard shows 0
+    // rather than no data; labelled ones: `from_zero`.
     ::metrics::counter!(RECORDINGS_STARTED).increment(0);
     ::metrics::counter!(ALREADY_RECORDING).increment(0);
     ::metrics::counter!(CLAIM_STORE_ERRORS).increment(0);
     ::metrics::counter!(PAUSES_RESUMED_BY_BACKEND).increment(0);
+}
+
+/// The label values known before anything happens, each series set to 0 so
+/// that an alert rule over it works before the first failure (an
+/// expression over a series that does not exist yet has no value at all).
+/// The lists come from the modules that own them (the app passes them in:
+/// this module imports none of them).
+pub struct KnownLabels<'a> {
+    /// Error answers: HTTP status and the answer's code.
+    pub answers: &'a [(StatusCode, String)],
+    /// Twilio error codes, and `unreachable`, `timeout`.
+    pub twilio_errors: &'a [&'a str],
+    pub twilio_operations: &'a [&'static str],
+    pub readiness_outcomes: &'a [&'static str],
+}
+
+pub fn from_zero(known: &KnownLabels<'_>) {
+    for (status, code) in known.answers {
+        let name = if status.is_server_error() {
+            FAILURES
+        } else {
+            REFUSALS
+        };
+        ::metrics::counter!(name, "status" => status.as_u16().to_string(), "code" => code.clone())
+            .increment(0);
+    }
+    for code in known.twilio_errors {
+        ::metrics::counter!(TWILIO_ERRORS, "code" => code.to_string()).increment(0);
+    }
+    for operation in known.twilio_operations {
+        ::metrics::counter!(TWILIO_RETRIES, "operation" => *operation).increment(0);
+        // Registered, a histogram renders with empty buckets and a 0 count.
+        let _ = ::metrics::histogram!(TWILIO_DURATION, "operation" => *operation);
+    }
+    for outcome in known.readiness_outcomes {
+        ::metrics::counter!(READINESS_CHECKS, "outcome" => *outcome).increment(0);
+    }
+}
+
+/// Before the first readiness check has ended.
+pub fn readiness_unknown() {
+    ::metrics::gauge!(READY).set(0.0);
+    ::metrics::gauge!(CREDENTIALS_OK).set(0.0);
+}
+
+/// One readiness check: its outcome, whether the backend is ready, and
+/// whether Twilio accepted the credentials (`None`: Twilio was not reached,
+/// the last answer stands).
+pub fn readiness_checked(outcome: &'static str, ready: bool, credentials_ok: Option<bool>) {
+    ::metrics::counter!(READINESS_CHECKS, "outcome" => outcome).increment(1);
+    ::metrics::gauge!(READY).set(if ready { 1.0 } else { 0.0 });
+    if let Some(ok) = credentials_ok {
+        ::metrics::gauge!(CREDENTIALS_OK).set(if ok { 1.0 } else { 0.0 });
+    }
 }
 
 /// The Prometheus text exposition of every metric.

@@ -57,6 +57,38 @@ impl RetryPolicy {
     }
 }
 
+/// Every Twilio operation this client names (the `operation` label of its
+/// metrics), so each appears in `/metrics` from the start.
+pub const OPERATIONS: [&str; 12] = [
+    "token check",
+    "start recording",
+    "list recordings",
+    "list conference recordings",
+    "update recording status",
+    "fetch call",
+    "fetch conference participant",
+    "list reservations",
+    "fetch reservation",
+    "fetch task",
+    "fetch Flex configuration",
+    "update task",
+];
+
+/// The Twilio errors an operator can expect, counted from zero in
+/// `recording_backend_twilio_errors_total`: no answer (`unreachable`,
+/// `timeout`), our credentials refused (20003), no such resource (20404),
+/// too many requests (20429), the call not in progress (21220), a recording
+/// busy during a transfer (16114). Any other code is counted from its first.
+pub const KNOWN_ERRORS: [&str; 7] = [
+    "unreachable",
+    "timeout",
+    "20003",
+    "20404",
+    "20429",
+    "21220",
+    "16114",
+];
+
 /// What went wrong talking to Twilio.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum TwilioError {
@@ -341,6 +373,10 @@ impl TwilioClient {
         repeat: Repeat,
         build: impl Fn() -> RequestBuilder,
     ) -> Result<Reply, TwilioError> {
+        debug_assert!(
+            OPERATIONS.contains(&what),
+            "Twilio operation {what:?} is missing from twilio::OPERATIONS"
+        );
         let started = Instant::now();
         let result = self.send_with_retries(what, repeat, build, started).await;
         crate::metrics::twilio_duration(what, started.elapsed());
@@ -387,8 +423,8 @@ impl TwilioClient {
                         Err(TwilioError::Timeout)
                     }
                     Err(Failure::Timeout) => Err(TwilioError::Unreachable(format!(
-                        "{what}: no answer within {:?}",
-                        self.retry.request_timeout
+                        "{what}: no answer within {} ms",
+                        self.retry.request_timeout.as_millis()
                     ))),
                     Err(Failure::Connect(m)) | Err(Failure::Other(m)) => {
                         Err(TwilioError::Unreachable(format!("{what}: {m}")))

@@ -1,35 +1,11 @@
 //! The `recording-backend` binary itself: refusing to start without
 //! credentials, `--help`, the listening line, graceful shutdown on SIGTERM.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+mod common;
+
+use common::process::{bare, start, stop};
+use std::io::BufRead;
 use std::time::Duration;
-
-const BIN: &str = env!("CARGO_BIN_EXE_recording-backend");
-
-fn bare() -> Command {
-    let mut c = Command::new(BIN);
-    for v in [
-        "TWILIO_ACCOUNT_SID",
-        "TWILIO_AUTH_TOKEN",
-        "TWILIO_API_KEY",
-        "TWILIO_API_SECRET",
-        "TWILIO_FLEX_WORKSPACE_SID",
-        "ALLOWED_ORIGINS",
-        "AUTHORIZATION",
-        "POLICY",
-        "RECORDING_STATUS_CALLBACK",
-        "TWILIO_REGION",
-        "TWILIO_EDGE",
-        "REDIS_URL",
-        "PUBLIC_URL",
-        "AUDIT_TOKEN",
-        "SAFETY_NET_SECONDS",
-    ] {
-        c.env_remove(v);
-    }
-    c
-}
 
 #[test]
 fn refuses_to_start_naming_the_missing_variable() {
@@ -65,70 +41,6 @@ fn help_lists_flags_and_environment() {
     ] {
         assert!(help.contains(needle), "--help lacks {needle}");
     }
-}
-
-/// Starts the binary on a free port against a Twilio that is not there,
-/// with `env` added; returns it and the address from its listening line.
-fn start(
-    env: &[(&str, &str)],
-) -> (
-    std::process::Child,
-    String,
-    BufReader<std::process::ChildStdout>,
-) {
-    let mut c = bare();
-    c.args([
-        "--listen",
-        "127.0.0.1:0",
-        "--twilio-base-url",
-        "http://127.0.0.1:9",
-    ])
-    .env("TWILIO_ACCOUNT_SID", "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")
-    .env("TWILIO_AUTH_TOKEN", "secret-auth-token")
-    .env(
-        "TWILIO_FLEX_WORKSPACE_SID",
-        "WSaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-    )
-    .env_remove("LOG_FORMAT")
-    .env_remove("METRICS_LISTEN")
-    .env_remove("RUST_LOG")
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    let mut child = c.spawn().unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    out.read_line(&mut line).unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("recording-backend listening on http://")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_string();
-    (child, addr, out)
-}
-
-/// SIGTERM, wait for a clean exit, and everything it wrote to stderr.
-fn stop(mut child: std::process::Child) -> String {
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let mut waited = Duration::ZERO;
-    let exit = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(waited < Duration::from_secs(10), "did not stop on SIGTERM");
-        std::thread::sleep(Duration::from_millis(50));
-        waited += Duration::from_millis(50);
-    };
-    assert!(exit.success(), "{exit:?}");
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
-    stderr
 }
 
 #[test]
@@ -215,7 +127,18 @@ fn healthcheck_exits_0_when_healthy_and_1_otherwise() {
 
 #[test]
 fn json_logs_are_one_object_per_line_and_each_failure_is_logged_once() {
-    let (child, addr, _out) = start(&[("LOG_FORMAT", "json")]);
+    let (child, addr, mut out) =
+        start(&[("LOG_FORMAT", "json"), ("METRICS_LISTEN", "127.0.0.1:0")]);
+    // stdout too: the listening lines are JSON objects like the others.
+    let mut metrics_line = String::new();
+    out.read_line(&mut metrics_line).unwrap();
+    let metrics: serde_json::Value = serde_json::from_str(&metrics_line).unwrap();
+    assert_eq!(metrics["level"], "INFO", "{metrics}");
+    assert!(metrics["timestamp"].is_string(), "{metrics}");
+    assert!(
+        metrics["url"].as_str().unwrap().ends_with("/metrics"),
+        "{metrics}"
+    );
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -272,6 +195,12 @@ fn json_logs_are_one_object_per_line_and_each_failure_is_logged_once() {
     );
     assert!(!stderr.contains("a-flex-token"), "token in log: {stderr}");
     assert!(!stderr.contains("secret-auth-token"));
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
+    for l in rest.lines() {
+        serde_json::from_str::<serde_json::Value>(l)
+            .unwrap_or_else(|e| panic!("stdout line not JSON ({e}): {l:?}"));
+    }
 }
 
 #[test]
@@ -323,11 +252,7 @@ fn metrics_listen_serves_metrics_on_its_own_address() {
     let (child, addr, mut out) = start(&[("METRICS_LISTEN", "127.0.0.1:0")]);
     let mut line = String::new();
     out.read_line(&mut line).unwrap();
-    let metrics_url = line
-        .trim()
-        .strip_prefix("recording-backend metrics on ")
-        .unwrap_or_else(|| panic!("unexpected second line {line:?}"))
-        .to_string();
+    let metrics_url = common::process::url_of(&line, "metrics on");
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -25,6 +25,44 @@ function envLines(text, { commented = false } = {}) {
   return out;
 }
 
+/**
+ * The example environment file as an operator fills it in: the placeholders
+ * become the simulator's account (`overrides` on top), the rest stays as
+ * written.
+ */
+function exampleEnv(overrides = {}) {
+  const fill = {
+    TWILIO_ACCOUNT_SID: SIM_ACCOUNT.accountSid,
+    TWILIO_FLEX_WORKSPACE_SID: SIM_ACCOUNT.workspaceSid,
+    TWILIO_API_KEY: SIM_ACCOUNT.apiKey,
+    TWILIO_API_SECRET: SIM_ACCOUNT.apiSecret,
+    ...overrides,
+  };
+  const env = {};
+  for (const { key, value } of envLines(read('deploy/recording-backend.env.example'))) env[key] = fill[key] ?? value;
+  for (const k of Object.keys(fill)) assert.ok(k in env, `the example file does not set ${k}`);
+  return env;
+}
+
+/** The Containerfile's HEALTHCHECK `--start-period`, in milliseconds. */
+const START_PERIOD_MS = (() => {
+  const m = /HEALTHCHECK[^\n]*--start-period=(\d+)s/.exec(read('Containerfile'));
+  assert.ok(m, 'the HEALTHCHECK has a --start-period in seconds');
+  return Number(m[1]) * 1000;
+})();
+
+/** The HEALTHCHECK command (its exec-form JSON) against `port`, until it passes or `withinMs` is over; its last run. */
+async function healthcheckWithin(cmdJson, port, withinMs) {
+  const cmd = JSON.parse(cmdJson);
+  const args = cmd.slice(1).map((a) => a.replace(/:8787$/, `:${port}`));
+  const until = Date.now() + withinMs;
+  for (;;) {
+    const probe = spawnSync(backendBin(), args, { encoding: 'utf8' });
+    if (probe.status === 0 || Date.now() > until) return probe;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 /** The `[workspace] members` of the root Cargo.toml. */
 function workspaceMembers() {
   const m = /members\s*=\s*\[([^\]]*)\]/.exec(read('Cargo.toml'));
@@ -104,16 +142,8 @@ test("the unit's and the image's command lines start the backend with the exampl
 
   // The example file as an operator fills it in: the placeholders become
   // the simulator's account, the rest stays as written (LOG_FORMAT=json).
-  const secret = 'example-secret-never-logged-5d1f';
-  const fill = {
-    TWILIO_ACCOUNT_SID: SIM_ACCOUNT.accountSid,
-    TWILIO_FLEX_WORKSPACE_SID: SIM_ACCOUNT.workspaceSid,
-    TWILIO_API_KEY: `SK${'a'.repeat(32)}`,
-    TWILIO_API_SECRET: secret,
-  };
-  const env = {};
-  for (const { key, value } of envLines(read('deploy/recording-backend.env.example'))) env[key] = fill[key] ?? value;
-  for (const k of Object.keys(fill)) assert.ok(k in env, `the example file does not set ${k}`);
+  const secret = SIM_ACCOUNT.apiSecret;
+  const env = exampleEnv();
   assert.equal(env.LOG_FORMAT, 'json');
 
   const unit = read('deploy/recording-backend.service');
@@ -137,22 +167,62 @@ test("the unit's and the image's command lines start the backend with the exampl
 
     const healthz = await fetch(`http://127.0.0.1:${port}/healthz`);
     assert.equal(healthz.status, 200, `${name}: /healthz`);
-    const hc = JSON.parse(health[1]);
-    const probe = spawnSync(backendBin(), hc.slice(1).map((a) => a.replace(/:8787$/, `:${port}`)), { encoding: 'utf8' });
+    // Within the HEALTHCHECK's start period, once Twilio accepted the credentials.
+    const probe = await healthcheckWithin(health[1], port, START_PERIOD_MS);
     assert.equal(probe.status, 0, `${name}: the HEALTHCHECK command: ${probe.stdout}${probe.stderr}`);
 
     proc.child.kill('SIGTERM');
     const { code, signal } = await proc.exited;
     assert.deepEqual({ code, signal }, { code: 0, signal: null }, `${name}: SIGTERM is a clean stop`);
-    // Every log line (after the listening line on stdout) is one JSON object, and no secret is in any.
+    // Every line, stdout's and stderr's, is one JSON object, and no secret is in any.
     const logged = lines.filter((l) => l.trim() !== '');
-    const json = logged.filter((l) => l.startsWith('{'));
-    assert.ok(json.length >= 2, `${name}: JSON log lines: ${logged.join('\n')}`);
-    for (const l of json) {
-      const o = JSON.parse(l);
+    assert.ok(logged.length >= 2, `${name}: log lines: ${logged.join('\n')}`);
+    for (const l of logged) {
+      let o;
+      assert.doesNotThrow(() => { o = JSON.parse(l); }, `${name}: not a JSON line: ${l}`);
       for (const k of ['timestamp', 'level', 'message']) assert.ok(k in o, `${name}: ${k} missing in ${l}`);
     }
-    assert.ok(json.some((l) => JSON.parse(l).message === 'stopped'), `${name}: no "stopped" line`);
+    assert.ok(logged.some((l) => JSON.parse(l).message === 'stopped'), `${name}: no "stopped" line`);
     assert.ok(!logged.some((l) => l.includes(secret)), `${name}: the API secret was logged`);
+  }
+});
+
+test("the image's HEALTHCHECK is readiness: with credentials Twilio refuses it fails and says why, while /healthz stays alive", async (t) => {
+  const missing = missingParts({ bundle: false });
+  if (missing.length) { t.skip(missing.join('; ')); return; }
+  const sim = await startSim();
+  t.after(() => sim.stop());
+  const health = /HEALTHCHECK[^\n]*\\\n\s*CMD\s+(\[.*\])/m.exec(read('Containerfile'));
+  assert.ok(health, 'the Containerfile has an exec-form HEALTHCHECK CMD');
+  const image = /^ENTRYPOINT\s+(\[.*\])$/m.exec(read('Containerfile'));
+  const port = await freePort();
+  const args = JSON.parse(image[1]).slice(1).map((a) => a.replace(/:8787$/, `:${port}`)).concat(['--twilio-base-url', sim.url]);
+  const proc = await startProcess({ name: 'image ENTRYPOINT', bin: backendBin(), args, env: exampleEnv({ TWILIO_API_SECRET: 'a-revoked-secret' }) });
+  t.after(() => proc.stop());
+
+  const healthz = await fetch(`http://127.0.0.1:${port}/healthz`);
+  assert.equal(healthz.status, 200, '/healthz: the process is alive');
+  // Not ready, for the whole start period and after it.
+  const probe = await healthcheckWithin(health[1], port, 3000);
+  assert.equal(probe.status, 1, `the HEALTHCHECK passed with a secret Twilio refuses: ${probe.stdout}${probe.stderr}`);
+  assert.match(probe.stderr, /not ready: Twilio refuses the credentials \(error 20003, HTTP 401\)/);
+  const readyz = await fetch(`http://127.0.0.1:${port}/readyz`);
+  assert.equal(readyz.status, 503);
+  const body = await readyz.json();
+  assert.equal(body.ready, false);
+  assert.match(body.reason, /TWILIO_API_KEY\/TWILIO_API_SECRET/);
+});
+
+test('make help lists every target of the Makefile', () => {
+  const makefile = read('Makefile');
+  const phony = /^\.PHONY:((?:[^\n]*\\\n)*[^\n]*)$/m.exec(makefile);
+  assert.ok(phony, 'the Makefile has a .PHONY list');
+  const declared = phony[1].replace(/\\\n/g, ' ').split(/\s+/).filter(Boolean);
+  const rules = [...makefile.matchAll(/^([a-z][a-z0-9-]*):(?!=)/gm)].map((m) => m[1]);
+  assert.deepEqual([...new Set(rules)].sort(), [...new Set(declared)].sort(), 'the .PHONY list and the rules name different targets');
+  const help = spawnSync('make', ['--no-print-directory', '-C', REPO_ROOT, 'help'], { encoding: 'utf8' });
+  assert.equal(help.status, 0, help.stderr);
+  for (const target of declared) {
+    assert.match(help.stdout, new RegExp(`^\\s*make ${target}(?=\\s|$)`, 'm'), `make help does not list ${target}`);
   }
 });

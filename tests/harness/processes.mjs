@@ -15,6 +15,9 @@ export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url
 export const SIM_ACCOUNT = {
   accountSid: 'ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa',
   authToken: 'sim-auth-token',
+  // The simulator's API key (twilio-sim's SimConfig).
+  apiKey: 'SKaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa',
+  apiSecret: 'sim-api-secret',
   workspaceSid: 'WSaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa',
 };
 

@@ -144,13 +144,13 @@ async fn ask_twilio(
                     "token check gave no usable expiration; answer not cached"
                 );
             }
-            tracing::info!(token = %token_tag, worker = ?identity.worker_sid, roles = ?v.roles, "Flex token valid");
+            tracing::info!(token = %token_tag, worker = identity.worker_sid.as_ref().map(display), roles = v.roles.as_ref().map(|r| display(r.join(","))), "Flex token valid");
             Ok(Cached { identity, ttl })
         }
         Ok(v) => {
             crate::error::note_cause(&format!(
-                "Flex token {token_tag} rejected (code {:?})",
-                v.code
+                "Twilio rejected Flex token {token_tag}: {}",
+                rejection(v.code, v.message.as_deref())
             ));
             Err(AppError::InvalidToken {
                 code: v.code.filter(|c| *c != 0).unwrap_or(401),
@@ -161,6 +161,18 @@ async fn ask_twilio(
             })
         }
         Err(e) => Err(token_check_failed(e)),
+    }
+}
+
+/// Twilio's reason for rejecting a token, as a sentence's end: its error
+/// code and message when it gave them.
+fn rejection(code: Option<i64>, message: Option<&str>) -> String {
+    let message = message.filter(|m| !m.is_empty());
+    match (code.filter(|c| *c != 0), message) {
+        (Some(c), Some(m)) => format!("error {c}, {m}"),
+        (Some(c), None) => format!("error {c}"),
+        (None, Some(m)) => m.to_string(),
+        (None, None) => "no reason given".into(),
     }
 }
 
@@ -187,7 +199,7 @@ fn token_check_failed(e: TwilioError) -> AppError {
             more_info,
         } => {
             crate::error::note_cause(&format!(
-                "Twilio refused this backend's credentials on the token check: {code} {message}"
+                "Twilio refused this backend's credentials on the token check: error {code}, {message}"
             ));
             AppError::Twilio {
                 status: axum::http::StatusCode::BAD_GATEWAY,
@@ -219,6 +231,24 @@ fn token_check_failed(e: TwilioError) -> AppError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rejections_read_as_words() {
+        let cases = [
+            (
+                Some(20101),
+                Some("Invalid Access Token"),
+                "error 20101, Invalid Access Token",
+            ),
+            (Some(20101), None, "error 20101"),
+            (Some(0), Some(""), "no reason given"),
+            (None, Some("expired"), "expired"),
+            (None, None, "no reason given"),
+        ];
+        for (code, message, want) in cases {
+            assert_eq!(rejection(code, message), want, "{code:?} {message:?}");
+        }
+    }
 
     #[test]
     fn lifetime_is_capped_and_needs_a_future_expiration() {

@@ -12,6 +12,8 @@
 //! deliveries; `audit` keeps and reports what was (not) recorded;
 //! `safety_net` records what the plugin did not, with `recording`,
 //! `attributes`, `policy` and `audit`.
+//! `pause` uses `pause_watch` and `policy`; `readiness` (whether Twilio
+//! accepts the credentials) reads through `policy`.
 
 pub mod attributes;
 pub mod audit;
@@ -22,5 +24,6 @@ pub mod grant;
 pub mod pause;
 pub mod pause_watch;
 pub mod policy;
+pub mod readiness;
 pub mod recording;
 pub mod safety_net;

@@ -38,7 +38,7 @@
 
 use crate::config::{PolicyMode, PolicyTiming};
 use crate::error::AppError;
-use crate::twilio::{TaskSnapshot, TwilioClient};
+use crate::twilio::{TaskSnapshot, TwilioClient, TwilioError};
 use dual_channel_recording::api::RefusalCode;
 use dual_channel_recording::attributes::Attributes;
 use dual_channel_recording::config::{self, Config, Method, Setup};
@@ -363,8 +363,8 @@ impl PolicyCache {
         self.mode
     }
 
-    /// The Flex configuration's policy, reading it when needed (whatever
-    /// the mode: the start-up warm-up reads it too).
+    /// The Flex configuration's policy, reading it when needed, whatever
+    /// the mode.
     pub async fn get(&self, twilio: &TwilioClient) -> Result<Arc<FlexPolicy>, AppError> {
         match self.lookup(Instant::now()) {
             Cached::Use(p) => return Ok(p),
@@ -378,19 +378,27 @@ impl PolicyCache {
             Cached::Unknown => return Err(unknown_policy()),
             Cached::Refresh => {}
         }
-        let read = twilio.fetch_flex_configuration().await;
-        // Twilio refusing our own credentials is for the administrator to
-        // fix, not a passing outage: the answer says so.
-        let refused_us = matches!(
-            &read,
-            Err(crate::twilio::TwilioError::Api {
-                status: 401 | 403,
-                ..
-            })
-        );
-        let parsed = match read {
-            Ok(body) => FlexPolicy::from_configuration(&body),
-            Err(e) => Err(e.to_string()),
+        match self.read(twilio).await {
+            Ok(policy) => Ok(policy),
+            Err(problem) => self.fallback(&problem),
+        }
+    }
+
+    /// Reads the Flex configuration now, whatever the cache holds, and
+    /// keeps it: the readiness check's read (`readiness`), which keeps the
+    /// policy fresh for the requests as well. Its problem, if any, is the
+    /// caller's to report.
+    pub async fn refresh(&self, twilio: &TwilioClient) -> Result<(), ReadProblem> {
+        let _flight = self.refreshing.lock().await;
+        self.read(twilio).await.map(|_| ())
+    }
+
+    /// One read of the configuration, stored when it is good. The caller
+    /// holds the single-flight lock.
+    async fn read(&self, twilio: &TwilioClient) -> Result<Arc<FlexPolicy>, ReadProblem> {
+        let parsed = match twilio.fetch_flex_configuration().await {
+            Ok(body) => FlexPolicy::from_configuration(&body).map_err(ReadProblem::Unreadable),
+            Err(e) => Err(ReadProblem::Twilio(e)),
         };
         let now = Instant::now();
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
@@ -410,27 +418,57 @@ impl PolicyCache {
             }
             Err(problem) => {
                 st.failed_at = Some(now);
-                match &st.last {
-                    Some(last)
-                        if now.saturating_duration_since(last.at) < self.timing.stale_for =>
-                    {
-                        tracing::warn!(%problem, age_s = now.saturating_duration_since(last.at).as_secs(), "the Flex configuration could not be read; the last one read still applies");
-                        Ok(last.policy.clone())
-                    }
-                    _ => {
-                        // Logged once, as this request's cause, where the 503 is answered.
-                        crate::error::note_cause(&format!(
-                            "the Flex configuration could not be read and none is known: {problem}"
-                        ));
-                        Err(AppError::Unavailable(if refused_us {
-                            "the recording policy (the Flex configuration) could not be read: Twilio refused the backend's credentials for GET /v1/Configuration; give them access to the Flex configuration, or set POLICY=off".into()
-                        } else {
-                            "the recording policy (the Flex configuration) could not be read from Twilio; try again shortly".into()
-                        }))
-                    }
-                }
+                Err(problem)
             }
         }
+    }
+
+    /// After a failed read: the last policy read while it may still serve,
+    /// else a 503 that says why.
+    fn fallback(&self, problem: &ReadProblem) -> Result<Arc<FlexPolicy>, AppError> {
+        let now = Instant::now();
+        let st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        match &st.last {
+            Some(last) if now.saturating_duration_since(last.at) < self.timing.stale_for => {
+                tracing::warn!(%problem, age_s = now.saturating_duration_since(last.at).as_secs(), "the Flex configuration could not be read; the last one read still applies");
+                Ok(last.policy.clone())
+            }
+            _ => {
+                // Logged once, as this request's cause, where the 503 is answered.
+                crate::error::note_cause(&format!(
+                    "the Flex configuration could not be read and none is known: {problem}"
+                ));
+                Err(AppError::Unavailable(if problem.refused_us() {
+                    "the recording policy (the Flex configuration) could not be read: Twilio refused the backend's credentials for GET /v1/Configuration; give them access to the Flex configuration, or set POLICY=off".into()
+                } else {
+                    "the recording policy (the Flex configuration) could not be read from Twilio; try again shortly".into()
+                }))
+            }
+        }
+    }
+}
+
+/// Why a read of the Flex configuration failed.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum ReadProblem {
+    #[error("{0}")]
+    Twilio(TwilioError),
+    /// Twilio answered, with something that is not a configuration.
+    #[error("{0}")]
+    Unreadable(String),
+}
+
+impl ReadProblem {
+    /// Twilio refusing our own credentials is for the administrator to fix,
+    /// not a passing outage.
+    pub fn refused_us(&self) -> bool {
+        matches!(
+            self,
+            ReadProblem::Twilio(TwilioError::Api {
+                status: 401 | 403,
+                ..
+            })
+        )
     }
 }
 
@@ -441,7 +479,16 @@ fn log_policy(policy: &FlexPolicy) {
             attribute_rules = c.exclude_attributes.len(),
             "recording policy read from the Flex configuration: enabled"
         ),
-        Err(r) => tracing::info!(
+        // Flex records the conference itself: the administrator's choice,
+        // and this backend still pauses and resumes that recording.
+        Err(r @ Refusal::ConferenceMethod) => tracing::info!(
+            refusal = r.code().as_str(),
+            "recording policy read from the Flex configuration: {}",
+            r.message()
+        ),
+        // Nothing is recorded, by this backend or by the plugin (which reads
+        // the same configuration): worth an operator's look, once per change.
+        Err(r) => tracing::warn!(
             refusal = r.code().as_str(),
             "recording policy read from the Flex configuration: {}",
             r.message()

@@ -244,7 +244,7 @@ async fn take_over(
     call_sid: &CallSid,
     rec: &RecordedClaim,
 ) -> Result<Option<Lease>, StoreError> {
-    tracing::info!(call = %call_sid, recording = ?rec.recording, "stored recording is no longer in progress; claiming the call again");
+    tracing::info!(call = %call_sid, recording = rec.recording.as_ref().map(tracing::field::display), "stored recording is no longer in progress; claiming the call again");
     store.take_over(call_sid, rec).await
 }
 

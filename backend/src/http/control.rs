@@ -59,7 +59,7 @@ async fn control(
 ) -> Result<RecordingControlResponse, AppError> {
     let s = &*state.0;
     let identity = s.tokens.check(&s.twilio, &input.token).await?;
-    tracing::info!(task = %input.task_sid, on = %input.parent, worker = ?identity.worker_sid, action = action.as_str(), "recording-control");
+    tracing::info!(task = %input.task_sid, on = %input.parent, worker = identity.worker_sid.as_ref().map(tracing::field::display), action = action.as_str(), "recording-control");
     let mut task = None;
     if s.config.authorization == AuthorizationMode::Strict {
         let access = authz::task_access(&s.twilio, &identity, &input.task_sid, None).await?;

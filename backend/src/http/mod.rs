@@ -16,6 +16,10 @@ pub mod recording;
 pub mod webhooks;
 
 use crate::error::AppError;
+use crate::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::Value;
 use tracing::Instrument;
@@ -34,6 +38,21 @@ pub(crate) async fn detached<T: Send + 'static>(
         })
 }
 
+/// Liveness: the process serves requests (restart it when this fails).
 pub async fn healthz() -> Json<Value> {
     Json(serde_json::json!({"ok": true}))
+}
+
+/// Readiness: Twilio accepts the credentials (`domain::readiness`); 503
+/// with the reason, in an operator's words, while it does not or cannot
+/// be asked. For load balancers, not for restarts.
+pub async fn readyz(State(state): State<AppState>) -> Response {
+    match state.0.readiness.status() {
+        Ok(()) => Json(serde_json::json!({"ready": true})).into_response(),
+        Err(reason) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({"ready": false, "reason": reason})),
+        )
+            .into_response(),
+    }
 }

@@ -42,7 +42,7 @@ pub async fn link_call(
 async fn create(state: AppState, input: CreateInput) -> Result<CreateRecordingResponse, AppError> {
     let s = &*state.0;
     let identity = s.tokens.check(&s.twilio, &input.token).await?;
-    tracing::info!(call = %input.call_sid, task = ?input.task_sid, worker = ?identity.worker_sid, "create-recording");
+    tracing::info!(call = %input.call_sid, task = input.task_sid.as_ref().map(display), worker = identity.worker_sid.as_ref().map(display), "create-recording");
 
     let task: Option<TaskSnapshot>;
     match s.config.authorization {
@@ -234,7 +234,7 @@ async fn link_media(
 async fn link(state: AppState, input: LinkInput) -> Result<LinkCallResponse, AppError> {
     let s = &*state.0;
     let identity = s.tokens.check(&s.twilio, &input.token).await?;
-    tracing::info!(task = %input.task_sid, worker = ?identity.worker_sid, "link-call");
+    tracing::info!(task = %input.task_sid, worker = identity.worker_sid.as_ref().map(display), "link-call");
     let task = match s.config.authorization {
         AuthorizationMode::Strict => {
             let (access, policy) = tokio::join!(

@@ -2,6 +2,8 @@
 //! app driven in-process with `tower::ServiceExt::oneshot`.
 #![allow(dead_code)]
 
+pub mod process;
+
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
