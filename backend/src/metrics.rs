@@ -151,6 +151,21 @@ fn describe() {
         EVENTS,
         "Event Streams events received, by type and outcome (handled, duplicate, ignored)"
     );
+    describe_gauge!(
+        READY,
+        "1 when the last readiness check passed (Twilio accepts the credentials), 0 otherwise: what /readyz answers"
+    );
+    describe_gauge!(
+        CREDENTIALS_OK,
+        "1 when Twilio accepted the credentials at the last readiness check that reached it, 0 when it refused them or none has reached it yet"
+    );
+    describe_counter!(
+        READINESS_CHECKS,
+        "Readiness checks (a read of the Flex configuration, at start and then periodically), by outcome"
+    );
+    // Counters without labels exist from the start, so a dashboard shows 0
+    // rather than no data; labelled ones whose labels this module lists
+    // here, the others (lists their owners keep): `from_zero`.
     ::metrics::gauge!(SAFETY_NET_PENDING).set(0.0);
     ::metrics::counter!(SAFETY_NET_STARTED).increment(0);
     for reason in MISSED_REASONS {
@@ -164,19 +179,6 @@ fn describe() {
             ::metrics::counter!(EVENTS, "type" => t, "outcome" => o).increment(0);
         }
     }
-        READY,
-        "1 when the last readiness check passed (Twilio accepts the credentials), 0 otherwise: what /readyz answers"
-    );
-    describe_gauge!(
-        CREDENTIALS_OK,
-        "1 when Twilio accepted the credentials at the last readiness check that reached it, 0 when it refused them or none has reached it yet"
-    );
-    describe_counter!(
-        READINESS_CHECKS,
-        "Readiness checks (a read of the Flex configuration, at start and then periodically), by outcome"
-    );
-    // Counters without labels exist from the start, so a dashboard shows 0
-    // rather than no data; labelled ones: `from_zero`.
     ::metrics::counter!(RECORDINGS_STARTED).increment(0);
     ::metrics::counter!(ALREADY_RECORDING).increment(0);
     ::metrics::counter!(CLAIM_STORE_ERRORS).increment(0);
