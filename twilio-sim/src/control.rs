@@ -3,8 +3,10 @@
 
 use axum::body::Bytes;
 use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::Response;
 use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use serde::Deserialize;
@@ -39,9 +41,20 @@ pub(crate) fn router(state: SimState) -> Router {
         .route("/faults", post(crate::faults::add_faults))
         .route("/tasks/{task}/accept", put(put_accept_options))
         .route("/configuration", put(put_flex_configuration))
+        .route("/event-streams", put(crate::control_events::put_delivery))
+        .route("/webhooks", get(crate::control_events::webhooks))
         .fallback(|| async { ControlError::new(StatusCode::NOT_FOUND, "no such control endpoint") })
+        .layer(middleware::from_fn_with_state(state.clone(), send_outbox))
         .layer(CorsLayer::very_permissive())
         .with_state(state)
+}
+
+/// A scene the control API sets (an accept, a wrap-up) is a TaskRouter
+/// change like any other: its events go out once it is made.
+async fn send_outbox(State(st): State<SimState>, req: Request, next: Next) -> Response {
+    let resp = next.run(req).await;
+    crate::outbound::flush(&st);
+    resp
 }
 
 fn path_sid(p: Result<Path<String>, PathRejection>, prefix: &str) -> Result<String, ControlError> {
@@ -55,6 +68,8 @@ fn ok() -> Json<Value> {
 }
 
 async fn reset(State(st): State<SimState>) -> Json<Value> {
+    // Deliveries still queued belong to the scene being forgotten.
+    st.outbound().reset();
     *st.lock() = Sim::default();
     ok()
 }
@@ -94,6 +109,7 @@ async fn state_snapshot(State(st): State<SimState>) -> Json<Value> {
         "conferences": conferences,
         "conferenceRecordings": w.conference_recordings.iter().map(|r| r.to_control(cfg)).collect::<Vec<_>>(),
         "flexCallRecording": w.flex.call_recording_enabled,
+        "eventStreams": crate::control_events::state(&sim),
         "faults": {
             "failNext": f.fail_next.as_ref().map(|n| json!({"status": n.status.as_u16(), "code": n.code, "count": n.remaining})),
             "latencyMs": f.latency_ms,
@@ -270,7 +286,14 @@ async fn put_task(
         updated_ms: now,
     };
     let answer = task.to_control();
-    sim.world.tasks.insert(task_sid, task);
+    let existed = sim.world.tasks.contains_key(&task_sid);
+    sim.world.tasks.insert(task_sid.clone(), task);
+    let event = if existed {
+        "task.updated"
+    } else {
+        "task.created"
+    };
+    sim.world.taskrouter_event(event, &task_sid, None, now);
     Ok(Json(answer))
 }
 
@@ -300,29 +323,43 @@ async fn upsert_reservation(
     }
     let now = now_ms();
     let mut sim = st.lock();
-    let list = &mut sim.world.reservations;
-    let res = match list.iter_mut().find(|r| r.sid == b.reservation_sid) {
+    let world = &mut sim.world;
+    let list = &mut world.reservations;
+    let (res, created, changed) = match list.iter_mut().find(|r| r.sid == b.reservation_sid) {
         Some(r) => {
-            r.task_sid = b.task_sid;
+            let changed = r.status != status;
+            r.task_sid = b.task_sid.clone();
             r.worker_sid = b.worker_sid;
-            r.status = status;
+            r.status = status.clone();
             r.updated_ms = now;
-            r.to_control()
+            (r.to_control(), false, changed)
         }
         None => {
             let r = Reservation {
-                sid: b.reservation_sid,
-                task_sid: b.task_sid,
+                sid: b.reservation_sid.clone(),
+                task_sid: b.task_sid.clone(),
                 worker_sid: b.worker_sid,
-                status,
+                status: status.clone(),
                 created_ms: now,
                 updated_ms: now,
             };
             let v = r.to_control();
             list.push(r);
-            v
+            (v, true, true)
         }
     };
+    // TaskRouter creates a reservation `pending` and then it changes status.
+    if created {
+        world.taskrouter_event(
+            "reservation.created",
+            &b.task_sid,
+            Some(&b.reservation_sid),
+            now,
+        );
+    }
+    if let Some(event) = reservation_event(&status).filter(|_| changed) {
+        world.taskrouter_event(event, &b.task_sid, Some(&b.reservation_sid), now);
+    }
     Ok(Json(res))
 }
 
@@ -331,11 +368,28 @@ async fn delete_reservation(
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, ControlError> {
     let sid = path_sid(path, "WR")?;
+    let now = now_ms();
     let mut sim = st.lock();
-    let before = sim.world.reservations.len();
-    sim.world.reservations.retain(|r| r.sid != sid);
+    let world = &mut sim.world;
+    // The task is canceled (Flex's taskCanceled), and TaskRouter says so
+    // for the task and its reservation.
+    let task_sid = world
+        .reservations
+        .iter()
+        .find(|r| r.sid == sid)
+        .map(|r| r.task_sid.clone());
+    if let Some(task_sid) = &task_sid {
+        if let Some(t) = world.tasks.get_mut(task_sid) {
+            t.assignment_status = "canceled".into();
+            t.revision += 1;
+            t.updated_ms = now;
+        }
+        world.taskrouter_event("reservation.canceled", task_sid, Some(&sid), now);
+        world.taskrouter_event("task.canceled", task_sid, None, now);
+    }
+    world.reservations.retain(|r| r.sid != sid);
     // Idempotent: a cancel step may race a delete that already happened.
-    let removed = sim.world.reservations.len() != before;
+    let removed = task_sid.is_some();
     Ok(Json(json!({"ok": true, "removed": removed})))
 }
 
@@ -351,6 +405,20 @@ struct StatusBody {
 /// it (from `accepted` or `wrapping`) to `completed`. The task's assignment
 /// status follows, and like any task update it is a new revision (ETag).
 /// Repeating the current status changes nothing.
+/// The TaskRouter event of a reservation reaching `status`.
+fn reservation_event(status: &str) -> Option<&'static str> {
+    Some(match status {
+        "accepted" => "reservation.accepted",
+        "rejected" => "reservation.rejected",
+        "timeout" => "reservation.timeout",
+        "canceled" => "reservation.canceled",
+        "rescinded" => "reservation.rescinded",
+        "wrapping" => "reservation.wrapup",
+        "completed" => "reservation.completed",
+        _ => return None,
+    })
+}
+
 fn next_task_status(from: &str, to: &str) -> Result<Option<&'static str>, String> {
     match (from, to) {
         (f, t) if f == t => Ok(None),
@@ -382,16 +450,30 @@ async fn set_reservation_status(
     };
     let task_status = next_task_status(&r.status, &b.status)
         .map_err(|e| ControlError::new(StatusCode::CONFLICT, e))?;
+    let answer;
     if let Some(task_status) = task_status {
         r.status = b.status;
         r.updated_ms = now;
-        if let Some(t) = world.tasks.get_mut(&r.task_sid) {
+        answer = r.to_control();
+        let (task_sid, wr) = (r.task_sid.clone(), r.sid.clone());
+        if let Some(t) = world.tasks.get_mut(&task_sid) {
             t.assignment_status = task_status.to_string();
             t.revision += 1;
             t.updated_ms = now;
         }
+        if let Some(event) = reservation_event(&answer["status"].as_str().unwrap_or_default()) {
+            world.taskrouter_event(event, &task_sid, Some(&wr), now);
+        }
+        let task_event = if task_status == "wrapping" {
+            "task.wrapup"
+        } else {
+            "task.completed"
+        };
+        world.taskrouter_event(task_event, &task_sid, Some(&wr), now);
+    } else {
+        answer = r.to_control();
     }
-    Ok(Json(r.to_control()))
+    Ok(Json(answer))
 }
 
 #[derive(Deserialize)]

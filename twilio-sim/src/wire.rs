@@ -14,6 +14,7 @@ use crate::SimConfig;
 pub(crate) const API_HOST: &str = "https://api.twilio.com";
 pub(crate) const TASKROUTER_HOST: &str = "https://taskrouter.twilio.com";
 pub(crate) const FLEX_HOST: &str = "https://flex-api.twilio.com";
+pub(crate) const EVENTS_HOST: &str = "https://events.twilio.com";
 
 impl FlexConfiguration {
     pub fn to_twilio(&self, cfg: &SimConfig) -> Value {
@@ -105,10 +106,14 @@ impl Recording {
             "uri": format!("/2010-04-01/Accounts/{ac}/Calls/{}/Recordings/{}.json", self.call_sid, self.sid),
             "encryption_details": null,
             "price_unit": "USD",
-            "status": self.status,
+            // Twilio's Recording resource has no `failed` status (its
+            // OpenAPI enum: in-progress, paused, stopped, processing,
+            // completed, absent); a recording that could not be stored
+            // shows as `absent`, its `error_code` telling why.
+            "status": if self.status == "failed" { "absent" } else { self.status.as_str() },
             "channels": if self.dual { 2 } else { 1 },
             "source": "StartCallRecordingAPI",
-            "error_code": null,
+            "error_code": self.error_code,
             "track": self.track,
         })
     }
@@ -126,6 +131,7 @@ impl Recording {
             "statusCallbackMethod": self.status_callback_method,
             "statusCallbackEvent": self.status_callback_event,
             "pauseBehavior": self.pause_behavior,
+            "errorCode": self.error_code,
             // What Flex Insights media entries point at (scenario `$recordingUrl`).
             "url": format!("{API_HOST}/2010-04-01/Accounts/{}/Recordings/{}", cfg.account_sid, self.sid),
         })
