@@ -14,6 +14,7 @@ mod account;
 mod cloudevents;
 mod control;
 mod control_events;
+mod control_reservations;
 mod error;
 mod events;
 mod faults;
