@@ -7,9 +7,10 @@
 //!
 //! Event Streams promises at least once, in no order, within seconds: each
 //! sink has one worker that delivers its batches in order (unless
-//! `reorder`), each `delayMs` after its events happened; a batch that is not
-//! answered 2xx is tried again in the background (backing off, up to
-//! `ATTEMPTS` times) while later batches go on. Every attempt is recorded
+//! `reorder`), each `delayMs` after its events happened; a batch met by no
+//! answer, a 5xx or a 429 is tried again in the background (backing off, up
+//! to `ATTEMPTS` times) while later batches go on; any other answer is the
+//! receiver's last word on it. Every attempt is recorded
 //! (`GET /_sim/webhooks`), with what was sent and what came back.
 
 use std::collections::HashMap;
@@ -260,7 +261,7 @@ async fn deliver(st: &SimState, batch: Batch) {
     if batch.generation != st.outbound().generation() {
         return;
     }
-    if post_batch(st, &batch, 1, false).await {
+    if post_batch(st, &batch, 1, false).await != Outcome::Again {
         if batch.options.duplicates {
             tokio::time::sleep(DUPLICATE_AFTER).await;
             post_batch(st, &batch, 1, true).await;
@@ -277,7 +278,7 @@ async fn deliver(st: &SimState, batch: Batch) {
             if batch.generation != st.outbound().generation() {
                 return;
             }
-            if post_batch(&st, &batch, attempt, false).await {
+            if post_batch(&st, &batch, attempt, false).await != Outcome::Again {
                 if batch.options.duplicates {
                     tokio::time::sleep(DUPLICATE_AFTER).await;
                     post_batch(&st, &batch, attempt, true).await;
@@ -289,8 +290,16 @@ async fn deliver(st: &SimState, batch: Batch) {
     });
 }
 
-/// One POST of a batch; whether the sink answered 2xx.
-async fn post_batch(st: &SimState, batch: &Batch, attempt: u32, duplicate: bool) -> bool {
+#[derive(PartialEq)]
+enum Outcome {
+    /// Answered (2xx, or a refusal that another try would not change).
+    Done,
+    /// No answer, a 5xx or a 429: worth another try.
+    Again,
+}
+
+/// One POST of a batch.
+async fn post_batch(st: &SimState, batch: &Batch, attempt: u32, duplicate: bool) -> Outcome {
     let body = serde_json::to_vec(&batch.events).unwrap_or_default();
     let url = signature::url_with_body_hash(&batch.destination, &body);
     let sig = signature::sign_json(&st.config().auth_token, &url);
@@ -326,7 +335,10 @@ async fn post_batch(st: &SimState, batch: &Batch, attempt: u32, duplicate: bool)
             "sentUs": sent_us,
         }),
     );
-    status.is_some_and(|s| (200..300).contains(&s))
+    match status {
+        Some(s) if s < 500 && s != 429 => Outcome::Done,
+        _ => Outcome::Again,
+    }
 }
 
 /// The callback Twilio makes when a recording reaches `status`, if its

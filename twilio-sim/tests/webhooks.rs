@@ -403,11 +403,11 @@ async fn delivery_options_play_twilios_guarantees() {
 }
 
 #[tokio::test]
-async fn a_batch_the_sink_refuses_is_delivered_again() {
+async fn a_batch_the_sink_could_not_take_is_delivered_again() {
     let st = SimState::new(SimConfig::default());
     let app = app(st.clone());
-    // The test event's answer, then a 500 and a 503 for the accept, then 200.
-    let r = receiver(vec![200, 500, 503]).await;
+    // The test event's answer, then a 500 and a 429 for the accept, then 200.
+    let r = receiver(vec![200, 500, 429]).await;
     subscribed_sink(&app, &st, &r, &ACCEPT_TYPES).await;
     accept(&app).await;
     let got = r.wait_for(3).await;
@@ -425,10 +425,24 @@ async fn a_batch_the_sink_refuses_is_delivered_again() {
         attempts,
         [
             (json!(1), json!(500)),
-            (json!(2), json!(503)),
+            (json!(2), json!(429)),
             (json!(3), json!(200))
         ]
     );
+}
+
+#[tokio::test]
+async fn a_batch_the_sink_refuses_is_not_sent_again() {
+    let st = SimState::new(SimConfig::default());
+    let app = app(st.clone());
+    let r = receiver(vec![200, 403]).await;
+    subscribed_sink(&app, &st, &r, &ACCEPT_TYPES).await;
+    accept(&app).await;
+    r.wait_for(1).await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(r.got.lock().unwrap().len(), 1);
+    let log = control(&app, Method::GET, "/webhooks", json!({})).await;
+    assert_eq!(log["pending"], 0);
 }
 
 #[tokio::test]
