@@ -68,6 +68,10 @@ export function createSimClient(baseUrl, { fetchImpl } = {}) {
     putConference: (conferenceSid, { taskSid, participants }) =>
       request('PUT', `/_sim/conferences/${enc(conferenceSid)}`, { taskSid, participants }),
     fault: (fault) => request('POST', '/_sim/faults', fault),
+    /** How Event Streams delivers from now on: `{duplicates, reorder, delayMs}` (all off: in order, once, at once). */
+    putEventStreams: (options) => request('PUT', '/_sim/event-streams', options),
+    /** What the simulator sent out (deliveries, recording status callbacks): `{pending, webhooks}`. */
+    webhooks: () => request('GET', '/_sim/webhooks'),
     /** The Flex configuration the backend reads (`GET /v1/Configuration`). */
     putFlexConfiguration: ({ uiAttributes, callRecordingEnabled }) =>
       request('PUT', '/_sim/configuration', { uiAttributes, callRecordingEnabled }),
