@@ -168,9 +168,6 @@ async function backendFor(scenario, env, log) {
   return group;
 }
 
-/** The scenario's top-level keys this runner plays (the schema knows them all). */
-const UNSUPPORTED_KEYS = ['workerAttributes'];
-
 /** `instances` entries: a name, or `{name, plugin}`. */
 export function instanceSpecs(instances) {
   return (instances || ['A']).map((i) => (typeof i === 'string' ? { name: i, plugin: true } : { name: i.name, plugin: i.plugin !== false }));
@@ -196,8 +193,6 @@ export function customDataOf(scenario) {
 async function play(scenario, env, log, instances, setBrowserContext) {
   const { sim } = env;
   const startedAt = new Date();
-  const unsupported = UNSUPPORTED_KEYS.filter((k) => Object.prototype.hasOwnProperty.call(scenario, k));
-  if (unsupported.length) throw new Error(`unknown scenario key "${unsupported[0]}": this runner does not play it yet`);
   const workerSid = scenario.worker || DEFAULT_WORKER;
   const specs = instanceSpecs(scenario.instances);
   const names = specs.map((i) => i.name);
@@ -217,6 +212,8 @@ async function play(scenario, env, log, instances, setBrowserContext) {
   // scenario plays a browser whose copy differs.
   const flexCallRecording = scenario.flexCallRecording === true;
   const custom = customDataOf(scenario);
+  const workerAttributes = scenario.workerAttributes || {};
+  await sim.putWorker(workerSid, workerAttributes);
   await sim.putFlexConfiguration({
     uiAttributes: { custom_data: custom.server },
     callRecordingEnabled: flexCallRecording,
@@ -248,7 +245,7 @@ async function play(scenario, env, log, instances, setBrowserContext) {
     const token = `flex-token-${process.pid}-${tokenCounter}-${name}`;
     await sim.registerToken({ token, workerSid, identity, valid: true, expiresInSec: 3600, roles: ['agent'] });
     const flexOptions = {
-      customData, workerSid, accountSid: SIM_ACCOUNT.accountSid, token, identity, locale: 'en-US', callRecordingEnabled: flexCallRecording,
+      customData, workerSid, workerAttributes, accountSid: SIM_ACCOUNT.accountSid, token, identity, locale: 'en-US', callRecordingEnabled: flexCallRecording,
     };
     const inst = env.browser
       ? new BrowserInstance(name, {
