@@ -18,6 +18,10 @@ import { createValidator } from './openapi.mjs';
 import { contractSpecPath, startPrism } from './prism.mjs';
 
 const TOKEN_CHECK = /^\/v1\/Accounts\/[^/]+\/Tokens\/validate$/;
+// The runner's own Event Streams set-up (`eventStreams`) goes straight to the
+// simulator: prism 5.16 cannot read the repeated `Types` of a subscription.
+// Its answers are validated like the rest.
+const EVENTS_API = /^\/v1\/(Sinks|Subscriptions)(\/|$)/;
 // Prism's own log lines, e.g.
 //   [HTTP SERVER] post /2010-04-01/.../Recordings.json ℹ  info      Request received
 //   [HTTP SERVER] post /2010-04-01/.../CA-bad/Recordings.json ✖  error     Request terminated with error: https://stoplight.io/prism/errors#UNPROCESSABLE_ENTITY: Invalid request
@@ -91,7 +95,7 @@ export function createContractCheck(prism, { spec = contractSpecPath() } = {}) {
       const byKind = new Map();
       for (const e of log) {
         const bare = String(e.path).split('?')[0];
-        if (TOKEN_CHECK.test(bare)) direct += 1;
+        if (TOKEN_CHECK.test(bare) || EVENTS_API.test(bare)) direct += 1;
         const kind = `${e.method} ${bare.replace(/[A-Z]{2}[0-9a-fA-F]{32}/g, '{sid}')} ${e.status}`;
         byKind.set(kind, (byKind.get(kind) || 0) + 1);
         for (const m of validateExchange(e)) {

@@ -26,12 +26,16 @@ function loadScript(src) {
 }
 
 window.__harness = {
-  /** Create the simulated Flex, install it, load the bundle and wait for the core. */
+  /**
+   * Create the simulated Flex, install it, load the bundle and wait for the
+   * core; without `bundleUrl`, Flex runs without the plugin.
+   */
   async setup({ flexOptions, bundleUrl, readyTimeoutMs = 20000 }) {
     if (sim) throw new Error('harness already set up');
     sim = createFlex(flexOptions);
     sim.install(window);
     window.__sim = sim;
+    if (!bundleUrl) return true;
     await loadScript(bundleUrl);
     const api = window.DualChannelRecording;
     if (!api) throw new Error('the bundle did not publish DualChannelRecording (did it call Twilio.Flex.Plugins.init?)');
@@ -54,7 +58,7 @@ window.__harness = {
   },
   idle() {
     const api = window.DualChannelRecording;
-    const pluginIdle = !!api.idle();
+    const pluginIdle = api ? !!api.idle() : true;
     return { idle: pluginIdle && inflight === 0, pluginIdle, inflight };
   },
   invokeAcceptTask: (spec) => sim.invokeAcceptTask(spec),

@@ -144,11 +144,21 @@ export async function startSim({ port, logFile, echo } = {}) {
   return { ...proc, port: p, url: `http://127.0.0.1:${p}` };
 }
 
+/** The bearer token every backend the harness starts takes for its audit (`GET /audit`). */
+export const AUDIT_TOKEN = 'replay-audit-token';
+
+/**
+ * The backend's environment: the simulator's account (its auth token also
+ * checks the signatures of what the simulator sends), the audit's token, and
+ * a short safety net so that scenarios settle quickly.
+ */
 export function backendEnv() {
   return {
     TWILIO_ACCOUNT_SID: SIM_ACCOUNT.accountSid,
     TWILIO_AUTH_TOKEN: SIM_ACCOUNT.authToken,
     TWILIO_FLEX_WORKSPACE_SID: SIM_ACCOUNT.workspaceSid,
+    AUDIT_TOKEN,
+    SAFETY_NET_SECONDS: '2',
   };
 }
 
@@ -156,7 +166,8 @@ export function backendEnv() {
  * The backend, pointed at the simulator (or at a proxy in front of it, with
  * the token check sent to `iamBaseUrl`); `start()` after `stop()` starts it
  * again on the same port with the same arguments; with `lazy`, the first
- * `start()` launches it.
+ * `start()` launches it. Its `PUBLIC_URL` is its own address unless `env`
+ * names the one the simulator reaches it by (a proxy in front of it).
  */
 export async function startBackend({ port, simUrl, iamBaseUrl, logFile, echo, env = {}, name = 'recording-backend', lazy = false } = {}) {
   const p = port || await freePort();
@@ -165,7 +176,7 @@ export async function startBackend({ port, simUrl, iamBaseUrl, logFile, echo, en
     name,
     bin: backendBin(),
     args: ['--listen', `127.0.0.1:${p}`, '--twilio-base-url', simUrl, ...iam, '--demo'],
-    env: { ...backendEnv(), ...env },
+    env: { ...backendEnv(), PUBLIC_URL: `http://127.0.0.1:${p}`, ...env },
     logFile,
     echo,
   });

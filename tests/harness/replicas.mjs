@@ -132,16 +132,19 @@ export async function startRoundRobinProxy({ targets, port = 0 }) {
  */
 export async function startReplicaGroup({ count, redis, launch }) {
   if (!Number.isInteger(count) || count < 1) throw new Error(`backendReplicas must be a whole number from 1, found ${count}`);
+  // The address Twilio (the simulator) calls is the proxy's: each replica
+  // checks signatures against it (PUBLIC_URL).
+  const proxyPort = await freePort();
   const replicas = [];
   try {
     for (let i = 0; i < count; i += 1) {
-      replicas.push(await launch({ env: { REDIS_URL: redis.url }, name: `replica-${i + 1}` }));
+      replicas.push(await launch({ env: { REDIS_URL: redis.url, PUBLIC_URL: `http://127.0.0.1:${proxyPort}` }, name: `replica-${i + 1}` }));
     }
   } catch (err) {
     for (const r of replicas) await r.stop().catch(() => {});
     throw err;
   }
-  const proxy = await startRoundRobinProxy({ targets: () => replicas.filter((r) => r.running).map((r) => r.port) });
+  const proxy = await startRoundRobinProxy({ port: proxyPort, targets: () => replicas.filter((r) => r.running).map((r) => r.port) });
   const group = {
     replicas,
     proxy,

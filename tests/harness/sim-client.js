@@ -59,6 +59,8 @@ export function createSimClient(baseUrl, { fetchImpl } = {}) {
     /** What a task's accept ended with (`conferenceRecord`: true, false, null for unset): Flex's own conference recording follows it. */
     putAcceptOptions: (taskSid, conferenceRecord) =>
       request('PUT', `/_sim/tasks/${enc(taskSid)}/accept`, { conferenceRecord: conferenceRecord ?? null }),
+    /** The worker's TaskRouter attributes, as `GET /v1/Workspaces/{WS}/Workers/{WK}` shows them. */
+    putWorker: (workerSid, attributes) => request('PUT', `/_sim/workers/${enc(workerSid)}`, { attributes }),
     upsertReservation: ({ taskSid, reservationSid, workerSid, status = 'accepted' }) =>
       request('POST', '/_sim/reservations', { taskSid, reservationSid, workerSid, status }),
     deleteReservation: (reservationSid) => request('DELETE', `/_sim/reservations/${enc(reservationSid)}`),
@@ -68,6 +70,10 @@ export function createSimClient(baseUrl, { fetchImpl } = {}) {
     putConference: (conferenceSid, { taskSid, participants }) =>
       request('PUT', `/_sim/conferences/${enc(conferenceSid)}`, { taskSid, participants }),
     fault: (fault) => request('POST', '/_sim/faults', fault),
+    /** How Event Streams delivers from now on: `{duplicates, reorder, delayMs}` (all off: in order, once, at once). */
+    putEventStreams: (options) => request('PUT', '/_sim/event-streams', options),
+    /** What the simulator sent out (deliveries, recording status callbacks): `{pending, webhooks}`. */
+    webhooks: () => request('GET', '/_sim/webhooks'),
     /** The Flex configuration the backend reads (`GET /v1/Configuration`). */
     putFlexConfiguration: ({ uiAttributes, callRecordingEnabled }) =>
       request('PUT', '/_sim/configuration', { uiAttributes, callRecordingEnabled }),

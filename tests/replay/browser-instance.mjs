@@ -13,9 +13,10 @@ export class BrowserInstance {
    * @param {string} opts.bundleUrl the bundle URL
    * @param {object} opts.flexOptions createFlex options
    * @param {(line: string) => void} opts.log
+   * @param {boolean} [opts.plugin] false: Flex runs without the plugin (it failed to load)
    */
-  constructor(name, { context, pageUrl, bundleUrl, flexOptions, log }) {
-    Object.assign(this, { name, context, pageUrl, bundleUrl, flexOptions, log });
+  constructor(name, { context, pageUrl, bundleUrl, flexOptions, log, plugin = true }) {
+    Object.assign(this, { name, context, pageUrl, bundleUrl: plugin ? bundleUrl : null, flexOptions, log, plugin });
     this.uncaught = [];
   }
 
@@ -65,6 +66,7 @@ export class BrowserInstance {
   }
 
   status(taskSid) {
+    if (!this.plugin) return Promise.resolve(null);
     return this._eval('status', (t) => window.__harness.status(t), taskSid);
   }
 

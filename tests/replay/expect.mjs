@@ -4,7 +4,7 @@
 
 import { recordingUrl } from '../harness/sim-client.js';
 
-export const EXPECT_KEYS = ['recordings', 'taskAttributes', 'unchangedAttributes', 'notifications', 'recordingStatus', 'conferenceRecord'];
+export const EXPECT_KEYS = ['recordings', 'taskAttributes', 'unchangedAttributes', 'notifications', 'recordingStatus', 'conferenceRecord', 'unrecorded'];
 export const STEP_KINDS = ['accept', 'conference', 'activeCall', 'hangup', 'complete', 'cancel', 'endCall', 'wait', 'twilio', 'backend', 'action'];
 
 const MAX_SHOWN = 160;
@@ -145,10 +145,11 @@ function sameSet(expected, found) {
  * Check a scenario's `expect`.
  * @param {object} expect the scenario's expect object
  * @param {object} observed `{state, accepted: {WT: attributes as accepted}, notifications: [ids shown, all instances],
- *   conferenceRecords: {WT: conferenceOptions.conferenceRecord after beforeAcceptTask, null when unset}}`
+ *   conferenceRecords: {WT: conferenceOptions.conferenceRecord after beforeAcceptTask, null when unset},
+ *   audit: the backend's audit answer, or `{error}` when it could not be had (only asked for `unrecorded`)}`
  * @returns {string[]} failures (empty: pass)
  */
-export function checkExpect(expect, { state, accepted = {}, notifications = [], conferenceRecords = {} }) {
+export function checkExpect(expect, { state, accepted = {}, notifications = [], conferenceRecords = {}, audit }) {
   const failures = [];
   const unknown = Object.keys(expect || {}).filter((k) => !EXPECT_KEYS.includes(k));
   for (const k of unknown) failures.push(`unknown expect key "${k}" (known: ${EXPECT_KEYS.join(', ')})`);
@@ -185,10 +186,32 @@ export function checkExpect(expect, { state, accepted = {}, notifications = [], 
     }
   }
 
+  if (expect.unrecorded !== undefined) failures.push(...checkUnrecorded(expect.unrecorded, audit, Object.keys(accepted)));
+
   if (expect.notifications !== undefined && !sameSet(expect.notifications, notifications)) {
     failures.push(`notifications: expected ${show([...new Set(expect.notifications)].sort())}, shown ${show([...new Set(notifications)].sort())}`);
   }
   return failures;
+}
+
+/**
+ * `unrecorded`: the scenario's tasks that the backend's audit reports as
+ * "should have been recorded, and was not" are exactly `want`. Tasks of the
+ * audit that this scenario did not accept are not its business.
+ * @param {string[]} want
+ * @param {object | {error: string} | undefined} audit
+ * @param {string[]} scenarioTasks the scenario's task SIDs
+ */
+export function checkUnrecorded(want, audit, scenarioTasks) {
+  if (!audit) return ['unrecorded: the backend\'s audit was not asked'];
+  if (audit.error) return [`unrecorded: ${audit.error}`];
+  if (!Array.isArray(audit.unrecorded)) return [`unrecorded: the audit's answer has no "unrecorded" list: ${show(audit)}`];
+  const ours = new Set([...scenarioTasks, ...want]);
+  const reported = audit.unrecorded.filter((u) => u && ours.has(u.taskSid));
+  const found = reported.map((u) => u.taskSid);
+  if (sameSet(want, found)) return [];
+  const why = reported.map((u) => `${u.taskSid}${u.reason ? ` (${u.reason})` : ''}`);
+  return [`unrecorded: expected ${show([...new Set(want)].sort())}, the audit reports ${why.length ? why.join(', ') : 'none'}`];
 }
 
 /**

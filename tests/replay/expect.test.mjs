@@ -99,6 +99,13 @@ const expectCases = [
   ['conferenceRecord expected unset, set', { conferenceRecord: { [WT1]: null } }, { conferenceRecords: { [WT1]: false } }, [`conferenceRecord ${WT1}: expected null (left unset), found false`]],
   ['conferenceRecord true is not "true"', { conferenceRecord: { [WT1]: true } }, { conferenceRecords: { [WT1]: 'true' } }, ['expected true, found "true"']],
   ['conferenceRecord of a task never accepted', { conferenceRecord: { [WT2]: true } }, { conferenceRecords: { [WT1]: true } }, [`task ${WT2} was never accepted`]],
+  ['unrecorded: none, none reported', { unrecorded: [] }, { accepted: { [WT1]: {} }, audit: { unrecorded: [] } }, []],
+  ['unrecorded: exactly the expected tasks', { unrecorded: [WT1] }, { accepted: { [WT1]: {}, [WT2]: {} }, audit: { unrecorded: [{ taskSid: WT1, reason: 'no recording started' }] } }, []],
+  ['unrecorded: another scenario\'s task is not ours', { unrecorded: [] }, { accepted: { [WT1]: {} }, audit: { unrecorded: [{ taskSid: 'WT0000000000000000000000000000000f', reason: 'x' }] } }, []],
+  ['unrecorded: a miss the audit did not see', { unrecorded: [WT1] }, { accepted: { [WT1]: {} }, audit: { unrecorded: [] } }, [`unrecorded: expected ["${WT1}"], the audit reports none`]],
+  ['unrecorded: a miss not expected, with its reason', { unrecorded: [] }, { accepted: { [WT2]: {} }, audit: { unrecorded: [{ taskSid: WT2, reason: 'recording absent' }] } }, [`the audit reports ${WT2} (recording absent)`]],
+  ['unrecorded: the audit could not be asked', { unrecorded: [] }, { audit: { error: 'the backend\'s audit answered 401: no' } }, ['unrecorded: the backend\'s audit answered 401']],
+  ['unrecorded: an answer without the list', { unrecorded: [] }, { audit: { recorded: [] } }, ['has no "unrecorded" list']],
 ];
 
 for (const [name, expect, observed, fragments] of expectCases) {

@@ -45,9 +45,11 @@ export class NodeInstance {
    * @param {(line: string) => void} opts.log where the instance's console goes
    * @param {object} [opts.actions] Flex's own Actions for this instance (real-flex-actions.mjs),
    *   in place of the simulated one; it lives in the host realm
+   * @param {boolean} [opts.plugin] false: Flex runs without the plugin (it failed to load)
    */
-  constructor(name, { bundleFile, flexOptions, log, actions }) {
+  constructor(name, { bundleFile, flexOptions, log, actions, plugin = true }) {
     this.name = name;
+    this.plugin = plugin;
     this.bundleFile = bundleFile;
     this.flexOptions = flexOptions;
     this.log = log;
@@ -178,6 +180,7 @@ export class NodeInstance {
         return result && typeof result.then === 'function' ? result.then(() => undefined) : undefined;
       };
     `, this.context);
+    if (!this.plugin) return;
     try {
       bundleScript(this.bundleFile).runInContext(this.context);
     } catch (err) {
@@ -223,12 +226,13 @@ export class NodeInstance {
   /** No work in flight: the plugin says idle and no fetch is open. */
   async idle() {
     const api = this.context.DualChannelRecording;
-    let pluginIdle;
-    try { pluginIdle = !!api.idle(); } catch (err) { this.log(`[${this.name}] idle() threw: ${err}`); pluginIdle = true; }
+    let pluginIdle = true;
+    if (api) try { pluginIdle = !!api.idle(); } catch (err) { this.log(`[${this.name}] idle() threw: ${err}`); pluginIdle = true; }
     return { idle: pluginIdle && this.inflight === 0, pluginIdle, inflight: this.inflight };
   }
 
   async status(taskSid) {
+    if (!this.plugin) return null;
     return JSON.parse(vm.runInContext(`JSON.stringify(DualChannelRecording.status(${JSON.stringify(taskSid)}))`, this.context));
   }
 

@@ -98,7 +98,7 @@ async function main(argv) {
   }
   if (env && env.contract) {
     const t = env.contract.totals;
-    console.log(`contract: ${t.exchanges} simulator answers validated over ${t.scenarios} scenarios (${t.viaPrism} through prism --errors, ${t.direct} token checks direct); ${t.failures} contract violation(s)`);
+    console.log(`contract: ${t.exchanges} simulator answers validated over ${t.scenarios} scenarios (${t.viaPrism} through prism --errors, ${t.direct} direct: token checks and the Event Streams set-up); ${t.failures} contract violation(s)`);
   }
   console.log(`${passed} passed, ${failed} failed`);
   return failed === 0 ? 0 : 1;

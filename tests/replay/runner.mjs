@@ -13,6 +13,8 @@ import { NodeInstance } from './node-instance.mjs';
 import { BrowserInstance } from './browser-instance.mjs';
 import { createContractCheck, startBackendVia, startContractProxy } from '../contract/via-prism.mjs';
 import { startRedis, startReplicaGroup } from '../harness/replicas.mjs';
+import { setUpEventStreams } from './event-streams.mjs';
+import { fetchAudit, safetyNetPending } from './audit.mjs';
 
 export const DEFAULT_WORKER = 'WK00000000000000000000000000000001';
 export const OUT_DIR = path.join(REPO_ROOT, 'tests/.out/replay');
@@ -125,7 +127,7 @@ export async function runScenario(scenario, env, logName) {
         c = { lines: [`the contract check itself failed: ${err && err.message ? err.message : err}`], exchanges: 0, viaPrism: 0, direct: 0, byKind: new Map() };
       }
       contractLines = c.lines;
-      log(`contract: ${c.exchanges} exchange(s) validated (${c.viaPrism} through prism, ${c.direct} token check(s) direct): ${[...c.byKind].map(([k, n]) => `${n}x ${k}`).join(', ') || 'none'}`);
+      log(`contract: ${c.exchanges} exchange(s) validated (${c.viaPrism} through prism, ${c.direct} direct: token checks, Event Streams set-up): ${[...c.byKind].map(([k, n]) => `${n}x ${k}`).join(', ') || 'none'}`);
       for (const line of contractLines) log(`contract violation: ${line}`);
       if (contractLines.length) {
         const first = `contract: ${contractLines.length} violation(s), first: ${contractLines[0]}`;
@@ -166,10 +168,34 @@ async function backendFor(scenario, env, log) {
   return group;
 }
 
+/** `instances` entries: a name, or `{name, plugin}`. */
+export function instanceSpecs(instances) {
+  return (instances || ['A']).map((i) => (typeof i === 'string' ? { name: i, plugin: true } : { name: i.name, plugin: i.plugin !== false }));
+}
+
+/**
+ * The `custom_data` the browser shows (`customData`, or the one `config`
+ * makes) and the one the backend's Flex configuration holds
+ * (`serverCustomData`, else `serverConfig` in place of `config`, else the
+ * browser's).
+ */
+export function customDataOf(scenario) {
+  const has = (k) => Object.prototype.hasOwnProperty.call(scenario, k);
+  const browser = has('customData') ? scenario.customData : { features: { dual_channel_recording: scenario.config } };
+  let server = browser;
+  if (has('serverCustomData')) server = scenario.serverCustomData;
+  else if (has('serverConfig')) server = has('customData')
+    ? { ...browser, features: { ...(browser.features || {}), dual_channel_recording: scenario.serverConfig } }
+    : { features: { dual_channel_recording: scenario.serverConfig } };
+  return { browser, server };
+}
+
 async function play(scenario, env, log, instances, setBrowserContext) {
   const { sim } = env;
+  const startedAt = new Date();
   const workerSid = scenario.worker || DEFAULT_WORKER;
-  const names = scenario.instances || ['A'];
+  const specs = instanceSpecs(scenario.instances);
+  const names = specs.map((i) => i.name);
   const settleMs = scenario.settleMs ?? 10000;
   const identity = identityOf(workerSid);
 
@@ -185,9 +211,11 @@ async function play(scenario, env, log, instances, setBrowserContext) {
   // scenario's feature, with `serverConfig` in place of `config` when the
   // scenario plays a browser whose copy differs.
   const flexCallRecording = scenario.flexCallRecording === true;
-  const serverConfig = Object.prototype.hasOwnProperty.call(scenario, 'serverConfig') ? scenario.serverConfig : scenario.config;
+  const custom = customDataOf(scenario);
+  const workerAttributes = scenario.workerAttributes || {};
+  await sim.putWorker(workerSid, workerAttributes);
   await sim.putFlexConfiguration({
-    uiAttributes: { custom_data: { features: { dual_channel_recording: serverConfig } } },
+    uiAttributes: { custom_data: custom.server },
     callRecordingEnabled: flexCallRecording,
   });
   // A fresh backend per scenario: its caches (the policy read from the Flex
@@ -195,8 +223,14 @@ async function play(scenario, env, log, instances, setBrowserContext) {
   const backend = await backendFor(scenario, env, log);
   if (!backend.running) await backend.start();
 
+  // Each replica on its own address: the proxy would hand every poll to one.
+  const backendUrls = backend.replicas ? backend.replicas.map((r) => r.url) : [backend.url];
+  if (scenario.eventStreams) {
+    await setUpEventStreams({ sim, simUrl: env.simProc.url, backendUrl: backend.url, eventStreams: scenario.eventStreams, log });
+  }
+
   const customData = {
-    features: { dual_channel_recording: scenario.config },
+    ...custom.browser,
     serverless_functions_domain: `127.0.0.1:${backend.port}`,
     serverless_functions_protocol: 'http',
   };
@@ -207,20 +241,20 @@ async function play(scenario, env, log, instances, setBrowserContext) {
     setBrowserContext(context);
   }
   tokenCounter += 1;
-  for (const name of names) {
+  for (const { name, plugin } of specs) {
     const token = `flex-token-${process.pid}-${tokenCounter}-${name}`;
     await sim.registerToken({ token, workerSid, identity, valid: true, expiresInSec: 3600, roles: ['agent'] });
     const flexOptions = {
-      customData, workerSid, accountSid: SIM_ACCOUNT.accountSid, token, identity, locale: 'en-US', callRecordingEnabled: flexCallRecording,
+      customData, workerSid, workerAttributes, accountSid: SIM_ACCOUNT.accountSid, token, identity, locale: 'en-US', callRecordingEnabled: flexCallRecording,
     };
     const inst = env.browser
       ? new BrowserInstance(name, {
-        context, pageUrl: `${env.files.url}/harness/harness.html`, bundleUrl: `${env.files.url}/bundle.js`, flexOptions, log,
+        context, pageUrl: `${env.files.url}/harness/harness.html`, bundleUrl: `${env.files.url}/bundle.js`, flexOptions, log, plugin,
       })
-      : new NodeInstance(name, { bundleFile: env.bundleFile, flexOptions, log, actions: env.createFlexActions?.() });
+      : new NodeInstance(name, { bundleFile: env.bundleFile, flexOptions, log, actions: env.createFlexActions?.(), plugin });
     instances.push(inst);
     await inst.start();
-    log(`instance ${name} ready`);
+    log(`instance ${name} ready${plugin ? '' : ' (without the plugin)'}`);
   }
   const byName = new Map(instances.map((i) => [i.name, i]));
 
@@ -368,7 +402,7 @@ async function play(scenario, env, log, instances, setBrowserContext) {
     }
   }
 
-  const settle = await waitSettled(instances, sim, settleMs);
+  const settle = await waitSettled(instances, sim, settleMs, () => safetyNetPending(backendUrls));
   log(`settled: ${settle.settled} after ${settle.elapsedMs} ms${settle.settled ? '' : ` (${settle.busy})`}`);
 
   const state = await sim.state();
@@ -382,7 +416,18 @@ async function play(scenario, env, log, instances, setBrowserContext) {
     }
   }
 
-  const failures = checkExpect(scenario.expect, { state, accepted, notifications, conferenceRecords });
+  let audit;
+  if (scenario.expect && scenario.expect.unrecorded !== undefined) {
+    try {
+      audit = await fetchAudit(backend.url, new Date(startedAt.getTime() - 1000), new Date(Date.now() + 1000));
+      log(`audit: ${JSON.stringify(audit)}`);
+    } catch (err) {
+      audit = { error: err.message };
+    }
+  }
+  try { log(`webhooks: ${JSON.stringify(await sim.webhooks())}`); } catch { /* diagnostic only */ }
+
+  const failures = checkExpect(scenario.expect, { state, accepted, notifications, conferenceRecords, audit });
   if (failures.length === 0) return null;
   let why = failures.join('; ');
   if (!settle.settled) why += ` (not settled within settleMs ${settleMs}: ${settle.busy})`;
@@ -394,8 +439,13 @@ async function holdersOf(instances, taskSid) {
   return instances.filter((_, k) => held[k]);
 }
 
-/** Wait until every instance is idle and the simulator's log has been quiet for a moment, at most `settleMs`. */
-async function waitSettled(instances, sim, settleMs) {
+/**
+ * Wait until every instance is idle, the simulator has nothing left to send
+ * (deliveries, callbacks), the backend no safety-net check pending
+ * (`backendPending`), and the simulator's log has been quiet for a moment;
+ * at most `settleMs`.
+ */
+async function waitSettled(instances, sim, settleMs, backendPending = async () => 0) {
   const start = Date.now();
   let quietSince = null;
   let lastLogLength = null;
@@ -405,6 +455,11 @@ async function waitSettled(instances, sim, settleMs) {
     let logLength = lastLogLength;
     try { logLength = (await sim.log()).length; } catch { /* a simulator without /_sim/log: instances only */ }
     const notIdle = states.map((s, k) => (s.idle ? null : `instance ${instances[k].name} ${s.pluginIdle ? '' : 'not idle'}${s.inflight ? ` ${s.inflight} request(s) open` : ''}`.trim())).filter(Boolean);
+    let sending = 0;
+    try { sending = (await sim.webhooks()).pending; } catch { /* a simulator without /_sim/webhooks sends nothing */ }
+    if (sending > 0) notIdle.push(`the simulator has ${sending} delivery(ies) or callback(s) on their way`);
+    const checks = await backendPending();
+    if (checks > 0) notIdle.push(`the backend has ${checks} safety-net check(s) pending`);
     const quietLog = lastLogLength !== null && logLength === lastLogLength;
     lastLogLength = logLength;
     busy = notIdle.length ? notIdle.join(', ') : (quietLog ? '' : 'Twilio requests still arriving');

@@ -3,8 +3,10 @@
 
 use axum::body::Bytes;
 use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::Response;
 use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use serde::Deserialize;
@@ -13,10 +15,10 @@ use tower_http::cors::CorsLayer;
 
 use crate::error::{bad, ControlError};
 use crate::model::{
-    Call, Conference, Participant, Reservation, Sim, Task, Token, CALL_STATUSES,
-    RESERVATION_STATUSES, TASK_STATUSES,
+    Call, Conference, Participant, Reservation, Sim, Task, Token, Worker, CALL_STATUSES,
+    TASK_STATUSES,
 };
-use crate::request::{control_body, control_sid};
+use crate::request::{control_body, control_sid, path_sid};
 use crate::time::now_ms;
 use crate::SimState;
 
@@ -29,25 +31,34 @@ pub(crate) fn router(state: SimState) -> Router {
         .route("/calls", post(upsert_call))
         .route("/calls/{call}/end", post(end_call))
         .route("/tasks/{task}", put(put_task))
-        .route("/reservations", post(upsert_reservation))
-        .route("/reservations/{reservation}", delete(delete_reservation))
+        .route("/workers/{worker}", put(put_worker))
+        .route("/reservations", post(crate::control_reservations::upsert))
+        .route(
+            "/reservations/{reservation}",
+            delete(crate::control_reservations::delete),
+        )
         .route(
             "/reservations/{reservation}/status",
-            post(set_reservation_status),
+            post(crate::control_reservations::set_status),
         )
         .route("/conferences/{conference}", put(put_conference))
         .route("/faults", post(crate::faults::add_faults))
         .route("/tasks/{task}/accept", put(put_accept_options))
         .route("/configuration", put(put_flex_configuration))
+        .route("/event-streams", put(crate::control_events::put_delivery))
+        .route("/webhooks", get(crate::control_events::webhooks))
         .fallback(|| async { ControlError::new(StatusCode::NOT_FOUND, "no such control endpoint") })
+        .layer(middleware::from_fn_with_state(state.clone(), send_outbox))
         .layer(CorsLayer::very_permissive())
         .with_state(state)
 }
 
-fn path_sid(p: Result<Path<String>, PathRejection>, prefix: &str) -> Result<String, ControlError> {
-    let Path(v) = p.map_err(|e| bad(format!("bad path: {e}")))?;
-    control_sid(&v, prefix, "path SID")?;
-    Ok(v)
+/// A scene the control API sets (an accept, a wrap-up) is a TaskRouter
+/// change like any other: its events go out once it is made.
+async fn send_outbox(State(st): State<SimState>, req: Request, next: Next) -> Response {
+    let resp = next.run(req).await;
+    crate::outbound::flush(&st);
+    resp
 }
 
 fn ok() -> Json<Value> {
@@ -55,6 +66,8 @@ fn ok() -> Json<Value> {
 }
 
 async fn reset(State(st): State<SimState>) -> Json<Value> {
+    // Deliveries still queued belong to the scene being forgotten.
+    st.outbound().reset();
     *st.lock() = Sim::default();
     ok()
 }
@@ -92,8 +105,10 @@ async fn state_snapshot(State(st): State<SimState>) -> Json<Value> {
         "tasks": tasks,
         "reservations": w.reservations.iter().map(Reservation::to_control).collect::<Vec<_>>(),
         "conferences": conferences,
+        "workers": w.workers.values().map(Worker::to_control).collect::<Vec<_>>(),
         "conferenceRecordings": w.conference_recordings.iter().map(|r| r.to_control(cfg)).collect::<Vec<_>>(),
         "flexCallRecording": w.flex.call_recording_enabled,
+        "eventStreams": crate::control_events::state(&sim),
         "faults": {
             "failNext": f.fail_next.as_ref().map(|n| json!({"status": n.status.as_u16(), "code": n.code, "count": n.remaining})),
             "latencyMs": f.latency_ms,
@@ -219,6 +234,45 @@ async fn end_call(
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WorkerBody {
+    #[serde(default)]
+    attributes: Option<Value>,
+}
+
+/// A worker with these TaskRouter attributes (the scenario's
+/// `workerAttributes`), as `GET .../Workers/{WK}` then shows it.
+async fn put_worker(
+    State(st): State<SimState>,
+    path: Result<Path<String>, PathRejection>,
+    body: Bytes,
+) -> Result<Json<Value>, ControlError> {
+    let worker_sid = path_sid(path, "WK")?;
+    let b: WorkerBody = control_body(&body)?;
+    let attributes = match b.attributes {
+        None => Map::new(),
+        Some(Value::Object(m)) => m,
+        Some(_) => return Err(bad("attributes must be a JSON object")),
+    };
+    let now = now_ms();
+    let mut sim = st.lock();
+    let created_ms = sim
+        .world
+        .workers
+        .get(&worker_sid)
+        .map_or(now, |w| w.created_ms);
+    let worker = Worker {
+        sid: worker_sid.clone(),
+        attributes,
+        created_ms,
+        updated_ms: now,
+    };
+    let answer = worker.to_control();
+    sim.world.workers.insert(worker_sid, worker);
+    Ok(Json(answer))
+}
+
+#[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct TaskBody {
     #[serde(default)]
@@ -270,128 +324,15 @@ async fn put_task(
         updated_ms: now,
     };
     let answer = task.to_control();
-    sim.world.tasks.insert(task_sid, task);
+    let existed = sim.world.tasks.contains_key(&task_sid);
+    sim.world.tasks.insert(task_sid.clone(), task);
+    let event = if existed {
+        "task.updated"
+    } else {
+        "task.created"
+    };
+    sim.world.taskrouter_event(event, &task_sid, None, now);
     Ok(Json(answer))
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ReservationBody {
-    task_sid: String,
-    reservation_sid: String,
-    worker_sid: String,
-    status: Option<String>,
-}
-
-async fn upsert_reservation(
-    State(st): State<SimState>,
-    body: Bytes,
-) -> Result<Json<Value>, ControlError> {
-    let b: ReservationBody = control_body(&body)?;
-    control_sid(&b.task_sid, "WT", "taskSid")?;
-    control_sid(&b.reservation_sid, "WR", "reservationSid")?;
-    control_sid(&b.worker_sid, "WK", "workerSid")?;
-    let status = b.status.unwrap_or_else(|| "accepted".into());
-    if !RESERVATION_STATUSES.contains(&status.as_str()) {
-        return Err(bad(format!(
-            "status must be one of {}; got '{status}'",
-            RESERVATION_STATUSES.join(", ")
-        )));
-    }
-    let now = now_ms();
-    let mut sim = st.lock();
-    let list = &mut sim.world.reservations;
-    let res = match list.iter_mut().find(|r| r.sid == b.reservation_sid) {
-        Some(r) => {
-            r.task_sid = b.task_sid;
-            r.worker_sid = b.worker_sid;
-            r.status = status;
-            r.updated_ms = now;
-            r.to_control()
-        }
-        None => {
-            let r = Reservation {
-                sid: b.reservation_sid,
-                task_sid: b.task_sid,
-                worker_sid: b.worker_sid,
-                status,
-                created_ms: now,
-                updated_ms: now,
-            };
-            let v = r.to_control();
-            list.push(r);
-            v
-        }
-    };
-    Ok(Json(res))
-}
-
-async fn delete_reservation(
-    State(st): State<SimState>,
-    path: Result<Path<String>, PathRejection>,
-) -> Result<Json<Value>, ControlError> {
-    let sid = path_sid(path, "WR")?;
-    let mut sim = st.lock();
-    let before = sim.world.reservations.len();
-    sim.world.reservations.retain(|r| r.sid != sid);
-    // Idempotent: a cancel step may race a delete that already happened.
-    let removed = sim.world.reservations.len() != before;
-    Ok(Json(json!({"ok": true, "removed": removed})))
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct StatusBody {
-    status: String,
-}
-
-/// TaskRouter's reservation lifecycle after acceptance, as the scenario
-/// format plays it (`docs/flex-facts.md`, "TaskRouter facts"): the call
-/// ends and the reservation goes `accepted` → `wrapping`; CompleteTask takes
-/// it (from `accepted` or `wrapping`) to `completed`. The task's assignment
-/// status follows, and like any task update it is a new revision (ETag).
-/// Repeating the current status changes nothing.
-fn next_task_status(from: &str, to: &str) -> Result<Option<&'static str>, String> {
-    match (from, to) {
-        (f, t) if f == t => Ok(None),
-        ("accepted", "wrapping") => Ok(Some("wrapping")),
-        ("accepted" | "wrapping", "completed") => Ok(Some("completed")),
-        _ => Err(format!("a reservation cannot go from {from} to {to}")),
-    }
-}
-
-async fn set_reservation_status(
-    State(st): State<SimState>,
-    path: Result<Path<String>, PathRejection>,
-    body: Bytes,
-) -> Result<Json<Value>, ControlError> {
-    let reservation_sid = path_sid(path, "WR")?;
-    let b: StatusBody = control_body(&body)?;
-    let now = now_ms();
-    let mut sim = st.lock();
-    let world = &mut sim.world;
-    let Some(r) = world
-        .reservations
-        .iter_mut()
-        .find(|r| r.sid == reservation_sid)
-    else {
-        return Err(ControlError::new(
-            StatusCode::NOT_FOUND,
-            format!("no reservation {reservation_sid}"),
-        ));
-    };
-    let task_status = next_task_status(&r.status, &b.status)
-        .map_err(|e| ControlError::new(StatusCode::CONFLICT, e))?;
-    if let Some(task_status) = task_status {
-        r.status = b.status;
-        r.updated_ms = now;
-        if let Some(t) = world.tasks.get_mut(&r.task_sid) {
-            t.assignment_status = task_status.to_string();
-            t.revision += 1;
-            t.updated_ms = now;
-        }
-    }
-    Ok(Json(r.to_control()))
 }
 
 #[derive(Deserialize)]

@@ -1,6 +1,6 @@
 //! Fault injection: what `/_sim/faults` arms (the scenario format's
-//! `failNext`, `latencyMs` and `concurrentWrite`) and which REST request
-//! each armed fault hits.
+//! `failNext`, `latencyMs`, `concurrentWrite` and `failRecording`) and which
+//! REST request each armed fault hits.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -23,6 +23,16 @@ struct FaultBody {
     fail_next: Option<FailNextBody>,
     latency_ms: Option<u64>,
     concurrent_write: Option<ConcurrentWriteBody>,
+    fail_recording: Option<FailRecordingBody>,
+}
+
+/// The next recording created on `callSid` ends soon after it starts with
+/// `status` (`absent` or `failed`).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct FailRecordingBody {
+    call_sid: String,
+    status: String,
 }
 
 #[derive(Deserialize)]
@@ -62,8 +72,14 @@ pub(crate) async fn add_faults(
     body: Bytes,
 ) -> Result<Json<Value>, ControlError> {
     let b: FaultBody = control_body(&body)?;
-    if b.fail_next.is_none() && b.latency_ms.is_none() && b.concurrent_write.is_none() {
-        return Err(bad("expected one of failNext, latencyMs, concurrentWrite"));
+    if b.fail_next.is_none()
+        && b.latency_ms.is_none()
+        && b.concurrent_write.is_none()
+        && b.fail_recording.is_none()
+    {
+        return Err(bad(
+            "expected one of failNext, latencyMs, concurrentWrite, failRecording",
+        ));
     }
     // Validate everything before changing anything.
     let fail_next = match b.fail_next {
@@ -101,7 +117,19 @@ pub(crate) async fn add_faults(
             })
         }
     };
+    if let Some(f) = &b.fail_recording {
+        control_sid(&f.call_sid, "CA", "failRecording.callSid")?;
+        if !matches!(f.status.as_str(), "absent" | "failed") {
+            return Err(bad(format!(
+                "failRecording.status must be absent or failed; got '{}'",
+                f.status
+            )));
+        }
+    }
     let mut sim = st.lock();
+    if let Some(f) = b.fail_recording {
+        sim.world.failing_recordings.insert(f.call_sid, f.status);
+    }
     if let Some(f) = fail_next {
         sim.faults.fail_next = (f.remaining > 0).then_some(f);
     }

@@ -11,13 +11,19 @@
 //! ```
 
 mod account;
+mod cloudevents;
 mod control;
+mod control_events;
+mod control_reservations;
 mod error;
+mod events;
 mod faults;
 mod model;
+mod outbound;
 mod recording_status;
 mod request;
 mod rest;
+mod signature;
 mod taskrouter;
 mod time;
 mod voice;
@@ -71,6 +77,7 @@ struct Inner {
     sim: Mutex<Sim>,
     sid_seed: u64,
     sid_counter: AtomicU64,
+    outbound: outbound::Outbound,
 }
 
 impl SimState {
@@ -81,12 +88,17 @@ impl SimState {
                 sim: Mutex::new(Sim::default()),
                 sid_seed: sid_seed(),
                 sid_counter: AtomicU64::new(1),
+                outbound: outbound::Outbound::new(),
             }),
         }
     }
 
     pub fn config(&self) -> &SimConfig {
         &self.inner.config
+    }
+
+    pub(crate) fn outbound(&self) -> &outbound::Outbound {
+        &self.inner.outbound
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, Sim> {

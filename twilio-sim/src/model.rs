@@ -3,7 +3,9 @@
 //! armed for the next requests, the request log, and the rules by which the
 //! world changes by itself (a call's end ends its recordings; Flex records a
 //! conference once two are in it). How these objects look on the wire is
-//! `wire.rs`.
+//! `wire.rs`. Every change Twilio would tell someone about (a TaskRouter
+//! event, a recording status callback) is queued in the world's `outbox`
+//! as it happens; `outbound.rs` sends it once the request that made it ends.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
@@ -18,6 +20,91 @@ pub(crate) struct Sim {
     pub faults: Faults,
     pub log: VecDeque<LogEntry>,
     pub next_seq: u64,
+    /// What the simulator sent out (Event Streams deliveries, recording
+    /// status callbacks) and what came back, oldest first.
+    pub webhooks: VecDeque<Value>,
+    pub next_webhook_seq: u64,
+    /// Deliveries and callbacks queued or on their way.
+    pub webhooks_pending: u64,
+    pub delivery: DeliveryOptions,
+}
+
+/// How Event Streams delivers, as the scenario format's `eventStreams`
+/// object asks (`/_sim/event-streams`): Twilio's guarantees as they really
+/// are, at least once and in no promised order.
+#[derive(Clone, Copy, Default, serde::Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct DeliveryOptions {
+    /// Every batch is delivered a second time.
+    #[serde(default)]
+    pub duplicates: bool,
+    /// The events of a batch arrive in reverse order, and a batch followed
+    /// closely by the next arrives after it.
+    #[serde(default)]
+    pub reorder: bool,
+    /// Each batch leaves this many milliseconds after its events happened.
+    #[serde(default)]
+    pub delay_ms: u64,
+}
+
+/// An Event Streams sink (`events.twilio.com/v1/Sinks`).
+pub(crate) struct Sink {
+    pub sid: String,
+    pub description: String,
+    pub sink_type: String,
+    pub configuration: Value,
+    /// `initialized`, `validating` once tested, `active` once validated.
+    pub status: String,
+    /// The `test_id` of the last test event sent, which `Validate` must name.
+    pub test_id: Option<String>,
+    pub created_ms: i64,
+    pub updated_ms: i64,
+}
+
+impl Sink {
+    /// A webhook sink's `destination`, where its events are POSTed.
+    pub fn destination(&self) -> Option<&str> {
+        (self.sink_type == "webhook")
+            .then(|| {
+                self.configuration
+                    .get("destination")
+                    .and_then(Value::as_str)
+            })
+            .flatten()
+    }
+}
+
+/// An Event Streams subscription: which event types (with their schema
+/// version) go to which sink.
+pub(crate) struct Subscription {
+    pub sid: String,
+    pub description: String,
+    pub sink_sid: String,
+    pub types: Vec<(String, u64)>,
+    pub created_ms: i64,
+    pub updated_ms: i64,
+}
+
+/// Something Twilio tells others about once the request that caused it ends.
+pub(crate) enum Outgoing {
+    /// A TaskRouter event (`reservation.accepted`, `task.completed`, ...),
+    /// for Event Streams subscribers.
+    TaskRouter {
+        event: &'static str,
+        task_sid: String,
+        reservation_sid: Option<String>,
+        /// The reservation's worker, read when the event happened (a
+        /// canceled reservation is gone by the time the event is sent).
+        worker_sid: Option<String>,
+        at_ms: i64,
+    },
+    /// A recording reached this status; its status callback, if asked.
+    RecordingStatus {
+        recording_sid: String,
+        status: String,
+    },
+    /// Twilio's test event to a sink (`POST /v1/Sinks/{Sid}/Test`).
+    SinkTest { sink_sid: String, test_id: String },
 }
 
 #[derive(Default)]
@@ -35,6 +122,12 @@ pub(crate) struct World {
     /// Per task, the `conferenceRecord` its accept ended with (`None`: left unset).
     pub conference_record: HashMap<String, Option<bool>>,
     pub flex: FlexConfiguration,
+    pub workers: BTreeMap<String, Worker>,
+    pub sinks: Vec<Sink>,
+    pub subscriptions: Vec<Subscription>,
+    pub outbox: Vec<Outgoing>,
+    /// Per call, how the next recording created on it ends (`failRecording`).
+    pub failing_recordings: HashMap<String, String>,
 }
 
 /// The account's Flex configuration (`GET /v1/Configuration`). Every Flex
@@ -106,6 +199,8 @@ pub(crate) struct Recording {
     pub status_callback_event: Vec<String>,
     /// How the last pause was asked to sound (`skip` or `silence`).
     pub pause_behavior: Option<String>,
+    /// Twilio's error code when the recording ended `absent` or `failed`.
+    pub error_code: Option<i64>,
     pub created_ms: i64,
     pub updated_ms: i64,
     pub ended_ms: Option<i64>,
@@ -136,6 +231,15 @@ pub(crate) struct Task {
     pub queue_name: Option<String>,
     pub queue_sid: Option<String>,
     pub channel: String,
+    pub created_ms: i64,
+    pub updated_ms: i64,
+}
+
+/// A TaskRouter worker: only what Flex and the backend read of it, its
+/// attributes (the flex-project-template keeps `config_overrides` there).
+pub(crate) struct Worker {
+    pub sid: String,
+    pub attributes: Map<String, Value>,
     pub created_ms: i64,
     pub updated_ms: i64,
 }
@@ -252,7 +356,64 @@ pub(crate) const RESERVATION_STATUSES: &[&str] = &[
 /// is refused with a 400 and changes nothing.
 pub const TASK_ATTRIBUTES_MAX_CHARS: usize = 4096;
 
+/// A recording's status a status callback reports, and the error code
+/// Twilio gives with it: `absent` is Twilio's "silent recording" (16102),
+/// `failed` its "not stored, no valid public key" (16105), the one way
+/// Twilio documents a recording failing (`docs/flex-facts.md`).
+pub(crate) fn failure_code(status: &str) -> Option<i64> {
+    match status {
+        "absent" => Some(16102),
+        "failed" => Some(16105),
+        _ => None,
+    }
+}
+
 impl World {
+    /// Queues a TaskRouter event about a task (and its reservation).
+    pub fn taskrouter_event(
+        &mut self,
+        event: &'static str,
+        task_sid: &str,
+        reservation_sid: Option<&str>,
+        at_ms: i64,
+    ) {
+        let worker_sid = reservation_sid.and_then(|wr| {
+            self.reservations
+                .iter()
+                .find(|r| r.sid == wr)
+                .map(|r| r.worker_sid.clone())
+        });
+        self.outbox.push(Outgoing::TaskRouter {
+            event,
+            task_sid: task_sid.to_string(),
+            reservation_sid: reservation_sid.map(str::to_string),
+            worker_sid,
+            at_ms,
+        });
+    }
+
+    /// Ends a recording still running with `status` (`absent` or `failed`),
+    /// as Twilio reports a recording that found no audio or could not be
+    /// stored. Returns whether it was running.
+    pub fn fail_recording(&mut self, recording_sid: &str, status: &str, now: i64) -> bool {
+        let Some(r) = self
+            .recordings
+            .iter_mut()
+            .find(|r| r.sid == recording_sid && recording_active(&r.status))
+        else {
+            return false;
+        };
+        r.status = status.to_string();
+        r.error_code = failure_code(status);
+        r.updated_ms = now;
+        r.ended_ms = Some(now);
+        self.outbox.push(Outgoing::RecordingStatus {
+            recording_sid: recording_sid.to_string(),
+            status: status.to_string(),
+        });
+        true
+    }
+
     /// Ends a call and, as Twilio does, completes the recordings running on it.
     pub fn set_call_status(&mut self, call_sid: &str, status: &str, now: i64) {
         let Some(call) = self.calls.get_mut(call_sid) else {
@@ -272,6 +433,10 @@ impl World {
                     r.status = "completed".into();
                     r.updated_ms = now;
                     r.ended_ms = Some(now);
+                    self.outbox.push(Outgoing::RecordingStatus {
+                        recording_sid: r.sid.clone(),
+                        status: "completed".into(),
+                    });
                 }
             }
             self.end_finished_conference_recordings(now);

@@ -32,7 +32,7 @@ use axum::{Json, Router};
 use serde_json::Value;
 
 use crate::error::{bad_param, not_found, TwilioError};
-use crate::model::recording_active;
+use crate::model::{recording_active, Outgoing};
 use crate::request::{check_owner, json_name, last, paging, parse_form, parse_query, TwilioPath};
 use crate::time::now_ms;
 use crate::wire::recordings_page;
@@ -172,7 +172,8 @@ async fn update_call_recording(
     let change = parse_change(&body)?;
     let now = now_ms();
     let mut sim = st.lock();
-    let list = &mut sim.world.recordings;
+    let world = &mut sim.world;
+    let list = &mut world.recordings;
     let recs: Vec<usize> = (0..list.len())
         .filter(|&i| list[i].call_sid == call_sid)
         .collect();
@@ -182,6 +183,7 @@ async fn update_call_recording(
         .collect();
     let k = pick(&candidates, &name, &uri)?;
     let rec = &mut list[recs[k]];
+    let was_active = recording_active(&rec.status);
     apply(
         Status {
             status: &mut rec.status,
@@ -192,6 +194,13 @@ async fn update_call_recording(
         change,
         now,
     )?;
+    if was_active && !recording_active(&rec.status) {
+        // A stopped recording is processed and reported `completed`.
+        world.outbox.push(Outgoing::RecordingStatus {
+            recording_sid: rec.sid.clone(),
+            status: "completed".into(),
+        });
+    }
     Ok(Json(rec.to_twilio(st.config())))
 }
 

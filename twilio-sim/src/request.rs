@@ -3,6 +3,7 @@
 //! failure is already the answer to send.
 
 use axum::body::Bytes;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
 use dual_channel_recording::insights::{parse_json_within, ParseError};
@@ -141,6 +142,16 @@ pub(crate) fn control_sid(value: &str, prefix: &str, field: &str) -> Result<(), 
             "{field} must be {prefix} followed by 32 hex digits; got '{value}'"
         )))
     }
+}
+
+/// A control API path's SID, which must be of this kind.
+pub(crate) fn path_sid(
+    p: Result<Path<String>, PathRejection>,
+    prefix: &str,
+) -> Result<String, ControlError> {
+    let Path(v) = p.map_err(|e| bad(format!("bad path: {e}")))?;
+    control_sid(&v, prefix, "path SID")?;
+    Ok(v)
 }
 
 #[cfg(test)]

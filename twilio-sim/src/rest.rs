@@ -1,8 +1,9 @@
 //! Twilio's REST surface: the route table of every Twilio path the simulator
 //! serves, and the one middleware every REST request goes through (scripted
-//! faults, auth and the request log), so each resource's handlers
-//! (`account`, `voice`, `recording_status`, `taskrouter`) only deal with the
-//! happy and error paths of their own resource.
+//! faults, auth, the request log, and sending what the request made Twilio
+//! tell others), so each resource's handlers (`account`, `voice`,
+//! `recording_status`, `taskrouter`, `events`) only deal with the happy and
+//! error paths of their own resource.
 
 use std::time::Duration;
 
@@ -28,6 +29,7 @@ pub(crate) fn router(state: SimState) -> Router {
         .merge(crate::voice::routes())
         .merge(crate::recording_status::routes())
         .merge(crate::taskrouter::routes())
+        .merge(crate::events::routes())
         .fallback(unknown_path)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), rest_layer))
@@ -98,6 +100,9 @@ async fn rest_layer(State(st): State<SimState>, req: Request, next: Next) -> Res
             (request_log, resp)
         }
     };
+    // What the request changed goes out now, whatever the answer (a
+    // recording created before a fault still has its callbacks).
+    crate::outbound::flush(&st);
 
     let (rparts, rbody) = resp.into_parts();
     // Our own handlers build small in-memory bodies; failure here is impossible

@@ -35,6 +35,26 @@ pub(crate) fn routes() -> Router<SimState> {
             "/v1/Workspaces/{workspace}/Tasks/{task}/Reservations/{reservation}",
             get(fetch_reservation),
         )
+        .route(
+            "/v1/Workspaces/{workspace}/Workers/{worker}",
+            get(fetch_worker),
+        )
+}
+
+async fn fetch_worker(
+    State(st): State<SimState>,
+    TwilioPath((workspace, worker_sid)): TwilioPath<(String, String)>,
+    uri: Uri,
+) -> Result<Json<Value>, TwilioError> {
+    let cfg = st.config();
+    check_owner(&cfg.workspace_sid, &workspace, uri.path())?;
+    let sim = st.lock();
+    let w = sim
+        .world
+        .workers
+        .get(&worker_sid)
+        .ok_or_else(|| not_found(uri.path()))?;
+    Ok(Json(w.to_twilio(cfg)))
 }
 
 /// The refusal of an over-long `Attributes`. The code is 20001, Twilio's
@@ -168,8 +188,9 @@ async fn update_task(
     if let Some(a) = attributes {
         task.attributes = a;
     }
-    if let Some(s) = status {
-        task.assignment_status = s;
+    let status_changed = status.filter(|s| *s != task.assignment_status);
+    if let Some(s) = &status_changed {
+        task.assignment_status = s.clone();
     }
     if let Some(p) = priority {
         task.priority = p;
@@ -179,7 +200,21 @@ async fn update_task(
     }
     task.revision += 1;
     task.updated_ms = now;
-    Ok(task_answer(task.to_twilio(cfg, now), task.revision))
+    let answer = task_answer(task.to_twilio(cfg, now), task.revision);
+    let task_sid = task.sid.clone();
+    sim.world
+        .taskrouter_event("task.updated", &task_sid, None, now);
+    // A status set through the API is that status's event too.
+    let status_event = match status_changed.as_deref() {
+        Some("completed") => Some("task.completed"),
+        Some("canceled") => Some("task.canceled"),
+        Some("wrapping") => Some("task.wrapup"),
+        _ => None,
+    };
+    if let Some(event) = status_event {
+        sim.world.taskrouter_event(event, &task_sid, None, now);
+    }
+    Ok(answer)
 }
 
 async fn list_reservations(

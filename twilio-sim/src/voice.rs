@@ -1,6 +1,8 @@
 //! API v2010's voice resources the backend reads and writes: a call's
 //! recordings (start, list), the call itself and a conference participant.
 
+use std::time::Duration;
+
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{StatusCode, Uri};
@@ -9,7 +11,7 @@ use axum::{Json, Router};
 use serde_json::Value;
 
 use crate::error::{bad_param, not_found, TwilioError};
-use crate::model::Recording;
+use crate::model::{Outgoing, Recording};
 use crate::request::{
     check_owner, json_name, last, one_of, paging, parse_form, parse_query, TwilioPath,
 };
@@ -109,13 +111,39 @@ async fn create_recording(
         status_callback_method: cb_method.to_string(),
         status_callback_event: events,
         pause_behavior: None,
+        error_code: None,
         created_ms: now,
         updated_ms: now,
         ended_ms: None,
     };
     let answer = rec.to_twilio(cfg);
+    let failing = sim.world.failing_recordings.remove(&rec.call_sid);
+    sim.world.outbox.push(Outgoing::RecordingStatus {
+        recording_sid: rec.sid.clone(),
+        status: "in-progress".into(),
+    });
+    if let Some(status) = failing {
+        schedule_failure(&st, rec.sid.clone(), status);
+    }
     sim.world.recordings.push(rec);
     Ok((StatusCode::CREATED, Json(answer)))
+}
+
+/// How long a recording armed by `failRecording` runs before it ends: long
+/// enough to be seen in progress, short as Twilio's own "too short or silent".
+pub(crate) const FAILED_RECORDING_AFTER: Duration = Duration::from_millis(400);
+
+/// The scenario format's `failRecording`: the recording ends with `status`
+/// soon after it started, unless something ended it first.
+fn schedule_failure(st: &SimState, recording_sid: String, status: String) {
+    let st = st.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(FAILED_RECORDING_AFTER).await;
+        st.lock()
+            .world
+            .fail_recording(&recording_sid, &status, now_ms());
+        crate::outbound::flush(&st);
+    });
 }
 
 async fn list_recordings(

@@ -6,7 +6,7 @@
 use serde_json::{json, Value};
 
 use crate::model::{
-    Call, ConferenceRecording, FlexConfiguration, Recording, Reservation, Task, Token,
+    Call, ConferenceRecording, FlexConfiguration, Recording, Reservation, Task, Token, Worker,
 };
 use crate::time::{iso8601, iso8601_millis, rfc2822};
 use crate::SimConfig;
@@ -14,6 +14,7 @@ use crate::SimConfig;
 pub(crate) const API_HOST: &str = "https://api.twilio.com";
 pub(crate) const TASKROUTER_HOST: &str = "https://taskrouter.twilio.com";
 pub(crate) const FLEX_HOST: &str = "https://flex-api.twilio.com";
+pub(crate) const EVENTS_HOST: &str = "https://events.twilio.com";
 
 impl FlexConfiguration {
     pub fn to_twilio(&self, cfg: &SimConfig) -> Value {
@@ -105,10 +106,14 @@ impl Recording {
             "uri": format!("/2010-04-01/Accounts/{ac}/Calls/{}/Recordings/{}.json", self.call_sid, self.sid),
             "encryption_details": null,
             "price_unit": "USD",
-            "status": self.status,
+            // Twilio's Recording resource has no `failed` status (its
+            // OpenAPI enum: in-progress, paused, stopped, processing,
+            // completed, absent); a recording that could not be stored
+            // shows as `absent`, its `error_code` telling why.
+            "status": if self.status == "failed" { "absent" } else { self.status.as_str() },
             "channels": if self.dual { 2 } else { 1 },
             "source": "StartCallRecordingAPI",
-            "error_code": null,
+            "error_code": self.error_code,
             "track": self.track,
         })
     }
@@ -126,6 +131,7 @@ impl Recording {
             "statusCallbackMethod": self.status_callback_method,
             "statusCallbackEvent": self.status_callback_event,
             "pauseBehavior": self.pause_behavior,
+            "errorCode": self.error_code,
             // What Flex Insights media entries point at (scenario `$recordingUrl`).
             "url": format!("{API_HOST}/2010-04-01/Accounts/{}/Recordings/{}", cfg.account_sid, self.sid),
         })
@@ -286,6 +292,39 @@ impl Reservation {
 
     pub fn to_control(&self) -> Value {
         json!({"sid": self.sid, "taskSid": self.task_sid, "workerSid": self.worker_sid, "status": self.status})
+    }
+}
+
+impl Worker {
+    pub fn to_twilio(&self, cfg: &SimConfig) -> Value {
+        let ws = &cfg.workspace_sid;
+        let ws_url = format!("{TASKROUTER_HOST}/v1/Workspaces/{ws}");
+        let url = format!("{ws_url}/Workers/{}", self.sid);
+        // The simulator keeps no activities: a worker shows none.
+        json!({
+            "account_sid": cfg.account_sid,
+            "activity_name": null,
+            "activity_sid": null,
+            "attributes": Value::Object(self.attributes.clone()).to_string(),
+            "available": null,
+            "date_created": iso8601(self.created_ms),
+            "date_status_changed": iso8601(self.updated_ms),
+            "date_updated": iso8601(self.updated_ms),
+            "friendly_name": null,
+            "sid": self.sid,
+            "workspace_sid": ws,
+            "url": url,
+            "links": {
+                "channels": format!("{url}/Channels"),
+                "reservations": format!("{url}/Reservations"),
+                "statistics": format!("{url}/Statistics"),
+                "workspace": ws_url,
+            },
+        })
+    }
+
+    pub fn to_control(&self) -> Value {
+        json!({"sid": self.sid, "attributes": self.attributes})
     }
 }
 
