@@ -19,6 +19,7 @@ use std::time::Duration;
 use tower::ServiceExt;
 
 pub mod net;
+pub mod redis_server;
 
 pub const AC: &str = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 pub const WS: &str = "WSaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
