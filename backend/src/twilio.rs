@@ -59,7 +59,7 @@ impl RetryPolicy {
 
 /// Every Twilio operation this client names (the `operation` label of its
 /// metrics), so each appears in `/metrics` from the start.
-pub const OPERATIONS: [&str; 12] = [
+pub const OPERATIONS: [&str; 15] = [
     "token check",
     "start recording",
     "list recordings",
@@ -72,6 +72,9 @@ pub const OPERATIONS: [&str; 12] = [
     "fetch task",
     "fetch Flex configuration",
     "update task",
+    "list conferences",
+    "create sink",
+    "create subscription",
 ];
 
 /// The Twilio errors an operator can expect, counted from zero in
