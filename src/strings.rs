@@ -25,6 +25,8 @@ pub fn broken_notification(locale: &str) -> &'static str {
 pub struct PauseTexts {
     pub pause: &'static str,
     pub resume: &'static str,
+    /// The name of the toggle keyboard shortcut (Flex's shortcut list).
+    pub toggle: &'static str,
     pub paused_banner: &'static str,
 }
 
@@ -37,31 +39,37 @@ pub fn pause_texts(locale: &str) -> PauseTexts {
         "es-es" => PauseTexts {
             pause: "Pausar grabación",
             resume: "Reanudar grabación",
+            toggle: "Pausar o reanudar grabación",
             paused_banner: "La grabación de la llamada está en pausa.",
         },
         l if l.starts_with("es") => PauseTexts {
             pause: "Pausar grabación",
             resume: "Reanudar grabación",
+            toggle: "Pausar o reanudar grabación",
             paused_banner: "La grabación de la llamada está pausada.",
         },
         l if l.starts_with("pt") => PauseTexts {
             pause: "Pausar gravação",
             resume: "Retomar gravação",
+            toggle: "Pausar ou retomar gravação",
             paused_banner: "A gravação da chamada está pausada.",
         },
         l if l.starts_with("th") => PauseTexts {
             pause: "หยุดบันทึกชั่วคราว",
             resume: "บันทึกต่อ",
+            toggle: "หยุดหรือบันทึกต่อ",
             paused_banner: "การบันทึกการโทรหยุดชั่วคราวอยู่",
         },
         l if l.starts_with("zh") => PauseTexts {
             pause: "暂停录音",
             resume: "继续录音",
+            toggle: "暂停或继续录音",
             paused_banner: "通话录音已暂停",
         },
         _ => PauseTexts {
             pause: "Pause recording",
             resume: "Resume recording",
+            toggle: "Pause or resume recording",
             paused_banner: "Call recording is paused.",
         },
     }

@@ -212,6 +212,9 @@ pub struct Core {
     pause: Option<PauseConfig>,
     /// Tasks this instance knows paused, with their `max_pause_seconds` timer.
     paused: VecMap<String, Option<u64>>,
+    /// The recordings this instance's pauses paused, by task: a resume
+    /// resumes those and no other.
+    paused_recordings: VecMap<String, Vec<String>>,
     /// Authorize-ahead requests on their way, by request id: task SID.
     authorizing: VecMap<u64, String>,
 }

@@ -131,6 +131,7 @@ impl Core {
         let core = Core {
             pause,
             paused: VecMap::new(),
+            paused_recordings: VecMap::new(),
             config,
             worker_sid: worker_sid.to_string(),
             active_call: None,
