@@ -125,7 +125,14 @@ fn a_resume_names_exactly_what_the_pauses_paused() {
             .recording_sids
     };
     // (what happened, pauses answered before, expected recordingSids)
-    let steps: [(&str, ControlAction, &[&str], &[&str], Option<&str>); 5] = [
+    type Step<'a> = (
+        &'a str,
+        ControlAction,
+        &'a [&'a str],
+        &'a [&'a str],
+        Option<&'a str>,
+    );
+    let steps: [Step; 5] = [
         (
             "no pause yet: every paused one",
             ControlAction::State,
