@@ -3,6 +3,14 @@
 
 pub const BROKEN_NOTIFICATION_ID: &str = "PSDualChannelBroken";
 
+/// The administrators' notice (Flex role `admin`) of a configuration that
+/// works but loses something; agents never see it.
+pub const ADMIN_NOTICE_ID: &str = "PSDualChannelAdminNotice";
+
+/// The conference method with Flex's own Call Recording off: the plugin's
+/// console, the administrators' notice and the backend's log say it.
+pub const CONFERENCE_WITHOUT_CALL_RECORDING: &str = "Call recording uses method \"conference\" while Flex's own Call Recording is off (call_recording_enabled: false): the conferences are recorded, but Flex Insights cannot reach the recordings. Turn Call Recording on in the Flex configuration (Flex Console, Voice settings; call_recording_enabled: true).";
+
 const EN: &str = "The dual channel recording feature will not work because it has not been configured correctly.";
 
 /// The text for a Flex locale tag (`en-US`, `es-MX`, `pt-BR`, `th`, `zh-Hans`...),

@@ -144,6 +144,7 @@ impl Core {
             jitter: Jitter::new(seed),
             followed: Vec::new(),
             warned_double_recording: false,
+            warned_conference_unreachable: false,
             authorizing: VecMap::new(),
         };
         (core, out.0)

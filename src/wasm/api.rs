@@ -126,6 +126,8 @@ extern "C" {
     fn log(this: &Host, level: &str, message: &str) -> Result<(), JsValue>;
     #[wasm_bindgen(method, catch)]
     fn notify(this: &Host, id: &str, text: &str) -> Result<(), JsValue>;
+    #[wasm_bindgen(method, catch, js_name = notifyAdmins)]
+    fn notify_admins(this: &Host, id: &str, text: &str) -> Result<(), JsValue>;
     #[wasm_bindgen(method, catch)]
     fn follow(this: &Host, task_sids: Vec<String>) -> Result<(), JsValue>;
     #[wasm_bindgen(method, catch)]
@@ -246,6 +248,11 @@ impl Inner {
                 Command::Notify { id, text } => {
                     if self.host.notify(id, text).is_err() {
                         self.log(Level::Error, "the Flex notification could not be shown");
+                    }
+                }
+                Command::NotifyAdmins { id, text } => {
+                    if self.host.notify_admins(id, text).is_err() {
+                        self.log(Level::Warn, "the administrators' notice could not be shown");
                     }
                 }
                 Command::Follow { task_sids } => {
