@@ -8,7 +8,7 @@
 // forward the task and the verb, nothing else.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { createFlexActions } from '../../tests/harness/real-flex-actions.mjs';
+import { createFlexActions, loadFlexUi } from '../../tests/harness/real-flex-actions.mjs';
 import { startPause } from '../src/feature/pause.js';
 
 const T = 'WT00000000000000000000000000000001';
@@ -62,5 +62,40 @@ describe('pause actions through Flex\'s own Actions', () => {
     await flex.Actions.invokeAction('ToggleCallRecording', { taskSid: T });
     assert.deepEqual(calls, [[T, 'pause'], [T, 'toggle']]);
     assert.equal(warnings.filter((w) => w.includes('already registered')).length, 1, 'logged once');
+  });
+
+  test("the template's keyboard shortcuts in Flex's KeyboardShortcutManager: 2 toggles, 3 pauses, 4 resumes the selected task, one a second", async () => {
+    const { flex, engine, calls } = host();
+    const { KeyboardShortcutManager } = loadFlexUi();
+    flex.KeyboardShortcutManager = KeyboardShortcutManager;
+    engine.pauseUi = () => ({
+      enabled: true,
+      indicatorBanner: false,
+      indicatorPermanent: false,
+      notificationId: 'PSDualChannelRecordingPaused',
+      texts: { pause: 'Pause recording', resume: 'Resume recording', toggle: 'Pause or resume recording', pausedBanner: '' },
+    });
+    let selected = T;
+    const manager = { store: { getState: () => ({ flex: { view: { selectedTaskSid: selected } } }) } };
+    startPause(flex, manager, () => engine, Promise.resolve(true));
+    await new Promise((r) => setTimeout(r, 0));
+    const shortcuts = KeyboardShortcutManager.keyboardShortcuts;
+    const cases = [['2', 'toggle', 'Pause or resume recording'], ['3', 'pause', 'Pause recording'], ['4', 'resume', 'Resume recording']];
+    for (const [key, verb, name] of cases) {
+      const shortcut = shortcuts[key];
+      assert.ok(shortcut, `shortcut ${key}`);
+      assert.equal(shortcut.name, name);
+      assert.equal(shortcut.throttle, 1000);
+      calls.length = 0;
+      shortcut.action();
+      await new Promise((r) => setTimeout(r, 10));
+      assert.deepEqual(calls, [[T, verb]], key);
+    }
+    // No task selected: nothing is asked.
+    selected = undefined;
+    calls.length = 0;
+    shortcuts['2'].action();
+    await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(calls, []);
   });
 });
