@@ -218,7 +218,7 @@ function addButton(flex, ui, control, listeners) {
     React.useEffect(() => {
       if (!taskSid) return undefined;
       let live = true;
-      // A hidden tab does not poll (each read costs the backend three or four Twilio requests).
+      // A hidden tab does not poll (each read costs the backend four to seven Twilio requests).
       const read = () => (globalThis.document?.hidden
         ? undefined
         : control('state', { taskSid }).then((s) => live && setState(s.state), () => {}));
