@@ -188,9 +188,14 @@ impl ControlAction {
     }
 }
 
-/// Pause, resume or read the recordings on one leg of a task (`callSid`) or
-/// on its conference (`conferenceSid`, the conference method). The backend
-/// addresses every active recording there by its SID.
+/// Pause, resume or read the recordings of a task: on the leg this plugin
+/// records (`callSid`), on the task's conference (`conferenceSid`: Flex's own
+/// recording, the conference method) and on the customer's call
+/// (`customerCallSid`: any other recording Twilio lists there). At least one
+/// is named; the backend addresses every active recording at each by its SID.
+/// A resume naming `recordingSids` (what this plugin's pauses paused) resumes
+/// only those; without them (an older plugin, a tab that did not pause) it
+/// resumes every paused recording there.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RecordingControlRequest {
@@ -203,9 +208,15 @@ pub struct RecordingControlRequest {
     pub call_sid: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conference_sid: Option<String>,
+    /// The customer's call, when it is not `callSid` already.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_call_sid: Option<String>,
     /// Only for pause; Twilio's default (`silence`) when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pause_behavior: Option<PauseBehavior>,
+    /// Only for resume: the recordings to resume, comma-separated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recording_sids: Option<String>,
 }
 
 impl RecordingControlRequest {
@@ -219,8 +230,14 @@ impl RecordingControlRequest {
         if let Some(cf) = &self.conference_sid {
             push_pair(&mut s, "conferenceSid", cf);
         }
+        if let Some(ca) = &self.customer_call_sid {
+            push_pair(&mut s, "customerCallSid", ca);
+        }
         if let Some(b) = self.pause_behavior {
             push_pair(&mut s, "pauseBehavior", b.as_str());
+        }
+        if let Some(sids) = &self.recording_sids {
+            push_pair(&mut s, "recordingSids", sids);
         }
         s
     }
@@ -247,6 +264,13 @@ pub struct RecordingControlResponse {
     /// are in progress, `none` when nothing is being recorded there.
     pub state: String,
     pub recordings: Vec<RecordingStatusEntry>,
+    /// The recordings this request paused (a pause), oldest listed first;
+    /// absent from a backend older than this field.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub paused: Vec<String>,
+    /// The recordings this request resumed (a resume).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resumed: Vec<String>,
 }
 
 /// Why the backend's own reading of the Flex configuration forbids a

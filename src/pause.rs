@@ -6,7 +6,7 @@
 //! there, so every tab of the worker shows the same state and any tab may
 //! resume what another paused.
 
-use crate::api::PauseBehavior;
+use crate::api::{ControlAction, PauseBehavior};
 use crate::backend_client::{classify, Answer, Outcome};
 use crate::config::{seconds_to_ms, Channel, ConfigError, Method};
 use crate::document::{Document, Node};
@@ -64,6 +64,7 @@ impl PauseConfig {
             texts: PauseTexts {
                 pause: t.pause,
                 resume: t.resume,
+                toggle: t.toggle,
                 paused_banner: t.paused_banner,
             },
         }
@@ -87,6 +88,7 @@ pub struct PauseUi {
 pub struct PauseTexts {
     pub pause: &'static str,
     pub resume: &'static str,
+    pub toggle: &'static str,
     pub paused_banner: &'static str,
 }
 
@@ -240,6 +242,36 @@ pub fn target(
         .ok_or(NoTarget::NothingRecording)
 }
 
+/// Every place a pause of the task reaches (`RecordingControlRequest`):
+/// the target, the task's conference (Flex's own Call Recording records
+/// it) and the customer's call (any other recording Twilio lists there).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Places {
+    pub call_sid: Option<String>,
+    pub conference_sid: Option<String>,
+    pub customer_call_sid: Option<String>,
+}
+
+pub fn places(target: Target, conference: Option<&ConferenceSnapshot>) -> Places {
+    let conference_sid = conference
+        .and_then(|c| c.conference_sid.as_deref())
+        .filter(|cf| is_sid(SidKind::Conference, cf))
+        .map(str::to_string);
+    let customer = conference
+        .and_then(customer_leg)
+        .filter(|ca| is_sid(SidKind::Call, ca))
+        .map(str::to_string);
+    let call_sid = match target {
+        Target::Call(c) => Some(c),
+        Target::Conference(_) => None,
+    };
+    Places {
+        customer_call_sid: customer.filter(|c| call_sid.as_ref() != Some(c)),
+        call_sid,
+        conference_sid,
+    }
+}
+
 /// The recording state of a task as the backend read it from Twilio.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ControlState {
@@ -247,6 +279,10 @@ pub struct ControlState {
     pub state: String,
     /// `(recording SID, Twilio status)`.
     pub recordings: Vec<(String, String)>,
+    /// What this request paused (a pause), from the backend's `paused`.
+    pub paused_now: Vec<String>,
+    /// What this request resumed (a resume), from the backend's `resumed`.
+    pub resumed_now: Vec<String>,
 }
 
 impl ControlState {
@@ -254,10 +290,25 @@ impl ControlState {
         self.state == "paused"
     }
 
-    /// `{"state","recordings":[{"recordingSid","status"}]}`, what the actions resolve with.
+    /// What `ToggleCallRecording` does, given the state Twilio has now: a
+    /// task with any recording paused is resumed, else paused (so a toggle
+    /// never leaves a recording of the call running that a pause would
+    /// have reached).
+    pub fn toggled(&self) -> ControlAction {
+        if self.paused() {
+            ControlAction::Resume
+        } else {
+            ControlAction::Pause
+        }
+    }
+
+    /// `{"state","recordings":[{"recordingSid","status"}],"paused":[..],"resumed":[..]}`,
+    /// what the actions resolve with.
     pub fn answer(&self) -> ControlAnswer<'_> {
         ControlAnswer {
             state: &self.state,
+            paused: &self.paused_now,
+            resumed: &self.resumed_now,
             recordings: self
                 .recordings
                 .iter()
@@ -273,6 +324,10 @@ impl ControlState {
 #[derive(Debug, Serialize)]
 pub struct ControlAnswer<'a> {
     pub state: &'a str,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    pub paused: &'a [String],
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    pub resumed: &'a [String],
     pub recordings: Vec<RecordingAnswer<'a>>,
 }
 
@@ -294,7 +349,22 @@ pub fn control_outcome(answer: &Answer) -> Outcome<ControlState> {
                 .collect(),
             _ => Vec::new(),
         };
-        Some(ControlState { state, recordings })
+        let sids = |key: &str| match v.at(key) {
+            Some(Node::Array(items)) => items
+                .iter()
+                .filter_map(|r| match r.node() {
+                    Node::String(s) if is_sid(SidKind::Recording, &s) => Some(s),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        Some(ControlState {
+            state,
+            recordings,
+            paused_now: sids("paused"),
+            resumed_now: sids("resumed"),
+        })
     });
     // The backend refuses a worker who holds no reservation on the task with
     // 403; say so in the words an agent's supervisor would use.
@@ -318,6 +388,8 @@ mod tests {
     const A1: &str = "CA000000000000000000000000000000a1";
     const A2: &str = "CA000000000000000000000000000000a2";
     const B1: &str = "CA000000000000000000000000000000b1";
+    const RE1: &str = "RE000000000000000000000000000000e1";
+    const RE2: &str = "RE000000000000000000000000000000e2";
 
     fn p(kind: &str, status: &str, call: &str, worker: Option<&str>) -> Participant {
         Participant {
@@ -666,6 +738,8 @@ mod tests {
                 conference_sid: Some(CF.into()),
                 status: "in-progress".into(),
             }],
+            paused: vec![RE1.into(), "not a SID".into()],
+            resumed: vec![RE2.into()],
         })
         .unwrap();
         let Outcome::Done(s) = control_outcome(&Answer::http(200, &written)) else {
@@ -676,5 +750,92 @@ mod tests {
             s.recordings,
             vec![("RE1".to_string(), "in-progress".to_string())]
         );
+        assert_eq!(s.paused_now, vec![RE1.to_string()]);
+        assert_eq!(s.resumed_now, vec![RE2.to_string()]);
+    }
+
+    #[test]
+    fn a_pause_reaches_the_leg_the_conference_and_the_customers_call() {
+        let plain = conf(vec![
+            p("customer", "joined", C, None),
+            p("worker", "joined", A1, Some(W)),
+        ]);
+        let no_sids = ConferenceSnapshot {
+            conference_sid: Some("not a conference".into()),
+            participants: vec![p("customer", "joined", "not a call", None)],
+        };
+        let some = |s: &str| Some(s.to_string());
+        // (what, target, conference, expected)
+        let cases = [
+            (
+                "worker leg: its conference and the customer's call too",
+                Target::Call(A1.into()),
+                Some(&plain),
+                Places {
+                    call_sid: some(A1),
+                    conference_sid: some(CF),
+                    customer_call_sid: some(C),
+                },
+            ),
+            (
+                "customer leg: the customer's call is not named twice",
+                Target::Call(C.into()),
+                Some(&plain),
+                Places {
+                    call_sid: some(C),
+                    conference_sid: some(CF),
+                    customer_call_sid: None,
+                },
+            ),
+            (
+                "conference method: the conference and the customer's call",
+                Target::Conference(CF.into()),
+                Some(&plain),
+                Places {
+                    call_sid: None,
+                    conference_sid: some(CF),
+                    customer_call_sid: some(C),
+                },
+            ),
+            (
+                "no conference (an internal call): the leg alone",
+                Target::Call(A1.into()),
+                None,
+                Places {
+                    call_sid: some(A1),
+                    ..Places::default()
+                },
+            ),
+            (
+                "what is not a SID is never named",
+                Target::Call(A1.into()),
+                Some(&no_sids),
+                Places {
+                    call_sid: some(A1),
+                    ..Places::default()
+                },
+            ),
+        ];
+        for (what, target, conference, want) in cases {
+            assert_eq!(places(target, conference), want, "{what}");
+        }
+    }
+
+    #[test]
+    fn a_toggle_resumes_what_is_paused_and_pauses_the_rest() {
+        let state = |word: &str| ControlState {
+            state: word.into(),
+            recordings: Vec::new(),
+            paused_now: Vec::new(),
+            resumed_now: Vec::new(),
+        };
+        let cases = [
+            ("paused", ControlAction::Resume),
+            ("recording", ControlAction::Pause),
+            ("none", ControlAction::Pause),
+        ];
+        for (word, want) in cases {
+            assert_eq!(state(word).toggled(), want, "{word}");
+        }
     }
 }

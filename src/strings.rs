@@ -3,6 +3,14 @@
 
 pub const BROKEN_NOTIFICATION_ID: &str = "PSDualChannelBroken";
 
+/// The administrators' notice (Flex role `admin`) of a configuration that
+/// works but loses something; agents never see it.
+pub const ADMIN_NOTICE_ID: &str = "PSDualChannelAdminNotice";
+
+/// The conference method with Flex's own Call Recording off: the plugin's
+/// console, the administrators' notice and the backend's log say it.
+pub const CONFERENCE_WITHOUT_CALL_RECORDING: &str = "Call recording uses method \"conference\" while Flex's own Call Recording is off (call_recording_enabled: false): the conferences are recorded, but Flex Insights cannot reach the recordings. Turn Call Recording on in the Flex configuration (Flex Console, Voice settings; call_recording_enabled: true).";
+
 const EN: &str = "The dual channel recording feature will not work because it has not been configured correctly.";
 
 /// The text for a Flex locale tag (`en-US`, `es-MX`, `pt-BR`, `th`, `zh-Hans`...),
@@ -25,6 +33,8 @@ pub fn broken_notification(locale: &str) -> &'static str {
 pub struct PauseTexts {
     pub pause: &'static str,
     pub resume: &'static str,
+    /// The name of the toggle keyboard shortcut (Flex's shortcut list).
+    pub toggle: &'static str,
     pub paused_banner: &'static str,
 }
 
@@ -37,31 +47,37 @@ pub fn pause_texts(locale: &str) -> PauseTexts {
         "es-es" => PauseTexts {
             pause: "Pausar grabación",
             resume: "Reanudar grabación",
+            toggle: "Pausar o reanudar grabación",
             paused_banner: "La grabación de la llamada está en pausa.",
         },
         l if l.starts_with("es") => PauseTexts {
             pause: "Pausar grabación",
             resume: "Reanudar grabación",
+            toggle: "Pausar o reanudar grabación",
             paused_banner: "La grabación de la llamada está pausada.",
         },
         l if l.starts_with("pt") => PauseTexts {
             pause: "Pausar gravação",
             resume: "Retomar gravação",
+            toggle: "Pausar ou retomar gravação",
             paused_banner: "A gravação da chamada está pausada.",
         },
         l if l.starts_with("th") => PauseTexts {
             pause: "หยุดบันทึกชั่วคราว",
             resume: "บันทึกต่อ",
+            toggle: "หยุดหรือบันทึกต่อ",
             paused_banner: "การบันทึกการโทรหยุดชั่วคราวอยู่",
         },
         l if l.starts_with("zh") => PauseTexts {
             pause: "暂停录音",
             resume: "继续录音",
+            toggle: "暂停或继续录音",
             paused_banner: "通话录音已暂停",
         },
         _ => PauseTexts {
             pause: "Pause recording",
             resume: "Resume recording",
+            toggle: "Pause or resume recording",
             paused_banner: "Call recording is paused.",
         },
     }

@@ -71,7 +71,7 @@ impl Default for PolicyTiming {
     name = "recording-backend",
     version,
     about = "Starts dual-channel call recordings for the Flex plugin and links them for Flex Insights.",
-    after_help = "Environment:\n  TWILIO_ACCOUNT_SID            account SID (AC...), required\n  TWILIO_AUTH_TOKEN             auth token, or else both of:\n  TWILIO_API_KEY                API key SID (SK...)\n  TWILIO_API_SECRET             API key secret\n  TWILIO_FLEX_WORKSPACE_SID     Flex TaskRouter workspace SID (WS...), required\n  ALLOWED_ORIGINS               comma-separated browser origins (default https://flex.twilio.com)\n  RECORDING_STATUS_CALLBACK     URL Twilio calls on recording events (optional; overrides PUBLIC_URL's /twilio/recording-status; none: no callbacks)\n  RECORDING_STATUS_CALLBACK_EVENT  events for it: in-progress, completed, absent (space or comma separated; default completed)\n  PUBLIC_URL                    https://host[:port] Twilio reaches this backend at: turns on the Event Streams sink (/twilio/event-streams) and recording status callbacks (/twilio/recording-status); needs TWILIO_AUTH_TOKEN\n  SAFETY_NET_SECONDS            wait after a reservation's accept before the safety net records a call the plugin did not (default 30)\n  AUDIT_TOKEN                   bearer token of GET /audit and `recording-backend audit` (without it /audit answers 404)\n  AUTHORIZATION                 strict (default) or token-only\n  POLICY                        on (default: enforce the Flex configuration's rules) or off\n  REDIS_URL                     redis://[:password@]host:port[/db], the claim store shared by several replicas (optional; without it run one replica)\n  TWILIO_REGION, TWILIO_EDGE    Twilio region and edge ({product}.{edge}.{region}.twilio.com; a region alone: its own edge)\n  METRICS_LISTEN                serve /metrics on this address (host:port) instead of --listen\n  LOG_FORMAT                    text (default) or json (one JSON object per line)\n  RUST_LOG                      log filter (default info)"
+    after_help = "Environment:\n  TWILIO_ACCOUNT_SID            account SID (AC...), required\n  TWILIO_AUTH_TOKEN             auth token, or else both of:\n  TWILIO_API_KEY                API key SID (SK...)\n  TWILIO_API_SECRET             API key secret\n  TWILIO_FLEX_WORKSPACE_SID     Flex TaskRouter workspace SID (WS...), required\n  ALLOWED_ORIGINS               comma-separated browser origins (default https://flex.twilio.com)\n  RECORDING_STATUS_CALLBACK     URL Twilio calls on recording events (optional; overrides PUBLIC_URL's /twilio/recording-status; none: no callbacks)\n  RECORDING_STATUS_CALLBACK_EVENT  events for it: in-progress, completed, absent (space or comma separated; default completed)\n  PUBLIC_URL                    https://host[:port] Twilio reaches this backend at: turns on the Event Streams sink (/twilio/event-streams) and recording status callbacks (/twilio/recording-status); needs TWILIO_AUTH_TOKEN\n  SAFETY_NET_SECONDS            wait after a reservation's accept before the safety net records a call the plugin did not (default 30)\n  AUDIT_TOKEN                   bearer token of GET /audit and `recording-backend audit` (without it /audit answers 404)\n  AUTHORIZATION                 strict (default) or token-only\n  POLICY                        on (default: enforce the Flex configuration's rules) or off\n  REDIS_URL                     redis://[:password@]host:port[/db], the claim store shared by several replicas (optional; without it run one replica)\n  TWILIO_REGION                 us1 or unset: Flex runs in US1 only; any other region is refused\n  TWILIO_EDGE                   edge of the REST API (api.{edge}.us1.twilio.com); the token check, Flex configuration, TaskRouter and Event Streams stay on their global hosts\n  METRICS_LISTEN                serve /metrics on this address (host:port) instead of --listen\n  LOG_FORMAT                    text (default) or json (one JSON object per line)\n  RUST_LOG                      log filter (default info)"
 )]
 pub struct Cli {
     /// Address to listen on.
@@ -216,56 +216,52 @@ pub struct TwilioHosts {
     pub events: String,
 }
 
-/// The edge a region alone is reached through: Twilio's hostnames are
-/// `{product}.{edge}.{region}.twilio.com`, and the older
-/// `{product}.{region}.twilio.com` for every region but us1 stopped working on
-/// 2026-04-28 (twilio.com/docs/global-infrastructure/understanding-edge-locations,
-/// "Action Required by April 28, 2026"; the legacy-regions page gives
-/// `api.sydney.au1`, `api.dublin.ie1`; the CLI's regional page names the valid
-/// pairs au1/sydney, ie1/dublin, jp1/tokyo). The helper libraries pick the
-/// same edges for a region given alone (twilio-java, "Regional API domain
-/// processing", 2025). Any other region needs `TWILIO_EDGE`.
-fn default_edge(region: &str) -> Option<&'static str> {
-    match region {
-        "us1" => Some("ashburn"),
-        "au1" => Some("sydney"),
-        "ie1" => Some("dublin"),
-        "jp1" => Some("tokyo"),
-        _ => None,
-    }
-}
+/// The one region Flex runs in: Twilio's regional product availability
+/// lists Flex for US1 only (`docs/flex-facts.md`, "Regions"), so the
+/// recordings, tasks and Flex configuration this backend reaches are there.
+pub const FLEX_REGION: &str = "us1";
+/// US1's own edge, for `TWILIO_REGION=us1` given alone (Twilio's hostnames
+/// are `{product}.{edge}.{region}.twilio.com`; a region without an edge is
+/// reached through its own edge, as the helper libraries do).
+const FLEX_REGION_EDGE: &str = "ashburn";
+
+/// The documented hosts that never take a region or an edge: the token
+/// check (`twilio-flex-token-validator` calls `iam.twilio.com`), the Flex
+/// configuration (`flex-api.twilio.com`, `servers` of `/v1/Configuration`)
+/// TaskRouter (`taskrouter.twilio.com`) and Event Streams
+/// (`events.twilio.com`), each documented by Twilio on its global host only.
+const IAM: &str = "https://iam.twilio.com";
+const FLEX_API: &str = "https://flex-api.twilio.com";
+const TASKROUTER: &str = "https://taskrouter.twilio.com";
+/// Event Streams' sinks and subscriptions, documented on its global host.
+const EVENTS: &str = "https://events.twilio.com";
+/// What Flex Insights recording links name, whatever the edge: Twilio
+/// documents the link as `https://api.twilio.com/2010-04-01/Accounts/{AC}/Recordings/{RE}`.
+const RECORDING_LINKS: &str = "https://api.twilio.com";
 
 impl TwilioHosts {
-    /// Twilio's hostnames, `{product}.{edge}.{region}.twilio.com`: an edge
-    /// without a region implies region `us1`, a region without an edge takes
-    /// the region's own edge (`default_edge`), neither gives the global
-    /// `{product}.twilio.com`.
+    /// Where each product is reached. A region other than US1 is refused
+    /// (Flex does not run there); an edge (`TWILIO_EDGE`, or US1's own for
+    /// `TWILIO_REGION=us1` alone) applies to the REST API only
+    /// (`api.{edge}.us1.twilio.com`, Twilio's documented form), the one
+    /// product this backend uses that Twilio documents edges for; the
+    /// others stay on their global hosts.
     pub fn for_region(region: Option<&str>, edge: Option<&str>) -> Result<Self, ConfigError> {
-        let edge = match (region, edge) {
-            (Some(r), None) => {
-                Some(default_edge(r).ok_or_else(|| ConfigError::RegionNeedsEdge(r.to_string()))?)
-            }
-            (_, e) => e,
-        };
-        let region = region.or(edge.map(|_| "us1"));
-        let host = |product: &str| {
-            let mut parts = vec![product];
-            if let Some(e) = edge {
-                parts.push(e);
-            }
-            if let Some(r) = region {
-                parts.push(r);
-            }
-            parts.push("twilio.com");
-            format!("https://{}", parts.join("."))
+        if let Some(r) = region.filter(|r| *r != FLEX_REGION) {
+            return Err(ConfigError::RegionWithoutFlex(r.to_string()));
+        }
+        let edge = edge.or(region.map(|_| FLEX_REGION_EDGE));
+        let api = match edge {
+            Some(e) => format!("https://api.{e}.{FLEX_REGION}.twilio.com"),
+            None => RECORDING_LINKS.to_string(),
         };
         Ok(TwilioHosts {
-            api: host("api"),
-            taskrouter: host("taskrouter"),
-            iam: host("iam"),
-            recording_links: host("api"),
-            flex: host("flex-api"),
-            events: host("events"),
+            api,
+            taskrouter: TASKROUTER.into(),
+            iam: IAM.into(),
+            recording_links: RECORDING_LINKS.into(),
+            flex: FLEX_API.into(),
+            events: EVENTS.into(),
         })
     }
 
@@ -398,8 +394,8 @@ pub enum ConfigError {
     MissingCredentials,
     #[error("{0} is set but {1} is not; set both or use TWILIO_AUTH_TOKEN")]
     HalfApiKey(&'static str, &'static str),
-    #[error("TWILIO_REGION={0} needs TWILIO_EDGE as well (Twilio retired {{product}}.{0}.twilio.com on 2026-04-28; the hosts are {{product}}.{{edge}}.{0}.twilio.com): set TWILIO_EDGE to the edge location of that region")]
-    RegionNeedsEdge(String),
+    #[error("TWILIO_REGION={0}: Twilio Flex runs in the US1 region only (Twilio's regional product availability), so its tasks, recordings and configuration are there; unset TWILIO_REGION or set it to us1 (TWILIO_EDGE still picks the edge the REST API is reached through)")]
+    RegionWithoutFlex(String),
     #[error("{var} is not a valid {what}: {value:?}")]
     Invalid {
         var: &'static str,
@@ -842,47 +838,60 @@ mod tests {
     }
 
     #[test]
-    fn region_and_edge_as_helper_libraries() {
-        let hosts = |r, e| TwilioHosts::for_region(r, e).unwrap();
-        let h = hosts(Some("au1"), Some("sydney"));
-        assert_eq!(h.api, "https://api.sydney.au1.twilio.com");
-        assert_eq!(h.iam, "https://iam.sydney.au1.twilio.com");
-        // A region alone: its own edge (the edgeless hosts are retired).
-        let cases = [
-            ("ie1", "https://taskrouter.dublin.ie1.twilio.com"),
-            ("au1", "https://taskrouter.sydney.au1.twilio.com"),
-            ("jp1", "https://taskrouter.tokyo.jp1.twilio.com"),
-            ("us1", "https://taskrouter.ashburn.us1.twilio.com"),
+    fn flex_runs_in_us1_and_an_edge_applies_to_the_rest_api_only() {
+        const GLOBAL: [&str; 3] = [
+            "https://iam.twilio.com",
+            "https://flex-api.twilio.com",
+            "https://taskrouter.twilio.com",
         ];
-        for (region, want) in cases {
-            assert_eq!(hosts(Some(region), None).taskrouter, want);
+        // (region, edge, the REST API's host)
+        let cases = [
+            (None, None, "https://api.twilio.com"),
+            (Some("us1"), None, "https://api.ashburn.us1.twilio.com"),
+            (None, Some("dublin"), "https://api.dublin.us1.twilio.com"),
+            (
+                Some("us1"),
+                Some("sydney"),
+                "https://api.sydney.us1.twilio.com",
+            ),
+        ];
+        for (region, edge, api) in cases {
+            let h = TwilioHosts::for_region(region, edge).unwrap();
+            assert_eq!(h.api, api, "{region:?} {edge:?}");
+            assert_eq!(
+                [h.iam.as_str(), h.flex.as_str(), h.taskrouter.as_str()],
+                GLOBAL
+            );
+            assert_eq!(
+                h.recording_links, "https://api.twilio.com",
+                "the Insights link"
+            );
         }
-        let h = hosts(None, Some("dublin"));
-        assert_eq!(h.api, "https://api.dublin.us1.twilio.com");
-        // Any other region needs its edge named.
-        let e = TwilioHosts::for_region(Some("de1"), None).unwrap_err();
-        assert!(e.to_string().contains("TWILIO_EDGE"), "{e}");
-        assert_eq!(
-            hosts(Some("de1"), Some("frankfurt")).api,
-            "https://api.frankfurt.de1.twilio.com"
-        );
-        let mut v = base();
-        v.push(("TWILIO_REGION", "sg1"));
-        assert!(matches!(load(&[], &v), Err(ConfigError::RegionNeedsEdge(r)) if r == "sg1"));
+        // A region Flex does not run in is refused, with the reason.
+        for region in ["ie1", "au1", "jp1", "de1", "US1"] {
+            for edge in [None, Some("dublin")] {
+                let e = TwilioHosts::for_region(Some(region), edge).unwrap_err();
+                assert_eq!(e, ConfigError::RegionWithoutFlex(region.into()));
+                let text = e.to_string();
+                assert!(
+                    text.contains("TWILIO_REGION") && text.contains("US1 region only"),
+                    "{text}"
+                );
+            }
+        }
         let mut v = base();
         v.push(("TWILIO_REGION", "ie1"));
         v.push(("TWILIO_EDGE", "dublin"));
+        assert!(matches!(load(&[], &v), Err(ConfigError::RegionWithoutFlex(r)) if r == "ie1"));
+        let mut v = base();
+        v.push(("TWILIO_EDGE", "dublin"));
         let c = load(&[], &v).unwrap();
-        assert_eq!(c.hosts.iam, "https://iam.dublin.ie1.twilio.com");
-        assert_eq!(c.hosts.flex, "https://flex-api.dublin.ie1.twilio.com");
-        assert_eq!(c.hosts.recording_links, "https://api.dublin.ie1.twilio.com");
+        assert_eq!(c.hosts.api, "https://api.dublin.us1.twilio.com");
+        assert_eq!(c.hosts.iam, "https://iam.twilio.com");
         // A stand-in for Twilio changes where requests go, not what links name.
         let c = load(&["--twilio-base-url", "http://127.0.0.1:9"], &v).unwrap();
         assert_eq!(c.hosts.api, "http://127.0.0.1:9");
-        assert_eq!(c.hosts.recording_links, "https://api.dublin.ie1.twilio.com");
-        let c = load(&["--twilio-base-url", "http://127.0.0.1:9"], &base()).unwrap();
         assert_eq!(c.hosts.recording_links, "https://api.twilio.com");
-        assert_eq!(hosts(None, None).flex, "https://flex-api.twilio.com");
     }
 
     #[test]

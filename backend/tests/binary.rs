@@ -24,6 +24,30 @@ fn refuses_to_start_naming_the_missing_variable() {
     assert!(err.contains("TWILIO_FLEX_WORKSPACE_SID"), "{err}");
 }
 
+/// Flex runs in US1 only: a region it does not run in stops the start
+/// (exit status 2), saying which variable and why.
+#[test]
+fn refuses_a_region_flex_does_not_run_in() {
+    for region in ["ie1", "au1"] {
+        let out = bare()
+            .env("TWILIO_ACCOUNT_SID", "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")
+            .env("TWILIO_AUTH_TOKEN", "x")
+            .env(
+                "TWILIO_FLEX_WORKSPACE_SID",
+                "WSaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            )
+            .env("TWILIO_REGION", region)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{region}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(&format!("TWILIO_REGION={region}")) && err.contains("US1 region only"),
+            "{err}"
+        );
+    }
+}
+
 #[test]
 fn help_lists_flags_and_environment() {
     let out = bare().arg("--help").output().unwrap();

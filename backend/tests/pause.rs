@@ -216,15 +216,6 @@ async fn bad_input() {
             vec![("Token", TOKEN.into()), ("taskSid", WT.into())],
         ),
         (
-            "both targets",
-            vec![
-                ("Token", TOKEN.into()),
-                ("taskSid", WT.into()),
-                ("callSid", CA_CUSTOMER.into()),
-                ("conferenceSid", CF.into()),
-            ],
-        ),
-        (
             "bad call",
             vec![
                 ("Token", TOKEN.into()),
@@ -268,7 +259,7 @@ async fn bad_input() {
         assert_eq!(a.json["success"], false);
         // What docs/bad-input.md says each answers.
         let says = match what {
-            "no target" | "both targets" => "name exactly one of callSid",
+            "no target" => "name callSid (a recorded call leg), conferenceSid",
             "bad call" => "callSid must be a call SID (CA...)",
             "bad conference" => "conferenceSid must be a conference SID (CF...)",
             "bad task" => "taskSid must be a task SID (WT...)",
@@ -431,6 +422,77 @@ async fn conference_method_pauses_flexs_conference_recording() {
     assert_eq!(status_of(&sim, &re).await, "in-progress");
     // Call recordings are untouched by a conference pause.
     assert!(sim.recordings().await.is_empty());
+}
+
+/// Flex's Call Recording on beside the plugin's leg recording, and a third
+/// recording on the customer's call someone else already paused: a pause
+/// reaches every running one by SID (never Twilio.CURRENT, which would meet
+/// 16108 with two) and says which it paused; a resume naming those resumes
+/// them and leaves the other paused.
+#[tokio::test]
+async fn a_pause_reaches_every_recording_of_the_call_and_a_resume_exactly_those() {
+    let sim = Sim::start().await;
+    sim.scene().await;
+    sim.put(
+        &format!("/tasks/{WT}/accept"),
+        json!({"conferenceRecord": true}),
+    )
+    .await;
+    let conference = sim.state().await["conferenceRecordings"][0]["sid"]
+        .as_str()
+        .expect("Flex's conference recording")
+        .to_string();
+    let leg = recording_on_customer_leg(&sim).await;
+    let other = sim.start_recording_elsewhere(CA_CUSTOMER).await;
+    let (s, _) = sim
+        .twilio_post(
+            &format!("/Calls/{CA_CUSTOMER}/Recordings/{other}.json"),
+            &[("Status", "paused")],
+        )
+        .await;
+    assert_eq!(s, 200);
+    let app = backend_for(&sim);
+    let everywhere = |extra: Option<(&'static str, String)>| {
+        let mut pairs = on_call(CA_CUSTOMER);
+        pairs.push(("conferenceSid", CF.into()));
+        pairs.extend(extra);
+        pairs
+    };
+
+    let a = post(&app, PAUSE, &everywhere(None)).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.json);
+    let mut paused: Vec<String> = serde_json::from_value(a.json["paused"].clone()).unwrap();
+    paused.sort();
+    let mut want = vec![leg.clone(), conference.clone()];
+    want.sort();
+    assert_eq!(paused, want, "{}", a.json);
+    for re in [&leg, &conference, &other] {
+        assert_eq!(status_of(&sim, re).await, "paused", "{re}");
+    }
+    assert_eq!(a.json["recordings"].as_array().unwrap().len(), 3);
+
+    let a = post(
+        &app,
+        RESUME,
+        &everywhere(Some(("recordingSids", paused.join(",")))),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.json);
+    let mut resumed: Vec<String> = serde_json::from_value(a.json["resumed"].clone()).unwrap();
+    resumed.sort();
+    assert_eq!(resumed, want);
+    assert_eq!(status_of(&sim, &leg).await, "in-progress");
+    assert_eq!(status_of(&sim, &conference).await, "in-progress");
+    assert_eq!(status_of(&sim, &other).await, "paused", "not this pause's");
+    // Still paused: the state says so.
+    assert_eq!(a.json["state"], "paused");
+
+    let log = sim.log().await;
+    assert_eq!(count(&log, "POST", "Twilio.CURRENT"), 0);
+    assert!(
+        !log.iter().any(|e| e.to_string().contains("16108")),
+        "16108 met"
+    );
 }
 
 /// A resume records again, so the Flex configuration's rules apply to it as

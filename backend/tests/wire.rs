@@ -164,7 +164,9 @@ async fn recording_control() {
         task_sid: WT.into(),
         call_sid: Some(CA.into()),
         conference_sid: None,
+        customer_call_sid: None,
         pause_behavior,
+        recording_sids: None,
     };
     let on_conference = |pause_behavior| RecordingControlRequest {
         call_sid: None,
@@ -195,11 +197,72 @@ async fn recording_control() {
             ControlInput {
                 token: TOKEN.into(),
                 task_sid: sid(WT),
-                parent: parent.clone(),
+                parents: vec![parent.clone()],
                 pause_behavior: sent.pause_behavior,
+                recording_sids: None,
             },
             "{action:?}"
         );
+    }
+}
+
+/// A pause names every place a recording of the call may run; a resume may
+/// name the recordings the pause paused.
+#[tokio::test]
+async fn recording_control_everywhere() {
+    const RE1: &str = "RE000000000000000000000000000000e1";
+    const RE2: &str = "RE000000000000000000000000000000e2";
+    let everywhere = |recording_sids: Option<String>| RecordingControlRequest {
+        token: TOKEN.into(),
+        task_sid: WT.into(),
+        call_sid: Some(CA.into()),
+        conference_sid: Some(CF.into()),
+        customer_call_sid: Some(CA_CUSTOMER.into()),
+        pause_behavior: None,
+        recording_sids,
+    };
+    let all = vec![
+        RecordingParent::Call(sid(CA)),
+        RecordingParent::Conference(sid(CF)),
+        RecordingParent::Call(sid(CA_CUSTOMER)),
+    ];
+    let cases = [
+        (everywhere(None), ControlAction::Pause, None),
+        (
+            everywhere(Some(format!("{RE1},{RE2}"))),
+            ControlAction::Resume,
+            Some(vec![sid(RE1), sid(RE2)]),
+        ),
+        (everywhere(Some(String::new())), ControlAction::Resume, None),
+    ];
+    for (sent, action, recording_sids) in cases {
+        let got = round_trip(&sent, sent.to_form()).await;
+        let input = ControlInput::new(got, action).unwrap();
+        assert_eq!(input.parents, all, "{action:?}");
+        assert_eq!(input.recording_sids, recording_sids, "{action:?}");
+    }
+    // The customer's call named twice is one place.
+    let twice = RecordingControlRequest {
+        customer_call_sid: Some(CA.into()),
+        ..everywhere(None)
+    };
+    let input = ControlInput::new(twice, ControlAction::Pause).unwrap();
+    assert_eq!(input.parents, all[..2].to_vec());
+    // recordingSids: resuming only, and SIDs only.
+    for (sent, action, error) in [
+        (
+            everywhere(Some(RE1.into())),
+            ControlAction::Pause,
+            "resuming only",
+        ),
+        (
+            everywhere(Some("RE1,x".into())),
+            ControlAction::Resume,
+            "recordingSids must be",
+        ),
+    ] {
+        let err = ControlInput::new(sent, action).unwrap_err().to_string();
+        assert!(err.contains(error), "{err}");
     }
 }
 

@@ -4,9 +4,14 @@
 // The Flex UI served locally loads this file; `pluginService` makes it load
 // this plugin from the local dev server, plus, with
 // `twilio flex:plugins:start --include-remote`, the plugins released on the
-// account. The plugin's own settings (custom_data) still come from the
-// account's Flex configuration, and its calls go to the backend named there:
-// that backend must list http://localhost:3000 in ALLOWED_ORIGINS.
+// account. Its `custom_data` overrides the account's hosted Flex
+// configuration in this local Flex only (as the flex-project-template's
+// local development does): no second account is needed, and the agents of
+// the account keep the hosted settings. Here the plugin calls a backend on
+// this machine (`cargo run -p recording-backend`, listening on 127.0.0.1:8787),
+// which must list http://localhost:3000 in ALLOWED_ORIGINS. The backend's own
+// policy still reads the hosted configuration from Twilio (POLICY=off for a
+// local experiment that the hosted settings would refuse).
 // eslint-disable-next-line no-unused-vars
 var appConfig = {
   pluginService: {
@@ -14,4 +19,20 @@ var appConfig = {
     url: '/plugins',
   },
   logLevel: 'info',
+  custom_data: {
+    plugin_dual_channel_recording: {
+      enabled: true,
+      method: 'call-leg',
+      channel: 'customer',
+      exclude_queues: [],
+      exclude_attributes: [],
+      backend_url: 'http://localhost:8787',
+      pause_recording: {
+        enabled: true,
+        include_silence: false,
+        indicator_banner: true,
+        indicator_permanent: true,
+      },
+    },
+  },
 };

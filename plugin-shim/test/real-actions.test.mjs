@@ -217,6 +217,42 @@ describe("the shim's before-listeners through Flex's own Actions", () => {
       }
     });
 
+    test(`${label}: the template's PauseCallRecording, ResumeCallRecording, ToggleCallRecording and the earlier names, through Flex's Actions, reach the customer's recording`, async () => {
+      const { inst, actions, lines, ids } = await start(bundleFile);
+      try {
+        // The customer answers: the customer's leg joins and is recorded.
+        const CUSTOMER = ids.WORKER_LEG.replace(/a(\d+)$/, 'c$1');
+        await simClient.upsertCall({ callSid: CUSTOMER, from: '+15550199999', to: '+15550101999' });
+        const participants = [
+          { participantType: 'worker', status: 'joined', callSid: ids.WORKER_LEG, workerSid: WK, reservationSid: ids.WR },
+          { participantType: 'customer', status: 'joined', callSid: CUSTOMER },
+        ];
+        await simClient.putConference(ids.CF, { taskSid: ids.WT, participants });
+        await inst.call('setConference', ids.WT, ids.CF, participants);
+        const status = async () => (await simClient.state()).recordings.find((r) => r.callSid === CUSTOMER)?.status;
+        await poll('the customer leg recorded', async () => ({ ok: (await status()) === 'in-progress', seen: await status() }));
+        const task = { taskSid: ids.WT };
+        // (action, payload, the recording's status after it)
+        const steps = [
+          ['PauseCallRecording', { task }, 'paused'],
+          ['ResumeCallRecording', { taskSid: ids.WT }, 'in-progress'],
+          ['ToggleCallRecording', { task }, 'paused'],
+          ['ToggleCallRecording', { taskSid: ids.WT }, 'in-progress'],
+          ['PauseDualChannelRecording', { taskSid: ids.WT }, 'paused'],
+          ['ResumeDualChannelRecording', { task }, 'in-progress'],
+        ];
+        for (const [name, payload, want] of steps) {
+          const answer = await actions.invokeAction(name, payload);
+          assert.equal(answer.state, want === 'paused' ? 'paused' : 'recording', `${name}: ${JSON.stringify(answer)}`);
+          assert.equal(await status(), want, name);
+        }
+        await settled(inst);
+        await assertQuiet(inst, lines);
+      } finally {
+        await inst.dispose();
+      }
+    });
+
     test(`${label}: CompleteTask completes although another plugin's listeners throw; the shim's had already run`, async () => {
       const afterward = [];
       const { inst, actions, lines, ids } = await start(bundleFile);

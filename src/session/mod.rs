@@ -28,6 +28,7 @@ use crate::leg::{CallKind, Leg};
 use crate::pause::PauseConfig;
 use crate::sid::{is_sid, SidKind};
 use crate::snapshot::ConferenceSnapshot;
+use crate::strings;
 use crate::vec_map::VecMap;
 use std::collections::VecDeque;
 
@@ -93,6 +94,11 @@ pub enum Command {
         message: String,
     },
     Notify {
+        id: &'static str,
+        text: &'static str,
+    },
+    /// A notice for users whose Flex roles include `admin` only, shown once.
+    NotifyAdmins {
         id: &'static str,
         text: &'static str,
     },
@@ -208,10 +214,15 @@ pub struct Core {
     followed: Vec<String>,
     /// The double-recording warning was logged (once per start).
     warned_double_recording: bool,
+    /// The conference method's unreachable-recordings warning was given.
+    warned_conference_unreachable: bool,
     /// `None`: `features.pause_recording` is invalid, pausing is inert.
     pause: Option<PauseConfig>,
     /// Tasks this instance knows paused, with their `max_pause_seconds` timer.
     paused: VecMap<String, Option<u64>>,
+    /// The recordings this instance's pauses paused, by task: a resume
+    /// resumes those and no other.
+    paused_recordings: VecMap<String, Vec<String>>,
     /// Authorize-ahead requests on their way, by request id: task SID.
     authorizing: VecMap<u64, String>,
 }
@@ -314,6 +325,21 @@ impl Core {
                     .config
                     .as_ref()
                     .is_some_and(|c| c.method == Method::CallLeg);
+                let conference = self
+                    .config
+                    .as_ref()
+                    .is_some_and(|c| c.method == Method::Conference);
+                if !enabled && conference && !self.warned_conference_unreachable {
+                    self.warned_conference_unreachable = true;
+                    out.log(
+                        Level::Warn,
+                        strings::CONFERENCE_WITHOUT_CALL_RECORDING.into(),
+                    );
+                    out.0.push(Command::NotifyAdmins {
+                        id: strings::ADMIN_NOTICE_ID,
+                        text: strings::CONFERENCE_WITHOUT_CALL_RECORDING,
+                    });
+                }
                 if enabled && call_leg && !self.warned_double_recording {
                     self.warned_double_recording = true;
                     out.log(

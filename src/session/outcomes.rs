@@ -20,7 +20,7 @@ enum Done {
     /// A pause or resume, and the recording's state after it.
     Controlled {
         action: ControlAction,
-        state: String,
+        state: crate::pause::ControlState,
     },
 }
 
@@ -74,7 +74,7 @@ fn reading(body: &Outgoing, task_sid: &str, answer: &Answer) -> Option<Reading> 
             Reading {
                 outcome: map(pause::control_outcome(answer), |s| Done::Controlled {
                     action: *action,
-                    state: s.state,
+                    state: s,
                 }),
                 what: format!("{a} of {t}"),
                 failed: (Level::Warn, format!("could not {a} the recording of {t}")),
@@ -175,8 +175,12 @@ impl Core {
                 return;
             }
             Done::Controlled { action, state } => {
+                self.remember_control(task_sid, action, &state);
                 let action = action.as_str();
-                out.log(Level::Info, format!("{action} of {task_sid} done: {state}"));
+                out.log(
+                    Level::Info,
+                    format!("{action} of {task_sid} done: {}", state.state),
+                );
                 return;
             }
         };

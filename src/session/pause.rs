@@ -5,7 +5,7 @@ use super::{Core, LegState, Level, Out, Outgoing, TimerPurpose};
 use crate::api::{ControlAction, RecordingControlRequest};
 use crate::config::{self, Channel};
 use crate::leg;
-use crate::pause::{self, NoTarget, PauseConfig, RecordedLegRef, Target};
+use crate::pause::{self, ControlState, NoTarget, PauseConfig, RecordedLegRef};
 
 impl Core {
     /// The pause configuration for the shim's UI, `None` when invalid.
@@ -76,18 +76,50 @@ impl Core {
             &self.worker_sid,
         )
         .map_err(|e| e.reason(task_sid))?;
-        let (call_sid, conference_sid) = match target {
-            Target::Call(c) => (Some(c), None),
-            Target::Conference(c) => (None, Some(c)),
+        let places = pause::places(target, s.conference.as_ref());
+        let recording_sids = match action {
+            ControlAction::Resume => self
+                .paused_recordings
+                .get(task_sid)
+                .filter(|sids| !sids.is_empty())
+                .map(|sids| sids.join(",")),
+            _ => None,
         };
         let body = RecordingControlRequest {
             token: String::new(),
             task_sid: task_sid.to_string(),
-            call_sid,
-            conference_sid,
+            call_sid: places.call_sid,
+            conference_sid: places.conference_sid,
+            customer_call_sid: places.customer_call_sid,
             pause_behavior: (action == ControlAction::Pause).then(|| pause_config.pause_behavior()),
+            recording_sids,
         };
         Ok((format!("{}{}", config.backend_url, action.path()), body))
+    }
+
+    /// Keeps what a pause paused, for the resume; a resume done forgets it
+    /// (what it could not resume has ended).
+    pub fn remember_control(
+        &mut self,
+        task_sid: &str,
+        action: ControlAction,
+        state: &ControlState,
+    ) {
+        match action {
+            ControlAction::Pause if !state.paused_now.is_empty() => {
+                let mut known = self.paused_recordings.remove(task_sid).unwrap_or_default();
+                for sid in &state.paused_now {
+                    if !known.contains(sid) {
+                        known.push(sid.clone());
+                    }
+                }
+                self.paused_recordings.insert(task_sid.to_string(), known);
+            }
+            ControlAction::Resume => {
+                self.paused_recordings.remove(task_sid);
+            }
+            _ => {}
+        }
     }
 
     pub(super) fn on_pause_state(&mut self, task_sid: &str, paused: bool, out: &mut Out) {

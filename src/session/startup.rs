@@ -131,6 +131,7 @@ impl Core {
         let core = Core {
             pause,
             paused: VecMap::new(),
+            paused_recordings: VecMap::new(),
             config,
             worker_sid: worker_sid.to_string(),
             active_call: None,
@@ -143,6 +144,7 @@ impl Core {
             jitter: Jitter::new(seed),
             followed: Vec::new(),
             warned_double_recording: false,
+            warned_conference_unreachable: false,
             authorizing: VecMap::new(),
         };
         (core, out.0)

@@ -13,6 +13,7 @@ impl Core {
             }
             self.ended_targets.push_back((task_sid.to_string(), body));
         }
+        self.paused_recordings.remove(task_sid);
         let Some(s) = self.sessions.remove(task_sid) else {
             return;
         };

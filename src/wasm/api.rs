@@ -126,6 +126,8 @@ extern "C" {
     fn log(this: &Host, level: &str, message: &str) -> Result<(), JsValue>;
     #[wasm_bindgen(method, catch)]
     fn notify(this: &Host, id: &str, text: &str) -> Result<(), JsValue>;
+    #[wasm_bindgen(method, catch, js_name = notifyAdmins)]
+    fn notify_admins(this: &Host, id: &str, text: &str) -> Result<(), JsValue>;
     #[wasm_bindgen(method, catch)]
     fn follow(this: &Host, task_sids: Vec<String>) -> Result<(), JsValue>;
     #[wasm_bindgen(method, catch)]
@@ -246,6 +248,11 @@ impl Inner {
                 Command::Notify { id, text } => {
                     if self.host.notify(id, text).is_err() {
                         self.log(Level::Error, "the Flex notification could not be shown");
+                    }
+                }
+                Command::NotifyAdmins { id, text } => {
+                    if self.host.notify_admins(id, text).is_err() {
+                        self.log(Level::Warn, "the administrators' notice could not be shown");
                     }
                 }
                 Command::Follow { task_sids } => {
@@ -455,15 +462,18 @@ impl Engine {
             .unwrap_or_default()
     }
 
-    /// Pauses, resumes or reads (`action`: `pause`, `resume`, `state`) the
-    /// recordings of a task. Resolves with `{state, recordings}` once
-    /// Twilio has the new state; rejects with an `Error` whose message says
-    /// why (nothing recording, not this worker's task, Twilio's refusal).
+    /// Pauses, resumes, toggles or reads (`action`: `pause`, `resume`,
+    /// `toggle`, `state`) the recordings of a task. Resolves with
+    /// `{state, recordings, paused, resumed}` once Twilio has the new state;
+    /// rejects with an `Error` whose message says why (nothing recording,
+    /// not this worker's task, Twilio's refusal). A toggle reads the state
+    /// first and the core says which it is (`ControlState::toggled`).
     pub fn control(&self, task_sid: &str, action: &str) -> js_sys::Promise {
-        let action = match action {
-            "pause" => ControlAction::Pause,
-            "resume" => ControlAction::Resume,
-            "state" => ControlAction::State,
+        let (first, toggle) = match action {
+            "pause" => (ControlAction::Pause, false),
+            "resume" => (ControlAction::Resume, false),
+            "state" => (ControlAction::State, false),
+            "toggle" => (ControlAction::State, true),
             other => {
                 return js_sys::Promise::reject(&js_sys::Error::new(&format!(
                     "unknown recording action \"{other}\""
@@ -473,55 +483,11 @@ impl Engine {
         let me = Rc::downgrade(&self.inner);
         let task_sid = task_sid.to_string();
         wasm_bindgen_futures::future_to_promise(async move {
-            let mut waited = 0;
-            let request = loop {
-                let Some(inner) = me.upgrade() else {
-                    return Err(js_sys::Error::new("the plugin was stopped").into());
-                };
-                let (pending, request) = match inner.core.try_borrow() {
-                    Ok(core) => (
-                        core.control_pending(&task_sid),
-                        core.control_request(&task_sid, action),
-                    ),
-                    Err(_) => (true, Err("the recording core is busy; try again".into())),
-                };
-                if !pending || waited >= CONTROL_WAIT_MS {
-                    break request.map(|r| (r, inner.host.token()));
-                }
-                drop(inner);
-                gloo_timers::future::TimeoutFuture::new(CONTROL_POLL_MS).await;
-                waited += CONTROL_POLL_MS;
-            };
-            let ((url, mut body), token) = match request {
-                Ok(r) => r,
-                Err(reason) => return Err(js_sys::Error::new(&reason).into()),
-            };
-            body.token = token.ok().and_then(|t| t.as_string()).unwrap_or_default();
-            let answer = post_form(&url, body.to_form()).await;
-            match control_outcome(&answer) {
-                Outcome::Done(state) => {
-                    if let Some(me) = me.upgrade() {
-                        let (task_sid, paused) = (task_sid, state.paused());
-                        me.dispatch(Event::Flex(match action {
-                            ControlAction::State => FlexEvent::StateRead { task_sid, paused },
-                            _ => FlexEvent::PauseState { task_sid, paused },
-                        }));
-                    }
-                    Ok(to_js(&state.answer()))
-                }
-                Outcome::Retry(why) | Outcome::Fail(why) | Outcome::Refused(why) => {
-                    if let Some(me) = me.upgrade() {
-                        me.log(
-                            Level::Warn,
-                            &format!(
-                                "could not {} the recording of {task_sid}: {why}",
-                                action.as_str()
-                            ),
-                        );
-                    }
-                    Err(js_sys::Error::new(&why).into())
-                }
+            let mut state = control_round(&me, &task_sid, first).await?;
+            if toggle {
+                state = control_round(&me, &task_sid, state.toggled()).await?;
             }
+            Ok(to_js(&state.answer()))
         })
     }
 
@@ -541,6 +507,73 @@ impl Engine {
     /// Ends all timers; the engine does nothing afterwards.
     pub fn dispose(&self) {
         self.inner.timers.borrow_mut().clear();
+    }
+}
+
+/// One control request of a task: built by the core (waiting a little for
+/// a recording being started), sent, and its answer told to the core.
+async fn control_round(
+    me: &std::rc::Weak<Inner>,
+    task_sid: &str,
+    action: ControlAction,
+) -> Result<crate::pause::ControlState, JsValue> {
+    let mut waited = 0;
+    let request = loop {
+        let Some(inner) = me.upgrade() else {
+            return Err(js_sys::Error::new("the plugin was stopped").into());
+        };
+        let (pending, request) = match inner.core.try_borrow() {
+            Ok(core) => (
+                core.control_pending(task_sid),
+                core.control_request(task_sid, action),
+            ),
+            Err(_) => (true, Err("the recording core is busy; try again".into())),
+        };
+        if !pending || waited >= CONTROL_WAIT_MS {
+            break request.map(|r| (r, inner.host.token()));
+        }
+        drop(inner);
+        gloo_timers::future::TimeoutFuture::new(CONTROL_POLL_MS).await;
+        waited += CONTROL_POLL_MS;
+    };
+    let ((url, mut body), token) = match request {
+        Ok(r) => r,
+        Err(reason) => return Err(js_sys::Error::new(&reason).into()),
+    };
+    body.token = token.ok().and_then(|t| t.as_string()).unwrap_or_default();
+    let answer = post_form(&url, body.to_form()).await;
+    match control_outcome(&answer) {
+        Outcome::Done(state) => {
+            if let Some(me) = me.upgrade() {
+                if let Ok(mut core) = me.core.try_borrow_mut() {
+                    core.remember_control(task_sid, action, &state);
+                }
+                let (task_sid, paused) = (task_sid.to_string(), state.paused());
+                me.dispatch(Event::Flex(match action {
+                    ControlAction::State => FlexEvent::StateRead { task_sid, paused },
+                    // A resume done ends this instance's pause even when a
+                    // recording it did not pause stays paused.
+                    ControlAction::Resume => FlexEvent::PauseState {
+                        task_sid,
+                        paused: false,
+                    },
+                    ControlAction::Pause => FlexEvent::PauseState { task_sid, paused },
+                }));
+            }
+            Ok(state)
+        }
+        Outcome::Retry(why) | Outcome::Fail(why) | Outcome::Refused(why) => {
+            if let Some(me) = me.upgrade() {
+                me.log(
+                    Level::Warn,
+                    &format!(
+                        "could not {} the recording of {task_sid}: {why}",
+                        action.as_str()
+                    ),
+                );
+            }
+            Err(js_sys::Error::new(&why).into())
+        }
     }
 }
 

@@ -163,6 +163,7 @@ function toDate(value) {
  * @param {string} [options.locale] manager.localization.localeTag
  * @param {(task: object) => any} [options.onJoinCall] what task.joinCall() does (default: nothing)
  * @param {boolean} [options.callRecordingEnabled] Flex's own Call Recording (manager.serviceConfiguration.call_recording_enabled)
+ * @param {string[]} [options.roles] the user's Flex roles (manager.user.roles; default ['agent'])
  * @param {object} [options.actions] Flex's own Actions (tests/harness/real-flex-actions.mjs) in place
  *   of this simulator's: the actions below are played through it, their bodies given with replaceAction
  */
@@ -177,6 +178,7 @@ export function createFlex(options = {}) {
     locale = 'en-US',
     onJoinCall,
     callRecordingEnabled = false,
+    roles = ['agent'],
     actions: flexActions,
   } = options;
 
@@ -213,7 +215,7 @@ export function createFlex(options = {}) {
     events,
     store,
     configuration: { custom_data: customData },
-    user: { token, identity },
+    user: { token, identity, roles: [...roles] },
     workerClient: { sid: workerSid, accountSid, reservations, attributes: workerAttributes },
     localization: { localeTag: locale },
     serviceConfiguration: { call_recording_enabled: callRecordingEnabled === true },

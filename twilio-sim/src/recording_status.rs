@@ -17,9 +17,11 @@
 //!   this operation", Twilio's code for an operation a finished call or
 //!   recording no longer allows; the code this project already relies on for
 //!   "call is not in progress", see `docs/flex-facts.md`);
-//! - `Twilio.CURRENT` with no active recording: 404, 20404; with several
-//!   active recordings it is ambiguous: 400, 16108 (the code the issue names
-//!   for this case; callers should address recordings by SID).
+//! - `Twilio.CURRENT` with no active recording: 400, 21220 (what Twilio
+//!   answers, and what the flex-project-template's pause feature reads as
+//!   "nothing is recording", `docs/flex-facts.md`); with several active
+//!   recordings it is ambiguous: 400, 16108 ("concurrent recordings";
+//!   callers address recordings by SID).
 //!
 //! Pausing a paused recording or resuming a recording in progress changes
 //! nothing and answers 200 with the recording, so a retried request is harmless.
@@ -112,7 +114,11 @@ fn pick(candidates: &[(&str, &str)], name: &str, uri: &Uri) -> Result<usize, Twi
             .filter(|&i| recording_active(candidates[i].1))
             .collect();
         return match live.as_slice() {
-            [] => Err(not_found(uri.path())),
+            [] => Err(TwilioError::new(
+                StatusCode::BAD_REQUEST,
+                RECORDING_NOT_ACTIVE,
+                "Twilio.CURRENT names no active recording: nothing is being recorded",
+            )),
             [one] => Ok(*one),
             _ => Err(TwilioError::new(
                 StatusCode::BAD_REQUEST,

@@ -166,7 +166,9 @@ async fn pause_behavior_is_kept_and_a_paused_recording_completes_with_its_call()
 #[tokio::test]
 async fn unknown_recordings_and_twilio_current() {
     let app = with_calls().await;
-    // No recording at all: 404 for a SID and for Twilio.CURRENT.
+    // No recording at all: 404 for a SID; Twilio.CURRENT names nothing
+    // recording, 21220 (what the flex-project-template reads as "nothing to
+    // pause").
     let unknown = "RE0000000000000000000000000000dead";
     let (s, b) = rest(
         &app,
@@ -183,7 +185,7 @@ async fn unknown_recordings_and_twilio_current() {
         Some("Status=paused"),
     )
     .await;
-    assert_eq!((s.as_u16(), b["code"].as_i64()), (404, Some(20404)));
+    assert_eq!((s.as_u16(), b["code"].as_i64()), (400, Some(21220)), "{b}");
     // Another call's recording is not this call's.
     let other = start(&app, CA2).await;
     let (s, _) = rest(

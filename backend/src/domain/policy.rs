@@ -497,6 +497,22 @@ fn log_policy(policy: &FlexPolicy) {
     if policy.call_recording_enabled && policy.feature().is_ok() {
         tracing::warn!("Flex's own Call Recording (call_recording_enabled) is on as well: every call is also recorded as a whole conference; turn it off to keep one recording per leg");
     }
+    if conference_recordings_unreachable(policy) {
+        tracing::warn!(
+            "{}",
+            dual_channel_recording::strings::CONFERENCE_WITHOUT_CALL_RECORDING
+        );
+    }
+}
+
+/// The conference method with Flex's own Call Recording off: the
+/// conferences are recorded, but Flex Insights cannot reach the recordings
+/// (`docs/flex-facts.md`, "Recording the whole conference instead").
+pub fn conference_recordings_unreachable(policy: &FlexPolicy) -> bool {
+    !policy.call_recording_enabled
+        && policy
+            .enabled()
+            .is_ok_and(|c| c.method == Method::Conference)
 }
 
 fn unknown_policy() -> AppError {
@@ -523,6 +539,35 @@ mod tests {
     }
 
     const WT: &str = "WT00000000000000000000000000000001";
+
+    /// What the backend logs at start: the conference method with Flex's
+    /// Call Recording off makes recordings Flex Insights cannot reach.
+    #[test]
+    fn conference_method_without_flex_call_recording_is_told() {
+        let conference = json!({"enabled": true, "method": "conference"});
+        let cases = [
+            (conference.clone(), false, true),
+            (conference, true, false),
+            (
+                json!({"enabled": true, "channel": "customer"}),
+                false,
+                false,
+            ),
+            (
+                json!({"enabled": false, "method": "conference"}),
+                false,
+                false,
+            ),
+        ];
+        for (feature, flex_recording, want) in cases {
+            let p = policy(feature.clone(), flex_recording);
+            assert_eq!(
+                conference_recordings_unreachable(&p),
+                want,
+                "{feature} {flex_recording}"
+            );
+        }
+    }
 
     fn task<'a>(queue: (&'a str, &'a str), attributes: &'a str) -> TaskFacts<'a> {
         TaskFacts {

@@ -59,25 +59,38 @@ async fn control(
 ) -> Result<RecordingControlResponse, AppError> {
     let s = &*state.0;
     let identity = s.tokens.check(&s.twilio, &input.token).await?;
-    tracing::info!(task = %input.task_sid, on = %input.parent, worker = identity.worker_sid.as_ref().map(tracing::field::display), action = action.as_str(), "recording-control");
+    let on = input
+        .parents
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    tracing::info!(task = %input.task_sid, %on, worker = identity.worker_sid.as_ref().map(tracing::field::display), action = action.as_str(), "recording-control");
     let mut task = None;
     if s.config.authorization == AuthorizationMode::Strict {
         let access = authz::task_access(&s.twilio, &identity, &input.task_sid, None).await?;
-        match &input.parent {
-            RecordingParent::Call(call) => {
-                authz::call_belongs_to_task(
-                    &s.twilio,
-                    &identity,
-                    &input.task_sid,
-                    &access.task,
-                    call,
-                    None,
-                )
-                .await?
-            }
-            RecordingParent::Conference(cf) => {
-                authz::conference_belongs_to_task(&s.twilio, &input.task_sid, &access.task, cf)
+        // Every place named must be the task's: a pause reaches each.
+        let conference = input.parents.iter().find_map(|p| match p {
+            RecordingParent::Conference(cf) => Some(cf),
+            RecordingParent::Call(_) => None,
+        });
+        for parent in &input.parents {
+            match parent {
+                RecordingParent::Call(call) => {
+                    authz::call_belongs_to_task(
+                        &s.twilio,
+                        &identity,
+                        &input.task_sid,
+                        &access.task,
+                        call,
+                        conference,
+                    )
                     .await?
+                }
+                RecordingParent::Conference(cf) => {
+                    authz::conference_belongs_to_task(&s.twilio, &input.task_sid, &access.task, cf)
+                        .await?
+                }
             }
         }
         task = Some(access.task);
@@ -96,26 +109,38 @@ async fn control(
         }
     }
 
-    // A pause that arrives while this backend is still starting the leg's
+    // A pause that arrives while this backend is still starting a leg's
     // recording (another tab's request) waits for it, then pauses it, instead
     // of answering that nothing is recorded.
-    let slot = match &input.parent {
-        RecordingParent::Call(call) => Some(s.recordings.slot(call).await),
-        RecordingParent::Conference(_) => None,
-    };
-    let _started = match &slot {
-        Some(slot) => Some(slot.lock().await),
-        None => None,
-    };
+    // Locked in SID order, so two requests naming the same calls never wait
+    // on each other.
+    let mut calls: Vec<_> = input
+        .parents
+        .iter()
+        .filter_map(|p| match p {
+            RecordingParent::Call(call) => Some(call),
+            RecordingParent::Conference(_) => None,
+        })
+        .collect();
+    calls.sort_by_key(|c| c.to_string());
+    let mut slots = Vec::with_capacity(calls.len());
+    for call in calls {
+        slots.push(s.recordings.slot(call).await);
+    }
+    let mut _started = Vec::with_capacity(slots.len());
+    for slot in &slots {
+        _started.push(slot.lock().await);
+    }
     pause::apply(
         &s.twilio,
         &s.policy,
         &s.pause_watch,
         Control {
             task_sid: &input.task_sid,
-            parent: &input.parent,
+            parents: &input.parents,
             action,
             pause_behavior: input.pause_behavior,
+            only: input.recording_sids.as_deref(),
         },
     )
     .await

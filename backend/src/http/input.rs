@@ -13,7 +13,9 @@ use dual_channel_recording::api::{
 };
 use dual_channel_recording::insights::{MediaTarget, RecordedLeg};
 use dual_channel_recording::sid::kind::Kind;
-use dual_channel_recording::sid::{CallSid, ConferenceSid, NotASid, ReservationSid, Sid, TaskSid};
+use dual_channel_recording::sid::{
+    CallSid, ConferenceSid, NotASid, RecordingSid, ReservationSid, Sid, TaskSid,
+};
 
 fn token(token: String) -> Result<String, AppError> {
     if token.trim().is_empty() {
@@ -153,14 +155,17 @@ impl TryFrom<AuthorizeRequest> for AuthorizeInput {
     }
 }
 
-/// A pause, resume or state request: one leg (`callSid`) or the task's
-/// conference (`conferenceSid`), never both.
+/// A pause, resume or state request: every place a recording of the task
+/// may run, the plugin's leg first (see `RecordingControlRequest`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ControlInput {
     pub token: String,
     pub task_sid: TaskSid,
-    pub parent: RecordingParent,
+    /// At least one, no two alike.
+    pub parents: Vec<RecordingParent>,
     pub pause_behavior: Option<PauseBehavior>,
+    /// A resume of exactly these (what the plugin's pauses paused).
+    pub recording_sids: Option<Vec<RecordingSid>>,
 }
 
 impl ControlInput {
@@ -169,25 +174,47 @@ impl ControlInput {
         let task_sid = sid("taskSid", &r.task_sid)?;
         let call_sid = optional_sid("callSid", r.call_sid)?;
         let conference_sid = optional_sid("conferenceSid", r.conference_sid)?;
-        let parent = match (call_sid, conference_sid) {
-            (Some(ca), None) => RecordingParent::Call(ca),
-            (None, Some(cf)) => RecordingParent::Conference(cf),
-            _ => {
-                return Err(AppError::InvalidInput(
-                    "name exactly one of callSid (a recorded call leg) or conferenceSid (the task's conference)".into(),
-                ))
+        let customer_call_sid = optional_sid("customerCallSid", r.customer_call_sid)?;
+        let mut parents: Vec<RecordingParent> = Vec::new();
+        let named = call_sid
+            .map(RecordingParent::Call)
+            .into_iter()
+            .chain(conference_sid.map(RecordingParent::Conference))
+            .chain(customer_call_sid.map(RecordingParent::Call));
+        for parent in named {
+            if !parents.contains(&parent) {
+                parents.push(parent);
             }
-        };
+        }
+        if parents.is_empty() {
+            return Err(AppError::InvalidInput(
+                "name callSid (a recorded call leg), conferenceSid (the task's conference) or customerCallSid (the customer's call)".into(),
+            ));
+        }
         if r.pause_behavior.is_some() && action != ControlAction::Pause {
             return Err(AppError::InvalidInput(
                 "pauseBehavior applies to pausing only".into(),
             ));
         }
+        let recording_sids = match r.recording_sids.filter(|v| !v.trim().is_empty()) {
+            None => None,
+            Some(_) if action != ControlAction::Resume => {
+                return Err(AppError::InvalidInput(
+                    "recordingSids applies to resuming only".into(),
+                ))
+            }
+            Some(list) => Some(
+                list.split(',')
+                    .map(|s| sid("recordingSids", s.trim()))
+                    .collect::<Result<Vec<RecordingSid>, _>>()?,
+            ),
+        };
         Ok(ControlInput {
             token,
             task_sid,
-            parent,
+            parents,
             pause_behavior: r.pause_behavior,
+            recording_sids,
         })
     }
 }

@@ -176,6 +176,8 @@ export function startFeature(flex, manager, loadCore) {
     }
   }
 
+  /** @type {Set<string>} the administrators' notices already shown */
+  const adminNotices = new Set();
   const host = {
     /** @param {'debug'|'info'|'warn'|'error'} level @param {string} message */
     log(level, message) {
@@ -193,6 +195,23 @@ export function startFeature(flex, manager, loadCore) {
           timeout: 0,
         });
       }
+      flex.Notifications.showNotification(id);
+    },
+    /**
+     * Shown once, to users whose Flex roles include `admin` (agents see nothing).
+     * @param {string} id @param {string} text
+     */
+    notifyAdmins(id, text) {
+      const roles = manager.user?.roles;
+      if (!Array.isArray(roles) || !roles.includes('admin') || adminNotices.has(id)) return;
+      adminNotices.add(id);
+      flex.Notifications.registerNotification({
+        id,
+        content: text,
+        type: flex.NotificationType?.warning ?? 'warning',
+        closeButton: true,
+        timeout: 0,
+      });
       flex.Notifications.showNotification(id);
     },
     /** @param {string[]} taskSids */

@@ -1,14 +1,23 @@
 // @ts-check
 /**
- * Pause and resume in Flex: the two actions other plugins and buttons invoke,
- * the Pause/Resume button in the call canvas and the optional banner. The
+ * Pause and resume in Flex: the template's actions (PauseCallRecording,
+ * ResumeCallRecording, ToggleCallRecording) and this plugin's earlier names,
+ * the template's keyboard shortcuts, the Pause/Resume button in the call
+ * canvas and the optional banner. The
  * core decides what is paused and the backend asks Twilio; here we only
  * forward and show what Twilio answered.
  */
 import { log } from './logger.js';
 
-export const PAUSE_ACTION = 'PauseDualChannelRecording';
-export const RESUME_ACTION = 'ResumeDualChannelRecording';
+/** The flex-project-template's names: its button, its shortcuts and other plugins call these. */
+export const PAUSE_ACTION = 'PauseCallRecording';
+export const RESUME_ACTION = 'ResumeCallRecording';
+export const TOGGLE_ACTION = 'ToggleCallRecording';
+/** This plugin's earlier names, kept as aliases. */
+export const PAUSE_ALIAS = 'PauseDualChannelRecording';
+export const RESUME_ALIAS = 'ResumeDualChannelRecording';
+/** The template's keyboard shortcuts, one use a second. */
+const SHORTCUT_THROTTLE_MS = 1000;
 /**
  * How often a visible button re-reads the state, so every tab shows a pause
  * made in another within that time.
@@ -16,7 +25,7 @@ export const RESUME_ACTION = 'ResumeDualChannelRecording';
 const STATE_POLL_MS = 5000;
 
 /** @typedef {{ state: string, recordings: { recordingSid: string, status: string }[] }} RecordingState */
-/** @typedef {{ enabled: boolean, indicatorBanner: boolean, indicatorPermanent: boolean, notificationId: string, texts: { pause: string, resume: string, pausedBanner: string } }} PauseUi */
+/** @typedef {{ enabled: boolean, indicatorBanner: boolean, indicatorPermanent: boolean, notificationId: string, texts: { pause: string, resume: string, toggle: string, pausedBanner: string } }} PauseUi */
 
 /**
  * @param {any} flex
@@ -30,7 +39,7 @@ export function startPause(flex, manager, getEngine, ready) {
   const locale = manager?.localization?.localeTag ?? globalThis.navigator?.language ?? 'en-US';
 
   /**
-   * @param {'pause'|'resume'|'state'} action
+   * @param {'pause'|'resume'|'toggle'|'state'} action
    * @param {any} payload `{taskSid}` or `{task}`
    * @returns {Promise<RecordingState>}
    */
@@ -56,11 +65,23 @@ export function startPause(flex, manager, getEngine, ready) {
   // Flex: `Actions.registerAction(name, action)` registers a named action;
   // `invokeAction(name, payload)` runs it and returns a Promise
   // (https://www.twilio.com/docs/flex/developer/ui/use-ui-actions).
-  try {
-    flex.Actions.registerAction(PAUSE_ACTION, (/** @type {any} */ payload) => control('pause', payload));
-    flex.Actions.registerAction(RESUME_ACTION, (/** @type {any} */ payload) => control('resume', payload));
-  } catch (error) {
-    log('warn', `could not register the ${PAUSE_ACTION}/${RESUME_ACTION} actions`, error);
+  // Flex's registerAction replaces an action of the same name without a
+  // word, so a name another plugin (the template's pause_recording) holds is
+  // left to it; ours stay under the aliases.
+  /** @type {[string, 'pause'|'resume'|'toggle'][]} */
+  const names = [[PAUSE_ACTION, 'pause'], [RESUME_ACTION, 'resume'], [TOGGLE_ACTION, 'toggle']];
+  const taken = names.filter(([name]) => isRegistered(flex, name)).map(([name]) => name);
+  if (taken.length) {
+    log('warn', `${taken.join(', ')} already registered by another plugin (the flex-project-template's pause_recording?): left to it; this plugin's are ${PAUSE_ALIAS} and ${RESUME_ALIAS}`);
+  }
+  /** @type {[string, 'pause'|'resume'|'toggle'][]} */
+  const ours = [...names.filter(([name]) => !taken.includes(name)), [PAUSE_ALIAS, 'pause'], [RESUME_ALIAS, 'resume']];
+  for (const [name, action] of ours) {
+    try {
+      flex.Actions.registerAction(name, (/** @type {any} */ payload) => control(action, payload));
+    } catch (error) {
+      log('warn', `could not register the ${name} action`, error);
+    }
   }
 
   ready.then(() => {
@@ -75,7 +96,10 @@ export function startPause(flex, manager, getEngine, ready) {
     }
     if (!ui) return;
     if (ui.indicatorBanner) startBanner(flex, ui, listeners);
-    if (ui.enabled) addButton(flex, ui, control, listeners);
+    if (ui.enabled) {
+      addButton(flex, ui, control, listeners);
+      addShortcuts(flex, manager, ui, ours.map(([name, action]) => ({ name, action })));
+    }
   }, () => {});
 
   return {
@@ -84,6 +108,8 @@ export function startPause(flex, manager, getEngine, ready) {
     /** @param {string} taskSid */
     resume: (taskSid) => control('resume', { taskSid }),
     /** @param {string} taskSid */
+    toggle: (taskSid) => control('toggle', { taskSid }),
+    /** @param {string} taskSid */
     recordingState: (taskSid) => control('state', { taskSid }),
     /** @param {(taskSid: string, state: RecordingState) => void} listener @returns {() => void} */
     onRecordingState(listener) {
@@ -91,6 +117,50 @@ export function startPause(flex, manager, getEngine, ready) {
       return () => listeners.delete(listener);
     },
   };
+}
+
+/**
+ * Whether Flex already holds an action of this name. Flex keeps them in a
+ * Map it does not publish (`Actions.actions`); a host without it says no.
+ * @param {any} flex @param {string} name
+ */
+function isRegistered(flex, name) {
+  const actions = flex.Actions?.actions;
+  try {
+    return typeof actions?.has === 'function' && actions.has(name) === true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The template's keyboard shortcuts on the task in focus: 2 toggles, 3
+ * pauses, 4 resumes (through the actions, so another plugin's listeners run).
+ * @param {any} flex @param {any} manager @param {PauseUi} ui
+ * @param {{ name: string, action: string }[]} ours the actions registered here
+ */
+function addShortcuts(flex, manager, ui, ours) {
+  const add = flex.KeyboardShortcutManager?.addShortcuts;
+  if (typeof add !== 'function') return;
+  /** @param {string} action */
+  const nameOf = (action) => ours.find((a) => a.action === action)?.name;
+  /** @param {string} action */
+  const run = (action) => () => {
+    const name = nameOf(action);
+    const taskSid = manager?.store?.getState?.()?.flex?.view?.selectedTaskSid;
+    if (!name || typeof taskSid !== 'string') return;
+    flex.Actions.invokeAction(name, { taskSid })
+      .catch((/** @type {unknown} */ error) => log('warn', `${name} (keyboard shortcut) failed`, error));
+  };
+  try {
+    add.call(flex.KeyboardShortcutManager, {
+      2: { action: run('toggle'), name: ui.texts.toggle, throttle: SHORTCUT_THROTTLE_MS },
+      3: { action: run('pause'), name: ui.texts.pause, throttle: SHORTCUT_THROTTLE_MS },
+      4: { action: run('resume'), name: ui.texts.resume, throttle: SHORTCUT_THROTTLE_MS },
+    });
+  } catch (error) {
+    log('warn', 'could not add the pause keyboard shortcuts', error);
+  }
 }
 
 /**
@@ -148,7 +218,7 @@ function addButton(flex, ui, control, listeners) {
     React.useEffect(() => {
       if (!taskSid) return undefined;
       let live = true;
-      // A hidden tab does not poll (each read costs the backend three or four Twilio requests).
+      // A hidden tab does not poll (each read costs the backend four to seven Twilio requests).
       const read = () => (globalThis.document?.hidden
         ? undefined
         : control('state', { taskSid }).then((s) => live && setState(s.state), () => {}));
@@ -162,7 +232,7 @@ function addButton(flex, ui, control, listeners) {
     const paused = state === 'paused';
     const onClick = () => {
       setBusy(true);
-      flex.Actions.invokeAction(paused ? RESUME_ACTION : PAUSE_ACTION, { task: props.task })
+      flex.Actions.invokeAction(paused ? RESUME_ALIAS : PAUSE_ALIAS, { task: props.task })
         .catch((/** @type {unknown} */ error) => log('warn', 'pause/resume failed', error))
         .finally(() => setBusy(false));
     };

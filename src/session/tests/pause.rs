@@ -18,7 +18,10 @@ fn pause_request_names_the_recorded_leg_and_the_behaviour() {
             "http://127.0.0.1:8787/features/dual-channel-recording/flex/pause-recording"
         );
         assert_eq!(body.call_sid.as_deref(), Some(C1));
-        assert_eq!(body.conference_sid, None);
+        // Flex's own conference recording, if any, is paused with it.
+        assert_eq!(body.conference_sid.as_deref(), Some(CF));
+        // The customer's call is the recorded leg: not named twice.
+        assert_eq!(body.customer_call_sid, None);
         assert_eq!(body.pause_behavior, Some(behaviour));
         let (_, body) = c.control_request(T1, ControlAction::Resume).unwrap();
         assert_eq!(body.pause_behavior, None, "only a pause has a behaviour");
@@ -99,4 +102,78 @@ fn a_pause_waits_while_the_recording_is_being_started() {
         answer: Answer::http(403, r#"{"success":false,"message":"no","code":403}"#),
     });
     assert!(!c.control_pending(T1));
+}
+
+/// What this instance's pauses paused is what its resume names, and no more
+/// once resumed; every place a recording of the call may run is named.
+#[test]
+fn a_resume_names_exactly_what_the_pauses_paused() {
+    const RE1: &str = "RE000000000000000000000000000000e1";
+    const RE2: &str = "RE000000000000000000000000000000e2";
+    let done = |paused: &[&str], resumed: &[&str]| crate::pause::ControlState {
+        state: "paused".into(),
+        recordings: Vec::new(),
+        paused_now: paused.iter().map(|s| s.to_string()).collect(),
+        resumed_now: resumed.iter().map(|s| s.to_string()).collect(),
+    };
+    let (mut c, _) = core_with_pause("worker", json!({"enabled": true}));
+    recording_customer_leg(&mut c);
+    let resume_sids = |c: &Core| {
+        c.control_request(T1, ControlAction::Resume)
+            .unwrap()
+            .1
+            .recording_sids
+    };
+    // (what happened, pauses answered before, expected recordingSids)
+    type Step<'a> = (
+        &'a str,
+        ControlAction,
+        &'a [&'a str],
+        &'a [&'a str],
+        Option<&'a str>,
+    );
+    let steps: [Step; 5] = [
+        (
+            "no pause yet: every paused one",
+            ControlAction::State,
+            &[],
+            &[],
+            None,
+        ),
+        (
+            "a pause of two",
+            ControlAction::Pause,
+            &[RE1, RE2],
+            &[],
+            Some("RE000000000000000000000000000000e1,RE000000000000000000000000000000e2"),
+        ),
+        (
+            "a second pause found them paused",
+            ControlAction::Pause,
+            &[],
+            &[],
+            Some("RE000000000000000000000000000000e1,RE000000000000000000000000000000e2"),
+        ),
+        (
+            "a state read changes nothing",
+            ControlAction::State,
+            &[RE1],
+            &[],
+            Some("RE000000000000000000000000000000e1,RE000000000000000000000000000000e2"),
+        ),
+        (
+            "resumed: forgotten",
+            ControlAction::Resume,
+            &[],
+            &[RE1],
+            None,
+        ),
+    ];
+    for (what, action, paused, resumed, want) in steps {
+        c.remember_control(T1, action, &done(paused, resumed));
+        assert_eq!(resume_sids(&c).as_deref(), want, "{what}");
+    }
+    let (_, pause) = c.control_request(T1, ControlAction::Pause).unwrap();
+    assert_eq!(pause.recording_sids, None, "only a resume names recordings");
+    assert_eq!(pause.conference_sid.as_deref(), Some(CF));
 }

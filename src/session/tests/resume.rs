@@ -50,7 +50,7 @@ fn never_left_paused_when_the_workers_part_ends() {
         );
         let out = flex(&mut c, end);
         let want = if resumed {
-            vec![(Some(C1.to_string()), None)]
+            vec![(Some(C1.to_string()), Some(CF.to_string()))]
         } else {
             vec![]
         };
@@ -123,7 +123,10 @@ fn max_pause_seconds_resumes_and_a_resume_cancels_it() {
     ))
     .is_empty());
     let out = c.handle(Event::Timer { id: t[0].0 });
-    assert_eq!(resumes(&out), vec![(Some(C1.to_string()), None)]);
+    assert_eq!(
+        resumes(&out),
+        vec![(Some(C1.to_string()), Some(CF.to_string()))]
+    );
     assert!(!c.idle(), "the resume is on its way");
     let (request, _) = sends(&out)[0].clone();
     let out = c.handle(Event::Answer {
@@ -301,7 +304,7 @@ fn a_transfer_while_paused_resumes_when_this_worker_leaves() {
         );
         let out = flex(&mut c, conf(T1, after));
         let want = if resumed {
-            vec![(Some(C1.to_string()), None)]
+            vec![(Some(C1.to_string()), Some(CF.to_string()))]
         } else {
             vec![]
         };
@@ -432,7 +435,10 @@ fn a_pause_that_lands_after_the_task_ended_is_resumed_at_once() {
             paused: true,
         },
     );
-    assert_eq!(resumes(&out), vec![(Some(C1.to_string()), None)]);
+    assert_eq!(
+        resumes(&out),
+        vec![(Some(C1.to_string()), Some(CF.to_string()))]
+    );
     // A task this tab never held: nothing to do.
     let out = flex(
         &mut c,
@@ -510,7 +516,7 @@ fn an_automatic_pause_stops_when_the_task_is_resumed() {
         let out = resume(&mut c, max_pause);
         assert!(out.contains(&Command::CancelTimer { id: retry }), "{name}");
         let want = if automatic {
-            vec![(Some(C1.to_string()), None)]
+            vec![(Some(C1.to_string()), Some(CF.to_string()))]
         } else {
             vec![]
         };

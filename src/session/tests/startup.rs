@@ -58,6 +58,50 @@ fn flex_call_recording_on_warns_once_at_start() {
     }
 }
 
+/// The conference method with Flex's Call Recording off records conferences
+/// Flex Insights cannot reach: the console says so once, and administrators
+/// are told once (agents see nothing: the shim shows `NotifyAdmins` only to
+/// the `admin` role).
+#[test]
+fn conference_method_without_flex_call_recording_warns_admins_once() {
+    let conference = json!({"enabled": true, "method": "conference"});
+    // (feature, Flex's Call Recording, warnings and notices)
+    let cases = [
+        (conference.clone(), false, 1),
+        (conference.clone(), true, 0),
+        (json!({"enabled": true, "channel": "customer"}), false, 0),
+        (json!({"enabled": false, "method": "conference"}), false, 0),
+    ];
+    for (feature, on, want) in cases {
+        let (mut c, _) = core_with(feature.clone());
+        let (mut warnings, mut notices) = (Vec::new(), Vec::new());
+        for _ in 0..3 {
+            let out = flex(&mut c, FlexEvent::FlexCallRecording { enabled: on });
+            warnings.extend(logs(&out, Level::Warn));
+            notices.extend(out.into_iter().filter_map(|cmd| match cmd {
+                Command::NotifyAdmins { id, text } => Some((id, text)),
+                _ => None,
+            }));
+        }
+        assert_eq!(
+            (warnings.len(), notices.len()),
+            (want, want),
+            "{feature} {on}"
+        );
+        if want == 1 {
+            assert!(
+                warnings[0].contains("Flex Insights cannot reach"),
+                "{}",
+                warnings[0]
+            );
+            assert_eq!(
+                notices[0],
+                (crate::strings::ADMIN_NOTICE_ID, warnings[0].as_str())
+            );
+        }
+    }
+}
+
 #[test]
 fn invalid_pause_configuration_is_reported_with_its_path_and_pausing_is_off() {
     let (c, out) = core_with_pause(

@@ -139,7 +139,10 @@ fn an_automatic_pause_is_not_retried_after_the_task_ended() {
                 reason: "completed".into(),
             },
         );
-        assert_eq!(resumes(&out), vec![(Some(C1.to_string()), None)]);
+        assert_eq!(
+            resumes(&out),
+            vec![(Some(C1.to_string()), Some(CF.to_string()))]
+        );
         if let Some(id) = retry {
             assert!(out.contains(&Command::CancelTimer { id }));
             assert!(sends(&c.handle(Event::Timer { id })).is_empty());
