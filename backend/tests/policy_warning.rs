@@ -55,16 +55,19 @@ async fn a_configuration_that_records_nothing_is_a_warning_once_per_change() {
     let enabled = json!({"enabled": true, "channel": "customer"});
     let invalid = json!({"enabled": true, "channel": "agent"});
     let conference = json!({"enabled": true, "channel": "customer", "method": "conference"});
-    // The configuration before the check, and the WARN lines it adds.
+    // The configuration before the check, Flex's own Call Recording (as
+    // each method wants it: on beside the call-leg method, or off under the
+    // conference method, is a warning of its own), and the WARN lines the
+    // check adds.
     let cases = [
-        (&disabled, 1),
-        (&disabled, 0),
-        (&enabled, 0),
-        (&enabled, 0),
-        (&invalid, 1),
-        (&conference, 0),
-        (&disabled, 1),
-        (&disabled, 0),
+        (&disabled, false, 1),
+        (&disabled, false, 0),
+        (&enabled, false, 0),
+        (&enabled, false, 0),
+        (&invalid, false, 1),
+        (&conference, true, 0),
+        (&disabled, false, 1),
+        (&disabled, false, 0),
     ];
     let warnings = |c: &Captured| {
         c.lines()
@@ -72,8 +75,8 @@ async fn a_configuration_that_records_nothing_is_a_warning_once_per_change() {
             .filter(|l| l["level"] == "WARN")
             .collect::<Vec<_>>()
     };
-    for (i, (feature, added)) in cases.into_iter().enumerate() {
-        sim.flex_config(feature.clone(), false).await;
+    for (i, (feature, flex_recording, added)) in cases.into_iter().enumerate() {
+        sim.flex_config(feature.clone(), flex_recording).await;
         let before = warnings(&captured).len();
         s.check_readiness().await;
         let after = warnings(&captured);
