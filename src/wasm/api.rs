@@ -80,6 +80,9 @@ fn read_custom_data(custom_data: &JsValue) -> Result<Tree, String> {
             out.push((key.into(), tree(&v)?));
         }
     }
+    if let Some(block) = own(custom_data, crate::config::OWN_BLOCK)? {
+        out.push((crate::config::OWN_BLOCK.into(), tree(&block)?));
+    }
     if let Some(features) = own(custom_data, "features")? {
         let mut picked = Vec::new();
         for key in [crate::config::FEATURE_KEY, crate::pause::PAUSE_FEATURE_KEY] {
@@ -90,6 +93,51 @@ fn read_custom_data(custom_data: &JsValue) -> Result<Tree, String> {
         out.push(("features".into(), Tree::Object(picked)));
     }
     Ok(Tree::Object(out))
+}
+
+/// The worker the shim describes (`{attributes, roles}`: Flex's
+/// `manager.workerClient.attributes` and `manager.user.roles`): the
+/// attributes' `config_overrides`, read as `custom_data` is (only the keys
+/// the core reads), and the role names. What cannot be read is left out:
+/// the worker then gets `custom_data` alone, and the reason is returned.
+fn read_worker(worker: &JsValue) -> (Option<Tree>, Vec<String>, Option<String>) {
+    if !worker.is_object() {
+        return (None, Vec::new(), None);
+    }
+    let mut problem = None;
+    let overrides = match own(worker, "attributes").and_then(|a| match a {
+        Some(a) if a.is_object() => own(&a, crate::settings::OVERRIDES_KEY),
+        _ => Ok(None),
+    }) {
+        Ok(Some(o)) if o.is_object() && !js_sys::Array::is_array(&o) => {
+            match read_custom_data(&o) {
+                Ok(t) => Some(Tree::Object(vec![(
+                    crate::settings::OVERRIDES_KEY.into(),
+                    t,
+                )])),
+                Err(e) => {
+                    problem = Some(e);
+                    None
+                }
+            }
+        }
+        Ok(_) => None,
+        Err(e) => {
+            problem = Some(e);
+            None
+        }
+    };
+    let roles = match own(worker, "roles").and_then(|r| r.map(|r| tree(&r)).transpose()) {
+        Ok(Some(Tree::Array(items))) => items
+            .into_iter()
+            .filter_map(|r| match r {
+                Tree::String(s) => Some(s),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    (overrides, roles, problem)
 }
 
 /// A task snapshot of the shim, its attributes read in place.
@@ -326,7 +374,8 @@ pub struct Engine {
 #[wasm_bindgen]
 impl Engine {
     /// `custom_data` is Flex's configuration `custom_data` (the object); `seed`
-    /// seeds the retry jitter.
+    /// seeds the retry jitter; `worker` is `{attributes, roles}` (Flex's
+    /// `manager.workerClient.attributes` and `manager.user.roles`), optional.
     #[wasm_bindgen(constructor)]
     pub fn new(
         custom_data: JsValue,
@@ -334,6 +383,7 @@ impl Engine {
         locale: &str,
         seed: f64,
         host: Host,
+        worker: JsValue,
     ) -> Engine {
         let seed = if seed.is_finite() {
             (seed.abs() * 9_007_199_254_740_991.0) as u64
@@ -341,12 +391,28 @@ impl Engine {
             1
         };
         let custom_data = read_custom_data(&custom_data);
-        let (core, commands) = Core::new(
+        let (attributes, roles, unreadable) = read_worker(&worker);
+        let (core, mut commands) = Core::for_worker(
             custom_data.as_ref().map_err(String::clone),
+            crate::session::Worker {
+                attributes: attributes.as_ref(),
+                roles: &roles,
+            },
             worker_sid,
             locale,
             seed,
         );
+        if let Some(e) = unreadable {
+            commands.insert(
+                0,
+                Command::Log {
+                    level: Level::Warn,
+                    message: format!(
+                        "this worker's config_overrides could not be read ({e}); custom_data applies as is"
+                    ),
+                },
+            );
+        }
         let inner = Rc::new(Inner {
             core: RefCell::new(core),
             host,

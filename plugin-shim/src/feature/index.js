@@ -30,6 +30,8 @@ import { startPause } from './pause.js';
  */
 /** The feature's key in `custom_data.features`. */
 export const FEATURE_KEY = 'dual_channel_recording';
+/** The plugin's own block in `custom_data`; when present, `features.*` is not read. */
+export const OWN_BLOCK = 'plugin_dual_channel_recording';
 /** `accept_wait_ms` when unset, and its largest accepted value. */
 export const DEFAULT_ACCEPT_WAIT_MS = 200;
 export const MAX_ACCEPT_WAIT_MS = 1000;
@@ -42,7 +44,9 @@ export const MAX_ACCEPT_WAIT_MS = 1000;
  */
 function acceptWaitMs(manager) {
   /** @type {any} */
-  const feature = manager.configuration?.custom_data?.features?.[FEATURE_KEY];
+  const customData = manager.configuration?.custom_data;
+  const own = customData?.[OWN_BLOCK];
+  const feature = own != null ? own : customData?.features?.[FEATURE_KEY];
   const raw = feature && typeof feature === 'object' ? feature.accept_wait_ms : undefined;
   if (typeof raw !== 'number' || !Number.isFinite(raw)) return DEFAULT_ACCEPT_WAIT_MS;
   return Math.min(Math.max(Math.floor(raw), 0), MAX_ACCEPT_WAIT_MS);
@@ -66,7 +70,8 @@ export function startFeature(flex, manager, loadCore) {
   const recordingListeners = new Set();
   /** @type {(() => void) | null} */
   let unsubscribe = null;
-  let notificationRegistered = false;
+  /** @type {Set<string>} notification ids registered with Flex */
+  const notificationRegistered = new Set();
 
   // Last seen references: a store notification that changed none of them costs
   // only these comparisons (Redux state is immutable).
@@ -183,8 +188,8 @@ export function startFeature(flex, manager, loadCore) {
     },
     /** @param {string} id @param {string} text */
     notify(id, text) {
-      if (!notificationRegistered) {
-        notificationRegistered = true;
+      if (!notificationRegistered.has(id)) {
+        notificationRegistered.add(id);
         flex.Notifications.registerNotification({
           id,
           content: text,
@@ -303,7 +308,9 @@ export function startFeature(flex, manager, loadCore) {
         const workerSid = manager.workerClient?.sid ?? state?.worker?.source?.sid ?? '';
         const locale = manager.localization?.localeTag ?? globalThis.navigator?.language ?? 'en-US';
         const customData = manager.configuration?.custom_data ?? {};
-        engine = new Engine(customData, workerSid, locale, Math.random(), host);
+        // The core merges the worker's config_overrides and decides who is told what.
+        const worker = { attributes: manager.workerClient?.attributes, roles: manager.user?.roles };
+        engine = new Engine(customData, workerSid, locale, Math.random(), host, worker);
         if (!engine.enabled()) {
           queued.length = 0;
           engine = null;
