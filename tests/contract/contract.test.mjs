@@ -108,6 +108,12 @@ describe('Twilio contract, through prism proxy --errors', () => {
     assert.equal(reservations.status, 200, JSON.stringify(reservations.body));
     assert.deepEqual(reservations.body.reservations.map((r) => r.sid), [WR]);
 
+    // The worker's attributes (where the template keeps `config_overrides`).
+    await control(sim, 'PUT', `/workers/${WK}`, { attributes: { config_overrides: { dual_channel_recording: { enabled: false } } } });
+    const worker = await twilio(p, 'GET', tr(`/Workers/${WK}`));
+    assert.equal(worker.status, 200, JSON.stringify(worker.body));
+    assert.deepEqual(JSON.parse(worker.body.attributes), { config_overrides: { dual_channel_recording: { enabled: false } } });
+
     const reservation = await twilio(p, 'GET', tr(`/Tasks/${WT}/Reservations/${WR}`));
     assert.equal(reservation.status, 200, JSON.stringify(reservation.body));
     assert.equal(reservation.body.sid, WR);
@@ -194,6 +200,7 @@ describe('Twilio contract, through prism proxy --errors', () => {
       'POST /v1/Workspaces/{sid}/Tasks/{sid} 412',
       'GET /v1/Workspaces/{sid}/Tasks/{sid}/Reservations 200',
       'GET /v1/Workspaces/{sid}/Tasks/{sid}/Reservations/{sid} 200',
+      'GET /v1/Workspaces/{sid}/Workers/{sid} 200',
       'POST /v1/Workspaces/{sid}/Tasks/{sid} 400',
       'GET /v1/Configuration 200',
       'POST /v1/Accounts/{sid}/Tokens/validate 200',

@@ -156,6 +156,7 @@ function toDate(value) {
  * @param {object} options
  * @param {object} [options.customData] manager.configuration.custom_data
  * @param {string} [options.workerSid] the logged-in worker
+ * @param {object} [options.workerAttributes] the worker's TaskRouter attributes (manager.workerClient.attributes)
  * @param {string} [options.accountSid]
  * @param {string} [options.token] manager.user.token (the Flex token)
  * @param {string} [options.identity]
@@ -169,6 +170,7 @@ export function createFlex(options = {}) {
   const {
     customData = {},
     workerSid = DEFAULT_WORKER,
+    workerAttributes = {},
     accountSid = DEFAULT_ACCOUNT,
     token = 'flex-token',
     identity = `worker_${workerSid}`,
@@ -191,7 +193,7 @@ export function createFlex(options = {}) {
       conferences: { states: new Map() },
       phone: { activeCall: null },
       worker: {
-        source: { sid: workerSid, accountSid, attributes: {} },
+        source: { sid: workerSid, accountSid, attributes: workerAttributes },
         tasks: new Map(),
       },
       session: { identity, loginState: 'LOGGED_IN' },
@@ -212,7 +214,7 @@ export function createFlex(options = {}) {
     store,
     configuration: { custom_data: customData },
     user: { token, identity },
-    workerClient: { sid: workerSid, accountSid, reservations, attributes: {} },
+    workerClient: { sid: workerSid, accountSid, reservations, attributes: workerAttributes },
     localization: { localeTag: locale },
     serviceConfiguration: { call_recording_enabled: callRecordingEnabled === true },
   };

@@ -23,6 +23,32 @@ const taskSpec = {
   attributes: { call_sid: CA, direction: 'inbound' }, dateUpdated: '2026-01-02T03:04:05Z',
 };
 
+test('the worker\'s attributes show in workerClient and in the store (default: none)', () => {
+  const cases = [
+    // [workerAttributes option, attributes shown]
+    [undefined, {}],
+    [{ config_overrides: { dual_channel_recording: { enabled: false } } }, { config_overrides: { dual_channel_recording: { enabled: false } } }],
+  ];
+  for (const [workerAttributes, want] of cases) {
+    const sim = createFlex({ workerSid: WK, workerAttributes });
+    assert.deepEqual(sim.manager.workerClient.attributes, want);
+    assert.deepEqual(sim.manager.store.getState().flex.worker.source.attributes, want);
+  }
+});
+
+test('an instance without the plugin runs Flex, loads no bundle, is idle and has no status', async () => {
+  const inst = new NodeInstance('A', {
+    bundleFile: '/nonexistent/bundle.js', flexOptions: { workerSid: WK }, log: () => {}, plugin: false,
+  });
+  await inst.start();
+  assert.equal(inst.context.DualChannelRecording, undefined);
+  assert.deepEqual(await inst.idle(), { idle: true, pluginIdle: true, inflight: 0 });
+  assert.equal(await inst.status(WT), null);
+  await inst.call('acceptTask', taskSpec);
+  assert.equal(await inst.hasTask(WT), true);
+  await inst.dispose();
+});
+
 test('Plugins.init constructs the class and calls init(flex, manager); pluginsInitialized follows', async () => {
   const sim = createFlex({ customData: { a: 1 }, token: 'T', workerSid: WK });
   const g = sim.install({});

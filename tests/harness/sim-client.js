@@ -59,6 +59,8 @@ export function createSimClient(baseUrl, { fetchImpl } = {}) {
     /** What a task's accept ended with (`conferenceRecord`: true, false, null for unset): Flex's own conference recording follows it. */
     putAcceptOptions: (taskSid, conferenceRecord) =>
       request('PUT', `/_sim/tasks/${enc(taskSid)}/accept`, { conferenceRecord: conferenceRecord ?? null }),
+    /** The worker's TaskRouter attributes, as `GET /v1/Workspaces/{WS}/Workers/{WK}` shows them. */
+    putWorker: (workerSid, attributes) => request('PUT', `/_sim/workers/${enc(workerSid)}`, { attributes }),
     upsertReservation: ({ taskSid, reservationSid, workerSid, status = 'accepted' }) =>
       request('POST', '/_sim/reservations', { taskSid, reservationSid, workerSid, status }),
     deleteReservation: (reservationSid) => request('DELETE', `/_sim/reservations/${enc(reservationSid)}`),

@@ -166,6 +166,23 @@ async function backendFor(scenario, env, log) {
   return group;
 }
 
+/**
+ * The `custom_data` the browser shows (`customData`, or the one `config`
+ * makes) and the one the backend's Flex configuration holds
+ * (`serverCustomData`, else `serverConfig` in place of `config`, else the
+ * browser's).
+ */
+export function customDataOf(scenario) {
+  const has = (k) => Object.prototype.hasOwnProperty.call(scenario, k);
+  const browser = has('customData') ? scenario.customData : { features: { dual_channel_recording: scenario.config } };
+  let server = browser;
+  if (has('serverCustomData')) server = scenario.serverCustomData;
+  else if (has('serverConfig')) server = has('customData')
+    ? { ...browser, features: { ...(browser.features || {}), dual_channel_recording: scenario.serverConfig } }
+    : { features: { dual_channel_recording: scenario.serverConfig } };
+  return { browser, server };
+}
+
 async function play(scenario, env, log, instances, setBrowserContext) {
   const { sim } = env;
   const workerSid = scenario.worker || DEFAULT_WORKER;
@@ -185,9 +202,11 @@ async function play(scenario, env, log, instances, setBrowserContext) {
   // scenario's feature, with `serverConfig` in place of `config` when the
   // scenario plays a browser whose copy differs.
   const flexCallRecording = scenario.flexCallRecording === true;
-  const serverConfig = Object.prototype.hasOwnProperty.call(scenario, 'serverConfig') ? scenario.serverConfig : scenario.config;
+  const custom = customDataOf(scenario);
+  const workerAttributes = scenario.workerAttributes || {};
+  await sim.putWorker(workerSid, workerAttributes);
   await sim.putFlexConfiguration({
-    uiAttributes: { custom_data: { features: { dual_channel_recording: serverConfig } } },
+    uiAttributes: { custom_data: custom.server },
     callRecordingEnabled: flexCallRecording,
   });
   // A fresh backend per scenario: its caches (the policy read from the Flex
@@ -196,7 +215,7 @@ async function play(scenario, env, log, instances, setBrowserContext) {
   if (!backend.running) await backend.start();
 
   const customData = {
-    features: { dual_channel_recording: scenario.config },
+    ...custom.browser,
     serverless_functions_domain: `127.0.0.1:${backend.port}`,
     serverless_functions_protocol: 'http',
   };
@@ -211,7 +230,7 @@ async function play(scenario, env, log, instances, setBrowserContext) {
     const token = `flex-token-${process.pid}-${tokenCounter}-${name}`;
     await sim.registerToken({ token, workerSid, identity, valid: true, expiresInSec: 3600, roles: ['agent'] });
     const flexOptions = {
-      customData, workerSid, accountSid: SIM_ACCOUNT.accountSid, token, identity, locale: 'en-US', callRecordingEnabled: flexCallRecording,
+      customData, workerSid, workerAttributes, accountSid: SIM_ACCOUNT.accountSid, token, identity, locale: 'en-US', callRecordingEnabled: flexCallRecording,
     };
     const inst = env.browser
       ? new BrowserInstance(name, {

@@ -13,7 +13,7 @@ use tower_http::cors::CorsLayer;
 
 use crate::error::{bad, ControlError};
 use crate::model::{
-    Call, Conference, Participant, Reservation, Sim, Task, Token, CALL_STATUSES,
+    Call, Conference, Participant, Reservation, Sim, Task, Token, Worker, CALL_STATUSES,
     RESERVATION_STATUSES, TASK_STATUSES,
 };
 use crate::request::{control_body, control_sid};
@@ -29,6 +29,7 @@ pub(crate) fn router(state: SimState) -> Router {
         .route("/calls", post(upsert_call))
         .route("/calls/{call}/end", post(end_call))
         .route("/tasks/{task}", put(put_task))
+        .route("/workers/{worker}", put(put_worker))
         .route("/reservations", post(upsert_reservation))
         .route("/reservations/{reservation}", delete(delete_reservation))
         .route(
@@ -92,6 +93,7 @@ async fn state_snapshot(State(st): State<SimState>) -> Json<Value> {
         "tasks": tasks,
         "reservations": w.reservations.iter().map(Reservation::to_control).collect::<Vec<_>>(),
         "conferences": conferences,
+        "workers": w.workers.values().map(Worker::to_control).collect::<Vec<_>>(),
         "conferenceRecordings": w.conference_recordings.iter().map(|r| r.to_control(cfg)).collect::<Vec<_>>(),
         "flexCallRecording": w.flex.call_recording_enabled,
         "faults": {
@@ -216,6 +218,45 @@ async fn end_call(
         .calls
         .get(&call_sid)
         .map(Call::to_control))))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WorkerBody {
+    #[serde(default)]
+    attributes: Option<Value>,
+}
+
+/// A worker with these TaskRouter attributes (the scenario's
+/// `workerAttributes`), as `GET .../Workers/{WK}` then shows it.
+async fn put_worker(
+    State(st): State<SimState>,
+    path: Result<Path<String>, PathRejection>,
+    body: Bytes,
+) -> Result<Json<Value>, ControlError> {
+    let worker_sid = path_sid(path, "WK")?;
+    let b: WorkerBody = control_body(&body)?;
+    let attributes = match b.attributes {
+        None => Map::new(),
+        Some(Value::Object(m)) => m,
+        Some(_) => return Err(bad("attributes must be a JSON object")),
+    };
+    let now = now_ms();
+    let mut sim = st.lock();
+    let created_ms = sim
+        .world
+        .workers
+        .get(&worker_sid)
+        .map_or(now, |w| w.created_ms);
+    let worker = Worker {
+        sid: worker_sid.clone(),
+        attributes,
+        created_ms,
+        updated_ms: now,
+    };
+    let answer = worker.to_control();
+    sim.world.workers.insert(worker_sid, worker);
+    Ok(Json(answer))
 }
 
 #[derive(Deserialize)]

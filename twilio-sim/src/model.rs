@@ -35,6 +35,7 @@ pub(crate) struct World {
     /// Per task, the `conferenceRecord` its accept ended with (`None`: left unset).
     pub conference_record: HashMap<String, Option<bool>>,
     pub flex: FlexConfiguration,
+    pub workers: BTreeMap<String, Worker>,
 }
 
 /// The account's Flex configuration (`GET /v1/Configuration`). Every Flex
@@ -136,6 +137,15 @@ pub(crate) struct Task {
     pub queue_name: Option<String>,
     pub queue_sid: Option<String>,
     pub channel: String,
+    pub created_ms: i64,
+    pub updated_ms: i64,
+}
+
+/// A TaskRouter worker: only what Flex and the backend read of it, its
+/// attributes (the flex-project-template keeps `config_overrides` there).
+pub(crate) struct Worker {
+    pub sid: String,
+    pub attributes: Map<String, Value>,
     pub created_ms: i64,
     pub updated_ms: i64,
 }

@@ -35,6 +35,26 @@ pub(crate) fn routes() -> Router<SimState> {
             "/v1/Workspaces/{workspace}/Tasks/{task}/Reservations/{reservation}",
             get(fetch_reservation),
         )
+        .route(
+            "/v1/Workspaces/{workspace}/Workers/{worker}",
+            get(fetch_worker),
+        )
+}
+
+async fn fetch_worker(
+    State(st): State<SimState>,
+    TwilioPath((workspace, worker_sid)): TwilioPath<(String, String)>,
+    uri: Uri,
+) -> Result<Json<Value>, TwilioError> {
+    let cfg = st.config();
+    check_owner(&cfg.workspace_sid, &workspace, uri.path())?;
+    let sim = st.lock();
+    let w = sim
+        .world
+        .workers
+        .get(&worker_sid)
+        .ok_or_else(|| not_found(uri.path()))?;
+    Ok(Json(w.to_twilio(cfg)))
 }
 
 /// The refusal of an over-long `Attributes`. The code is 20001, Twilio's

@@ -6,7 +6,7 @@
 use serde_json::{json, Value};
 
 use crate::model::{
-    Call, ConferenceRecording, FlexConfiguration, Recording, Reservation, Task, Token,
+    Call, ConferenceRecording, FlexConfiguration, Recording, Reservation, Task, Token, Worker,
 };
 use crate::time::{iso8601, iso8601_millis, rfc2822};
 use crate::SimConfig;
@@ -286,6 +286,39 @@ impl Reservation {
 
     pub fn to_control(&self) -> Value {
         json!({"sid": self.sid, "taskSid": self.task_sid, "workerSid": self.worker_sid, "status": self.status})
+    }
+}
+
+impl Worker {
+    pub fn to_twilio(&self, cfg: &SimConfig) -> Value {
+        let ws = &cfg.workspace_sid;
+        let ws_url = format!("{TASKROUTER_HOST}/v1/Workspaces/{ws}");
+        let url = format!("{ws_url}/Workers/{}", self.sid);
+        // The simulator keeps no activities: a worker shows none.
+        json!({
+            "account_sid": cfg.account_sid,
+            "activity_name": null,
+            "activity_sid": null,
+            "attributes": Value::Object(self.attributes.clone()).to_string(),
+            "available": null,
+            "date_created": iso8601(self.created_ms),
+            "date_status_changed": iso8601(self.updated_ms),
+            "date_updated": iso8601(self.updated_ms),
+            "friendly_name": null,
+            "sid": self.sid,
+            "workspace_sid": ws,
+            "url": url,
+            "links": {
+                "channels": format!("{url}/Channels"),
+                "reservations": format!("{url}/Reservations"),
+                "statistics": format!("{url}/Statistics"),
+                "workspace": ws_url,
+            },
+        })
+    }
+
+    pub fn to_control(&self) -> Value {
+        json!({"sid": self.sid, "attributes": self.attributes})
     }
 }
 

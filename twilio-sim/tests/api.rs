@@ -453,6 +453,53 @@ async fn reservations_list_and_filters() {
 }
 
 #[tokio::test]
+async fn a_worker_shows_the_attributes_it_was_given() {
+    let app = scene().await;
+    let path = format!("/v1/Workspaces/{WS}/Workers/{WK}");
+    let unknown = rest(&app, Method::GET, &path, None).await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    // (attributes given, attributes text answered)
+    let cases = [
+        (json!({}), "{}"),
+        (
+            json!({"config_overrides": {"dual_channel_recording": {"enabled": false}}}),
+            r#"{"config_overrides":{"dual_channel_recording":{"enabled":false}}}"#,
+        ),
+    ];
+    for (given, text) in cases {
+        let put = control(
+            &app,
+            Method::PUT,
+            &format!("/workers/{WK}"),
+            json!({"attributes": given}),
+        )
+        .await;
+        assert_eq!(put.status, StatusCode::OK, "{}", put.body);
+        let got = rest(&app, Method::GET, &path, None).await;
+        assert_eq!(got.status, StatusCode::OK);
+        assert_eq!(got.body["attributes"], json!(text));
+        assert_eq!(got.body["sid"], json!(WK));
+        assert_eq!(got.body["workspace_sid"], json!(WS));
+    }
+    let bad = control(
+        &app,
+        Method::PUT,
+        &format!("/workers/{WK}"),
+        json!({"attributes": [1]}),
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    let other_ws = rest(
+        &app,
+        Method::GET,
+        &format!("/v1/Workspaces/WS00000000000000000000000000000009/Workers/{WK}"),
+        None,
+    )
+    .await;
+    assert_eq!(other_ws.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
 async fn token_check() {
     let app = scene().await;
     let path = format!("/v1/Accounts/{AC}/Tokens/validate");
