@@ -28,6 +28,7 @@ pub const PAUSES_RESUMED_BY_BACKEND: &str = "recording_backend_pauses_resumed_to
 pub const REQUEST_DURATION: &str = "recording_backend_http_request_duration_seconds";
 pub const TWILIO_DURATION: &str = "recording_backend_twilio_request_duration_seconds";
 pub const CACHE_ENTRIES: &str = "recording_backend_cache_entries";
+pub const TEMPLATE_FEATURE_CONFLICT: &str = "recording_backend_template_feature_conflict";
 
 /// Seconds. Requests to us include Twilio round trips (tens to hundreds of
 /// milliseconds each) and, at worst, the 60 s request deadline.
@@ -102,6 +103,10 @@ fn describe() {
         CACHE_ENTRIES,
         "Entries in each of the process's expiring caches (tokens, recordings, grants): flat over a shift, by design"
     );
+    describe_gauge!(
+        TEMPLATE_FEATURE_CONFLICT,
+        "1 while the Flex configuration uses plugin_dual_channel_recording and the flex-project-template's feature (label) is enabled too: calls are recorded or paused twice"
+    );
     // Counters without labels exist from the start, so a dashboard shows 0
     // rather than no data.
     ::metrics::counter!(RECORDINGS_STARTED).increment(0);
@@ -147,6 +152,16 @@ pub fn spawn_upkeep() {
 /// recordings, grants, pause_tokens); set every few seconds by the app.
 pub fn cache_entries(cache: &'static str, n: u64) {
     ::metrics::gauge!(CACHE_ENTRIES, "cache" => cache).set(n as f64);
+}
+
+/// Whether the template's `feature` is on beside the plugin's own block, as
+/// the last Flex configuration read says (set on every read).
+pub fn template_feature_conflict(feature: &'static str, on: bool) {
+    ::metrics::gauge!(TEMPLATE_FEATURE_CONFLICT, "feature" => feature).set(if on {
+        1.0
+    } else {
+        0.0
+    });
 }
 
 pub fn recording_started() {
