@@ -37,9 +37,11 @@ export const DEFAULT_ACCEPT_WAIT_MS = 200;
 export const MAX_ACCEPT_WAIT_MS = 1000;
 
 /**
- * The raw `accept_wait_ms`, clamped: it is needed before the core exists,
- * which validates it with the rest of the configuration (and reports it with
- * its path) once loaded.
+ * The raw `accept_wait_ms` (of the own block when present, else of the
+ * template's key), clamped: it is needed before the core exists, which
+ * validates it with the rest of the configuration (and reports it with its
+ * path) once loaded. A worker's `config_overrides` of it are not seen here,
+ * only by the core: this wait is over in the first moments after Flex starts.
  * @param {Manager} manager
  */
 function acceptWaitMs(manager) {
