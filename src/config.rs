@@ -430,6 +430,21 @@ fn parse_with<D: Document>(custom_data: &D, block: Block, locate_backend: bool) 
         }
     } else {
         match obj.at("backend_url") {
+            // In the own block, the plugin's key is the one to name; the
+            // template's keys still count when they are there.
+            None | Some(Node::Null)
+                if block == Block::Own
+                    && matches!(
+                        custom_data.at("serverless_functions_domain"),
+                        None | Some(Node::Null)
+                    ) =>
+            {
+                err(
+                    "backend_url".into(),
+                    "missing: set the backend's origin, such as \"https://recordings.example.com\" (or the template's serverless_functions_domain)".into(),
+                );
+                None
+            }
             None | Some(Node::Null) => backend_url(custom_data, &mut err),
             Some(v) => backend_origin(v, &mut err),
         }

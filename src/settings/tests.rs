@@ -152,7 +152,12 @@ fn problems_name_the_block_actually_read() {
     let cases: Vec<(Value, Vec<&str>)> = vec![
         (
             json!({"plugin_dual_channel_recording": {"enabled": true, "channel": "customer"}}),
-            vec!["serverless_functions_domain: missing: set the backend's host name"],
+            vec!["plugin_dual_channel_recording.backend_url: missing: set the backend's origin"],
+        ),
+        (
+            json!({"plugin_dual_channel_recording": {"enabled": true, "channel": "customer"},
+                   "serverless_functions_domain": "https://x.io/path"}),
+            vec!["serverless_functions_domain: \"https://x.io/path\" is not a host name"],
         ),
         (
             json!({"plugin_dual_channel_recording": {"enabled": true, "channel": "customer", "backend_url": 8}}),

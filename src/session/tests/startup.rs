@@ -172,7 +172,7 @@ fn the_own_blocks_problems_are_logged_with_its_name() {
     assert_eq!(
         errors,
         [
-            "misconfigured: serverless_functions_domain: missing: set the backend's host name",
+            "misconfigured: plugin_dual_channel_recording.backend_url: missing: set the backend's origin, such as \"https://recordings.example.com\" (or the template's serverless_functions_domain)",
             "not recording any call until custom_data.plugin_dual_channel_recording is fixed"
         ]
     );
