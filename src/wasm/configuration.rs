@@ -48,6 +48,12 @@ pub fn read_custom_data(custom_data: &JsValue) -> Result<Tree, String> {
         out.push((crate::config::OWN_BLOCK.into(), tree(&block)?));
     }
     if let Some(features) = own(custom_data, "features")? {
+        // Not an object (null in a worker's override replaces the template's
+        // keys, as lodash merges it): kept as it is.
+        if !features.is_object() || js_sys::Array::is_array(&features) {
+            out.push(("features".into(), tree(&features)?));
+            return Ok(Tree::Object(out));
+        }
         let mut picked = Vec::new();
         for key in [crate::config::FEATURE_KEY, crate::pause::PAUSE_FEATURE_KEY] {
             if let Some(v) = own(&features, key)? {

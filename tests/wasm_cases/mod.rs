@@ -619,3 +619,40 @@ fn the_worker_reaches_the_core() {
     assert!(engine.enabled());
     assert!(logged(&r, "config_overrides could not be read"));
 }
+
+/// lodash `merge` in the browser as natively: `null` in a worker's override
+/// replaces what it names (here every template key), arrays merge by index.
+#[wasm_bindgen_test]
+fn overrides_merge_as_lodash_in_the_browser() {
+    let custom_data = r#"{"features": {"dual_channel_recording": {"enabled": true, "channel": "customer",
+        "exclude_queues": ["A", "B"]}}, "serverless_functions_domain": "127.0.0.1:9"}"#;
+    for (worker, enabled) in [
+        (
+            r#"{"attributes": {"config_overrides": {"features": null}}}"#,
+            false,
+        ),
+        (
+            r#"{"attributes": {"config_overrides": {"features": {"dual_channel_recording": null}}}}"#,
+            false,
+        ),
+        (
+            r#"{"attributes": {"config_overrides": {"features": {"dual_channel_recording": {"exclude_queues": ["Z"]}}}}}"#,
+            true,
+        ),
+        (
+            r#"{"attributes": {"config_overrides": {"features": []}}}"#,
+            false,
+        ),
+    ] {
+        let r = Recorder::new();
+        let engine = Engine::new(
+            js(custom_data),
+            "WK00000000000000000000000000000001",
+            "en-US",
+            0.5,
+            r.host.clone().unchecked_into(),
+            js(worker),
+        );
+        assert_eq!(engine.enabled(), enabled, "{worker}");
+    }
+}
