@@ -10,6 +10,44 @@ use crate::document::{Document, Node};
 pub use crate::document::type_name;
 
 pub const FEATURE_KEY: &str = "dual_channel_recording";
+/// The plugin's own block, `custom_data.plugin_dual_channel_recording`: when
+/// present, the template's `features.*` keys are not read.
+pub const OWN_BLOCK: &str = "plugin_dual_channel_recording";
+
+/// Which block of `custom_data` holds the plugin's settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Block {
+    /// `plugin_dual_channel_recording` (with `pause_recording` inside).
+    Own,
+    /// The template's `features.dual_channel_recording` and `features.pause_recording`.
+    Template,
+}
+
+impl Block {
+    /// The own block when `custom_data` holds it (not null), else the template's keys.
+    pub fn of<D: Document>(custom_data: &D) -> Block {
+        match custom_data.at(OWN_BLOCK) {
+            None | Some(Node::Null) => Block::Template,
+            Some(_) => Block::Own,
+        }
+    }
+
+    /// Where the recording settings are, as an administrator finds them.
+    pub fn recording_path(self) -> &'static str {
+        match self {
+            Block::Own => OWN_BLOCK,
+            Block::Template => "features.dual_channel_recording",
+        }
+    }
+
+    /// Where the pause settings are.
+    pub fn pause_path(self) -> &'static str {
+        match self {
+            Block::Own => "plugin_dual_channel_recording.pause_recording",
+            Block::Template => "features.pause_recording",
+        }
+    }
+}
 /// How long a task waits for its leg to appear before we give up (the template's 60 s).
 pub const DEFAULT_MAX_WAIT_SECONDS: u64 = 60;
 /// How long `beforeAcceptTask` may hold an accept while the core is still
@@ -107,20 +145,51 @@ pub fn value_text<D>(v: &Node<D>) -> Option<String> {
     }
 }
 
-/// Reads the whole `custom_data` object.
+/// Reads the whole `custom_data` object, from the block it holds
+/// (`Block::of`). A worker's overrides and the diagnostics: `settings`.
 pub fn parse<D: Document>(custom_data: D) -> Setup {
-    parse_with(&custom_data, true)
+    parse_block(&custom_data, Block::of(&custom_data), true)
 }
 
 /// The feature's rules alone, as the backend applies them: where the backend
 /// is (`serverless_functions_*`) is the browser's concern, and its absence
 /// says nothing about what may be recorded. `backend_url` is empty.
 pub fn parse_policy<D: Document>(custom_data: D) -> Setup {
-    parse_with(&custom_data, false)
+    parse_block(&custom_data, Block::of(&custom_data), false)
 }
 
-fn parse_with<D: Document>(custom_data: &D, locate_backend: bool) -> Setup {
-    let feature = custom_data.get("features").and_then(|f| f.get(FEATURE_KEY));
+/// The recording settings of `block` in `custom_data`. Problems inside the
+/// plugin's own block are reported with the block's path
+/// (`plugin_dual_channel_recording.channel`); inside the template's, with the
+/// key alone as before (`channel`); the template's `serverless_functions_*`
+/// with their own names.
+pub fn parse_block<D: Document>(custom_data: &D, block: Block, locate_backend: bool) -> Setup {
+    match parse_with(custom_data, block, locate_backend) {
+        Setup::Invalid(errors) => Setup::Invalid(
+            errors
+                .into_iter()
+                .map(|e| match block {
+                    Block::Own if e.path.is_empty() => ConfigError {
+                        path: OWN_BLOCK.into(),
+                        ..e
+                    },
+                    Block::Own if !e.path.starts_with("serverless_functions_") => ConfigError {
+                        path: format!("{OWN_BLOCK}.{}", e.path),
+                        ..e
+                    },
+                    _ => e,
+                })
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+fn parse_with<D: Document>(custom_data: &D, block: Block, locate_backend: bool) -> Setup {
+    let feature = match block {
+        Block::Own => custom_data.get(OWN_BLOCK),
+        Block::Template => custom_data.get("features").and_then(|f| f.get(FEATURE_KEY)),
+    };
     let Some(feature) = feature else {
         return Setup::Disabled;
     };
@@ -128,11 +197,15 @@ fn parse_with<D: Document>(custom_data: &D, locate_backend: bool) -> Setup {
     let mut err = |path: String, problem: String| errors.push(ConfigError { path, problem });
     let obj = feature;
     let Node::Object = obj.node() else {
-        err(
-            format!("features.{FEATURE_KEY}"),
-            format!("must be an object, found {}", type_name(&obj.node())),
-        );
-        return Setup::Invalid(errors);
+        let found = format!("must be an object, found {}", type_name(&obj.node()));
+        return Setup::Invalid(vec![ConfigError {
+            // The own block's prefix is added by `parse_block`.
+            path: match block {
+                Block::Own => String::new(),
+                Block::Template => format!("features.{FEATURE_KEY}"),
+            },
+            problem: found,
+        }]);
     };
     match obj.at("enabled") {
         None | Some(Node::Bool(false)) | Some(Node::Null) => return Setup::Disabled,
@@ -346,13 +419,32 @@ fn parse_with<D: Document>(custom_data: &D, locate_backend: bool) -> Setup {
         Some(String::new())
     } else if !call_leg {
         // Only pausing Flex's conference recording (`pause_recording`) needs
-        // the backend in this method: the plugin's own key, when given.
+        // the backend in this method, found as in the other: the plugin's own
+        // key, else the template's. Without either it stays empty, and the
+        // start-up says so only if pausing is on (`session::startup`).
         match obj.at("backend_url") {
-            None | Some(Node::Null) => Some(String::new()),
+            None | Some(Node::Null) => {
+                Some(backend_url(custom_data, &mut |_, _| {}).unwrap_or_default())
+            }
             Some(v) => backend_origin(v, &mut err),
         }
     } else {
         match obj.at("backend_url") {
+            // In the own block, the plugin's key is the one to name; the
+            // template's keys still count when they are there.
+            None | Some(Node::Null)
+                if block == Block::Own
+                    && matches!(
+                        custom_data.at("serverless_functions_domain"),
+                        None | Some(Node::Null)
+                    ) =>
+            {
+                err(
+                    "backend_url".into(),
+                    "missing: set the backend's origin, such as \"https://recordings.example.com\" (or the template's serverless_functions_domain)".into(),
+                );
+                None
+            }
             None | Some(Node::Null) => backend_url(custom_data, &mut err),
             Some(v) => backend_origin(v, &mut err),
         }

@@ -8,7 +8,7 @@
 
 use crate::api::{ControlAction, PauseBehavior};
 use crate::backend_client::{classify, Answer, Outcome};
-use crate::config::{seconds_to_ms, Channel, ConfigError, Method};
+use crate::config::{seconds_to_ms, Block, Channel, ConfigError, Method};
 use crate::document::{Document, Node};
 use crate::insights::RecordedLeg;
 use crate::leg::{customer_leg, worker_leg};
@@ -92,13 +92,13 @@ pub struct PauseTexts {
     pub paused_banner: &'static str,
 }
 
-fn flag<D: Document>(obj: &D, key: &str, errors: &mut Vec<ConfigError>) -> bool {
+fn flag<D: Document>(obj: &D, at: &str, key: &str, errors: &mut Vec<ConfigError>) -> bool {
     match obj.at(key) {
         None | Some(Node::Null) => false,
         Some(Node::Bool(b)) => b,
         Some(other) => {
             errors.push(ConfigError {
-                path: format!("features.{PAUSE_FEATURE_KEY}.{key}"),
+                path: format!("{at}.{key}"),
                 problem: format!(
                     "must be true or false, found {}",
                     crate::config::type_name(&other)
@@ -109,15 +109,31 @@ fn flag<D: Document>(obj: &D, key: &str, errors: &mut Vec<ConfigError>) -> bool 
     }
 }
 
-/// Reads the pause configuration out of the whole `custom_data`. Any problem
-/// makes pausing inert (`Err`), with every problem and its path.
+/// Reads the pause configuration out of the whole `custom_data`, from the
+/// block it holds (`config::Block::of`). Any problem makes pausing inert
+/// (`Err`), with every problem and its path.
 pub fn parse<D: Document>(custom_data: D) -> Result<PauseConfig, Vec<ConfigError>> {
-    let Some(obj) = custom_data
-        .get("features")
-        .and_then(|f| f.get(PAUSE_FEATURE_KEY))
-    else {
+    parse_block(&custom_data, Block::of(&custom_data))
+}
+
+/// The pause settings of `block`: `features.pause_recording` (the template's
+/// key) or `plugin_dual_channel_recording.pause_recording`.
+pub fn parse_block<D: Document>(
+    custom_data: &D,
+    block: Block,
+) -> Result<PauseConfig, Vec<ConfigError>> {
+    let found = match block {
+        Block::Own => custom_data
+            .get(crate::config::OWN_BLOCK)
+            .and_then(|b| b.get(PAUSE_FEATURE_KEY)),
+        Block::Template => custom_data
+            .get("features")
+            .and_then(|f| f.get(PAUSE_FEATURE_KEY)),
+    };
+    let Some(obj) = found else {
         return Ok(PauseConfig::default());
     };
+    let at = block.pause_path();
     let mut errors = Vec::new();
     let node = obj.node();
     if !matches!(node, Node::Object) {
@@ -125,24 +141,24 @@ pub fn parse<D: Document>(custom_data: D) -> Result<PauseConfig, Vec<ConfigError
             return Ok(PauseConfig::default());
         }
         return Err(vec![ConfigError {
-            path: format!("features.{PAUSE_FEATURE_KEY}"),
+            path: at.to_string(),
             problem: format!(
                 "must be an object, found {}",
                 crate::config::type_name(&node)
             ),
         }]);
     }
-    let enabled = flag(&obj, "enabled", &mut errors);
-    let include_silence = flag(&obj, "include_silence", &mut errors);
-    let indicator_banner = flag(&obj, "indicator_banner", &mut errors);
-    let indicator_permanent = flag(&obj, "indicator_permanent", &mut errors);
+    let enabled = flag(&obj, at, "enabled", &mut errors);
+    let include_silence = flag(&obj, at, "include_silence", &mut errors);
+    let indicator_banner = flag(&obj, at, "indicator_banner", &mut errors);
+    let indicator_permanent = flag(&obj, at, "indicator_permanent", &mut errors);
     let max_pause_ms = match obj.at("max_pause_seconds") {
         None | Some(Node::Null) => None,
         Some(Node::Number(n)) => match seconds_to_ms(&n) {
             Some(ms) if ms > 0 && ms <= MAX_PAUSE_LIMIT_MS => Some(ms),
             _ => {
                 errors.push(ConfigError {
-                    path: format!("features.{PAUSE_FEATURE_KEY}.max_pause_seconds"),
+                    path: format!("{at}.max_pause_seconds"),
                     problem: format!("must be more than 0 and at most 86400, found {}", n),
                 });
                 None
@@ -150,7 +166,7 @@ pub fn parse<D: Document>(custom_data: D) -> Result<PauseConfig, Vec<ConfigError
         },
         Some(other) => {
             errors.push(ConfigError {
-                path: format!("features.{PAUSE_FEATURE_KEY}.max_pause_seconds"),
+                path: format!("{at}.max_pause_seconds"),
                 problem: format!(
                     "must be a number of seconds, found {}",
                     crate::config::type_name(&other)
@@ -198,7 +214,7 @@ impl NoTarget {
             }
             NoTarget::NothingRecording => format!("nothing is being recorded on {task_sid}"),
             NoTarget::Misconfigured => format!(
-                "pausing is off because custom_data.features.{PAUSE_FEATURE_KEY} is invalid (see the log)"
+                "pausing is off because the configuration's {PAUSE_FEATURE_KEY} is invalid (see the log)"
             ),
         }
     }

@@ -28,6 +28,16 @@ pub fn broken_notification(locale: &str) -> &'static str {
     }
 }
 
+/// Shown once, to administrators only: the own block and a template feature
+/// are both on (`settings::TemplateFeature`); the log says which.
+pub const TEMPLATE_CONFLICT_NOTIFICATION_ID: &str = "PSDualChannelTemplateConflict";
+
+/// The conflict notification. English in every locale: only administrators
+/// see it, and the log line beside it is English too.
+pub fn template_conflict_notification(_locale: &str) -> &'static str {
+    "Dual channel recording: the plugin's own settings (plugin_dual_channel_recording) are in use while the flex-project-template's dual_channel_recording or pause_recording feature is on too, so calls are recorded or paused twice. Switch the template's feature off (see the browser console)."
+}
+
 /// The texts of pause and resume: the button (two states) and the banner.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PauseTexts {

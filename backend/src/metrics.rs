@@ -57,6 +57,7 @@ pub const EVENT_OUTCOMES: [&str; 3] = ["handled", "duplicate", "ignored"];
 pub const READY: &str = "recording_backend_ready";
 pub const CREDENTIALS_OK: &str = "recording_backend_twilio_credentials_ok";
 pub const READINESS_CHECKS: &str = "recording_backend_readiness_checks_total";
+pub const TEMPLATE_FEATURE_CONFLICT: &str = "recording_backend_template_feature_conflict";
 
 /// Seconds. Requests to us include Twilio round trips (tens to hundreds of
 /// milliseconds each) and, at worst, the 60 s request deadline.
@@ -162,6 +163,10 @@ fn describe() {
     describe_counter!(
         READINESS_CHECKS,
         "Readiness checks (a read of the Flex configuration, at start and then periodically), by outcome"
+    );
+    describe_gauge!(
+        TEMPLATE_FEATURE_CONFLICT,
+        "1 while the Flex configuration uses plugin_dual_channel_recording and the flex-project-template's feature (label) is enabled too: calls are recorded or paused twice"
     );
     // Counters without labels exist from the start, so a dashboard shows 0
     // rather than no data; labelled ones whose labels this module lists
@@ -276,6 +281,16 @@ pub fn spawn_upkeep() {
 /// recordings, grants, pause_tokens); set every few seconds by the app.
 pub fn cache_entries(cache: &'static str, n: u64) {
     ::metrics::gauge!(CACHE_ENTRIES, "cache" => cache).set(n as f64);
+}
+
+/// Whether the template's `feature` is on beside the plugin's own block, as
+/// the last Flex configuration read says (set on every read).
+pub fn template_feature_conflict(feature: &'static str, on: bool) {
+    ::metrics::gauge!(TEMPLATE_FEATURE_CONFLICT, "feature" => feature).set(if on {
+        1.0
+    } else {
+        0.0
+    });
 }
 
 pub fn recording_started() {

@@ -231,6 +231,12 @@ struct TaskIn {
     task_channel_unique_name: Option<String>,
 }
 
+#[derive(Debug, Deserialize)]
+struct WorkerIn {
+    #[serde(default)]
+    attributes: Option<String>,
+}
+
 /// A task as read: its attributes (still the raw JSON text) and the revision to
 /// write against.
 #[derive(Clone, Debug)]
@@ -726,6 +732,26 @@ impl TwilioClient {
             queue_name: task.task_queue_friendly_name,
             channel: task.task_channel_unique_name,
         }))
+    }
+
+    /// `GET /v1/Workspaces/{WS}/Workers/{WK}`: the worker's attributes (JSON
+    /// text, as TaskRouter keeps them); `None` when there is no such worker.
+    pub async fn fetch_worker_attributes(
+        &self,
+        worker_sid: &WorkerSid,
+    ) -> Result<Option<String>, TwilioError> {
+        let url = format!(
+            "{}/v1/Workspaces/{}/Workers/{worker_sid}",
+            self.hosts.taskrouter, self.workspace_sid
+        );
+        let reply = self
+            .send("fetch worker", Repeat::Safe, || self.http.get(&url))
+            .await?;
+        if is_not_found(&reply) {
+            return Ok(None);
+        }
+        let worker: WorkerIn = parse(&Self::ok_or_api(reply)?, "fetch worker")?;
+        Ok(Some(worker.attributes.unwrap_or_else(|| "{}".into())))
     }
 
     /// `GET https://flex-api.twilio.com/v1/Configuration`: the account's Flex

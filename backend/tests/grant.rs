@@ -64,10 +64,11 @@ async fn with_a_grant_the_create_is_the_first_twilio_call() {
     assert_eq!(after.len(), 2, "{after:#?}");
     assert!(after[1].starts_with(&format!("POST /v1/Workspaces/{WS}/Tasks/{WT}")));
     // Twilio calls per recording, authorize included: token, reservations,
-    // task and configuration at the accept, then create and write.
+    // task, configuration and the worker (their config_overrides; cached
+    // like the configuration) at the accept, then create and write.
     let total = calls(&log);
     println!("Twilio REST calls for one recorded call with a grant, strict: {total:#?}");
-    assert_eq!(total.len(), 6, "{total:#?}");
+    assert_eq!(total.len(), 7, "{total:#?}");
 }
 
 #[tokio::test]

@@ -30,6 +30,7 @@ function rustConst(file, name) {
 
 const SHARED = [
   ['FEATURE_KEY', 'src/config.rs'],
+  ['OWN_BLOCK', 'src/config.rs'],
   ['DEFAULT_ACCEPT_WAIT_MS', 'src/config.rs'],
   ['MAX_ACCEPT_WAIT_MS', 'src/config.rs'],
 ];

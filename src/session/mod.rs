@@ -200,6 +200,8 @@ struct Pending {
 
 pub struct Core {
     config: Option<Config>,
+    /// The block of `custom_data` the settings were read from (for messages).
+    block: crate::config::Block,
     worker_sid: String,
     active_call: Option<String>,
     sessions: VecMap<String, Session>,
@@ -242,6 +244,7 @@ mod pause;
 mod queries;
 mod requests;
 mod startup;
+pub use startup::Worker;
 mod status;
 mod teardown;
 #[cfg(test)]

@@ -45,8 +45,8 @@ impl Core {
         if config.backend_url.is_empty() {
             // The conference method needs the backend only for this.
             return Err(format!(
-                "pausing needs the recording backend: set custom_data.features.{}.backend_url",
-                config::FEATURE_KEY
+                "pausing needs the recording backend: set custom_data.{}.backend_url (or the template's serverless_functions_domain)",
+                self.block.recording_path()
             ));
         }
         let Some(s) = self.sessions.get(task_sid) else {

@@ -3,34 +3,93 @@
 
 use super::{Command, Core, Level, Out};
 use crate::backend_client::Jitter;
-use crate::config::{self, Channel, Method, Setup};
-use crate::pause::{self, PauseConfig};
+use crate::config::{self, Block, Channel, Method, Setup};
+use crate::pause::PauseConfig;
+use crate::settings::{self, Settings};
 use crate::strings;
 use crate::vec_map::VecMap;
 use std::collections::VecDeque;
 
+/// What the shell knows of the logged-in worker at start.
+#[derive(Clone, Copy, Debug)]
+pub struct Worker<'a, D> {
+    /// `manager.workerClient.attributes`, for their `config_overrides`.
+    pub attributes: Option<D>,
+    /// `manager.user.roles` (`admin`, `supervisor`, `agent`...).
+    pub roles: &'a [String],
+}
+
+impl<D> Default for Worker<'_, D> {
+    fn default() -> Self {
+        Worker {
+            attributes: None,
+            roles: &[],
+        }
+    }
+}
+
 impl Core {
     /// `custom_data` is Flex's `manager.configuration.custom_data`, or why the
-    /// shell could not read it.
+    /// shell could not read it. Without the worker's attributes or roles.
     pub fn new<D: crate::document::Document + Copy>(
         custom_data: Result<D, String>,
         worker_sid: &str,
         locale: &str,
         seed: u64,
     ) -> (Core, Vec<Command>) {
+        Core::for_worker(custom_data, Worker::default(), worker_sid, locale, seed)
+    }
+
+    /// As `new`, for a worker whose TaskRouter attributes (their
+    /// `config_overrides`, merged over `custom_data`) and Flex roles are known.
+    pub fn for_worker<D: crate::document::Document + Copy>(
+        custom_data: Result<D, String>,
+        worker: Worker<'_, D>,
+        worker_sid: &str,
+        locale: &str,
+        seed: u64,
+    ) -> (Core, Vec<Command>) {
         let mut out = Out(Vec::new());
-        let parsed = custom_data;
-        let setup = match &parsed {
-            Ok(v) => config::parse(*v),
-            Err(e) => Setup::Invalid(vec![config::ConfigError {
-                path: "custom_data".into(),
-                problem: format!("not readable ({e})"),
-            }]),
+        let resolved = match &custom_data {
+            Ok(v) => settings::resolve(*v, worker.attributes),
+            Err(e) => Settings {
+                block: Block::Template,
+                recording: Setup::Invalid(vec![config::ConfigError {
+                    path: "custom_data".into(),
+                    problem: format!("not readable ({e})"),
+                }]),
+                pause: Ok(PauseConfig::default()),
+                conflicts: Vec::new(),
+                overridden: false,
+            },
         };
-        let pause = match &parsed {
-            Ok(v) => pause::parse(*v),
-            Err(_) => Ok(PauseConfig::default()),
-        };
+        let Settings {
+            block,
+            recording: setup,
+            pause,
+            conflicts,
+            overridden,
+        } = resolved;
+        if overridden {
+            out.log(
+                Level::Info,
+                format!(
+                    "this worker's {} are merged over custom_data",
+                    settings::OVERRIDES_KEY
+                ),
+            );
+        }
+        // Twice the recordings, or two Pause buttons: the administrator must
+        // know; agents cannot fix it and are not shown it.
+        for feature in &conflicts {
+            out.log(Level::Warn, feature.message());
+        }
+        if !conflicts.is_empty() && worker.roles.iter().any(|r| r == "admin") {
+            out.0.push(Command::Notify {
+                id: strings::TEMPLATE_CONFLICT_NOTIFICATION_ID,
+                text: strings::template_conflict_notification(locale),
+            });
+        }
         let recording_on = matches!(setup, Setup::Enabled(_));
         let config = match setup {
             Setup::Disabled => {
@@ -47,8 +106,8 @@ impl Core {
                 out.log(
                     Level::Error,
                     format!(
-                        "not recording any call until custom_data.features.{} is fixed",
-                        config::FEATURE_KEY
+                        "not recording any call until custom_data.{} is fixed",
+                        block.recording_path()
                     ),
                 );
                 out.0.push(Command::Notify {
@@ -94,8 +153,8 @@ impl Core {
                 out.log(
                     Level::Error,
                     format!(
-                        "pause and resume are off until custom_data.features.{} is fixed",
-                        pause::PAUSE_FEATURE_KEY
+                        "pause and resume are off until custom_data.{} is fixed",
+                        block.pause_path()
                     ),
                 );
                 // One notification, whichever part is wrong.
@@ -115,9 +174,9 @@ impl Core {
                 out.log(
                     Level::Error,
                     format!(
-                        "misconfigured: features.{}.backend_url: missing: pausing Flex's conference recording goes through the recording backend (features.{}.enabled is true)",
-                        config::FEATURE_KEY,
-                        pause::PAUSE_FEATURE_KEY
+                        "misconfigured: {}.backend_url: missing (or the template's serverless_functions_domain): pausing Flex's conference recording goes through the recording backend ({}.enabled is true)",
+                        block.recording_path(),
+                        block.pause_path()
                     ),
                 );
                 out.0.push(Command::Notify {
@@ -129,6 +188,7 @@ impl Core {
             (p, _) => p,
         };
         let core = Core {
+            block,
             pause,
             paused: VecMap::new(),
             paused_recordings: VecMap::new(),

@@ -14,16 +14,14 @@
 use crate::api::ControlAction;
 use crate::backend_client::{Answer, Outcome};
 use crate::conference::AcceptAnswer;
-use crate::document::Tree;
 use crate::pause::control_outcome;
 use crate::session::{Command, Core, Event, FlexEvent, Level, Outgoing};
 use crate::snapshot::TaskSnapshot;
 use crate::status::Status;
 use crate::vec_map::VecMap;
-use crate::wasm::answer::tree;
+use crate::wasm::configuration::{read_custom_data, read_worker};
 use crate::wasm::lookup::JsLookup;
 use crate::wasm::object::JsObject;
-use js_sys::Reflect;
 use serde::Serialize;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -43,53 +41,6 @@ fn to_js<T: Serialize>(value: &T) -> JsValue {
     value
         .serialize(&serde_wasm_bindgen::Serializer::new().serialize_missing_as_null(true))
         .unwrap_or(JsValue::NULL)
-}
-
-/// `object[key]` when it is an own property that is not undefined, as
-/// `JSON.stringify` kept members; `Err` when reading threw.
-fn own(object: &JsValue, key: &str) -> Result<Option<JsValue>, String> {
-    if !object.is_object() {
-        return Ok(None);
-    }
-    let key = JsValue::from_str(key);
-    let read = crate::wasm::lookup::has_own(object, &key).and_then(|own| {
-        if own {
-            Reflect::get(object, &key)
-        } else {
-            Ok(JsValue::UNDEFINED)
-        }
-    });
-    match read {
-        Ok(v) if v.is_undefined() => Ok(None),
-        Ok(v) => Ok(Some(v)),
-        Err(e) => Err(describe(&e)),
-    }
-}
-
-/// The parts of Flex's `custom_data` the core reads (`config::parse`,
-/// `pause::parse`), as a tree: only those are converted, so the rest of a
-/// large configuration (other plugins' features) is never walked.
-fn read_custom_data(custom_data: &JsValue) -> Result<Tree, String> {
-    let mut out = Vec::new();
-    for key in [
-        "serverless_functions_domain",
-        "serverless_functions_protocol",
-        "serverless_functions_port",
-    ] {
-        if let Some(v) = own(custom_data, key)? {
-            out.push((key.into(), tree(&v)?));
-        }
-    }
-    if let Some(features) = own(custom_data, "features")? {
-        let mut picked = Vec::new();
-        for key in [crate::config::FEATURE_KEY, crate::pause::PAUSE_FEATURE_KEY] {
-            if let Some(v) = own(&features, key)? {
-                picked.push((key.into(), tree(&v)?));
-            }
-        }
-        out.push(("features".into(), Tree::Object(picked)));
-    }
-    Ok(Tree::Object(out))
 }
 
 /// A task snapshot of the shim, its attributes read in place.
@@ -209,7 +160,7 @@ async fn post_form(url: &str, form: String) -> Answer {
 }
 
 /// A rejection's message, whatever was thrown.
-fn describe(e: &JsValue) -> String {
+pub(crate) fn describe(e: &JsValue) -> String {
     if let Some(err) = e.dyn_ref::<js_sys::Error>() {
         return String::from(err.message());
     }
@@ -333,7 +284,8 @@ pub struct Engine {
 #[wasm_bindgen]
 impl Engine {
     /// `custom_data` is Flex's configuration `custom_data` (the object); `seed`
-    /// seeds the retry jitter.
+    /// seeds the retry jitter; `worker` is `{attributes, roles}` (Flex's
+    /// `manager.workerClient.attributes` and `manager.user.roles`), optional.
     #[wasm_bindgen(constructor)]
     pub fn new(
         custom_data: JsValue,
@@ -341,6 +293,7 @@ impl Engine {
         locale: &str,
         seed: f64,
         host: Host,
+        worker: JsValue,
     ) -> Engine {
         let seed = if seed.is_finite() {
             (seed.abs() * 9_007_199_254_740_991.0) as u64
@@ -348,12 +301,28 @@ impl Engine {
             1
         };
         let custom_data = read_custom_data(&custom_data);
-        let (core, commands) = Core::new(
+        let (attributes, roles, unreadable) = read_worker(&worker);
+        let (core, mut commands) = Core::for_worker(
             custom_data.as_ref().map_err(String::clone),
+            crate::session::Worker {
+                attributes: attributes.as_ref(),
+                roles: &roles,
+            },
             worker_sid,
             locale,
             seed,
         );
+        if let Some(e) = unreadable {
+            commands.insert(
+                0,
+                Command::Log {
+                    level: Level::Warn,
+                    message: format!(
+                        "this worker's config_overrides could not be read ({e}); custom_data applies as is"
+                    ),
+                },
+            );
+        }
         let inner = Rc::new(Inner {
             core: RefCell::new(core),
             host,

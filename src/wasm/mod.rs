@@ -4,5 +4,6 @@
 
 pub mod answer;
 pub mod api;
+pub mod configuration;
 pub mod lookup;
 pub mod object;

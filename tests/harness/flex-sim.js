@@ -160,6 +160,7 @@ function toDate(value) {
  * @param {string} [options.accountSid]
  * @param {string} [options.token] manager.user.token (the Flex token)
  * @param {string} [options.identity]
+ * @param {string[]} [options.roles] manager.user.roles (Flex's roles: `agent`, `supervisor`, `admin`)
  * @param {string} [options.locale] manager.localization.localeTag
  * @param {(task: object) => any} [options.onJoinCall] what task.joinCall() does (default: nothing)
  * @param {boolean} [options.callRecordingEnabled] Flex's own Call Recording (manager.serviceConfiguration.call_recording_enabled)
@@ -175,6 +176,7 @@ export function createFlex(options = {}) {
     accountSid = DEFAULT_ACCOUNT,
     token = 'flex-token',
     identity = `worker_${workerSid}`,
+    roles = ['agent'],
     locale = 'en-US',
     onJoinCall,
     callRecordingEnabled = false,

@@ -68,6 +68,7 @@ fn engine_for(r: &Recorder, channel: &str, locale: &str) -> Engine {
         locale,
         0.5,
         r.host.clone().unchecked_into(),
+        JsValue::UNDEFINED,
     )
 }
 
@@ -251,6 +252,7 @@ fn before_accept_answers_the_conference_record_at_once() {
         "en-US",
         0.5,
         r.host.clone().unchecked_into(),
+        JsValue::UNDEFINED,
     );
     assert!(engine.enabled(), "no backend location needed");
     assert!(logged(&r, r#"channel "worker" is ignored"#));
@@ -531,4 +533,126 @@ fn backend_answers_parse_as_serde_json_parses_them() {
             ("z".into(), Tree::Number("0".into())),
         ]))
     );
+}
+
+/// The worker the shim passes (`manager.workerClient.attributes`,
+/// `manager.user.roles`): its `config_overrides` are merged over
+/// custom_data (here the worker channel), and the template-feature conflict
+/// is shown to an admin only. Unreadable attributes leave custom_data as is.
+#[wasm_bindgen_test]
+fn the_worker_reaches_the_core() {
+    let custom_data = r#"{"plugin_dual_channel_recording": {"enabled": true, "channel": "customer",
+        "backend_url": "http://127.0.0.1:9"},
+        "features": {"dual_channel_recording": {"enabled": true}}}"#;
+    let cases = [
+        (
+            r#"{"attributes": {}, "roles": ["admin"]}"#,
+            true,
+            "customer",
+        ),
+        (
+            r#"{"attributes": {}, "roles": ["agent"]}"#,
+            false,
+            "customer",
+        ),
+        (
+            r#"{"attributes": {"config_overrides": {"plugin_dual_channel_recording": {"channel": "worker"}}}, "roles": ["agent", "admin"]}"#,
+            true,
+            "worker",
+        ),
+        (
+            r#"{"attributes": {"config_overrides": {"features": {"dual_channel_recording": {"enabled": false}}}}, "roles": ["admin"]}"#,
+            false,
+            "customer",
+        ),
+        // Not an object, roles not an array: custom_data alone, nobody told.
+        (
+            r#"{"attributes": "x", "roles": "admin"}"#,
+            false,
+            "customer",
+        ),
+    ];
+    for (worker, notified, channel) in cases {
+        let r = Recorder::new();
+        let engine = Engine::new(
+            js(custom_data),
+            "WK00000000000000000000000000000001",
+            "en-US",
+            0.5,
+            r.host.clone().unchecked_into(),
+            js(worker),
+        );
+        assert!(engine.enabled(), "{worker}");
+        let shown: Vec<String> = r
+            .named("notify")
+            .iter()
+            .filter_map(|n| n.get(1).as_string())
+            .collect();
+        assert_eq!(
+            shown.contains(&"PSDualChannelTemplateConflict".to_string()),
+            notified,
+            "{worker}: {shown:?}"
+        );
+        assert!(
+            logged(&r, &format!("recording the {channel} channel")),
+            "{worker}"
+        );
+    }
+    // A getter that throws: the worker is left out, with one warning.
+    let r = Recorder::new();
+    let worker = js(r#"{"roles": ["admin"]}"#);
+    let attributes = Object::new();
+    let throwing = Function::new_no_args("throw new Error('boom')");
+    let descriptor = Object::new();
+    Reflect::set(&descriptor, &"get".into(), &throwing).unwrap();
+    Reflect::set(&descriptor, &"enumerable".into(), &true.into()).unwrap();
+    Object::define_property(&attributes, &"config_overrides".into(), &descriptor);
+    Reflect::set(&worker, &"attributes".into(), &attributes).unwrap();
+    let engine = Engine::new(
+        js(custom_data),
+        "WK00000000000000000000000000000001",
+        "en-US",
+        0.5,
+        r.host.clone().unchecked_into(),
+        worker,
+    );
+    assert!(engine.enabled());
+    assert!(logged(&r, "config_overrides could not be read"));
+}
+
+/// lodash `merge` in the browser as natively: `null` in a worker's override
+/// replaces what it names (here every template key), arrays merge by index.
+#[wasm_bindgen_test]
+fn overrides_merge_as_lodash_in_the_browser() {
+    let custom_data = r#"{"features": {"dual_channel_recording": {"enabled": true, "channel": "customer",
+        "exclude_queues": ["A", "B"]}}, "serverless_functions_domain": "127.0.0.1:9"}"#;
+    for (worker, enabled) in [
+        (
+            r#"{"attributes": {"config_overrides": {"features": null}}}"#,
+            false,
+        ),
+        (
+            r#"{"attributes": {"config_overrides": {"features": {"dual_channel_recording": null}}}}"#,
+            false,
+        ),
+        (
+            r#"{"attributes": {"config_overrides": {"features": {"dual_channel_recording": {"exclude_queues": ["Z"]}}}}}"#,
+            true,
+        ),
+        (
+            r#"{"attributes": {"config_overrides": {"features": []}}}"#,
+            false,
+        ),
+    ] {
+        let r = Recorder::new();
+        let engine = Engine::new(
+            js(custom_data),
+            "WK00000000000000000000000000000001",
+            "en-US",
+            0.5,
+            r.host.clone().unchecked_into(),
+            js(worker),
+        );
+        assert_eq!(engine.enabled(), enabled, "{worker}");
+    }
 }

@@ -185,7 +185,7 @@ pub async fn check(
 ) -> Result<TaskSnapshot, AppError> {
     let (access, policy) = tokio::join!(
         authz::task_access(twilio, identity, task_sid, reservation_sid),
-        policy.current(twilio),
+        policy.current_for(twilio, identity.worker_sid.as_ref()),
     );
     let access = access?;
     if let Some(p) = policy? {

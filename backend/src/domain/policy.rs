@@ -41,10 +41,11 @@ use crate::error::AppError;
 use crate::twilio::{TaskSnapshot, TwilioClient, TwilioError};
 use dual_channel_recording::api::RefusalCode;
 use dual_channel_recording::attributes::Attributes;
-use dual_channel_recording::config::{self, Config, Method, Setup};
+use dual_channel_recording::config::{Block, Config, Method, Setup};
 use dual_channel_recording::exclusion::{self, Exclusion, NotAdmitted};
-use dual_channel_recording::pause;
-use dual_channel_recording::sid::TaskSid;
+use dual_channel_recording::settings::{self, TemplateFeature};
+use dual_channel_recording::sid::{TaskSid, WorkerSid};
+use moka::future::Cache;
 use serde::Deserialize;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -52,13 +53,32 @@ use std::time::{Duration, Instant};
 /// The policy as read from one Flex configuration.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FlexPolicy {
-    /// `ui_attributes.custom_data` through the core's `config::parse_policy`.
+    /// `ui_attributes.custom_data` through the core's `settings::resolve_policy`:
+    /// the account-wide rules, from the block the configuration holds.
     pub setup: Setup,
+    /// Which block of `custom_data` the rules come from.
+    pub block: Block,
+    /// Template features on beside the own block (recording or pausing twice).
+    pub conflicts: Vec<TemplateFeature>,
+    /// `custom_data` as read, for a worker's `config_overrides` (`for_worker`).
+    custom_data: Arc<serde_json::Value>,
+    /// The rules of the worker a request comes from, when their
+    /// `config_overrides` change them: they can only narrow the account-wide
+    /// rules (see the module comment).
+    pub worker: Option<WorkerRules>,
     /// Flex's own "Call Recording" setting.
     pub call_recording_enabled: bool,
     /// `features.pause_recording.max_pause_seconds`, when set and valid: how
     /// long a pause may last before the backend resumes it (`pause_watch`).
     pub max_pause: Option<Duration>,
+}
+
+/// One worker's rules: `custom_data` with their `config_overrides` merged
+/// over it, resolved by the same core function as in their browser.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WorkerRules {
+    pub worker_sid: String,
+    pub setup: Setup,
 }
 
 /// The task facts the policy looks at, as TaskRouter has them.
@@ -142,10 +162,10 @@ impl Refusal {
 
     pub fn message(&self) -> String {
         match self {
-            Refusal::Disabled => "dual-channel recording is disabled in the Flex configuration (features.dual_channel_recording.enabled), so this backend records nothing".into(),
+            Refusal::Disabled => "dual-channel recording is disabled in the Flex configuration (enabled, in plugin_dual_channel_recording or else features.dual_channel_recording, with the worker's config_overrides), so this backend records nothing".into(),
             Refusal::ConferenceMethod => "the Flex configuration sets method \"conference\": Flex records the whole conference itself, so this backend records no call leg".into(),
             Refusal::Misconfigured(problems) => format!(
-                "the Flex configuration's features.dual_channel_recording is not valid, so nothing is recorded until it is fixed: {}",
+                "the Flex configuration's recording settings (plugin_dual_channel_recording, or else features.dual_channel_recording) are not valid, so nothing is recorded until they are fixed: {}",
                 problems.join("; ")
             ),
             Refusal::Excluded { task_sid, rule } => {
@@ -201,36 +221,49 @@ impl FlexPolicy {
             .get("custom_data")
             .cloned()
             .unwrap_or(serde_json::Value::Null);
+        let resolved = settings::resolve_policy(&custom_data, None);
         Ok(FlexPolicy {
-            setup: config::parse_policy(&custom_data),
+            setup: resolved.recording,
+            block: resolved.block,
+            conflicts: resolved.conflicts,
             call_recording_enabled: cfg.call_recording_enabled.unwrap_or(false),
             // An invalid pause configuration makes pausing inert in the
             // plugin, which then never pauses: nothing to watch.
-            max_pause: pause::parse(&custom_data)
+            max_pause: resolved
+                .pause
                 .ok()
                 .and_then(|p| p.max_pause_ms)
                 .map(Duration::from_millis),
+            custom_data: Arc::new(custom_data),
+            worker: None,
         })
     }
 
-    /// The rules that do not depend on the task.
-    pub fn feature(&self) -> Result<&Config, Refusal> {
-        let c = self.enabled()?;
-        if c.method == Method::Conference {
-            return Err(Refusal::ConferenceMethod);
+    /// This policy for the worker whose TaskRouter attributes (JSON text)
+    /// are `attributes`: their `config_overrides` merged over `custom_data`,
+    /// resolved as their browser resolves it. Attributes that are not JSON
+    /// carry no override; nor do overrides that change no rule.
+    pub fn for_worker(&self, worker_sid: &str, attributes: &str) -> FlexPolicy {
+        let mut policy = FlexPolicy {
+            worker: None,
+            ..self.clone()
+        };
+        let Ok(attributes) = serde_json::from_str::<serde_json::Value>(attributes) else {
+            return policy;
+        };
+        let resolved = settings::resolve_policy(&*self.custom_data, Some(&attributes));
+        if resolved.overridden && resolved.recording != self.setup {
+            policy.worker = Some(WorkerRules {
+                worker_sid: worker_sid.to_string(),
+                setup: resolved.recording,
+            });
         }
-        Ok(c)
+        policy
     }
 
-    /// `enabled` and a valid feature, whatever the method.
-    fn enabled(&self) -> Result<&Config, Refusal> {
-        match &self.setup {
-            Setup::Disabled => Err(Refusal::Disabled),
-            Setup::Invalid(errors) => Err(Refusal::Misconfigured(
-                errors.iter().map(ToString::to_string).collect(),
-            )),
-            Setup::Enabled(c) => Ok(c),
-        }
+    /// The account-wide rules that do not depend on the task.
+    pub fn feature(&self) -> Result<&Config, Refusal> {
+        feature(&self.setup)
     }
 
     /// Whether a paused recording of `task` may record again. A resume
@@ -238,23 +271,48 @@ impl FlexPolicy {
     /// may be Flex's conference recording that is resumed. (A pause records
     /// nothing and is never refused by the policy.)
     pub fn check_resume(&self, task: TaskFacts<'_>) -> Result<(), Refusal> {
-        let feature = self.enabled()?;
-        Self::excluded(feature, task)
+        self.both(|setup| Self::excluded(enabled(setup)?, task))
     }
 
     /// Whether recording a call of `task` is allowed. `None`: the request
     /// names no task (token-only authorization), allowed only when no
     /// exclusion rule could apply.
     pub fn check(&self, task: Option<TaskFacts<'_>>) -> Result<(), Refusal> {
-        let feature = self.feature()?;
-        let Some(task) = task else {
-            return if feature.exclude_queues.is_empty() && feature.exclude_attributes.is_empty() {
-                Ok(())
-            } else {
-                Err(Refusal::TaskRequired)
+        self.both(|setup| {
+            let feature = feature(setup)?;
+            let Some(task) = task else {
+                return if feature.exclude_queues.is_empty() && feature.exclude_attributes.is_empty()
+                {
+                    Ok(())
+                } else {
+                    Err(Refusal::TaskRequired)
+                };
             };
+            Self::excluded(feature, task)
+        })
+    }
+
+    /// The account-wide rules, then the worker's own, if any: a worker's
+    /// `config_overrides` can narrow what is recorded, never widen it, since
+    /// a worker may be able to edit their own attributes.
+    fn both(&self, rule: impl Fn(&Setup) -> Result<(), Refusal>) -> Result<(), Refusal> {
+        let account = rule(&self.setup);
+        let Some(worker) = &self.worker else {
+            return account;
         };
-        Self::excluded(feature, task)
+        match account {
+            Err(refusal) => {
+                if rule(&worker.setup).is_ok() {
+                    tracing::warn!(
+                        worker = %worker.worker_sid,
+                        refusal = refusal.code().as_str(),
+                        "this worker's config_overrides would allow what the account-wide configuration refuses; overrides can only narrow the recording policy, so it is refused"
+                    );
+                }
+                Err(refusal)
+            }
+            Ok(()) => rule(&worker.setup),
+        }
     }
 
     /// The core's one admission rule (`exclusion::admit`), on TaskRouter's
@@ -287,6 +345,26 @@ impl FlexPolicy {
     }
 }
 
+/// The rules that do not depend on the task.
+fn feature(setup: &Setup) -> Result<&Config, Refusal> {
+    let c = enabled(setup)?;
+    if c.method == Method::Conference {
+        return Err(Refusal::ConferenceMethod);
+    }
+    Ok(c)
+}
+
+/// `enabled` and a valid feature, whatever the method.
+fn enabled(setup: &Setup) -> Result<&Config, Refusal> {
+    match setup {
+        Setup::Disabled => Err(Refusal::Disabled),
+        Setup::Invalid(errors) => Err(Refusal::Misconfigured(
+            errors.iter().map(ToString::to_string).collect(),
+        )),
+        Setup::Enabled(c) => Ok(c),
+    }
+}
+
 struct Loaded {
     policy: Arc<FlexPolicy>,
     at: Instant,
@@ -306,6 +384,9 @@ pub struct PolicyCache {
     state: Mutex<CacheState>,
     /// Held while one read is in flight: single flight.
     refreshing: tokio::sync::Mutex<()>,
+    /// Workers' attributes (JSON text; `None`: no such worker), kept as long
+    /// as a configuration read is fresh, one read per worker at a time.
+    workers: Cache<WorkerSid, Option<Arc<str>>>,
 }
 
 enum Cached {
@@ -323,6 +404,10 @@ impl PolicyCache {
             timing,
             state: Mutex::new(CacheState::default()),
             refreshing: tokio::sync::Mutex::new(()),
+            workers: Cache::builder()
+                .max_capacity(20_000)
+                .time_to_live(timing.fresh_for)
+                .build(),
         }
     }
 
@@ -356,6 +441,42 @@ impl PolicyCache {
         match self.mode {
             PolicyMode::Off => Ok(None),
             PolicyMode::On => self.get(twilio).await.map(Some),
+        }
+    }
+
+    /// The recording policy to apply now to a request of `worker` (the
+    /// token's worker): `current`, with that worker's `config_overrides`
+    /// (`FlexPolicy::for_worker`). When the worker cannot be read, the
+    /// account-wide policy applies: an override only ever narrows it.
+    pub async fn current_for(
+        &self,
+        twilio: &TwilioClient,
+        worker: Option<&WorkerSid>,
+    ) -> Result<Option<Arc<FlexPolicy>>, AppError> {
+        let (Some(worker), PolicyMode::On) = (worker, self.mode) else {
+            return self.current(twilio).await;
+        };
+        let (policy, attributes) = tokio::join!(
+            self.current(twilio),
+            self.workers.try_get_with(worker.clone(), async {
+                twilio
+                    .fetch_worker_attributes(worker)
+                    .await
+                    .map(|a| a.map(Arc::from))
+            })
+        );
+        let Some(policy) = policy? else {
+            return Ok(None);
+        };
+        match attributes {
+            Ok(Some(attributes)) => Ok(Some(Arc::new(
+                policy.for_worker(worker.as_str(), &attributes),
+            ))),
+            Ok(None) => Ok(Some(policy)),
+            Err(e) => {
+                tracing::warn!(worker = %worker, problem = %e, "the worker's attributes could not be read; the account-wide recording policy applies");
+                Ok(Some(policy))
+            }
         }
     }
 
@@ -493,6 +614,13 @@ fn log_policy(policy: &FlexPolicy) {
             "recording policy read from the Flex configuration: {}",
             r.message()
         ),
+    }
+    for feature in TemplateFeature::ALL {
+        let on = policy.conflicts.contains(&feature);
+        crate::metrics::template_feature_conflict(feature.key(), on);
+        if on {
+            tracing::warn!(feature = feature.key(), "{}", feature.message());
+        }
     }
     if policy.call_recording_enabled && policy.feature().is_ok() {
         tracing::warn!("Flex's own Call Recording (call_recording_enabled) is on as well: every call is also recorded as a whole conference; turn it off to keep one recording per leg");

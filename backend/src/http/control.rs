@@ -97,7 +97,11 @@ async fn control(
     }
 
     if action == ControlAction::Resume {
-        if let Some(policy) = s.policy.current(&s.twilio).await? {
+        if let Some(policy) = s
+            .policy
+            .current_for(&s.twilio, identity.worker_sid.as_ref())
+            .await?
+        {
             let task = match task {
                 Some(t) => t,
                 None => AppError::task_read(

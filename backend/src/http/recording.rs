@@ -4,6 +4,7 @@
 use crate::config::{AuthorizationMode, PolicyMode};
 use crate::domain::attributes::{self, WriteProblem};
 use crate::domain::audit::RecordedBy;
+use crate::domain::auth::Identity;
 use crate::domain::authz;
 use crate::domain::grant::{self, GrantKey};
 use crate::domain::policy::TaskFacts;
@@ -83,7 +84,7 @@ async fn create(state: AppState, input: CreateInput) -> Result<CreateRecordingRe
             };
             task = match granted {
                 Some(g) => Some(g.task),
-                None => token_only_policy(&state, input.task_sid.as_ref()).await?,
+                None => token_only_policy(&state, &identity, input.task_sid.as_ref()).await?,
             };
         }
     }
@@ -239,7 +240,8 @@ async fn link(state: AppState, input: LinkInput) -> Result<LinkCallResponse, App
         AuthorizationMode::Strict => {
             let (access, policy) = tokio::join!(
                 authz::task_access(&s.twilio, &identity, &input.task_sid, None),
-                s.policy.current(&s.twilio),
+                s.policy
+                    .current_for(&s.twilio, identity.worker_sid.as_ref()),
             );
             let task = access?.task;
             if let Some(p) = policy? {
@@ -247,7 +249,9 @@ async fn link(state: AppState, input: LinkInput) -> Result<LinkCallResponse, App
             }
             Some(task)
         }
-        AuthorizationMode::TokenOnly => token_only_policy(&state, Some(&input.task_sid)).await?,
+        AuthorizationMode::TokenOnly => {
+            token_only_policy(&state, &identity, Some(&input.task_sid)).await?
+        }
     };
     let customer_call = match s.config.authorization {
         AuthorizationMode::Strict => {
@@ -295,19 +299,24 @@ fn write_problem_error(task_sid: &TaskSid, problem: WriteProblem) -> AppError {
 /// reused for the attribute write).
 async fn token_only_policy(
     state: &AppState,
+    identity: &Identity,
     task_sid: Option<&TaskSid>,
 ) -> Result<Option<TaskSnapshot>, AppError> {
     let s = &*state.0;
+    let worker = identity.worker_sid.as_ref();
     if s.config.policy == PolicyMode::Off {
         return Ok(None);
     }
     let Some(task_sid) = task_sid else {
-        if let Some(p) = s.policy.current(&s.twilio).await? {
+        if let Some(p) = s.policy.current_for(&s.twilio, worker).await? {
             p.check(None)?;
         }
         return Ok(None);
     };
-    let (task, policy) = tokio::join!(s.twilio.fetch_task(task_sid), s.policy.current(&s.twilio));
+    let (task, policy) = tokio::join!(
+        s.twilio.fetch_task(task_sid),
+        s.policy.current_for(&s.twilio, worker)
+    );
     let task = AppError::task_read(task_sid, task)?;
     if let Some(p) = policy? {
         p.check(Some(TaskFacts::of(task_sid, &task)))?;

@@ -34,8 +34,9 @@ bad_input!(
     valid_with("callSid", CA_STRANGER),
     FORBIDDEN,
     "is neither the call of task",
-    // Token, reservations, task, Flex configuration (read alongside), participant, call.
-    6
+    // Token, reservations, task, Flex configuration and the worker (read
+    // alongside, for their config_overrides), participant, call.
+    7
 );
 
 bad_input!(
@@ -45,8 +46,9 @@ bad_input!(
     valid_with("reservationSid", WR_OTHER),
     FORBIDDEN,
     "is not a reservation of task",
-    // Token, the named reservation, task, Flex configuration (read alongside).
-    4
+    // Token, the named reservation, task, Flex configuration and the worker
+    // (read alongside).
+    5
 );
 
 #[tokio::test]

@@ -30,19 +30,25 @@ import { startPause } from './pause.js';
  */
 /** The feature's key in `custom_data.features`. */
 export const FEATURE_KEY = 'dual_channel_recording';
+/** The plugin's own block in `custom_data`; when present, `features.*` is not read. */
+export const OWN_BLOCK = 'plugin_dual_channel_recording';
 /** `accept_wait_ms` when unset, and its largest accepted value. */
 export const DEFAULT_ACCEPT_WAIT_MS = 200;
 export const MAX_ACCEPT_WAIT_MS = 1000;
 
 /**
- * The raw `accept_wait_ms`, clamped: it is needed before the core exists,
- * which validates it with the rest of the configuration (and reports it with
- * its path) once loaded.
+ * The raw `accept_wait_ms` (of the own block when present, else of the
+ * template's key), clamped: it is needed before the core exists, which
+ * validates it with the rest of the configuration (and reports it with its
+ * path) once loaded. A worker's `config_overrides` of it are not seen here,
+ * only by the core: this wait is over in the first moments after Flex starts.
  * @param {Manager} manager
  */
 function acceptWaitMs(manager) {
   /** @type {any} */
-  const feature = manager.configuration?.custom_data?.features?.[FEATURE_KEY];
+  const customData = manager.configuration?.custom_data;
+  const own = customData?.[OWN_BLOCK];
+  const feature = own != null ? own : customData?.features?.[FEATURE_KEY];
   const raw = feature && typeof feature === 'object' ? feature.accept_wait_ms : undefined;
   if (typeof raw !== 'number' || !Number.isFinite(raw)) return DEFAULT_ACCEPT_WAIT_MS;
   return Math.min(Math.max(Math.floor(raw), 0), MAX_ACCEPT_WAIT_MS);
@@ -66,7 +72,8 @@ export function startFeature(flex, manager, loadCore) {
   const recordingListeners = new Set();
   /** @type {(() => void) | null} */
   let unsubscribe = null;
-  let notificationRegistered = false;
+  /** @type {Set<string>} notification ids registered with Flex */
+  const notificationRegistered = new Set();
 
   // Last seen references: a store notification that changed none of them costs
   // only these comparisons (Redux state is immutable).
@@ -185,8 +192,8 @@ export function startFeature(flex, manager, loadCore) {
     },
     /** @param {string} id @param {string} text */
     notify(id, text) {
-      if (!notificationRegistered) {
-        notificationRegistered = true;
+      if (!notificationRegistered.has(id)) {
+        notificationRegistered.add(id);
         flex.Notifications.registerNotification({
           id,
           content: text,
@@ -322,7 +329,9 @@ export function startFeature(flex, manager, loadCore) {
         const workerSid = manager.workerClient?.sid ?? state?.worker?.source?.sid ?? '';
         const locale = manager.localization?.localeTag ?? globalThis.navigator?.language ?? 'en-US';
         const customData = manager.configuration?.custom_data ?? {};
-        engine = new Engine(customData, workerSid, locale, Math.random(), host);
+        // The core merges the worker's config_overrides and decides who is told what.
+        const worker = { attributes: manager.workerClient?.attributes, roles: manager.user?.roles };
+        engine = new Engine(customData, workerSid, locale, Math.random(), host, worker);
         if (!engine.enabled()) {
           queued.length = 0;
           engine = null;

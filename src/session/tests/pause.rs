@@ -43,28 +43,53 @@ fn pause_request_names_the_recorded_leg_and_the_behaviour() {
 
 #[test]
 fn conference_method_pauses_the_conference() {
-    let data = json!({
-        "features": {"dual_channel_recording": {"enabled": true, "channel": "customer", "method": "conference"}},
-        "serverless_functions_domain": "127.0.0.1:8787"
-    });
-    // The template's backend keys are not read in this method: no backend.
-    let (c, _) = Core::new(Ok(&data), ME, "en-US", 7);
-    let err = c.control_request(T1, ControlAction::Pause).unwrap_err();
-    assert!(err.contains("backend_url"), "{err}");
-    let data = json!({
-        "features": {"dual_channel_recording": {"enabled": true, "method": "conference", "backend_url": "http://127.0.0.1:8787"}}
-    });
-    let (mut c, _) = Core::new(Ok(&data), ME, "en-US", 7);
-    flex(
-        &mut c,
-        task(T1, R1, json!({"call_sid": C1, "direction": "inbound"})),
-    );
-    flex(&mut c, conf(T1, full(A1)));
-    let (_, body) = c.control_request(T1, ControlAction::Pause).unwrap();
-    assert_eq!(
-        (body.call_sid, body.conference_sid.as_deref()),
-        (None, Some(CF))
-    );
+    // Neither the plugin's backend_url nor the template's keys: no backend,
+    // and the answer names the key of the block read.
+    for (data, key) in [
+        (
+            json!({"features": {"dual_channel_recording": {"enabled": true, "channel": "customer", "method": "conference"}}}),
+            "features.dual_channel_recording.backend_url",
+        ),
+        (
+            json!({"plugin_dual_channel_recording": {"enabled": true, "method": "conference"}}),
+            "plugin_dual_channel_recording.backend_url",
+        ),
+    ] {
+        let (c, _) = Core::new(Ok(&data), ME, "en-US", 7);
+        let err = c.control_request(T1, ControlAction::Pause).unwrap_err();
+        assert!(err.contains(key), "{err}");
+    }
+    // The backend is found as in the call-leg method: backend_url, else the
+    // template's serverless_functions_* (issue 18: the demo's conference mode).
+    for (data, url) in [
+        (
+            json!({"features": {"dual_channel_recording": {"enabled": true, "method": "conference", "backend_url": "http://127.0.0.1:8787"}}}),
+            "http://127.0.0.1:8787/features/dual-channel-recording/flex/pause-recording",
+        ),
+        (
+            json!({"features": {"dual_channel_recording": {"enabled": true, "method": "conference"}},
+                   "serverless_functions_domain": "127.0.0.1", "serverless_functions_port": "8787",
+                   "serverless_functions_protocol": "http"}),
+            "http://127.0.0.1:8787/features/dual-channel-recording/flex/pause-recording",
+        ),
+        (
+            json!({"plugin_dual_channel_recording": {"enabled": true, "method": "conference"},
+                   "serverless_functions_domain": "recordings.example.com"}),
+            "https://recordings.example.com/features/dual-channel-recording/flex/pause-recording",
+        ),
+    ] {
+        let (mut c, _) = Core::new(Ok(&data), ME, "en-US", 7);
+        flex(
+            &mut c,
+            task(T1, R1, json!({"call_sid": C1, "direction": "inbound"})),
+        );
+        flex(&mut c, conf(T1, full(A1)));
+        let (to, body) = c.control_request(T1, ControlAction::Pause).unwrap();
+        assert_eq!(
+            (to.as_str(), body.call_sid, body.conference_sid.as_deref()),
+            (url, None, Some(CF))
+        );
+    }
 }
 
 #[test]

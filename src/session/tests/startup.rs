@@ -1,6 +1,7 @@
 //! Start-up diagnostics: what the log and the notification say about the configuration.
 
 use super::*;
+use crate::session::Worker;
 
 #[test]
 fn misconfiguration_notifies_once_and_stays_inert() {
@@ -149,4 +150,83 @@ fn conference_method_pausing_without_backend_url_says_where() {
     assert!(c.pause_config().is_none(), "pausing is off");
     assert!(out.iter().any(|cmd| matches!(cmd, Command::Log { level: Level::Error, message } if message.contains("features.dual_channel_recording.backend_url: missing"))), "{out:?}");
     assert!(out.iter().any(|cmd| matches!(cmd, Command::Notify { .. })));
+}
+
+#[test]
+fn template_feature_beside_the_own_block_is_logged_and_shown_to_admins_only() {
+    let data = json!({
+        "plugin_dual_channel_recording": {"enabled": true, "channel": "customer",
+            "backend_url": "https://r.example.com", "pause_recording": {"enabled": true}},
+        "features": {"dual_channel_recording": {"enabled": true}, "pause_recording": {"enabled": true}}
+    });
+    let notified = |out: &[Command]| -> Vec<&'static str> {
+        out.iter()
+            .filter_map(|c| match c {
+                Command::Notify { id, .. } => Some(*id),
+                _ => None,
+            })
+            .collect()
+    };
+    let roles = |r: &[&str]| r.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    for (who, want) in [
+        (roles(&["agent"]), vec![]),
+        (roles(&[]), vec![]),
+        (roles(&["supervisor"]), vec![]),
+        (
+            roles(&["agent", "admin"]),
+            vec![crate::strings::TEMPLATE_CONFLICT_NOTIFICATION_ID],
+        ),
+    ] {
+        let worker = Worker {
+            attributes: None,
+            roles: &who,
+        };
+        let (c, out) = Core::for_worker(Ok(&data), worker, ME, "en-US", 7);
+        assert!(c.is_enabled());
+        assert_eq!(notified(&out), want, "{who:?}");
+        // Every user's console says it, once per feature.
+        let warns = logs(&out, Level::Warn);
+        assert_eq!(warns.len(), 2, "{warns:?}");
+        assert!(warns[0].contains("features.dual_channel_recording.enabled is true"));
+        assert!(warns[1].contains("features.pause_recording.enabled is true"));
+    }
+    // The worker's own override switches the template's features off: no conflict.
+    let attrs = json!({"config_overrides": {"features": {
+        "dual_channel_recording": {"enabled": false}, "pause_recording": {"enabled": false}}}});
+    let admin = roles(&["admin"]);
+    let (_, out) = Core::for_worker(
+        Ok(&data),
+        Worker {
+            attributes: Some(&attrs),
+            roles: &admin,
+        },
+        ME,
+        "en-US",
+        7,
+    );
+    assert!(notified(&out).is_empty());
+    assert!(logs(&out, Level::Warn).is_empty());
+}
+
+#[test]
+fn the_own_blocks_problems_are_logged_with_its_name() {
+    let data = json!({"plugin_dual_channel_recording": {"enabled": true, "channel": "customer"}});
+    let (_, out) = Core::new(Ok(&data), ME, "en-US", 7);
+    let errors = logs(&out, Level::Error);
+    assert_eq!(
+        errors,
+        [
+            "misconfigured: plugin_dual_channel_recording.backend_url: missing: set the backend's origin, such as \"https://recordings.example.com\" (or the template's serverless_functions_domain)",
+            "not recording any call until custom_data.plugin_dual_channel_recording is fixed"
+        ]
+    );
+    let data = json!({"plugin_dual_channel_recording": {"enabled": true, "method": "conference",
+        "pause_recording": {"enabled": true}}});
+    let (_, out) = Core::new(Ok(&data), ME, "en-US", 7);
+    assert!(
+        logs(&out, Level::Error)[0].starts_with(
+            "misconfigured: plugin_dual_channel_recording.backend_url: missing (or the template's serverless_functions_domain)"
+        ),
+        "{out:?}"
+    );
 }
