@@ -456,28 +456,43 @@ impl PolicyCache {
         let (Some(worker), PolicyMode::On) = (worker, self.mode) else {
             return self.current(twilio).await;
         };
-        let (policy, attributes) = tokio::join!(
-            self.current(twilio),
-            self.workers.try_get_with(worker.clone(), async {
+        // Both reads at once: a cold worker cache costs no extra round trip.
+        let (policy, attributes) =
+            tokio::join!(self.current(twilio), self.worker_attributes(twilio, worker));
+        Ok(policy?.map(|p| narrowed(p, worker, attributes)))
+    }
+
+    /// The policy whatever `POLICY` says (the safety net acts on its own,
+    /// so it always reads the configuration), narrowed by `worker`'s
+    /// overrides as a request of that worker's would be.
+    pub async fn get_for(
+        &self,
+        twilio: &TwilioClient,
+        worker: Option<&WorkerSid>,
+    ) -> Result<Arc<FlexPolicy>, AppError> {
+        let Some(worker) = worker else {
+            return self.get(twilio).await;
+        };
+        let (policy, attributes) =
+            tokio::join!(self.get(twilio), self.worker_attributes(twilio, worker));
+        Ok(narrowed(policy?, worker, attributes))
+    }
+
+    /// A worker's TaskRouter attributes (JSON text), cached like the
+    /// configuration; `None`: no such worker.
+    async fn worker_attributes(
+        &self,
+        twilio: &TwilioClient,
+        worker: &WorkerSid,
+    ) -> Result<Option<Arc<str>>, Arc<TwilioError>> {
+        self.workers
+            .try_get_with(worker.clone(), async {
                 twilio
                     .fetch_worker_attributes(worker)
                     .await
                     .map(|a| a.map(Arc::from))
             })
-        );
-        let Some(policy) = policy? else {
-            return Ok(None);
-        };
-        match attributes {
-            Ok(Some(attributes)) => Ok(Some(Arc::new(
-                policy.for_worker(worker.as_str(), &attributes),
-            ))),
-            Ok(None) => Ok(Some(policy)),
-            Err(e) => {
-                tracing::warn!(worker = %worker, problem = %e, "the worker's attributes could not be read; the account-wide recording policy applies");
-                Ok(Some(policy))
-            }
-        }
+            .await
     }
 
     pub fn mode(&self) -> PolicyMode {
@@ -633,14 +648,30 @@ fn log_policy(policy: &FlexPolicy) {
     }
 }
 
+/// `policy` with `worker`'s `config_overrides` (`FlexPolicy::for_worker`);
+/// the account-wide policy when the worker cannot be read: an override
+/// only ever narrows it.
+fn narrowed(
+    policy: Arc<FlexPolicy>,
+    worker: &WorkerSid,
+    attributes: Result<Option<Arc<str>>, Arc<TwilioError>>,
+) -> Arc<FlexPolicy> {
+    match attributes {
+        Ok(Some(attributes)) => Arc::new(policy.for_worker(worker.as_str(), &attributes)),
+        Ok(None) => policy,
+        Err(e) => {
+            tracing::warn!(worker = %worker, problem = %e, "the worker's attributes could not be read; the account-wide recording policy applies");
+            policy
+        }
+    }
+}
+
 /// The conference method with Flex's own Call Recording off: the
 /// conferences are recorded, but Flex Insights cannot reach the recordings
 /// (`docs/flex-facts.md`, "Recording the whole conference instead").
 pub fn conference_recordings_unreachable(policy: &FlexPolicy) -> bool {
     !policy.call_recording_enabled
-        && policy
-            .enabled()
-            .is_ok_and(|c| c.method == Method::Conference)
+        && enabled(&policy.setup).is_ok_and(|c| c.method == Method::Conference)
 }
 
 fn unknown_policy() -> AppError {

@@ -229,7 +229,11 @@ impl SafetyNet {
         last: bool,
     ) -> Option<(Arc<FlexPolicy>, TaskSnapshot)> {
         let task = event.task.as_str();
-        let policy = match self.policy.get(&self.twilio).await {
+        let policy = match self
+            .policy
+            .get_for(&self.twilio, event.worker.as_ref())
+            .await
+        {
             Ok(p) => p,
             Err(e) => {
                 if last {
