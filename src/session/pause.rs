@@ -181,6 +181,13 @@ impl Core {
         out: &mut Out,
     ) {
         match self.control_request(task_sid, action) {
+            Ok((_, body)) if self.recording_ended(task_sid, &body) => out.log(
+                Level::Debug,
+                format!(
+                    "no {} of the recording of {task_sid} ({why}): it ended with its call",
+                    action.as_str()
+                ),
+            ),
             Ok((_, body)) => self.send_control_body(task_sid, action, body, why, out),
             Err(reason) => out.log(
                 Level::Warn,
@@ -190,6 +197,20 @@ impl Core {
                 ),
             ),
         }
+    }
+
+    /// The conference of the task shows the request's target gone.
+    fn recording_ended(&self, task_sid: &str, body: &RecordingControlRequest) -> bool {
+        let target = match (&body.call_sid, &body.conference_sid) {
+            (Some(c), _) => Target::Call(c.clone()),
+            (None, Some(cf)) => Target::Conference(cf.clone()),
+            (None, None) => return false,
+        };
+        let conference = self
+            .sessions
+            .get(task_sid)
+            .and_then(|s| s.conference.as_ref());
+        pause::target_ended(&target, conference)
     }
 
     pub(super) fn send_control_body(

@@ -593,8 +593,14 @@ impl Shell {
         let worker = |call: &String| {
             (0..=TASKS.len()).any(|u| (0..LEGS).any(|l| *call == worker_call(u, l)))
         };
+        // The conference's recording ends with the conference: everybody
+        // listed left, a worker among them.
+        let conference_over = c.customer != Some(true)
+            && c.legs.iter().all(|l| *l != Some(true))
+            && c.legs.iter().any(Option::is_some);
         let over = |call: &String| {
-            (*call == customer_call(t) && c.customer == Some(false))
+            (*call == conference_sid(t) && conference_over)
+                || (*call == customer_call(t) && c.customer == Some(false))
                 || (worker(call)
                     && match shown(call) {
                         Some(joined) => !joined,
