@@ -250,8 +250,8 @@ pub fn target_ended(target: &Target, conference: Option<&ConferenceSnapshot>) ->
         Target::Call(call) => c
             .participants
             .iter()
-            .filter(|p| p.call_sid.as_deref() == Some(call.as_str()))
-            .last()
+            .rev()
+            .find(|p| p.call_sid.as_deref() == Some(call.as_str()))
             .is_some_and(|p| !p.is_joined()),
         // Twilio ends a conference when its last participant leaves; a
         // worker among those gone, so that it is not one still being set up.

@@ -29,7 +29,21 @@ impl Core {
 
     /// The request that pauses, resumes or reads the recordings of a task,
     /// and where it goes; or why there is none (what the action rejects with).
+    /// A pause or resume of a recording known to have ended with its call is
+    /// not sent: its answer could only be "nothing is being recorded".
     pub fn control_request(
+        &self,
+        task_sid: &str,
+        action: ControlAction,
+    ) -> Result<(String, RecordingControlRequest), String> {
+        let (url, body) = self.control_body(task_sid, action)?;
+        if action != ControlAction::State && self.recording_ended(task_sid, &body) {
+            return Err(NoTarget::NothingRecording.reason(task_sid));
+        }
+        Ok((url, body))
+    }
+
+    fn control_body(
         &self,
         task_sid: &str,
         action: ControlAction,
@@ -180,7 +194,7 @@ impl Core {
         why: &str,
         out: &mut Out,
     ) {
-        match self.control_request(task_sid, action) {
+        match self.control_body(task_sid, action) {
             Ok((_, body)) if self.recording_ended(task_sid, &body) => out.log(
                 Level::Debug,
                 format!(

@@ -510,9 +510,16 @@ impl Engine {
                     Ok(to_js(&state.answer()))
                 }
                 Outcome::Retry(why) | Outcome::Fail(why) | Outcome::Refused(why) => {
+                    // The recording ended meanwhile (another tab's hang-up):
+                    // the action says so; not a warning.
+                    let level = if crate::pause::nothing_recorded(&answer) {
+                        Level::Debug
+                    } else {
+                        Level::Warn
+                    };
                     if let Some(me) = me.upgrade() {
                         me.log(
-                            Level::Warn,
+                            level,
                             &format!(
                                 "could not {} the recording of {task_sid}: {why}",
                                 action.as_str()

@@ -532,11 +532,8 @@ fn an_automatic_pause_stops_when_the_task_is_resumed() {
 #[test]
 fn no_automatic_resume_of_a_recording_that_ended_with_its_call() {
     // (what happened before the worker's part ended, the conference then, resumed)
-    let cases: Vec<(
-        &str,
-        Vec<Participant>,
-        Vec<(Option<String>, Option<String>)>,
-    )> = vec![
+    type Resumed = Vec<(Option<String>, Option<String>)>;
+    let cases: Vec<(&str, Vec<Participant>, Resumed)> = vec![
         (
             "the worker hangs up, the customer's call goes on",
             full(A1),
