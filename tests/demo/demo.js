@@ -322,6 +322,8 @@ const actions = {
     const attributes = { ...JSON.parse(JSON.stringify(prevAttrs)), transferred_from: prev.taskSid };
     call.taskSpec = { ...prev.taskSpec, taskSid: call.taskSid, sid: call.reservationSid, attributes, dateUpdated: new Date().toISOString() };
     await sim.putTask(call.taskSid, attributes, { queueName, queueSid: QUEUES[queueName], channel: 'voice' });
+    // What the tabs report on the new task is told against Twilio's state now.
+    simState = await sim.state();
     const decision = await acceptInTabs(call.taskSpec);
     call.accepted = true;
     const leg = sid('CA');
@@ -339,6 +341,7 @@ const actions = {
     const r = await tab(where).invokeAction('PauseDualChannelRecording', { taskSid: call.taskSid });
     if (!r.ok) throw new Error(r.error);
     call.pauseState = r.value.state;
+    simState = await sim.state();
     say(`Paused in tab ${where}: ${r.value.recordings.map((x) => `${short(x.recordingSid)} ${x.status}`).join(', ')}.`);
   },
   async resume() {
@@ -347,6 +350,7 @@ const actions = {
     const r = await tab(where).invokeAction('ResumeDualChannelRecording', { taskSid: call.taskSid });
     if (!r.ok) throw new Error(r.error);
     call.pauseState = r.value.state;
+    simState = await sim.state();
     say(`Resumed in tab ${where}: ${r.value.recordings.map((x) => `${short(x.recordingSid)} ${x.status}`).join(', ')}.`);
   },
   async hangup() {
