@@ -15,7 +15,7 @@ use crate::api::ControlAction;
 use crate::backend_client::{Answer, Outcome};
 use crate::conference::AcceptAnswer;
 use crate::document::Tree;
-use crate::pause::control_outcome;
+use crate::pause::{control_outcome, nothing_recorded, NoTarget};
 use crate::session::{Command, Core, Event, FlexEvent, Level, Outgoing};
 use crate::snapshot::TaskSnapshot;
 use crate::status::Status;
@@ -494,7 +494,10 @@ impl Engine {
             };
             let ((url, mut body), token) = match request {
                 Ok(r) => r,
-                Err(reason) => return Err(js_sys::Error::new(&reason).into()),
+                Err(reason) => {
+                    let nothing = reason == NoTarget::NothingRecording.reason(&task_sid);
+                    return Err(control_error(&reason, nothing));
+                }
             };
             body.token = token.ok().and_then(|t| t.as_string()).unwrap_or_default();
             let answer = post_form(&url, body.to_form()).await;
@@ -512,11 +515,8 @@ impl Engine {
                 Outcome::Retry(why) | Outcome::Fail(why) | Outcome::Refused(why) => {
                     // The recording ended meanwhile (another tab's hang-up):
                     // the action says so; not a warning.
-                    let level = if crate::pause::nothing_recorded(&answer) {
-                        Level::Debug
-                    } else {
-                        Level::Warn
-                    };
+                    let nothing = nothing_recorded(&answer);
+                    let level = if nothing { Level::Debug } else { Level::Warn };
                     if let Some(me) = me.upgrade() {
                         me.log(
                             level,
@@ -526,7 +526,7 @@ impl Engine {
                             ),
                         );
                     }
-                    Err(js_sys::Error::new(&why).into())
+                    Err(control_error(&why, nothing))
                 }
             }
         })
@@ -558,3 +558,16 @@ impl Engine {
 // SAFETY: wasm32 without threads: there is only ever one thread.
 static ALLOCATOR: lol_alloc::AssumeSingleThreaded<lol_alloc::FreeListAllocator> =
     unsafe { lol_alloc::AssumeSingleThreaded::new(lol_alloc::FreeListAllocator::new()) };
+
+/// The `name` of the Error an action rejects with when nothing is being
+/// recorded (any more) where it would act, as after a hang-up seen first in
+/// another tab: expected, so the shim logs it at debug.
+const NOTHING_RECORDED_ERROR: &str = "NothingRecordedError";
+
+fn control_error(message: &str, nothing_recorded: bool) -> JsValue {
+    let error = js_sys::Error::new(message);
+    if nothing_recorded {
+        error.set_name(NOTHING_RECORDED_ERROR);
+    }
+    error.into()
+}

@@ -485,7 +485,7 @@ export function createFlex(options = {}) {
     try {
       return { ok: true, value: await Actions.invokeAction(name, full) };
     } catch (err) {
-      return { ok: false, error: err && err.message ? err.message : String(err) };
+      return { ok: false, error: err && err.message ? err.message : String(err), errorName: err && err.name ? err.name : undefined };
     }
   }
 

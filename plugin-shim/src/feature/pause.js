@@ -5,7 +5,7 @@
  * core decides what is paused and the backend asks Twilio; here we only
  * forward and show what Twilio answered.
  */
-import { log } from './logger.js';
+import { controlFailureLevel, log } from './logger.js';
 
 export const PAUSE_ACTION = 'PauseDualChannelRecording';
 export const RESUME_ACTION = 'ResumeDualChannelRecording';
@@ -163,7 +163,7 @@ function addButton(flex, ui, control, listeners) {
     const onClick = () => {
       setBusy(true);
       flex.Actions.invokeAction(paused ? RESUME_ACTION : PAUSE_ACTION, { task: props.task })
-        .catch((/** @type {unknown} */ error) => log('warn', 'pause/resume failed', error))
+        .catch((/** @type {unknown} */ error) => log(controlFailureLevel(error), 'pause/resume failed', error))
         .finally(() => setBusy(false));
     };
     const button = h(
