@@ -320,3 +320,33 @@ test('conference method: Flex records the conference, the table shows it, paused
     await page.close();
   }
 });
+
+test('two tabs: paused in one, hung up; a resume from the other is told nothing is recorded, with no request and no console line', async () => {
+  const { page, errors } = await openDemo();
+  try {
+    await click(page, 'toggle-b');
+    await page.frameLocator('#tab-B').locator('#plugin-state.ok').waitFor({ timeout: 20_000 });
+    await click(page, 'ring');
+    await click(page, 'accept');
+    await click(page, 'connect');
+    await pauseButtons(page, [true, false], 'recording');
+    await click(page, 'pause');
+    await pauseButtons(page, [false, true], 'paused');
+    await click(page, 'hangup');
+    await waitForLog(page, /recordings completed/, 'hung up');
+    const requests = [];
+    page.on('request', (r) => { if (/pause-recording|resume-recording/.test(r.url())) requests.push(r.url()); });
+    const taskSid = await page.$eval('#task-label', (el) => el.textContent.split(' ')[0]);
+    const r = await page.frameLocator('#tab-B').locator('body').evaluate(
+      (_, t) => window.__tab.invokeAction('ResumeDualChannelRecording', { taskSid: t }),
+      taskSid,
+    );
+    assert.equal(r.ok, false);
+    assert.match(r.error, /nothing is being recorded/);
+    assert.equal(r.errorName, 'NothingRecordedError', 'the shim logs it at debug by this name');
+    assert.deepEqual(requests, [], 'the answer was known (tab B follows the conference to its end): no request');
+    assert.deepEqual(errors, []);
+  } finally {
+    await page.close();
+  }
+});
