@@ -288,6 +288,36 @@ pub fn places(target: Target, conference: Option<&ConferenceSnapshot>) -> Places
     }
 }
 
+/// Whether the target's recording is known to have ended with its call: the
+/// conference lists that call as gone (for the conference's own recording,
+/// every participant gone, a worker among them). A resume or pause of it could only be answered
+/// "nothing is being recorded", so none is sent. Unknown is not ended.
+pub fn target_ended(target: &Target, conference: Option<&ConferenceSnapshot>) -> bool {
+    let Some(c) = conference else { return false };
+    match target {
+        Target::Call(call) => c
+            .participants
+            .iter()
+            .rev()
+            .find(|p| p.call_sid.as_deref() == Some(call.as_str()))
+            .is_some_and(|p| !p.is_joined()),
+        // Twilio ends a conference when its last participant leaves; a
+        // worker among those gone, so that it is not one still being set up.
+        Target::Conference(_) => {
+            c.participants.iter().any(|p| p.is_type("worker"))
+                && c.participants.iter().all(|p| !p.is_joined())
+        }
+    }
+}
+
+/// The backend's 409: nothing is being recorded where the pause or resume
+/// went (the call ended, and its recording with it; or Twilio's 21220). For a
+/// pause or resume the core sends by itself that is an expected end, not a
+/// failure.
+pub fn nothing_recorded(answer: &Answer) -> bool {
+    matches!(answer, Answer::Http { status: 409, .. })
+}
+
 /// The recording state of a task as the backend read it from Twilio.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ControlState {
@@ -852,6 +882,90 @@ mod tests {
         ];
         for (word, want) in cases {
             assert_eq!(state(word).toggled(), want, "{word}");
+        }
+    }
+
+    #[test]
+    fn when_a_recording_is_known_to_have_ended() {
+        let call = Target::Call(C.into());
+        let cf = Target::Conference(CF.into());
+        let live = conf(vec![
+            p("customer", "joined", C, None),
+            p("worker", "joined", A1, Some(W)),
+        ]);
+        let customer_gone = conf(vec![
+            p("customer", "left", C, None),
+            p("worker", "joined", A1, Some(W)),
+        ]);
+        let all_gone = conf(vec![
+            p("customer", "left", C, None),
+            p("worker", "left", A1, Some(W)),
+        ]);
+        let not_listed = conf(vec![p("worker", "joined", A1, Some(W))]);
+        let customer_only_gone = conf(vec![p("customer", "left", C, None)]);
+        let empty = conf(vec![]);
+        // (name, target, conference, ended?)
+        let cases: Vec<(&str, &Target, Option<&ConferenceSnapshot>, bool)> = vec![
+            ("the call is live", &call, Some(&live), false),
+            (
+                "the call left the conference",
+                &call,
+                Some(&customer_gone),
+                true,
+            ),
+            (
+                "the call is not listed: unknown",
+                &call,
+                Some(&not_listed),
+                false,
+            ),
+            ("no conference known", &call, None, false),
+            (
+                "a conference with someone still in it",
+                &cf,
+                Some(&customer_gone),
+                false,
+            ),
+            ("a conference everybody left", &cf, Some(&all_gone), true),
+            (
+                "a conference with nobody listed yet",
+                &cf,
+                Some(&empty),
+                false,
+            ),
+            (
+                "only the customer listed, gone: the worker may be joining",
+                &cf,
+                Some(&customer_only_gone),
+                false,
+            ),
+        ];
+        for (name, target, conference, want) in cases {
+            assert_eq!(target_ended(target, conference), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_409_means_nothing_is_recorded_there() {
+        let cases: Vec<(&str, Answer, bool)> = vec![
+            (
+                "the backend's 409",
+                Answer::http(
+                    409,
+                    r#"{"success":false,"message":"nothing is being recorded on CA1 of task WT1"}"#,
+                ),
+                true,
+            ),
+            (
+                "a refusal",
+                Answer::http(403, r#"{"success":false}"#),
+                false,
+            ),
+            ("a server error", Answer::http(500, ""), false),
+            ("no answer", Answer::Network("refused".into()), false),
+        ];
+        for (name, answer, want) in cases {
+            assert_eq!(nothing_recorded(&answer), want, "{name}");
         }
     }
 }

@@ -77,7 +77,11 @@ fn reading(body: &Outgoing, task_sid: &str, answer: &Answer) -> Option<Reading> 
                     state: s,
                 }),
                 what: format!("{a} of {t}"),
-                failed: (Level::Warn, format!("could not {a} the recording of {t}")),
+                failed: if pause::nothing_recorded(answer) {
+                    (Level::Debug, format!("nothing left to {a} on {t}"))
+                } else {
+                    (Level::Warn, format!("could not {a} the recording of {t}"))
+                },
                 refused: format!("the backend refused to {a} the recording of {t}"),
                 // An automatic resume is retried briefly only: one that lands
                 // much later could undo a pause the next agent of the call

@@ -29,7 +29,21 @@ impl Core {
 
     /// The request that pauses, resumes or reads the recordings of a task,
     /// and where it goes; or why there is none (what the action rejects with).
+    /// A pause or resume of a recording known to have ended with its call is
+    /// not sent: its answer could only be "nothing is being recorded".
     pub fn control_request(
+        &self,
+        task_sid: &str,
+        action: ControlAction,
+    ) -> Result<(String, RecordingControlRequest), String> {
+        let (url, body) = self.control_body(task_sid, action)?;
+        if action != ControlAction::State && self.recording_ended(task_sid, &body) {
+            return Err(NoTarget::NothingRecording.reason(task_sid));
+        }
+        Ok((url, body))
+    }
+
+    fn control_body(
         &self,
         task_sid: &str,
         action: ControlAction,
@@ -212,7 +226,14 @@ impl Core {
         why: &str,
         out: &mut Out,
     ) {
-        match self.control_request(task_sid, action) {
+        match self.control_body(task_sid, action) {
+            Ok((_, body)) if self.recording_ended(task_sid, &body) => out.log(
+                Level::Debug,
+                format!(
+                    "no {} of the recording of {task_sid} ({why}): it ended with its call",
+                    action.as_str()
+                ),
+            ),
             Ok((_, body)) => self.send_control_body(task_sid, action, body, why, out),
             Err(reason) => out.log(
                 Level::Warn,
@@ -222,6 +243,25 @@ impl Core {
                 ),
             ),
         }
+    }
+
+    /// The conference of the task shows every place the request reaches
+    /// gone: the leg, the conference (Flex's own recording) and the
+    /// customer's call. One still there may hold a recording this task's
+    /// pause paused (the worker's leg ends at a transfer while the
+    /// conference and the customer's call go on), so it is sent.
+    fn recording_ended(&self, task_sid: &str, body: &RecordingControlRequest) -> bool {
+        let conference = self
+            .sessions
+            .get(task_sid)
+            .and_then(|s| s.conference.as_ref());
+        let places = [
+            body.call_sid.clone().map(Target::Call),
+            body.conference_sid.clone().map(Target::Conference),
+            body.customer_call_sid.clone().map(Target::Call),
+        ];
+        let mut named = places.iter().flatten().peekable();
+        named.peek().is_some() && named.all(|target| pause::target_ended(target, conference))
     }
 
     pub(super) fn send_control_body(

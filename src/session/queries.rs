@@ -1,8 +1,7 @@
 //! What the shell asks the core between events: whether it is busy, how
 //! long CompleteTask may be held, which conferences to forward.
 
-use super::{Command, Core, LegState, Out, Phase, TimerPurpose, COMPLETE_HOLD_MS};
-use crate::config::Channel;
+use super::{Command, Core, Out, Phase, TimerPurpose, COMPLETE_HOLD_MS};
 
 impl Core {
     /// No backend request, retry or deferred start is pending.
@@ -35,22 +34,16 @@ impl Core {
     }
 
     pub(super) fn sync_follow(&mut self, out: &mut Out) {
-        let channel = self.config.as_ref().map(|c| c.channel);
+        // Every task with a recording to start or that runs is followed to
+        // its end: Join Call, a transfer, a leg that starts late; and a pause
+        // or resume (another tab's, or after the hang-up) of a recording
+        // that ended with its call is then known, and not sent. A task given
+        // up on is not, unless this instance paused it (watched for this
+        // worker leaving the call).
         let followed: Vec<String> = self
             .sessions
             .values()
-            .filter(|s| match s.phase {
-                // A paused task is watched for this worker leaving the call.
-                _ if self.paused.contains_key(&s.task_sid) => true,
-                Phase::Waiting | Phase::Conference => true,
-                Phase::GaveUp => false,
-                Phase::Active => {
-                    channel == Some(Channel::Worker)
-                        || s.legs
-                            .iter()
-                            .any(|r| matches!(r.state, LegState::Deferred { .. }))
-                }
-            })
+            .filter(|s| s.phase != Phase::GaveUp || self.paused.contains_key(&s.task_sid))
             .map(|s| s.task_sid.clone())
             .collect();
         if followed != self.followed {

@@ -14,7 +14,7 @@
 use crate::api::ControlAction;
 use crate::backend_client::{Answer, Outcome};
 use crate::conference::AcceptAnswer;
-use crate::pause::control_outcome;
+use crate::pause::{control_outcome, nothing_recorded, NoTarget};
 use crate::session::{Command, Core, Event, FlexEvent, Level, Outgoing};
 use crate::snapshot::TaskSnapshot;
 use crate::status::Status;
@@ -507,7 +507,10 @@ async fn control_round(
     };
     let ((url, mut body), token) = match request {
         Ok(r) => r,
-        Err(reason) => return Err(js_sys::Error::new(&reason).into()),
+        Err(reason) => {
+            let nothing = reason == NoTarget::NothingRecording.reason(task_sid);
+            return Err(control_error(&reason, nothing));
+        }
     };
     body.token = token.ok().and_then(|t| t.as_string()).unwrap_or_default();
     let answer = post_form(&url, body.to_form()).await;
@@ -532,16 +535,20 @@ async fn control_round(
             Ok(state)
         }
         Outcome::Retry(why) | Outcome::Fail(why) | Outcome::Refused(why) => {
+            // The recording ended meanwhile (another tab's hang-up): the
+            // action says so; not a warning.
+            let nothing = nothing_recorded(&answer);
+            let level = if nothing { Level::Debug } else { Level::Warn };
             if let Some(me) = me.upgrade() {
                 me.log(
-                    Level::Warn,
+                    level,
                     &format!(
                         "could not {} the recording of {task_sid}: {why}",
                         action.as_str()
                     ),
                 );
             }
-            Err(js_sys::Error::new(&why).into())
+            Err(control_error(&why, nothing))
         }
     }
 }
@@ -553,3 +560,16 @@ async fn control_round(
 // SAFETY: wasm32 without threads: there is only ever one thread.
 static ALLOCATOR: lol_alloc::AssumeSingleThreaded<lol_alloc::FreeListAllocator> =
     unsafe { lol_alloc::AssumeSingleThreaded::new(lol_alloc::FreeListAllocator::new()) };
+
+/// The `name` of the Error an action rejects with when nothing is being
+/// recorded (any more) where it would act, as after a hang-up seen first in
+/// another tab: expected, so the shim logs it at debug.
+const NOTHING_RECORDED_ERROR: &str = "NothingRecordedError";
+
+fn control_error(message: &str, nothing_recorded: bool) -> JsValue {
+    let error = js_sys::Error::new(message);
+    if nothing_recorded {
+        error.set_name(NOTHING_RECORDED_ERROR);
+    }
+    error.into()
+}

@@ -12,6 +12,8 @@ let sim;
 const tabs = { A: { frame: $('tab-A'), open: true }, B: { frame: $('tab-B'), open: false } };
 let call = null; // the call the buttons act on
 let lastState = null;
+/** The simulator's state as last polled. */
+let simState = { recordings: [], conferenceRecordings: [], calls: {}, conferences: {} };
 
 const hex32 = () => Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
 const sid = (prefix) => prefix + hex32();
@@ -43,7 +45,7 @@ function say(message, kind = '') {
 function onReport(r) {
   if (r.kind === 'status') {
     const recs = r.recordings && r.recordings.length ? ` (${r.recordings.map(short).join(', ')})` : '';
-    say(`Tab ${r.tab} · task ${short(r.taskSid)}: ${r.state}${recs}${r.reason ? ` · ${r.reason}` : ''}`, `decision state-${r.state}`);
+    say(`Tab ${r.tab} · task ${short(r.taskSid)}: ${statusWords(r)}${recs}${r.reason ? ` · ${r.reason}` : ''}`, `decision state-${shownState(r)}`);
   } else if (r.kind === 'recording') {
     if (r.alreadyRecording) {
       say(`Tab ${r.tab}: the backend answered alreadyRecording: ${short(r.recordingSid)} on ${short(r.callSid)} was started by another tab, so tab ${r.tab} did not start one.`, 'decision');
@@ -53,13 +55,57 @@ function onReport(r) {
   }
 }
 
+/**
+ * What Twilio holds for the live call now (the simulator's recordings of its
+ * calls and of its conference): `paused` when any is paused, `in-progress`
+ * when any records, else `none`.
+ */
+function twilioState() {
+  if (!call || call.done) return 'none';
+  const calls = new Set([call.customerCallSid, ...call.workerLegs.map((l) => l.callSid)]);
+  const live = [
+    ...(simState.recordings || []).filter((r) => calls.has(r.callSid)),
+    ...(simState.conferenceRecordings || []).filter((r) => r.conferenceSid === call.conferenceSid),
+  ].map((r) => r.status);
+  if (live.includes('paused')) return 'paused';
+  if (live.includes('in-progress')) return 'in-progress';
+  return 'none';
+}
+
+/** Whether anything of the call was recorded at all (any status). */
+function anythingRecorded() {
+  if (!call) return false;
+  const calls = new Set([call.customerCallSid, ...call.workerLegs.map((l) => l.callSid)]);
+  return (simState.recordings || []).some((r) => calls.has(r.callSid))
+    || (simState.conferenceRecordings || []).some((r) => r.conferenceSid === call.conferenceSid);
+}
+
+/**
+ * A task the core leaves out of any new recording ("excluded") while the
+ * call's recording goes on (a customer-channel transfer: the customer's leg
+ * was recorded before it) is not shown as excluded: Twilio still records.
+ */
+function shownState(status) {
+  const twilio = call && status.taskSid === call.taskSid ? twilioState() : 'none';
+  if (status.state === 'excluded' && twilio !== 'none') return twilio === 'paused' ? 'paused' : 'continues';
+  if (status.state === 'recording' && twilio === 'paused') return 'paused';
+  return status.state;
+}
+function statusWords(status) {
+  const shown = shownState(status);
+  if (shown === 'continues') return 'no new recording; the call\u2019s recording continues';
+  if (shown === 'paused' && status.state === 'excluded') return 'no new recording; the call\u2019s recording continues, paused';
+  return shown;
+}
+
 /** Says where each open tab's plugin stands on the current task, with the core's reason. */
 function sayStatuses() {
   if (!call) return;
   for (const t of openTabs()) {
     const st = t.api.status(call.taskSid);
     if (st && st.state !== 'unknown') {
-      say(`Tab ${t.name} · task ${short(call.taskSid)}: ${st.state}${st.reason ? ` · ${st.reason}` : ''}`, `decision state-${st.state}`);
+      const s = { ...st, taskSid: call.taskSid };
+      say(`Tab ${t.name} · task ${short(call.taskSid)}: ${statusWords(s)}${st.reason ? ` · ${st.reason}` : ''}`, `decision state-${shownState(s)}`);
     }
   }
 }
@@ -75,16 +121,23 @@ function applicable() {
     transfer: !!live && call.connected && !call.ended,
     hangup: !!live && call.accepted && !call.ended,
     complete: !!live && call.accepted,
-    // Twilio's state as the last answer gave it: Pause while recording, Resume while paused.
-    pause: !!live && call.connected && !call.ended && !call.paused,
-    resume: !!live && call.connected && !call.ended && !!call.paused,
+    // The plugin's own answer (its recordingState, which the backend reads
+    // from Twilio, as the plugin's Pause/Resume button shows it): Pause while
+    // recording, Resume while paused; neither while pausing is off, as the
+    // plugin then shows no button.
+    pause: !!live && call.connected && !call.ended && pausingOn() && call.pauseState === 'recording',
+    resume: !!live && call.connected && !call.ended && pausingOn() && call.pauseState === 'paused',
   };
 }
 
 let busy = false;
+const PAUSE_TITLE = $('pause').title;
 function updateButtons() {
   const ok = applicable();
   for (const [id, enabled] of Object.entries(ok)) $(id).disabled = busy || !enabled;
+  // Why the plugin offers no pause, in its own words.
+  const why = !pausingOn() ? 'pausing is off (features.pause_recording.enabled)' : (call && call.pauseWhyNot) || '';
+  $('pause').title = why ? `Pause recording: ${why}` : PAUSE_TITLE;
   $('toggle-b').disabled = busy;
   $('reset').disabled = busy;
 }
@@ -92,6 +145,25 @@ function updateButtons() {
 function openTabs() { return Object.entries(tabs).filter(([, t]) => t.open).map(([name, t]) => ({ name, api: t.frame.contentWindow.__tab })); }
 async function inTabs(method, ...args) { for (const t of openTabs()) await t.api.call(method, ...args); }
 function tab(name) { return tabs[name].frame.contentWindow.__tab; }
+
+const pausingOn = () => $('pausing').value === 'on';
+
+/**
+ * Asks the plugin in the tab with the call what a pause would reach and its
+ * state at Twilio (`DualChannelRecording.recordingState`): `recording`,
+ * `paused`, `none`; or why there is nothing to pause (an excluded call).
+ */
+async function refreshPauseState() {
+  if (!call || call.done || !call.connected || call.ended) return;
+  const where = call.activeTab || openTabs()[0].name;
+  const taskSid = call.taskSid;
+  const r = await tab(where).recordingState(taskSid);
+  if (call && call.taskSid === taskSid) {
+    call.pauseState = r.ok ? r.value.state : 'none';
+    call.pauseWhyNot = r.ok ? '' : r.error;
+  }
+  updateButtons();
+}
 
 function config() {
   return {
@@ -122,7 +194,13 @@ async function loadTab(name) {
       token,
       identity: identity(),
       customData: {
-        features: { dual_channel_recording: config(), pause_recording: { enabled: true, indicator_banner: true } },
+        features: {
+          // Until the plugin finds the backend by serverless_functions_domain
+          // in the conference method too (issue 18), that method gets its
+          // address spelled out.
+          dual_channel_recording: $('method').value === 'conference' ? { ...config(), backend_url: cfg.backendUrl } : config(),
+          pause_recording: { enabled: pausingOn(), indicator_banner: true },
+        },
         serverless_functions_domain: cfg.backendHost,
         serverless_functions_protocol: 'http',
       },
@@ -142,7 +220,7 @@ async function reset() {
   await sim.putFlexConfiguration({ uiAttributes: { custom_data: { features: { dual_channel_recording: config() } } }, callRecordingEnabled: false });
   $('log').replaceChildren();
   for (const [name, t] of Object.entries(tabs)) if (t.open) await loadTab(name);
-  say(`Reset: method ${$('method').value}, ${$('channel').value} channel. Ring an inbound call to start.`);
+  say(`Reset: method ${$('method').value}, ${$('channel').value} channel, pausing ${$('pausing').value}. Ring an inbound call to start.`);
   updateButtons();
 }
 
@@ -154,6 +232,9 @@ async function reset() {
 async function acceptInTabs(taskSpec) {
   const [first] = openTabs();
   const { conferenceRecord } = await first.api.invokeAcceptTask(taskSpec);
+  // Flex records the conference when the accept asked for it (as the replays play it).
+  await sim.putAcceptOptions(taskSpec.taskSid, conferenceRecord);
+  await sim.upsertReservation({ taskSid: taskSpec.taskSid, reservationSid: taskSpec.sid, workerSid: cfg.workerSid, status: 'accepted' });
   await inTabs('acceptTask', taskSpec);
   const status = first.api.status(taskSpec.taskSid) || {};
   const decision = conferenceRecord === null
@@ -185,7 +266,6 @@ const actions = {
   async accept() {
     requireCall();
     if (call.accepted) throw new Error('already accepted');
-    await sim.upsertReservation({ taskSid: call.taskSid, reservationSid: call.reservationSid, workerSid: cfg.workerSid, status: 'accepted' });
     call.taskSpec.dateUpdated = new Date().toISOString();
     const decision = await acceptInTabs(call.taskSpec);
     call.accepted = true;
@@ -237,12 +317,13 @@ const actions = {
     // The transferred task carries the first task's attributes (its Insights media included).
     const queueName = prev.taskSpec.queueName;
     call = {
-      ...prev, taskSid: sid('WT'), reservationSid: sid('WR'), workerLegs: [...prev.workerLegs], accepted: false,
+      ...prev, taskSid: sid('WT'), reservationSid: sid('WR'), workerLegs: [...prev.workerLegs], accepted: false, pauseState: null,
     };
     const attributes = { ...JSON.parse(JSON.stringify(prevAttrs)), transferred_from: prev.taskSid };
     call.taskSpec = { ...prev.taskSpec, taskSid: call.taskSid, sid: call.reservationSid, attributes, dateUpdated: new Date().toISOString() };
     await sim.putTask(call.taskSid, attributes, { queueName, queueSid: QUEUES[queueName], channel: 'voice' });
-    await sim.upsertReservation({ taskSid: call.taskSid, reservationSid: call.reservationSid, workerSid: cfg.workerSid, status: 'accepted' });
+    // What the tabs report on the new task is told against Twilio's state now.
+    simState = await sim.state();
     const decision = await acceptInTabs(call.taskSpec);
     call.accepted = true;
     const leg = sid('CA');
@@ -259,7 +340,8 @@ const actions = {
     const where = call.activeTab || 'A';
     const r = await tab(where).invokeAction('PauseDualChannelRecording', { taskSid: call.taskSid });
     if (!r.ok) throw new Error(r.error);
-    call.paused = r.value.state === 'paused';
+    call.pauseState = r.value.state;
+    simState = await sim.state();
     say(`Paused in tab ${where}: ${r.value.recordings.map((x) => `${short(x.recordingSid)} ${x.status}`).join(', ')}.`);
   },
   async resume() {
@@ -267,21 +349,27 @@ const actions = {
     const where = tabs.B.open && call.activeTab !== 'B' ? 'B' : 'A';
     const r = await tab(where).invokeAction('ResumeDualChannelRecording', { taskSid: call.taskSid });
     if (!r.ok) throw new Error(r.error);
-    call.paused = r.value.state === 'paused';
+    call.pauseState = r.value.state;
+    simState = await sim.state();
     say(`Resumed in tab ${where}: ${r.value.recordings.map((x) => `${short(x.recordingSid)} ${x.status}`).join(', ')}.`);
   },
   async hangup() {
     requireCall('accepted');
-    await inTabs('hangup', call.taskSid);
+    // The customer hangs up: the calls end (and their recordings with them),
+    // Flex sees everybody leave the conference, then the task ends its call.
     for (const l of call.workerLegs) if (l.status === 'joined') { l.status = 'left'; await sim.endCall(l.callSid); }
     call.customerLeft = true;
     await sim.endCall(call.customerCallSid);
     if (call.connected) await publishConference();
     for (const t of openTabs()) await t.api.call('setActiveCall', null);
+    await inTabs('hangup', call.taskSid);
     await inTabs('wrapup', call.taskSid);
     call.ended = true;
     call.activeTab = null;
-    say('Hung up: the calls ended and their recordings completed; the task is in wrap-up.');
+    simState = await sim.state();
+    say(anythingRecorded()
+      ? 'Hung up: the calls ended and their recordings completed; the task is in wrap-up.'
+      : 'Hung up: the calls ended; nothing was recorded; the task is in wrap-up.');
   },
   async complete() {
     requireCall('accepted');
@@ -333,6 +421,9 @@ function legOf(state, callSid) {
 }
 
 function renderState(state) {
+  simState = state;
+  // Each tab's card shows Twilio's state of the live call beside the core's.
+  for (const t of openTabs()) if (t.api && call) t.api.setTwilio(call.taskSid, twilioState());
   const rec = $('recordings').tBodies[0];
   rec.replaceChildren();
   for (const r of state.recordings || []) {
@@ -386,11 +477,26 @@ function readableTimes(json) {
   return json.replace(/("start_time": )(\d{12,})(,?)$/gm, (_, key, ms, comma) => `${key}${ms}${comma}  // ${new Date(Number(ms)).toLocaleTimeString()}`);
 }
 
+/** Each Flex tab as tall as what it shows: nothing cut off. */
+function fitFrames() {
+  for (const t of Object.values(tabs)) {
+    const doc = t.open && t.frame.contentDocument;
+    if (!doc || !doc.body) continue;
+    const h = Math.max(200, doc.documentElement.scrollHeight);
+    if (t.frame.offsetHeight !== h + 2) t.frame.style.height = `${h + 2}px`;
+  }
+}
+
 async function poll() {
   try {
     const state = await sim.state();
     const text = JSON.stringify(state);
-    if (text !== lastState) { lastState = text; renderState(state); }
+    if (text !== lastState) {
+      lastState = text;
+      renderState(state);
+      if (!busy) await refreshPauseState();
+    }
+    fitFrames();
   } catch (err) {
     $('status').textContent = `cannot reach the simulator: ${err.message}`;
   }
@@ -405,13 +511,17 @@ async function main() {
       const button = ev.currentTarget;
       busy = true;
       updateButtons();
-      try { await fn(); } catch (err) { say(`${button.textContent.replace(/^\d · /, '')}: ${err.message}`, 'error'); } finally { busy = false; updateButtons(); }
+      try {
+        await fn();
+        await refreshPauseState();
+      } catch (err) { say(`${button.textContent.replace(/^\d · /, '')}: ${err.message}`, 'error'); } finally { busy = false; updateButtons(); }
     });
   }
   $('toggle-b').addEventListener('click', () => toggleB().catch((err) => say(err.message, 'error')));
   $('reset').addEventListener('click', () => reset().catch((err) => say(err.message, 'error')));
   $('channel').addEventListener('change', () => reset().catch((err) => say(err.message, 'error')));
   $('method').addEventListener('change', () => reset().catch((err) => say(err.message, 'error')));
+  $('pausing').addEventListener('change', () => reset().catch((err) => say(err.message, 'error')));
   await reset();
   poll();
 }

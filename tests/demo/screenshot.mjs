@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Regenerates docs/demo.png, the README's picture of the demo after one
-// recorded call: starts `tests/demo/server.mjs`, clicks through an inbound
-// call in headless Chromium and takes a screenshot.
+// Regenerates docs/demo.png, the README's picture of the demo during one
+// recorded call (the settings, the Pause button offered, the recording):
+// starts `tests/demo/server.mjs`, clicks through an inbound call in headless
+// Chromium and takes a screenshot.
 // Usage: node tests/demo/screenshot.mjs (after `make build`).
 import { spawn } from 'node:child_process';
 import path from 'node:path';
@@ -31,7 +32,9 @@ try {
     await page.click(`#${id}`);
     await page.waitForTimeout(700);
   }
-  await page.waitForFunction(() => document.querySelectorAll('#recordings tbody tr').length > 0, null, { timeout: 10_000 });
+  await page.waitForFunction(() => document.querySelectorAll('#recordings tbody tr code').length > 0, null, { timeout: 10_000 });
+  // Pause is offered once the plugin reads the recording's state (it records).
+  await page.waitForFunction(() => !document.getElementById('pause').disabled, null, { timeout: 15_000 });
   await page.waitForTimeout(1200);
   const out = path.join(REPO_ROOT, 'docs/demo.png');
   await page.screenshot({ path: out, fullPage: true });

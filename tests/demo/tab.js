@@ -10,6 +10,8 @@ let tabName = '';
 const started = [];
 /** taskSid → the last status reported, so each change is reported once. */
 const lastStatus = new Map();
+/** taskSid → Twilio's state of its call (`in-progress`, `paused`, `none`), from the demo page. */
+const twilio = new Map();
 /** The demo page's "What happened" (set by setup). */
 let report = () => {};
 
@@ -31,8 +33,8 @@ function render() {
   const active = state.phone.activeCall;
   text($('active-call'), active ? active.parameters.CallSid : 'none');
   $('active-call').classList.toggle('on', !!active);
-  const shown = sim.notificationsShown();
-  text($('notifications'), shown.length ? [...new Set(shown)].join(', ') : 'none');
+  const now = sim.notificationsCurrent();
+  text($('notifications'), now.length ? [...new Set(now)].join(', ') : 'none');
   const list = $('tasks');
   list.replaceChildren();
   const api = window.DualChannelRecording;
@@ -55,8 +57,9 @@ function render() {
     meta.className = 'muted';
     meta.textContent = ` ${task.queueName} · ${task.status}`;
     const pill = document.createElement('span');
-    pill.className = `pill state-${status.state}`;
-    pill.textContent = status.state + (status.recordings && status.recordings.length ? ` · ${status.recordings.length} rec` : '');
+    const shown = shownState(status.state, twilio.get(taskSid));
+    pill.className = `pill state-${shown}`;
+    pill.textContent = shown + (status.recordings && status.recordings.length ? ` · ${status.recordings.length} rec` : '');
     // The pill says what the core says, reason included (status(taskSid).reason).
     const reason = document.createElement('div');
     reason.className = 'reason';
@@ -73,13 +76,25 @@ function render() {
     li.textContent = 'none yet';
     ev.append(li);
   }
-  for (const e of started.slice(-4).reverse()) {
+  for (const e of [...started].reverse()) {
     const li = document.createElement('li');
     li.innerHTML = '<code></code> on <code></code>';
     li.children[0].textContent = e.recordingSid;
     li.children[1].textContent = e.callSid;
     ev.append(li);
   }
+}
+
+/**
+ * The card says what Twilio says where the core's state alone would not:
+ * `paused` while Twilio holds the recording paused, and a task left out of
+ * any new recording while the call's recording goes on (a customer-channel
+ * transfer) as `recorded before` (the core's reason says why).
+ */
+function shownState(core, atTwilio) {
+  if (atTwilio === 'paused' && (core === 'recording' || core === 'excluded')) return 'paused';
+  if (core === 'excluded' && atTwilio === 'in-progress') return 'recorded before';
+  return core;
 }
 
 /** Reports a task's status to the demo page when its state or reason changed. */
@@ -144,6 +159,22 @@ window.__tab = {
     const result = await sim.invokeAcceptTask(spec);
     render();
     return result;
+  },
+  /** Twilio's state of the task's call, as the demo page reads it from the simulator. */
+  setTwilio(taskSid, state) {
+    if (twilio.get(taskSid) === state) return;
+    twilio.set(taskSid, state);
+    render();
+  },
+  /** `DualChannelRecording.recordingState(taskSid)`: `{ok, value: {state, recordings}}` or `{ok: false, error}`. */
+  async recordingState(taskSid) {
+    const api = window.DualChannelRecording;
+    if (!api) return { ok: false, error: 'the plugin is not loaded' };
+    try {
+      return { ok: true, value: JSON.parse(JSON.stringify(await api.recordingState(taskSid))) };
+    } catch (err) {
+      return { ok: false, error: err && err.message ? err.message : String(err) };
+    }
   },
   activeCall: () => {
     const a = sim && sim.manager.store.getState().flex.phone.activeCall;

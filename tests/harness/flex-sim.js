@@ -270,6 +270,10 @@ export function createFlex(options = {}) {
       if (!registered.has(id)) console.warn(`[flex-sim] showNotification(${id}): not registered`);
       return registered.get(id) || null;
     },
+    /** Flex's `dismissNotificationById`: every showing of that id is gone. */
+    dismissNotificationById(id) {
+      for (const n of shown) if (n.id === id) n.dismissed = true;
+    },
   };
   const NotificationType = { error: 'error', warning: 'warning', info: 'info', success: 'success' };
 
@@ -485,7 +489,7 @@ export function createFlex(options = {}) {
     try {
       return { ok: true, value: await Actions.invokeAction(name, full) };
     } catch (err) {
-      return { ok: false, error: err && err.message ? err.message : String(err) };
+      return { ok: false, error: err && err.message ? err.message : String(err), errorName: err && err.name ? err.name : undefined };
     }
   }
 
@@ -570,5 +574,16 @@ export function createFlex(options = {}) {
     errors: () => errors.slice(),
     /** Every notification id shown so far, in order (repeats included). */
     notificationsShown: () => shown.map((n) => n.id),
+    /**
+     * The notification ids on screen now: shown, not dismissed, and within
+     * their registered `timeout` (ms; 0 or none: until dismissed).
+     */
+    notificationsCurrent: (now = Date.now()) => shown
+      .filter((n) => {
+        if (n.dismissed) return false;
+        const timeout = (registered.get(n.id) || {}).timeout;
+        return !(timeout > 0) || now - n.at < timeout;
+      })
+      .map((n) => n.id),
   };
 }

@@ -343,5 +343,10 @@ test('invokeAction driver: the task of a taskSid comes along; a rejection is an 
   await sim.invokeAction('Look', { taskSid: 'WT0000000000000000000000000000ffff' });
   assert.equal(seen.task, undefined, 'no task for a SID this instance does not hold');
   sim.flex.Actions.registerAction('No', () => Promise.reject(new Error('not this worker\'s task')));
-  assert.deepEqual(await sim.invokeAction('No', { taskSid: WT }), { ok: false, error: 'not this worker\'s task' });
+  assert.deepEqual(await sim.invokeAction('No', { taskSid: WT }), { ok: false, error: 'not this worker\'s task', errorName: 'Error' });
+  // The error's name comes along (the plugin names an expected refusal).
+  const named = new Error('nothing is being recorded on WT1');
+  named.name = 'NothingRecordedError';
+  sim.flex.Actions.registerAction('Named', () => Promise.reject(named));
+  assert.deepEqual(await sim.invokeAction('Named', {}), { ok: false, error: 'nothing is being recorded on WT1', errorName: 'NothingRecordedError' });
 });

@@ -7,7 +7,7 @@
  * core decides what is paused and the backend asks Twilio; here we only
  * forward and show what Twilio answered.
  */
-import { log } from './logger.js';
+import { controlFailureLevel, log } from './logger.js';
 
 /** The flex-project-template's names: its button, its shortcuts and other plugins call these. */
 export const PAUSE_ACTION = 'PauseCallRecording';
@@ -233,7 +233,7 @@ function addButton(flex, ui, control, listeners) {
     const onClick = () => {
       setBusy(true);
       flex.Actions.invokeAction(paused ? RESUME_ALIAS : PAUSE_ALIAS, { task: props.task })
-        .catch((/** @type {unknown} */ error) => log('warn', 'pause/resume failed', error))
+        .catch((/** @type {unknown} */ error) => log(controlFailureLevel(error), 'pause/resume failed', error))
         .finally(() => setBusy(false));
     };
     const button = h(

@@ -49,9 +49,10 @@ fn inbound_customer_channel_carried_here_starts_at_once() {
         out.contains(&Command::CancelTimer { id: 2 }),
         "no longer waiting"
     );
-    assert!(
-        out.contains(&Command::Follow { task_sids: vec![] }),
-        "customer leg chosen: nothing left to follow"
+    assert_eq!(
+        c.followed(),
+        &[T1.to_string()],
+        "followed to its end: a pause of a recording that ended with its call is then known"
     );
     assert!(!c.idle());
     assert_eq!(c.status(T1).state, "starting");

@@ -93,6 +93,48 @@ fn conference_method_pauses_the_conference() {
 }
 
 #[test]
+fn no_button_request_for_a_recording_that_ended_with_its_call() {
+    // (the conference after the customer's leg was recorded, action, sent?)
+    let gone = vec![
+        p("customer", "left", Some(C1), None),
+        p("worker", "joined", Some(A1), Some(ME)),
+    ];
+    let cases: Vec<(&str, Vec<Participant>, ControlAction, bool)> = vec![
+        ("live: pause", full(A1), ControlAction::Pause, true),
+        ("live: resume", full(A1), ControlAction::Resume, true),
+        (
+            "the customer left: pause",
+            gone.clone(),
+            ControlAction::Pause,
+            false,
+        ),
+        (
+            "the customer left: resume",
+            gone.clone(),
+            ControlAction::Resume,
+            false,
+        ),
+        // Reading the state still asks Twilio (it answers "none").
+        ("the customer left: state", gone, ControlAction::State, true),
+    ];
+    for (what, participants, action, sent) in cases {
+        let (mut c, _) = core_with_pause("customer", json!({}));
+        recording_customer_leg(&mut c);
+        flex(&mut c, conf(T1, participants));
+        match c.control_request(T1, action) {
+            Ok((_, body)) => {
+                assert!(sent, "{what}: sent");
+                assert_eq!(body.call_sid.as_deref(), Some(C1), "{what}");
+            }
+            Err(err) => {
+                assert!(!sent, "{what}: {err}");
+                assert!(err.contains("nothing is being recorded"), "{what}: {err}");
+            }
+        }
+    }
+}
+
+#[test]
 fn a_pause_waits_while_the_recording_is_being_started() {
     let (mut c, _) = core_with_pause("customer", json!({}));
     assert!(!c.control_pending(T1), "unknown task: nothing to wait for");

@@ -297,10 +297,8 @@ fn a_transfer_while_paused_resumes_when_this_worker_leaves() {
             },
         );
         assert!(
-            out.contains(&Command::Follow {
-                task_sids: vec![T1.into()]
-            }),
-            "{what}: a paused task is followed"
+            c.followed().contains(&T1.to_string()),
+            "{what}: a paused task is followed: {out:?}"
         );
         let out = flex(&mut c, conf(T1, after));
         let want = if resumed {
@@ -309,12 +307,11 @@ fn a_transfer_while_paused_resumes_when_this_worker_leaves() {
             vec![]
         };
         assert_eq!(resumes(&out), want, "{what}");
-        if resumed {
-            assert!(
-                out.contains(&Command::Follow { task_sids: vec![] }),
-                "{what}: no longer followed"
-            );
-        }
+        assert_eq!(
+            c.followed(),
+            &[T1.to_string()],
+            "{what}: followed to its end, resumed or not"
+        );
     }
 }
 
@@ -532,5 +529,97 @@ fn an_automatic_pause_stops_when_the_task_is_resumed() {
             });
         }
         assert!(c.idle(), "{name}");
+    }
+}
+
+#[test]
+fn no_automatic_resume_of_a_recording_that_ended_with_its_call() {
+    // (what happened before the worker's part ended, the conference then, resumed)
+    type Resumed = Vec<(Option<String>, Option<String>)>;
+    let cases: Vec<(&str, Vec<Participant>, Resumed)> = vec![
+        (
+            "the worker hangs up, the customer's call goes on",
+            full(A1),
+            vec![(Some(C1.to_string()), None)],
+        ),
+        (
+            "the customer hung up first: their recording completed",
+            vec![
+                p("customer", "left", Some(C1), None),
+                p("worker", "joined", Some(A1), Some(ME)),
+            ],
+            vec![],
+        ),
+    ];
+    for (what, participants, want) in cases {
+        let (mut c, _) = core_with_pause("customer", json!({"enabled": true}));
+        recording_customer_leg(&mut c);
+        flex(
+            &mut c,
+            FlexEvent::PauseState {
+                task_sid: T1.into(),
+                paused: true,
+            },
+        );
+        flex(&mut c, conf(T1, participants));
+        let out = flex(
+            &mut c,
+            FlexEvent::Hangup {
+                task_sid: T1.into(),
+            },
+        );
+        assert_eq!(resumes(&out), want, "{what}");
+        assert!(logs(&out, Level::Warn).is_empty(), "{what}: {out:?}");
+    }
+}
+
+#[test]
+fn nothing_left_to_resume_is_not_a_warning() {
+    // (the backend's answer to an automatic resume, level of its log)
+    let cases: Vec<(&str, Answer, Level)> = vec![
+        (
+            "409: the recording ended meanwhile",
+            Answer::http(
+                409,
+                r#"{"success":false,"message":"nothing is being recorded on CA000000000000000000000000000000c1 of task WT00000000000000000000000000000001"}"#,
+            ),
+            Level::Debug,
+        ),
+        (
+            "400: a real failure",
+            Answer::http(400, r#"{"success":false,"message":"bad request"}"#),
+            Level::Warn,
+        ),
+    ];
+    for (what, answer, level) in cases {
+        let (mut c, _) = core_with_pause("customer", json!({}));
+        recording_customer_leg(&mut c);
+        flex(
+            &mut c,
+            FlexEvent::PauseState {
+                task_sid: T1.into(),
+                paused: true,
+            },
+        );
+        let out = flex(
+            &mut c,
+            FlexEvent::Hangup {
+                task_sid: T1.into(),
+            },
+        );
+        let (request, _) = sends(&out)[0].clone();
+        let out = c.handle(Event::Answer { request, answer });
+        let said = logs(&out, level);
+        assert!(
+            said.iter().any(|l| l.contains("resume") && l.contains(T1)),
+            "{what}: {out:?}"
+        );
+        if level == Level::Debug {
+            assert!(
+                logs(&out, Level::Warn).is_empty() && logs(&out, Level::Error).is_empty(),
+                "{what}: {out:?}"
+            );
+        }
+        assert!(c.idle(), "{what}: not retried");
     }
 }

@@ -200,6 +200,18 @@ enum Create {
 struct Conference {
     customer: Option<bool>,
     legs: [Option<bool>; LEGS],
+    /// Everybody listed left, a worker among them: Twilio ended the
+    /// conference and its recording, for good (a leg that joins later is in
+    /// another conference).
+    over: bool,
+}
+
+impl Conference {
+    fn note_over(&mut self) {
+        self.over |= self.customer != Some(true)
+            && self.legs.iter().all(|l| *l != Some(true))
+            && self.legs.iter().any(Option::is_some);
+    }
 }
 
 struct Shell {
@@ -330,6 +342,7 @@ impl Shell {
                 // A call that left does not come back.
                 let customer = &mut self.conferences[t].customer;
                 *customer = Some(joined && *customer != Some(false));
+                self.conferences[t].note_over();
                 self.flex(self.conference_event(t))?;
             }
             Step::WorkerLeg {
@@ -350,6 +363,7 @@ impl Shell {
                     }
                 }
                 legs[leg] = Some(joined);
+                self.conferences[t].note_over();
                 self.flex(self.conference_event(t))?;
             }
             Step::ActiveCall(call) => {
@@ -594,7 +608,9 @@ impl Shell {
             (0..=TASKS.len()).any(|u| (0..LEGS).any(|l| *call == worker_call(u, l)))
         };
         let over = |call: &String| {
-            (*call == customer_call(t) && c.customer == Some(false))
+            // The conference's recording ended with the conference.
+            (*call == conference_sid(t) && c.over)
+                || (*call == customer_call(t) && c.customer == Some(false))
                 || (worker(call)
                     && match shown(call) {
                         Some(joined) => !joined,
