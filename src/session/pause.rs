@@ -5,7 +5,7 @@ use super::{Core, LegState, Level, Out, Outgoing, TimerPurpose};
 use crate::api::{ControlAction, RecordingControlRequest};
 use crate::config::{self, Channel};
 use crate::leg;
-use crate::pause::{self, ControlState, NoTarget, PauseConfig, RecordedLegRef};
+use crate::pause::{self, ControlState, NoTarget, PauseConfig, RecordedLegRef, Target};
 
 impl Core {
     /// The pause configuration for the shim's UI, `None` when invalid.

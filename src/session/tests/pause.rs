@@ -95,27 +95,45 @@ fn conference_method_pauses_the_conference() {
 #[test]
 fn no_button_request_for_a_recording_that_ended_with_its_call() {
     // (the conference after the customer's leg was recorded, action, sent?)
-    let gone = vec![
+    // The customer left while the worker is still in the conference: a
+    // pause also reaches the conference (Flex's own recording), so it goes.
+    let customer_gone = vec![
         p("customer", "left", Some(C1), None),
         p("worker", "joined", Some(A1), Some(ME)),
+    ];
+    let gone = vec![
+        p("customer", "left", Some(C1), None),
+        p("worker", "left", Some(A1), Some(ME)),
     ];
     let cases: Vec<(&str, Vec<Participant>, ControlAction, bool)> = vec![
         ("live: pause", full(A1), ControlAction::Pause, true),
         ("live: resume", full(A1), ControlAction::Resume, true),
         (
-            "the customer left: pause",
+            "the customer left, the conference goes on: pause",
+            customer_gone.clone(),
+            ControlAction::Pause,
+            true,
+        ),
+        (
+            "the customer left, the conference goes on: resume",
+            customer_gone,
+            ControlAction::Resume,
+            true,
+        ),
+        (
+            "everyone left: pause",
             gone.clone(),
             ControlAction::Pause,
             false,
         ),
         (
-            "the customer left: resume",
+            "everyone left: resume",
             gone.clone(),
             ControlAction::Resume,
             false,
         ),
         // Reading the state still asks Twilio (it answers "none").
-        ("the customer left: state", gone, ControlAction::State, true),
+        ("everyone left: state", gone, ControlAction::State, true),
     ];
     for (what, participants, action, sent) in cases {
         let (mut c, _) = core_with_pause("customer", json!({}));

@@ -540,13 +540,24 @@ fn no_automatic_resume_of_a_recording_that_ended_with_its_call() {
         (
             "the worker hangs up, the customer's call goes on",
             full(A1),
-            vec![(Some(C1.to_string()), None)],
+            vec![(Some(C1.to_string()), Some(CF.to_string()))],
         ),
+        // The customer's recording completed, but the conference is still
+        // listed live and may hold Flex's own recording, which the pause
+        // reached too: the resume goes (a 409 answer is logged at debug).
         (
-            "the customer hung up first: their recording completed",
+            "the customer hung up first, the conference still listed live",
             vec![
                 p("customer", "left", Some(C1), None),
                 p("worker", "joined", Some(A1), Some(ME)),
+            ],
+            vec![(Some(C1.to_string()), Some(CF.to_string()))],
+        ),
+        (
+            "everyone left: the call and the conference ended",
+            vec![
+                p("customer", "left", Some(C1), None),
+                p("worker", "left", Some(A1), Some(ME)),
             ],
             vec![],
         ),
