@@ -195,10 +195,7 @@ async function loadTab(name) {
       identity: identity(),
       customData: {
         features: {
-          // Until the plugin finds the backend by serverless_functions_domain
-          // in the conference method too (issue 18), that method gets its
-          // address spelled out.
-          dual_channel_recording: $('method').value === 'conference' ? { ...config(), backend_url: cfg.backendUrl } : config(),
+          dual_channel_recording: config(),
           pause_recording: { enabled: pausingOn(), indicator_banner: true },
         },
         serverless_functions_domain: cfg.backendHost,
