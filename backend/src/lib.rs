@@ -22,7 +22,6 @@ pub mod healthcheck;
 pub mod logging;
 pub mod metrics;
 pub mod twilio;
-pub mod twilio_events;
 pub mod webhook_signature;
 
 pub mod domain;

@@ -2,7 +2,7 @@
 //! subscriptions) of `recording-backend event-streams setup`, on the one
 //! Twilio client (`twilio`: its retries, timeouts and error mapping).
 
-use crate::twilio::{parse, Repeat, TwilioClient, TwilioError};
+use super::{parse, Repeat, TwilioClient, TwilioError};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]

@@ -9,18 +9,22 @@
 //! instead. Every other 4xx is final and passed back with Twilio's code,
 //! message and `more_info`.
 
-use crate::config::{Config, StatusCallback, TwilioHosts};
+use crate::config::{Config, TwilioHosts};
 use dual_channel_recording::api::TWILIO_CALL_NOT_IN_PROGRESS;
 use dual_channel_recording::retry::Backoff;
-use dual_channel_recording::sid::{
-    AccountSid, CallSid, ConferenceSid, RecordingSid, ReservationSid, TaskSid, WorkerSid,
-    WorkspaceSid,
-};
+use dual_channel_recording::sid::{AccountSid, WorkspaceSid};
 use rand::RngExt;
-use reqwest::header::{HeaderMap, ETAG, IF_MATCH};
+use reqwest::header::HeaderMap;
 use reqwest::{RequestBuilder, StatusCode};
 use serde::Deserialize;
 use std::time::{Duration, Instant};
+
+mod events;
+mod taskrouter;
+mod voice;
+
+pub use taskrouter::{Reservation, TaskSnapshot, TaskWrite};
+pub use voice::{Call, Participant, Recording, RecordingParent};
 
 /// How hard we try before giving up on one Twilio operation: the shared
 /// schedule (`retry::Backoff`: full jitter, attempts, a time budget) and the
@@ -59,7 +63,7 @@ impl RetryPolicy {
 
 /// Every Twilio operation this client names (the `operation` label of its
 /// metrics), so each appears in `/metrics` from the start.
-pub const OPERATIONS: [&str; 15] = [
+pub const OPERATIONS: [&str; 16] = [
     "token check",
     "start recording",
     "list recordings",
@@ -75,6 +79,7 @@ pub const OPERATIONS: [&str; 15] = [
     "list conferences",
     "create sink",
     "create subscription",
+    "fetch worker",
 ];
 
 /// The Twilio errors an operator can expect, counted from zero in
@@ -157,133 +162,6 @@ pub struct TokenValidation {
     pub worker_sid: Option<String>,
     #[serde(default)]
     pub roles: Option<Vec<String>>,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct Recording {
-    pub sid: String,
-    #[serde(default)]
-    pub status: Option<String>,
-    #[serde(default)]
-    pub start_time: Option<String>,
-    #[serde(default)]
-    pub channels: Option<i64>,
-}
-
-#[derive(Debug, Deserialize)]
-struct RecordingPage {
-    #[serde(default)]
-    recordings: Vec<Recording>,
-    #[serde(default)]
-    next_page_uri: Option<String>,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct Call {
-    #[serde(default)]
-    pub from: Option<String>,
-    #[serde(default)]
-    pub to: Option<String>,
-    #[serde(default)]
-    pub status: Option<String>,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct Participant {
-    #[serde(default)]
-    pub status: Option<String>,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct Reservation {
-    pub sid: String,
-    #[serde(default)]
-    pub worker_sid: Option<String>,
-    #[serde(default)]
-    pub reservation_status: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct ConferenceIn {
-    sid: String,
-}
-
-#[derive(Debug, Deserialize)]
-struct ConferencePage {
-    #[serde(default)]
-    conferences: Vec<ConferenceIn>,
-}
-
-#[derive(Debug, Deserialize)]
-struct ReservationPage {
-    #[serde(default)]
-    reservations: Vec<Reservation>,
-}
-
-#[derive(Debug, Deserialize)]
-struct TaskIn {
-    attributes: String,
-    #[serde(default)]
-    task_queue_sid: Option<String>,
-    #[serde(default)]
-    task_queue_friendly_name: Option<String>,
-    #[serde(default)]
-    task_channel_unique_name: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct WorkerIn {
-    #[serde(default)]
-    attributes: Option<String>,
-}
-
-/// A task as read: its attributes (still the raw JSON text) and the revision to
-/// write against.
-#[derive(Clone, Debug)]
-pub struct TaskSnapshot {
-    pub attributes: String,
-    pub etag: Option<String>,
-    /// What the recording policy's `exclude_queues` compares with.
-    pub queue_sid: Option<String>,
-    pub queue_name: Option<String>,
-    /// `voice`, `chat`, ...
-    pub channel: Option<String>,
-}
-
-/// What a recording belongs to, as Twilio addresses it: `Calls/{CA}` (a
-/// leg this backend records) or `Conferences/{CF}` (Flex's own).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum RecordingParent {
-    Call(CallSid),
-    Conference(ConferenceSid),
-}
-
-impl std::fmt::Display for RecordingParent {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            RecordingParent::Call(ca) => write!(f, "Calls/{ca}"),
-            RecordingParent::Conference(cf) => write!(f, "Conferences/{cf}"),
-        }
-    }
-}
-
-impl std::str::FromStr for RecordingParent {
-    type Err = ();
-    /// The text `Display` writes, with a SID of the right kind.
-    fn from_str(s: &str) -> Result<Self, ()> {
-        match s.split_once('/').ok_or(())? {
-            ("Calls", ca) => ca.parse().map(RecordingParent::Call).map_err(|_| ()),
-            ("Conferences", cf) => cf.parse().map(RecordingParent::Conference).map_err(|_| ()),
-            _ => Err(()),
-        }
-    }
-}
-
-/// Outcome of a conditional task write.
-pub enum TaskWrite {
-    Written,
-    /// 412: someone else wrote since our read.
-    Stale,
 }
 
 pub struct TwilioClient {
@@ -508,252 +386,6 @@ impl TwilioClient {
         parse(&Self::ok_or_api(reply)?, "token check")
     }
 
-    /// Every SID here is typed (`sid::Sid`): checked before it can reach a URL.
-    pub async fn create_recording(
-        &self,
-        call_sid: &CallSid,
-        status_callback: Option<&StatusCallback>,
-    ) -> Result<Recording, TwilioError> {
-        let url = format!(
-            "{}/2010-04-01/Accounts/{}/Calls/{call_sid}/Recordings.json",
-            self.hosts.api, self.account_sid
-        );
-        let mut form: Vec<(&str, &str)> =
-            vec![("RecordingChannels", "dual"), ("RecordingTrack", "both")];
-        if let Some(cb) = status_callback {
-            form.push(("RecordingStatusCallback", cb.url.as_str()));
-            form.push(("RecordingStatusCallbackMethod", "POST"));
-            for e in &cb.events {
-                form.push(("RecordingStatusCallbackEvent", e.as_str()));
-            }
-        }
-        let reply = self
-            .send("start recording", Repeat::NotOnTimeout, || {
-                self.http.post(&url).form(&form)
-            })
-            .await?;
-        parse(&Self::ok_or_api(reply)?, "start recording")
-    }
-
-    /// The first page of the call's recordings and whether more pages exist.
-    pub async fn list_recordings(
-        &self,
-        call_sid: &CallSid,
-    ) -> Result<(Vec<Recording>, bool), TwilioError> {
-        self.list_recordings_of(&RecordingParent::Call(call_sid.clone()))
-            .await
-    }
-
-    /// The first page of the recordings of a call or a conference (Flex's
-    /// own) and whether more exist.
-    pub async fn list_recordings_of(
-        &self,
-        parent: &RecordingParent,
-    ) -> Result<(Vec<Recording>, bool), TwilioError> {
-        let what = match parent {
-            RecordingParent::Call(_) => "list recordings",
-            RecordingParent::Conference(_) => "list conference recordings",
-        };
-        let url = format!(
-            "{}/2010-04-01/Accounts/{}/{parent}/Recordings.json",
-            self.hosts.api, self.account_sid
-        );
-        let reply = self
-            .send(what, Repeat::Safe, || {
-                self.http.get(&url).query(&[("PageSize", "100")])
-            })
-            .await?;
-        let page: RecordingPage = parse(&Self::ok_or_api(reply)?, what)?;
-        Ok((page.recordings, page.next_page_uri.is_some()))
-    }
-
-    /// Sets a recording's `Status` (`paused` with `PauseBehavior`, or
-    /// `in-progress`), addressed by its SID: `Twilio.CURRENT` is ambiguous
-    /// when a call or conference has several recordings. Repeating it is
-    /// harmless: setting the status a recording already has changes nothing.
-    pub async fn update_recording_status(
-        &self,
-        parent: &RecordingParent,
-        recording_sid: &RecordingSid,
-        status: &str,
-        pause_behavior: Option<&str>,
-    ) -> Result<Recording, TwilioError> {
-        let url = format!(
-            "{}/2010-04-01/Accounts/{}/{parent}/Recordings/{recording_sid}.json",
-            self.hosts.api, self.account_sid
-        );
-        let mut form: Vec<(&str, &str)> = vec![("Status", status)];
-        if let Some(b) = pause_behavior {
-            form.push(("PauseBehavior", b));
-        }
-        let reply = self
-            .send("update recording status", Repeat::Safe, || {
-                self.http.post(&url).form(&form)
-            })
-            .await?;
-        parse(&Self::ok_or_api(reply)?, "update recording status")
-    }
-
-    /// `None` when Twilio does not know the call.
-    pub async fn fetch_call(&self, call_sid: &CallSid) -> Result<Option<Call>, TwilioError> {
-        let url = format!(
-            "{}/2010-04-01/Accounts/{}/Calls/{call_sid}.json",
-            self.hosts.api, self.account_sid
-        );
-        let reply = self
-            .send("fetch call", Repeat::Safe, || self.http.get(&url))
-            .await?;
-        if is_not_found(&reply) {
-            return Ok(None);
-        }
-        parse(&Self::ok_or_api(reply)?, "fetch call").map(Some)
-    }
-
-    /// The conferences named `friendly_name`, whatever their status: Flex
-    /// names a task's conference after the task SID (`docs/flex-facts.md`,
-    /// "Finding a task's conference server side").
-    pub async fn conferences_named(
-        &self,
-        friendly_name: &str,
-    ) -> Result<Vec<ConferenceSid>, TwilioError> {
-        let url = format!(
-            "{}/2010-04-01/Accounts/{}/Conferences.json",
-            self.hosts.api, self.account_sid
-        );
-        let reply = self
-            .send("list conferences", Repeat::Safe, || {
-                self.http
-                    .get(&url)
-                    .query(&[("FriendlyName", friendly_name), ("PageSize", "20")])
-            })
-            .await?;
-        let page: ConferencePage = parse(&Self::ok_or_api(reply)?, "list conferences")?;
-        Ok(page
-            .conferences
-            .into_iter()
-            .filter_map(|c| c.sid.parse().ok())
-            .collect())
-    }
-
-    /// `None` when the call is not (or no longer) in the conference.
-    pub async fn fetch_participant(
-        &self,
-        conference_sid: &ConferenceSid,
-        call_sid: &CallSid,
-    ) -> Result<Option<Participant>, TwilioError> {
-        let url = format!(
-            "{}/2010-04-01/Accounts/{}/Conferences/{conference_sid}/Participants/{call_sid}.json",
-            self.hosts.api, self.account_sid
-        );
-        let reply = self
-            .send("fetch conference participant", Repeat::Safe, || {
-                self.http.get(&url)
-            })
-            .await?;
-        if is_not_found(&reply) {
-            return Ok(None);
-        }
-        parse(&Self::ok_or_api(reply)?, "fetch conference participant").map(Some)
-    }
-
-    /// The worker's reservations on the task, in any status (the caller
-    /// decides which statuses count).
-    pub async fn worker_reservations(
-        &self,
-        task_sid: &TaskSid,
-        worker_sid: &WorkerSid,
-    ) -> Result<Vec<Reservation>, TwilioError> {
-        let url = format!(
-            "{}/v1/Workspaces/{}/Tasks/{task_sid}/Reservations",
-            self.hosts.taskrouter, self.workspace_sid
-        );
-        let reply = self
-            .send("list reservations", Repeat::Safe, || {
-                self.http
-                    .get(&url)
-                    .query(&[("WorkerSid", worker_sid.as_str()), ("PageSize", "50")])
-            })
-            .await?;
-        let page: ReservationPage = parse(&Self::ok_or_api(reply)?, "list reservations")?;
-        // Filtered by Twilio already; checked again so that a proxy or a
-        // misbehaving peer ignoring the filter cannot widen access.
-        Ok(page
-            .reservations
-            .into_iter()
-            .filter(|r| r.worker_sid.as_deref() == Some(worker_sid.as_str()))
-            .collect())
-    }
-
-    /// One reservation of the task; `None` when the task has no such reservation.
-    pub async fn fetch_reservation(
-        &self,
-        task_sid: &TaskSid,
-        reservation_sid: &ReservationSid,
-    ) -> Result<Option<Reservation>, TwilioError> {
-        let url = format!(
-            "{}/v1/Workspaces/{}/Tasks/{task_sid}/Reservations/{reservation_sid}",
-            self.hosts.taskrouter, self.workspace_sid
-        );
-        let reply = self
-            .send("fetch reservation", Repeat::Safe, || self.http.get(&url))
-            .await?;
-        if is_not_found(&reply) {
-            return Ok(None);
-        }
-        parse(&Self::ok_or_api(reply)?, "fetch reservation").map(Some)
-    }
-
-    /// `None` when the task does not exist.
-    pub async fn fetch_task(
-        &self,
-        task_sid: &TaskSid,
-    ) -> Result<Option<TaskSnapshot>, TwilioError> {
-        let url = format!(
-            "{}/v1/Workspaces/{}/Tasks/{task_sid}",
-            self.hosts.taskrouter, self.workspace_sid
-        );
-        let reply = self
-            .send("fetch task", Repeat::Safe, || self.http.get(&url))
-            .await?;
-        if is_not_found(&reply) {
-            return Ok(None);
-        }
-        let reply = Self::ok_or_api(reply)?;
-        let etag = reply
-            .headers
-            .get(ETAG)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let task: TaskIn = parse(&reply, "fetch task")?;
-        Ok(Some(TaskSnapshot {
-            attributes: task.attributes,
-            etag,
-            queue_sid: task.task_queue_sid,
-            queue_name: task.task_queue_friendly_name,
-            channel: task.task_channel_unique_name,
-        }))
-    }
-
-    /// `GET /v1/Workspaces/{WS}/Workers/{WK}`: the worker's attributes (JSON
-    /// text, as TaskRouter keeps them); `None` when there is no such worker.
-    pub async fn fetch_worker_attributes(
-        &self,
-        worker_sid: &WorkerSid,
-    ) -> Result<Option<String>, TwilioError> {
-        let url = format!(
-            "{}/v1/Workspaces/{}/Workers/{worker_sid}",
-            self.hosts.taskrouter, self.workspace_sid
-        );
-        let reply = self
-            .send("fetch worker", Repeat::Safe, || self.http.get(&url))
-            .await?;
-        if is_not_found(&reply) {
-            return Ok(None);
-        }
-        let worker: WorkerIn = parse(&Self::ok_or_api(reply)?, "fetch worker")?;
-        Ok(Some(worker.attributes.unwrap_or_else(|| "{}".into())))
-    }
-
     /// `GET https://flex-api.twilio.com/v1/Configuration`: the account's Flex
     /// configuration as Twilio sends it (read by `policy`).
     pub async fn fetch_flex_configuration(&self) -> Result<Vec<u8>, TwilioError> {
@@ -764,33 +396,6 @@ impl TwilioClient {
             })
             .await?;
         Ok(Self::ok_or_api(reply)?.body)
-    }
-
-    /// Writes the attributes only if the task is still at `etag`.
-    pub async fn update_task_attributes(
-        &self,
-        task_sid: &TaskSid,
-        etag: &str,
-        attributes: &str,
-    ) -> Result<TaskWrite, TwilioError> {
-        let url = format!(
-            "{}/v1/Workspaces/{}/Tasks/{task_sid}",
-            self.hosts.taskrouter, self.workspace_sid
-        );
-        // Repeating a conditional write is harmless: if the first one landed,
-        // the repeat meets 412 and the caller's re-read finds its entry there.
-        let reply = self
-            .send("update task", Repeat::Safe, || {
-                self.http
-                    .post(&url)
-                    .header(IF_MATCH, etag)
-                    .form(&[("Attributes", attributes)])
-            })
-            .await?;
-        if reply.status == StatusCode::PRECONDITION_FAILED {
-            return Ok(TaskWrite::Stale);
-        }
-        Self::ok_or_api(reply).map(|_| TaskWrite::Written)
     }
 }
 
