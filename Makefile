@@ -164,6 +164,7 @@ image:
 
 bench: build test-tools
 	node bench/run.mjs
+	node bench/safety-net.mjs
 
 # A shift-long soak on release binaries: 5,000 calls over 10 minutes from 50
 # workers with two Flex instances each, two backend replicas sharing Redis,
