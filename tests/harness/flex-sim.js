@@ -164,7 +164,6 @@ function toDate(value) {
  * @param {string} [options.locale] manager.localization.localeTag
  * @param {(task: object) => any} [options.onJoinCall] what task.joinCall() does (default: nothing)
  * @param {boolean} [options.callRecordingEnabled] Flex's own Call Recording (manager.serviceConfiguration.call_recording_enabled)
- * @param {string[]} [options.roles] the user's Flex roles (manager.user.roles; default ['agent'])
  * @param {object} [options.actions] Flex's own Actions (tests/harness/real-flex-actions.mjs) in place
  *   of this simulator's: the actions below are played through it, their bodies given with replaceAction
  */
@@ -180,7 +179,6 @@ export function createFlex(options = {}) {
     locale = 'en-US',
     onJoinCall,
     callRecordingEnabled = false,
-    roles = ['agent'],
     actions: flexActions,
   } = options;
 
