@@ -329,6 +329,10 @@ pub struct ControlState {
     pub paused_now: Vec<String>,
     /// What this request resumed (a resume), from the backend's `resumed`.
     pub resumed_now: Vec<String>,
+    /// Where each listed recording runs (its `callSid` or `conferenceSid`),
+    /// so that a resume of what a pause paused can tell when all of it has
+    /// ended with its call.
+    pub parents: Vec<(String, Target)>,
 }
 
 impl ControlState {
@@ -388,13 +392,26 @@ pub struct RecordingAnswer<'a> {
 pub fn control_outcome(answer: &Answer) -> Outcome<ControlState> {
     let outcome = classify(answer, |v| {
         let state = v.str_at("state")?;
-        let recordings = match v.at("recordings") {
-            Some(Node::Array(items)) => items
-                .iter()
-                .filter_map(|r| Some((r.str_at("recordingSid")?, r.str_at("status")?)))
-                .collect(),
+        let listed = match v.at("recordings") {
+            Some(Node::Array(items)) => items,
             _ => Vec::new(),
         };
+        let recordings = listed
+            .iter()
+            .filter_map(|r| Some((r.str_at("recordingSid")?, r.str_at("status")?)))
+            .collect();
+        let parents = listed
+            .iter()
+            .filter_map(|r| {
+                let sid = r.str_at("recordingSid")?;
+                let parent = match (r.str_at("callSid"), r.str_at("conferenceSid")) {
+                    (Some(ca), _) if is_sid(SidKind::Call, &ca) => Target::Call(ca),
+                    (_, Some(cf)) if is_sid(SidKind::Conference, &cf) => Target::Conference(cf),
+                    _ => return None,
+                };
+                Some((sid, parent))
+            })
+            .collect();
         let sids = |key: &str| match v.at(key) {
             Some(Node::Array(items)) => items
                 .iter()
@@ -410,6 +427,7 @@ pub fn control_outcome(answer: &Answer) -> Outcome<ControlState> {
             recordings,
             paused_now: sids("paused"),
             resumed_now: sids("resumed"),
+            parents,
         })
     });
     // The backend refuses a worker who holds no reservation on the task with
@@ -874,6 +892,7 @@ mod tests {
             recordings: Vec::new(),
             paused_now: Vec::new(),
             resumed_now: Vec::new(),
+            parents: Vec::new(),
         };
         let cases = [
             ("paused", ControlAction::Resume),

@@ -222,9 +222,10 @@ pub struct Core {
     pause: Option<PauseConfig>,
     /// Tasks this instance knows paused, with their `max_pause_seconds` timer.
     paused: VecMap<String, Option<u64>>,
-    /// The recordings this instance's pauses paused, by task: a resume
-    /// resumes those and no other.
-    paused_recordings: VecMap<String, Vec<String>>,
+    /// The recordings this instance's pauses paused, by task, with where
+    /// each runs when the backend said: a resume resumes those and no other,
+    /// and is not sent once all of them ended with their call.
+    paused_recordings: VecMap<String, Vec<(String, Option<crate::pause::Target>)>>,
     /// Authorize-ahead requests on their way, by request id: task SID.
     authorizing: VecMap<u64, String>,
 }

@@ -96,7 +96,12 @@ impl Core {
                 .paused_recordings
                 .get(task_sid)
                 .filter(|sids| !sids.is_empty())
-                .map(|sids| sids.join(",")),
+                .map(|sids| {
+                    sids.iter()
+                        .map(|(sid, _)| sid.as_str())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                }),
             _ => None,
         };
         let body = RecordingControlRequest {
@@ -123,8 +128,13 @@ impl Core {
             ControlAction::Pause if !state.paused_now.is_empty() => {
                 let mut known = self.paused_recordings.remove(task_sid).unwrap_or_default();
                 for sid in &state.paused_now {
-                    if !known.contains(sid) {
-                        known.push(sid.clone());
+                    if !known.iter().any(|(k, _)| k == sid) {
+                        let parent = state
+                            .parents
+                            .iter()
+                            .find(|(p, _)| p == sid)
+                            .map(|(_, t)| t.clone());
+                        known.push((sid.clone(), parent));
                     }
                 }
                 self.paused_recordings.insert(task_sid.to_string(), known);
@@ -247,21 +257,34 @@ impl Core {
 
     /// The conference of the task shows every place the request reaches
     /// gone: the leg, the conference (Flex's own recording) and the
-    /// customer's call. One still there may hold a recording this task's
-    /// pause paused (the worker's leg ends at a transfer while the
-    /// conference and the customer's call go on), so it is sent.
+    /// customer's call; for a resume of what this instance's pauses paused,
+    /// where those recordings ran when the backend said. One still there
+    /// may hold a recording the pause paused (the worker's leg ends at a
+    /// transfer while the conference and the customer's call go on), so it
+    /// is sent.
     fn recording_ended(&self, task_sid: &str, body: &RecordingControlRequest) -> bool {
         let conference = self
             .sessions
             .get(task_sid)
             .and_then(|s| s.conference.as_ref());
+        let ended = |targets: &mut dyn Iterator<Item = &Target>| {
+            let mut targets = targets.peekable();
+            targets.peek().is_some() && targets.all(|t| pause::target_ended(t, conference))
+        };
+        let paused = body
+            .recording_sids
+            .as_ref()
+            .and_then(|_| self.paused_recordings.get(task_sid))
+            .filter(|known| known.iter().all(|(_, parent)| parent.is_some()));
+        if let Some(known) = paused {
+            return ended(&mut known.iter().filter_map(|(_, parent)| parent.as_ref()));
+        }
         let places = [
             body.call_sid.clone().map(Target::Call),
             body.conference_sid.clone().map(Target::Conference),
             body.customer_call_sid.clone().map(Target::Call),
         ];
-        let mut named = places.iter().flatten().peekable();
-        named.peek().is_some() && named.all(|target| pause::target_ended(target, conference))
+        ended(&mut places.iter().flatten())
     }
 
     pub(super) fn send_control_body(

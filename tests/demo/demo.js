@@ -175,6 +175,10 @@ function config() {
   };
 }
 
+function conferenceMethod() {
+  return $('method').value === 'conference';
+}
+
 async function loadTab(name) {
   const t = tabs[name];
   const token = `demo-token-${name}-${hex32().slice(0, 8)}`;
@@ -193,6 +197,10 @@ async function loadTab(name) {
       accountSid: cfg.accountSid,
       token,
       identity: identity(),
+      // Flex's own Call Recording: on with the conference method, as Twilio
+      // says it must be for Flex Insights to reach the recordings; off with
+      // the call-leg method, or every call is recorded twice.
+      callRecordingEnabled: conferenceMethod(),
       customData: {
         features: {
           dual_channel_recording: config(),
@@ -214,7 +222,7 @@ async function reset() {
   call = null;
   await sim.reset();
   // The Flex configuration as the backend reads it (its recording policy).
-  await sim.putFlexConfiguration({ uiAttributes: { custom_data: { features: { dual_channel_recording: config() } } }, callRecordingEnabled: false });
+  await sim.putFlexConfiguration({ uiAttributes: { custom_data: { features: { dual_channel_recording: config() } } }, callRecordingEnabled: conferenceMethod() });
   $('log').replaceChildren();
   for (const [name, t] of Object.entries(tabs)) if (t.open) await loadTab(name);
   say(`Reset: method ${$('method').value}, ${$('channel').value} channel, pausing ${$('pausing').value}. Ring an inbound call to start.`);

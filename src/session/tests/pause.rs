@@ -200,6 +200,7 @@ fn a_resume_names_exactly_what_the_pauses_paused() {
         recordings: Vec::new(),
         paused_now: paused.iter().map(|s| s.to_string()).collect(),
         resumed_now: resumed.iter().map(|s| s.to_string()).collect(),
+        parents: Vec::new(),
     };
     let (mut c, _) = core_with_pause("worker", json!({"enabled": true}));
     recording_customer_leg(&mut c);
@@ -261,4 +262,60 @@ fn a_resume_names_exactly_what_the_pauses_paused() {
     let (_, pause) = c.control_request(T1, ControlAction::Pause).unwrap();
     assert_eq!(pause.recording_sids, None, "only a resume names recordings");
     assert_eq!(pause.conference_sid.as_deref(), Some(CF));
+}
+
+#[test]
+fn a_resume_is_held_back_only_when_what_the_pause_paused_has_ended() {
+    use crate::pause::{ControlState, Target};
+    const RE1: &str = "RE000000000000000000000000000000e1";
+    const RE2: &str = "RE000000000000000000000000000000e2";
+    // This worker left (a transfer); the customer's call and the conference go on.
+    let left = vec![
+        p("customer", "joined", Some(C1), None),
+        p("worker", "left", Some(A1), Some(ME)),
+    ];
+    // (what the pause paused, where each ran, the resume sent?)
+    let cases: Vec<(&str, Vec<(&str, Option<Target>)>, bool)> = vec![
+        (
+            "only a recording of the leg that left",
+            vec![(RE1, Some(Target::Call(A1.into())))],
+            false,
+        ),
+        (
+            "Flex's conference recording too, which goes on",
+            vec![
+                (RE1, Some(Target::Call(A1.into()))),
+                (RE2, Some(Target::Conference(CF.into()))),
+            ],
+            true,
+        ),
+        (
+            "the customer's call, which goes on",
+            vec![(RE2, Some(Target::Call(C1.into())))],
+            true,
+        ),
+        (
+            "where one ran is unknown: the places the resume reaches decide",
+            vec![(RE1, Some(Target::Call(A1.into()))), (RE2, None)],
+            true,
+        ),
+    ];
+    for (what, paused, sent) in cases {
+        let (mut c, _) = core_with_pause("customer", json!({}));
+        recording_customer_leg(&mut c);
+        let state = ControlState {
+            state: "paused".into(),
+            recordings: Vec::new(),
+            paused_now: paused.iter().map(|(sid, _)| sid.to_string()).collect(),
+            resumed_now: Vec::new(),
+            parents: paused
+                .iter()
+                .filter_map(|(sid, parent)| Some((sid.to_string(), parent.clone()?)))
+                .collect(),
+        };
+        c.remember_control(T1, ControlAction::Pause, &state);
+        flex(&mut c, conf(T1, left.clone()));
+        let got = c.control_request(T1, ControlAction::Resume);
+        assert_eq!(got.is_ok(), sent, "{what}: {got:?}");
+    }
 }
