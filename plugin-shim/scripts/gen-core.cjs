@@ -114,7 +114,8 @@ const HASHED = /^(\w*?)(?:__h|_)[0-9a-f]{16}$/;
  * the same names. The names only link the glue to the module; their hashes
  * are random digits that appear twice in the bundle (the wasm's import
  * section and the glue's import object) and that gzip cannot compress
- * (about 1.5 KB gzipped for some 80 names). Returns [wasm, glue].
+ * (about 2 KB gzipped for some 80 names). Returns [wasm, glue, relink]:
+ * relink renames them in any other text (the type definitions).
  * @param {Buffer} wasm
  * @param {string} glue
  */
@@ -129,7 +130,6 @@ function shortenLinkNames(wasm, glue) {
     sections.push({ id, start, end: start + size, from: pos });
     pos = start + size;
   }
-  // Every name first, so a shortened one never takes a name already in use.
   const names = (section, each) => {
     let [count, p] = readLeb(wasm, section.start);
     for (let i = 0; i < count; i += 1) p = each(p);
@@ -167,6 +167,7 @@ function shortenLinkNames(wasm, glue) {
       });
     }
   }
+  // Every name first, so a shortened one never takes a name already in use.
   all.forEach((n) => taken.add(n));
   for (const name of all) {
     const m = HASHED.exec(name);
@@ -203,13 +204,13 @@ function shortenLinkNames(wasm, glue) {
     const content = Buffer.concat(body);
     parts.push(Buffer.from([section.id]), leb(content.length), content);
   }
-  let text = glue;
-  for (const [long, short] of renamed) {
-    const token = new RegExp(`\\b${long}\\b`, 'g');
-    if (!token.test(text)) throw new Error(`the glue never names the wasm's ${long}; has wasm-bindgen's glue changed?`);
-    text = text.replace(token, short);
+  const tokens = [...renamed].map(([long, short]) => [new RegExp(`\\b${long}\\b`, 'g'), long, short]);
+  for (const [token, long] of tokens) {
+    if (glue.search(token) === -1) throw new Error(`the glue never names the wasm's ${long}; has wasm-bindgen's glue changed?`);
   }
-  return [Buffer.concat(parts), text];
+  /** Any text about the module (the glue, its type definitions) with the new names. */
+  const relink = (text) => tokens.reduce((t, [token, , short]) => t.replace(token, short), text);
+  return [Buffer.concat(parts), relink(glue), relink];
 }
 
 function writeIfChanged(file, content) {
@@ -248,14 +249,14 @@ function generateCore({ pkgDir = process.env.CORE_PKG_DIR || DEFAULT_PKG, quiet 
 
   const built = fs.readFileSync(wasmFile);
   if (built.readUInt32LE(0) !== 0x6d736100) throw new Error(`${wasmFile} is not a WebAssembly module`);
-  const [wasm, linked] = shortenLinkNames(built, glue);
+  const [wasm, linked, relink] = shortenLinkNames(built, glue);
   glue = linked;
 
   const [codeOf, byteOf] = byteCodes(wasm);
   fs.mkdirSync(OUT, { recursive: true });
   const files = {
     'core.js': `${BANNER}/* eslint-disable */\n// @ts-nocheck\n${glue}`,
-    'core.d.ts': `${BANNER}${fs.existsSync(dtsFile) ? fs.readFileSync(dtsFile, 'utf8') : 'export {};\n'}`,
+    'core.d.ts': `${BANNER}${fs.existsSync(dtsFile) ? relink(fs.readFileSync(dtsFile, 'utf8')) : 'export {};\n'}`,
     'core-wasm.js': `${BANNER}// ${wasm.length} bytes of WebAssembly: character code c of \`text\` is byte \`byteOf[c]\`.\n`
       + `export const byteOf = [${byteOf.join(',')}];\nexport const text = '${wasmLiteral(wasm, codeOf)}';\n`,
     'core-wasm.d.ts': `${BANNER}/** The core's WebAssembly module: character code c of \`text\` is byte \`byteOf[c]\`. */\n`

@@ -88,3 +88,10 @@ for (const c of CASES) {
 test('shortenLinkNames: a hashed name the glue never names is an error', () => {
   assert.throws(() => shortenLinkNames(module([`__wbg_new_${H1}`], []), 'nothing here'), /never names the wasm's __wbg_new_/);
 });
+
+test('shortenLinkNames: the type definitions get the same names', () => {
+  const long = `closures_____invoke__h${H3}`;
+  const [, , relink] = shortenLinkNames(module([], [long]), `${long}(a, b);`);
+  assert.equal(relink(`  readonly ${long}: (a: number, b: number) => void;\n  readonly engine_new: () => void;\n`),
+    '  readonly closures_____invoke: (a: number, b: number) => void;\n  readonly engine_new: () => void;\n');
+});
