@@ -6,7 +6,8 @@
 //                               `import.meta.url` (the default wasm location,
 //                               never used: the bytes are passed in) replaced,
 //                               so webpack 4 can parse it and the bundle stays a
-//                               classic script;
+//                               classic script, and with the wasm's import
+//                               and export names shortened (shortenLinkNames);
 //   src/generated/core.d.ts     the glue's type definitions;
 //   src/generated/core-wasm.js  the wasm bytes as a string literal, one
 //                               character per byte (a Flex plugin deploys as
@@ -73,6 +74,145 @@ function byteCodes(wasm) {
   return [codeOf, byteOf];
 }
 
+/** Unsigned LEB128 at `pos`: [value, next position]. */
+function readLeb(buf, pos) {
+  let value = 0;
+  let shift = 0;
+  let b;
+  do {
+    b = buf[pos];
+    pos += 1;
+    value += (b & 0x7f) * 2 ** shift;
+    shift += 7;
+  } while (b & 0x80);
+  return [value, pos];
+}
+
+function leb(n) {
+  const out = [];
+  do {
+    let b = n % 128;
+    n = Math.floor(n / 128);
+    if (n > 0) b |= 0x80;
+    out.push(b);
+  } while (n > 0);
+  return Buffer.from(out);
+}
+
+function wasmName(s) {
+  const bytes = Buffer.from(s, 'utf8');
+  return Buffer.concat([leb(bytes.length), bytes]);
+}
+
+/** Hashed names wasm-bindgen gives imports and exports (`__wbg_new_8a6f238a6ece86ea`, `..._invoke__h18d1e1dc8c649040`). */
+const HASHED = /^(\w*?)(?:__h|_)[0-9a-f]{16}$/;
+
+/**
+ * The wasm with each import and export name that ends in one of
+ * wasm-bindgen's 16-digit hashes renamed without it (`__wbg_new_8a6f…` to
+ * `__wbg_new`, then `__wbg_new_1`… where two would meet), and the glue with
+ * the same names. The names only link the glue to the module; their hashes
+ * are random digits that appear twice in the bundle (the wasm's import
+ * section and the glue's import object) and that gzip cannot compress
+ * (about 2 KB gzipped for some 80 names). Returns [wasm, glue, relink]:
+ * relink renames them in any other text (the type definitions).
+ * @param {Buffer} wasm
+ * @param {string} glue
+ */
+function shortenLinkNames(wasm, glue) {
+  const renamed = new Map();
+  const taken = new Set();
+  const sections = [];
+  let pos = 8;
+  while (pos < wasm.length) {
+    const id = wasm[pos];
+    const [size, start] = readLeb(wasm, pos + 1);
+    sections.push({ id, start, end: start + size, from: pos });
+    pos = start + size;
+  }
+  const names = (section, each) => {
+    let [count, p] = readLeb(wasm, section.start);
+    for (let i = 0; i < count; i += 1) p = each(p);
+  };
+  const readName = (p) => {
+    const [len, s] = readLeb(wasm, p);
+    return [wasm.toString('utf8', s, s + len), s + len];
+  };
+  const skipImportDesc = (p) => {
+    const kind = wasm[p];
+    p += 1;
+    if (kind === 0 || kind === 4) return readLeb(wasm, p + (kind === 4 ? 1 : 0))[1];
+    if (kind === 1) p += 1; // reference type, then limits
+    if (kind === 3) return p + 2; // value type, mutability
+    const flags = wasm[p];
+    p = readLeb(wasm, p + 1)[1];
+    return flags & 1 ? readLeb(wasm, p)[1] : p;
+  };
+  const all = [];
+  for (const section of sections) {
+    if (section.id === 2) {
+      names(section, (p) => {
+        [, p] = readName(p);
+        let field;
+        [field, p] = readName(p);
+        all.push(field);
+        return skipImportDesc(p);
+      });
+    } else if (section.id === 7) {
+      names(section, (p) => {
+        let name;
+        [name, p] = readName(p);
+        all.push(name);
+        return readLeb(wasm, p + 1)[1];
+      });
+    }
+  }
+  // Every name first, so a shortened one never takes a name already in use.
+  all.forEach((n) => taken.add(n));
+  for (const name of all) {
+    const m = HASHED.exec(name);
+    if (!m || renamed.has(name)) continue;
+    let short = m[1];
+    for (let i = 1; taken.has(short); i += 1) short = `${m[1]}_${i}`;
+    taken.add(short);
+    renamed.set(name, short);
+  }
+  const rename = (n) => renamed.get(n) ?? n;
+
+  const parts = [wasm.subarray(0, 8)];
+  for (const section of sections) {
+    if (section.id !== 2 && section.id !== 7) {
+      parts.push(wasm.subarray(section.from, section.end));
+      continue;
+    }
+    const body = [];
+    const [count, first] = readLeb(wasm, section.start);
+    body.push(leb(count));
+    let p = first;
+    for (let i = 0; i < count; i += 1) {
+      if (section.id === 2) {
+        const [module, afterModule] = readName(p);
+        const [field, afterField] = readName(afterModule);
+        p = skipImportDesc(afterField);
+        body.push(wasmName(module), wasmName(rename(field)), wasm.subarray(afterField, p));
+      } else {
+        const [name, afterName] = readName(p);
+        p = readLeb(wasm, afterName + 1)[1];
+        body.push(wasmName(rename(name)), wasm.subarray(afterName, p));
+      }
+    }
+    const content = Buffer.concat(body);
+    parts.push(Buffer.from([section.id]), leb(content.length), content);
+  }
+  const tokens = [...renamed].map(([long, short]) => [new RegExp(`\\b${long}\\b`, 'g'), long, short]);
+  for (const [token, long] of tokens) {
+    if (glue.search(token) === -1) throw new Error(`the glue never names the wasm's ${long}; has wasm-bindgen's glue changed?`);
+  }
+  /** Any text about the module (the glue, its type definitions) with the new names. */
+  const relink = (text) => tokens.reduce((t, [token, , short]) => t.replace(token, short), text);
+  return [Buffer.concat(parts), relink(glue), relink];
+}
+
 function writeIfChanged(file, content) {
   try {
     if (fs.readFileSync(file, 'utf8') === content) return false;
@@ -107,14 +247,16 @@ function generateCore({ pkgDir = process.env.CORE_PKG_DIR || DEFAULT_PKG, quiet 
     "(() => { throw new Error('dual-channel-recording: the wasm bytes are inside the bundle and must be passed to init'); })()",
   );
 
-  const wasm = fs.readFileSync(wasmFile);
-  if (wasm.readUInt32LE(0) !== 0x6d736100) throw new Error(`${wasmFile} is not a WebAssembly module`);
+  const built = fs.readFileSync(wasmFile);
+  if (built.readUInt32LE(0) !== 0x6d736100) throw new Error(`${wasmFile} is not a WebAssembly module`);
+  const [wasm, linked, relink] = shortenLinkNames(built, glue);
+  glue = linked;
 
   const [codeOf, byteOf] = byteCodes(wasm);
   fs.mkdirSync(OUT, { recursive: true });
   const files = {
     'core.js': `${BANNER}/* eslint-disable */\n// @ts-nocheck\n${glue}`,
-    'core.d.ts': `${BANNER}${fs.existsSync(dtsFile) ? fs.readFileSync(dtsFile, 'utf8') : 'export {};\n'}`,
+    'core.d.ts': `${BANNER}${fs.existsSync(dtsFile) ? relink(fs.readFileSync(dtsFile, 'utf8')) : 'export {};\n'}`,
     'core-wasm.js': `${BANNER}// ${wasm.length} bytes of WebAssembly: character code c of \`text\` is byte \`byteOf[c]\`.\n`
       + `export const byteOf = [${byteOf.join(',')}];\nexport const text = '${wasmLiteral(wasm, codeOf)}';\n`,
     'core-wasm.d.ts': `${BANNER}/** The core's WebAssembly module: character code c of \`text\` is byte \`byteOf[c]\`. */\n`
@@ -130,7 +272,7 @@ function generateCore({ pkgDir = process.env.CORE_PKG_DIR || DEFAULT_PKG, quiet 
   return { wasmBytes: wasm.length, changed };
 }
 
-module.exports = { generateCore, byteCodes, wasmLiteral };
+module.exports = { generateCore, byteCodes, wasmLiteral, shortenLinkNames };
 
 if (require.main === module) {
   try {
