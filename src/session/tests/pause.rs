@@ -275,7 +275,8 @@ fn a_resume_is_held_back_only_when_what_the_pause_paused_has_ended() {
         p("worker", "left", Some(A1), Some(ME)),
     ];
     // (what the pause paused, where each ran, the resume sent?)
-    let cases: Vec<(&str, Vec<(&str, Option<Target>)>, bool)> = vec![
+    type Paused<'a> = Vec<(&'a str, Option<Target>)>;
+    let cases: Vec<(&str, Paused, bool)> = vec![
         (
             "only a recording of the leg that left",
             vec![(RE1, Some(Target::Call(A1.into())))],
