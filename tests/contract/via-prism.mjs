@@ -38,9 +38,17 @@ const REQUEST_VIOLATION = /\[VALIDATOR\].*(?:✖|error).*Violation:\s*(request\b
  * `start()` again on the same port with the same arguments (the scenario
  * format's `backend: down/up`).
  */
-export function startBackendVia({ twilioBaseUrl, iamBaseUrl, logFile, echo = false, port, lazy = false } = {}) {
-  return startBackend({ port, simUrl: twilioBaseUrl, iamBaseUrl, logFile, echo, lazy });
+export function startBackendVia({ twilioBaseUrl, iamBaseUrl, logFile, echo = false, port, lazy = false, env = {} } = {}) {
+  return startBackend({ port, simUrl: twilioBaseUrl, iamBaseUrl, logFile, echo, lazy, env: { ...PRISM_BACKEND_ENV, ...env } });
 }
+
+/**
+ * What a backend behind prism needs: no recording status callbacks, since
+ * prism 5.16 refuses every form encoding of `RecordingStatusCallbackEvent`
+ * (README, "Known limits"); the backend asks for them by default once it has
+ * a `PUBLIC_URL`, which the harness always gives it.
+ */
+export const PRISM_BACKEND_ENV = { RECORDING_STATUS_CALLBACK: 'none' };
 
 /** Start prism in front of the simulator. */
 export async function startContractProxy({ simUrl, spec = contractSpecPath() }) {

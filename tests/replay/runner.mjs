@@ -11,7 +11,7 @@ import {
 import { checkExpect, show, stepKind } from './expect.mjs';
 import { NodeInstance } from './node-instance.mjs';
 import { BrowserInstance } from './browser-instance.mjs';
-import { createContractCheck, startBackendVia, startContractProxy } from '../contract/via-prism.mjs';
+import { PRISM_BACKEND_ENV, createContractCheck, startBackendVia, startContractProxy } from '../contract/via-prism.mjs';
 import { startRedis, startReplicaGroup } from '../harness/replicas.mjs';
 import { setUpEventStreams } from './event-streams.mjs';
 import { fetchAudit, safetyNetPending } from './audit.mjs';
@@ -62,7 +62,7 @@ export async function createEnvironment({ browser = false, echo = false, viaPris
       iamBaseUrl: viaPrism ? env.simProc.url : undefined,
       logFile: path.join(OUT_DIR, `recording-backend-${name}.log`),
       echo,
-      env: extra,
+      env: viaPrism ? { ...PRISM_BACKEND_ENV, ...extra } : extra,
       name,
     });
     env.scenarioClosers = [];
